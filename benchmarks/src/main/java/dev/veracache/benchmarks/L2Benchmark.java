@@ -1,0 +1,135 @@
+package dev.veracache.benchmarks;
+
+import dev.veracache.CacheAside;
+import dev.veracache.CacheLoader;
+import dev.veracache.CacheOptions;
+import dev.veracache.ValueCodec;
+import dev.veracache.Veracache;
+import dev.veracache.VeracacheOptions;
+import dev.veracache.stack.EmbeddedStack;
+import io.lettuce.core.RedisClient;
+import io.lettuce.core.api.StatefulRedisConnection;
+import io.lettuce.core.api.sync.RedisCommands;
+import io.lettuce.core.codec.ByteArrayCodec;
+import io.lettuce.core.codec.RedisCodec;
+import io.lettuce.core.codec.StringCodec;
+import io.lettuce.core.protocol.ProtocolVersion;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Threads;
+import org.openjdk.jmh.annotations.Warmup;
+
+/**
+ * Latency of one read that reaches Redis, single-threaded, on the same embedded Redis:
+ * <ul>
+ *   <li>{@code rawLettuceGet}: a Lettuce sync GET on a RESP3 connection;</li>
+ *   <li>{@code veracacheL2Hit}: Veracache with L1 off, raw-bytes codec (so codec cost is the same as raw);
+ *       target at most 1.1x the raw GET;</li>
+ *   <li>{@code veracacheMissWithFill}: a key never seen before: GET, lease script, in-memory loader, fill script;</li>
+ *   <li>{@code naiveMissWithFill}: the same miss done the textbook way: GET, then SET with a TTL.</li>
+ * </ul>
+ */
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.MICROSECONDS)
+@Warmup(iterations = 3, time = 2)
+@Measurement(iterations = 5, time = 2)
+@Fork(1)
+@Threads(1)
+@State(Scope.Benchmark)
+public class L2Benchmark {
+
+  private static final int KEYS = 1024;
+  private static final byte[] VALUE = "{\"id\":1,\"name\":\"a product name\",\"version\":1}"
+      .getBytes(StandardCharsets.UTF_8);
+
+  private EmbeddedStack stack;
+  private RedisClient rawClient;
+  private StatefulRedisConnection<String, byte[]> rawConnection;
+  private RedisCommands<String, byte[]> raw;
+  private Veracache veracache;
+  private CacheAside<String, byte[]> l2Only;
+  private CacheAside<String, byte[]> missing;
+  private String[] rawKeys;
+  private String[] cacheKeys;
+  private final AtomicLong fresh = new AtomicLong();
+  private final CacheLoader<String, byte[]> loader = key -> VALUE;
+
+  @Setup(Level.Trial)
+  public void setUp() {
+    stack = EmbeddedStack.start();
+    rawClient = RedisClient.create(stack.redis().uri());
+    rawClient.setOptions(io.lettuce.core.ClientOptions.builder().protocolVersion(ProtocolVersion.RESP3).build());
+    rawConnection = rawClient.connect(RedisCodec.of(StringCodec.UTF8, ByteArrayCodec.INSTANCE));
+    raw = rawConnection.sync();
+    veracache = Veracache.create(VeracacheOptions.builder(stack.redis().uri()).build());
+    l2Only = veracache.cacheAside(CacheOptions.<String, byte[]>builder("bench-l2", ValueCodec.bytes())
+        .l1Enabled(false).ttl(Duration.ofHours(1)).build());
+    missing = veracache.cacheAside(CacheOptions.<String, byte[]>builder("bench-miss", ValueCodec.bytes())
+        .l1Enabled(false).ttl(Duration.ofMinutes(5)).build());
+    rawKeys = new String[KEYS];
+    cacheKeys = new String[KEYS];
+    for (int i = 0; i < KEYS; i++) {
+      rawKeys[i] = "bench-raw:" + i;
+      raw.set(rawKeys[i], VALUE);
+      cacheKeys[i] = Integer.toString(i);
+      l2Only.get(cacheKeys[i], loader);
+    }
+  }
+
+  @TearDown(Level.Trial)
+  public void tearDown() {
+    rawConnection.close();
+    rawClient.shutdown();
+    veracache.close();
+    stack.close();
+  }
+
+  @State(Scope.Thread)
+  public static class Cursor {
+    int next;
+
+    int advance() {
+      next = (next + 1) & (KEYS - 1);
+      return next;
+    }
+  }
+
+  @Benchmark
+  public byte[] rawLettuceGet(Cursor cursor) {
+    return raw.get(rawKeys[cursor.advance()]);
+  }
+
+  @Benchmark
+  public byte[] veracacheL2Hit(Cursor cursor) {
+    return l2Only.get(cacheKeys[cursor.advance()], loader);
+  }
+
+  @Benchmark
+  public byte[] veracacheMissWithFill() {
+    return missing.get("m" + fresh.incrementAndGet(), loader);
+  }
+
+  @Benchmark
+  public byte[] naiveMissWithFill() {
+    String key = "bench-naive:" + fresh.incrementAndGet();
+    byte[] cached = raw.get(key);
+    if (cached == null) {
+      raw.psetex(key, 300_000, VALUE);
+      return VALUE;
+    }
+    return cached;
+  }
+}

@@ -1,0 +1,25 @@
+package dev.veracache;
+
+/**
+ * Callbacks at the points where cache races happen. They let tests and chaos scenarios hold a thread at an exact
+ * point (with a latch) instead of sleeping and hoping. Production code leaves them at {@link #NONE}.
+ *
+ * <p>Each receives the full Redis key ({@code namespace:key}). A hook runs on the calling thread; an exception thrown
+ * by a hook propagates to the caller.
+ */
+public interface CacheHooks {
+
+  CacheHooks NONE = new CacheHooks() {};
+
+  /** A GET answered from Redis, before the answer may go into L1 (race R7). */
+  default void afterRedisRead(String redisKey) {}
+
+  /** The loader returned, before the fill is attempted (races R1, R10, R12). */
+  default void afterLoad(String redisKey) {}
+
+  /** A write-through write committed, before the versioned set is sent (race R4). */
+  default void beforeVersionedSet(String redisKey, long version) {}
+
+  /** A miss found another instance's lease and is about to wait for its value (race R9). */
+  default void beforeLeaseWait(String redisKey) {}
+}

@@ -1,0 +1,68 @@
+package dev.veracache;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import java.util.concurrent.atomic.LongAdder;
+
+/**
+ * The meters of one cache, all tagged {@code cache=<namespace>}. Names and tags are listed in the module README; keep
+ * both in step. L1 hits are counted in a {@link LongAdder} read by a function counter: nothing on the L1 hit path
+ * allocates or touches Micrometer.
+ */
+final class CacheMetrics {
+
+  final LongAdder l1Hits = new LongAdder();
+  final LongAdder l1Misses = new LongAdder();
+  final Counter l2Hits;
+  final Counter l2Misses;
+  final Timer loadSuccess;
+  final Timer loadFailure;
+  final Counter fillStored;
+  final Counter fillRefusedLease;
+  final Counter fillRefusedVersion;
+  final Counter fillRefusedPresent;
+  final Counter fillSkippedTooLarge;
+  final Counter fillFailed;
+  final Counter putStored;
+  final Counter putRefusedVersion;
+  final Timer leaseWaitValue;
+  final Timer leaseWaitTimeout;
+  final Counter invalidationsApplied;
+  final Counter invalidationsQueued;
+  final Counter degradedReads;
+  final Counter codecErrors;
+
+  CacheMetrics(MeterRegistry registry, String cache) {
+    FunctionCounter.builder("veracache.gets", l1Hits, LongAdder::sum).tags("cache", cache, "level", "l1", "result",
+        "hit").description("Reads answered, or not, by a level").register(registry);
+    FunctionCounter.builder("veracache.gets", l1Misses, LongAdder::sum).tags("cache", cache, "level", "l1", "result",
+        "miss").register(registry);
+    l2Hits = counter(registry, "veracache.gets", cache, "level", "l2", "result", "hit");
+    l2Misses = counter(registry, "veracache.gets", cache, "level", "l2", "result", "miss");
+    loadSuccess = Timer.builder("veracache.loads").tags("cache", cache, "result", "success")
+        .description("Loader calls and their duration").register(registry);
+    loadFailure = Timer.builder("veracache.loads").tags("cache", cache, "result", "failure").register(registry);
+    fillStored = counter(registry, "veracache.fills", cache, "result", "stored");
+    fillRefusedLease = counter(registry, "veracache.fills", cache, "result", "refused_lease");
+    fillRefusedVersion = counter(registry, "veracache.fills", cache, "result", "refused_version");
+    fillRefusedPresent = counter(registry, "veracache.fills", cache, "result", "refused_present");
+    fillSkippedTooLarge = counter(registry, "veracache.fills", cache, "result", "too_large");
+    fillFailed = counter(registry, "veracache.fills", cache, "result", "failed");
+    putStored = counter(registry, "veracache.puts", cache, "result", "stored");
+    putRefusedVersion = counter(registry, "veracache.puts", cache, "result", "refused_version");
+    leaseWaitValue = Timer.builder("veracache.lease.waits").tags("cache", cache, "outcome", "value")
+        .description("Misses that waited for another instance's lease").register(registry);
+    leaseWaitTimeout = Timer.builder("veracache.lease.waits").tags("cache", cache, "outcome", "timeout")
+        .register(registry);
+    invalidationsApplied = counter(registry, "veracache.invalidations", cache, "result", "applied");
+    invalidationsQueued = counter(registry, "veracache.invalidations", cache, "result", "queued");
+    degradedReads = counter(registry, "veracache.degraded.reads", cache);
+    codecErrors = counter(registry, "veracache.codec.errors", cache);
+  }
+
+  private static Counter counter(MeterRegistry registry, String name, String cache, String... tags) {
+    return Counter.builder(name).tag("cache", cache).tags(tags).register(registry);
+  }
+}

@@ -1,0 +1,459 @@
+package dev.veracache;
+
+import static dev.veracache.PendingInvalidations.ascii;
+import static dev.veracache.Preconditions.notNull;
+
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The two-level cache behind every strategy.
+ *
+ * <p>Read path: L1 → (one flight per key in this JVM) → Redis GET → on a miss, a lease (acquire.lua) → the loader →
+ * a fenced fill (fill.lua). Invariants:
+ * <ul>
+ *   <li><b>Only the lease holder fills, and only if its lease survived.</b> An invalidation rewrites the record and so
+ *       cancels every lease; a fill without its lease is refused (R1, R10). A versioned fill older than the tombstone
+ *       is refused too (R12 with versions).</li>
+ *   <li><b>Versioned sets never go back in time</b> (put.lua, R4).</li>
+ *   <li><b>A miss that finds another's lease waits, bounded,</b> for the value (woken by the tracking push of the fill),
+ *       then loads without filling (R9).</li>
+ *   <li><b>L1 is written only through a {@link L1Store.ReadTicket}</b> taken before the Redis call whose answer it
+ *       stores (R7); see {@link L1Store}.</li>
+ *   <li><b>Own invalidations drop L1 before and after the Redis call</b>: before, so this JVM stops serving the old
+ *       value at once; after, because a read that started in between may have fetched the old value and NOLOOP means
+ *       no push will come for our own write.</li>
+ *   <li><b>Redis failures never fail a read</b>: reads degrade to the loader (counted); failed invalidations are queued
+ *       and retried ({@link PendingInvalidations}), failed fills are dropped (counted; their lease expires).</li>
+ * </ul>
+ */
+final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
+
+  private static final Logger log = LoggerFactory.getLogger(DefaultTieredCache.class);
+  private static final long WAIT_POLL_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
+
+  private final CacheOptions<K, V> options;
+  private final String prefix;
+  private final RedisLink link;
+  private final InvalidationTracker tracker;
+  private final PendingInvalidations pending;
+  private final L1Store l1; // null when L1 is disabled
+  private final CacheMetrics metrics;
+  private final CacheHooks hooks;
+  private final SingleFlight<Optional<V>> singleFlight = new SingleFlight<>();
+  private final byte[] leaseTtlArg;
+  private final long tombstoneTtlMillis;
+  private final long leaseWaitNanos;
+
+  DefaultTieredCache(CacheOptions<K, V> options, RedisLink link, InvalidationTracker tracker,
+      PendingInvalidations pending, L1Store l1, CacheMetrics metrics) {
+    this.options = options;
+    this.prefix = options.namespace + ":";
+    this.link = link;
+    this.tracker = tracker;
+    this.pending = pending;
+    this.l1 = l1;
+    this.metrics = metrics;
+    this.hooks = options.hooks;
+    this.leaseTtlArg = ascii(options.leaseTtl.toMillis());
+    this.tombstoneTtlMillis = options.tombstoneTtl.toMillis();
+    this.leaseWaitNanos = options.leaseWaitTimeout.toNanos();
+  }
+
+  @Override
+  public String namespace() {
+    return options.namespace;
+  }
+
+  @Override
+  @SuppressWarnings("unchecked")
+  public V get(K key, CacheLoader<? super K, ? extends V> loader) {
+    notNull(key, "key");
+    notNull(loader, "loader");
+    String local = encodeKey(key);
+    if (l1 != null) {
+      L1Store.Entry entry = l1.get(local);
+      if (entry != null) {
+        metrics.l1Hits.increment();
+        return (V) entry.value;
+      }
+      metrics.l1Misses.increment();
+    }
+    return singleFlight.run(local, () -> Optional.ofNullable(readThroughRedis(key, local, loader))).orElse(null);
+  }
+
+  private V readThroughRedis(K key, String local, CacheLoader<? super K, ? extends V> loader) {
+    String redisKey = prefix + local;
+    L1Store.ReadTicket ticket = l1 == null ? null : l1.beginRead(local);
+    try {
+      if (!pending.isEmpty() && !pending.settle(redisKey)) {
+        return degradedLoad(key, redisKey, loader, ticket, "an invalidation of this key is still pending");
+      }
+      byte[] raw;
+      try {
+        raw = link.get(redisKey);
+      } catch (L2Failure e) {
+        return degradedLoad(key, redisKey, loader, ticket, e.getMessage());
+      }
+      hooks.afterRedisRead(redisKey);
+      Optional<V> cached = raw == null ? null : decode(redisKey, raw);
+      if (cached != null) {
+        metrics.l2Hits.increment();
+        remember(ticket, cached.orElse(null));
+        return cached.orElse(null);
+      }
+      metrics.l2Misses.increment();
+      return missUnderLease(key, redisKey, loader, ticket);
+    } finally {
+      if (ticket != null) {
+        l1.endRead(ticket);
+      }
+    }
+  }
+
+  @SuppressWarnings("unchecked")
+  private V missUnderLease(K key, String redisKey, CacheLoader<? super K, ? extends V> loader,
+      L1Store.ReadTicket ticket) {
+    long deadline = System.nanoTime() + leaseWaitNanos;
+    long waitStart = 0;
+    while (true) {
+      long token = ThreadLocalRandom.current().nextLong(1, Long.MAX_VALUE);
+      List<Object> reply;
+      try {
+        reply = (List<Object>) link.run(FenceScript.ACQUIRE, redisKey, ascii(token), leaseTtlArg);
+      } catch (L2Failure e) {
+        return degradedLoad(key, redisKey, loader, ticket, e.getMessage());
+      }
+      long code = (Long) reply.get(0);
+      if (code == 1) {
+        return loadAndFill(key, redisKey, token, loader, ticket);
+      }
+      if (code == 2) {
+        Optional<V> present = decode(redisKey, (byte[]) reply.get(1));
+        if (present != null) {
+          recordWait(waitStart, true);
+          remember(ticket, present.orElse(null));
+          return present.orElse(null);
+        }
+        continue; // an unreadable record was just invalidated: try the lease again
+      }
+      // code 0: another caller, maybe in another JVM, holds the lease and is loading.
+      long now = System.nanoTime();
+      if (waitStart == 0) {
+        waitStart = now;
+        hooks.beforeLeaseWait(redisKey);
+      }
+      if (now - deadline >= 0) {
+        recordWait(waitStart, false);
+        return load(key, redisKey, loader); // without filling: the lease holder will
+      }
+      CompletableFuture<Void> change = tracker.awaitChange(redisKey);
+      try {
+        byte[] raw;
+        try {
+          raw = link.get(redisKey); // read after registering, so a fill landing in between is not missed
+        } catch (L2Failure e) {
+          return degradedLoad(key, redisKey, loader, ticket, e.getMessage());
+        }
+        Optional<V> filled = raw == null ? null : decode(redisKey, raw);
+        if (filled != null) {
+          recordWait(waitStart, true);
+          remember(ticket, filled.orElse(null));
+          return filled.orElse(null);
+        }
+        if (raw != null) {
+          change.get(Math.min(deadline - System.nanoTime(), WAIT_POLL_NANOS), TimeUnit.NANOSECONDS);
+        }
+      } catch (TimeoutException e) {
+        // poll again: tracking pushes do not arrive while degraded
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new VeracacheException("cache '" + options.namespace + "': interrupted while waiting for the fill of '"
+            + redisKey + "'", e);
+      } catch (ExecutionException e) {
+        throw new IllegalStateException(e); // never completed exceptionally
+      } finally {
+        tracker.stopWaiting(redisKey, change);
+      }
+    }
+  }
+
+  private V loadAndFill(K key, String redisKey, long token, CacheLoader<? super K, ? extends V> loader,
+      L1Store.ReadTicket ticket) {
+    V value;
+    try {
+      value = load(key, redisKey, loader);
+    } catch (RuntimeException e) {
+      releaseLease(redisKey, token);
+      throw e;
+    }
+    hooks.afterLoad(redisKey);
+    if (value == null && !options.cacheNegatives) {
+      releaseLease(redisKey, token);
+      return null;
+    }
+    byte[] record = encodeRecordOrNull(redisKey, value);
+    if (record == null) {
+      releaseLease(redisKey, token);
+      return value;
+    }
+    long version = value == null ? RedisRecord.NO_VERSION : versionOf(value);
+    long ttlMillis = value == null ? options.negativeTtl.toMillis() : jitteredTtlMillis();
+    long result;
+    try {
+      result = (Long) ((List<?>) link.run(FenceScript.FILL, redisKey, ascii(token), ascii(version), record,
+          ascii(ttlMillis))).get(0);
+    } catch (L2Failure e) {
+      metrics.fillFailed.increment();
+      log.warn("cache '{}': fill of '{}' not stored, serving the loaded value uncached: {}", options.namespace,
+          redisKey, e.getMessage());
+      return value;
+    }
+    if (result == 1) {
+      metrics.fillStored.increment();
+      remember(ticket, value);
+    } else if (result == 0) {
+      metrics.fillRefusedLease.increment();
+      log.debug("cache '{}': fill of '{}' refused, its lease was cancelled by an invalidation", options.namespace,
+          redisKey);
+    } else if (result == -2) {
+      metrics.fillRefusedVersion.increment();
+      log.debug("cache '{}': fill of '{}' version {} refused, older than the tombstone", options.namespace, redisKey,
+          version);
+    } else {
+      metrics.fillRefusedPresent.increment();
+    }
+    return value;
+  }
+
+  private V load(K key, String redisKey, CacheLoader<? super K, ? extends V> loader) {
+    long start = System.nanoTime();
+    try {
+      V value = loader.load(key);
+      metrics.loadSuccess.record(System.nanoTime() - start, TimeUnit.NANOSECONDS);
+      return value;
+    } catch (Exception e) {
+      metrics.loadFailure.record(System.nanoTime() - start, TimeUnit.NANOSECONDS);
+      if (e instanceof InterruptedException) {
+        Thread.currentThread().interrupt();
+      }
+      throw new CacheLoaderException("cache '" + options.namespace + "': loader failed for key '" + redisKey + "': "
+          + e, e);
+    }
+  }
+
+  private V degradedLoad(K key, String redisKey, CacheLoader<? super K, ? extends V> loader,
+      L1Store.ReadTicket ticket, String why) {
+    metrics.degradedReads.increment();
+    log.debug("cache '{}': reading '{}' from the loader, Redis is bypassed: {}", options.namespace, redisKey, why);
+    V value = load(key, redisKey, loader);
+    remember(ticket, value);
+    return value;
+  }
+
+  private void releaseLease(String redisKey, long token) {
+    try {
+      link.run(FenceScript.RELEASE, redisKey, ascii(token));
+    } catch (L2Failure e) {
+      log.debug("cache '{}': lease on '{}' not released ({}); it expires by itself", options.namespace, redisKey,
+          e.getMessage());
+    }
+  }
+
+  @Override
+  public void invalidate(K key) {
+    invalidate(key, RedisRecord.NO_VERSION);
+  }
+
+  @Override
+  public void invalidate(K key, long version) {
+    notNull(key, "key");
+    if (version < RedisRecord.NO_VERSION) {
+      throw new IllegalArgumentException("cache '" + options.namespace + "': version must be >= 0 (or -1 for none), "
+          + "was " + version);
+    }
+    String local = encodeKey(key);
+    String redisKey = prefix + local;
+    if (l1 != null) {
+      l1.invalidate(local);
+    }
+    try {
+      pending.apply(redisKey, version, tombstoneTtlMillis);
+      metrics.invalidationsApplied.increment();
+    } catch (L2Failure e) {
+      pending.enqueue(redisKey, version, tombstoneTtlMillis);
+      metrics.invalidationsQueued.increment();
+      log.warn("cache '{}': invalidation of '{}' not taken by Redis, queued for retry: {}", options.namespace,
+          redisKey, e.getMessage());
+    }
+    if (l1 != null) {
+      l1.invalidate(local);
+    }
+  }
+
+  @Override
+  public boolean put(K key, V value) {
+    notNull(key, "key");
+    notNull(value, "value");
+    if (options.versionOf == null) {
+      throw new IllegalStateException("cache '" + options.namespace + "': put needs versioned values; set "
+          + "CacheOptions.Builder.version(...)");
+    }
+    long version = versionOf(value);
+    String local = encodeKey(key);
+    String redisKey = prefix + local;
+    byte[] record = encodeRecordOrNull(redisKey, value);
+    if (record == null) {
+      invalidate(key, version);
+      return false;
+    }
+    if (l1 != null) {
+      l1.invalidate(local);
+    }
+    L1Store.ReadTicket ticket = l1 == null ? null : l1.beginRead(local);
+    try {
+      hooks.beforeVersionedSet(redisKey, version);
+      long result;
+      try {
+        result = (Long) ((List<?>) link.run(FenceScript.PUT, redisKey, ascii(version), record,
+            ascii(jitteredTtlMillis()))).get(0);
+      } catch (L2Failure e) {
+        log.warn("cache '{}': set of '{}' version {} not taken by Redis, invalidating instead: {}",
+            options.namespace, redisKey, version, e.getMessage());
+        invalidate(key, version);
+        return false;
+      }
+      if (result == 0) {
+        metrics.putRefusedVersion.increment();
+        return false;
+      }
+      metrics.putStored.increment();
+      remember(ticket, value);
+      return true;
+    } finally {
+      if (ticket != null) {
+        l1.endRead(ticket);
+      }
+    }
+  }
+
+  private void remember(L1Store.ReadTicket ticket, V value) {
+    if (ticket != null) {
+      l1.complete(ticket, value);
+    }
+  }
+
+  /**
+   * The cached answer: {@code Optional.empty()} for a cached "not found", {@code null} when the record is a tombstone
+   * or lease (a miss) or unreadable (counted, logged and invalidated, then a miss).
+   */
+  private Optional<V> decode(String redisKey, byte[] raw) {
+    RedisRecord record;
+    try {
+      record = RedisRecord.parse(raw);
+    } catch (IllegalArgumentException e) {
+      return unreadable(redisKey, e);
+    }
+    switch (record.kind) {
+      case NEGATIVE:
+        return Optional.empty();
+      case TOMBSTONE:
+        return null;
+      default:
+        try {
+          return Optional.of(options.codec.decode(record.payload()));
+        } catch (Exception e) {
+          return unreadable(redisKey, e);
+        }
+    }
+  }
+
+  private Optional<V> unreadable(String redisKey, Exception e) {
+    metrics.codecErrors.increment();
+    log.warn("cache '{}': the Redis entry '{}' cannot be decoded ({}); invalidating it and reading the loader",
+        options.namespace, redisKey, e.toString());
+    try {
+      pending.apply(redisKey, RedisRecord.NO_VERSION, tombstoneTtlMillis);
+    } catch (L2Failure failure) {
+      pending.enqueue(redisKey, RedisRecord.NO_VERSION, tombstoneTtlMillis);
+    }
+    return null;
+  }
+
+  /** The record to store, or null when the value cannot be cached (codec failure or too large: logged, counted). */
+  private byte[] encodeRecordOrNull(String redisKey, V value) {
+    if (value == null) {
+      return RedisRecord.negative(RedisRecord.NO_VERSION);
+    }
+    byte[] payload;
+    try {
+      payload = options.codec.encode(value);
+    } catch (Exception e) {
+      metrics.codecErrors.increment();
+      log.warn("cache '{}': value for '{}' cannot be encoded, not caching it: {}", options.namespace, redisKey,
+          e.toString());
+      return null;
+    }
+    if (payload == null) {
+      metrics.codecErrors.increment();
+      log.warn("cache '{}': codec returned null for '{}', not caching it", options.namespace, redisKey);
+      return null;
+    }
+    if (payload.length > options.maxValueBytes) {
+      metrics.fillSkippedTooLarge.increment();
+      log.warn("cache '{}': value for '{}' is {} bytes, over maxValueBytes {}; not caching it", options.namespace,
+          redisKey, payload.length, options.maxValueBytes);
+      return null;
+    }
+    return RedisRecord.value(versionOf(value), payload);
+  }
+
+  private long versionOf(V value) {
+    if (options.versionOf == null) {
+      return RedisRecord.NO_VERSION;
+    }
+    long version = options.versionOf.applyAsLong(value);
+    if (version < 0) {
+      throw new IllegalArgumentException("cache '" + options.namespace + "': version of " + value.getClass()
+          .getSimpleName() + " must be >= 0, was " + version);
+    }
+    return version;
+  }
+
+  private String encodeKey(K key) {
+    String local = options.keyEncoder.apply(key);
+    if (local == null || local.isEmpty()) {
+      throw new IllegalArgumentException("cache '" + options.namespace + "': keyEncoder turned key " + key
+          + " into an empty key");
+    }
+    return local;
+  }
+
+  private long jitteredTtlMillis() {
+    long ttl = options.ttl.toMillis();
+    if (options.ttlJitter == 0) {
+      return ttl;
+    }
+    double factor = 1 + options.ttlJitter * (2 * ThreadLocalRandom.current().nextDouble() - 1);
+    return Math.max(1, (long) (ttl * factor));
+  }
+
+  private void recordWait(long waitStart, boolean gotValue) {
+    if (waitStart != 0) {
+      (gotValue ? metrics.leaseWaitValue : metrics.leaseWaitTimeout)
+          .record(System.nanoTime() - waitStart, TimeUnit.NANOSECONDS);
+    }
+  }
+
+  /** For tests: whether this JVM's L1 holds the key. */
+  boolean inL1(K key) {
+    return l1 != null && l1.contains(encodeKey(key));
+  }
+}

@@ -1,0 +1,247 @@
+package dev.veracache;
+
+import io.github.resilience4j.circuitbreaker.CircuitBreaker;
+import io.lettuce.core.RedisChannelHandler;
+import io.lettuce.core.RedisConnectionStateListener;
+import io.lettuce.core.TrackingArgs;
+import io.lettuce.core.api.push.PushMessage;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.net.SocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Makes every instance's L1 drop a key when anyone changes it in Redis, through RESP3 client tracking in broadcast
+ * mode ({@code CLIENT TRACKING ON BCAST PREFIX ns: ... NOLOOP}).
+ *
+ * <p>Why broadcast: in default mode Redis forgets a key for a client once it has sent one invalidation, so a fill
+ * after a miss would leave an untracked L1 entry. Broadcast notifies every change under the prefixes, whoever made it
+ * (another instance, the CDC listener, {@code redis-cli}). NOLOOP: this client's own writes invalidate its L1 directly.
+ *
+ * <p>Invariants:
+ * <ul>
+ *   <li>{@link #degraded} is true whenever an invalidation could be missed: tracking not (yet) on for every
+ *       namespace on the current connection, or the circuit breaker not closed. L1 serves only young entries then.</li>
+ *   <li>Leaving the degraded state bumps {@link #epoch} and clears every L1: whatever was missed meanwhile is gone.
+ *       Entering it bumps the epoch too, so no read that straddles the change writes L1 (see {@link L1Store}).</li>
+ *   <li>Tracking is (re)enabled as OFF then ON with every prefix, and only counts for the connection generation it was
+ *       sent on: a reply that raced a disconnect does not mark the new connection tracked.</li>
+ *   <li>A push with no keys (FLUSHALL, FLUSHDB, a tracking-table overflow) clears every L1.</li>
+ * </ul>
+ */
+final class InvalidationTracker implements AutoCloseable {
+
+  private static final Logger log = LoggerFactory.getLogger(InvalidationTracker.class);
+
+  volatile long epoch;
+  volatile boolean degraded = true;
+  final long degradedTtlNanos;
+
+  private final RedisLink link;
+  /** Every cache's namespace is tracked (pushes also wake misses waiting for a lease); L1s only where enabled. */
+  private final Set<String> namespaces = ConcurrentHashMap.newKeySet();
+  private final ConcurrentHashMap<String, L1Store> stores = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<String, CompletableFuture<Void>> keyWaiters = new ConcurrentHashMap<>();
+  private final AtomicLong connectionGeneration = new AtomicLong();
+  private final ScheduledExecutorService guardian;
+  private final Object stateLock = new Object();
+  private volatile boolean trackingOn;
+  private volatile Set<String> trackedNamespaces = Set.of();
+  private final Counter pushInvalidations;
+  private final Counter flushes;
+  private final Counter recoveries;
+
+  InvalidationTracker(RedisLink link, VeracacheOptions options) {
+    this.link = link;
+    this.degradedTtlNanos = options.degradedL1Ttl.toNanos();
+    MeterRegistry registry = options.meterRegistry;
+    String endpoint = link.endpoint();
+    this.pushInvalidations = Counter.builder("veracache.l1.invalidations").tag("source", "push")
+        .description("L1 keys dropped because Redis reported a change").register(registry);
+    this.flushes = Counter.builder("veracache.l1.invalidations").tag("source", "flush")
+        .description("L1 cleared because Redis reported a flush").register(registry);
+    this.recoveries = Counter.builder("veracache.l1.invalidations").tag("source", "recovery")
+        .description("L1 cleared on leaving degraded mode (invalidations may have been missed)").register(registry);
+    Gauge.builder("veracache.degraded", this, t -> t.degraded ? 1 : 0)
+        .description("1 while invalidations may be missed (Redis unreachable or tracking off): L1 serves young entries "
+            + "only and misses go to the loader")
+        .tag("redis", endpoint).register(registry);
+
+    link.connection().addListener(this::onPush);
+    link.client().addListener(new RedisConnectionStateListener() {
+      @Override
+      public void onRedisConnected(RedisChannelHandler<?, ?> connection, SocketAddress socketAddress) {
+        guardian.execute(InvalidationTracker.this::ensureTracking);
+      }
+
+      @Override
+      public void onRedisDisconnected(RedisChannelHandler<?, ?> connection) {
+        connectionGeneration.incrementAndGet();
+        trackingOn = false;
+        log.warn("Redis connection to {} lost: L1 entries are trusted for at most {} until tracking is back",
+            endpoint, Duration.ofNanos(degradedTtlNanos));
+        updateDegraded();
+      }
+    });
+    link.breaker.getEventPublisher().onStateTransition(event -> {
+      log.info("Redis circuit breaker for {}: {}", endpoint, event.getStateTransition());
+      updateDegraded();
+    });
+    this.guardian = Executors.newSingleThreadScheduledExecutor(r -> {
+      Thread t = new Thread(r, "veracache-tracking-" + endpoint);
+      t.setDaemon(true);
+      return t;
+    });
+    long interval = options.trackingRetryInterval.toNanos();
+    guardian.scheduleWithFixedDelay(this::ensureTracking, interval, interval, TimeUnit.NANOSECONDS);
+  }
+
+  /**
+   * Adds a cache's namespace and its L1 ({@code null} when L1 is off); tracking is re-enabled to cover the namespace
+   * before this returns (if Redis is up).
+   */
+  void register(String namespace, L1Store store) {
+    if (!namespaces.add(namespace)) {
+      throw new IllegalArgumentException("a cache with namespace '" + namespace + "' already exists in this client");
+    }
+    if (store != null) {
+      stores.put(namespace, store);
+    }
+    synchronized (stateLock) {
+      trackingOn = false;
+      updateDegraded();
+    }
+    try {
+      guardian.submit(this::ensureTracking).get(5, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      log.warn("could not enable Redis tracking for namespace '{}' yet; it will be retried", namespace);
+    }
+  }
+
+  /** Completes when the key changes in Redis (or on any clear); used by misses waiting for another's lease. */
+  CompletableFuture<Void> awaitChange(String redisKey) {
+    return keyWaiters.computeIfAbsent(redisKey, k -> new CompletableFuture<>());
+  }
+
+  void stopWaiting(String redisKey, CompletableFuture<Void> waiter) {
+    keyWaiters.remove(redisKey, waiter);
+  }
+
+  private void ensureTracking() {
+    if (trackingOn && trackedNamespaces.equals(namespaces)) {
+      return;
+    }
+    if (!link.connection().isOpen()) {
+      return;
+    }
+    long generation = connectionGeneration.get();
+    Set<String> wanted = Set.copyOf(namespaces);
+    if (wanted.isEmpty()) {
+      return; // tracking without a prefix would mean every key in Redis
+    }
+    String[] prefixes = wanted.stream().map(ns -> ns + ":").toArray(String[]::new);
+    try {
+      link.control(() -> link.connection().sync().clientTracking(TrackingArgs.Builder.enabled(false)));
+      link.control(() -> link.connection().sync()
+          .clientTracking(TrackingArgs.Builder.enabled().bcast().prefixes(prefixes).noloop()));
+    } catch (L2Failure e) {
+      log.debug("enabling Redis tracking failed, will retry: {}", e.getMessage());
+      return;
+    }
+    synchronized (stateLock) {
+      if (connectionGeneration.get() != generation) {
+        return; // the connection dropped while we were enabling; the next round starts over
+      }
+      trackedNamespaces = wanted;
+      trackingOn = true;
+      updateDegraded();
+    }
+    log.info("Redis tracking on for {} (prefixes {})", link.endpoint(), String.join(" ", prefixes));
+  }
+
+  private void updateDegraded() {
+    synchronized (stateLock) {
+      boolean nowDegraded = !trackingOn || link.breaker.getState() != CircuitBreaker.State.CLOSED;
+      if (nowDegraded == degraded) {
+        return;
+      }
+      epoch++;
+      if (nowDegraded) {
+        degraded = true;
+      } else {
+        // Whatever changed while we could not hear about it must not be served: start L1 over.
+        stores.values().forEach(L1Store::clear);
+        recoveries.increment();
+        degraded = false;
+        log.info("Redis at {} is back and tracking is on: L1 cleared, normal mode", link.endpoint());
+      }
+    }
+  }
+
+  private void onPush(PushMessage message) {
+    if (!"invalidate".equals(message.getType())) {
+      return;
+    }
+    List<Object> content = message.getContent();
+    Object keys = content.size() > 1 ? content.get(1) : null;
+    if (!(keys instanceof List<?> list)) {
+      flushes.increment();
+      synchronized (stateLock) {
+        epoch++;
+        stores.values().forEach(L1Store::clear);
+      }
+      keyWaiters.forEach((k, f) -> f.complete(null));
+      keyWaiters.clear();
+      return;
+    }
+    for (Object raw : list) {
+      String key = asString(raw);
+      if (key != null) {
+        onKeyChanged(key);
+      }
+    }
+  }
+
+  private void onKeyChanged(String redisKey) {
+    CompletableFuture<Void> waiter = keyWaiters.remove(redisKey);
+    int colon = redisKey.indexOf(':');
+    if (colon > 0) {
+      L1Store store = stores.get(redisKey.substring(0, colon));
+      if (store != null) {
+        store.invalidate(redisKey.substring(colon + 1));
+        pushInvalidations.increment();
+      }
+    }
+    if (waiter != null) {
+      waiter.complete(null);
+    }
+  }
+
+  private static String asString(Object raw) {
+    if (raw instanceof ByteBuffer buffer) {
+      return StandardCharsets.UTF_8.decode(buffer.duplicate()).toString();
+    }
+    if (raw instanceof byte[] bytes) {
+      return new String(bytes, StandardCharsets.UTF_8);
+    }
+    return raw == null ? null : raw.toString();
+  }
+
+  @Override
+  public void close() {
+    guardian.shutdownNow();
+  }
+}

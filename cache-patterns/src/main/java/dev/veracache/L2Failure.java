@@ -1,0 +1,21 @@
+package dev.veracache;
+
+/**
+ * A Redis call that did not complete. {@link Kind#UNAVAILABLE} means Redis cannot be reached or did not answer in time
+ * (the circuit breaker counts it, callers degrade to the loader); {@link Kind#REFUSED} means Redis answered with an
+ * error such as OOM or READONLY (callers degrade the same way, the breaker does not count it).
+ */
+final class L2Failure extends RuntimeException {
+
+  enum Kind { UNAVAILABLE, REFUSED }
+
+  final Kind kind;
+  /** A metric tag: timeout, disconnected, circuit_open, loading, busy, oom, readonly, other. */
+  final String reason;
+
+  L2Failure(Kind kind, String reason, String message, Throwable cause) {
+    super(message, cause, false, false);
+    this.kind = kind;
+    this.reason = reason;
+  }
+}

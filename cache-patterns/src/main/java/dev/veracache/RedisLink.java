@@ -1,0 +1,207 @@
+package dev.veracache;
+
+import io.github.resilience4j.circuitbreaker.CallNotPermittedException;
+import io.github.resilience4j.circuitbreaker.CircuitBreaker;
+import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
+import io.lettuce.core.ClientOptions;
+import io.lettuce.core.RedisClient;
+import io.lettuce.core.RedisCommandExecutionException;
+import io.lettuce.core.RedisCommandTimeoutException;
+import io.lettuce.core.RedisException;
+import io.lettuce.core.RedisNoScriptException;
+import io.lettuce.core.RedisURI;
+import io.lettuce.core.ScriptOutputType;
+import io.lettuce.core.SocketOptions;
+import io.lettuce.core.TimeoutOptions;
+import io.lettuce.core.api.StatefulRedisConnection;
+import io.lettuce.core.api.sync.RedisCommands;
+import io.lettuce.core.codec.ByteArrayCodec;
+import io.lettuce.core.codec.RedisCodec;
+import io.lettuce.core.codec.StringCodec;
+import io.lettuce.core.protocol.ProtocolVersion;
+import io.lettuce.core.resource.ClientResources;
+import io.lettuce.core.resource.Delay;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.time.Duration;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The one Redis connection of a {@link Veracache} client, behind a circuit breaker.
+ *
+ * <p>Invariants:
+ * <ul>
+ *   <li>One RESP3 connection carries the reads, the fence scripts and the tracking pushes. Replies and pushes on one
+ *       connection arrive in the order Redis produced them, which is what closes race R7 across JVMs.</li>
+ *   <li>While disconnected, commands are rejected at once (no queue of commands waiting for a reconnect), and every call
+ *       has the command timeout: a dead or paused Redis costs at most one timeout per call until the breaker opens,
+ *       and nothing while it is open.</li>
+ *   <li>Every failure leaves as an {@link L2Failure}, is counted in {@code veracache.redis.errors} and is never
+ *       swallowed here: callers decide how to degrade.</li>
+ * </ul>
+ */
+final class RedisLink implements AutoCloseable {
+
+  private static final Logger log = LoggerFactory.getLogger(RedisLink.class);
+  private static final byte[][] NO_ARGS = new byte[0][];
+
+  final CircuitBreaker breaker;
+  private final ClientResources resources;
+  private final RedisClient client;
+  private final StatefulRedisConnection<String, byte[]> connection;
+  private final RedisCommands<String, byte[]> commands;
+  private final String endpoint;
+  private final MeterRegistry registry;
+  private final ConcurrentHashMap<String, Counter> errorCounters = new ConcurrentHashMap<>();
+
+  RedisLink(VeracacheOptions options) {
+    this.registry = options.meterRegistry;
+    RedisURI uri = options.redisUri;
+    this.endpoint = uri.getHost() + ":" + uri.getPort(); // never the password
+    this.resources = ClientResources.builder()
+        .reconnectDelay(Delay.exponential(Duration.ofMillis(10), Duration.ofSeconds(1), 2, TimeUnit.MILLISECONDS))
+        .build();
+    this.client = RedisClient.create(resources, uri);
+    client.setOptions(ClientOptions.builder()
+        .protocolVersion(ProtocolVersion.RESP3)
+        .autoReconnect(true)
+        .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS)
+        .timeoutOptions(TimeoutOptions.enabled(options.commandTimeout))
+        .socketOptions(SocketOptions.builder().connectTimeout(options.commandTimeout.multipliedBy(4)).build())
+        .build());
+    this.breaker = CircuitBreaker.of("veracache-redis-" + endpoint, CircuitBreakerConfig.custom()
+        .slidingWindowType(CircuitBreakerConfig.SlidingWindowType.COUNT_BASED)
+        .slidingWindowSize(options.breakerWindowSize)
+        .minimumNumberOfCalls(options.breakerMinimumCalls)
+        .failureRateThreshold(options.breakerFailureRatePercent)
+        .waitDurationInOpenState(options.breakerOpenDuration)
+        .permittedNumberOfCallsInHalfOpenState(1)
+        .automaticTransitionFromOpenToHalfOpenEnabled(true)
+        .recordException(e -> e instanceof L2Failure f && f.kind == L2Failure.Kind.UNAVAILABLE)
+        .build());
+    try {
+      this.connection = client.connect(RedisCodec.of(StringCodec.UTF8, ByteArrayCodec.INSTANCE));
+    } catch (RedisException e) {
+      client.shutdown();
+      resources.shutdown();
+      throw new VeracacheException("cannot connect to Redis at " + endpoint + ": " + e.getMessage(), e);
+    }
+    this.commands = connection.sync();
+    try {
+      commands.clientSetname(options.clientName);
+    } catch (RedisException e) {
+      log.warn("Redis at {} refused CLIENT SETNAME: {}", endpoint, e.getMessage());
+    }
+  }
+
+  StatefulRedisConnection<String, byte[]> connection() {
+    return connection;
+  }
+
+  RedisClient client() {
+    return client;
+  }
+
+  String endpoint() {
+    return endpoint;
+  }
+
+  /** GET, or null when absent. */
+  byte[] get(String key) {
+    return call(() -> commands.get(key));
+  }
+
+  /** Runs a fence script on one key; the script's reply as Lettuce decodes it (Long, byte[] or a List of those). */
+  Object run(FenceScript script, String key, byte[]... args) {
+    String[] keys = {key};
+    byte[][] argv = args.length == 0 ? NO_ARGS : args;
+    return call(() -> {
+      try {
+        return commands.evalsha(script.sha1, ScriptOutputType.MULTI, keys, argv);
+      } catch (RedisNoScriptException e) {
+        // Script cache is empty after a Redis restart or SCRIPT FLUSH: load once and retry.
+        commands.scriptLoad(script.source);
+        return commands.evalsha(script.sha1, ScriptOutputType.MULTI, keys, argv);
+      }
+    });
+  }
+
+  /** A command that is not a data operation (CLIENT TRACKING, PING): counted, not guarded by the breaker. */
+  <T> T control(Supplier<T> command) {
+    try {
+      return command.get();
+    } catch (RuntimeException e) {
+      throw classify(e);
+    }
+  }
+
+  private <T> T call(Supplier<T> command) {
+    try {
+      return breaker.executeSupplier(() -> {
+        try {
+          return command.get();
+        } catch (RuntimeException e) {
+          throw classify(e);
+        }
+      });
+    } catch (CallNotPermittedException e) {
+      throw failure(L2Failure.Kind.UNAVAILABLE, "circuit_open", "Redis at " + endpoint + " is considered down "
+          + "(circuit breaker open)", e);
+    }
+  }
+
+  private L2Failure classify(RuntimeException e) {
+    if (e instanceof L2Failure f) {
+      return f;
+    }
+    String message = String.valueOf(e.getMessage());
+    if (e instanceof RedisCommandTimeoutException) {
+      return failure(L2Failure.Kind.UNAVAILABLE, "timeout", "Redis at " + endpoint + " timed out: " + message, e);
+    }
+    if (e instanceof RedisCommandExecutionException) {
+      // Errors raised inside a script arrive wrapped ("ERR Error running script ... -OOM ..."): look for the code.
+      if (message.contains("OOM ")) {
+        return failure(L2Failure.Kind.REFUSED, "oom", "Redis at " + endpoint + " is out of memory: " + message, e);
+      }
+      if (message.contains("READONLY ")) {
+        return failure(L2Failure.Kind.REFUSED, "readonly", "Redis at " + endpoint + " is a read-only replica: "
+            + message, e);
+      }
+      if (message.startsWith("LOADING") || message.contains("-LOADING")) {
+        return failure(L2Failure.Kind.UNAVAILABLE, "loading", "Redis at " + endpoint + " is loading its data set: "
+            + message, e);
+      }
+      if (message.startsWith("BUSY")) {
+        return failure(L2Failure.Kind.UNAVAILABLE, "busy", "Redis at " + endpoint + " is busy: " + message, e);
+      }
+      return failure(L2Failure.Kind.REFUSED, "other", "Redis at " + endpoint + " answered an error: " + message, e);
+    }
+    if (e instanceof RedisException) {
+      return failure(L2Failure.Kind.UNAVAILABLE, "disconnected", "Redis at " + endpoint + " is unreachable: "
+          + message, e);
+    }
+    return failure(L2Failure.Kind.REFUSED, "other", "Redis call to " + endpoint + " failed: " + e, e);
+  }
+
+  private L2Failure failure(L2Failure.Kind kind, String reason, String message, Throwable cause) {
+    errorCounters.computeIfAbsent(reason, r -> Counter.builder("veracache.redis.errors")
+        .description("Redis calls that failed, by reason")
+        .tag("reason", r)
+        .register(registry)).increment();
+    return new L2Failure(kind, reason, message, cause);
+  }
+
+  @Override
+  public void close() {
+    try {
+      connection.close();
+    } finally {
+      client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
+      resources.shutdown(0, 2, TimeUnit.SECONDS);
+    }
+  }
+}

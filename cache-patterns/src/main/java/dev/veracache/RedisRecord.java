@@ -1,0 +1,90 @@
+package dev.veracache;
+
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+
+/**
+ * The layout of one cache entry in Redis: a short text header followed by the encoded value.
+ *
+ * <pre>
+ *   V:&lt;version&gt;:&lt;payload bytes&gt;                 a cached value
+ *   N:&lt;version&gt;:                                  a cached "not found"
+ *   T:&lt;version&gt;:&lt;lease token&gt;:&lt;lease deadline ms&gt;  a tombstone and/or a fill lease; reads treat it as a miss
+ * </pre>
+ *
+ * <p>Version {@code -1} means "unversioned"; lease token {@code 0} means "no lease". One key holds everything, so a
+ * read is one plain {@code GET} and every fence check in {@code *.lua} is one atomic script on one key. The Lua
+ * scripts parse the same layout: change both together.
+ */
+final class RedisRecord {
+
+  enum Kind { VALUE, NEGATIVE, TOMBSTONE }
+
+  static final long NO_VERSION = -1L;
+
+  final Kind kind;
+  final long version;
+  /** The payload of a VALUE record; empty otherwise. */
+  private final byte[] raw;
+  private final int payloadOffset;
+
+  private RedisRecord(Kind kind, long version, byte[] raw, int payloadOffset) {
+    this.kind = kind;
+    this.version = version;
+    this.raw = raw;
+    this.payloadOffset = payloadOffset;
+  }
+
+  /** Encodes a value record: the header and the payload in one array. */
+  static byte[] value(long version, byte[] payload) {
+    byte[] header = ("V:" + version + ":").getBytes(StandardCharsets.US_ASCII);
+    byte[] record = Arrays.copyOf(header, header.length + payload.length);
+    System.arraycopy(payload, 0, record, header.length, payload.length);
+    return record;
+  }
+
+  static byte[] negative(long version) {
+    return ("N:" + version + ":").getBytes(StandardCharsets.US_ASCII);
+  }
+
+  /**
+   * Parses what {@code GET} returned.
+   *
+   * @throws IllegalArgumentException if the bytes are not a Veracache record (written by something else)
+   */
+  static RedisRecord parse(byte[] raw) {
+    if (raw.length < 4 || raw[1] != ':') {
+      throw new IllegalArgumentException("not a Veracache record (" + raw.length + " bytes)");
+    }
+    Kind kind = switch (raw[0]) {
+      case 'V' -> Kind.VALUE;
+      case 'N' -> Kind.NEGATIVE;
+      case 'T' -> Kind.TOMBSTONE;
+      default -> throw new IllegalArgumentException("not a Veracache record: unknown kind '" + (char) raw[0] + "'");
+    };
+    long version = 0;
+    boolean negativeNumber = false;
+    int i = 2;
+    if (raw[i] == '-') {
+      negativeNumber = true;
+      i++;
+    }
+    int digits = 0;
+    for (; i < raw.length && raw[i] != ':'; i++) {
+      byte b = raw[i];
+      if (b < '0' || b > '9') {
+        throw new IllegalArgumentException("not a Veracache record: bad version byte " + b);
+      }
+      version = version * 10 + (b - '0');
+      digits++;
+    }
+    if (i == raw.length || digits == 0) {
+      throw new IllegalArgumentException("not a Veracache record: header has no version");
+    }
+    return new RedisRecord(kind, negativeNumber ? -version : version, raw, i + 1);
+  }
+
+  byte[] payload() {
+    return Arrays.copyOfRange(raw, payloadOffset, raw.length);
+  }
+}

@@ -1,0 +1,37 @@
+package dev.veracache;
+
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Supplier;
+
+/**
+ * Collapses concurrent calls for one key within this JVM into one: the first caller runs, the others get its result
+ * (or its exception). Across JVMs the Redis lease does the same job.
+ */
+final class SingleFlight<T> {
+
+  private final ConcurrentHashMap<String, CompletableFuture<T>> inFlight = new ConcurrentHashMap<>();
+
+  T run(String key, Supplier<T> work) {
+    CompletableFuture<T> mine = new CompletableFuture<>();
+    CompletableFuture<T> existing = inFlight.putIfAbsent(key, mine);
+    if (existing != null) {
+      try {
+        return existing.join();
+      } catch (CompletionException e) {
+        throw e.getCause() instanceof RuntimeException r ? r : e;
+      }
+    }
+    try {
+      T result = work.get();
+      mine.complete(result);
+      return result;
+    } catch (RuntimeException | Error e) {
+      mine.completeExceptionally(e);
+      throw e;
+    } finally {
+      inFlight.remove(key, mine);
+    }
+  }
+}

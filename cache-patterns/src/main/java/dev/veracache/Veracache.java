@@ -1,0 +1,102 @@
+package dev.veracache;
+
+import static dev.veracache.Preconditions.check;
+import static dev.veracache.Preconditions.notNull;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The entry point: one Redis connection, its invalidation tracking and circuit breaker, shared by every cache created
+ * from it. Create one per application (per JVM) and close it on shutdown.
+ *
+ * <pre>{@code
+ * try (Veracache veracache = Veracache.create(VeracacheOptions.builder("redis://localhost:6379").build())) {
+ *   CacheAside<Long, Product> products = veracache.cacheAside(
+ *       CacheOptions.<Long, Product>builder("product", ValueCodec.json(Product.class))
+ *           .version(Product::version).build());
+ *   Product p = products.get(42L, id -> productDao.find(id));
+ *   // after a committed update:
+ *   products.invalidate(42L, updated.version());
+ * }
+ * }</pre>
+ */
+public final class Veracache implements AutoCloseable {
+
+  private static final Logger log = LoggerFactory.getLogger(Veracache.class);
+
+  private final VeracacheOptions options;
+  private final RedisLink link;
+  private final InvalidationTracker tracker;
+  private final PendingInvalidations pending;
+
+  private Veracache(VeracacheOptions options) {
+    this.options = options;
+    this.link = new RedisLink(options);
+    this.tracker = new InvalidationTracker(link, options);
+    this.pending = new PendingInvalidations(link, options);
+    log.info("Veracache connected to Redis at {}", link.endpoint());
+  }
+
+  /**
+   * Connects to Redis.
+   *
+   * @throws VeracacheException naming the endpoint if Redis cannot be reached at start
+   */
+  public static Veracache create(VeracacheOptions options) {
+    return new Veracache(notNull(options, "options"));
+  }
+
+  /** The two-level cache of one namespace; the strategies below wrap it. One per namespace per client. */
+  public <K, V> TieredCache<K, V> cache(CacheOptions<K, V> cacheOptions) {
+    notNull(cacheOptions, "cacheOptions");
+    check(cacheOptions.l1Ttl.compareTo(options.maxL1Ttl) <= 0, "cache '" + cacheOptions.namespace + "': l1Ttl ("
+        + cacheOptions.l1Ttl + ") exceeds the client's maxL1Ttl (" + options.maxL1Ttl + ")");
+    String namespace = cacheOptions.namespace;
+    L1Store l1 = cacheOptions.l1Enabled
+        ? new L1Store(cacheOptions.l1MaximumSize, cacheOptions.l1Ttl, cacheOptions.negativeTtl, tracker)
+        : null;
+    tracker.register(namespace, l1); // throws if the namespace is taken
+    CacheMetrics metrics = new CacheMetrics(options.meterRegistry, namespace);
+    DefaultTieredCache<K, V> cache = new DefaultTieredCache<>(cacheOptions, link, tracker, pending, l1, metrics);
+    return cache;
+  }
+
+  /** Cache-aside: the caller passes the loader on each read and invalidates after each committed write. */
+  public <K, V> CacheAside<K, V> cacheAside(CacheOptions<K, V> cacheOptions) {
+    return new CacheAside<>(cache(cacheOptions));
+  }
+
+  /** Read-through: the cache owns the loader. */
+  public <K, V> ReadThroughCache<K, V> readThrough(CacheOptions<K, V> cacheOptions, CacheLoader<K, V> loader) {
+    return new ReadThroughCache<>(cache(cacheOptions), notNull(loader, "loader"));
+  }
+
+  /** Write-through: the cache owns the loader and the writer; writes go to the database, then a versioned set. */
+  public <K, V> WriteThroughCache<K, V> writeThrough(CacheOptions<K, V> cacheOptions, CacheLoader<K, V> loader,
+      CacheWriter<K, V> writer) {
+    check(cacheOptions.versioned(), "cache '" + cacheOptions.namespace + "': write-through needs versioned values; "
+        + "set CacheOptions.Builder.version(...)");
+    return new WriteThroughCache<>(cache(cacheOptions), notNull(loader, "loader"), notNull(writer, "writer"));
+  }
+
+  /** True while invalidations may be missed (Redis unreachable, breaker open, tracking being restored). */
+  public boolean degraded() {
+    return tracker.degraded;
+  }
+
+  /** How many invalidations Redis has not taken yet (they are being retried). */
+  public int pendingInvalidations() {
+    return pending.size();
+  }
+
+  @Override
+  public void close() {
+    try {
+      pending.close();
+      tracker.close();
+    } finally {
+      link.close();
+    }
+  }
+}

@@ -1,0 +1,93 @@
+package dev.veracache.baseline;
+
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+import dev.veracache.CacheHooks;
+import dev.veracache.ValueCodec;
+import io.lettuce.core.ClientOptions;
+import io.lettuce.core.RedisClient;
+import io.lettuce.core.TrackingArgs;
+import io.lettuce.core.api.StatefulRedisConnection;
+import io.lettuce.core.api.sync.RedisCommands;
+import io.lettuce.core.codec.ByteArrayCodec;
+import io.lettuce.core.codec.RedisCodec;
+import io.lettuce.core.codec.StringCodec;
+import io.lettuce.core.protocol.ProtocolVersion;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import java.util.Objects;
+import java.util.function.Consumer;
+
+/**
+ * The common hand-made L1-over-Redis, for tests and chaos scenarios only: a Caffeine L1 filled from a GET on one
+ * connection, and invalidations from Redis tracking pushes on a second connection. An invalidation that arrives on the
+ * second connection before the GET's reply is processed is lost, and the old value then stays in L1 (race R7).
+ */
+public final class NaiveTwoLevelCache<V> implements AutoCloseable {
+
+  private final RedisClient client;
+  private final StatefulRedisConnection<String, byte[]> data;
+  private final StatefulRedisConnection<String, byte[]> invalidations;
+  private final RedisCommands<String, byte[]> redis;
+  private final Cache<String, V> l1 = Caffeine.newBuilder().maximumSize(10_000).build();
+  private final String prefix;
+  private final ValueCodec<V> codec;
+  private final CacheHooks hooks;
+  private volatile Consumer<String> onInvalidation = key -> {};
+
+  public NaiveTwoLevelCache(String redisUri, String namespace, ValueCodec<V> codec, CacheHooks hooks) {
+    this.client = RedisClient.create(Objects.requireNonNull(redisUri, "redisUri must not be null"));
+    client.setOptions(ClientOptions.builder().protocolVersion(ProtocolVersion.RESP3).build());
+    RedisCodec<String, byte[]> redisCodec = RedisCodec.of(StringCodec.UTF8, ByteArrayCodec.INSTANCE);
+    this.data = client.connect(redisCodec);
+    this.invalidations = client.connect(redisCodec);
+    this.redis = data.sync();
+    this.prefix = Objects.requireNonNull(namespace, "namespace must not be null") + ":";
+    this.codec = Objects.requireNonNull(codec, "codec must not be null");
+    this.hooks = Objects.requireNonNull(hooks, "hooks must not be null");
+    invalidations.addListener(message -> {
+      if (!"invalidate".equals(message.getType()) || !(message.getContent().get(1) instanceof List<?> keys)) {
+        return;
+      }
+      for (Object k : keys) {
+        String key = k instanceof ByteBuffer b ? StandardCharsets.UTF_8.decode(b.duplicate()).toString()
+            : String.valueOf(k);
+        if (key.startsWith(prefix)) {
+          l1.invalidate(key.substring(prefix.length()));
+          onInvalidation.accept(key);
+        }
+      }
+    });
+    invalidations.sync().clientTracking(TrackingArgs.Builder.enabled().bcast().prefixes(prefix));
+  }
+
+  /** Called on the push thread after each invalidation was applied to L1; for tests that order events. */
+  public void onInvalidation(Consumer<String> listener) {
+    this.onInvalidation = Objects.requireNonNull(listener, "listener must not be null");
+  }
+
+  /** L1, else Redis (the answer goes into L1); null when Redis has nothing. */
+  public V get(String key) throws Exception {
+    V cached = l1.getIfPresent(key);
+    if (cached != null) {
+      return cached;
+    }
+    byte[] raw = redis.get(prefix + key);
+    hooks.afterRedisRead(prefix + key);
+    if (raw == null) {
+      return null;
+    }
+    V value = codec.decode(raw);
+    l1.put(key, value);
+    return value;
+  }
+
+  @Override
+  public void close() {
+    data.close();
+    invalidations.close();
+    client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
+  }
+}

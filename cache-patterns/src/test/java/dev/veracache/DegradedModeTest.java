@@ -1,0 +1,83 @@
+package dev.veracache;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+
+/** Redis down, paused or refusing: reads are served from the database, and everything recovers by itself. */
+class DegradedModeTest extends RealServersTest {
+
+  private static final Duration WITHIN = Duration.ofSeconds(15);
+
+  @Test
+  void readsGoToTheLoaderWhileRedisIsDownAndUseRedisAgainAfterItReturns() throws Exception {
+    products.insert(1, "one");
+    products.insert(2, "two");
+    Veracache jvm = newInstance();
+    CacheAside<Long, Product> cache = jvm.cacheAside(productOptions().build());
+    assertThat(jvm.degraded()).isFalse();
+
+    redisServer.stop();
+    try {
+      assertThat(cache.get(1L, loader()).name()).isEqualTo("one");
+      assertThat(cache.get(2L, loader()).name()).isEqualTo("two");
+      await().atMost(WITHIN).until(jvm::degraded);
+      assertThat(counter(jvm, "veracache.degraded.reads", "cache", namespace)).isGreaterThanOrEqualTo(2);
+    } finally {
+      redisServer.start();
+    }
+    await().atMost(WITHIN).until(() -> {
+      cache.get(99L, loader()); // calls let the breaker probe Redis
+      return !jvm.degraded();
+    });
+    double l2MissesBefore = counter(jvm, "veracache.gets", "level", "l2", "result", "miss");
+    assertThat(cache.get(2L, loader()).name()).isEqualTo("two");
+    assertThat(counter(jvm, "veracache.gets", "level", "l2", "result", "miss")).isEqualTo(l2MissesBefore + 1);
+    assertThat(rawRecord(2)).as("filled again").startsWith("V:1:");
+  }
+
+  @Test
+  void l1IsNotTrustedBeyondDegradedTtlWhileInvalidationsCannotArrive() throws Exception {
+    products.insert(1, "v1");
+    Veracache jvm = newInstance(b -> b.degradedL1Ttl(Duration.ofMillis(50)));
+    CacheAside<Long, Product> cache = jvm.cacheAside(productOptions().build());
+    cache.get(1L, loader());
+    assertThat(L1InvalidationTest.inL1(cache, 1L)).isTrue();
+
+    redisServer.stop();
+    try {
+      products.update(1, "v2"); // no invalidation can reach this instance now
+      await().atMost(WITHIN).until(() -> cache.get(1L, loader()).name().equals("v2"));
+    } finally {
+      redisServer.start();
+    }
+  }
+
+  @Test
+  void anInvalidationThatTimesOutOnAPausedRedisIsRetriedAfterItResumes() throws Exception {
+    products.insert(1, "v1");
+    Veracache jvmA = newInstance();
+    CacheAside<Long, Product> a = jvmA.cacheAside(productOptions().build());
+    a.get(1L, loader());
+    assertThat(rawRecord(1)).startsWith("V:1:");
+
+    Product v2 = products.update(1, "v2");
+    redisServer.pause();
+    try {
+      a.invalidate(1L, v2.version());
+      assertThat(jvmA.pendingInvalidations()).isEqualTo(1);
+      assertThat(counter(jvmA, "veracache.invalidations", "result", "queued")).isEqualTo(1);
+      assertThat(a.get(1L, loader())).as("served from the database meanwhile").isEqualTo(v2);
+    } finally {
+      redisServer.resume();
+    }
+    await().atMost(WITHIN).until(() -> jvmA.pendingInvalidations() == 0);
+    assertThat(rawRecord(1)).as("the retried invalidation landed").doesNotStartWith("V:1:");
+
+    Veracache jvmB = newInstance();
+    CacheAside<Long, Product> b = jvmB.cacheAside(productOptions().build());
+    assertThat(b.get(1L, loader())).isEqualTo(v2);
+  }
+}

@@ -1,0 +1,151 @@
+package dev.veracache;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.veracache.baseline.NaiveTwoLevelCache;
+import io.lettuce.core.KillArgs;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.junit.jupiter.api.Test;
+import tools.jackson.databind.json.JsonMapper;
+
+/** Every instance's L1 drops a key that anyone changes in Redis; race R7; lost connections. */
+class L1InvalidationTest extends RealServersTest {
+
+  private static final Duration WITHIN = Duration.ofSeconds(5);
+
+  @Test
+  void anotherInstancesInvalidationDropsThisInstancesL1() throws Exception {
+    products.insert(1, "v1");
+    Veracache jvmA = newInstance();
+    Veracache jvmB = newInstance();
+    CacheAside<Long, Product> a = jvmA.cacheAside(productOptions().build());
+    CacheAside<Long, Product> b = jvmB.cacheAside(productOptions().build());
+    a.get(1L, loader());
+    a.get(1L, loader());
+    assertThat(inL1(a, 1L)).isTrue();
+    assertThat(counter(jvmA, "veracache.gets", "level", "l1", "result", "hit")).isEqualTo(1);
+
+    Product v2 = products.update(1, "v2");
+    b.invalidate(1L, v2.version());
+    await().atMost(WITHIN).until(() -> !inL1(a, 1L));
+    assertThat(a.get(1L, loader())).isEqualTo(v2);
+  }
+
+  @Test
+  void aChangeByAPlainRedisClientDropsL1() {
+    Veracache jvm = newInstance();
+    CacheAside<Long, Product> cache = jvm.cacheAside(productOptions().build());
+    cache.get(2L, id -> new Product(id, "x", 1));
+    assertThat(inL1(cache, 2L)).isTrue();
+
+    redisCli.del(redisKey(2));
+    await().atMost(WITHIN).until(() -> !inL1(cache, 2L));
+  }
+
+  @Test
+  void flushAllClearsL1() {
+    Veracache jvm = newInstance();
+    CacheAside<Long, Product> cache = jvm.cacheAside(productOptions().build());
+    cache.get(3L, id -> new Product(id, "x", 1));
+    assertThat(inL1(cache, 3L)).isTrue();
+
+    redisCli.flushall();
+    await().atMost(WITHIN).until(() -> !inL1(cache, 3L));
+  }
+
+  @Test
+  void naiveL1KeepsTheOldValueWhenTheInvalidationOvertakesTheGetReply() throws Exception {
+    JsonMapper json = JsonMapper.builder().build();
+    redisCli.set(redisKey(1), json.writeValueAsBytes(new Product(1, "v1", 1)));
+    CountDownLatch invalidationApplied = new CountDownLatch(1);
+    AtomicBoolean first = new AtomicBoolean(true);
+    CacheHooks hooks = new CacheHooks() {
+      @Override
+      public void afterRedisRead(String redisKey) {
+        if (first.getAndSet(false)) {
+          // Another writer changes the key after our GET was answered, before we put the answer in L1.
+          redisCli.set(redisKey, json.writeValueAsBytes(new Product(1, "v2", 2)));
+          awaitLatch(invalidationApplied);
+        }
+      }
+    };
+    try (NaiveTwoLevelCache<Product> naive = new NaiveTwoLevelCache<>(redisServer.uri(), namespace,
+        ValueCodec.json(Product.class), hooks)) {
+      naive.onInvalidation(key -> invalidationApplied.countDown());
+      naive.get("1");
+
+      assertThat(naive.get("1").name()).as("naive L1 after the race").isEqualTo("v1");
+      assertThat(new String(redisCli.get(redisKey(1)), StandardCharsets.UTF_8)).contains("v2");
+    }
+  }
+
+  @Test
+  void fencedL1RefusesAnAnswerThatAnInvalidationOvertook() throws Exception {
+    products.insert(1, "v1");
+    Veracache jvmB = newInstance();
+    CacheAside<Long, Product> b = jvmB.cacheAside(productOptions().build());
+    b.get(1L, loader()); // L2 now holds v1
+    AtomicBoolean first = new AtomicBoolean(true);
+    Veracache[] jvmA = new Veracache[1];
+    CacheHooks hooks = new CacheHooks() {
+      @Override
+      public void afterRedisRead(String redisKey) {
+        if (first.getAndSet(false)) {
+          try {
+            Product v2 = products.update(1, "v2");
+            b.invalidate(1L, v2.version());
+          } catch (Exception e) {
+            throw new RuntimeException(e);
+          }
+          await().atMost(WITHIN).until(() ->
+              counter(jvmA[0], "veracache.l1.invalidations", "source", "push") >= 1);
+        }
+      }
+    };
+    jvmA[0] = newInstance();
+    CacheAside<Long, Product> a = jvmA[0].cacheAside(productOptions().hooks(hooks).build());
+
+    assertThat(a.get(1L, loader()).name()).as("the read that started before the write").isEqualTo("v1");
+    assertThat(inL1(a, 1L)).as("stale answer kept out of L1").isFalse();
+    assertThat(a.get(1L, loader()).name()).isEqualTo("v2");
+  }
+
+  @Test
+  void aLostConnectionClearsL1AndTrackingComesBack() {
+    Veracache jvm = newInstance();
+    CacheAside<Long, Product> cache = jvm.cacheAside(productOptions().build());
+    cache.get(4L, id -> new Product(id, "x", 1));
+    assertThat(inL1(cache, 4L)).isTrue();
+
+    redisCli.clientKill(KillArgs.Builder.typeNormal().skipme(true));
+    await().atMost(WITHIN).until(() -> !inL1(cache, 4L) && !jvm.degraded());
+    assertThat(counter(jvm, "veracache.l1.invalidations", "source", "recovery")).isGreaterThanOrEqualTo(1);
+
+    // Tracking is on again on the new connection: a change is still seen.
+    cache.get(5L, id -> new Product(id, "y", 1));
+    cache.get(5L, id -> new Product(id, "y", 1));
+    assertThat(inL1(cache, 5L)).isTrue();
+    redisCli.del(redisKey(5));
+    await().atMost(WITHIN).until(() -> !inL1(cache, 5L));
+  }
+
+  static boolean inL1(CacheAside<Long, Product> cache, long id) {
+    return ((DefaultTieredCache<Long, Product>) cache.tiered()).inL1(id);
+  }
+
+  static void awaitLatch(CountDownLatch latch) {
+    try {
+      if (!latch.await(5, TimeUnit.SECONDS)) {
+        throw new AssertionError("latch not released");
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new AssertionError(e);
+    }
+  }
+}

@@ -1,0 +1,120 @@
+package dev.veracache;
+
+import dev.veracache.stack.DatabaseServer;
+import dev.veracache.stack.EmbeddedStackExtension;
+import dev.veracache.stack.RedisServer;
+import io.lettuce.core.RedisClient;
+import io.lettuce.core.api.StatefulRedisConnection;
+import io.lettuce.core.api.sync.RedisCommands;
+import io.lettuce.core.codec.ByteArrayCodec;
+import io.lettuce.core.codec.RedisCodec;
+import io.lettuce.core.codec.StringCodec;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.Deque;
+import java.util.IdentityHashMap;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.TestInfo;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * Base of the tests that run against the embedded MariaDB and Redis. Each {@link #newInstance} is a separate client
+ * (its own Lettuce connection, L1 and meter registry), standing for a separate JVM. Each test gets its own namespace
+ * and table.
+ */
+@ExtendWith(EmbeddedStackExtension.class)
+abstract class RealServersTest {
+
+  private static final AtomicInteger SEQUENCE = new AtomicInteger();
+
+  RedisServer redisServer;
+  DatabaseServer db;
+  String namespace;
+  ProductTable products;
+  /** A plain Redis client, standing for redis-cli or any other writer outside Veracache. */
+  RedisCommands<String, byte[]> redisCli;
+
+  private final Deque<AutoCloseable> closeables = new ArrayDeque<>();
+  private final Map<Veracache, MeterRegistry> registries = new IdentityHashMap<>();
+
+  @BeforeEach
+  void startFixture(RedisServer redisServer, DatabaseServer db, TestInfo info) throws SQLException {
+    this.redisServer = redisServer;
+    this.db = db;
+    this.namespace = "t" + SEQUENCE.incrementAndGet();
+    this.products = new ProductTable(db, "product_" + namespace);
+    RedisClient client = RedisClient.create(redisServer.uri());
+    StatefulRedisConnection<String, byte[]> connection =
+        client.connect(RedisCodec.of(StringCodec.UTF8, ByteArrayCodec.INSTANCE));
+    closeables.push(() -> client.shutdown(Duration.ZERO, Duration.ofSeconds(1)));
+    closeables.push(connection);
+    this.redisCli = connection.sync();
+  }
+
+  @AfterEach
+  void closeFixture() throws Exception {
+    while (!closeables.isEmpty()) {
+      closeables.pop().close();
+    }
+  }
+
+  /** A new client standing for one JVM, with test-friendly timeouts. */
+  Veracache newInstance() {
+    return newInstance(b -> {});
+  }
+
+  Veracache newInstance(Consumer<VeracacheOptions.Builder> customizer) {
+    SimpleMeterRegistry registry = new SimpleMeterRegistry();
+    VeracacheOptions.Builder builder = VeracacheOptions.builder(redisServer.uri())
+        .commandTimeout(Duration.ofMillis(300))
+        .circuitBreaker(50, 2, 4, Duration.ofMillis(300))
+        .meterRegistry(registry);
+    customizer.accept(builder);
+    Veracache veracache = Veracache.create(builder.build());
+    closeables.push(veracache);
+    registries.put(veracache, registry);
+    return veracache;
+  }
+
+  void closeLater(AutoCloseable closeable) {
+    closeables.push(closeable);
+  }
+
+  CacheOptions.Builder<Long, Product> productOptions() {
+    return CacheOptions.<Long, Product>builder(namespace, ValueCodec.json(Product.class)).version(Product::version);
+  }
+
+  CacheLoader<Long, Product> loader() {
+    return products::find;
+  }
+
+  String redisKey(long id) {
+    return namespace + ":" + id;
+  }
+
+  /** What Redis holds for the key, as text (the record header shows the kind and version), or null. */
+  String rawRecord(long id) {
+    byte[] raw = redisCli.get(redisKey(id));
+    return raw == null ? null : new String(raw, java.nio.charset.StandardCharsets.UTF_8);
+  }
+
+  double counter(Veracache instance, String name, String... tags) {
+    var counter = registries.get(instance).find(name).tags(tags).counter();
+    if (counter != null) {
+      return counter.count();
+    }
+    var functionCounter = registries.get(instance).find(name).tags(tags).functionCounter();
+    if (functionCounter != null) {
+      return functionCounter.count();
+    }
+    var timer = registries.get(instance).find(name).tags(tags).timer();
+    return timer == null ? 0 : timer.count();
+  }
+}

@@ -1,0 +1,115 @@
+package dev.veracache;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.veracache.baseline.NaiveCacheAside;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Race R4 (two writers' sets land out of commit order) and R12 (the tombstone is forgotten before a late set
+ * arrives). The first writer is parked between its commit and its cache set.
+ */
+class WriteThroughRaceTest extends RealServersTest {
+
+  private final CacheWriter<Long, Product> writer = new CacheWriter<>() {
+    @Override
+    public Product write(Long id, Product value) throws Exception {
+      return products.update(id, value.name());
+    }
+
+    @Override
+    public void delete(Long id) throws Exception {
+      products.delete(id);
+    }
+  };
+
+  @Test
+  void naiveWriteThroughLeavesTheOlderVersionCached() throws Exception {
+    products.insert(1, "v1");
+    try (NaiveCacheAside<Product> cache = new NaiveCacheAside<>(redisServer.uri(), namespace,
+        ValueCodec.json(Product.class), Duration.ofMinutes(10), CacheHooks.NONE)) {
+      Product v2 = products.update(1, "v2"); // writer A commits, then stalls before its SET
+      Product v3 = products.update(1, "v3"); // writer B commits and sets
+      cache.set("1", v3);
+      cache.set("1", v2); // A's SET lands last
+
+      assertThat(cache.get("1", products::find)).as("naive: cached").isEqualTo(v2);
+      assertThat(products.find(1)).as("database").isEqualTo(v3);
+    }
+  }
+
+  @Test
+  void versionedSetOlderThanTheCachedVersionIsRefused() throws Exception {
+    products.insert(1, "v1");
+    Gate beforeSet = new Gate();
+    Veracache jvmA = newInstance();
+    Veracache jvmB = newInstance();
+    WriteThroughCache<Long, Product> writerA = jvmA.writeThrough(productOptions().hooks(new CacheHooks() {
+      @Override
+      public void beforeVersionedSet(String redisKey, long version) {
+        beforeSet.hold();
+      }
+    }).build(), loader(), writer);
+    WriteThroughCache<Long, Product> writerB = jvmB.writeThrough(productOptions().build(), loader(), writer);
+
+    CompletableFuture<Product> slowWrite = CompletableFuture.supplyAsync(() ->
+        writerA.put(1L, new Product(1, "v2", 0)));
+    beforeSet.awaitArrival();
+    Product v3 = writerB.put(1L, new Product(1, "v3", 0));
+    beforeSet.open();
+    assertThat(slowWrite.get(10, TimeUnit.SECONDS).version()).isEqualTo(2);
+
+    assertThat(counter(jvmA, "veracache.puts", "result", "refused_version")).isEqualTo(1);
+    assertThat(rawRecord(1)).startsWith("V:3:");
+    assertThat(writerA.get(1L)).isEqualTo(v3);
+    assertThat(writerB.get(1L)).isEqualTo(v3);
+  }
+
+  @Test
+  void tombstoneForgottenTooSoonLetsALateOlderSetIn() throws Exception {
+    // Misconfiguration shown on purpose: tombstoneTtl shorter than the slowest set (R12).
+    Product stale = raceLateSetAgainstInvalidation(Duration.ofMillis(100));
+    assertThat(stale.name()).as("cached after the race").isEqualTo("v2");
+    assertThat(products.find(1).name()).as("database").isEqualTo("v3");
+  }
+
+  @Test
+  void tombstoneThatOutlivesTheLateSetRefusesIt() throws Exception {
+    Product cached = raceLateSetAgainstInvalidation(Duration.ofSeconds(60));
+    assertThat(cached.name()).isEqualTo("v3");
+  }
+
+  /** A's versioned set of v2 stalls; B commits v3 and invalidates with version 3; A's set arrives later. */
+  private Product raceLateSetAgainstInvalidation(Duration tombstoneTtl) throws Exception {
+    products.insert(1, "v1");
+    Gate beforeSet = new Gate();
+    Veracache jvmA = newInstance();
+    Veracache jvmB = newInstance();
+    CacheOptions.Builder<Long, Product> options = productOptions()
+        .leaseTtl(Duration.ofMillis(100)).leaseWaitTimeout(Duration.ofMillis(100)).tombstoneTtl(tombstoneTtl);
+    WriteThroughCache<Long, Product> writerA = jvmA.writeThrough(options.hooks(new CacheHooks() {
+      @Override
+      public void beforeVersionedSet(String redisKey, long version) {
+        beforeSet.hold();
+      }
+    }).build(), loader(), writer);
+    CacheAside<Long, Product> cacheB = jvmB.cacheAside(productOptions().tombstoneTtl(tombstoneTtl).build());
+
+    CompletableFuture<Product> slowWrite = CompletableFuture.supplyAsync(() ->
+        writerA.put(1L, new Product(1, "v2", 0)));
+    beforeSet.awaitArrival();
+    Product v3 = products.update(1, "v3");
+    cacheB.invalidate(1L, v3.version());
+    assertThat(rawRecord(1)).startsWith("T:3:");
+    if (tombstoneTtl.toMillis() < 1000) {
+      await().atMost(Duration.ofSeconds(5)).until(() -> rawRecord(1) == null);
+    }
+    beforeSet.open();
+    slowWrite.get(10, TimeUnit.SECONDS);
+    return cacheB.get(1L, loader());
+  }
+}
