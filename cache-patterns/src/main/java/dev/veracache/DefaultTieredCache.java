@@ -28,7 +28,7 @@ import org.slf4j.LoggerFactory;
  *   <li><b>L1 is written only through a {@link L1Store.ReadTicket}</b> taken before the Redis call whose answer it
  *       stores (R7); see {@link L1Store}.</li>
  *   <li><b>Own invalidations drop L1 before and after the Redis call</b>: before, so this JVM stops serving the old
- *       value at once; after, because a read that started in between may have fetched the old value and NOLOOP means
+ *       value at once; after, because a read that started in between may have fetched the old value and NOLOOP may mean
  *       no push will come for our own write.</li>
  *   <li><b>Redis failures never fail a read</b>: reads degrade to the loader (counted); failed invalidations are queued
  *       and retried ({@link PendingInvalidations}), failed fills are dropped (counted; their lease expires).</li>
@@ -123,6 +123,7 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
       L1Store.ReadTicket ticket) {
     long deadline = System.nanoTime() + leaseWaitNanos;
     long waitStart = 0;
+    boolean sawUnreadable = false;
     while (true) {
       long token = ThreadLocalRandom.current().nextLong(1, Long.MAX_VALUE);
       List<Object> reply;
@@ -142,7 +143,11 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
           remember(ticket, present.orElse(null));
           return present.orElse(null);
         }
-        continue; // an unreadable record was just invalidated: try the lease again
+        if (sawUnreadable) {
+          return degradedLoad(key, redisKey, loader, ticket, "the Redis entry stays unreadable");
+        }
+        sawUnreadable = true;
+        continue; // the unreadable record was just invalidated: try the lease again
       }
       // code 0: another caller, maybe in another JVM, holds the lease and is loading.
       long now = System.nanoTime();

@@ -25,11 +25,13 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Makes every instance's L1 drop a key when anyone changes it in Redis, through RESP3 client tracking in broadcast
- * mode ({@code CLIENT TRACKING ON BCAST PREFIX ns: ... NOLOOP}).
+ * mode ({@code CLIENT TRACKING ON BCAST PREFIX ns: ... NOLOOP}). NOLOOP spares the pushes of this client's own plain
+ * writes on Redis 7; Redis 6.2 still pushes writes made by our scripts back to us, which only costs an L1 entry that
+ * the next read re-creates: an invalidation too many is always safe.
  *
  * <p>Why broadcast: in default mode Redis forgets a key for a client once it has sent one invalidation, so a fill
  * after a miss would leave an untracked L1 entry. Broadcast notifies every change under the prefixes, whoever made it
- * (another instance, the CDC listener, {@code redis-cli}). NOLOOP: this client's own writes invalidate its L1 directly.
+ * (another instance, the CDC listener, {@code redis-cli}). This client's own invalidations also drop its L1 directly.
  *
  * <p>Invariants:
  * <ul>
@@ -138,6 +140,15 @@ final class InvalidationTracker implements AutoCloseable {
 
   void stopWaiting(String redisKey, CompletableFuture<Void> waiter) {
     keyWaiters.remove(redisKey, waiter);
+  }
+
+  /**
+   * Returns once every push Redis sent before now has been handled: a PING on the tracking connection is answered
+   * after them. Redis 6.2 does not honour NOLOOP for writes made by scripts, so this client's own fills come back as
+   * pushes; tests use this to wait for them instead of sleeping.
+   */
+  void awaitPushesSoFar() {
+    link.control(() -> link.connection().sync().ping());
   }
 
   private void ensureTracking() {

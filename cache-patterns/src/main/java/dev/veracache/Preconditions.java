@@ -1,14 +1,17 @@
 package dev.veracache;
 
 import java.time.Duration;
-import java.util.Objects;
 
 /** Argument checks whose messages name the bad option or argument. */
 final class Preconditions {
   private Preconditions() {}
 
+  /** Allocation-free on the happy path: it sits on the L1 hit path. */
   static <T> T notNull(T value, String name) {
-    return Objects.requireNonNull(value, () -> name + " must not be null");
+    if (value == null) {
+      throw new NullPointerException(name + " must not be null");
+    }
+    return value;
   }
 
   static Duration positive(Duration value, String name) {

@@ -90,6 +90,11 @@ public final class Veracache implements AutoCloseable {
     return pending.size();
   }
 
+  /** For tests: returns once every invalidation push Redis sent so far has been applied to L1. */
+  void awaitPushesSoFar() {
+    tracker.awaitPushesSoFar();
+  }
+
   @Override
   public void close() {
     try {

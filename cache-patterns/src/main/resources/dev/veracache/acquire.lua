@@ -11,8 +11,8 @@ if not cur then
   return {1}
 end
 local kind = string.sub(cur, 1, 1)
-if kind ~= 'T' then
-  return {2, cur}
+if kind ~= 'T' or not string.match(cur, '^T:%-?%d+:%d+:%d+$') then
+  return {2, cur} -- a value, a negative entry, or foreign bytes the caller will report and invalidate
 end
 local p1 = string.find(cur, ':', 3, true)
 local version = string.sub(cur, 3, p1 - 1)

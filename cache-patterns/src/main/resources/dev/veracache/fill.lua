@@ -6,7 +6,7 @@ local cur = redis.call('GET', KEYS[1])
 if not cur then
   return 0
 end
-if string.sub(cur, 1, 1) ~= 'T' then
+if not string.match(cur, '^T:%-?%d+:%d+:%d+$') then
   return -1
 end
 local p1 = string.find(cur, ':', 3, true)

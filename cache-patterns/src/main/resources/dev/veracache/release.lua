@@ -2,7 +2,7 @@
 -- misses stop waiting. Leaves the record alone unless our lease is still in it; keeps a tombstone's version and TTL.
 -- ARGV[1] lease token. Returns 1 released, 0 not ours any more.
 local cur = redis.call('GET', KEYS[1])
-if not cur or string.sub(cur, 1, 1) ~= 'T' then
+if not cur or not string.match(cur, '^T:%-?%d+:%d+:%d+$') then
   return 0
 end
 local p1 = string.find(cur, ':', 3, true)

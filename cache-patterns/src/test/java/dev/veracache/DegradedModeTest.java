@@ -43,8 +43,7 @@ class DegradedModeTest extends RealServersTest {
     products.insert(1, "v1");
     Veracache jvm = newInstance(b -> b.degradedL1Ttl(Duration.ofMillis(50)));
     CacheAside<Long, Product> cache = jvm.cacheAside(productOptions().build());
-    cache.get(1L, loader());
-    assertThat(L1InvalidationTest.inL1(cache, 1L)).isTrue();
+    warmL1(jvm, cache, 1L, loader());
 
     redisServer.stop();
     try {

@@ -38,4 +38,24 @@ final class Gate {
   void open() {
     opened.countDown();
   }
+
+  /** Hooks that park the first loader's thread here, after its load and before its fill. */
+  CacheHooks afterLoad() {
+    return new CacheHooks() {
+      @Override
+      public void afterLoad(String redisKey) {
+        hold();
+      }
+    };
+  }
+
+  /** Hooks that park the first writer's thread here, after its commit and before its versioned set. */
+  CacheHooks beforeVersionedSet() {
+    return new CacheHooks() {
+      @Override
+      public void beforeVersionedSet(String redisKey, long version) {
+        hold();
+      }
+    };
+  }
 }

@@ -25,9 +25,8 @@ class L1InvalidationTest extends RealServersTest {
     Veracache jvmB = newInstance();
     CacheAside<Long, Product> a = jvmA.cacheAside(productOptions().build());
     CacheAside<Long, Product> b = jvmB.cacheAside(productOptions().build());
+    warmL1(jvmA, a, 1L, loader());
     a.get(1L, loader());
-    a.get(1L, loader());
-    assertThat(inL1(a, 1L)).isTrue();
     assertThat(counter(jvmA, "veracache.gets", "level", "l1", "result", "hit")).isEqualTo(1);
 
     Product v2 = products.update(1, "v2");
@@ -40,8 +39,7 @@ class L1InvalidationTest extends RealServersTest {
   void aChangeByAPlainRedisClientDropsL1() {
     Veracache jvm = newInstance();
     CacheAside<Long, Product> cache = jvm.cacheAside(productOptions().build());
-    cache.get(2L, id -> new Product(id, "x", 1));
-    assertThat(inL1(cache, 2L)).isTrue();
+    warmL1(jvm, cache, 2L, id -> new Product(id, "x", 1));
 
     redisCli.del(redisKey(2));
     await().atMost(WITHIN).until(() -> !inL1(cache, 2L));
@@ -51,8 +49,7 @@ class L1InvalidationTest extends RealServersTest {
   void flushAllClearsL1() {
     Veracache jvm = newInstance();
     CacheAside<Long, Product> cache = jvm.cacheAside(productOptions().build());
-    cache.get(3L, id -> new Product(id, "x", 1));
-    assertThat(inL1(cache, 3L)).isTrue();
+    warmL1(jvm, cache, 3L, id -> new Product(id, "x", 1));
 
     redisCli.flushall();
     await().atMost(WITHIN).until(() -> !inL1(cache, 3L));
@@ -119,23 +116,16 @@ class L1InvalidationTest extends RealServersTest {
   void aLostConnectionClearsL1AndTrackingComesBack() {
     Veracache jvm = newInstance();
     CacheAside<Long, Product> cache = jvm.cacheAside(productOptions().build());
-    cache.get(4L, id -> new Product(id, "x", 1));
-    assertThat(inL1(cache, 4L)).isTrue();
+    warmL1(jvm, cache, 4L, id -> new Product(id, "x", 1));
 
     redisCli.clientKill(KillArgs.Builder.typeNormal().skipme(true));
     await().atMost(WITHIN).until(() -> !inL1(cache, 4L) && !jvm.degraded());
     assertThat(counter(jvm, "veracache.l1.invalidations", "source", "recovery")).isGreaterThanOrEqualTo(1);
 
     // Tracking is on again on the new connection: a change is still seen.
-    cache.get(5L, id -> new Product(id, "y", 1));
-    cache.get(5L, id -> new Product(id, "y", 1));
-    assertThat(inL1(cache, 5L)).isTrue();
+    warmL1(jvm, cache, 5L, id -> new Product(id, "y", 1));
     redisCli.del(redisKey(5));
     await().atMost(WITHIN).until(() -> !inL1(cache, 5L));
-  }
-
-  static boolean inL1(CacheAside<Long, Product> cache, long id) {
-    return ((DefaultTieredCache<Long, Product>) cache.tiered()).inL1(id);
   }
 
   static void awaitLatch(CountDownLatch latch) {

@@ -105,6 +105,21 @@ abstract class RealServersTest {
     return raw == null ? null : new String(raw, java.nio.charset.StandardCharsets.UTF_8);
   }
 
+  static boolean inL1(CacheAside<Long, ?> cache, long id) {
+    return ((DefaultTieredCache<Long, ?>) cache.tiered()).inL1(id);
+  }
+
+  /**
+   * Reads a key until it sits in this instance's L1: the first read fills Redis; once the push of that fill has come
+   * back (Redis 6.2 pushes our own script writes to us), the second read, an L2 hit, puts it in L1.
+   */
+  <V> void warmL1(Veracache jvm, CacheAside<Long, V> cache, long id, CacheLoader<Long, V> loader) {
+    cache.get(id, loader);
+    jvm.awaitPushesSoFar();
+    cache.get(id, loader);
+    org.assertj.core.api.Assertions.assertThat(inL1(cache, id)).as("in L1 after warming").isTrue();
+  }
+
   double counter(Veracache instance, String name, String... tags) {
     var counter = registries.get(instance).find(name).tags(tags).counter();
     if (counter != null) {

@@ -19,12 +19,7 @@ class StaleFillRaceTest extends RealServersTest {
   void naiveCacheAsideKeepsTheOldRowAfterTheWritersDelete() throws Exception {
     products.insert(1, "v1");
     Gate beforeFill = new Gate();
-    CacheHooks hooks = new CacheHooks() {
-      @Override
-      public void afterLoad(String redisKey) {
-        beforeFill.hold();
-      }
-    };
+    CacheHooks hooks = beforeFill.afterLoad();
     try (NaiveCacheAside<Product> reader = new NaiveCacheAside<>(redisServer.uri(), namespace,
         ValueCodec.json(Product.class), Duration.ofMinutes(10), hooks);
          NaiveCacheAside<Product> writer = new NaiveCacheAside<>(redisServer.uri(), namespace,
@@ -48,12 +43,8 @@ class StaleFillRaceTest extends RealServersTest {
     Gate beforeFill = new Gate();
     Veracache readerJvm = newInstance();
     Veracache writerJvm = newInstance();
-    CacheAside<Long, Product> reader = readerJvm.cacheAside(productOptions().hooks(new CacheHooks() {
-      @Override
-      public void afterLoad(String redisKey) {
-        beforeFill.hold();
-      }
-    }).build());
+    CacheAside<Long, Product> reader =
+        readerJvm.cacheAside(productOptions().hooks(beforeFill.afterLoad()).build());
     CacheAside<Long, Product> writer = writerJvm.cacheAside(productOptions().build());
 
     CompletableFuture<Product> slowRead = CompletableFuture.supplyAsync(() -> reader.get(1L, loader()));
@@ -93,12 +84,7 @@ class StaleFillRaceTest extends RealServersTest {
   @Test
   void naiveNegativeCacheKeepsNotFoundAfterTheInsert() throws Exception {
     Gate beforeFill = new Gate();
-    CacheHooks hooks = new CacheHooks() {
-      @Override
-      public void afterLoad(String redisKey) {
-        beforeFill.hold();
-      }
-    };
+    CacheHooks hooks = beforeFill.afterLoad();
     try (NaiveCacheAside<Product> reader = new NaiveCacheAside<>(redisServer.uri(), namespace,
         ValueCodec.json(Product.class), Duration.ofMinutes(10), hooks, true);
          NaiveCacheAside<Product> writer = new NaiveCacheAside<>(redisServer.uri(), namespace,
@@ -120,12 +106,8 @@ class StaleFillRaceTest extends RealServersTest {
     Gate beforeFill = new Gate();
     Veracache readerJvm = newInstance();
     Veracache writerJvm = newInstance();
-    CacheAside<Long, Product> reader = readerJvm.cacheAside(productOptions().hooks(new CacheHooks() {
-      @Override
-      public void afterLoad(String redisKey) {
-        beforeFill.hold();
-      }
-    }).build());
+    CacheAside<Long, Product> reader =
+        readerJvm.cacheAside(productOptions().hooks(beforeFill.afterLoad()).build());
     CacheAside<Long, Product> writer = writerJvm.cacheAside(productOptions().build());
 
     CompletableFuture<Product> slowRead = CompletableFuture.supplyAsync(() -> reader.get(7L, loader()));

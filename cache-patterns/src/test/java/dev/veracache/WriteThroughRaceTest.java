@@ -48,12 +48,8 @@ class WriteThroughRaceTest extends RealServersTest {
     Gate beforeSet = new Gate();
     Veracache jvmA = newInstance();
     Veracache jvmB = newInstance();
-    WriteThroughCache<Long, Product> writerA = jvmA.writeThrough(productOptions().hooks(new CacheHooks() {
-      @Override
-      public void beforeVersionedSet(String redisKey, long version) {
-        beforeSet.hold();
-      }
-    }).build(), loader(), writer);
+    WriteThroughCache<Long, Product> writerA =
+        jvmA.writeThrough(productOptions().hooks(beforeSet.beforeVersionedSet()).build(), loader(), writer);
     WriteThroughCache<Long, Product> writerB = jvmB.writeThrough(productOptions().build(), loader(), writer);
 
     CompletableFuture<Product> slowWrite = CompletableFuture.supplyAsync(() ->
@@ -91,13 +87,10 @@ class WriteThroughRaceTest extends RealServersTest {
     Veracache jvmB = newInstance();
     CacheOptions.Builder<Long, Product> options = productOptions()
         .leaseTtl(Duration.ofMillis(100)).leaseWaitTimeout(Duration.ofMillis(100)).tombstoneTtl(tombstoneTtl);
-    WriteThroughCache<Long, Product> writerA = jvmA.writeThrough(options.hooks(new CacheHooks() {
-      @Override
-      public void beforeVersionedSet(String redisKey, long version) {
-        beforeSet.hold();
-      }
-    }).build(), loader(), writer);
-    CacheAside<Long, Product> cacheB = jvmB.cacheAside(productOptions().tombstoneTtl(tombstoneTtl).build());
+    WriteThroughCache<Long, Product> writerA =
+        jvmA.writeThrough(options.hooks(beforeSet.beforeVersionedSet()).build(), loader(), writer);
+    CacheAside<Long, Product> cacheB = jvmB.cacheAside(productOptions()
+        .leaseTtl(Duration.ofMillis(100)).leaseWaitTimeout(Duration.ofMillis(100)).tombstoneTtl(tombstoneTtl).build());
 
     CompletableFuture<Product> slowWrite = CompletableFuture.supplyAsync(() ->
         writerA.put(1L, new Product(1, "v2", 0)));

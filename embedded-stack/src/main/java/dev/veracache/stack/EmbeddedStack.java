@@ -1,0 +1,114 @@
+package dev.veracache.stack;
+
+import java.nio.file.Path;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A real MariaDB (binlog on) and a real Redis for tests and demos, each embedded or external as {@link StackConfig}
+ * says. Embedded servers run on free ports in a private directory, are stopped by {@link #close()} or a JVM shutdown
+ * hook, and are killed by a watchdog if the JVM dies without either. Directories left by dead JVMs are cleaned at the
+ * next start.
+ *
+ * <pre>{@code
+ * try (EmbeddedStack stack = EmbeddedStack.start()) {
+ *   Connection c = stack.database().connect();
+ *   String redisUri = stack.redis().uri();
+ * }
+ * }</pre>
+ */
+public final class EmbeddedStack implements AutoCloseable {
+
+  private static final Logger log = LoggerFactory.getLogger(EmbeddedStack.class);
+
+  private final Path dir;
+  private final DatabaseServer database;
+  private final RedisServer redis;
+  private final Thread shutdownHook;
+  private boolean closed;
+
+  private EmbeddedStack(Path dir, DatabaseServer database, RedisServer redis) {
+    this.dir = dir;
+    this.database = database;
+    this.redis = redis;
+    this.shutdownHook = new Thread(this::stopServers, "veracache-stack-shutdown");
+    Runtime.getRuntime().addShutdownHook(shutdownHook);
+  }
+
+  /** Starts the stack configured by environment variables and system properties ({@link StackConfig}). */
+  public static EmbeddedStack start() {
+    return start(StackConfig.fromEnvironment());
+  }
+
+  /** Starts the embedded servers in parallel; external ones are only described. */
+  public static EmbeddedStack start(StackConfig config) {
+    long started = System.nanoTime();
+    StackDirectories.cleanStale();
+    Path dir = StackDirectories.create();
+    DatabaseServer database = config.externalDatabase() ? new ExternalDatabaseServer(config)
+        : new EmbeddedMariaDbServer(dir.resolve("mariadb"), StackDirectories.freePort());
+    RedisServer redis = config.externalRedis() ? new ExternalRedisServer(config)
+        : new EmbeddedRedisServer(dir.resolve("redis"), StackDirectories.freePort());
+    CompletableFuture<Void> db = CompletableFuture.runAsync(() -> startIfEmbedded(database));
+    CompletableFuture<Void> rs = CompletableFuture.runAsync(() -> startIfEmbedded(redis));
+    try {
+      CompletableFuture.allOf(db, rs).join();
+    } catch (CompletionException e) {
+      stopQuietly(database);
+      stopQuietly(redis);
+      StackDirectories.delete(dir);
+      throw e.getCause() instanceof RuntimeException r ? r : e;
+    }
+    EmbeddedStack stack = new EmbeddedStack(dir, database, redis);
+    log.info("stack up in {} ms: {}, {}", (System.nanoTime() - started) / 1_000_000, database, redis);
+    return stack;
+  }
+
+  private static void startIfEmbedded(ServerControls server) {
+    if (server.controllable()) {
+      server.start();
+    }
+  }
+
+  public DatabaseServer database() {
+    return database;
+  }
+
+  public RedisServer redis() {
+    return redis;
+  }
+
+  /** Stops the embedded servers and deletes the private directory. */
+  @Override
+  public void close() {
+    stopServers();
+    try {
+      Runtime.getRuntime().removeShutdownHook(shutdownHook);
+    } catch (IllegalStateException e) {
+      // already shutting down: the hook is running or has run
+    }
+  }
+
+  private synchronized void stopServers() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    stopQuietly(redis);
+    stopQuietly(database);
+    StackDirectories.delete(dir);
+  }
+
+  private static void stopQuietly(ServerControls server) {
+    if (!server.controllable()) {
+      return;
+    }
+    try {
+      server.stop();
+    } catch (RuntimeException e) {
+      log.warn("stopping {} failed: {}", server, e.getMessage());
+    }
+  }
+}

@@ -1,0 +1,75 @@
+package dev.veracache.stack;
+
+import org.junit.jupiter.api.extension.BeforeEachCallback;
+import org.junit.jupiter.api.extension.ExtensionContext;
+import org.junit.jupiter.api.extension.ParameterContext;
+import org.junit.jupiter.api.extension.ParameterResolver;
+
+/**
+ * JUnit 5: injects {@link EmbeddedStack}, {@link DatabaseServer} and {@link RedisServer} into test constructors,
+ * lifecycle methods and tests. One stack per test JVM, started on first use and closed when JUnit finishes. Before each
+ * test, servers a previous test left stopped or paused are brought back, so fault injection cannot leak between tests.
+ *
+ * <pre>{@code
+ * @ExtendWith(EmbeddedStackExtension.class)
+ * class MyTest {
+ *   @Test void works(DatabaseServer db, RedisServer redis) { ... }
+ * }
+ * }</pre>
+ */
+public final class EmbeddedStackExtension implements ParameterResolver, BeforeEachCallback {
+
+  private static final ExtensionContext.Namespace NAMESPACE = ExtensionContext.Namespace.create(EmbeddedStack.class);
+
+  @Override
+  public boolean supportsParameter(ParameterContext parameter, ExtensionContext context) {
+    Class<?> type = parameter.getParameter().getType();
+    return type == EmbeddedStack.class || type == DatabaseServer.class || type == RedisServer.class;
+  }
+
+  @Override
+  public Object resolveParameter(ParameterContext parameter, ExtensionContext context) {
+    EmbeddedStack stack = stack(context);
+    Class<?> type = parameter.getParameter().getType();
+    if (type == DatabaseServer.class) {
+      return stack.database();
+    }
+    if (type == RedisServer.class) {
+      return stack.redis();
+    }
+    return stack;
+  }
+
+  @Override
+  public void beforeEach(ExtensionContext context) {
+    EmbeddedStack stack = stack(context);
+    heal(stack.database());
+    heal(stack.redis());
+  }
+
+  private static void heal(ServerControls server) {
+    if (!server.controllable()) {
+      return;
+    }
+    if (server.isPaused()) {
+      server.resume();
+    }
+    if (!server.isRunning()) {
+      server.start();
+    }
+  }
+
+  private static EmbeddedStack stack(ExtensionContext context) {
+    return context.getRoot().getStore(NAMESPACE)
+        .getOrComputeIfAbsent(EmbeddedStack.class, k -> new StoredStack(EmbeddedStack.start()), StoredStack.class)
+        .stack;
+  }
+
+  /** Closed by JUnit when the root context closes (end of the test run). */
+  private record StoredStack(EmbeddedStack stack) implements AutoCloseable {
+    @Override
+    public void close() {
+      stack.close();
+    }
+  }
+}

@@ -1,0 +1,66 @@
+package dev.veracache.stack;
+
+import java.io.IOException;
+import java.time.Duration;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+
+/** Signals, liveness and the orphan watchdog for server processes (Linux/macOS: uses kill and sh). */
+final class ProcessControl {
+
+  private ProcessControl() {}
+
+  /** Sends a signal such as STOP or CONT. */
+  static void signal(long pid, String signal) {
+    try {
+      Process kill = new ProcessBuilder("kill", "-" + signal, Long.toString(pid)).redirectErrorStream(true).start();
+      if (!kill.waitFor(5, TimeUnit.SECONDS) || kill.exitValue() != 0) {
+        throw new IllegalStateException("kill -" + signal + " " + pid + " failed: "
+            + new String(kill.getInputStream().readAllBytes()).trim());
+      }
+    } catch (IOException e) {
+      throw new IllegalStateException("cannot run kill -" + signal + " " + pid, e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
+  }
+
+  static boolean alive(long pid) {
+    return ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false);
+  }
+
+  /** The command line of a live process, if the OS tells it. */
+  static Optional<String> commandLine(long pid) {
+    return ProcessHandle.of(pid).flatMap(h -> h.info().commandLine().or(() -> h.info().command()));
+  }
+
+  /** Waits until the process is gone; false if it is still there after {@code timeout}. */
+  static boolean awaitExit(long pid, Duration timeout) {
+    Optional<ProcessHandle> handle = ProcessHandle.of(pid);
+    if (handle.isEmpty()) {
+      return true;
+    }
+    try {
+      handle.get().onExit().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+      return true;
+    } catch (Exception e) {
+      return !handle.get().isAlive();
+    }
+  }
+
+  /**
+   * Starts a tiny shell that kills {@code serverPid} once this JVM is gone, so that even a {@code kill -9} of the JVM
+   * leaves no server behind. Destroy the returned process when the server is stopped normally.
+   */
+  static Process watchdog(long serverPid) {
+    long jvm = ProcessHandle.current().pid();
+    String script = "while kill -0 " + jvm + " 2>/dev/null; do sleep 1; done; kill -9 " + serverPid + " 2>/dev/null";
+    try {
+      return new ProcessBuilder("sh", "-c", script).redirectErrorStream(true)
+          .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+    } catch (IOException e) {
+      throw new IllegalStateException("cannot start the orphan watchdog for pid " + serverPid, e);
+    }
+  }
+}

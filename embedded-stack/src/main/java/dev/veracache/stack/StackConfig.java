@@ -1,0 +1,150 @@
+package dev.veracache.stack;
+
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.util.Objects;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * Where the servers come from. By default both are embedded; setting a URL makes that server external (not started,
+ * not controllable), so the same tests and demos run against a real MySQL or Redis.
+ *
+ * <table>
+ *   <caption>Settings (a system property wins over the environment variable)</caption>
+ *   <tr><th>environment</th><th>system property</th><th>meaning</th></tr>
+ *   <tr><td>{@code VERACACHE_DB_URL}</td><td>{@code veracache.db.url}</td>
+ *       <td>{@code jdbc:mysql://host:port/db[?...]} (or {@code jdbc:mariadb:})</td></tr>
+ *   <tr><td>{@code VERACACHE_DB_USER}</td><td>{@code veracache.db.user}</td><td>default {@code root}</td></tr>
+ *   <tr><td>{@code VERACACHE_DB_PASSWORD}</td><td>{@code veracache.db.password}</td><td>default empty</td></tr>
+ *   <tr><td>{@code VERACACHE_REDIS_URI}</td><td>{@code veracache.redis.uri}</td>
+ *       <td>{@code redis://[:password@]host:port}</td></tr>
+ * </table>
+ */
+public final class StackConfig {
+
+  private static final Pattern JDBC = Pattern.compile("jdbc:(mysql|mariadb)://([^:/?]+)(?::(\\d+))?/([^?]+)(\\?.*)?");
+
+  final String dbUrl;
+  final String dbUser;
+  final String dbPassword;
+  final String redisUri;
+  // Parsed parts of the external URLs.
+  final String dbHost;
+  final int dbPort;
+  final String dbName;
+  final String redisHost;
+  final int redisPort;
+  final String redisPassword;
+
+  private StackConfig(Builder b) {
+    this.dbUrl = b.dbUrl;
+    this.dbUser = b.dbUser;
+    this.dbPassword = b.dbPassword;
+    this.redisUri = b.redisUri;
+    if (dbUrl != null) {
+      Matcher m = JDBC.matcher(dbUrl);
+      if (!m.matches()) {
+        throw new IllegalArgumentException("VERACACHE_DB_URL is not a jdbc:mysql://host:port/database URL: '"
+            + dbUrl + "'");
+      }
+      this.dbHost = m.group(2);
+      this.dbPort = m.group(3) == null ? 3306 : Integer.parseInt(m.group(3));
+      this.dbName = m.group(4);
+    } else {
+      this.dbHost = null;
+      this.dbPort = -1;
+      this.dbName = null;
+    }
+    if (redisUri != null) {
+      URI uri;
+      try {
+        uri = new URI(redisUri);
+      } catch (URISyntaxException e) {
+        throw new IllegalArgumentException("VERACACHE_REDIS_URI is not a URI: " + e.getReason());
+      }
+      if (!"redis".equals(uri.getScheme()) && !"rediss".equals(uri.getScheme()) || uri.getHost() == null) {
+        throw new IllegalArgumentException("VERACACHE_REDIS_URI must look like redis://host:port, was scheme '"
+            + uri.getScheme() + "' host '" + uri.getHost() + "'");
+      }
+      this.redisHost = uri.getHost();
+      this.redisPort = uri.getPort() == -1 ? 6379 : uri.getPort();
+      String userInfo = uri.getUserInfo();
+      this.redisPassword = userInfo == null ? null : userInfo.substring(userInfo.indexOf(':') + 1);
+    } else {
+      this.redisHost = null;
+      this.redisPort = -1;
+      this.redisPassword = null;
+    }
+  }
+
+  /** Both servers embedded. */
+  public static StackConfig embedded() {
+    return builder().build();
+  }
+
+  /** From system properties and environment variables (see the class comment). */
+  public static StackConfig fromEnvironment() {
+    Builder b = builder();
+    String dbUrl = setting("veracache.db.url", "VERACACHE_DB_URL");
+    if (dbUrl != null) {
+      b.externalDatabase(dbUrl, orDefault(setting("veracache.db.user", "VERACACHE_DB_USER"), "root"),
+          orDefault(setting("veracache.db.password", "VERACACHE_DB_PASSWORD"), ""));
+    }
+    String redis = setting("veracache.redis.uri", "VERACACHE_REDIS_URI");
+    if (redis != null) {
+      b.externalRedis(redis);
+    }
+    return b.build();
+  }
+
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  public boolean externalDatabase() {
+    return dbUrl != null;
+  }
+
+  public boolean externalRedis() {
+    return redisUri != null;
+  }
+
+  private static String setting(String property, String env) {
+    String value = System.getProperty(property);
+    if (value == null || value.isBlank()) {
+      value = System.getenv(env);
+    }
+    return value == null || value.isBlank() ? null : value.trim();
+  }
+
+  private static String orDefault(String value, String fallback) {
+    return value == null ? fallback : value;
+  }
+
+  public static final class Builder {
+    private String dbUrl;
+    private String dbUser;
+    private String dbPassword;
+    private String redisUri;
+
+    private Builder() {}
+
+    public Builder externalDatabase(String jdbcUrl, String user, String password) {
+      this.dbUrl = Objects.requireNonNull(jdbcUrl, "jdbcUrl must not be null");
+      this.dbUser = Objects.requireNonNull(user, "user must not be null");
+      this.dbPassword = Objects.requireNonNull(password, "password must not be null");
+      return this;
+    }
+
+    public Builder externalRedis(String uri) {
+      this.redisUri = Objects.requireNonNull(uri, "uri must not be null");
+      return this;
+    }
+
+    /** @throws IllegalArgumentException naming the setting and the bad value (never a password) */
+    public StackConfig build() {
+      return new StackConfig(this);
+    }
+  }
+}

@@ -1,0 +1,125 @@
+package dev.veracache.stack;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.stream.Stream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The private directories of embedded stacks: {@code ${java.io.tmpdir}/veracache-stack/<jvm pid>-<random>/}. A
+ * directory whose JVM is dead is stale: its servers (if a watchdog missed them) are killed and it is deleted at the
+ * next start.
+ */
+final class StackDirectories {
+
+  private static final Logger log = LoggerFactory.getLogger(StackDirectories.class);
+
+  private StackDirectories() {}
+
+  static Path root() {
+    return Paths.get(System.getProperty("java.io.tmpdir"), "veracache-stack");
+  }
+
+  /** A new private directory for this JVM. */
+  static Path create() {
+    try {
+      Path dir = root().resolve(ProcessHandle.current().pid() + "-" + UUID.randomUUID().toString().substring(0, 8));
+      return Files.createDirectories(dir);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot create the embedded stack directory under " + root(), e);
+    }
+  }
+
+  /** Kills servers left by dead JVMs and deletes their directories. Returns how many directories were removed. */
+  static int cleanStale() {
+    Path root = root();
+    if (!Files.isDirectory(root)) {
+      return 0;
+    }
+    int removed = 0;
+    try (Stream<Path> dirs = Files.list(root)) {
+      for (Path dir : dirs.toList()) {
+        Optional<Long> owner = ownerPid(dir);
+        if (owner.isEmpty() || ProcessControl.alive(owner.get())) {
+          continue;
+        }
+        killRecordedServer(dir.resolve("mariadb").resolve(EmbeddedMariaDbServer.PID_FILE), "mariadbd");
+        killRecordedServer(dir.resolve("redis").resolve(EmbeddedRedisServer.PID_FILE), "redis-server");
+        delete(dir);
+        removed++;
+        log.info("removed stale embedded stack directory {} (its JVM {} is gone)", dir, owner.get());
+      }
+    } catch (IOException e) {
+      log.warn("could not scan {} for stale stacks: {}", root, e.getMessage());
+    }
+    return removed;
+  }
+
+  private static Optional<Long> ownerPid(Path dir) {
+    String name = dir.getFileName().toString();
+    int dash = name.indexOf('-');
+    try {
+      return dash > 0 ? Optional.of(Long.parseLong(name.substring(0, dash))) : Optional.empty();
+    } catch (NumberFormatException e) {
+      return Optional.empty();
+    }
+  }
+
+  private static void killRecordedServer(Path pidFile, String expectedCommand) {
+    if (!Files.isRegularFile(pidFile)) {
+      return;
+    }
+    try {
+      long pid = Long.parseLong(Files.readString(pidFile).trim());
+      // pids are reused: only kill a process that still is that server.
+      boolean same = ProcessControl.commandLine(pid).map(c -> c.contains(expectedCommand)).orElse(false);
+      if (same && ProcessControl.alive(pid)) {
+        ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
+        log.warn("killed orphan {} (pid {}) left by a dead JVM", expectedCommand, pid);
+      }
+    } catch (IOException | NumberFormatException e) {
+      log.warn("unreadable pid file {}: {}", pidFile, e.getMessage());
+    }
+  }
+
+  static void delete(Path dir) {
+    if (!Files.exists(dir)) {
+      return;
+    }
+    try (Stream<Path> paths = Files.walk(dir)) {
+      for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) {
+        Files.deleteIfExists(p);
+      }
+    } catch (IOException e) {
+      log.warn("could not delete {}: {}", dir, e.getMessage());
+    }
+  }
+
+  /** A port free right now on 127.0.0.1. */
+  static int freePort() {
+    try (ServerSocket socket = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+      socket.setReuseAddress(true);
+      return socket.getLocalPort();
+    } catch (IOException e) {
+      throw new UncheckedIOException("no free port", e);
+    }
+  }
+
+  static List<Path> list() throws IOException {
+    if (!Files.isDirectory(root())) {
+      return List.of();
+    }
+    try (Stream<Path> dirs = Files.list(root())) {
+      return dirs.toList();
+    }
+  }
+}
