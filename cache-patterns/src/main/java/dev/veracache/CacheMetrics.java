@@ -7,7 +7,7 @@ import io.micrometer.core.instrument.Timer;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
- * The meters of one cache, all tagged {@code cache=<namespace>}. Names and tags are listed in the module README; keep
+ * The meters of one cache, all tagged {@code client=<clientName>} and {@code cache=<namespace>}. Names and tags are listed in the module README; keep
  * both in step. L1 hits are counted in a {@link LongAdder} read by a function counter: nothing on the L1 hit path
  * allocates or touches Micrometer.
  */
@@ -34,35 +34,36 @@ final class CacheMetrics {
   final Counter degradedReads;
   final Counter codecErrors;
 
-  CacheMetrics(MeterRegistry registry, String cache) {
-    FunctionCounter.builder("veracache.gets", l1Hits, LongAdder::sum).tags("cache", cache, "level", "l1", "result",
-        "hit").description("Reads answered, or not, by a level").register(registry);
-    FunctionCounter.builder("veracache.gets", l1Misses, LongAdder::sum).tags("cache", cache, "level", "l1", "result",
-        "miss").register(registry);
-    l2Hits = counter(registry, "veracache.gets", cache, "level", "l2", "result", "hit");
-    l2Misses = counter(registry, "veracache.gets", cache, "level", "l2", "result", "miss");
-    loadSuccess = Timer.builder("veracache.loads").tags("cache", cache, "result", "success")
+  CacheMetrics(MeterRegistry registry, String client, String cache) {
+    FunctionCounter.builder("veracache.gets", l1Hits, LongAdder::sum).tags("client", client, "cache", cache, "level", "l1",
+        "result", "hit").description("Reads answered, or not, by a level").register(registry);
+    FunctionCounter.builder("veracache.gets", l1Misses, LongAdder::sum).tags("client", client, "cache", cache, "level", "l1",
+        "result", "miss").register(registry);
+    l2Hits = counter(registry, "veracache.gets", client, cache, "level", "l2", "result", "hit");
+    l2Misses = counter(registry, "veracache.gets", client, cache, "level", "l2", "result", "miss");
+    loadSuccess = Timer.builder("veracache.loads").tags("client", client, "cache", cache, "result", "success")
         .description("Loader calls and their duration").register(registry);
-    loadFailure = Timer.builder("veracache.loads").tags("cache", cache, "result", "failure").register(registry);
-    fillStored = counter(registry, "veracache.fills", cache, "result", "stored");
-    fillRefusedLease = counter(registry, "veracache.fills", cache, "result", "refused_lease");
-    fillRefusedVersion = counter(registry, "veracache.fills", cache, "result", "refused_version");
-    fillRefusedPresent = counter(registry, "veracache.fills", cache, "result", "refused_present");
-    fillSkippedTooLarge = counter(registry, "veracache.fills", cache, "result", "too_large");
-    fillFailed = counter(registry, "veracache.fills", cache, "result", "failed");
-    putStored = counter(registry, "veracache.puts", cache, "result", "stored");
-    putRefusedVersion = counter(registry, "veracache.puts", cache, "result", "refused_version");
-    leaseWaitValue = Timer.builder("veracache.lease.waits").tags("cache", cache, "outcome", "value")
-        .description("Misses that waited for another instance's lease").register(registry);
-    leaseWaitTimeout = Timer.builder("veracache.lease.waits").tags("cache", cache, "outcome", "timeout")
+    loadFailure = Timer.builder("veracache.loads").tags("client", client, "cache", cache, "result", "failure")
         .register(registry);
-    invalidationsApplied = counter(registry, "veracache.invalidations", cache, "result", "applied");
-    invalidationsQueued = counter(registry, "veracache.invalidations", cache, "result", "queued");
-    degradedReads = counter(registry, "veracache.degraded.reads", cache);
-    codecErrors = counter(registry, "veracache.codec.errors", cache);
+    fillStored = counter(registry, "veracache.fills", client, cache, "result", "stored");
+    fillRefusedLease = counter(registry, "veracache.fills", client, cache, "result", "refused_lease");
+    fillRefusedVersion = counter(registry, "veracache.fills", client, cache, "result", "refused_version");
+    fillRefusedPresent = counter(registry, "veracache.fills", client, cache, "result", "refused_present");
+    fillSkippedTooLarge = counter(registry, "veracache.fills", client, cache, "result", "too_large");
+    fillFailed = counter(registry, "veracache.fills", client, cache, "result", "failed");
+    putStored = counter(registry, "veracache.puts", client, cache, "result", "stored");
+    putRefusedVersion = counter(registry, "veracache.puts", client, cache, "result", "refused_version");
+    leaseWaitValue = Timer.builder("veracache.lease.waits").tags("client", client, "cache", cache, "outcome", "value")
+        .description("Misses that waited for another instance's lease").register(registry);
+    leaseWaitTimeout = Timer.builder("veracache.lease.waits")
+        .tags("client", client, "cache", cache, "outcome", "timeout").register(registry);
+    invalidationsApplied = counter(registry, "veracache.invalidations", client, cache, "result", "applied");
+    invalidationsQueued = counter(registry, "veracache.invalidations", client, cache, "result", "queued");
+    degradedReads = counter(registry, "veracache.degraded.reads", client, cache);
+    codecErrors = counter(registry, "veracache.codec.errors", client, cache);
   }
 
-  private static Counter counter(MeterRegistry registry, String name, String cache, String... tags) {
-    return Counter.builder(name).tag("cache", cache).tags(tags).register(registry);
+  private static Counter counter(MeterRegistry registry, String name, String client, String cache, String... tags) {
+    return Counter.builder(name).tag("client", client).tag("cache", cache).tags(tags).register(registry);
   }
 }

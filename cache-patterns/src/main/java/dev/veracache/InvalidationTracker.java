@@ -61,6 +61,7 @@ final class InvalidationTracker implements AutoCloseable {
   private final ScheduledExecutorService guardian;
   private final Object stateLock = new Object();
   private volatile boolean trackingOn;
+  private volatile boolean closed;
   private volatile Set<String> trackedNamespaces = Set.of();
   private final Counter pushInvalidations;
   private final Counter flushes;
@@ -71,16 +72,19 @@ final class InvalidationTracker implements AutoCloseable {
     this.degradedTtlNanos = options.degradedL1Ttl.toNanos();
     MeterRegistry registry = options.meterRegistry;
     String endpoint = link.endpoint();
-    this.pushInvalidations = Counter.builder("veracache.l1.invalidations").tag("source", "push")
+    this.pushInvalidations = Counter.builder("veracache.l1.invalidations").tag("client", options.clientName)
+        .tag("source", "push")
         .description("L1 keys dropped because Redis reported a change").register(registry);
-    this.flushes = Counter.builder("veracache.l1.invalidations").tag("source", "flush")
+    this.flushes = Counter.builder("veracache.l1.invalidations").tag("client", options.clientName)
+        .tag("source", "flush")
         .description("L1 cleared because Redis reported a flush").register(registry);
-    this.recoveries = Counter.builder("veracache.l1.invalidations").tag("source", "recovery")
+    this.recoveries = Counter.builder("veracache.l1.invalidations").tag("client", options.clientName)
+        .tag("source", "recovery")
         .description("L1 cleared on leaving degraded mode (invalidations may have been missed)").register(registry);
     Gauge.builder("veracache.degraded", this, t -> t.degraded ? 1 : 0)
         .description("1 while invalidations may be missed (Redis unreachable or tracking off): L1 serves young entries "
             + "only and misses go to the loader")
-        .tag("redis", endpoint).register(registry);
+        .tag("client", options.clientName).register(registry);
 
     link.connection().addListener(this::onPush);
     link.client().addListener(new RedisConnectionStateListener() {
@@ -93,6 +97,9 @@ final class InvalidationTracker implements AutoCloseable {
       public void onRedisDisconnected(RedisChannelHandler<?, ?> connection) {
         connectionGeneration.incrementAndGet();
         trackingOn = false;
+        if (closed) {
+          return;
+        }
         log.warn("Redis connection to {} lost: L1 entries are trusted for at most {} until tracking is back",
             endpoint, Duration.ofNanos(degradedTtlNanos));
         updateDegraded();
@@ -253,6 +260,7 @@ final class InvalidationTracker implements AutoCloseable {
 
   @Override
   public void close() {
+    closed = true;
     guardian.shutdownNow();
   }
 }

@@ -45,11 +45,11 @@ final class PendingInvalidations implements AutoCloseable {
     this.link = link;
     this.max = options.maxPendingInvalidations;
     MeterRegistry registry = options.meterRegistry;
-    Gauge.builder("veracache.invalidations.pending", pending, Map::size)
+    Gauge.builder("veracache.invalidations.pending", pending, Map::size).tag("client", options.clientName)
         .description("Invalidations Redis refused, waiting to be retried").register(registry);
-    this.dropped = Counter.builder("veracache.invalidations").tag("cache", "*").tag("result", "dropped")
+    this.dropped = Counter.builder("veracache.invalidations").tag("client", options.clientName).tag("cache", "*").tag("result", "dropped")
         .description("Pending invalidations dropped because maxPendingInvalidations was exceeded").register(registry);
-    this.retried = Counter.builder("veracache.invalidations").tag("cache", "*").tag("result", "retried")
+    this.retried = Counter.builder("veracache.invalidations").tag("client", options.clientName).tag("cache", "*").tag("result", "retried")
         .description("Pending invalidations applied by a retry").register(registry);
     this.retrier = Executors.newSingleThreadScheduledExecutor(r -> {
       Thread t = new Thread(r, "veracache-invalidation-retry");

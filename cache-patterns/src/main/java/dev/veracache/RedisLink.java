@@ -56,10 +56,12 @@ final class RedisLink implements AutoCloseable {
   private final RedisCommands<String, byte[]> commands;
   private final String endpoint;
   private final MeterRegistry registry;
+  private final String clientName;
   private final ConcurrentHashMap<String, Counter> errorCounters = new ConcurrentHashMap<>();
 
   RedisLink(VeracacheOptions options) {
     this.registry = options.meterRegistry;
+    this.clientName = options.clientName;
     RedisURI uri = options.redisUri;
     this.endpoint = uri.getHost() + ":" + uri.getPort(); // never the password
     this.resources = ClientResources.builder()
@@ -190,6 +192,7 @@ final class RedisLink implements AutoCloseable {
   private L2Failure failure(L2Failure.Kind kind, String reason, String message, Throwable cause) {
     errorCounters.computeIfAbsent(reason, r -> Counter.builder("veracache.redis.errors")
         .description("Redis calls that failed, by reason")
+        .tag("client", clientName)
         .tag("reason", r)
         .register(registry)).increment();
     return new L2Failure(kind, reason, message, cause);

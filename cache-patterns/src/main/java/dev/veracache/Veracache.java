@@ -57,7 +57,7 @@ public final class Veracache implements AutoCloseable {
         ? new L1Store(cacheOptions.l1MaximumSize, cacheOptions.l1Ttl, cacheOptions.negativeTtl, tracker)
         : null;
     tracker.register(namespace, l1); // throws if the namespace is taken
-    CacheMetrics metrics = new CacheMetrics(options.meterRegistry, namespace);
+    CacheMetrics metrics = new CacheMetrics(options.meterRegistry, options.clientName, namespace);
     DefaultTieredCache<K, V> cache = new DefaultTieredCache<>(cacheOptions, link, tracker, pending, l1, metrics);
     return cache;
   }

@@ -81,7 +81,10 @@ public final class VeracacheOptions {
       this.redisUri = redisUri;
     }
 
-    /** The Redis CLIENT SETNAME of the connection, to find it in {@code CLIENT LIST}. Default {@code veracache}. */
+    /**
+     * The Redis CLIENT SETNAME of the connection, to find it in {@code CLIENT LIST}, and the {@code client} tag of
+     * every metric. Give each client in one JVM (and one meter registry) its own name. Default {@code veracache}.
+     */
     public Builder clientName(String clientName) {
       this.clientName = notNull(clientName, "clientName");
       return this;

@@ -89,8 +89,9 @@ public final class RaceR1Demo {
   static Outcome playFenced(EmbeddedStack stack) throws Exception {
     Row row = new Row(stack.database(), "r1_fenced");
     HeldFill held = new HeldFill();
-    VeracacheOptions options = VeracacheOptions.builder(stack.redis().uri()).build();
-    try (Veracache readerJvm = Veracache.create(options); Veracache writerJvm = Veracache.create(options)) {
+    String uri = stack.redis().uri();
+    try (Veracache readerJvm = Veracache.create(VeracacheOptions.builder(uri).clientName("reader").build());
+         Veracache writerJvm = Veracache.create(VeracacheOptions.builder(uri).clientName("writer").build())) {
       CacheAside<String, String> reader = readerJvm.cacheAside(
           CacheOptions.<String, String>builder("r1-fenced", ValueCodec.utf8()).hooks(held).build());
       CacheAside<String, String> writer = writerJvm.cacheAside(
