@@ -30,6 +30,9 @@ import java.util.regex.Pattern;
  */
 public final class CacheOptions<K, V> {
 
+  /** {@code String.valueOf}; recognised on the read path so that String keys skip the call. */
+  static final Function<Object, String> DEFAULT_KEY_ENCODER = String::valueOf;
+
   private static final Pattern NAMESPACE = Pattern.compile("[A-Za-z0-9_.\\-]{1,64}");
 
   final String namespace;
@@ -88,7 +91,7 @@ public final class CacheOptions<K, V> {
   public static final class Builder<K, V> {
     private final String namespace;
     private final ValueCodec<V> codec;
-    private Function<? super K, String> keyEncoder = String::valueOf;
+    private Function<? super K, String> keyEncoder = DEFAULT_KEY_ENCODER;
     private Duration ttl = Duration.ofMinutes(10);
     private double ttlJitter = 0.1;
     private boolean cacheNegatives = true;

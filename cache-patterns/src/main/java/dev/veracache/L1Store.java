@@ -3,7 +3,9 @@ package dev.veracache;
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import java.time.Duration;
+import java.util.OptionalLong;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
 
 /**
  * One cache's L1: a bounded Caffeine map from the encoded key to the decoded value, guarded against the two ways an
@@ -19,23 +21,19 @@ import java.util.concurrent.ConcurrentHashMap;
  *   <li><b>No entry is written from a read that straddled a loss of invalidations.</b> The ticket carries the
  *       tracker's epoch, which changes whenever invalidations may have been lost; a ticket from another epoch does not
  *       write.</li>
- *   <li>While invalidations cannot arrive ({@code degraded}), an entry older than {@code degradedTtl} is not served.</li>
+ *   <li>While invalidations cannot arrive ({@code degraded}), an entry older than {@code degradedTtl} is not served
+ *       (its age comes from Caffeine's expiration policy, so a hit outside degraded mode reads no clock).</li>
  * </ul>
  */
 final class L1Store {
 
-  /** A cached value, or a cached "not found" ({@code value == null}). */
-  static final class Entry {
-    final Object value;
-    final long writtenAtNanos;
-    final long expiresAtNanos; // only checked for negative entries, which may live shorter than l1Ttl
-
-    Entry(Object value, long writtenAtNanos, long expiresAtNanos) {
-      this.value = value;
-      this.writtenAtNanos = writtenAtNanos;
-      this.expiresAtNanos = expiresAtNanos;
+  /** What {@link #get} returns for a cached "not found". */
+  static final Object NOT_FOUND = new Object() {
+    @Override
+    public String toString() {
+      return "NOT_FOUND";
     }
-  }
+  };
 
   /** Readers in flight for one key, and how many invalidations of that key they have seen. */
   private static final class InFlight {
@@ -62,32 +60,50 @@ final class L1Store {
     }
   }
 
-  private final Cache<String, Entry> entries;
+  // Values are stored as they are (no wrapper), so a hit is one Caffeine lookup and no extra dereference; "not found"
+  // lives in its own map with its own (shorter) expiry.
+  final Cache<String, Object> values; // read directly by DefaultTieredCache on the hit path
+  private final Cache<String, Object> notFound;
   private final ConcurrentHashMap<String, InFlight> inFlight = new ConcurrentHashMap<>();
-  private final long negativeTtlNanos;
   private final InvalidationTracker tracker;
 
   L1Store(long maximumSize, Duration ttl, Duration negativeTtl, InvalidationTracker tracker) {
-    this.entries = Caffeine.newBuilder().maximumSize(maximumSize).expireAfterWrite(ttl).build();
-    this.negativeTtlNanos = Math.min(negativeTtl.toNanos(), ttl.toNanos());
+    this.values = Caffeine.newBuilder().maximumSize(maximumSize).expireAfterWrite(ttl).build();
+    this.notFound = Caffeine.newBuilder().maximumSize(maximumSize)
+        .expireAfterWrite(negativeTtl.compareTo(ttl) < 0 ? negativeTtl : ttl).build();
     this.tracker = tracker;
   }
 
-  /** The entry to serve, or null. */
-  Entry get(String key) {
-    Entry entry = entries.getIfPresent(key);
-    if (entry == null) {
+  /** The value to serve, {@link #NOT_FOUND}, or null (not in L1, or not trusted now). */
+  Object get(String key) {
+    Object value = values.getIfPresent(key);
+    if (value != null && !tracker.degraded) {
+      return value;
+    }
+    return getSlowly(key, value);
+  }
+
+  /** {@link #get} after the fast check failed: {@code value} is what {@link #values} held (maybe null). */
+  Object getSlowly(String key, Object value) {
+    if (value != null) {
+      return servableWhileDegraded(values, key) ? value : null;
+    }
+    Object negative = notFound.getIfPresent(key);
+    if (negative == null || (tracker.degraded && !servableWhileDegraded(notFound, key))) {
       return null;
     }
-    if (entry.value == null || tracker.degraded) {
-      long now = System.nanoTime();
-      if ((entry.value == null && now - entry.expiresAtNanos >= 0)
-          || (tracker.degraded && now - entry.writtenAtNanos > tracker.degradedTtlNanos)) {
-        entries.asMap().remove(key, entry);
-        return null;
-      }
+    return NOT_FOUND;
+  }
+
+  /** While invalidations cannot arrive, only an entry younger than degradedL1Ttl is served; older ones are dropped. */
+  private boolean servableWhileDegraded(Cache<String, Object> cache, String key) {
+    OptionalLong age = cache.policy().expireAfterWrite()
+        .map(policy -> policy.ageOf(key, TimeUnit.NANOSECONDS)).orElse(OptionalLong.empty());
+    if (age.isEmpty() || age.getAsLong() > tracker.degradedTtlNanos) {
+      cache.invalidate(key);
+      return false;
     }
-    return entry;
+    return true;
   }
 
   ReadTicket beginRead(String key) {
@@ -106,10 +122,10 @@ final class L1Store {
 
   /** Puts the read's answer ({@code value == null}: not found) unless an invalidation or an epoch change intervened. */
   void complete(ReadTicket ticket, Object value) {
-    long now = System.nanoTime();
-    Entry entry = new Entry(value, now, now + negativeTtlNanos);
-    entries.asMap().compute(ticket.key, (k, current) ->
-        ticket.invalidatedSinceStart() || ticket.epoch != tracker.epoch ? current : entry);
+    Cache<String, Object> target = value == null ? notFound : values;
+    Object stored = value == null ? NOT_FOUND : value;
+    target.asMap().compute(ticket.key, (k, current) ->
+        ticket.invalidatedSinceStart() || ticket.epoch != tracker.epoch ? current : stored);
   }
 
   /** Must follow every {@link #beginRead}, in a finally block. */
@@ -122,19 +138,17 @@ final class L1Store {
       f.invalidations++;
       return f;
     });
-    entries.invalidate(key);
+    values.invalidate(key);
+    notFound.invalidate(key);
   }
 
   void clear() {
     inFlight.forEach((k, f) -> invalidate(k));
-    entries.invalidateAll();
-  }
-
-  long estimatedSize() {
-    return entries.estimatedSize();
+    values.invalidateAll();
+    notFound.invalidateAll();
   }
 
   boolean contains(String key) {
-    return entries.getIfPresent(key) != null;
+    return values.getIfPresent(key) != null || notFound.getIfPresent(key) != null;
   }
 }
