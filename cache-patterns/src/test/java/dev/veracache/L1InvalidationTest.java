@@ -128,6 +128,16 @@ class L1InvalidationTest extends RealServersTest {
     await().atMost(WITHIN).until(() -> !inL1(cache, 5L));
   }
 
+  @Test
+  void noL1EntryOutlivesL1TtlEvenWithoutAnyInvalidation() {
+    Veracache jvm = newInstance(b -> b.maxL1Ttl(Duration.ofMillis(300)).degradedL1Ttl(Duration.ofMillis(100)));
+    CacheAside<Long, Product> cache = jvm.cacheAside(productOptions().l1Ttl(Duration.ofMillis(200)).build());
+    warmL1(jvm, cache, 6L, id -> new Product(id, "x", 1));
+
+    await().atMost(WITHIN).until(() -> !inL1(cache, 6L));
+    assertThat(rawRecord(6)).as("still in Redis: only L1 expired").startsWith("V:1:");
+  }
+
   static void awaitLatch(CountDownLatch latch) {
     try {
       if (!latch.await(5, TimeUnit.SECONDS)) {

@@ -1,8 +1,12 @@
 package dev.veracache;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.veracache.baseline.NaiveCacheAside;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -11,6 +15,36 @@ import org.junit.jupiter.api.Test;
 
 /** Race R9: concurrent misses of one key in different JVMs run one load; waiting is bounded. */
 class ThunderingHerdTest extends RealServersTest {
+
+  @Test
+  void naiveCacheAsideLoadsOncePerConcurrentMiss() throws Exception {
+    products.insert(1, "hot");
+    AtomicInteger loads = new AtomicInteger();
+    CountDownLatch allLoading = new CountDownLatch(3);
+    CacheLoader<String, Product> loader = id -> {
+      loads.incrementAndGet();
+      allLoading.countDown();
+      // Every miss reaches the database: all three are inside the loader at once.
+      if (!allLoading.await(10, TimeUnit.SECONDS)) {
+        throw new AssertionError("the misses did not all reach the database");
+      }
+      return products.find(id);
+    };
+    List<NaiveCacheAside<Product>> jvms = new ArrayList<>();
+    for (int i = 0; i < 3; i++) {
+      NaiveCacheAside<Product> naive = new NaiveCacheAside<>(redisServer.uri(), namespace,
+          ValueCodec.json(Product.class), Duration.ofMinutes(1), CacheHooks.NONE);
+      closeLater(naive);
+      jvms.add(naive);
+    }
+    List<CompletableFuture<Product>> reads = jvms.stream()
+        .map(naive -> CompletableFuture.supplyAsync(() -> StaleFillRaceTest.call(() -> naive.get("1", loader))))
+        .toList();
+    for (CompletableFuture<Product> read : reads) {
+      assertThat(read.get(10, TimeUnit.SECONDS).name()).isEqualTo("hot");
+    }
+    assertThat(loads).as("naive: one database load per concurrent miss").hasValue(3);
+  }
 
   @Test
   void concurrentMissesInThreeInstancesRunOneLoad() throws Exception {
@@ -86,7 +120,7 @@ class ThunderingHerdTest extends RealServersTest {
     CacheLoader<Long, Product> broken = id -> {
       throw new java.sql.SQLException("db gone");
     };
-    org.assertj.core.api.Assertions.assertThatThrownBy(() -> cache.get(1L, broken))
+    assertThatThrownBy(() -> cache.get(1L, broken))
         .isInstanceOf(CacheLoaderException.class)
         .hasMessageContaining(namespace + ":1")
         .hasMessageContaining("db gone");
