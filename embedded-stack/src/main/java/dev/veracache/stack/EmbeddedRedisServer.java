@@ -6,37 +6,25 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 import redis.embedded.core.ExecutableProvider;
 
 /**
  * A real redis-server (6.2, the binary shipped in embedded-redis) run as a child process on a fixed free port, bound
- * to 127.0.0.1, without persistence, in a private directory. Guarded by an orphan watchdog.
+ * to 127.0.0.1, without persistence, in a private directory.
  */
-final class EmbeddedRedisServer implements RedisServer {
+final class EmbeddedRedisServer extends EmbeddedServer implements RedisServer {
 
-  private static final Logger log = LoggerFactory.getLogger(EmbeddedRedisServer.class);
   static final String PID_FILE = "redis.pid";
 
-  private final Path dir;
-  private final int port;
   private File binary;
   private Process process;
-  private Process watchdog;
-  private volatile boolean paused;
 
   EmbeddedRedisServer(Path dir, int port) {
-    this.dir = dir;
-    this.port = port;
+    super(dir, port);
   }
 
   @Override
-  public synchronized void start() {
-    if (process != null && process.isAlive()) {
-      return;
-    }
-    long started = System.nanoTime();
+  long startProcess() {
     try {
       Files.createDirectories(dir);
       if (binary == null) {
@@ -52,11 +40,8 @@ final class EmbeddedRedisServer implements RedisServer {
     } catch (IOException e) {
       throw new IllegalStateException("cannot start redis-server on port " + port + ": " + e.getMessage(), e);
     }
-    watchdog = ProcessControl.watchdog(process.pid());
     awaitPong();
-    paused = false;
-    log.info("Redis started on 127.0.0.1:{} (pid {}) in {} ms", port, process.pid(),
-        (System.nanoTime() - started) / 1_000_000);
+    return process.pid();
   }
 
   private void awaitPong() {
@@ -81,81 +66,18 @@ final class EmbeddedRedisServer implements RedisServer {
         throw new IllegalStateException(e);
       }
     }
+    process.destroyForcibly();
     throw new IllegalStateException("redis-server on port " + port + " did not answer PING", last);
   }
 
   @Override
-  public synchronized void stop() {
-    if (process == null) {
-      return;
-    }
-    if (paused) {
-      ProcessControl.signal(process.pid(), "CONT");
-      paused = false;
-    }
+  void stopProcess(long pid) {
     process.destroy();
-    if (!ProcessControl.awaitExit(process.pid(), Duration.ofSeconds(5))) {
+    if (!ProcessControl.awaitExit(pid, Duration.ofSeconds(5))) {
       process.destroyForcibly();
-      ProcessControl.awaitExit(process.pid(), Duration.ofSeconds(5));
+      ProcessControl.awaitExit(pid, Duration.ofSeconds(5));
     }
-    watchdog.destroy();
-    log.info("Redis on port {} stopped", port);
     process = null;
-  }
-
-  @Override
-  public void restart() {
-    stop();
-    start();
-  }
-
-  @Override
-  public synchronized void pause() {
-    ProcessControl.signal(requireRunning().pid(), "STOP");
-    paused = true;
-  }
-
-  @Override
-  public synchronized void resume() {
-    ProcessControl.signal(requireRunning().pid(), "CONT");
-    paused = false;
-  }
-
-  private Process requireRunning() {
-    if (process == null) {
-      throw new IllegalStateException("Redis on port " + port + " is stopped");
-    }
-    return process;
-  }
-
-  @Override
-  public boolean controllable() {
-    return true;
-  }
-
-  @Override
-  public synchronized boolean isRunning() {
-    return process != null && process.isAlive();
-  }
-
-  @Override
-  public boolean isPaused() {
-    return paused;
-  }
-
-  @Override
-  public synchronized long pid() {
-    return process == null ? -1 : process.pid();
-  }
-
-  @Override
-  public String host() {
-    return "127.0.0.1";
-  }
-
-  @Override
-  public int port() {
-    return port;
   }
 
   @Override

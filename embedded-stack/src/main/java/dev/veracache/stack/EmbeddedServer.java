@@ -1,0 +1,111 @@
+package dev.veracache.stack;
+
+import java.nio.file.Path;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * What the embedded servers share: a fixed port and private directory, start/stop that are idempotent, SIGSTOP/SIGCONT
+ * pause, and the orphan watchdog that is started with each server process and stopped with it.
+ */
+abstract class EmbeddedServer implements ServerControls {
+
+  private static final Logger log = LoggerFactory.getLogger(EmbeddedServer.class);
+
+  final Path dir;
+  final int port;
+  private long pid = -1;
+  private Process watchdog;
+  private volatile boolean paused;
+
+  EmbeddedServer(Path dir, int port) {
+    this.dir = dir;
+    this.port = port;
+  }
+
+  /** Starts the server process, waits until it answers, returns its pid. */
+  abstract long startProcess();
+
+  /** Stops the server process (it is not paused) and waits until it is gone. */
+  abstract void stopProcess(long pid);
+
+  @Override
+  public final synchronized void start() {
+    if (pid > 0) {
+      return;
+    }
+    long started = System.nanoTime();
+    pid = startProcess();
+    watchdog = ProcessControl.watchdog(pid);
+    paused = false;
+    log.info("{} started (pid {}) in {} ms", this, pid, (System.nanoTime() - started) / 1_000_000);
+  }
+
+  @Override
+  public final synchronized void stop() {
+    if (pid <= 0) {
+      return;
+    }
+    if (paused) {
+      ProcessControl.signal(pid, "CONT");
+      paused = false;
+    }
+    stopProcess(pid);
+    watchdog.destroy();
+    pid = -1;
+    log.info("{} stopped", this);
+  }
+
+  @Override
+  public final void restart() {
+    stop();
+    start();
+  }
+
+  @Override
+  public final synchronized void pause() {
+    ProcessControl.signal(requireRunning(), "STOP");
+    paused = true;
+  }
+
+  @Override
+  public final synchronized void resume() {
+    ProcessControl.signal(requireRunning(), "CONT");
+    paused = false;
+  }
+
+  private long requireRunning() {
+    if (pid <= 0) {
+      throw new IllegalStateException(this + " is stopped");
+    }
+    return pid;
+  }
+
+  @Override
+  public final boolean controllable() {
+    return true;
+  }
+
+  @Override
+  public final synchronized boolean isRunning() {
+    return pid > 0;
+  }
+
+  @Override
+  public final boolean isPaused() {
+    return paused;
+  }
+
+  @Override
+  public final synchronized long pid() {
+    return pid;
+  }
+
+  public final String host() {
+    return "127.0.0.1";
+  }
+
+  public final int port() {
+    return port;
+  }
+}
