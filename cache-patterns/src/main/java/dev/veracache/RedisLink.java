@@ -10,10 +10,12 @@ import io.lettuce.core.RedisCommandTimeoutException;
 import io.lettuce.core.RedisException;
 import io.lettuce.core.RedisNoScriptException;
 import io.lettuce.core.RedisURI;
+import io.lettuce.core.RedisFuture;
 import io.lettuce.core.ScriptOutputType;
 import io.lettuce.core.SocketOptions;
 import io.lettuce.core.TimeoutOptions;
 import io.lettuce.core.api.StatefulRedisConnection;
+import io.lettuce.core.api.async.RedisAsyncCommands;
 import io.lettuce.core.api.sync.RedisCommands;
 import io.lettuce.core.codec.ByteArrayCodec;
 import io.lettuce.core.codec.RedisCodec;
@@ -24,8 +26,12 @@ import io.lettuce.core.resource.Delay;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -57,11 +63,13 @@ final class RedisLink implements AutoCloseable {
   private final String endpoint;
   private final MeterRegistry registry;
   private final String clientName;
+  private final long commandTimeoutNanos;
   private final ConcurrentHashMap<String, Counter> errorCounters = new ConcurrentHashMap<>();
 
   RedisLink(VeracacheOptions options) {
     this.registry = options.meterRegistry;
     this.clientName = options.clientName;
+    this.commandTimeoutNanos = options.commandTimeout.toNanos();
     RedisURI uri = options.redisUri;
     this.endpoint = uri.getHost() + ":" + uri.getPort(); // never the password
     this.resources = ClientResources.builder()
@@ -130,6 +138,44 @@ final class RedisLink implements AutoCloseable {
         return commands.evalsha(script.sha1, ScriptOutputType.MULTI, keys, argv);
       }
     });
+  }
+
+  /**
+   * Runs one script on many keys, pipelined: all commands are written before any reply is awaited, in order, on the
+   * one connection, so per-key order is kept. Waits for every reply (at most the command timeout after the last was
+   * sent); throws the first failure. Not guarded by the breaker: its caller (the CDC listener) retries with backoff.
+   */
+  void runPipelined(FenceScript script, List<String> keys, List<byte[][]> args) {
+    try {
+      runPipelinedOnce(script, keys, args);
+    } catch (RedisNoScriptException e) {
+      control(() -> commands.scriptLoad(script.source));
+      runPipelinedOnce(script, keys, args);
+    }
+  }
+
+  private void runPipelinedOnce(FenceScript script, List<String> keys, List<byte[][]> args) {
+    RedisAsyncCommands<String, byte[]> async = connection.async();
+    List<RedisFuture<Object>> replies = new ArrayList<>(keys.size());
+    for (int i = 0; i < keys.size(); i++) {
+      replies.add(async.evalsha(script.sha1, ScriptOutputType.MULTI, new String[] {keys.get(i)}, args.get(i)));
+    }
+    long deadline = System.nanoTime() + commandTimeoutNanos;
+    for (RedisFuture<Object> reply : replies) {
+      try {
+        reply.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+      } catch (ExecutionException e) {
+        if (e.getCause() instanceof RedisNoScriptException noScript) {
+          throw noScript;
+        }
+        throw classify(e.getCause() instanceof RuntimeException r ? r : new RedisException(e.getCause()));
+      } catch (TimeoutException e) {
+        throw classify(new RedisCommandTimeoutException("pipelined " + script + " replies not all in"));
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw classify(new RedisException("interrupted while waiting for Redis", e));
+      }
+    }
   }
 
   /** A command that is not a data operation (CLIENT TRACKING, PING): counted, not guarded by the breaker. */

@@ -1,0 +1,368 @@
+package dev.veracache.cdc;
+
+import dev.veracache.CacheUnavailableException;
+import dev.veracache.RedisInvalidator;
+import dev.veracache.RedisInvalidator.KeyInvalidation;
+import io.debezium.embedded.Connect;
+import io.debezium.engine.DebeziumEngine;
+import io.debezium.engine.RecordChangeEvent;
+import io.debezium.engine.format.ChangeEventFormat;
+import io.github.resilience4j.core.IntervalFunction;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Properties;
+import java.util.Set;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import org.apache.kafka.connect.data.Struct;
+import org.apache.kafka.connect.source.SourceRecord;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Reads the database's binlog (Debezium embedded) and invalidates the mapped cache keys in Redis after each commit, in
+ * commit order; every instance's L1 follows through Redis tracking.
+ *
+ * <p>Invariants:
+ * <ul>
+ *   <li><b>No position is acknowledged before its invalidations are in Redis.</b> A batch is marked processed only
+ *       after {@link RedisInvalidator} took all of it; while Redis refuses, the batch is retried with exponential
+ *       backoff and nothing is acknowledged. A crash replays from the last acknowledged position (at least once;
+ *       invalidations are idempotent).</li>
+ *   <li><b>Order.</b> Batches are applied one after the other, each pipelined in binlog order on one connection.</li>
+ *   <li><b>Nothing is skipped silently.</b> Unmapped tables are counted; a row that does not fit its mapping stops the
+ *       listener (health down, logged) rather than dropping the invalidation.</li>
+ *   <li><b>Live means proven.</b> {@link #isLive()} turns true only when a marker row written after start came back
+ *       through the binlog: Debezium reports its task started before it reads new commits.</li>
+ * </ul>
+ */
+public final class CdcInvalidator implements AutoCloseable {
+
+  private static final Logger log = LoggerFactory.getLogger(CdcInvalidator.class);
+  static final String MARKER_TABLE = "veracache_cdc_marker";
+
+  private final CdcOptions options;
+  private final CdcHooks hooks;
+  private final ChangeEventMapper mapper;
+  private final RedisInvalidator invalidator;
+  private final String markerDatabase;
+  private final ExecutorService engineThread;
+  private final IntervalFunction backoff;
+  private DebeziumEngine<RecordChangeEvent<SourceRecord>> engine;
+
+  private volatile boolean live;
+  private volatile boolean closing;
+  private volatile Throwable failure;
+  private final AtomicLong markerToken = new AtomicLong();
+  private final AtomicLong lastCommitMillis = new AtomicLong();
+  private final AtomicInteger backlog = new AtomicInteger();
+  private final Counter eventsApplied;
+  private final Counter eventsUnmapped;
+  private final Counter keysInvalidated;
+  private final Counter retries;
+
+  private CdcInvalidator(CdcOptions options, CdcHooks hooks) {
+    this.options = options;
+    this.hooks = hooks;
+    this.mapper = new ChangeEventMapper(options.mappings);
+    this.markerDatabase = options.mappings.databases().get(0);
+    this.backoff = IntervalFunction.ofExponentialBackoff(options.retryInitialBackoff, 2.0, options.retryMaxBackoff);
+    MeterRegistry registry = options.meterRegistry;
+    String name = options.name;
+    this.eventsApplied = Counter.builder("veracache.cdc.events").tag("listener", name).tag("result", "applied")
+        .description("Row changes whose invalidations Redis took").register(registry);
+    this.eventsUnmapped = Counter.builder("veracache.cdc.events").tag("listener", name).tag("result", "unmapped")
+        .description("Row changes of tables with no mapping (skipped)").register(registry);
+    this.keysInvalidated = Counter.builder("veracache.cdc.invalidations").tag("listener", name)
+        .description("Cache keys invalidated").register(registry);
+    this.retries = Counter.builder("veracache.cdc.retries").tag("listener", name)
+        .description("Batches retried because Redis did not take them").register(registry);
+    Gauge.builder("veracache.cdc.backlog", backlog, AtomicInteger::get).tag("listener", name)
+        .description("Invalidations received but not yet taken by Redis").register(registry);
+    Gauge.builder("veracache.cdc.lag", this, CdcInvalidator::lagMillis).tag("listener", name).baseUnit("milliseconds")
+        .description("Now minus the commit time of the last applied change").register(registry);
+    Gauge.builder("veracache.cdc.live", this, c -> c.isLive() ? 1 : 0).tag("listener", name)
+        .description("1 while the listener is proven to see new commits").register(registry);
+    this.invalidator = RedisInvalidator.create(options.redis);
+    this.engineThread = Executors.newSingleThreadExecutor(r -> {
+      Thread t = new Thread(r, "veracache-cdc-" + name);
+      t.setDaemon(true);
+      return t;
+    });
+  }
+
+  /** Checks the mappings against the database, connects to Redis, starts reading the binlog. Not live yet. */
+  public static CdcInvalidator start(CdcOptions options) {
+    return start(options, CdcHooks.NONE);
+  }
+
+  public static CdcInvalidator start(CdcOptions options, CdcHooks hooks) {
+    checkMappingsAgainstSchema(options);
+    CdcInvalidator cdc = new CdcInvalidator(options, hooks);
+    try {
+      Files.createDirectories(options.stateDirectory);
+      cdc.createMarkerTable();
+    } catch (IOException e) {
+      cdc.close();
+      throw new UncheckedIOException("cannot create state directory " + options.stateDirectory, e);
+    } catch (SQLException e) {
+      cdc.close();
+      throw new IllegalStateException("cannot create " + cdc.markerDatabase + "." + MARKER_TABLE + ": "
+          + e.getMessage(), e);
+    }
+    cdc.startEngine();
+    return cdc;
+  }
+
+  /** Writes marker rows until one comes back through the binlog, or the timeout passes. */
+  public boolean awaitLive(Duration timeout) {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (!live && failure == null && System.nanoTime() < deadline) {
+      long token = ThreadLocalRandom.current().nextLong(1, Long.MAX_VALUE);
+      markerToken.set(token);
+      try (Connection c = connect(markerDatabase);
+           PreparedStatement ps = c.prepareStatement("REPLACE INTO " + MARKER_TABLE + " (listener, token) VALUES (?, ?)")) {
+        ps.setString(1, options.name);
+        ps.setLong(2, token);
+        ps.executeUpdate();
+      } catch (SQLException e) {
+        log.warn("listener {}: cannot write the readiness marker: {}", options.name, e.getMessage());
+      }
+      long until = Math.min(deadline, System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(200));
+      while (!live && failure == null && System.nanoTime() < until) {
+        Thread.onSpinWait();
+        try {
+          Thread.sleep(5); // polling the live flag set by the engine thread
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          return false;
+        }
+      }
+    }
+    return live;
+  }
+
+  /** True once a marker written after start came back through the binlog, and while the engine runs. */
+  public boolean isLive() {
+    return live && failure == null && !closing;
+  }
+
+  /** Why the listener stopped, or null while it runs. */
+  public Throwable failure() {
+    return failure;
+  }
+
+  long lagMillis() {
+    long last = lastCommitMillis.get();
+    return last == 0 ? 0 : Math.max(0, System.currentTimeMillis() - last);
+  }
+
+  private void startEngine() {
+    Properties props = new Properties();
+    props.setProperty("name", options.name);
+    props.setProperty("connector.class", options.connector.connectorClass);
+    props.setProperty("database.hostname", options.host);
+    props.setProperty("database.port", Integer.toString(options.port));
+    props.setProperty("database.user", options.user);
+    props.setProperty("database.password", options.password);
+    props.setProperty("database.server.id", Long.toString(options.serverId));
+    props.setProperty("database.ssl.mode", options.ssl ? "required" : options.connector.sslDisabled);
+    props.setProperty("topic.prefix", options.name);
+    props.setProperty("database.include.list", String.join(",", options.mappings.databases()));
+    props.setProperty("snapshot.mode", "no_data");
+    props.setProperty("snapshot.locking.mode", "none");
+    props.setProperty("include.schema.changes", "false");
+    props.setProperty("schema.history.internal", "io.debezium.storage.file.history.FileSchemaHistory");
+    props.setProperty("schema.history.internal.file.filename",
+        options.stateDirectory.resolve("schema-history.dat").toString());
+    props.setProperty("offset.storage", "org.apache.kafka.connect.storage.FileOffsetBackingStore");
+    props.setProperty("offset.storage.file.filename", options.stateDirectory.resolve("offsets.dat").toString());
+    props.setProperty("offset.flush.interval.ms", Long.toString(options.offsetFlushInterval.toMillis()));
+    props.setProperty("poll.interval.ms", Long.toString(options.pollInterval.toMillis()));
+    props.setProperty("heartbeat.interval.ms", Long.toString(options.heartbeatInterval.toMillis()));
+    props.setProperty("bootstrap.servers", "unused:9092"); // required by Kafka 4.2 config classes, never contacted
+    engine = DebeziumEngine.create(ChangeEventFormat.of(Connect.class))
+        .using(props)
+        .notifying(this::handleBatch)
+        .using((success, message, error) -> {
+          if (!success && !closing) {
+            failure = error != null ? error : new IllegalStateException(message);
+            log.error("listener {} stopped: {}", options.name, message, error);
+          }
+        })
+        .build();
+    engineThread.execute(engine);
+    log.info("listener {} started on {}:{} ({}), capturing {}", options.name, options.host, options.port,
+        options.connector, options.mappings.databases());
+  }
+
+  private void handleBatch(List<RecordChangeEvent<SourceRecord>> records,
+      DebeziumEngine.RecordCommitter<RecordChangeEvent<SourceRecord>> committer) throws InterruptedException {
+    List<KeyInvalidation> invalidations = new ArrayList<>();
+    int applied = 0;
+    long newestCommit = 0;
+    for (RecordChangeEvent<SourceRecord> event : records) {
+      ChangeEventMapper.RowChange change = ChangeEventMapper.rowChange(event.record());
+      if (change == null) {
+        continue;
+      }
+      if (MARKER_TABLE.equals(change.table())) {
+        noticeMarker(change.after());
+        continue;
+      }
+      TableMapping mapping = mapper.mappingOf(change);
+      if (mapping == null) {
+        eventsUnmapped.increment();
+        continue;
+      }
+      invalidations.addAll(mapper.invalidations(change, mapping));
+      applied++;
+      newestCommit = Math.max(newestCommit, change.commitMillis());
+    }
+    hooks.beforeApply(invalidations);
+    applyUntilTaken(invalidations);
+    for (RecordChangeEvent<SourceRecord> event : records) {
+      committer.markProcessed(event);
+    }
+    committer.markBatchFinished();
+    eventsApplied.increment(applied);
+    keysInvalidated.increment(invalidations.size());
+    if (newestCommit > 0) {
+      lastCommitMillis.set(newestCommit);
+    }
+  }
+
+  private void noticeMarker(Struct after) {
+    if (after != null && options.name.equals(after.getString("listener"))
+        && after.getInt64("token") == markerToken.get()) {
+      if (!live) {
+        log.info("listener {} is live: its marker came back through the binlog", options.name);
+      }
+      live = true;
+    }
+  }
+
+  /** Retries until Redis takes the batch; never returns without it (throws InterruptedException when closing). */
+  private void applyUntilTaken(List<KeyInvalidation> invalidations) throws InterruptedException {
+    if (invalidations.isEmpty()) {
+      return;
+    }
+    backlog.set(invalidations.size());
+    for (int attempt = 1; ; attempt++) {
+      if (closing) {
+        throw new InterruptedException("closing with " + invalidations.size() + " invalidations not applied; they "
+            + "will be replayed from the last acknowledged position");
+      }
+      try {
+        invalidator.invalidate(invalidations);
+        backlog.set(0);
+        if (attempt > 1) {
+          log.info("listener {}: Redis took the batch of {} invalidations after {} attempts", options.name,
+              invalidations.size(), attempt);
+        }
+        return;
+      } catch (CacheUnavailableException e) {
+        retries.increment();
+        long pause = backoff.apply(attempt);
+        if (attempt == 1 || attempt % 20 == 0) {
+          log.warn("listener {}: Redis did not take {} invalidations (attempt {}, {}); position not acknowledged, "
+              + "retrying in {} ms", options.name, invalidations.size(), attempt, e.getMessage(), pause);
+        }
+        Thread.sleep(pause);
+      }
+    }
+  }
+
+  /** Fails at start, naming the table and the field, when a mapping does not fit the table it maps. */
+  private static void checkMappingsAgainstSchema(CdcOptions options) {
+    for (TableMapping mapping : options.mappings.tables()) {
+      String[] parts = mapping.table().split("\\.", 2);
+      Set<String> columns = new HashSet<>();
+      try (Connection c = DriverManager.getConnection(jdbcUrl(options, parts[0]), options.user, options.password);
+           PreparedStatement ps = c.prepareStatement("SELECT COLUMN_NAME FROM information_schema.COLUMNS "
+               + "WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?")) {
+        ps.setString(1, parts[0]);
+        ps.setString(2, parts[1]);
+        try (ResultSet rs = ps.executeQuery()) {
+          while (rs.next()) {
+            columns.add(rs.getString(1).toLowerCase(java.util.Locale.ROOT));
+          }
+        }
+      } catch (SQLException e) {
+        throw new IllegalStateException("cannot read the columns of " + mapping.table() + " from " + options.host
+            + ":" + options.port + ": " + e.getMessage(), e);
+      }
+      if (columns.isEmpty()) {
+        throw new IllegalArgumentException("table " + mapping.table() + ": no such table in the database");
+      }
+      for (String column : mapping.columns()) {
+        if (!columns.contains(column.toLowerCase(java.util.Locale.ROOT))) {
+          String field = column.equals(mapping.versionColumn()) ? "version" : "keys";
+          throw new IllegalArgumentException("table " + mapping.table() + ": field '" + field + "' names column '"
+              + column + "', which the table does not have (it has " + columns + ")");
+        }
+      }
+    }
+  }
+
+  private void createMarkerTable() throws SQLException {
+    try (Connection c = connect(markerDatabase); Statement s = c.createStatement()) {
+      s.execute("CREATE TABLE IF NOT EXISTS " + MARKER_TABLE
+          + " (listener VARCHAR(64) PRIMARY KEY, token BIGINT NOT NULL)");
+    }
+  }
+
+  private Connection connect(String database) throws SQLException {
+    return DriverManager.getConnection(jdbcUrl(options, database), options.user, options.password);
+  }
+
+  private static String jdbcUrl(CdcOptions options, String database) {
+    return "jdbc:mysql://" + options.host + ":" + options.port + "/" + database + "?useSSL=" + options.ssl
+        + "&allowPublicKeyRetrieval=true&connectTimeout=5000";
+  }
+
+  @Override
+  public synchronized void close() {
+    if (closing) {
+      return;
+    }
+    closing = true;
+    live = false;
+    try {
+      if (engine != null && failure == null) {
+        engine.close();
+      }
+    } catch (IOException | IllegalStateException e) {
+      log.warn("listener {}: engine did not close cleanly: {}", options.name, e.getMessage());
+    } finally {
+      engineThread.shutdown();
+      try {
+        if (!engineThread.awaitTermination(30, TimeUnit.SECONDS)) {
+          log.warn("listener {}: engine thread still running after 30 s", options.name);
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+      invalidator.close();
+    }
+    log.info("listener {} closed", options.name);
+  }
+}

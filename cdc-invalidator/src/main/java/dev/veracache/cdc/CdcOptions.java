@@ -1,0 +1,205 @@
+package dev.veracache.cdc;
+
+import dev.veracache.VeracacheOptions;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Metrics;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Objects;
+
+/**
+ * Settings of one {@link CdcInvalidator}. Required: the database endpoint and credentials, the Redis options, the
+ * mappings and a state directory (offsets and schema history live there). Everything else has a default.
+ */
+public final class CdcOptions {
+
+  /** Which Debezium connector reads the binlog. */
+  public enum Connector {
+    MARIADB("io.debezium.connector.mariadb.MariaDbConnector", "disable"),
+    MYSQL("io.debezium.connector.mysql.MySqlConnector", "disabled");
+
+    final String connectorClass;
+    final String sslDisabled;
+
+    Connector(String connectorClass, String sslDisabled) {
+      this.connectorClass = connectorClass;
+      this.sslDisabled = sslDisabled;
+    }
+  }
+
+  final Connector connector;
+  final String host;
+  final int port;
+  final String user;
+  final String password;
+  final boolean ssl;
+  final long serverId;
+  final String name;
+  final VeracacheOptions redis;
+  final InvalidationMappings mappings;
+  final Path stateDirectory;
+  final Duration pollInterval;
+  final Duration heartbeatInterval;
+  final Duration offsetFlushInterval;
+  final Duration retryInitialBackoff;
+  final Duration retryMaxBackoff;
+  final MeterRegistry meterRegistry;
+
+  private CdcOptions(Builder b) {
+    this.connector = b.connector;
+    this.host = b.host;
+    this.port = b.port;
+    this.user = b.user;
+    this.password = b.password;
+    this.ssl = b.ssl;
+    this.serverId = b.serverId;
+    this.name = b.name;
+    this.redis = b.redis;
+    this.mappings = b.mappings;
+    this.stateDirectory = b.stateDirectory;
+    this.pollInterval = b.pollInterval;
+    this.heartbeatInterval = b.heartbeatInterval;
+    this.offsetFlushInterval = b.offsetFlushInterval;
+    this.retryInitialBackoff = b.retryInitialBackoff;
+    this.retryMaxBackoff = b.retryMaxBackoff;
+    this.meterRegistry = b.meterRegistry;
+  }
+
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  public static final class Builder {
+    private Connector connector = Connector.MARIADB;
+    private String host;
+    private int port;
+    private String user;
+    private String password = "";
+    private boolean ssl;
+    private long serverId = 5400;
+    private String name = "veracache-cdc";
+    private VeracacheOptions redis;
+    private InvalidationMappings mappings;
+    private Path stateDirectory;
+    private Duration pollInterval = Duration.ofMillis(5);
+    private Duration heartbeatInterval = Duration.ofSeconds(10);
+    private Duration offsetFlushInterval = Duration.ZERO;
+    private Duration retryInitialBackoff = Duration.ofMillis(50);
+    private Duration retryMaxBackoff = Duration.ofSeconds(5);
+    private MeterRegistry meterRegistry = Metrics.globalRegistry;
+
+    private Builder() {}
+
+    /** MARIADB (default, for MariaDB 11.4) or MYSQL (for MySQL 8.x). */
+    public Builder connector(Connector connector) {
+      this.connector = Objects.requireNonNull(connector, "connector must not be null");
+      return this;
+    }
+
+    /** The database the binlog is read from; the user needs REPLICATION SLAVE/CLIENT, SELECT, RELOAD (see README). */
+    public Builder database(String host, int port, String user, String password) {
+      this.host = Objects.requireNonNull(host, "host must not be null");
+      if (port <= 0 || port > 65535) {
+        throw new IllegalArgumentException("database port must be in 1..65535, was " + port);
+      }
+      this.port = port;
+      this.user = Objects.requireNonNull(user, "user must not be null");
+      this.password = password == null ? "" : password;
+      return this;
+    }
+
+    /** TLS to the database (off by default). */
+    public Builder databaseSsl(boolean ssl) {
+      this.ssl = ssl;
+      return this;
+    }
+
+    /** The replication client id; unique among all replicas and listeners of that server. Default 5400. */
+    public Builder serverId(long serverId) {
+      if (serverId <= 0) {
+        throw new IllegalArgumentException("serverId must be positive, was " + serverId);
+      }
+      this.serverId = serverId;
+      return this;
+    }
+
+    /** The listener's name (Debezium engine name and topic prefix). Default {@code veracache-cdc}. */
+    public Builder name(String name) {
+      if (name == null || !name.matches("[A-Za-z0-9_\\-]{1,64}")) {
+        throw new IllegalArgumentException("name '" + name + "' must be 1-64 letters, digits, '_' or '-'");
+      }
+      this.name = name;
+      return this;
+    }
+
+    public Builder redis(VeracacheOptions redis) {
+      this.redis = Objects.requireNonNull(redis, "redis must not be null");
+      return this;
+    }
+
+    public Builder mappings(InvalidationMappings mappings) {
+      this.mappings = Objects.requireNonNull(mappings, "mappings must not be null");
+      return this;
+    }
+
+    /** Where offsets ({@code offsets.dat}) and schema history ({@code schema-history.dat}) are kept. */
+    public Builder stateDirectory(Path dir) {
+      this.stateDirectory = Objects.requireNonNull(dir, "stateDirectory must not be null");
+      return this;
+    }
+
+    /** Debezium's poll interval: it dominates commit-to-invalidation latency. Default 5 ms. */
+    public Builder pollInterval(Duration interval) {
+      this.pollInterval = positive(interval, "pollInterval");
+      return this;
+    }
+
+    /** Heartbeats keep the stored position fresh while mapped tables are quiet. Default 10 s. */
+    public Builder heartbeatInterval(Duration interval) {
+      this.heartbeatInterval = positive(interval, "heartbeatInterval");
+      return this;
+    }
+
+    /** How often applied positions are flushed to the offset file; 0 (default) = after every batch. */
+    public Builder offsetFlushInterval(Duration interval) {
+      if (interval == null || interval.isNegative()) {
+        throw new IllegalArgumentException("offsetFlushInterval must be >= 0, was " + interval);
+      }
+      this.offsetFlushInterval = interval;
+      return this;
+    }
+
+    /** Backoff between retries while Redis refuses invalidations: exponential from initial to max. */
+    public Builder retryBackoff(Duration initial, Duration max) {
+      this.retryInitialBackoff = positive(initial, "retryBackoff initial");
+      this.retryMaxBackoff = positive(max, "retryBackoff max");
+      return this;
+    }
+
+    public Builder meterRegistry(MeterRegistry registry) {
+      this.meterRegistry = Objects.requireNonNull(registry, "meterRegistry must not be null");
+      return this;
+    }
+
+    public CdcOptions build() {
+      require(host != null, "database(host, port, user, password)");
+      require(redis != null, "redis(...)");
+      require(mappings != null, "mappings(...)");
+      require(stateDirectory != null, "stateDirectory(...)");
+      return new CdcOptions(this);
+    }
+
+    private static void require(boolean present, String setting) {
+      if (!present) {
+        throw new IllegalArgumentException("CdcOptions: " + setting + " is required");
+      }
+    }
+
+    private static Duration positive(Duration d, String name) {
+      if (d == null || d.isZero() || d.isNegative()) {
+        throw new IllegalArgumentException(name + " must be positive, was " + d);
+      }
+      return d;
+    }
+  }
+}

@@ -1,0 +1,303 @@
+package dev.veracache.cdc;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import dev.veracache.CacheAside;
+import dev.veracache.CacheHooks;
+import dev.veracache.CacheLoader;
+import dev.veracache.CacheOptions;
+import dev.veracache.ValueCodec;
+import dev.veracache.Veracache;
+import dev.veracache.VeracacheOptions;
+import dev.veracache.stack.DatabaseServer;
+import dev.veracache.stack.EmbeddedStackExtension;
+import dev.veracache.stack.RedisServer;
+import io.lettuce.core.RedisClient;
+import io.lettuce.core.api.StatefulRedisConnection;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.Deque;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * The listener against the real embedded MariaDB binlog and Redis. Every write here is plain JDBC, as another service
+ * or a SQL console would make it: the application never invalidates; the binlog does.
+ */
+@ExtendWith(EmbeddedStackExtension.class)
+class CdcInvalidatorTest {
+
+  private static final Duration WITHIN = Duration.ofSeconds(20);
+  private static final AtomicInteger SEQUENCE = new AtomicInteger();
+
+  /** A row of the test table. */
+  public record Product(long id, String sku, String name, long version) {}
+
+  private DatabaseServer db;
+  private RedisServer redis;
+  private String table;
+  private String namespace;
+  private long serverId;
+  private Path stateDir;
+  private StatefulRedisConnection<String, String> redisCli;
+  private final Deque<AutoCloseable> closeables = new ArrayDeque<>();
+  private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
+
+  @BeforeEach
+  void setUp(DatabaseServer db, RedisServer redis) throws Exception {
+    this.db = db;
+    this.redis = redis;
+    int n = SEQUENCE.incrementAndGet();
+    this.table = "cdc_product_" + n;
+    this.namespace = "cdc" + n;
+    this.serverId = 5400 + n;
+    this.stateDir = Files.createTempDirectory("veracache-cdc-test");
+    sql("CREATE TABLE " + table + " (id BIGINT PRIMARY KEY, sku VARCHAR(40) NOT NULL, name VARCHAR(100) NOT NULL, "
+        + "version BIGINT NOT NULL)");
+    RedisClient client = RedisClient.create(redis.uri());
+    closeables.push(() -> client.shutdown(Duration.ZERO, Duration.ofSeconds(1)));
+    redisCli = client.connect();
+    closeables.push(redisCli);
+  }
+
+  @AfterEach
+  void tearDown() throws Exception {
+    while (!closeables.isEmpty()) {
+      closeables.pop().close();
+    }
+  }
+
+  private InvalidationMappings mappings() {
+    return InvalidationMappings.builder()
+        .table(db.databaseName() + "." + table).namespace(namespace).key("{id}").key("sku:{sku}").version("version")
+        .add().build();
+  }
+
+  private CdcOptions.Builder options() {
+    return CdcOptions.builder()
+        .database(db.host(), db.port(), db.user(), db.password())
+        .serverId(serverId)
+        .name("cdc-test-" + serverId)
+        .redis(VeracacheOptions.builder(redis.uri()).commandTimeout(Duration.ofMillis(300)).clientName("cdc").build())
+        .mappings(mappings())
+        .stateDirectory(stateDir)
+        .retryBackoff(Duration.ofMillis(20), Duration.ofMillis(200))
+        .meterRegistry(registry);
+  }
+
+  private CdcInvalidator startListener(CdcHooks hooks) {
+    CdcInvalidator cdc = CdcInvalidator.start(options().build(), hooks);
+    closeables.push(cdc);
+    assertThat(cdc.awaitLive(Duration.ofSeconds(60))).as("listener live").isTrue();
+    return cdc;
+  }
+
+  private CacheAside<Long, Product> instance(String name, CacheHooks hooks) {
+    Veracache veracache = Veracache.create(VeracacheOptions.builder(redis.uri()).clientName(name)
+        .meterRegistry(new SimpleMeterRegistry()).build());
+    closeables.push(veracache);
+    return veracache.cacheAside(CacheOptions.<Long, Product>builder(namespace, ValueCodec.json(Product.class))
+        .version(Product::version).hooks(hooks).build());
+  }
+
+  private final CacheLoader<Long, Product> loader = this::find;
+
+  @Test
+  void anExternalWriteLeavesL2AndTheL1OfTwoInstances() throws Exception {
+    startListener(CdcHooks.NONE);
+    CacheAside<Long, Product> a = instance("a", CacheHooks.NONE);
+    CacheAside<Long, Product> b = instance("b", CacheHooks.NONE);
+    sql("INSERT INTO " + table + " VALUES (1, 'S1', 'v1', 1)");
+    await().atMost(WITHIN).until(() -> a.get(1L, loader) != null);
+    for (int i = 0; i < 3; i++) {
+      assertThat(a.get(1L, loader).name()).isEqualTo("v1");
+      assertThat(b.get(1L, loader).name()).isEqualTo("v1");
+    }
+
+    sql("UPDATE " + table + " SET name = 'v2', version = 2 WHERE id = 1");
+    await().atMost(WITHIN).until(() -> a.get(1L, loader).name().equals("v2") && b.get(1L, loader).name().equals("v2"));
+
+    sql("DELETE FROM " + table + " WHERE id = 1");
+    await().atMost(WITHIN).until(() -> a.get(1L, loader) == null && b.get(1L, loader) == null);
+  }
+
+  @Test
+  void aFillRacingAnUpdateIsRefusedEndToEnd() throws Exception {
+    startListener(CdcHooks.NONE);
+    sql("INSERT INTO " + table + " VALUES (1, 'S1', 'v1', 1)");
+    CountDownLatch held = new CountDownLatch(1);
+    CountDownLatch release = new CountDownLatch(1);
+    AtomicBoolean first = new AtomicBoolean(true);
+    CacheAside<Long, Product> reader = instance("reader", new CacheHooks() {
+      @Override
+      public void afterLoad(String redisKey) {
+        if (first.getAndSet(false)) {
+          held.countDown();
+          awaitLatch(release);
+        }
+      }
+    });
+    CompletableFuture<Product> slowRead = CompletableFuture.supplyAsync(() -> reader.get(1L, loader));
+    awaitLatch(held);
+    sql("UPDATE " + table + " SET name = 'v2', version = 2 WHERE id = 1"); // nobody but the binlog invalidates
+    await().atMost(WITHIN).until(() -> String.valueOf(redisCli.sync().get(namespace + ":1")).startsWith("T:2:"));
+    release.countDown();
+    assertThat(slowRead.get(10, TimeUnit.SECONDS).name()).isEqualTo("v1");
+
+    assertThat(reader.get(1L, loader).name()).as("the stale fill was refused").isEqualTo("v2");
+  }
+
+  @Test
+  void invalidationsMadeWhileRedisIsPausedLandAfterItResumes() throws Exception {
+    CdcInvalidator cdc = startListener(CdcHooks.NONE);
+    CacheAside<Long, Product> a = instance("a", CacheHooks.NONE);
+    sql("INSERT INTO " + table + " VALUES (1, 'S1', 'v1', 1)");
+    await().atMost(WITHIN).until(() -> a.get(1L, loader) != null
+        && String.valueOf(redisCli.sync().get(namespace + ":1")).startsWith("V:1:"));
+
+    redisCli.sync().clientSetname("test-cli");
+    redis.pause();
+    try {
+      sql("UPDATE " + table + " SET name = 'v2', version = 2 WHERE id = 1");
+      await().atMost(WITHIN).until(() -> counter("veracache.cdc.retries") >= 2);
+      assertThat(cdc.isLive()).isTrue();
+    } finally {
+      redis.resume();
+    }
+    await().atMost(WITHIN).until(() -> String.valueOf(redisCli.sync().get(namespace + ":1")).startsWith("T:2:"));
+    await().atMost(WITHIN).until(() -> a.get(1L, loader).name().equals("v2"));
+  }
+
+  @Test
+  void aListenerKilledBetweenReceiveAndApplyMissesNothingAfterRestart() throws Exception {
+    AtomicBoolean crash = new AtomicBoolean(false);
+    CdcInvalidator first = startListener(new CdcHooks() {
+      @Override
+      public void beforeApply(java.util.List<dev.veracache.RedisInvalidator.KeyInvalidation> invalidations) {
+        if (crash.get() && !invalidations.isEmpty()) {
+          throw new IllegalStateException("simulated crash between receive and apply");
+        }
+      }
+    });
+    CacheAside<Long, Product> a = instance("a", CacheHooks.NONE);
+    sql("INSERT INTO " + table + " VALUES (1, 'S1', 'v1', 1)");
+    await().atMost(WITHIN).until(() -> a.get(1L, loader) != null
+        && String.valueOf(redisCli.sync().get(namespace + ":1")).startsWith("V:1:"));
+
+    crash.set(true);
+    sql("UPDATE " + table + " SET name = 'v2', version = 2 WHERE id = 1");
+    await().atMost(WITHIN).until(() -> first.failure() != null);
+    assertThat(first.isLive()).isFalse();
+    assertThat(redisCli.sync().get(namespace + ":1")).as("not applied before the crash").startsWith("V:1:");
+    first.close();
+
+    startListener(CdcHooks.NONE); // same state directory: resumes from the last acknowledged position
+    await().atMost(WITHIN).until(() -> String.valueOf(redisCli.sync().get(namespace + ":1")).startsWith("T:2:"));
+    assertThat(a.get(1L, loader).name()).isEqualTo("v2");
+  }
+
+  @Test
+  void aChangedSkuInvalidatesTheOldAndTheNewKeyAndAPrimaryKeyChangeBothIds() throws Exception {
+    startListener(CdcHooks.NONE);
+    sql("INSERT INTO " + table + " VALUES (1, 'OLD', 'v1', 1)");
+    redisCli.sync().set(namespace + ":sku:OLD", "V:1:{}");
+    redisCli.sync().set(namespace + ":sku:NEW", "N:-1:");
+    redisCli.sync().set(namespace + ":2", "N:-1:");
+    sql("UPDATE " + table + " SET sku = 'NEW', version = 2 WHERE id = 1");
+    await().atMost(WITHIN).until(() -> tombstoned("sku:OLD", 2) && tombstoned("sku:NEW", 2) && tombstoned("1", 2));
+
+    redisCli.sync().set(namespace + ":1", "V:2:{}");
+    sql("UPDATE " + table + " SET id = 2, version = 3 WHERE id = 1");
+    await().atMost(WITHIN).until(() -> !String.valueOf(redisCli.sync().get(namespace + ":1")).startsWith("V:")
+        && tombstoned("2", 3));
+  }
+
+  @Test
+  void anInsertDropsACachedNotFound() throws Exception {
+    startListener(CdcHooks.NONE);
+    CacheAside<Long, Product> a = instance("a", CacheHooks.NONE);
+    assertThat(a.get(9L, loader)).isNull();
+    assertThat(redisCli.sync().get(namespace + ":9")).isEqualTo("N:-1:");
+    sql("INSERT INTO " + table + " VALUES (9, 'S9', 'now here', 1)");
+    await().atMost(WITHIN).until(() -> a.get(9L, loader) != null);
+  }
+
+  @Test
+  void anAddedColumnMidStreamKeepsItWorking() throws Exception {
+    CdcInvalidator cdc = startListener(CdcHooks.NONE);
+    sql("INSERT INTO " + table + " VALUES (1, 'S1', 'v1', 1)");
+    sql("ALTER TABLE " + table + " ADD COLUMN colour VARCHAR(20) NULL");
+    sql("UPDATE " + table + " SET name = 'v2', colour = 'red', version = 2 WHERE id = 1");
+    await().atMost(WITHIN).until(() -> tombstoned("1", 2));
+    assertThat(cdc.isLive()).isTrue();
+  }
+
+  @Test
+  void aMappingThatNamesAMissingColumnFailsAtStartNamingTableAndField() {
+    CdcOptions bad = options().mappings(InvalidationMappings.builder()
+        .table(db.databaseName() + "." + table).namespace(namespace).key("{id}").key("ean:{ean}").add().build())
+        .build();
+    assertThatThrownBy(() -> CdcInvalidator.start(bad))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("table " + db.databaseName() + "." + table)
+        .hasMessageContaining("field 'keys' names column 'ean'");
+    CdcOptions noTable = options().mappings(InvalidationMappings.builder()
+        .table(db.databaseName() + ".no_such_table").namespace(namespace).key("{id}").add().build()).build();
+    assertThatThrownBy(() -> CdcInvalidator.start(noTable))
+        .hasMessageContaining("no_such_table: no such table");
+  }
+
+  private boolean tombstoned(String key, long version) {
+    String raw = redisCli.sync().get(namespace + ":" + key);
+    return raw != null && raw.startsWith("T:" + version + ":");
+  }
+
+  private double counter(String name) {
+    var counter = registry.find(name).counter();
+    return counter == null ? 0 : counter.count();
+  }
+
+  private Product find(long id) throws SQLException {
+    try (Connection c = db.connect();
+         PreparedStatement ps = c.prepareStatement("SELECT id, sku, name, version FROM " + table + " WHERE id = ?")) {
+      ps.setLong(1, id);
+      try (ResultSet rs = ps.executeQuery()) {
+        return rs.next() ? new Product(rs.getLong(1), rs.getString(2), rs.getString(3), rs.getLong(4)) : null;
+      }
+    }
+  }
+
+  private void sql(String statement) throws SQLException {
+    try (Connection c = db.connect(); Statement s = c.createStatement()) {
+      s.execute(statement);
+    }
+  }
+
+  private static void awaitLatch(CountDownLatch latch) {
+    try {
+      if (!latch.await(30, TimeUnit.SECONDS)) {
+        throw new AssertionError("latch not released");
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new AssertionError(e);
+    }
+  }
+}
