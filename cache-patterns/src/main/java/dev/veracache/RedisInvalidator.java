@@ -3,6 +3,9 @@ package dev.veracache;
 import static dev.veracache.PendingInvalidations.ascii;
 import static dev.veracache.Preconditions.notNull;
 
+import io.lettuce.core.KeyScanCursor;
+import io.lettuce.core.ScanArgs;
+import io.lettuce.core.ScanCursor;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -65,6 +68,35 @@ public final class RedisInvalidator implements AutoCloseable {
     }
     try {
       link.runPipelined(FenceScript.INVALIDATE, keys, args);
+    } catch (L2Failure e) {
+      throw new CacheUnavailableException(e.getMessage(), e.reason, e);
+    }
+  }
+
+  /**
+   * Deletes every key of a namespace ({@code SCAN MATCH namespace:*} then {@code UNLINK}): values, negative entries,
+   * tombstones and leases. Every instance's L1 drops them through tracking. For when invalidations were lost for
+   * good (the listener's binlog position was purged).
+   *
+   * @return how many keys were deleted
+   * @throws CacheUnavailableException if Redis did not answer; the caller retries
+   */
+  public long flushNamespace(String namespace) {
+    notNull(namespace, "namespace");
+    try {
+      return link.control(() -> {
+        var sync = link.connection().sync();
+        long deleted = 0;
+        ScanCursor cursor = ScanCursor.INITIAL;
+        do {
+          KeyScanCursor<String> page = sync.scan(cursor, ScanArgs.Builder.matches(namespace + ":*").limit(1000));
+          if (!page.getKeys().isEmpty()) {
+            deleted += sync.unlink(page.getKeys().toArray(String[]::new));
+          }
+          cursor = page;
+        } while (!cursor.isFinished());
+        return deleted;
+      });
     } catch (L2Failure e) {
       throw new CacheUnavailableException(e.getMessage(), e.reason, e);
     }

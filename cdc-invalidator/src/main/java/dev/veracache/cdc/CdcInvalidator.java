@@ -24,6 +24,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Optional;
 import java.util.Properties;
 import java.util.Set;
 import java.util.concurrent.ExecutorService;
@@ -69,6 +70,9 @@ public final class CdcInvalidator implements AutoCloseable {
   private DebeziumEngine<RecordChangeEvent<SourceRecord>> engine;
 
   private volatile boolean live;
+  private volatile boolean proven;
+  private final Object liveSignal = new Object();
+  private final ExecutorService prover;
   private volatile boolean closing;
   private volatile Throwable failure;
   private final AtomicLong markerToken = new AtomicLong();
@@ -78,6 +82,8 @@ public final class CdcInvalidator implements AutoCloseable {
   private final Counter eventsUnmapped;
   private final Counter keysInvalidated;
   private final Counter retries;
+  private final Counter purgedFlushed;
+  private final Counter purgedFailed;
 
   private CdcInvalidator(CdcOptions options, CdcHooks hooks) {
     this.options = options;
@@ -107,6 +113,15 @@ public final class CdcInvalidator implements AutoCloseable {
       t.setDaemon(true);
       return t;
     });
+    this.prover = Executors.newSingleThreadExecutor(r -> {
+      Thread t = new Thread(r, "veracache-cdc-prover-" + name);
+      t.setDaemon(true);
+      return t;
+    });
+    this.purgedFlushed = Counter.builder("veracache.cdc.purged.positions").tag("listener", name)
+        .tag("action", "flushed").description("Stored positions found purged from the binlog").register(registry);
+    this.purgedFailed = Counter.builder("veracache.cdc.purged.positions").tag("listener", name)
+        .tag("action", "failed").register(registry);
   }
 
   /** Checks the mappings against the database, connects to Redis, starts reading the binlog. Not live yet. */
@@ -128,41 +143,73 @@ public final class CdcInvalidator implements AutoCloseable {
       throw new IllegalStateException("cannot create " + cdc.markerDatabase + "." + MARKER_TABLE + ": "
           + e.getMessage(), e);
     }
-    cdc.startEngine();
+    cdc.startFromStoredPosition();
     return cdc;
   }
 
-  /** Writes marker rows until one comes back through the binlog, or the timeout passes. */
+  /** Waits until the listener is live (see {@link #isLive()}); false if it failed or the timeout passed first. */
   public boolean awaitLive(Duration timeout) {
     long deadline = System.nanoTime() + timeout.toNanos();
-    while (!live && failure == null && System.nanoTime() < deadline) {
-      long token = ThreadLocalRandom.current().nextLong(1, Long.MAX_VALUE);
-      markerToken.set(token);
-      try (Connection c = connect(markerDatabase);
-           PreparedStatement ps = c.prepareStatement("REPLACE INTO " + MARKER_TABLE + " (listener, token) VALUES (?, ?)")) {
-        ps.setString(1, options.name);
-        ps.setLong(2, token);
-        ps.executeUpdate();
-      } catch (SQLException e) {
-        log.warn("listener {}: cannot write the readiness marker: {}", options.name, e.getMessage());
-      }
-      long until = Math.min(deadline, System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(200));
-      while (!live && failure == null && System.nanoTime() < until) {
-        Thread.onSpinWait();
+    synchronized (liveSignal) {
+      while (!isLive() && failure == null && !closing) {
+        long left = deadline - System.nanoTime();
+        if (left <= 0) {
+          break;
+        }
         try {
-          Thread.sleep(5); // polling the live flag set by the engine thread
+          TimeUnit.NANOSECONDS.timedWait(liveSignal, left);
         } catch (InterruptedException e) {
           Thread.currentThread().interrupt();
           return false;
         }
       }
     }
-    return live;
+    return isLive();
   }
 
-  /** True once a marker written after start came back through the binlog, and while the engine runs. */
+  /**
+   * Runs on its own thread after each engine start: writes a marker row every 200 ms until one comes back through the
+   * binlog, then, after a purged position, flushes the mapped namespaces.
+   */
+  private void proveLive(boolean flushWhenLive) {
+    while (!live && failure == null && !closing) {
+      long token = ThreadLocalRandom.current().nextLong(1, Long.MAX_VALUE);
+      markerToken.set(token);
+      try (Connection c = connect(markerDatabase); PreparedStatement ps = c.prepareStatement(
+          "REPLACE INTO " + MARKER_TABLE + " (listener, token) VALUES (?, ?)")) {
+        ps.setString(1, options.name);
+        ps.setLong(2, token);
+        ps.executeUpdate();
+      } catch (SQLException e) {
+        log.warn("listener {}: cannot write the readiness marker: {}", options.name, e.getMessage());
+      }
+      synchronized (liveSignal) {
+        try {
+          if (!live) {
+            liveSignal.wait(200);
+          }
+        } catch (InterruptedException e) {
+          return;
+        }
+      }
+    }
+    if (live && flushWhenLive) {
+      flushMappedNamespaces();
+    }
+    if (live) {
+      proven = true;
+      synchronized (liveSignal) {
+        liveSignal.notifyAll();
+      }
+    }
+  }
+
+  /**
+   * True once a marker written after (re)start came back through the binlog (and, after a purged position, the
+   * mapped namespaces were flushed), and while the engine runs.
+   */
   public boolean isLive() {
-    return live && failure == null && !closing;
+    return live && proven && failure == null && !closing;
   }
 
   /** Why the listener stopped, or null while it runs. */
@@ -175,7 +222,7 @@ public final class CdcInvalidator implements AutoCloseable {
     return last == 0 ? 0 : Math.max(0, System.currentTimeMillis() - last);
   }
 
-  private void startEngine() {
+  private void startEngine(boolean flushWhenLive) {
     Properties props = new Properties();
     props.setProperty("name", options.name);
     props.setProperty("connector.class", options.connector.connectorClass);
@@ -202,16 +249,117 @@ public final class CdcInvalidator implements AutoCloseable {
     engine = DebeziumEngine.create(ChangeEventFormat.of(Connect.class))
         .using(props)
         .notifying(this::handleBatch)
-        .using((success, message, error) -> {
-          if (!success && !closing) {
-            failure = error != null ? error : new IllegalStateException(message);
-            log.error("listener {} stopped: {}", options.name, message, error);
-          }
-        })
+        .using(this::engineStopped)
         .build();
     engineThread.execute(engine);
+    prover.execute(() -> proveLive(flushWhenLive));
     log.info("listener {} started on {}:{} ({}), capturing {}", options.name, options.host, options.port,
         options.connector, options.mappings.databases());
+  }
+
+  /** Starts the engine, unless the stored position was purged: then the policy decides. */
+  private void startFromStoredPosition() {
+    Optional<String> storedFile;
+    List<String> onServer = new ArrayList<>();
+    try {
+      storedFile = StoredPosition.binlogFile(options.stateDirectory.resolve("offsets.dat"));
+      if (storedFile.isPresent()) {
+        try (Connection c = connect(markerDatabase); Statement s = c.createStatement();
+             ResultSet rs = s.executeQuery("SHOW BINARY LOGS")) {
+          while (rs.next()) {
+            onServer.add(rs.getString(1));
+          }
+        }
+      }
+    } catch (IOException | SQLException e) {
+      throw new IllegalStateException("listener " + options.name + ": cannot check the stored position in "
+          + options.stateDirectory + " against the server: " + e.getMessage(), e);
+    }
+    if (storedFile.isPresent() && !onServer.contains(storedFile.get())) {
+      onPurgedPosition("binlog file " + storedFile.get() + " is not on the server any more (it has " + onServer + ")",
+          null);
+      return;
+    }
+    startEngine(false);
+  }
+
+  private void onPurgedPosition(String what, Throwable error) {
+    if (options.purgedPositionPolicy == CdcOptions.PurgedPositionPolicy.FLUSH_AND_RESTART) {
+      purgedFlushed.increment();
+      log.error("listener {}: its stored position was purged ({}), so invalidations were lost. Restarting from the "
+          + "current position; the mapped namespaces {} will be flushed once live", options.name, what, namespaces());
+      deleteStoredState();
+      engineThread.execute(() -> startEngine(true)); // after a stopped engine's task has returned
+      return;
+    }
+    purgedFailed.increment();
+    log.error("listener {}: its stored position was purged ({}); policy FAIL: stopping. Flush the namespaces {} and "
+        + "delete {} to start over", options.name, what, namespaces(), options.stateDirectory);
+    failure = error != null ? error : new IllegalStateException("stored binlog position purged: " + what);
+    synchronized (liveSignal) {
+      liveSignal.notifyAll();
+    }
+  }
+
+  private void engineStopped(boolean success, String message, Throwable error) {
+    if (success || closing) {
+      return;
+    }
+    live = false;
+    proven = false;
+    if (isPurgedPosition(message, error)) {
+      onPurgedPosition(message, error);
+      return;
+    }
+    log.error("listener {} stopped: {}", options.name, message, error);
+    failure = error != null ? error : new IllegalStateException(message);
+    synchronized (liveSignal) {
+      liveSignal.notifyAll();
+    }
+  }
+
+  private static boolean isPurgedPosition(String message, Throwable error) {
+    for (Throwable t = error; t != null; t = t.getCause()) {
+      if (String.valueOf(t.getMessage()).contains("no longer available on the server")) {
+        return true;
+      }
+    }
+    return String.valueOf(message).contains("no longer available on the server");
+  }
+
+  private List<String> namespaces() {
+    return options.mappings.tables().stream().map(TableMapping::namespace).distinct().sorted().toList();
+  }
+
+  private void deleteStoredState() {
+    try {
+      Files.deleteIfExists(options.stateDirectory.resolve("offsets.dat"));
+      Files.deleteIfExists(options.stateDirectory.resolve("schema-history.dat"));
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot delete the stored position in " + options.stateDirectory, e);
+    }
+  }
+
+  /** After a purged position: everything cached for the mapped tables may be stale. Retries until Redis took it. */
+  private void flushMappedNamespaces() {
+    for (String namespace : namespaces()) {
+      for (int attempt = 1; !closing; attempt++) {
+        try {
+          long deleted = invalidator.flushNamespace(namespace);
+          log.warn("listener {}: flushed namespace '{}' ({} keys) after the purged position", options.name,
+              namespace, deleted);
+          break;
+        } catch (CacheUnavailableException e) {
+          retries.increment();
+          try {
+            Thread.sleep(backoff.apply(attempt));
+          } catch (InterruptedException interrupted) {
+            Thread.currentThread().interrupt();
+            return;
+          }
+        }
+      }
+    }
   }
 
   private void handleBatch(List<RecordChangeEvent<SourceRecord>> records,
@@ -252,11 +400,12 @@ public final class CdcInvalidator implements AutoCloseable {
 
   private void noticeMarker(Struct after) {
     if (after != null && options.name.equals(after.getString("listener"))
-        && after.getInt64("token") == markerToken.get()) {
-      if (!live) {
-        log.info("listener {} is live: its marker came back through the binlog", options.name);
-      }
+        && after.getInt64("token") == markerToken.get() && !live) {
+      log.info("listener {} is live: its marker came back through the binlog", options.name);
       live = true;
+      synchronized (liveSignal) {
+        liveSignal.notifyAll();
+      }
     }
   }
 
@@ -346,6 +495,9 @@ public final class CdcInvalidator implements AutoCloseable {
     }
     closing = true;
     live = false;
+    synchronized (liveSignal) {
+      liveSignal.notifyAll();
+    }
     try {
       if (engine != null && failure == null) {
         engine.close();
@@ -353,6 +505,7 @@ public final class CdcInvalidator implements AutoCloseable {
     } catch (IOException | IllegalStateException e) {
       log.warn("listener {}: engine did not close cleanly: {}", options.name, e.getMessage());
     } finally {
+      prover.shutdownNow();
       engineThread.shutdown();
       try {
         if (!engineThread.awaitTermination(30, TimeUnit.SECONDS)) {

@@ -27,7 +27,16 @@ public final class CdcOptions {
     }
   }
 
+  /** What to do when the stored binlog position was purged from the server (invalidations were lost for good). */
+  public enum PurgedPositionPolicy {
+    /** Start again from the current position, and once live, delete every key of the mapped namespaces. */
+    FLUSH_AND_RESTART,
+    /** Stop, health down, and say so: an operator decides. */
+    FAIL
+  }
+
   final Connector connector;
+  final PurgedPositionPolicy purgedPositionPolicy;
   final String host;
   final int port;
   final String user;
@@ -47,6 +56,7 @@ public final class CdcOptions {
 
   private CdcOptions(Builder b) {
     this.connector = b.connector;
+    this.purgedPositionPolicy = b.purgedPositionPolicy;
     this.host = b.host;
     this.port = b.port;
     this.user = b.user;
@@ -71,6 +81,7 @@ public final class CdcOptions {
 
   public static final class Builder {
     private Connector connector = Connector.MARIADB;
+    private PurgedPositionPolicy purgedPositionPolicy = PurgedPositionPolicy.FLUSH_AND_RESTART;
     private String host;
     private int port;
     private String user;
@@ -93,6 +104,12 @@ public final class CdcOptions {
     /** MARIADB (default, for MariaDB 11.4) or MYSQL (for MySQL 8.x). */
     public Builder connector(Connector connector) {
       this.connector = Objects.requireNonNull(connector, "connector must not be null");
+      return this;
+    }
+
+    /** Default FLUSH_AND_RESTART. Either way it is logged and counted ({@code veracache.cdc.purged.positions}). */
+    public Builder purgedPositionPolicy(PurgedPositionPolicy policy) {
+      this.purgedPositionPolicy = Objects.requireNonNull(policy, "policy must not be null");
       return this;
     }
 

@@ -264,6 +264,58 @@ class CdcInvalidatorTest {
         .hasMessageContaining("no_such_table: no such table");
   }
 
+  @Test
+  void aPurgedPositionFlushesTheMappedNamespacesAndRestartsFromNow() throws Exception {
+    startListener(CdcHooks.NONE).close(); // leaves a stored position behind
+    sql("INSERT INTO " + table + " VALUES (1, 'S1', 'changed while the listener was down', 2)");
+    redisCli.sync().set(namespace + ":1", "V:1:{\"stale\":true}");
+    purgeBinlogs();
+
+    CdcInvalidator cdc = startListener(CdcHooks.NONE);
+    assertThat(redisCli.sync().get(namespace + ":1")).as("namespace flushed").isNull();
+    assertThat(registry.find("veracache.cdc.purged.positions").tag("action", "flushed").counter().count())
+        .isEqualTo(1);
+    sql("UPDATE " + table + " SET version = 3 WHERE id = 1");
+    await().atMost(WITHIN).until(() -> tombstoned("1", 3));
+    assertThat(cdc.isLive()).isTrue();
+  }
+
+  @Test
+  void aPurgedPositionWithPolicyFailStopsLoudly() throws Exception {
+    startListener(CdcHooks.NONE).close();
+    sql("INSERT INTO " + table + " VALUES (1, 'S1', 'x', 1)");
+    purgeBinlogs();
+
+    CdcInvalidator cdc = CdcInvalidator.start(options()
+        .purgedPositionPolicy(CdcOptions.PurgedPositionPolicy.FAIL).build());
+    closeables.push(cdc);
+    assertThat(cdc.awaitLive(Duration.ofSeconds(30))).isFalse();
+    assertThat(cdc.failure()).isNotNull();
+    assertThat(registry.find("veracache.cdc.purged.positions").tag("action", "failed").counter().count())
+        .isEqualTo(1);
+  }
+
+  /**
+   * Rotates the binlog and purges every file but the new one: a stopped listener's position is gone. MariaDB skips a
+   * file a replication connection still reads, so this repeats until the server lists only the new file.
+   */
+  private void purgeBinlogs() throws SQLException {
+    try (Connection c = db.connect(); Statement s = c.createStatement()) {
+      s.execute("FLUSH BINARY LOGS");
+      String current;
+      try (ResultSet rs = s.executeQuery("SHOW MASTER STATUS")) {
+        rs.next();
+        current = rs.getString(1);
+      }
+      await().atMost(WITHIN).until(() -> {
+        s.execute("PURGE BINARY LOGS TO '" + current + "'");
+        try (ResultSet rs = s.executeQuery("SHOW BINARY LOGS")) {
+          return rs.next() && current.equals(rs.getString(1)) && !rs.next();
+        }
+      });
+    }
+  }
+
   private boolean tombstoned(String key, long version) {
     String raw = redisCli.sync().get(namespace + ":" + key);
     return raw != null && raw.startsWith("T:" + version + ":");
