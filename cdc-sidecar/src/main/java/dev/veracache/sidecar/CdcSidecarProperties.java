@@ -1,0 +1,57 @@
+package dev.veracache.sidecar;
+
+import dev.veracache.cdc.CdcOptions;
+import java.nio.file.Path;
+import java.time.Duration;
+import org.springframework.boot.context.properties.ConfigurationProperties;
+import org.springframework.boot.context.properties.bind.DefaultValue;
+
+/**
+ * The sidecar's settings, under {@code veracache.cdc} (YAML, or environment variables such as
+ * {@code VERACACHE_CDC_DATABASE_HOST}, {@code VERACACHE_CDC_DATABASE_PASSWORD}, {@code VERACACHE_CDC_REDIS_URI}).
+ *
+ * @param embeddedStack start an embedded MariaDB and Redis and listen to them (demos); database and redis are ignored
+ * @param connector MARIADB (default) or MYSQL
+ * @param database where the binlog is read from
+ * @param redis where the invalidations go; credentials and TLS in the URI ({@code rediss://user:pw@host:port})
+ * @param mappings the YAML file of table mappings (see cdc-invalidator's README)
+ * @param stateDirectory where offsets and schema history are kept
+ * @param serverId replication client id, unique among the server's replicas and listeners
+ * @param name listener name (metrics tag, engine name)
+ * @param purgedPositionPolicy FLUSH_AND_RESTART (default) or FAIL
+ * @param pollInterval Debezium poll interval (dominates latency)
+ * @param heartbeatInterval keeps the stored position fresh while tables are quiet
+ */
+@ConfigurationProperties("veracache.cdc")
+public record CdcSidecarProperties(
+    @DefaultValue("false") boolean embeddedStack,
+    @DefaultValue("MARIADB") CdcOptions.Connector connector,
+    @DefaultValue Database database,
+    @DefaultValue Redis redis,
+    Path mappings,
+    @DefaultValue("./cdc-state") Path stateDirectory,
+    @DefaultValue("5400") long serverId,
+    @DefaultValue("veracache-cdc") String name,
+    @DefaultValue("FLUSH_AND_RESTART") CdcOptions.PurgedPositionPolicy purgedPositionPolicy,
+    @DefaultValue("5ms") Duration pollInterval,
+    @DefaultValue("10s") Duration heartbeatInterval) {
+
+  /** @param password never logged */
+  public record Database(@DefaultValue("127.0.0.1") String host, @DefaultValue("3306") int port,
+      @DefaultValue("root") String user, @DefaultValue("") String password, @DefaultValue("false") boolean ssl) {
+
+    @Override
+    public String toString() {
+      return "Database[host=" + host + ", port=" + port + ", user=" + user + ", ssl=" + ssl + "]";
+    }
+  }
+
+  public record Redis(@DefaultValue("redis://127.0.0.1:6379") String uri,
+      @DefaultValue("500ms") Duration commandTimeout) {
+
+    @Override
+    public String toString() {
+      return "Redis[uri=" + uri.replaceAll("//[^@/]*@", "//***@") + ", commandTimeout=" + commandTimeout + "]";
+    }
+  }
+}
