@@ -48,6 +48,11 @@ public final class VeracacheOptions {
     this.meterRegistry = b.meterRegistry;
   }
 
+  /** The Redis endpoint, with its credentials and TLS settings (do not log it). */
+  public RedisURI redisUri() {
+    return redisUri;
+  }
+
   /** @param redisUri for example {@code redis://localhost:6379} or {@code rediss://:secret@host:6380/0} */
   public static Builder builder(String redisUri) {
     notNull(redisUri, "redisUri");

@@ -237,11 +237,7 @@ public final class CdcInvalidator implements AutoCloseable {
     props.setProperty("snapshot.mode", "no_data");
     props.setProperty("snapshot.locking.mode", "none");
     props.setProperty("include.schema.changes", "false");
-    props.setProperty("schema.history.internal", "io.debezium.storage.file.history.FileSchemaHistory");
-    props.setProperty("schema.history.internal.file.filename",
-        options.stateDirectory.resolve("schema-history.dat").toString());
-    props.setProperty("offset.storage", "org.apache.kafka.connect.storage.FileOffsetBackingStore");
-    props.setProperty("offset.storage.file.filename", options.stateDirectory.resolve("offsets.dat").toString());
+    storageProperties(props);
     props.setProperty("offset.flush.interval.ms", Long.toString(options.offsetFlushInterval.toMillis()));
     props.setProperty("poll.interval.ms", Long.toString(options.pollInterval.toMillis()));
     props.setProperty("heartbeat.interval.ms", Long.toString(options.heartbeatInterval.toMillis()));
@@ -311,8 +307,12 @@ public final class CdcInvalidator implements AutoCloseable {
       onPurgedPosition(message, error);
       return;
     }
-    log.error("listener {} stopped: {}", options.name, message, error);
-    failure = error != null ? error : new IllegalStateException(message);
+    // Debezium puts its whole configuration, passwords included, into some of these messages: mask before logging.
+    String safeMessage = Secrets.mask(message);
+    Throwable root = error == null ? null : error.getCause() != null ? error.getCause() : error;
+    String cause = root == null ? "" : Secrets.mask(String.valueOf(root));
+    log.error("listener {} stopped: {} ({})", options.name, safeMessage, cause);
+    failure = new IllegalStateException(safeMessage + (cause.isEmpty() ? "" : " (" + cause + ")"));
     synchronized (liveSignal) {
       liveSignal.notifyAll();
     }
@@ -359,6 +359,49 @@ public final class CdcInvalidator implements AutoCloseable {
           }
         }
       }
+    }
+  }
+
+  /** Offsets and schema history: in the state directory, the cache's Redis, or tables of the captured database. */
+  private void storageProperties(Properties props) {
+    switch (options.offsetStorage) {
+      case FILE -> {
+        props.setProperty("schema.history.internal", "io.debezium.storage.file.history.FileSchemaHistory");
+        props.setProperty("schema.history.internal.file.filename",
+            options.stateDirectory.resolve("schema-history.dat").toString());
+        props.setProperty("offset.storage", "org.apache.kafka.connect.storage.FileOffsetBackingStore");
+        props.setProperty("offset.storage.file.filename", options.stateDirectory.resolve("offsets.dat").toString());
+      }
+      case REDIS -> {
+        io.lettuce.core.RedisURI uri = options.redis.redisUri();
+        io.lettuce.core.RedisCredentials credentials = uri.getCredentialsProvider().resolveCredentials().block();
+        props.setProperty("offset.storage", "io.debezium.storage.redis.offset.RedisOffsetBackingStore");
+        props.setProperty("schema.history.internal", "io.debezium.storage.redis.history.RedisSchemaHistory");
+        for (String prefix : List.of("offset.storage.", "schema.history.internal.")) {
+          props.setProperty(prefix + "redis.address", uri.getHost() + ":" + uri.getPort());
+          if (credentials != null && credentials.hasUsername()) {
+            props.setProperty(prefix + "redis.user", credentials.getUsername());
+          }
+          if (credentials != null && credentials.hasPassword()) {
+            props.setProperty(prefix + "redis.password", new String(credentials.getPassword()));
+          }
+          props.setProperty(prefix + "redis.ssl.enabled", Boolean.toString(uri.isSsl()));
+        }
+        props.setProperty("offset.storage.redis.key", "veracache:cdc:" + options.name + ":offsets");
+        props.setProperty("schema.history.internal.redis.key", "veracache:cdc:" + options.name + ":schema_history");
+      }
+      case JDBC -> {
+        props.setProperty("offset.storage", "io.debezium.storage.jdbc.offset.JdbcOffsetBackingStore");
+        props.setProperty("schema.history.internal", "io.debezium.storage.jdbc.history.JdbcSchemaHistory");
+        for (String prefix : List.of("offset.storage.", "schema.history.internal.")) {
+          props.setProperty(prefix + "jdbc.connection.url", jdbcUrl(options, markerDatabase));
+          props.setProperty(prefix + "jdbc.connection.user", options.user);
+          props.setProperty(prefix + "jdbc.connection.password", options.password);
+        }
+        props.setProperty("offset.storage.jdbc.table.name", "veracache_cdc_offsets");
+        props.setProperty("schema.history.internal.jdbc.table.name", "veracache_cdc_schema_history");
+      }
+      default -> throw new IllegalStateException("unknown offset storage " + options.offsetStorage);
     }
   }
 

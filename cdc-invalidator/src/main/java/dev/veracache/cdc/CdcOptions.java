@@ -35,7 +35,15 @@ public final class CdcOptions {
     FAIL
   }
 
+  /**
+   * Where offsets and schema history are kept. FILE needs a durable state directory; REDIS uses the cache's Redis
+   * (only safe with persistence: a Redis that loses its data loses the position, and the listener then starts from
+   * the current one); JDBC uses tables in the captured database.
+   */
+  public enum OffsetStorage { FILE, REDIS, JDBC }
+
   final Connector connector;
+  final OffsetStorage offsetStorage;
   final PurgedPositionPolicy purgedPositionPolicy;
   final String host;
   final int port;
@@ -56,6 +64,7 @@ public final class CdcOptions {
 
   private CdcOptions(Builder b) {
     this.connector = b.connector;
+    this.offsetStorage = b.offsetStorage;
     this.purgedPositionPolicy = b.purgedPositionPolicy;
     this.host = b.host;
     this.port = b.port;
@@ -81,6 +90,7 @@ public final class CdcOptions {
 
   public static final class Builder {
     private Connector connector = Connector.MARIADB;
+    private OffsetStorage offsetStorage = OffsetStorage.FILE;
     private PurgedPositionPolicy purgedPositionPolicy = PurgedPositionPolicy.FLUSH_AND_RESTART;
     private String host;
     private int port;
@@ -104,6 +114,12 @@ public final class CdcOptions {
     /** MARIADB (default, for MariaDB 11.4) or MYSQL (for MySQL 8.x). */
     public Builder connector(Connector connector) {
       this.connector = Objects.requireNonNull(connector, "connector must not be null");
+      return this;
+    }
+
+    /** FILE (default, in the state directory), REDIS or JDBC; see {@link OffsetStorage}. */
+    public Builder offsetStorage(OffsetStorage storage) {
+      this.offsetStorage = Objects.requireNonNull(storage, "storage must not be null");
       return this;
     }
 
@@ -203,6 +219,10 @@ public final class CdcOptions {
       require(redis != null, "redis(...)");
       require(mappings != null, "mappings(...)");
       require(stateDirectory != null, "stateDirectory(...)");
+      if (offsetStorage == OffsetStorage.JDBC && password.isEmpty()) {
+        throw new IllegalArgumentException("CdcOptions: offsetStorage JDBC needs a database password (Debezium's JDBC "
+            + "offset store refuses an empty one)");
+      }
       return new CdcOptions(this);
     }
 

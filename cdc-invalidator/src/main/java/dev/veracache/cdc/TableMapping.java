@@ -66,6 +66,7 @@ public final class TableMapping {
 
   @Override
   public String toString() {
-    return table + " -> " + namespace + ":" + keyTemplates() + (versionColumn == null ? "" : " version " + versionColumn);
+    return table + " -> " + namespace + ":" + keyTemplates()
+        + (versionColumn == null ? "" : " version " + versionColumn);
   }
 }

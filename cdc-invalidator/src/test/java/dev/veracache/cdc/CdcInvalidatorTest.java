@@ -250,6 +250,14 @@ class CdcInvalidatorTest {
   }
 
   @Test
+  void aFailureMessageNeverCarriesThePassword() {
+    assertThat(Secrets.mask("Failed: {database.password=hunter2, offset.storage.jdbc.connection.password=s3cret, "
+        + "database.user=root}")).doesNotContain("hunter2").doesNotContain("s3cret").contains("database.user=root");
+    assertThatThrownBy(() -> options().offsetStorage(CdcOptions.OffsetStorage.JDBC).build())
+        .hasMessageContaining("offsetStorage JDBC needs a database password");
+  }
+
+  @Test
   void aMappingThatNamesAMissingColumnFailsAtStartNamingTableAndField() {
     CdcOptions bad = options().mappings(InvalidationMappings.builder()
         .table(db.databaseName() + "." + table).namespace(namespace).key("{id}").key("ean:{ean}").add().build())
@@ -262,6 +270,27 @@ class CdcInvalidatorTest {
         .table(db.databaseName() + ".no_such_table").namespace(namespace).key("{id}").add().build()).build();
     assertThatThrownBy(() -> CdcInvalidator.start(noTable))
         .hasMessageContaining("no_such_table: no such table");
+  }
+
+  @org.junit.jupiter.params.ParameterizedTest
+  @org.junit.jupiter.params.provider.EnumSource(CdcOptions.OffsetStorage.class)
+  void aStoppedListenerResumesFromItsStoredPositionInEveryStorage(CdcOptions.OffsetStorage storage) throws Exception {
+    // The embedded MariaDB runs without grant tables: any password is accepted, and JDBC storage requires one.
+    String password = storage == CdcOptions.OffsetStorage.JDBC ? "any-password-skip-grant-tables" : db.password();
+    CdcInvalidator first = CdcInvalidator.start(options().database(db.host(), db.port(), db.user(), password)
+        .offsetStorage(storage).build());
+    closeables.push(first);
+    assertThat(first.awaitLive(Duration.ofSeconds(60))).isTrue();
+    first.close();
+    sql("INSERT INTO " + table + " VALUES (1, 'S1', 'written while no listener ran', 1)");
+    redisCli.sync().set(namespace + ":1", "N:-1:");
+
+    // A listener without a stored position would start from now and miss the insert.
+    CdcInvalidator second = CdcInvalidator.start(options().database(db.host(), db.port(), db.user(), password)
+        .offsetStorage(storage).build());
+    closeables.push(second);
+    assertThat(second.awaitLive(Duration.ofSeconds(60))).isTrue();
+    await().atMost(WITHIN).until(() -> tombstoned("1", 1));
   }
 
   @Test

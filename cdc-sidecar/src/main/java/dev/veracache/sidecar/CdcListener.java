@@ -42,6 +42,7 @@ public class CdcListener implements SmartLifecycle {
         .name(properties.name())
         .stateDirectory(properties.stateDirectory())
         .purgedPositionPolicy(properties.purgedPositionPolicy())
+        .offsetStorage(properties.offsetStorage())
         .pollInterval(properties.pollInterval())
         .heartbeatInterval(properties.heartbeatInterval())
         .meterRegistry(registry);

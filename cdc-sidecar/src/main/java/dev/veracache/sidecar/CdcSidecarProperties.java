@@ -19,6 +19,7 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  * @param serverId replication client id, unique among the server's replicas and listeners
  * @param name listener name (metrics tag, engine name)
  * @param purgedPositionPolicy FLUSH_AND_RESTART (default) or FAIL
+ * @param offsetStorage FILE (default, in stateDirectory), REDIS (the cache's Redis; needs persistence) or JDBC
  * @param pollInterval Debezium poll interval (dominates latency)
  * @param heartbeatInterval keeps the stored position fresh while tables are quiet
  */
@@ -33,6 +34,7 @@ public record CdcSidecarProperties(
     @DefaultValue("5400") long serverId,
     @DefaultValue("veracache-cdc") String name,
     @DefaultValue("FLUSH_AND_RESTART") CdcOptions.PurgedPositionPolicy purgedPositionPolicy,
+    @DefaultValue("FILE") CdcOptions.OffsetStorage offsetStorage,
     @DefaultValue("5ms") Duration pollInterval,
     @DefaultValue("10s") Duration heartbeatInterval) {
 
