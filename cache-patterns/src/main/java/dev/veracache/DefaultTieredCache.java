@@ -110,6 +110,9 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
     String redisKey = prefix + local;
     L1Store.ReadTicket ticket = l1 == null ? null : l1.beginRead(local);
     try {
+      if (tracker.redisUnsafe) {
+        return degradedLoad(key, redisKey, loader, ticket, "Redis cannot take invalidations (heartbeat failed)");
+      }
       if (!pending.isEmpty() && !pending.settle(redisKey)) {
         return degradedLoad(key, redisKey, loader, ticket, "an invalidation of this key is still pending");
       }

@@ -36,7 +36,8 @@ import org.slf4j.LoggerFactory;
  * <p>Invariants:
  * <ul>
  *   <li>{@link #degraded} is true whenever an invalidation could be missed: tracking not (yet) on for every
- *       namespace on the current connection, or the circuit breaker not closed. L1 serves only young entries then.</li>
+ *       namespace on the current connection, the last heartbeat write failed, or the circuit breaker not closed.
+ *       L1 serves only young entries then; after a failed heartbeat, reads bypass Redis too.</li>
  *   <li>Leaving the degraded state bumps {@link #epoch} and clears every L1: whatever was missed meanwhile is gone.
  *       Entering it bumps the epoch too, so no read that straddles the change writes L1 (see {@link L1Store}).</li>
  *   <li>Tracking is (re)enabled as OFF then ON with every prefix, and only counts for the connection generation it was
@@ -62,10 +63,19 @@ final class InvalidationTracker implements AutoCloseable {
   private final Object stateLock = new Object();
   private volatile boolean trackingOn;
   private volatile boolean closed;
+  /**
+   * False after a heartbeat write failed: Redis is silent behind a live connection (paused, partitioned), or refuses
+   * writes (read-only replica, OOM), so nobody's invalidations can land. Readers then bypass Redis as well as L1.
+   */
+  volatile boolean redisUnsafe;
+  private final String heartbeatKey;
+  private final long heartbeatTtlMillis;
   private volatile Set<String> trackedNamespaces = Set.of();
   private final Counter pushInvalidations;
   private final Counter flushes;
   private final Counter recoveries;
+  /** Runs when Redis is healthy again (leaving degraded mode): the client retries its refused invalidations at once. */
+  private volatile Runnable onRecovery = () -> {};
 
   InvalidationTracker(RedisLink link, VeracacheOptions options) {
     this.link = link;
@@ -116,6 +126,10 @@ final class InvalidationTracker implements AutoCloseable {
     });
     long interval = options.trackingRetryInterval.toNanos();
     guardian.scheduleWithFixedDelay(this::ensureTracking, interval, interval, TimeUnit.NANOSECONDS);
+    this.heartbeatKey = "veracache:heartbeat:" + options.clientName;
+    this.heartbeatTtlMillis = Math.max(1000, options.heartbeatInterval.toMillis() * 4);
+    long heartbeat = options.heartbeatInterval.toNanos();
+    guardian.scheduleWithFixedDelay(this::heartbeat, heartbeat, heartbeat, TimeUnit.NANOSECONDS);
   }
 
   /**
@@ -140,6 +154,10 @@ final class InvalidationTracker implements AutoCloseable {
     }
   }
 
+  void onRecovery(Runnable action) {
+    this.onRecovery = action;
+  }
+
   /** Completes when the key changes in Redis (or on any clear); used by misses waiting for another's lease. */
   CompletableFuture<Void> awaitChange(String redisKey) {
     return keyWaiters.computeIfAbsent(redisKey, k -> new CompletableFuture<>());
@@ -157,6 +175,36 @@ final class InvalidationTracker implements AutoCloseable {
   void awaitPushesSoFar() {
     link.control(() -> link.connection().sync().ping());
   }
+
+  /**
+   * A Redis that is paused or cut off behind a live TCP connection sends no pushes and no disconnect, and one that
+   * refuses writes (a read-only replica after a failover, OOM) takes nobody's invalidations while still serving old
+   * values. Either way an instance reading from L1 and L2 alone would never notice. The heartbeat is a small write;
+   * while it fails, reads bypass Redis and L1 serves only young entries.
+   */
+  private void heartbeat() {
+    if (!trackingOn && !redisUnsafe) {
+      return;
+    }
+    String failure = null;
+    try {
+      link.control(() -> link.connection().sync().set(heartbeatKey, HEARTBEAT_VALUE,
+          io.lettuce.core.SetArgs.Builder.px(heartbeatTtlMillis)));
+    } catch (L2Failure e) {
+      failure = e.getMessage();
+    }
+    boolean unsafe = failure != null;
+    if (unsafe != redisUnsafe) {
+      redisUnsafe = unsafe;
+      if (unsafe) {
+        log.warn("Redis heartbeat failed ({}): reading from the loader, L1 entries trusted for at most {}", failure,
+            Duration.ofNanos(degradedTtlNanos));
+      }
+      updateDegraded();
+    }
+  }
+
+  private static final byte[] HEARTBEAT_VALUE = {'1'};
 
   private void ensureTracking() {
     if (trackingOn && trackedNamespaces.equals(namespaces)) {
@@ -192,7 +240,8 @@ final class InvalidationTracker implements AutoCloseable {
 
   private void updateDegraded() {
     synchronized (stateLock) {
-      boolean nowDegraded = !trackingOn || link.breaker.getState() != CircuitBreaker.State.CLOSED;
+      boolean nowDegraded = !trackingOn || redisUnsafe
+          || link.breaker.getState() != CircuitBreaker.State.CLOSED;
       if (nowDegraded == degraded) {
         return;
       }
@@ -205,6 +254,7 @@ final class InvalidationTracker implements AutoCloseable {
         recoveries.increment();
         degraded = false;
         log.info("Redis at {} is back and tracking is on: L1 cleared, normal mode", link.endpoint());
+        onRecovery.run();
       }
     }
   }

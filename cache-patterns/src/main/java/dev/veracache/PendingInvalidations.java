@@ -97,6 +97,13 @@ final class PendingInvalidations implements AutoCloseable {
     return pending.size();
   }
 
+  /** Retries now rather than at the next tick: called when Redis is healthy again. */
+  void retrySoon() {
+    if (!pending.isEmpty()) {
+      retrier.execute(this::retryAll);
+    }
+  }
+
   private void retryAll() {
     if (pending.isEmpty()) {
       return;

@@ -35,6 +35,7 @@ public final class Veracache implements AutoCloseable {
     this.link = new RedisLink(options);
     this.tracker = new InvalidationTracker(link, options);
     this.pending = new PendingInvalidations(link, options);
+    tracker.onRecovery(pending::retrySoon);
     log.info("Veracache connected to Redis at {}", link.endpoint());
   }
 

@@ -28,6 +28,7 @@ public final class VeracacheOptions {
   final int breakerWindowSize;
   final Duration breakerOpenDuration;
   final Duration trackingRetryInterval;
+  final Duration heartbeatInterval;
   final Duration invalidationRetryInterval;
   final int maxPendingInvalidations;
   final MeterRegistry meterRegistry;
@@ -43,6 +44,7 @@ public final class VeracacheOptions {
     this.breakerWindowSize = b.breakerWindowSize;
     this.breakerOpenDuration = b.breakerOpenDuration;
     this.trackingRetryInterval = b.trackingRetryInterval;
+    this.heartbeatInterval = b.heartbeatInterval;
     this.invalidationRetryInterval = b.invalidationRetryInterval;
     this.maxPendingInvalidations = b.maxPendingInvalidations;
     this.meterRegistry = b.meterRegistry;
@@ -78,6 +80,7 @@ public final class VeracacheOptions {
     private int breakerWindowSize = 20;
     private Duration breakerOpenDuration = Duration.ofSeconds(1);
     private Duration trackingRetryInterval = Duration.ofMillis(50);
+    private Duration heartbeatInterval = Duration.ofMillis(250);
     private Duration invalidationRetryInterval = Duration.ofMillis(200);
     private int maxPendingInvalidations = 100_000;
     private MeterRegistry meterRegistry = Metrics.globalRegistry;
@@ -136,6 +139,18 @@ public final class VeracacheOptions {
     /** How often to retry switching Redis client tracking on after a reconnect. Default 50 ms. */
     public Builder trackingRetryInterval(Duration interval) {
       this.trackingRetryInterval = positive(interval, "trackingRetryInterval");
+      return this;
+    }
+
+    /**
+     * How often a heartbeat write ({@code SET veracache:heartbeat:<clientName>}) probes Redis. A Redis that is paused
+     * or cut off behind a live connection sends neither pushes nor a disconnect, and one that refuses writes
+     * (read-only replica, OOM) takes nobody's invalidations: while the heartbeat fails, reads bypass Redis and L1
+     * serves only entries younger than degradedL1Ttl. The staleness a reader can see in those cases is bounded by
+     * about heartbeatInterval + commandTimeout + degradedL1Ttl. Default 250 ms.
+     */
+    public Builder heartbeatInterval(Duration interval) {
+      this.heartbeatInterval = positive(interval, "heartbeatInterval");
       return this;
     }
 

@@ -79,4 +79,43 @@ class DegradedModeTest extends RealServersTest {
     CacheAside<Long, Product> b = jvmB.cacheAside(productOptions().build());
     assertThat(b.get(1L, loader())).isEqualTo(v2);
   }
+
+  @Test
+  void aPausedRedisIsNoticedByAnInstanceThatOnlyReadsFromL1() throws Exception {
+    // No call of this instance fails while it answers from L1: only the heartbeat can tell it Redis went silent.
+    products.insert(1, "v1");
+    Veracache jvm = newInstance(b -> b.degradedL1Ttl(Duration.ofMillis(50)).heartbeatInterval(Duration.ofMillis(50)));
+    CacheAside<Long, Product> cache = jvm.cacheAside(productOptions().build());
+    warmL1(jvm, cache, 1L, loader());
+
+    redisServer.pause();
+    try {
+      products.update(1, "v2"); // its invalidation cannot reach Redis or any L1 now
+      await().atMost(WITHIN).until(jvm::degraded);
+      await().atMost(WITHIN).until(() -> cache.get(1L, loader()).name().equals("v2"));
+    } finally {
+      redisServer.resume();
+    }
+    await().atMost(WITHIN).until(() -> !jvm.degraded());
+  }
+
+  @Test
+  void aRedisThatRefusesWritesIsBypassedSoItsOldValuesAreNotServed() throws Exception {
+    products.insert(1, "v1");
+    Veracache reader = newInstance(b -> b.heartbeatInterval(Duration.ofMillis(50)));
+    CacheAside<Long, Product> cache = reader.cacheAside(productOptions().build());
+    cache.get(1L, loader());
+    assertThat(rawRecord(1)).startsWith("V:1:");
+
+    redisCli.replicaof("127.0.0.1", 1); // read-only, data kept: nobody's invalidation can land
+    try {
+      products.update(1, "v2");
+      await().atMost(WITHIN).until(reader::degraded);
+      assertThat(rawRecord(1)).as("Redis still holds the old value").startsWith("V:1:");
+      assertThat(cache.get(1L, loader()).name()).as("served from the database instead").isEqualTo("v2");
+    } finally {
+      redisCli.replicaofNoOne();
+    }
+    await().atMost(WITHIN).until(() -> !reader.degraded());
+  }
 }
