@@ -32,7 +32,8 @@ final class Strategies {
     String uri = redisUri + (redisUri.contains("?") ? "&" : "?") + "timeout=300ms";
     return switch (scenario.strategy()) {
       case NAIVE -> new Naive(uri, namespace, table, hooks, 0);
-      case DOUBLE_DELETE -> new Naive(uri, namespace, table, hooks, Math.max(50, scenario.slowFillMillis()));
+      // The second delete's delay is a guess; here half the slow fill, so fills slower than the guess land after it (R3).
+      case DOUBLE_DELETE -> new Naive(uri, namespace, table, hooks, Math.max(1, scenario.slowFillMillis() / 2));
       case VERACACHE_CDC -> new Fenced(redisUri, instance, namespace, table, hooks);
     };
   }

@@ -20,16 +20,20 @@ class ChaosScenariosTest {
   private static final long SEED = 42;
 
   @Test
-  void r1SlowFillLeavesNaiveCacheAsideStaleAndVeracacheFresh(EmbeddedStack stack) throws Exception {
+  void r1SlowFillLeavesNaiveAndDoubleDeleteStaleAndVeracacheFresh(EmbeddedStack stack) throws Exception {
     Report naive = ScenarioRunner.run(stack, Scenario.of("R1 naive", Scenario.Strategy.NAIVE,
+        Scenario.Fault.SLOW_FILL, RUN, SEED));
+    Report doubleDelete = ScenarioRunner.run(stack, Scenario.of("R3 double delete", Scenario.Strategy.DOUBLE_DELETE,
         Scenario.Fault.SLOW_FILL, RUN, SEED));
     Report fenced = ScenarioRunner.run(stack, Scenario.of("R1 Veracache", Scenario.Strategy.VERACACHE_CDC,
         Scenario.Fault.SLOW_FILL, RUN, SEED));
-    System.out.println(Report.markdown(java.util.List.of(naive, fenced)));
+    System.out.println(Report.markdown(java.util.List.of(naive, doubleDelete, fenced)));
 
     assertThat(naive.reads()).isPositive();
     assertThat(naive.keysStaleAfterQuiescence()).as("naive: stale fills survive").isPositive();
     assertThat(naive.staleReads()).as("naive: stale reads beyond W").isPositive();
+    assertThat(doubleDelete.keysStaleAfterQuiescence() + doubleDelete.staleReads())
+        .as("double delete: fills slower than its guessed delay land after the second delete").isPositive();
     assertThat(fenced.reads()).isPositive();
     assertThat(fenced.keysStaleAfterQuiescence()).isZero();
     assertThat(fenced.staleReads()).isZero();
