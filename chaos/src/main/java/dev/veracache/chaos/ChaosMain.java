@@ -9,7 +9,8 @@ import java.util.List;
 
 /**
  * Runs the standard scenarios, the naive baselines next to Veracache, on the embedded stack (or on external servers,
- * see embedded-stack), prints the Markdown table and writes it to {@code chaos-report.md}.
+ * see embedded-stack), prints the Markdown table and writes {@code chaos-report.md} and {@code chaos-report.html}
+ * (with a chart of stale reads over time for each scenario).
  *
  * <p>Args: seconds per scenario (default 10), seed (default 42).
  */
@@ -28,12 +29,15 @@ public final class ChaosMain {
       }
     }
     String table = Report.markdown(reports);
-    Path out = Path.of("chaos-report.md");
-    Files.writeString(out, "# Veracache chaos report\n\nW = 200 ms (500 ms with Redis read-only, 1 s paused), " + duration.toSeconds()
-        + " s per scenario, seed " + seed + "\n\n" + table);
+    String subtitle = "W = 200 ms (500 ms with Redis read-only, 1 s paused), " + duration.toSeconds()
+        + " s per scenario, seed " + seed;
+    Path markdown = Path.of("chaos-report.md");
+    Path html = Path.of("chaos-report.html");
+    Files.writeString(markdown, "# Veracache chaos report\n\n" + subtitle + "\n\n" + table);
+    Files.writeString(html, HtmlReport.render("Veracache chaos report", subtitle, reports));
     System.out.println();
     System.out.println(table);
-    System.out.println("report written to " + out.toAbsolutePath());
+    System.out.println("report written to " + markdown.toAbsolutePath() + " and " + html.toAbsolutePath());
   }
 
   /**

@@ -37,6 +37,14 @@ public final class Checker {
     writesByKey.values().forEach(list -> list.sort(Comparator.comparingLong(History.Write::commitNanos)));
 
     List<History.Read> reads = history.reads();
+    long origin = Long.MAX_VALUE;
+    long end = Long.MIN_VALUE;
+    for (History.Read read : reads) {
+      origin = Math.min(origin, read.startNanos());
+      end = Math.max(end, read.startNanos());
+    }
+    long bucketNanos = Report.BUCKET_MILLIS * 1_000_000L;
+    int[] timeline = new int[reads.isEmpty() ? 0 : (int) ((end - origin) / bucketNanos) + 1];
     int answered = 0;
     int stale = 0;
     List<Long> staleness = new ArrayList<>();
@@ -60,15 +68,17 @@ public final class Checker {
       if (firstNewerCommit != Long.MAX_VALUE) {
         stale++;
         staleness.add(read.startNanos() - firstNewerCommit);
+        timeline[(int) ((read.startNanos() - origin) / bucketNanos)]++;
       }
     }
     long[] sortedStaleness = staleness.stream().mapToLong(Long::longValue).sorted().toArray();
     long[] sortedLatency = Arrays.copyOf(latencies, n);
     Arrays.sort(sortedLatency);
+    long max = sortedStaleness.length == 0 ? 0 : sortedStaleness[sortedStaleness.length - 1];
     return new Report(scenario, reads.size(), history.writes().size(), stale, percentile(sortedStaleness, 0.5),
-        percentile(sortedStaleness, 0.99), sortedStaleness.length == 0 ? 0 : sortedStaleness[sortedStaleness.length - 1],
+        percentile(sortedStaleness, 0.99), max,
         staleAfterQuiescence, lostWrites, reads.isEmpty() ? 100.0 : 100.0 * answered / reads.size(),
-        percentile(sortedLatency, 0.99));
+        percentile(sortedLatency, 0.99), timeline);
   }
 
   static long percentile(long[] sorted, double p) {

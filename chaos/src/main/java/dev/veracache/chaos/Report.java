@@ -3,9 +3,15 @@ package dev.veracache.chaos;
 import java.util.List;
 import java.util.Locale;
 
-/** What the {@link Checker} measured for one scenario run. Durations in nanoseconds. */
+/**
+ * What the {@link Checker} measured for one scenario run. Durations in nanoseconds. {@code staleTimeline} counts the
+ * stale reads that started in each {@link #BUCKET_MILLIS} ms of the run, for the chart of the HTML report.
+ */
 public record Report(String scenario, int reads, int writes, int staleReads, long stalenessP50, long stalenessP99,
-    long stalenessMax, int keysStaleAfterQuiescence, int lostWrites, double availabilityPercent, long latencyP99) {
+    long stalenessMax, int keysStaleAfterQuiescence, int lostWrites, double availabilityPercent, long latencyP99,
+    int[] staleTimeline) {
+
+  public static final int BUCKET_MILLIS = 100;
 
   public double staleReadPercent() {
     return reads == 0 ? 0 : 100.0 * staleReads / reads;

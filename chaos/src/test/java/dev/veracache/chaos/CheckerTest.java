@@ -59,4 +59,17 @@ class CheckerTest {
     assertThat(r.lostWrites()).isEqualTo(1);
     assertThat(Report.markdown(java.util.List.of(r))).contains("| s | 2 | 1 | 0 | 0.00 |");
   }
+
+  @Test
+  void theTimelineCountsStaleReadsPerBucketAndTheHtmlReportChartsThem() {
+    History h = new History();
+    h.write("k", 2, 100 * MS);
+    h.read("k", 2, 120 * MS, 121 * MS, 0, History.Level.CACHE); // origin of the timeline
+    h.read("k", 1, 150 * MS, 151 * MS, 0, History.Level.CACHE); // bucket 0
+    h.read("k", 1, 350 * MS, 351 * MS, 0, History.Level.CACHE); // bucket 2
+    Report r = Checker.check("s <1>", h, W, 0, 0);
+    assertThat(r.staleTimeline()).containsExactly(1, 0, 1);
+    String html = HtmlReport.render("t", "sub", java.util.List.of(r));
+    assertThat(html).contains("s &lt;1&gt;").contains("<svg").contains("<title>100 ms: 0</title>").contains("<title>200 ms: 1</title>");
+  }
 }
