@@ -186,6 +186,24 @@ class CdcInvalidatorTest {
   }
 
   @Test
+  void invalidationsMadeWhileRedisIsDownLandAfterItReturns() throws Exception {
+    CdcInvalidator cdc = startListener(CdcHooks.NONE);
+    sql("INSERT INTO " + table + " VALUES (1, 'S1', 'v1', 1)");
+    await().atMost(WITHIN).until(() -> tombstoned("1", 1));
+
+    redis.stop(); // the embedded Redis has no persistence: it comes back empty
+    try {
+      sql("UPDATE " + table + " SET name = 'v2', version = 2 WHERE id = 1");
+      await().atMost(WITHIN).until(() -> counter("veracache.cdc.retries") >= 2);
+    } finally {
+      redis.start();
+    }
+    // The retried invalidation lands on the returned Redis: the tombstone fences any fill older than v2.
+    await().atMost(WITHIN).until(() -> tombstoned("1", 2) && tombstoned("sku:S1", 2));
+    assertThat(cdc.isLive()).isTrue();
+  }
+
+  @Test
   void aListenerKilledBetweenReceiveAndApplyMissesNothingAfterRestart() throws Exception {
     AtomicBoolean crash = new AtomicBoolean(false);
     CdcInvalidator first = startListener(new CdcHooks() {
