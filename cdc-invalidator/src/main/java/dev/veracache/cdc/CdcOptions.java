@@ -106,7 +106,7 @@ public final class CdcOptions {
     private Duration heartbeatInterval = Duration.ofSeconds(10);
     private Duration offsetFlushInterval = Duration.ZERO;
     private Duration retryInitialBackoff = Duration.ofMillis(50);
-    private Duration retryMaxBackoff = Duration.ofSeconds(5);
+    private Duration retryMaxBackoff = Duration.ofSeconds(1);
     private MeterRegistry meterRegistry = Metrics.globalRegistry;
 
     private Builder() {}
@@ -202,7 +202,11 @@ public final class CdcOptions {
       return this;
     }
 
-    /** Backoff between retries while Redis refuses invalidations: exponential from initial to max. */
+    /**
+     * Backoff between retries while Redis refuses invalidations: exponential from initial (50 ms) to max (1 s). The
+     * max bounds how long after Redis recovers a retried invalidation can still be waiting, and so how long an
+     * instance can read a stale L2 entry after an outage: keep it short.
+     */
     public Builder retryBackoff(Duration initial, Duration max) {
       this.retryInitialBackoff = positive(initial, "retryBackoff initial");
       this.retryMaxBackoff = positive(max, "retryBackoff max");
