@@ -9,7 +9,6 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
-import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -139,10 +138,5 @@ final class PendingInvalidations implements AutoCloseable {
       log.error("closing with {} invalidations Redis never took; those keys may stay stale in Redis until their TTL",
           pending.size());
     }
-  }
-
-  /** For tests: visit the pending keys. */
-  void forEachKey(Consumer<String> action) {
-    pending.keySet().forEach(action);
   }
 }

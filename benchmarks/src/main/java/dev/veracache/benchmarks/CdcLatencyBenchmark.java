@@ -33,7 +33,8 @@ import java.util.concurrent.locks.LockSupport;
  * drop the key, so "commit to L2 invalidated" and "commit to L1 dropped" are the same instant plus the push's own
  * delivery (measured separately in STACK-NOTES at 0.5 ms p50).
  *
- * <p>Args: rate (row changes per second, default 1000), seconds (default 15), bulk rows (default 100000).
+ * <p>Args: rate (row changes per second, default 1000), seconds (default 15), bulk rows (default 100000), max batch
+ * size (default 2048).
  */
 public final class CdcLatencyBenchmark {
 
@@ -54,6 +55,7 @@ public final class CdcLatencyBenchmark {
               .version("version").add().build())
           .stateDirectory(Files.createTempDirectory("cdc-bench"))
           .pollInterval(Duration.ofMillis(1))
+          .maxBatchSize(args.length > 3 ? Integer.parseInt(args[3]) : 2048)
           .meterRegistry(new SimpleMeterRegistry())
           .build());
       if (!cdc.awaitLive(Duration.ofSeconds(60))) {

@@ -240,6 +240,8 @@ public final class CdcInvalidator implements AutoCloseable {
     storageProperties(props);
     props.setProperty("offset.flush.interval.ms", Long.toString(options.offsetFlushInterval.toMillis()));
     props.setProperty("poll.interval.ms", Long.toString(options.pollInterval.toMillis()));
+    props.setProperty("max.batch.size", Integer.toString(options.maxBatchSize));
+    props.setProperty("max.queue.size", Integer.toString(Math.max(8192, options.maxBatchSize * 4)));
     props.setProperty("heartbeat.interval.ms", Long.toString(options.heartbeatInterval.toMillis()));
     props.setProperty("bootstrap.servers", "unused:9092"); // required by Kafka 4.2 config classes, never contacted
     engine = DebeziumEngine.create(ChangeEventFormat.of(Connect.class))
