@@ -96,6 +96,12 @@ final class InvalidationTracker implements AutoCloseable {
             + "only and misses go to the loader")
         .tag("client", options.clientName).register(registry);
 
+    // Created before the listeners below, which hand work to it.
+    this.guardian = Executors.newSingleThreadScheduledExecutor(r -> {
+      Thread t = new Thread(r, "veracache-tracking-" + endpoint);
+      t.setDaemon(true);
+      return t;
+    });
     link.connection().addListener(this::onPush);
     link.client().addListener(new RedisConnectionStateListener() {
       @Override
@@ -118,11 +124,6 @@ final class InvalidationTracker implements AutoCloseable {
     link.breaker.getEventPublisher().onStateTransition(event -> {
       log.info("Redis circuit breaker for {}: {}", endpoint, event.getStateTransition());
       updateDegraded();
-    });
-    this.guardian = Executors.newSingleThreadScheduledExecutor(r -> {
-      Thread t = new Thread(r, "veracache-tracking-" + endpoint);
-      t.setDaemon(true);
-      return t;
     });
     long interval = options.trackingRetryInterval.toNanos();
     guardian.scheduleWithFixedDelay(this::ensureTracking, interval, interval, TimeUnit.NANOSECONDS);
