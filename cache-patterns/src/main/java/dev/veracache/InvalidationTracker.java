@@ -69,6 +69,8 @@ final class InvalidationTracker implements AutoCloseable {
    */
   volatile boolean redisUnsafe;
   private final String heartbeatKey;
+  private final long recoveryGraceNanos;
+  private volatile long writableSince;
   private final long heartbeatTtlMillis;
   private volatile Set<String> trackedNamespaces = Set.of();
   private final Counter pushInvalidations;
@@ -128,6 +130,7 @@ final class InvalidationTracker implements AutoCloseable {
     long interval = options.trackingRetryInterval.toNanos();
     guardian.scheduleWithFixedDelay(this::ensureTracking, interval, interval, TimeUnit.NANOSECONDS);
     this.heartbeatKey = "veracache:heartbeat:" + options.clientName;
+    this.recoveryGraceNanos = options.recoveryGrace.toNanos();
     this.heartbeatTtlMillis = Math.max(1000, options.heartbeatInterval.toMillis() * 4);
     long heartbeat = options.heartbeatInterval.toNanos();
     guardian.scheduleWithFixedDelay(this::heartbeat, heartbeat, heartbeat, TimeUnit.NANOSECONDS);
@@ -194,13 +197,28 @@ final class InvalidationTracker implements AutoCloseable {
     } catch (L2Failure e) {
       failure = e.getMessage();
     }
-    boolean unsafe = failure != null;
-    if (unsafe != redisUnsafe) {
-      redisUnsafe = unsafe;
-      if (unsafe) {
+    long now = System.nanoTime();
+    if (failure != null) {
+      writableSince = 0;
+      if (!redisUnsafe) {
+        redisUnsafe = true;
         log.warn("Redis heartbeat failed ({}): reading from the loader, L1 entries trusted for at most {}", failure,
             Duration.ofNanos(degradedTtlNanos));
+        updateDegraded();
       }
+      return;
+    }
+    if (!redisUnsafe) {
+      return;
+    }
+    if (writableSince == 0) {
+      // Redis takes writes again: let the invalidations refused meanwhile (ours, the CDC listener's) land before
+      // Redis is trusted again, or a reader could still find a value they were meant to remove.
+      writableSince = now;
+      onRecovery.run();
+    }
+    if (now - writableSince >= recoveryGraceNanos) {
+      redisUnsafe = false;
       updateDegraded();
     }
   }

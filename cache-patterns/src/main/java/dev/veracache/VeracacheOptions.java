@@ -29,6 +29,7 @@ public final class VeracacheOptions {
   final Duration breakerOpenDuration;
   final Duration trackingRetryInterval;
   final Duration heartbeatInterval;
+  final Duration recoveryGrace;
   final Duration invalidationRetryInterval;
   final int maxPendingInvalidations;
   final MeterRegistry meterRegistry;
@@ -45,6 +46,7 @@ public final class VeracacheOptions {
     this.breakerOpenDuration = b.breakerOpenDuration;
     this.trackingRetryInterval = b.trackingRetryInterval;
     this.heartbeatInterval = b.heartbeatInterval;
+    this.recoveryGrace = b.recoveryGrace;
     this.invalidationRetryInterval = b.invalidationRetryInterval;
     this.maxPendingInvalidations = b.maxPendingInvalidations;
     this.meterRegistry = b.meterRegistry;
@@ -81,6 +83,7 @@ public final class VeracacheOptions {
     private Duration breakerOpenDuration = Duration.ofSeconds(1);
     private Duration trackingRetryInterval = Duration.ofMillis(50);
     private Duration heartbeatInterval = Duration.ofMillis(250);
+    private Duration recoveryGrace = Duration.ofMillis(1500);
     private Duration invalidationRetryInterval = Duration.ofMillis(200);
     private int maxPendingInvalidations = 100_000;
     private MeterRegistry meterRegistry = Metrics.globalRegistry;
@@ -151,6 +154,16 @@ public final class VeracacheOptions {
      */
     public Builder heartbeatInterval(Duration interval) {
       this.heartbeatInterval = positive(interval, "heartbeatInterval");
+      return this;
+    }
+
+    /**
+     * After the heartbeat failed, how long Redis must take writes again before reads trust it: the invalidations it
+     * refused meanwhile (this client's, retried at once, and the CDC listener's, retried with its backoff) land in
+     * this time. Keep it above the CDC listener's maximum retry backoff (1 s by default). Default 1.5 s.
+     */
+    public Builder recoveryGrace(Duration grace) {
+      this.recoveryGrace = positive(grace, "recoveryGrace");
       return this;
     }
 

@@ -103,7 +103,8 @@ final class Strategies {
     Fenced(String redisUri, int instance, String namespace, ChaosTable table, CacheHooks hooks) {
       this.veracache = Veracache.create(VeracacheOptions.builder(redisUri).clientName("chaos-" + instance)
           .commandTimeout(Duration.ofMillis(300)).heartbeatInterval(Duration.ofMillis(100))
-          .degradedL1Ttl(Duration.ofMillis(100)).meterRegistry(new SimpleMeterRegistry()).build());
+          .degradedL1Ttl(Duration.ofMillis(100)).recoveryGrace(Duration.ofMillis(300))
+          .meterRegistry(new SimpleMeterRegistry()).build());
       this.cache = veracache.cacheAside(CacheOptions.<String, String>builder(namespace, ValueCodec.utf8())
           .version(Long::parseLong).leaseWaitTimeout(Duration.ofMillis(200)).hooks(hooks).build());
       this.loader = table::versionText;

@@ -30,7 +30,6 @@ class ChaosScenariosTest {
     System.out.println(Report.markdown(java.util.List.of(naive, doubleDelete, fenced)));
 
     assertThat(naive.reads()).isPositive();
-    assertThat(naive.keysStaleAfterQuiescence()).as("naive: stale fills survive").isPositive();
     assertThat(naive.staleReads()).as("naive: stale reads beyond W").isPositive();
     assertThat(doubleDelete.keysStaleAfterQuiescence() + doubleDelete.staleReads())
         .as("double delete: fills slower than its guessed delay land after the second delete").isPositive();
