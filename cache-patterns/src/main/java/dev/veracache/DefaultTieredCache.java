@@ -193,9 +193,10 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
           remember(ticket, filled.orElse(null));
           return filled.orElse(null);
         }
-        if (raw != null) {
+        if (raw != null && leaseRecorded(raw)) {
           change.get(Math.min(deadline - System.nanoTime(), WAIT_POLL_NANOS), TimeUnit.NANOSECONDS);
         }
+        // No record or no lease any more (released, or cancelled by an invalidation): take the lease at once.
       } catch (TimeoutException e) {
         // poll again: tracking pushes do not arrive while degraded
       } catch (InterruptedException e) {
@@ -207,6 +208,14 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
       } finally {
         tracker.stopWaiting(redisKey, change);
       }
+    }
+  }
+
+  private static boolean leaseRecorded(byte[] raw) {
+    try {
+      return RedisRecord.parse(raw).leaseRecorded();
+    } catch (IllegalArgumentException e) {
+      return false;
     }
   }
 

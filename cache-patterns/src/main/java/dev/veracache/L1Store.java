@@ -74,16 +74,11 @@ final class L1Store {
     this.tracker = tracker;
   }
 
-  /** The value to serve, {@link #NOT_FOUND}, or null (not in L1, or not trusted now). */
-  Object get(String key) {
-    Object value = values.getIfPresent(key);
-    if (value != null && !tracker.degraded) {
-      return value;
-    }
-    return getSlowly(key, value);
-  }
-
-  /** {@link #get} after the fast check failed: {@code value} is what {@link #values} held (maybe null). */
+  /**
+   * The rest of an L1 read, after the hit path (in {@code DefaultTieredCache.get}, which reads {@link #values}
+   * directly) found no value or is in degraded mode. {@code value} is what {@link #values} held, maybe null. Returns
+   * the value to serve, {@link #NOT_FOUND}, or null (not in L1, or not trusted now).
+   */
   Object getSlowly(String key, Object value) {
     if (value != null) {
       return servableWhileDegraded(values, key) ? value : null;

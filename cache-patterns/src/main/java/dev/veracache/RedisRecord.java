@@ -84,6 +84,12 @@ final class RedisRecord {
     return new RedisRecord(kind, negativeNumber ? -version : version, raw, i + 1);
   }
 
+  /** For a TOMBSTONE: whether a fill lease is recorded in it (token not "0"); it may have expired since. */
+  boolean leaseRecorded() {
+    return kind == Kind.TOMBSTONE && !(raw.length > payloadOffset + 1 && raw[payloadOffset] == '0'
+        && raw[payloadOffset + 1] == ':');
+  }
+
   byte[] payload() {
     return Arrays.copyOfRange(raw, payloadOffset, raw.length);
   }

@@ -32,6 +32,15 @@ class RedisRecordTest {
   }
 
   @Test
+  void aTombstoneTellsWhetherItHoldsALease() {
+    assertThat(RedisRecord.parse("T:7:123:1700000000000".getBytes(StandardCharsets.US_ASCII)).leaseRecorded())
+        .isTrue();
+    assertThat(RedisRecord.parse("T:7:0:0".getBytes(StandardCharsets.US_ASCII)).leaseRecorded()).isFalse();
+    assertThat(RedisRecord.parse("T:-1:0:0".getBytes(StandardCharsets.US_ASCII)).leaseRecorded()).isFalse();
+    assertThat(RedisRecord.parse(RedisRecord.value(1, new byte[] {'0', ':'})).leaseRecorded()).isFalse();
+  }
+
+  @Test
   void foreignBytesAreRejectedWithAReason() {
     assertThatThrownBy(() -> RedisRecord.parse("hello".getBytes(StandardCharsets.UTF_8)))
         .hasMessageContaining("not a Veracache record");
