@@ -1,0 +1,308 @@
+package dev.veracache.chaos.fault;
+
+import dev.veracache.RedisInvalidator.KeyInvalidation;
+import dev.veracache.VeracacheOptions;
+import dev.veracache.cdc.CdcHooks;
+import dev.veracache.cdc.CdcInvalidator;
+import dev.veracache.cdc.CdcOptions;
+import dev.veracache.cdc.InvalidationMappings;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.io.FileDescriptor;
+import java.io.FileOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One CDC listener ({@link CdcInvalidator}, one table mapping) as its own JVM, so that chaos scenarios can really
+ * SIGKILL, SIGSTOP/SIGCONT and restart it. {@link ListenerProcess} is the parent side.
+ *
+ * <p>Invariants:
+ * <ul>
+ *   <li><b>stdout is the protocol, nothing else.</b> Before anything can log, {@code System.out} is pointed at stderr;
+ *       the real stdout carries only the lines {@code LIVE}, {@code FAILED <message>} and {@code CRASHING}.</li>
+ *   <li><b>Secrets only from the environment, never printed.</b> {@code VERACACHE_LISTENER_DB_PASSWORD} (absent =
+ *       empty) and {@code VERACACHE_LISTENER_REDIS_URI} (required; may carry a password). Every message that leaves
+ *       the process has both values masked.</li>
+ *   <li><b>Exit codes.</b> 2: a configuration property is missing or bad (the message names it); 1: the listener
+ *       did not become live or failed later ({@code FAILED} printed first); 137: the R6 crash point; 0: stdin closed.
+ *       </li>
+ *   <li><b>Never outlives its parent.</b> When stdin reaches EOF (the parent closed the pipe or died) the listener
+ *       is closed, bounded by a few seconds, and the JVM halts.</li>
+ *   <li><b>R6 crash point.</b> While the file named by {@code veracache.listener.crashFile} exists, the next batch that
+ *       carries invalidations halts the JVM (code 137) in {@link CdcHooks#beforeApply}: the batch was read, never
+ *       applied, and its position never acknowledged. Batches without invalidations (markers, heartbeats) pass.</li>
+ * </ul>
+ *
+ * <p>System properties ({@code veracache.listener.} + name): {@code dbHost}, {@code dbPort}, {@code dbUser},
+ * {@code database}, {@code table}, {@code namespace}, {@code keyTemplates} (comma-separated), {@code serverId},
+ * {@code name}, {@code stateDirectory}; optional: {@code versionColumn}, {@code retryInitialMillis} (10),
+ * {@code retryMaxMillis} (50), {@code liveTimeoutSeconds} (120), {@code crashFile}.
+ */
+public final class ListenerMain {
+
+  static final String PREFIX = "veracache.listener.";
+  static final String DB_PASSWORD_ENV = "VERACACHE_LISTENER_DB_PASSWORD";
+  static final String REDIS_URI_ENV = "VERACACHE_LISTENER_REDIS_URI";
+  static final String LIVE = "LIVE";
+  static final String FAILED = "FAILED";
+  static final String CRASHING = "CRASHING";
+  static final int EXIT_FAILED = 1;
+  static final int EXIT_BAD_CONFIGURATION = 2;
+  static final int EXIT_CRASHED = 137;
+
+  private static final Duration CLOSE_BOUND = Duration.ofSeconds(3);
+
+  private ListenerMain() {}
+
+  public static void main(String[] args) {
+    PrintStream protocol = new PrintStream(new FileOutputStream(FileDescriptor.out), true, StandardCharsets.UTF_8);
+    System.setOut(System.err); // logback's console appender and stray prints go to stderr from here on
+    Logger log = LoggerFactory.getLogger(ListenerMain.class);
+    Secrets secrets = new Secrets(System.getenv(DB_PASSWORD_ENV), System.getenv(REDIS_URI_ENV));
+    Holder holder = new Holder();
+    watchStdin(holder);
+
+    Config config;
+    try {
+      config = Config.fromSystemProperties(secrets);
+    } catch (BadConfiguration e) {
+      System.err.println("veracache listener: " + e.getMessage());
+      System.err.flush();
+      Runtime.getRuntime().halt(EXIT_BAD_CONFIGURATION);
+      return;
+    }
+
+    CdcOptions options;
+    try {
+      options = config.options();
+    } catch (IllegalArgumentException e) {
+      System.err.println("veracache listener: bad configuration: " + secrets.mask(String.valueOf(e.getMessage())));
+      System.err.flush();
+      Runtime.getRuntime().halt(EXIT_BAD_CONFIGURATION);
+      return;
+    }
+    CdcInvalidator cdc;
+    try {
+      cdc = CdcInvalidator.start(options, new CrashPoint(config.crashFile, protocol));
+    } catch (RuntimeException e) {
+      fail(protocol, log, secrets, config.name, "did not start: " + e.getMessage());
+      return;
+    }
+    holder.set(cdc);
+    if (!cdc.awaitLive(config.liveTimeout)) {
+      Throwable failure = cdc.failure();
+      fail(protocol, log, secrets, config.name, failure != null ? "did not become live: " + failure.getMessage()
+          : "not live within " + config.liveTimeout.toSeconds() + " s");
+      return;
+    }
+    protocol.println(LIVE);
+    log.info("listener {} is live", config.name);
+    while (true) {
+      Throwable failure = cdc.failure();
+      if (failure != null) {
+        fail(protocol, log, secrets, config.name, "stopped: " + failure.getMessage());
+        return;
+      }
+      try {
+        Thread.sleep(100);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return;
+      }
+    }
+  }
+
+  private static void fail(PrintStream protocol, Logger log, Secrets secrets, String name, String message) {
+    String safe = secrets.mask(String.valueOf(message)).replace('\n', ' ');
+    log.error("listener {} {}", name, safe);
+    protocol.println(FAILED + " listener " + name + " " + safe);
+    System.err.flush();
+    Runtime.getRuntime().halt(EXIT_FAILED);
+  }
+
+  /** Closes the listener (bounded) and halts once stdin reaches EOF: the parent closed the pipe or is gone. */
+  private static void watchStdin(Holder holder) {
+    Thread watcher = new Thread(() -> {
+      try (InputStream in = System.in) {
+        byte[] buffer = new byte[256];
+        while (in.read(buffer) >= 0) {
+          // the parent never writes; anything it does write is ignored
+        }
+      } catch (IOException e) {
+        // a broken pipe means the same as EOF
+      }
+      Thread halter = new Thread(() -> {
+        try {
+          Thread.sleep(CLOSE_BOUND.toMillis());
+        } catch (InterruptedException e) {
+          // halt now
+        }
+        Runtime.getRuntime().halt(0);
+      }, "veracache-listener-halter");
+      halter.setDaemon(true);
+      halter.start();
+      CdcInvalidator cdc = holder.get();
+      if (cdc != null) {
+        try {
+          cdc.close();
+        } catch (RuntimeException e) {
+          // halting anyway
+        }
+      }
+      Runtime.getRuntime().halt(0);
+    }, "veracache-listener-stdin");
+    watcher.setDaemon(true);
+    watcher.start();
+  }
+
+  /** The listener, once started, for the stdin watcher. */
+  private static final class Holder {
+    private volatile CdcInvalidator cdc;
+
+    void set(CdcInvalidator cdc) {
+      this.cdc = cdc;
+    }
+
+    CdcInvalidator get() {
+      return cdc;
+    }
+  }
+
+  /** R6: halts before a batch with invalidations is applied while the crash file exists. */
+  private record CrashPoint(Path crashFile, PrintStream protocol) implements CdcHooks {
+    @Override
+    public void beforeApply(List<KeyInvalidation> invalidations) {
+      if (crashFile != null && !invalidations.isEmpty() && Files.exists(crashFile)) {
+        protocol.println(CRASHING);
+        protocol.flush();
+        Runtime.getRuntime().halt(EXIT_CRASHED);
+      }
+    }
+  }
+
+  /** Masks the secret values (the whole Redis URI, its user info, the database password) wherever they appear. */
+  private record Secrets(String dbPassword, String redisUri) {
+    String mask(String text) {
+      String masked = text;
+      for (String secret : new String[] {redisUri, redisUserInfo(), dbPassword}) {
+        if (secret != null && !secret.isEmpty()) {
+          masked = masked.replace(secret, "***");
+        }
+      }
+      return masked;
+    }
+
+    private String redisUserInfo() {
+      if (redisUri == null) {
+        return null;
+      }
+      int scheme = redisUri.indexOf("://");
+      int at = redisUri.lastIndexOf('@');
+      return scheme >= 0 && at > scheme + 3 ? redisUri.substring(scheme + 3, at) : null;
+    }
+
+    @Override
+    public String toString() {
+      return "Secrets[***]";
+    }
+  }
+
+  /** A missing or bad property; the message names it. */
+  static final class BadConfiguration extends Exception {
+    BadConfiguration(String message) {
+      super(message, null, false, false);
+    }
+  }
+
+  private record Config(String dbHost, int dbPort, String dbUser, String dbPassword, String database, String table,
+      String namespace, List<String> keyTemplates, String versionColumn, long serverId, String name,
+      Path stateDirectory, String redisUri, Duration retryInitial, Duration retryMax, Duration liveTimeout,
+      Path crashFile) {
+
+    static Config fromSystemProperties(Secrets secrets) throws BadConfiguration {
+      String redisUri = secrets.redisUri();
+      if (redisUri == null || redisUri.isBlank()) {
+        throw new BadConfiguration("environment variable " + REDIS_URI_ENV + " is missing");
+      }
+      List<String> keys = Arrays.stream(required("keyTemplates").split(",")).map(String::trim)
+          .filter(k -> !k.isEmpty()).toList();
+      if (keys.isEmpty()) {
+        throw new BadConfiguration("property " + PREFIX + "keyTemplates names no key template");
+      }
+      String version = System.getProperty(PREFIX + "versionColumn");
+      String crash = System.getProperty(PREFIX + "crashFile");
+      Duration retryInitial = Duration.ofMillis(positiveLong("retryInitialMillis", 10));
+      Duration retryMax = Duration.ofMillis(positiveLong("retryMaxMillis", 50));
+      if (retryMax.compareTo(retryInitial) < 0) {
+        throw new BadConfiguration("property " + PREFIX + "retryMaxMillis must be >= retryInitialMillis");
+      }
+      return new Config(required("dbHost"), (int) positiveLong("dbPort", -1), required("dbUser"),
+          secrets.dbPassword() == null ? "" : secrets.dbPassword(), required("database"), required("table"),
+          required("namespace"), keys, version == null || version.isBlank() ? null : version.trim(),
+          positiveLong("serverId", -1), required("name"), Path.of(required("stateDirectory")), redisUri,
+          retryInitial, retryMax, Duration.ofSeconds(positiveLong("liveTimeoutSeconds", 120)),
+          crash == null || crash.isBlank() ? null : Path.of(crash));
+    }
+
+    @Override
+    public String toString() {
+      return "Config[" + name + " on " + dbHost + ":" + dbPort + "/" + database + "." + table + "]";
+    }
+
+    CdcOptions options() {
+      InvalidationMappings.TableBuilder mapping = InvalidationMappings.builder().table(database + "." + table)
+          .namespace(namespace);
+      keyTemplates.forEach(mapping::key);
+      if (versionColumn != null) {
+        mapping.version(versionColumn);
+      }
+      return CdcOptions.builder()
+          .database(dbHost, dbPort, dbUser, dbPassword)
+          .serverId(serverId).name(name)
+          .redis(VeracacheOptions.builder(redisUri).commandTimeout(Duration.ofMillis(300)).build())
+          .mappings(mapping.add().build())
+          .stateDirectory(stateDirectory)
+          .retryBackoff(retryInitial, retryMax)
+          .meterRegistry(new SimpleMeterRegistry())
+          .build();
+    }
+
+    private static String required(String property) throws BadConfiguration {
+      String value = System.getProperty(PREFIX + property);
+      if (value == null || value.isBlank()) {
+        throw new BadConfiguration("property " + PREFIX + property + " is missing");
+      }
+      return value.trim();
+    }
+
+    /** A positive number; {@code fallback} < 0 makes the property required. */
+    private static long positiveLong(String property, long fallback) throws BadConfiguration {
+      String value = System.getProperty(PREFIX + property);
+      if (value == null || value.isBlank()) {
+        if (fallback < 0) {
+          throw new BadConfiguration("property " + PREFIX + property + " is missing");
+        }
+        return fallback;
+      }
+      try {
+        long parsed = Long.parseLong(value.trim());
+        if (parsed <= 0 || property.equals("dbPort") && parsed > 65535) {
+          throw new NumberFormatException();
+        }
+        return parsed;
+      } catch (NumberFormatException e) {
+        throw new BadConfiguration("property " + PREFIX + property + " is not a valid positive number: '"
+            + value + "'");
+      }
+    }
+  }
+}

@@ -1,0 +1,431 @@
+package dev.veracache.chaos.fault;
+
+import java.io.BufferedReader;
+import java.io.File;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.io.OutputStream;
+import java.net.URISyntaxException;
+import java.net.URL;
+import java.net.URLClassLoader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.OptionalInt;
+import java.util.UUID;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The parent side of a CDC listener running in its own JVM ({@link ListenerMain}): start it and wait for
+ * {@code LIVE}, then SIGKILL it, SIGSTOP/SIGCONT it, or make it crash between reading and applying a batch (R6).
+ * A restart is {@link #start} again with the same {@link Spec}: the same state directory resumes from the last
+ * acknowledged binlog position, a fresh one starts from the current position (and so misses what was written while
+ * no listener ran: the naive baseline).
+ *
+ * <p>Invariants:
+ * <ul>
+ *   <li><b>The child never outlives this JVM.</b> Its stdin is a pipe this handle keeps open and never writes to;
+ *       when it closes (here in {@link #close()}, or because this JVM died, even by SIGKILL) the child halts.</li>
+ *   <li><b>The child never blocks on output.</b> Two daemon threads drain its stdout and stderr to the end; the last
+ *       {@value #TAIL_LINES} lines are kept for error messages.</li>
+ *   <li><b>Secrets travel only in the child's environment</b> (never on its command line, which {@code ps} shows),
+ *       and are masked in every message this class builds from the child's output.</li>
+ *   <li><b>{@link #start} returns only a live child</b>: one that printed {@code LIVE}, i.e. whose readiness marker
+ *       came back through the binlog. Otherwise the child is killed and the exception names the listener and carries
+ *       its last output lines.</li>
+ *   <li><b>{@link #kill()} and {@link #pause()} return once they took effect</b> (process gone; process stopped, where
+ *       /proc tells), so a write made after them is certainly not seen by the child before a restart/resume.</li>
+ * </ul>
+ * Signals are sent with {@code kill(1)}: Linux and macOS only.
+ */
+public final class ListenerProcess implements AutoCloseable {
+
+  private static final Logger log = LoggerFactory.getLogger(ListenerProcess.class);
+  private static final int TAIL_LINES = 50;
+  private static final Duration POLITE_STOP = Duration.ofSeconds(5);
+  private static final Duration KILL_WAIT = Duration.ofSeconds(10);
+
+  /** What the child runs. {@code versionColumn} may be null; {@code dbPassword} and {@code redisUri} are secrets. */
+  public record Spec(String dbHost, int dbPort, String dbUser, String dbPassword, String database, String table,
+      String namespace, List<String> keyTemplates, String versionColumn /* nullable */, long serverId, String name,
+      Path stateDirectory, String redisUri) {
+
+    public Spec {
+      Objects.requireNonNull(dbHost, "dbHost");
+      Objects.requireNonNull(dbUser, "dbUser");
+      Objects.requireNonNull(database, "database");
+      Objects.requireNonNull(table, "table");
+      Objects.requireNonNull(namespace, "namespace");
+      keyTemplates = List.copyOf(Objects.requireNonNull(keyTemplates, "keyTemplates"));
+      Objects.requireNonNull(name, "name");
+      Objects.requireNonNull(stateDirectory, "stateDirectory");
+      Objects.requireNonNull(redisUri, "redisUri");
+      dbPassword = dbPassword == null ? "" : dbPassword;
+    }
+
+    /** The same listener with another state directory (a fresh one forgets the position). */
+    public Spec withStateDirectory(Path directory) {
+      return new Spec(dbHost, dbPort, dbUser, dbPassword, database, table, namespace, keyTemplates, versionColumn,
+          serverId, name, directory, redisUri);
+    }
+
+    /** The child's {@code -D} properties (no secrets). */
+    Map<String, String> properties() {
+      Map<String, String> p = new LinkedHashMap<>();
+      p.put("dbHost", dbHost);
+      p.put("dbPort", Integer.toString(dbPort));
+      p.put("dbUser", dbUser);
+      p.put("database", database);
+      p.put("table", table);
+      p.put("namespace", namespace);
+      p.put("keyTemplates", String.join(",", keyTemplates));
+      if (versionColumn != null) {
+        p.put("versionColumn", versionColumn);
+      }
+      p.put("serverId", Long.toString(serverId));
+      p.put("name", name);
+      p.put("stateDirectory", stateDirectory.toAbsolutePath().toString());
+      return p;
+    }
+
+    /** The child's environment additions: the secrets. */
+    Map<String, String> environment() {
+      return Map.of(ListenerMain.DB_PASSWORD_ENV, dbPassword, ListenerMain.REDIS_URI_ENV, redisUri);
+    }
+
+    String mask(String text) {
+      String masked = text;
+      for (String secret : List.of(redisUri, dbPassword)) {
+        if (!secret.isEmpty()) {
+          masked = masked.replace(secret, "***");
+        }
+      }
+      return masked;
+    }
+
+    @Override
+    public String toString() {
+      return "Spec[" + name + " on " + dbHost + ":" + dbPort + "/" + database + "." + table + ", state "
+          + stateDirectory + "]";
+    }
+  }
+
+  private final Spec spec;
+  private final Process process;
+  private final Path crashFile;
+  private final OutputStream stdin;
+  private final Deque<String> tail = new ArrayDeque<>();
+  private final CountDownLatch live = new CountDownLatch(1);
+  private final List<Thread> drains = new ArrayList<>();
+  private volatile boolean paused;
+  private boolean closed;
+
+  private ListenerProcess(Spec spec, Process process, Path crashFile) {
+    this.spec = spec;
+    this.process = process;
+    this.crashFile = crashFile;
+    this.stdin = process.getOutputStream();
+    drains.add(drain(process.getInputStream(), true, "stdout"));
+    drains.add(drain(process.getErrorStream(), false, "stderr"));
+  }
+
+  /**
+   * Starts a child JVM running ListenerMain and waits until it printed LIVE; throws (naming the listener, with the
+   * child's last output lines, never the secrets) if it failed or timed out.
+   */
+  public static ListenerProcess start(Spec spec, Duration liveTimeout) {
+    Objects.requireNonNull(spec, "spec");
+    long started = System.nanoTime();
+    Path crashFile = Path.of(System.getProperty("java.io.tmpdir"),
+        "veracache-listener-" + spec.name() + "-" + UUID.randomUUID() + ".crash");
+    Map<String, String> properties = new LinkedHashMap<>(spec.properties());
+    properties.put("crashFile", crashFile.toString());
+    ListenerProcess child;
+    try {
+      child = new ListenerProcess(spec, childProcess(properties, spec.environment()).start(), crashFile);
+    } catch (IOException e) {
+      throw new IllegalStateException("listener " + spec.name() + ": cannot start its JVM: " + e.getMessage(), e);
+    }
+    child.awaitLive(liveTimeout);
+    log.info("listener {} (pid {}) live in {} ms", spec.name(), child.pid(),
+        (System.nanoTime() - started) / 1_000_000);
+    return child;
+  }
+
+  /** The child's command: this JVM's java, the classpath this class was loaded from, the properties as -D. */
+  static ProcessBuilder childProcess(Map<String, String> properties, Map<String, String> environment) {
+    List<String> command = new ArrayList<>();
+    command.add(ProcessHandle.current().info().command().orElse("java"));
+    command.addAll(List.of("-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"));
+    command.add("-Dlogback.configurationFile=logback.xml"); // the chaos module's quiet one, not logback-test.xml
+    properties.forEach((k, v) -> command.add("-D" + ListenerMain.PREFIX + k + "=" + v));
+    command.addAll(List.of("-cp", classpath(), ListenerMain.class.getName()));
+    ProcessBuilder builder = new ProcessBuilder(command);
+    builder.environment().putAll(environment);
+    return builder;
+  }
+
+  /**
+   * Under exec:java, java.class.path is Maven's launcher: the project's classpath is the URLs of the loader that
+   * loaded this class (or the context loader). Under Surefire or plain java, the application loader is no
+   * URLClassLoader and java.class.path is right.
+   */
+  static String classpath() {
+    for (ClassLoader loader : new ClassLoader[] {ListenerProcess.class.getClassLoader(),
+        Thread.currentThread().getContextClassLoader()}) {
+      if (loader instanceof URLClassLoader urls && urls.getURLs().length > 0) {
+        List<String> entries = new ArrayList<>();
+        for (URL url : urls.getURLs()) {
+          try {
+            entries.add(Paths.get(url.toURI()).toString());
+          } catch (URISyntaxException | IllegalArgumentException e) {
+            log.debug("classpath entry {} is not a file, left out", url);
+          }
+        }
+        if (!entries.isEmpty()) {
+          return String.join(File.pathSeparator, entries);
+        }
+      }
+    }
+    return System.getProperty("java.class.path");
+  }
+
+  private Thread drain(InputStream stream, boolean protocol, String what) {
+    Thread thread = new Thread(() -> {
+      try (BufferedReader reader = new BufferedReader(new InputStreamReader(stream, StandardCharsets.UTF_8))) {
+        for (String line = reader.readLine(); line != null; line = reader.readLine()) {
+          remember(line);
+          if (protocol && line.equals(ListenerMain.LIVE)) {
+            live.countDown();
+          }
+        }
+      } catch (IOException e) {
+        // the child is gone
+      }
+    }, "veracache-listener-" + spec.name() + "-" + what);
+    thread.setDaemon(true);
+    thread.start();
+    return thread;
+  }
+
+  private void remember(String line) {
+    synchronized (tail) {
+      if (tail.size() == TAIL_LINES) {
+        tail.removeFirst();
+      }
+      tail.addLast(line);
+    }
+  }
+
+  private void awaitLive(Duration timeout) {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    try {
+      while (live.getCount() > 0) {
+        if (!process.isAlive()) {
+          awaitDrained();
+          if (live.getCount() == 0) {
+            break; // LIVE was printed, then the child died at once: the caller sees it as not alive
+          }
+          throw new IllegalStateException("listener " + spec.name() + " exited with code " + process.exitValue()
+              + " before it was live; last output:\n" + lastOutput());
+        }
+        if (System.nanoTime() > deadline) {
+          destroyAndWait();
+          throw new IllegalStateException("listener " + spec.name() + " was not live within " + timeout.toMillis()
+              + " ms; killed it; last output:\n" + lastOutput());
+        }
+        live.await(100, TimeUnit.MILLISECONDS);
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      destroyAndWait();
+      throw new IllegalStateException("listener " + spec.name() + ": interrupted while waiting for it to be live", e);
+    }
+  }
+
+  /** The child's last output lines (stdout and stderr interleaved as read), secrets masked. */
+  public String lastOutput() {
+    synchronized (tail) {
+      return spec.mask(String.join("\n", tail));
+    }
+  }
+
+  public Spec spec() {
+    return spec;
+  }
+
+  public long pid() {
+    return process.pid();
+  }
+
+  public boolean isAlive() {
+    return process.isAlive();
+  }
+
+  /** The child's exit code once it has exited. */
+  public OptionalInt exitCode() {
+    return process.isAlive() ? OptionalInt.empty() : OptionalInt.of(process.exitValue());
+  }
+
+  /** SIGKILL now (no shutdown hook, nothing flushed); returns once the child is gone. */
+  public void kill() {
+    destroyAndWait();
+  }
+
+  /**
+   * The child halts (exit code 137) at its next received batch that carries invalidations, before applying it (R6).
+   * Returns at once; use awaitExit.
+   */
+  public void crashBeforeNextApply() {
+    try {
+      Files.writeString(crashFile, "crash before the next apply\n");
+    } catch (IOException e) {
+      throw new IllegalStateException("listener " + spec.name() + ": cannot write the crash file " + crashFile, e);
+    }
+  }
+
+  public boolean awaitExit(Duration timeout) {
+    try {
+      boolean exited = process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS);
+      if (exited) {
+        awaitDrained();
+      }
+      return exited;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return false;
+    }
+  }
+
+  /** SIGSTOP; returns once the child is stopped (where /proc shows it). */
+  public void pause() {
+    signal("STOP");
+    paused = true;
+    Path stat = Path.of("/proc", Long.toString(pid()), "stat");
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+    while (Files.isReadable(stat) && System.nanoTime() < deadline) {
+      try {
+        String text = Files.readString(stat);
+        char state = text.charAt(text.lastIndexOf(')') + 2); // "pid (comm) S ..."
+        if (state == 'T' || state == 't') {
+          return;
+        }
+        Thread.sleep(5);
+      } catch (IOException e) {
+        return; // gone
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return;
+      }
+    }
+  }
+
+  /** SIGCONT. */
+  public void resume() {
+    signal("CONT");
+    paused = false;
+  }
+
+  private void signal(String signal) {
+    try {
+      Process kill = new ProcessBuilder("kill", "-" + signal, Long.toString(pid())).redirectErrorStream(true).start();
+      if (!kill.waitFor(5, TimeUnit.SECONDS) || kill.exitValue() != 0) {
+        throw new IllegalStateException("listener " + spec.name() + ": kill -" + signal + " " + pid() + " failed: "
+            + new String(kill.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim());
+      }
+    } catch (IOException e) {
+      throw new IllegalStateException("listener " + spec.name() + ": cannot run kill -" + signal, e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /**
+   * Stops the child (SIGKILL if still running after a polite attempt) and waits for it; idempotent. The polite
+   * attempt closes its stdin: the child then closes its listener and halts.
+   */
+  @Override
+  public synchronized void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    try {
+      if (process.isAlive()) {
+        if (paused) {
+          resume();
+        }
+        try {
+          stdin.close();
+        } catch (IOException e) {
+          // the pipe is already broken: the child is going anyway
+        }
+        if (!process.waitFor(POLITE_STOP.toMillis(), TimeUnit.MILLISECONDS)) {
+          log.warn("listener {} (pid {}) still running {} ms after its stdin closed: SIGKILL", spec.name(), pid(),
+              POLITE_STOP.toMillis());
+        }
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } catch (RuntimeException e) {
+      log.warn("listener {}: polite stop failed ({}): SIGKILL", spec.name(), e.getMessage());
+    } finally {
+      destroyAndWait();
+      try {
+        Files.deleteIfExists(crashFile);
+      } catch (IOException e) {
+        log.warn("listener {}: cannot delete {}", spec.name(), crashFile);
+      }
+    }
+  }
+
+  private void destroyAndWait() {
+    process.destroyForcibly();
+    try {
+      if (!process.waitFor(KILL_WAIT.toMillis(), TimeUnit.MILLISECONDS)) {
+        throw new IllegalStateException("listener " + spec.name() + " (pid " + pid() + ") still alive "
+            + KILL_WAIT.toMillis() + " ms after SIGKILL");
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("listener " + spec.name() + ": interrupted while waiting for it to die", e);
+    }
+    try {
+      stdin.close();
+    } catch (IOException e) {
+      // gone with the child
+    }
+    awaitDrained();
+  }
+
+  /** After the child exited: lets the drain threads read the rest of its output (bounded). */
+  private void awaitDrained() {
+    for (Thread drain : drains) {
+      try {
+        drain.join(1000);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return;
+      }
+    }
+  }
+
+  @Override
+  public String toString() {
+    return "ListenerProcess[" + spec.name() + ", pid " + pid() + (isAlive() ? "" : ", exited") + "]";
+  }
+}
