@@ -3,69 +3,92 @@ package dev.veracache.chaos;
 import dev.veracache.stack.EmbeddedStack;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
 
 /**
- * Runs the standard scenarios, the naive baselines next to Veracache, on the embedded stack (or on external servers,
- * see embedded-stack), prints the Markdown table and writes {@code chaos-report.md} and {@code chaos-report.html}
- * (with a chart of stale reads over time for each scenario).
- *
- * <p>Args: seconds per scenario (default 10), seed (default 42).
+ * The chaos CLI: runs a chosen set of scenarios (all by default) on the embedded stack (or on external servers, see
+ * embedded-stack), every strategy of each, for each seed; prints the Markdown table with a verdict per run, and writes
+ * {@code chaos-report.md} and {@code chaos-report.html} (with a chart of stale reads over time for each run). Exits 1
+ * when a run was not as expected (a baseline without its anomaly, or a Veracache strategy with one).
  */
-public final class ChaosMain {
+@Command(name = "chaos", mixinStandardHelpOptions = true,
+    description = "Runs Veracache's chaos scenarios and writes a report of measured staleness.")
+public final class ChaosMain implements Callable<Integer> {
 
-  private ChaosMain() {}
+  @Option(names = {"-s", "--scenarios"}, split = ",", paramLabel = "ID",
+      description = "Scenario ids, comma-separated, or 'all' (default). See --list.")
+  List<String> scenarioIds = List.of("all");
 
-  public static void main(String[] args) throws Exception {
-    Duration duration = Duration.ofSeconds(args.length > 0 ? Long.parseLong(args[0]) : 10);
-    long seed = args.length > 1 ? Long.parseLong(args[1]) : 42;
-    List<Report> reports = new ArrayList<>();
+  @Option(names = {"-d", "--seconds"}, paramLabel = "N",
+      description = "Seconds per run, overriding each scenario's own (CI uses 3).")
+  Integer seconds;
+
+  @Option(names = "--seeds", split = ",", paramLabel = "SEED", description = "Seeds, comma-separated (default 42).")
+  List<Long> seeds = List.of(42L);
+
+  @Option(names = {"-f", "--file"}, paramLabel = "YAML",
+      description = "A scenario file instead of the built-in catalogue (same format as scenarios.yaml).")
+  Path file;
+
+  @Option(names = {"-o", "--out"}, paramLabel = "DIR", description = "Where the reports go (default: here).")
+  Path out = Path.of(".");
+
+  @Option(names = {"-l", "--list"}, description = "Lists the scenarios and exits.")
+  boolean list;
+
+  public static void main(String[] args) {
+    System.exit(new CommandLine(new ChaosMain()).execute(args));
+  }
+
+  @Override
+  public Integer call() throws Exception {
+    ScenarioCatalog catalog = file == null ? ScenarioCatalog.builtIn() : ScenarioCatalog.load(file);
+    if (list) {
+      for (Scenario s : catalog.scenarios()) {
+        System.out.printf("%-30s %-6s %s: %s%n", s.id(), s.race(), s.title(),
+            String.join(", ", s.strategies().stream().map(Enum::name).toList()));
+      }
+      return 0;
+    }
+    if (seconds != null && seconds < 1) {
+      throw new CommandLine.ParameterException(new CommandLine(this), "--seconds must be >= 1, was " + seconds);
+    }
+    List<Scenario> chosen = catalog.select(scenarioIds);
+    List<ScenarioRunner.Run> runs = new ArrayList<>();
     try (EmbeddedStack stack = EmbeddedStack.start()) {
-      for (Scenario scenario : standardScenarios(duration, seed)) {
-        System.out.println("running " + scenario.name() + " ...");
-        reports.add(ScenarioRunner.run(stack, scenario));
+      for (Scenario scenario : chosen) {
+        Scenario sized = seconds == null ? scenario : scenario.withSeconds(seconds);
+        for (long seed : seeds) {
+          for (ScenarioRunner.Run run : ScenarioRunner.runAll(stack, sized, seed)) {
+            System.out.println(run.report().scenario() + ": " + run.verdict());
+            runs.add(run);
+          }
+        }
       }
     }
-    String table = Report.markdown(reports);
-    String subtitle = "W = 200 ms (500 ms with Redis read-only, 1 s paused), " + duration.toSeconds()
-        + " s per scenario, seed " + seed;
-    Path markdown = Path.of("chaos-report.md");
-    Path html = Path.of("chaos-report.html");
+    String subtitle = chosen.size() + " scenarios, seeds " + seeds
+        + (seconds == null ? "" : ", " + seconds + " s per run") + ". A read is stale when a newer version had"
+        + " committed more than W before it started; W is per scenario (see scenarios.yaml).";
+    Files.createDirectories(out);
+    Path markdown = out.resolve("chaos-report.md");
+    Path html = out.resolve("chaos-report.html");
+    String table = Report.markdownOfRuns(runs);
     Files.writeString(markdown, "# Veracache chaos report\n\n" + subtitle + "\n\n" + table);
-    Files.writeString(html, HtmlReport.render("Veracache chaos report", subtitle, reports));
+    Files.writeString(html, HtmlReport.render("Veracache chaos report", subtitle, runs));
     System.out.println();
     System.out.println(table);
-    System.out.println("report written to " + markdown.toAbsolutePath() + " and " + html.toAbsolutePath());
-  }
-
-  /**
-   * R1 (slow fill under writes), R3 (double delete against slow fills), R2 (deletes refused by a read-only Redis), and
-   * a paused Redis (availability, and how long L1 serves what it can no longer hear about).
-   */
-  public static List<Scenario> standardScenarios(Duration duration, long seed) {
-    List<Scenario> scenarios = new ArrayList<>();
-    for (Scenario.Strategy strategy : Scenario.Strategy.values()) {
-      scenarios.add(Scenario.of("R1/R3 slow fill, " + name(strategy), strategy, Scenario.Fault.SLOW_FILL, duration,
-          seed));
+    System.out.println("report written to " + markdown.toAbsolutePath().normalize() + " and "
+        + html.toAbsolutePath().normalize());
+    long unexpected = runs.stream().filter(r -> !r.violations().isEmpty()).count();
+    if (unexpected > 0) {
+      System.out.println(unexpected + " of " + runs.size() + " runs were not as expected (see the verdicts)");
+      return 1;
     }
-    for (Scenario.Strategy strategy : Scenario.Strategy.values()) {
-      scenarios.add(Scenario.of("R2 Redis read-only, " + name(strategy), strategy, Scenario.Fault.REDIS_READONLY,
-          duration, seed));
-    }
-    for (Scenario.Strategy strategy : Scenario.Strategy.values()) {
-      scenarios.add(Scenario.of("Redis paused, " + name(strategy), strategy, Scenario.Fault.REDIS_PAUSE, duration,
-          seed));
-    }
-    return scenarios;
-  }
-
-  private static String name(Scenario.Strategy strategy) {
-    return switch (strategy) {
-      case NAIVE -> "naive cache-aside";
-      case DOUBLE_DELETE -> "delayed double delete";
-      case VERACACHE_CDC -> "Veracache + CDC";
-    };
+    return 0;
   }
 }

@@ -4,6 +4,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
+import java.util.EnumMap;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -11,11 +12,18 @@ import java.util.Map;
 /**
  * Measures a {@link History} against the consistency contract.
  *
- * <p>A read of key k that returned version v is <b>stale</b> when some write of k with a version newer than v had
- * committed more than W before the read started: the cache was allowed W to catch up, and did not. Its staleness is
- * how long before the read's start the first newer version had committed. Reads that returned nothing (FAILED) count
- * against availability, not staleness. Commit times are when the commit returned, which is after the real commit, so
- * the checker errs towards not calling a read stale.
+ * <p>A read of key k is <b>stale</b> when the cache was allowed W to catch up with a commit, and did not:
+ * <ul>
+ *   <li>a read that returned version v is stale when a write of k with a version newer than v (an update, or a delete,
+ *       which takes the next version too) had committed more than W before the read started; its staleness is how long
+ *       before the read's start the first such write had committed;</li>
+ *   <li>a read that returned "not found" is stale when the last write of k committed more than W before the read
+ *       started left the row present, and no delete of k committed between then and the read's end; its staleness is
+ *       measured from the write that made the row present. A key never written before the cut-off is not judged (the
+ *       checker does not know the initial rows), so the checker errs towards not calling a read stale.</li>
+ * </ul>
+ * Reads that returned nothing (FAILED) count against availability, not staleness. Commit times are when the commit
+ * returned, which is after the real commit: again towards not calling a read stale.
  */
 public final class Checker {
 
@@ -45,40 +53,104 @@ public final class Checker {
     }
     long bucketNanos = Report.BUCKET_MILLIS * 1_000_000L;
     int[] timeline = new int[reads.isEmpty() ? 0 : (int) ((end - origin) / bucketNanos) + 1];
+    long[] fault = history.faultWindow();
+    Map<History.Level, Integer> byLevel = new EnumMap<>(History.Level.class);
     int answered = 0;
     int stale = 0;
     List<Long> staleness = new ArrayList<>();
     long[] latencies = new long[reads.size()];
+    long[] faultLatencies = new long[reads.size()];
     int n = 0;
+    int inFault = 0;
+    int answeredInFault = 0;
     for (History.Read read : reads) {
-      latencies[n++] = read.endNanos() - read.startNanos();
+      byLevel.merge(read.level(), 1, Integer::sum);
+      long latency = read.endNanos() - read.startNanos();
+      latencies[n++] = latency;
+      boolean duringFault = fault != null && read.startNanos() >= fault[0] && read.startNanos() <= fault[1];
+      if (duringFault) {
+        faultLatencies[inFault++] = latency;
+      }
       if (read.level() == History.Level.FAILED) {
         continue;
       }
       answered++;
-      long firstNewerCommit = Long.MAX_VALUE;
-      for (History.Write write : writesByKey.getOrDefault(read.key(), List.of())) {
-        if (write.commitNanos() >= read.startNanos() - w) {
-          break; // sorted by commit time: the rest committed too recently to count
-        }
-        if (write.version() > read.version()) {
-          firstNewerCommit = Math.min(firstNewerCommit, write.commitNanos());
-        }
+      if (duringFault) {
+        answeredInFault++;
       }
-      if (firstNewerCommit != Long.MAX_VALUE) {
+      long staleSince = staleSince(read, writesByKey.getOrDefault(read.key(), List.of()), w);
+      if (staleSince != Long.MAX_VALUE) {
         stale++;
-        staleness.add(read.startNanos() - firstNewerCommit);
+        staleness.add(read.startNanos() - staleSince);
         timeline[(int) ((read.startNanos() - origin) / bucketNanos)]++;
       }
     }
     long[] sortedStaleness = staleness.stream().mapToLong(Long::longValue).sorted().toArray();
     long[] sortedLatency = Arrays.copyOf(latencies, n);
     Arrays.sort(sortedLatency);
+    long[] sortedFaultLatency = Arrays.copyOf(faultLatencies, inFault);
+    Arrays.sort(sortedFaultLatency);
     long max = sortedStaleness.length == 0 ? 0 : sortedStaleness[sortedStaleness.length - 1];
+    List<History.Load> loads = history.loads();
     return new Report(scenario, reads.size(), history.writes().size(), stale, percentile(sortedStaleness, 0.5),
-        percentile(sortedStaleness, 0.99), max,
-        staleAfterQuiescence, lostWrites, reads.isEmpty() ? 100.0 : 100.0 * answered / reads.size(),
-        percentile(sortedLatency, 0.99), timeline);
+        percentile(sortedStaleness, 0.99), max, staleAfterQuiescence, lostWrites,
+        reads.isEmpty() ? 100.0 : 100.0 * answered / reads.size(), percentile(sortedLatency, 0.99), timeline, byLevel,
+        loads.size(), peakConcurrentLoads(loads), inFault == 0 ? 100.0 : 100.0 * answeredInFault / inFault,
+        percentile(sortedFaultLatency, 0.99));
+  }
+
+  /** When the read's answer became stale (a commit time), or Long.MAX_VALUE if it is not stale. */
+  private static long staleSince(History.Read read, List<History.Write> writes, long window) {
+    long cutoff = read.startNanos() - window;
+    if (read.version() != History.NOT_FOUND) {
+      for (History.Write write : writes) {
+        if (write.commitNanos() >= cutoff) {
+          break; // sorted by commit time: the rest committed too recently to count
+        }
+        if (write.version() > read.version()) {
+          return write.commitNanos();
+        }
+      }
+      return Long.MAX_VALUE;
+    }
+    History.Write last = null;
+    long presentSince = Long.MAX_VALUE;
+    for (History.Write write : writes) {
+      if (write.commitNanos() >= cutoff) {
+        if (write.deleted() && write.commitNanos() <= read.endNanos()) {
+          return Long.MAX_VALUE; // a delete the read may have seen
+        }
+        continue;
+      }
+      last = write;
+      if (write.deleted()) {
+        presentSince = Long.MAX_VALUE;
+      } else if (presentSince == Long.MAX_VALUE) {
+        presentSince = write.commitNanos();
+      }
+    }
+    return last == null || last.deleted() ? Long.MAX_VALUE : presentSince;
+  }
+
+  /** The most loads of one key that ran at the same time (overlapping intervals). */
+  static int peakConcurrentLoads(List<History.Load> loads) {
+    Map<String, List<long[]>> edges = new HashMap<>();
+    for (History.Load load : loads) {
+      List<long[]> list = edges.computeIfAbsent(load.key(), k -> new ArrayList<>());
+      list.add(new long[] {load.startNanos(), 1});
+      list.add(new long[] {load.endNanos(), -1});
+    }
+    int peak = 0;
+    for (List<long[]> list : edges.values()) {
+      // ends before starts at the same instant: touching intervals do not overlap
+      list.sort(Comparator.<long[]>comparingLong(e -> e[0]).thenComparingLong(e -> e[1]));
+      int running = 0;
+      for (long[] edge : list) {
+        running += (int) edge[1];
+        peak = Math.max(peak, running);
+      }
+    }
+    return peak;
   }
 
   static long percentile(long[] sorted, double p) {

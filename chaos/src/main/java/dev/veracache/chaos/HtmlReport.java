@@ -1,11 +1,12 @@
 package dev.veracache.chaos;
 
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 
 /**
- * The chaos report as one self-contained HTML page: the table, and for each scenario a chart of stale reads over
- * time (inline SVG, no script, no external resource).
+ * The chaos report as one self-contained HTML page: the table with a verdict per run, and for each run what its
+ * scenario does and a chart of stale reads over time (inline SVG, no script, no external resource).
  */
 public final class HtmlReport {
 
@@ -14,33 +15,40 @@ public final class HtmlReport {
 
   private HtmlReport() {}
 
-  public static String render(String title, String subtitle, List<Report> reports) {
+  public static String render(String title, String subtitle, List<ScenarioRunner.Run> runs) {
     StringBuilder html = new StringBuilder();
     html.append("<!doctype html><html><head><meta charset=\"utf-8\"><title>").append(escape(title))
         .append("</title><style>body{font:14px sans-serif;margin:2em}table{border-collapse:collapse}"
-            + "td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}td:first-child,th:first-child"
-            + "{text-align:left}h2{font-size:15px;margin-top:2em}.none{color:#2a7}</style></head><body>");
+            + "td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}td:first-child,th:first-child,"
+            + "td:last-child{text-align:left}h2{font-size:15px;margin-top:2em}.none{color:#2a7}.bad{color:#c33;"
+            + "font-weight:bold}</style></head><body>");
     html.append("<h1>").append(escape(title)).append("</h1><p>").append(escape(subtitle)).append("</p>");
-    html.append("<table><tr><th>scenario</th><th>reads</th><th>writes</th><th>stale reads</th><th>stale %</th>"
-        + "<th>staleness p50 / p99 / max (ms)</th><th>keys stale after quiescence</th><th>lost writes</th>"
-        + "<th>availability %</th><th>read p99 (ms)</th></tr>");
-    for (Report r : reports) {
-      html.append(String.format(Locale.ROOT, "<tr><td>%s</td><td>%d</td><td>%d</td><td>%d</td><td>%.2f</td>"
-              + "<td>%.1f / %.1f / %.1f</td><td>%d</td><td>%d</td><td>%.2f</td><td>%.2f</td></tr>",
-          escape(r.scenario()), r.reads(), r.writes(), r.staleReads(), r.staleReadPercent(), r.stalenessP50() / 1e6,
-          r.stalenessP99() / 1e6, r.stalenessMax() / 1e6, r.keysStaleAfterQuiescence(), r.lostWrites(),
-          r.availabilityPercent(), r.latencyP99() / 1e6));
+    List<String> columns = new ArrayList<>(Report.COLUMNS);
+    columns.add("verdict");
+    html.append("<table><tr>");
+    for (String column : columns) {
+      html.append("<th>").append(escape(column)).append("</th>");
+    }
+    html.append("</tr>");
+    for (ScenarioRunner.Run run : runs) {
+      html.append(run.violations().isEmpty() ? "<tr>" : "<tr class=\"bad\">");
+      for (String cell : run.cells()) {
+        html.append("<td>").append(escape(cell)).append("</td>");
+      }
+      html.append("</tr>");
     }
     html.append("</table>");
-    for (Report r : reports) {
+    for (ScenarioRunner.Run run : runs) {
+      Report r = run.report();
       html.append("<h2>").append(escape(r.scenario())).append(": stale reads per ").append(Report.BUCKET_MILLIS)
-          .append(" ms</h2>");
+          .append(" ms</h2><p>").append(escape(run.scenario().description())).append(" W = ")
+          .append(run.scenario().windowMillis()).append(" ms.</p>");
       html.append(chart(r.staleTimeline()));
     }
     return html.append("</body></html>").toString();
   }
 
-  private static String chart(int[] timeline) {
+  static String chart(int[] timeline) {
     int max = 0;
     for (int count : timeline) {
       max = Math.max(max, count);
@@ -64,7 +72,7 @@ public final class HtmlReport {
     return svg.toString();
   }
 
-  private static String escape(String text) {
+  static String escape(String text) {
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\"", "&quot;");
   }
 }

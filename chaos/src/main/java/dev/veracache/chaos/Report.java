@@ -2,33 +2,70 @@ package dev.veracache.chaos;
 
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 
 /**
  * What the {@link Checker} measured for one scenario run. Durations in nanoseconds. {@code staleTimeline} counts the
  * stale reads that started in each {@link #BUCKET_MILLIS} ms of the run, for the chart of the HTML report.
+ * {@code faultAvailabilityPercent} and {@code faultLatencyP99} cover only the reads that started while the fault was
+ * active (the whole run's values when the scenario has no timed fault).
  */
 public record Report(String scenario, int reads, int writes, int staleReads, long stalenessP50, long stalenessP99,
     long stalenessMax, int keysStaleAfterQuiescence, int lostWrites, double availabilityPercent, long latencyP99,
-    int[] staleTimeline) {
+    int[] staleTimeline, Map<History.Level, Integer> readsByLevel, int loads, int peakConcurrentLoads,
+    double faultAvailabilityPercent, long faultLatencyP99) {
 
   public static final int BUCKET_MILLIS = 100;
+
+  /** The columns of {@link #markdown} and of the HTML table, in order. */
+  static final List<String> COLUMNS = List.of("scenario", "reads", "L1 / L2 / DB / failed", "writes", "stale reads",
+      "stale %", "staleness p50 / p99 / max (ms)", "keys stale after quiescence", "lost writes",
+      "availability % (in fault)", "read p99 ms (in fault)", "DB loads (peak per key)");
 
   public double staleReadPercent() {
     return reads == 0 ? 0 : 100.0 * staleReads / reads;
   }
 
+  /** The row's cells, in the order of {@link #COLUMNS}. */
+  List<String> cells() {
+    return List.of(scenario, Integer.toString(reads),
+        level(History.Level.L1) + " / " + level(History.Level.L2) + " / " + level(History.Level.DATABASE) + " / "
+            + level(History.Level.FAILED),
+        Integer.toString(writes), Integer.toString(staleReads), format("%.2f", staleReadPercent()),
+        format("%.1f / %.1f / %.1f", ms(stalenessP50), ms(stalenessP99), ms(stalenessMax)),
+        Integer.toString(keysStaleAfterQuiescence), Integer.toString(lostWrites),
+        format("%.2f (%.2f)", availabilityPercent, faultAvailabilityPercent),
+        format("%.2f (%.2f)", ms(latencyP99), ms(faultLatencyP99)), loads + " (" + peakConcurrentLoads + ")");
+  }
+
+  private int level(History.Level level) {
+    return readsByLevel.getOrDefault(level, 0) + (level == History.Level.L2
+        ? readsByLevel.getOrDefault(History.Level.CACHE, 0) : 0);
+  }
+
   /** A Markdown table of several reports, one row each. */
   public static String markdown(List<Report> reports) {
-    StringBuilder md = new StringBuilder();
-    md.append("| scenario | reads | writes | stale reads | stale % | staleness p50 / p99 / max (ms) "
-        + "| keys stale after quiescence | lost writes | availability % | read p99 (ms) |\n");
-    md.append("|---|---:|---:|---:|---:|---|---:|---:|---:|---:|\n");
-    for (Report r : reports) {
-      md.append(String.format(Locale.ROOT, "| %s | %d | %d | %d | %.2f | %.1f / %.1f / %.1f | %d | %d | %.2f | %.2f |%n",
-          r.scenario, r.reads, r.writes, r.staleReads, r.staleReadPercent(), ms(r.stalenessP50), ms(r.stalenessP99),
-          ms(r.stalenessMax), r.keysStaleAfterQuiescence, r.lostWrites, r.availabilityPercent, ms(r.latencyP99)));
+    return markdown(COLUMNS, reports.stream().map(Report::cells).toList());
+  }
+
+  /** A Markdown table of several runs, one row each, with their verdicts. */
+  public static String markdownOfRuns(List<ScenarioRunner.Run> runs) {
+    List<String> columns = new java.util.ArrayList<>(COLUMNS);
+    columns.add("verdict");
+    return markdown(columns, runs.stream().map(ScenarioRunner.Run::cells).toList());
+  }
+
+  private static String markdown(List<String> columns, List<List<String>> rows) {
+    StringBuilder md = new StringBuilder("| ").append(String.join(" | ", columns)).append(" |\n|---");
+    md.append("|---:".repeat(columns.size() - 1)).append("|\n");
+    for (List<String> row : rows) {
+      md.append("| ").append(String.join(" | ", row).replace("\n", " ")).append(" |\n");
     }
     return md.toString();
+  }
+
+  private static String format(String pattern, Object... args) {
+    return String.format(Locale.ROOT, pattern, args);
   }
 
   private static double ms(long nanos) {

@@ -1,64 +1,137 @@
 package dev.veracache.chaos;
 
-import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
 
 /**
- * One chaos run, as data: which strategy, which fault, how long, how hard.
+ * One chaos scenario, as data (see {@code scenarios.yaml} and {@link ScenarioCatalog}): a fault or race injection, the
+ * workload it runs under, the strategies compared, and the anomaly each baseline is known for. Each strategy is run
+ * separately on the same workload (same seed); {@link Expectations} judges the result.
  *
- * @param name shown in the report
- * @param strategy the caching strategy under test
- * @param fault the fault injected while the workload runs
- * @param duration how long readers and the writer run
- * @param keys how many keys (chosen with a Zipf distribution, exponent 1.1: a few hot keys)
- * @param instances how many cache instances (each its own client, connections and L1), standing for JVMs
+ * @param id short name, used on the command line ({@code r1-stale-fill})
+ * @param race the entry of the race catalogue it covers (R1-R12), or a fault name
+ * @param title shown in the report
+ * @param description what happens, in one or two sentences
+ * @param fault what is injected
+ * @param strategies the strategies compared, baselines first
+ * @param expect for each baseline: the anomalies it must show (every Veracache strategy must show none)
+ * @param seconds how long readers and writers run
+ * @param keys rows (chosen with a Zipf distribution, exponent 1.1: a few hot rows)
+ * @param instances cache instances (each its own Redis connections and L1), standing for JVMs
  * @param readersPerInstance reader threads per instance
- * @param writesPerSecond the writer's rate (database update, then the strategy's own post-write step)
- * @param slowFillMillis for SLOW_FILL: how long a fill is held after its load (widens race R1)
- * @param window W: how long the cache may take to catch up before a read counts as stale
- * @param seed for the key choice and the fault's randomness
+ * @param writers writer threads
+ * @param writesPerSecond the writers' total rate
+ * @param windowMillis W: how long the cache may take to catch up with a commit before a read counts as stale
+ * @param raceHoldMillis the longest a race injection holds a thread (a fill, a Redis reply, a cache set)
+ * @param fillDelayAfterWriteMillis extra hold of a fill after the write it waited for settled (R12: outlive a tombstone)
+ * @param loadDelayMillis added to every database load by the cache (R9: a slow query)
+ * @param leaseWaitMillis how long Veracache waits for another loader's fill before loading itself
+ * @param tombstoneTtlMillis tombstone lifetime for fenced strategies; 0 for the library default (60 s)
+ * @param latencyMillis one-way latency added by the proxy (REDIS_LATENCY)
+ * @param deleteFraction share of writes that delete the row (deleted rows are re-inserted by later writes; R10)
+ * @param alternateKeys rows are cached by primary key and by SKU, and updates may move the SKU (R11)
+ * @param skuChangeFraction share of updates that move the SKU (with alternate keys)
+ * @param writersShareKeys every writer writes the same key sequence, so writes of one key overlap (R4)
+ * @param herdThreshold if positive: a "herd" is this many loads of one key at once (R9)
+ * @param doubleDeleteDelayMillis the second delete's delay for DOUBLE_DELETE
  */
-public record Scenario(String name, Strategy strategy, Fault fault, Duration duration, int keys, int instances,
-    int readersPerInstance, int writesPerSecond, int slowFillMillis, Duration window, long seed) {
+public record Scenario(String id, String race, String title, String description, Fault fault,
+    List<Strategy> strategies, Map<Strategy, Set<Anomaly>> expect, int seconds, int keys, int instances,
+    int readersPerInstance, int writers, int writesPerSecond, int windowMillis, int raceHoldMillis,
+    int fillDelayAfterWriteMillis, int loadDelayMillis, int leaseWaitMillis, int tombstoneTtlMillis, int latencyMillis,
+    double deleteFraction, boolean alternateKeys, double skuChangeFraction, boolean writersShareKeys,
+    int herdThreshold, int doubleDeleteDelayMillis) {
 
-  /** The strategies compared. */
+  /** The strategies that can be compared. Baselines exist to show that the checker sees each anomaly. */
   public enum Strategy {
-    /** Delete after write, no fences, no CDC. */
-    NAIVE,
-    /** Delete, write, delete again after a delay (the classic "delayed double delete"). */
-    DOUBLE_DELETE,
-    /** Veracache fenced cache-aside: the application invalidates after commit, and the CDC listener does too. */
-    VERACACHE_CDC
+    NAIVE("naive cache-aside", true, false),
+    DOUBLE_DELETE("delayed double delete", true, false),
+    NAIVE_WRITE_THROUGH("naive write-through", true, false),
+    NAIVE_TWO_LEVEL("naive L1 + Redis, invalidations on a second connection", true, false),
+    VERSION_FENCE_ONLY("version fence without leases", true, false),
+    FORGETFUL_CDC("Veracache, CDC only, listener forgets its position", true, true),
+    HEAP_WRITE_BEHIND("heap-queue write-behind", true, false),
+    VERACACHE_CACHE_ASIDE("Veracache cache-aside + CDC", false, true),
+    VERACACHE_READ_THROUGH("Veracache read-through + CDC", false, true),
+    VERACACHE_WRITE_THROUGH("Veracache write-through + CDC", false, true),
+    VERACACHE_CDC_ONLY("Veracache cache-aside, CDC only", false, true);
+
+    public final String label;
+    public final boolean baseline;
+    public final boolean usesCdc;
+
+    Strategy(String label, boolean baseline, boolean usesCdc) {
+      this.label = label;
+      this.baseline = baseline;
+      this.usesCdc = usesCdc;
+    }
+
+    /** The application invalidates after its own writes (CDC-only strategies leave it to the listener). */
+    public boolean appInvalidates() {
+      return this != FORGETFUL_CDC && this != VERACACHE_CDC_ONLY;
+    }
   }
 
-  /** The faults that can be injected. */
+  /** What is injected. Timed faults are active for the middle third of the run; race injections for all of it. */
   public enum Fault {
-    NONE,
-    /** Every fill is held {@code slowFillMillis} between its load and its fill (R1, R3). */
-    SLOW_FILL,
-    /**
-     * Redis is paused (SIGSTOP) for the middle third of the run: calls time out, pushes stop, nothing says so. Deletes
-     * sent meanwhile are executed when it resumes (they sat in its socket), so this measures availability and how
-     * long L1 keeps serving what it can no longer hear about.
-     */
-    REDIS_PAUSE,
-    /**
-     * Redis refuses writes for the middle third of the run (it is made a replica of a dead primary, as in a botched
-     * failover; it keeps its data): deletes fail and are gone unless someone retries them (R2).
-     */
-    REDIS_READONLY
+    NONE(false),
+    /** Race injection: every fill is held until a write that committed after its load settled (R1, R3, R12). */
+    FILL_RACE(false),
+    /** Race injection: a Redis GET's reply is held until a newer write of the key settled (R7). */
+    GET_REPLY_RACE(false),
+    /** Race injection: a write-through cache set is held until a newer write's set settled (R4). */
+    SET_REORDER(false),
+    /** Redis refuses writes (made a replica of a dead primary; it keeps its data): deletes fail (R2). */
+    REDIS_READONLY(true),
+    /** Redis is paused (SIGSTOP): calls time out, pushes stop, nothing says so. */
+    REDIS_PAUSE(true),
+    /** Redis is stopped and started again with its data lost. */
+    REDIS_RESTART(true),
+    /** Every instance's Redis connection gets {@code latencyMillis} one-way latency (through the TCP proxy). */
+    REDIS_LATENCY(true),
+    /** The last instance is cut off from Redis (its proxy closes and refuses connections), then healed (R5). */
+    PARTITION_INSTANCE(true),
+    /** Every instance's Redis connections are dropped once, at the start of the middle third. */
+    DROP_CONNECTIONS(true),
+    /** The CDC listener (a separate JVM) dies after reading a batch and before applying it, then restarts (R6). */
+    LISTENER_CRASH(true),
+    /** The CDC listener (a separate JVM) is paused (SIGSTOP): invalidations lag, then catch up. */
+    LISTENER_PAUSE(true),
+    /** The database is restarted. */
+    DB_RESTART(true),
+    /** The process of a heap-queue write-behind is killed with SIGKILL (R8). */
+    PROCESS_KILL(true);
+
+    public final boolean timed;
+
+    Fault(boolean timed) {
+      this.timed = timed;
+    }
   }
 
-  /**
-   * CI-sized defaults: 20 keys, 2 instances with 2 readers each, 100 writes/s, 30 ms slow fills. W is 200 ms; under a
-   * Redis fault an instance needs up to heartbeat + timeout + degradedL1Ttl to notice (100 + 300 + 100 ms in the
-   * chaos configuration), so W is 1 s with Redis paused and 500 ms with Redis read-only.
-   */
-  public static Scenario of(String name, Strategy strategy, Fault fault, Duration duration, long seed) {
-    Duration window = switch (fault) {
-      case REDIS_PAUSE -> Duration.ofSeconds(1);
-      case REDIS_READONLY -> Duration.ofMillis(500);
-      default -> Duration.ofMillis(200);
-    };
-    return new Scenario(name, strategy, fault, duration, 20, 2, 2, 100, 30, window, seed);
+  /** What a run can show. Baselines must show the ones they are known for; Veracache strategies none. */
+  public enum Anomaly {
+    /** A read returned a version older than one committed more than W before it. */
+    STALE_READS,
+    /** A cached entry differed from the database after quiescence. */
+    STALE_KEYS,
+    /** An acknowledged write is not in the database. */
+    LOST_WRITES,
+    /** {@code herdThreshold} or more loads of one key ran at once. */
+    HERD
+  }
+
+  /** The same scenario with another duration (the CLI's and CI's choice). */
+  public Scenario withSeconds(int newSeconds) {
+    return new Scenario(id, race, title, description, fault, strategies, expect, newSeconds, keys, instances,
+        readersPerInstance, writers, writesPerSecond, windowMillis, raceHoldMillis, fillDelayAfterWriteMillis,
+        loadDelayMillis, leaseWaitMillis, tombstoneTtlMillis, latencyMillis, deleteFraction, alternateKeys,
+        skuChangeFraction, writersShareKeys, herdThreshold, doubleDeleteDelayMillis);
+  }
+
+  /** The anomalies a run of {@code strategy} must show (none for Veracache strategies). */
+  public Set<Anomaly> expected(Strategy strategy) {
+    return expect == null ? Set.of() : expect.getOrDefault(strategy, Set.of());
   }
 }

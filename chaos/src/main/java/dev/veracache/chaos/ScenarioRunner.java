@@ -1,86 +1,207 @@
 package dev.veracache.chaos;
 
-import dev.veracache.CacheHooks;
-import dev.veracache.VeracacheOptions;
-import dev.veracache.cdc.CdcInvalidator;
-import dev.veracache.cdc.CdcOptions;
-import dev.veracache.cdc.InvalidationMappings;
+import dev.veracache.chaos.Scenario.Fault;
+import dev.veracache.chaos.Scenario.Strategy;
+import dev.veracache.chaos.fault.HeapWriteBehindProcess;
+import dev.veracache.chaos.fault.TcpProxy;
 import dev.veracache.stack.DatabaseServer;
 import dev.veracache.stack.EmbeddedStack;
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import java.nio.file.Files;
+import io.lettuce.core.RedisClient;
+import io.lettuce.core.api.StatefulRedisConnection;
+import io.lettuce.core.api.sync.RedisCommands;
 import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Random;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
+import java.util.function.Consumer;
 import org.apache.commons.math3.distribution.ZipfDistribution;
 import org.apache.commons.math3.random.Well19937c;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Runs one {@link Scenario} on the embedded stack: readers on every instance and one writer, for the scenario's
- * duration, with its fault; then heals the fault, lets W and the listener's catch-up pass (quiescence), compares every
- * instance's cache with the database key by key, and hands the history to the {@link Checker}.
+ * Runs one strategy of one {@link Scenario} on the embedded stack: readers on every instance and the writers, for the
+ * scenario's duration, with its fault; then ends the race injections, heals the fault (the CDC listener back and
+ * live), lets W and the listener's catch-up pass (quiescence), compares every instance's cache and Redis with the
+ * database key by key, and hands the history to the {@link Checker}.
  */
 public final class ScenarioRunner {
+
+  /** One run's outcome. */
+  public record Run(Scenario scenario, Strategy strategy, long seed, Report report) {
+    public List<String> violations() {
+      return Expectations.violations(scenario, strategy, report);
+    }
+
+    public String verdict() {
+      return Expectations.verdict(scenario, strategy, report);
+    }
+
+    /** The report's cells and the verdict: a row of the CLI's table. */
+    List<String> cells() {
+      List<String> cells = new ArrayList<>(report.cells());
+      cells.add(verdict());
+      return cells;
+    }
+  }
 
   private static final Logger log = LoggerFactory.getLogger(ScenarioRunner.class);
   private static final AtomicInteger RUNS = new AtomicInteger();
   private static final double ZIPF_EXPONENT = 1.1;
-  private static final Duration CATCH_UP = Duration.ofSeconds(2);
+  /** After healing: time for the CDC listener to apply what it read meanwhile, on top of W. */
+  private static final Duration CATCH_UP = Duration.ofMillis(1500);
+  private static final int WRITE_BEHIND_FLUSH_MILLIS = 500;
 
   private ScenarioRunner() {}
 
-  public static Report run(EmbeddedStack stack, Scenario scenario) throws Exception {
+  /** Runs every strategy of the scenario with the seed. */
+  public static List<Run> runAll(EmbeddedStack stack, Scenario scenario, long seed) throws Exception {
+    List<Run> runs = new ArrayList<>();
+    for (Strategy strategy : scenario.strategies()) {
+      runs.add(run(stack, scenario, strategy, seed));
+    }
+    return runs;
+  }
+
+  public static Run run(EmbeddedStack stack, Scenario scenario, Strategy strategy, long seed) throws Exception {
     int run = RUNS.incrementAndGet();
     String id = ProcessHandle.current().pid() + "_" + run;
-    ChaosTable table = new ChaosTable(stack.database(), "chaos_" + id, scenario.keys());
-    String namespace = "chaos" + id;
-    CdcInvalidator cdc = scenario.strategy() == Scenario.Strategy.VERACACHE_CDC
-        ? startListener(stack, table, namespace, 7100 + run) : null;
-    CacheHooks hooks = scenario.fault() == Scenario.Fault.SLOW_FILL ? slowFill(scenario.slowFillMillis())
-        : CacheHooks.NONE;
-    List<CacheUnderTest> instances = new ArrayList<>();
-    for (int i = 0; i < scenario.instances(); i++) {
-      instances.add(Strategies.create(scenario, i, stack.redis().uri(), namespace, table, hooks));
+    String label = scenario.race() + " " + scenario.title() + " / " + strategy.label + " (seed " + seed + ")";
+    log.info("running {}", label);
+    Workload workload = new Workload(stack.database(), "chaos_" + id, scenario);
+    try {
+      Report report = strategy == Strategy.HEAP_WRITE_BEHIND
+          ? runWriteBehindCrash(stack, scenario, workload, label, seed)
+          : runCaches(stack, scenario, strategy, workload, "chaos" + id, 7100 + run, label, seed);
+      return new Run(scenario, strategy, seed, report);
+    } finally {
+      dropTables(stack.database(), workload.table);
     }
+  }
+
+  private static Report runCaches(EmbeddedStack stack, Scenario scenario, Strategy strategy, Workload workload,
+      String namespace, long serverId, String label, long seed) throws Exception {
     History history = new History();
+    WriteSignals signals = new WriteSignals();
+    RunContext context = new RunContext(scenario, strategy, workload, history, signals, namespace);
+    boolean listenerProcess = scenario.fault() == Fault.LISTENER_CRASH || scenario.fault() == Fault.LISTENER_PAUSE;
+    List<AutoCloseable> resources = new ArrayList<>();
     AtomicBoolean running = new AtomicBoolean(true);
     List<Thread> threads = new ArrayList<>();
     try {
+      CdcListenerControl listener = null;
+      if (strategy.usesCdc) {
+        listener = new CdcListenerControl(stack, workload.table, namespace, scenario.alternateKeys(), serverId,
+            listenerProcess, strategy == Strategy.FORGETFUL_CDC);
+        resources.add(listener);
+        listener.start();
+      }
+      List<TcpProxy> proxies = new ArrayList<>();
+      List<CacheUnderTest> instances = new ArrayList<>();
+      for (int i = 0; i < scenario.instances(); i++) {
+        String uri = stack.redis().uri();
+        if (needsProxy(scenario.fault())) {
+          TcpProxy proxy = TcpProxy.start("chaos-" + i, stack.redis().host(), stack.redis().port());
+          resources.add(proxy);
+          proxies.add(proxy);
+          uri = proxy.proxiedRedisUri(uri);
+        }
+        CacheUnderTest instance = create(context, i, uri);
+        resources.add(instance);
+        instances.add(instance);
+      }
+      Faults faults = new Faults(stack, scenario, history, proxies, listener);
       for (int i = 0; i < instances.size(); i++) {
         for (int r = 0; r < scenario.readersPerInstance(); r++) {
           int instance = i;
-          long seed = scenario.seed() * 31 + i * 7L + r;
-          threads.add(start("chaos-reader-" + i + "-" + r, () ->
-              readLoop(instances.get(instance), instance, keys(scenario, seed), history, running)));
+          long readerSeed = seed * 31 + i * 7L + r + 1;
+          threads.add(start("chaos-reader-" + i + "-" + r, () -> readLoop(instances.get(instance), instance, workload,
+              rows(scenario, readerSeed), new Random(readerSeed), history, running)));
         }
       }
-      threads.add(start("chaos-writer", () ->
-          writeLoop(stack.database(), table, instances, keys(scenario, scenario.seed()), scenario, history, running)));
-      injectFault(stack, scenario);
+      for (int w = 0; w < scenario.writers(); w++) {
+        long writerSeed = scenario.writersShareKeys() ? seed : seed + 1000L * w;
+        long writerId = w;
+        threads.add(start("chaos-writer-" + w, () -> writeLoop(stack.database(), context, instances,
+            rows(scenario, writerSeed), new Random(writerSeed * 13 + writerId), running)));
+      }
+      faults.inject();
       running.set(false);
+      signals.release();
       for (Thread t : threads) {
         t.join(TimeUnit.SECONDS.toMillis(30));
       }
-      heal(stack);
-      // Quiescence: writes stopped, faults healed; give the cache W plus the listener's catch-up.
-      Thread.sleep(scenario.window().plus(CATCH_UP).toMillis());
-      int staleKeys = staleKeysAfterQuiescence(scenario, table, instances);
-      return Checker.check(scenario.name(), history, scenario.window(), staleKeys, 0);
+      faults.heal();
+      Thread.sleep(Duration.ofMillis(scenario.windowMillis()).plus(CATCH_UP).toMillis());
+      int staleKeys = staleKeysAfterQuiescence(stack, workload, instances, namespace);
+      return Checker.check(label, history, Duration.ofMillis(scenario.windowMillis()), staleKeys, 0);
     } finally {
       running.set(false);
-      heal(stack);
-      instances.forEach(CacheUnderTest::close);
-      if (cdc != null) {
-        cdc.close();
+      signals.release();
+      new Faults(stack, scenario, history, List.of(), null).heal();
+      for (int i = resources.size() - 1; i >= 0; i--) {
+        try {
+          resources.get(i).close();
+        } catch (Exception e) {
+          log.warn("closing {} failed: {}", resources.get(i), e.toString());
+        }
       }
     }
+  }
+
+  private static boolean needsProxy(Fault fault) {
+    return fault == Fault.REDIS_LATENCY || fault == Fault.PARTITION_INSTANCE || fault == Fault.DROP_CONNECTIONS;
+  }
+
+  private static CacheUnderTest create(RunContext context, int instance, String redisUri) {
+    // Short timeouts for the naive clients too: a paused Redis must cost a timeout, not a minute.
+    String naiveUri = redisUri + (redisUri.contains("?") ? "&" : "?") + "timeout=300ms";
+    return switch (context.strategy) {
+      case NAIVE, DOUBLE_DELETE, NAIVE_WRITE_THROUGH -> new NaiveRedisStrategy(context, naiveUri);
+      case NAIVE_TWO_LEVEL -> new NaiveTwoLevelStrategy(context, naiveUri);
+      case VERSION_FENCE_ONLY -> new VersionFenceOnlyStrategy(context, naiveUri);
+      case FORGETFUL_CDC, VERACACHE_CACHE_ASIDE, VERACACHE_READ_THROUGH, VERACACHE_WRITE_THROUGH,
+          VERACACHE_CDC_ONLY -> new VeracacheStrategy(context, instance, redisUri);
+      case HEAP_WRITE_BEHIND -> throw new IllegalArgumentException("HEAP_WRITE_BEHIND has no cache instances");
+    };
+  }
+
+  /**
+   * R8: a heap-queue write-behind in its own JVM acknowledges writes at the scenario's rate and is killed (SIGKILL)
+   * two thirds into the run; every acknowledged write whose version the database does not have is lost.
+   */
+  private static Report runWriteBehindCrash(EmbeddedStack stack, Scenario scenario, Workload workload, String label,
+      long seed) throws Exception {
+    History history = new History();
+    DatabaseServer db = stack.database();
+    List<HeapWriteBehindProcess.Ack> acks;
+    try (HeapWriteBehindProcess process = HeapWriteBehindProcess.start(new HeapWriteBehindProcess.Spec(
+        db.jdbcUrl(), db.user(), db.password(), workload.table, scenario.keys(), scenario.writesPerSecond(),
+        WRITE_BEHIND_FLUSH_MILLIS, seed), Duration.ofSeconds(60))) {
+      Thread.sleep(scenario.seconds() * 2000L / 3);
+      history.faultStarted();
+      process.kill();
+      history.faultEnded();
+      acks = process.acks();
+    }
+    for (HeapWriteBehindProcess.Ack ack : acks) {
+      history.write(ack.key(), ack.version(), ack.ackNanos());
+    }
+    List<HeapWriteBehindProcess.Ack> lost = HeapWriteBehindProcess.lostWrites(acks, key -> {
+      try {
+        return workload.load(key);
+      } catch (SQLException e) {
+        throw new IllegalStateException("cannot read the committed version of " + key + ": " + e.getMessage(), e);
+      }
+    });
+    return Checker.check(label, history, Duration.ofMillis(scenario.windowMillis()), 0, lost.size());
   }
 
   private static Thread start(String name, Runnable work) {
@@ -90,144 +211,113 @@ public final class ScenarioRunner {
     return thread;
   }
 
-  private static KeyChooser keys(Scenario scenario, long seed) {
-    return new KeyChooser(new ZipfDistribution(new Well19937c(seed), scenario.keys(), ZIPF_EXPONENT));
+  /** One thread's row chooser: ZipfDistribution is not thread-safe, so each thread has its own. */
+  private static ZipfDistribution rows(Scenario scenario, long seed) {
+    return new ZipfDistribution(new Well19937c(seed), scenario.keys(), ZIPF_EXPONENT);
   }
 
-  /** One thread's key chooser: ZipfDistribution is not thread-safe, so each thread has its own. */
-  private record KeyChooser(ZipfDistribution zipf) {
-    String next() {
-      return "k" + (zipf.sample() - 1);
-    }
-  }
-
-  private static void readLoop(CacheUnderTest cache, int instance, KeyChooser keys, History history,
-      AtomicBoolean running) {
+  private static void readLoop(CacheUnderTest cache, int instance, Workload workload, ZipfDistribution rows,
+      Random random, History history, AtomicBoolean running) {
     while (running.get()) {
-      String key = keys.next();
+      String key = workload.cacheKey(rows.sample() - 1, random);
       long start = System.nanoTime();
+      RunContext.beginRead();
       try {
         long version = cache.read(key);
-        history.read(key, version, start, System.nanoTime(), instance, History.Level.CACHE);
+        history.read(key, version, start, System.nanoTime(), instance, RunContext.endRead());
       } catch (Exception e) {
-        history.read(key, -1, start, System.nanoTime(), instance, History.Level.FAILED);
+        RunContext.endRead();
+        history.read(key, History.NOT_FOUND, start, System.nanoTime(), instance, History.Level.FAILED);
       }
     }
   }
 
-  private static void writeLoop(DatabaseServer db, ChaosTable table, List<CacheUnderTest> instances, KeyChooser keys,
-      Scenario scenario, History history, AtomicBoolean running) {
-    long interval = TimeUnit.SECONDS.toNanos(1) / Math.max(1, scenario.writesPerSecond());
+  /**
+   * Writes at the scenario's rate (shared by the writers), each write's post-write steps done by the next instance in
+   * turn. A failed write (the database restarting) reconnects and goes on.
+   */
+  private static void writeLoop(DatabaseServer db, RunContext context, List<CacheUnderTest> instances,
+      ZipfDistribution rows, Random random, AtomicBoolean running) {
+    Scenario scenario = context.scenario;
+    long interval = TimeUnit.SECONDS.toNanos(1) * scenario.writers() / scenario.writesPerSecond();
     long next = System.nanoTime();
     int n = 0;
-    try (Connection c = db.connect()) {
-      c.setAutoCommit(false);
-      while (running.get()) {
-        String key = keys.next();
-        long version = table.bump(c, key);
-        history.write(key, version, System.nanoTime());
-        try {
-          instances.get(n++ % instances.size()).afterWrite(key, version);
-        } catch (Exception e) {
-          log.debug("post-write step failed for {}: {}", key, e.toString());
+    Connection connection = null;
+    while (running.get()) {
+      try {
+        if (connection == null) {
+          connection = db.connect();
+          connection.setAutoCommit(false);
         }
-        next += interval;
-        long wait = next - System.nanoTime();
-        if (wait > 0) {
-          LockSupport.parkNanos(wait);
+        instances.get(n++ % instances.size()).write(context.new Writer(connection, random), rows.sample() - 1);
+      } catch (Exception e) {
+        log.debug("write failed, reconnecting: {}", e.toString());
+        closeQuietly(connection);
+        connection = null;
+        LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(50));
+      }
+      next += interval;
+      long wait = next - System.nanoTime();
+      if (wait > 0) {
+        LockSupport.parkNanos(wait);
+      }
+    }
+    closeQuietly(connection);
+  }
+
+  private static void closeQuietly(Connection connection) {
+    if (connection != null) {
+      try {
+        connection.close();
+      } catch (SQLException e) {
+        log.debug("closing a writer connection failed: {}", e.toString());
+      }
+    }
+  }
+
+  /** Keys whose entry in any instance (its L1, else Redis) or in Redis itself differs from the database. */
+  private static int staleKeysAfterQuiescence(EmbeddedStack stack, Workload workload, List<CacheUnderTest> instances,
+      String namespace) throws Exception {
+    RedisClient client = RedisClient.create(stack.redis().uri());
+    try (StatefulRedisConnection<String, String> connection = client.connect()) {
+      RedisCommands<String, String> redis = connection.sync();
+      int stale = 0;
+      for (String key : workload.allCacheKeys()) {
+        long db = workload.load(key);
+        boolean keyStale = differs(instances.get(0).parseRedisValue(redis.get(namespace + ":" + key)), db);
+        for (CacheUnderTest instance : instances) {
+          keyStale |= differs(instance.cachedVersion(key), db);
+        }
+        if (keyStale) {
+          log.info("stale after quiescence: {} (database {})", key, db);
+          stale++;
         }
       }
-    } catch (Exception e) {
-      log.error("writer stopped: {}", e.toString());
-    }
-  }
-
-  /** Runs the fault for the scenario's duration; returns when the workload should stop. */
-  private static void injectFault(EmbeddedStack stack, Scenario scenario) throws InterruptedException {
-    long third = scenario.duration().toMillis() / 3;
-    switch (scenario.fault()) {
-      case REDIS_PAUSE -> {
-        Thread.sleep(third);
-        stack.redis().pause();
-        Thread.sleep(third);
-        stack.redis().resume();
-        Thread.sleep(scenario.duration().toMillis() - 2 * third);
-      }
-      case REDIS_READONLY -> {
-        Thread.sleep(third);
-        redisCommand(stack, c -> c.replicaof("127.0.0.1", 1)); // nothing listens there: read-only, data kept
-        Thread.sleep(third);
-        redisCommand(stack, c -> c.replicaofNoOne());
-        Thread.sleep(scenario.duration().toMillis() - 2 * third);
-      }
-      default -> Thread.sleep(scenario.duration().toMillis());
-    }
-  }
-
-  private static void heal(EmbeddedStack stack) {
-    if (stack.redis().controllable() && stack.redis().isPaused()) {
-      stack.redis().resume();
-    }
-    redisCommand(stack, c -> c.replicaofNoOne());
-  }
-
-  private static void redisCommand(EmbeddedStack stack,
-      java.util.function.Consumer<io.lettuce.core.api.sync.RedisCommands<String, String>> command) {
-    io.lettuce.core.RedisClient client = io.lettuce.core.RedisClient.create(stack.redis().uri());
-    try (var connection = client.connect()) {
-      command.accept(connection.sync());
+      return stale;
     } finally {
       client.shutdown(Duration.ZERO, Duration.ofSeconds(1));
     }
   }
 
-  private static CacheHooks slowFill(int millis) {
-    return new CacheHooks() {
-      @Override
-      public void afterLoad(String redisKey) {
-        try {
-          Thread.sleep(millis); // the injected delay between a load and its fill
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-        }
-      }
-    };
+  private static boolean differs(Long cached, long db) {
+    return cached != null && cached != db;
   }
 
-  private static int staleKeysAfterQuiescence(Scenario scenario, ChaosTable table, List<CacheUnderTest> instances)
-      throws Exception {
-    int stale = 0;
-    for (int k = 0; k < scenario.keys(); k++) {
-      String key = "k" + k;
-      long db = table.version(key);
-      for (CacheUnderTest instance : instances) {
-        Long cached = instance.cachedVersion(key);
-        if (cached != null && cached != db) {
-          stale++;
-          break;
-        }
-      }
+  private static void dropTables(DatabaseServer db, String table) {
+    try (Connection c = db.connect(); Statement s = c.createStatement()) {
+      s.execute("DROP TABLE IF EXISTS " + table + ", " + table + "_seq");
+    } catch (SQLException e) {
+      log.warn("could not drop {}: {}", table, e.getMessage());
     }
-    return stale;
   }
 
-  private static CdcInvalidator startListener(EmbeddedStack stack, ChaosTable table, String namespace, long serverId)
-      throws Exception {
-    DatabaseServer db = stack.database();
-    CdcInvalidator cdc = CdcInvalidator.start(CdcOptions.builder()
-        .database(db.host(), db.port(), db.user(), db.password())
-        .serverId(serverId).name("chaos-" + serverId)
-        .redis(VeracacheOptions.builder(stack.redis().uri()).commandTimeout(Duration.ofMillis(300)).build())
-        .mappings(InvalidationMappings.builder().table(db.databaseName() + "." + table.name).namespace(namespace)
-            .key("{k}").version("version").add().build())
-        .stateDirectory(Files.createTempDirectory("chaos-cdc"))
-        .retryBackoff(Duration.ofMillis(10), Duration.ofMillis(50))
-        .meterRegistry(new SimpleMeterRegistry())
-        .build());
-    if (!cdc.awaitLive(Duration.ofSeconds(60))) {
-      cdc.close();
-      throw new IllegalStateException("CDC listener did not become live");
+  /** Runs a Redis command on a connection of its own (fault injection). */
+  static void redisCommand(EmbeddedStack stack, Consumer<RedisCommands<String, String>> command) {
+    RedisClient client = RedisClient.create(stack.redis().uri());
+    try (StatefulRedisConnection<String, String> connection = client.connect()) {
+      command.accept(connection.sync());
+    } finally {
+      client.shutdown(Duration.ZERO, Duration.ofSeconds(1));
     }
-    return cdc;
   }
 }

@@ -57,7 +57,7 @@ class CheckerTest {
     assertThat(r.latencyP99()).isEqualTo(300 * MS);
     assertThat(r.keysStaleAfterQuiescence()).isEqualTo(3);
     assertThat(r.lostWrites()).isEqualTo(1);
-    assertThat(Report.markdown(java.util.List.of(r))).contains("| s | 2 | 1 | 0 | 0.00 |");
+    assertThat(Report.markdown(java.util.List.of(r))).contains("| s | 2 | 0 / 1 / 0 / 1 | 1 | 0 | 0.00 |");
   }
 
   @Test
@@ -69,7 +69,69 @@ class CheckerTest {
     h.read("k", 1, 350 * MS, 351 * MS, 0, History.Level.CACHE); // bucket 2
     Report r = Checker.check("s <1>", h, W, 0, 0);
     assertThat(r.staleTimeline()).containsExactly(1, 0, 1);
-    String html = HtmlReport.render("t", "sub", java.util.List.of(r));
-    assertThat(html).contains("s &lt;1&gt;").contains("<svg").contains("<title>100 ms: 0</title>").contains("<title>200 ms: 1</title>");
+    String chart = HtmlReport.chart(r.staleTimeline());
+    assertThat(chart).contains("<svg").contains("<title>100 ms: 0</title>").contains("<title>200 ms: 1</title>");
+    assertThat(HtmlReport.escape(r.scenario())).isEqualTo("s &lt;1&gt;");
+  }
+
+  @Test
+  void aNotFoundReadIsStaleOnlyWhileTheRowExistedForLongerThanTheWindow() {
+    History h = new History();
+    h.write("k", 2, 100 * MS, true); // deleted
+    h.write("k", 3, 200 * MS); // inserted again
+    h.read("k", History.NOT_FOUND, 150 * MS, 151 * MS, 0, History.Level.L2); // row gone: fresh
+    h.read("k", History.NOT_FOUND, 205 * MS, 206 * MS, 0, History.Level.L2); // within W of the insert: allowed
+    h.read("k", History.NOT_FOUND, 260 * MS, 261 * MS, 0, History.Level.L1); // 60 ms after the insert: stale
+    Report r = Checker.check("s", h, W, 0, 0);
+    assertThat(r.staleReads()).isEqualTo(1);
+    assertThat(r.stalenessMax()).isEqualTo(60 * MS);
+  }
+
+  @Test
+  void aNotFoundReadThatMayHaveSeenADeleteIsNotStaleAndUnwrittenKeysAreNotJudged() {
+    History h = new History();
+    h.write("k", 2, 100 * MS);
+    h.write("k", 3, 155 * MS, true); // deleted while the read ran
+    h.read("k", History.NOT_FOUND, 150 * MS, 160 * MS, 0, History.Level.L2);
+    h.read("never-written", History.NOT_FOUND, 150 * MS, 151 * MS, 0, History.Level.L2);
+    assertThat(Checker.check("s", h, W, 0, 0).staleReads()).isZero();
+  }
+
+  @Test
+  void aValueReadAfterTheRowWasDeletedIsStale() {
+    History h = new History();
+    h.write("k", 2, 100 * MS, true);
+    h.read("k", 1, 150 * MS, 151 * MS, 0, History.Level.L1);
+    assertThat(Checker.check("s", h, W, 0, 0).staleReads()).isEqualTo(1);
+  }
+
+  @Test
+  void loadsOfOneKeyThatOverlapCountAsConcurrentAndTouchingOnesDoNot() {
+    History h = new History();
+    h.load("k", 0, 10 * MS);
+    h.load("k", 5 * MS, 15 * MS);
+    h.load("k", 6 * MS, 8 * MS); // three at once at 6-8 ms
+    h.load("k", 15 * MS, 20 * MS); // starts when the second ends
+    h.load("other", 0, 10 * MS);
+    Report r = Checker.check("s", h, W, 0, 0);
+    assertThat(r.loads()).isEqualTo(5);
+    assertThat(r.peakConcurrentLoads()).isEqualTo(3);
+  }
+
+  @Test
+  void availabilityAndLatencyDuringTheFaultCoverOnlyReadsThatStartedInIt() {
+    History h = new History();
+    h.read("k", 1, System.nanoTime() - 1000 * MS, System.nanoTime() - 999 * MS, 0, History.Level.L1);
+    h.faultStarted();
+    long t = System.nanoTime();
+    h.read("k", -1, t, t + 300 * MS, 0, History.Level.FAILED);
+    h.read("k", 1, t, t + 2 * MS, 0, History.Level.DATABASE);
+    h.faultEnded();
+    Report r = Checker.check("s", h, W, 0, 0);
+    assertThat(r.availabilityPercent()).isCloseTo(66.67, org.assertj.core.data.Offset.offset(0.01));
+    assertThat(r.faultAvailabilityPercent()).isEqualTo(50.0);
+    assertThat(r.faultLatencyP99()).isEqualTo(300 * MS);
+    assertThat(r.readsByLevel()).containsEntry(History.Level.L1, 1).containsEntry(History.Level.DATABASE, 1)
+        .containsEntry(History.Level.FAILED, 1);
   }
 }

@@ -1,0 +1,156 @@
+package dev.veracache.chaos;
+
+import dev.veracache.VeracacheOptions;
+import dev.veracache.cdc.CdcInvalidator;
+import dev.veracache.cdc.CdcOptions;
+import dev.veracache.cdc.InvalidationMappings;
+import dev.veracache.chaos.fault.ListenerProcess;
+import dev.veracache.stack.DatabaseServer;
+import dev.veracache.stack.EmbeddedStack;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The CDC listener of one run: in this JVM (fast to start), or in a separate JVM when the scenario must really crash or
+ * pause it. {@link #ensureLive()} is the supervisor a deployment would have: it restarts a listener that died or
+ * failed, from its stored position, or, for the FORGETFUL_CDC baseline, from a fresh state directory (so from the
+ * current binlog position: what a listener without durable offsets does).
+ */
+final class CdcListenerControl implements AutoCloseable {
+
+  private static final Logger log = LoggerFactory.getLogger(CdcListenerControl.class);
+  private static final Duration LIVE_TIMEOUT = Duration.ofSeconds(60);
+
+  private final EmbeddedStack stack;
+  private final String table;
+  private final String namespace;
+  private final List<String> keyTemplates;
+  private final long serverId;
+  private final boolean separateProcess;
+  private final boolean forgetful;
+  private Path stateDirectory;
+  private CdcInvalidator inProcess;
+  private ListenerProcess process;
+
+  CdcListenerControl(EmbeddedStack stack, String table, String namespace, boolean alternateKeys, long serverId,
+      boolean separateProcess, boolean forgetful) {
+    this.stack = stack;
+    this.table = table;
+    this.namespace = namespace;
+    this.keyTemplates = alternateKeys ? List.of("{k}", "{sku}") : List.of("{k}");
+    this.serverId = serverId;
+    this.separateProcess = separateProcess;
+    this.forgetful = forgetful;
+    this.stateDirectory = newStateDirectory();
+  }
+
+  /** Starts the listener and waits until it is live (proven to see new commits). */
+  synchronized void start() {
+    DatabaseServer db = stack.database();
+    String name = "chaos-" + serverId;
+    if (separateProcess) {
+      process = ListenerProcess.start(new ListenerProcess.Spec(db.host(), db.port(), db.user(), db.password(),
+          db.databaseName(), table, namespace, keyTemplates, "version", serverId, name, stateDirectory,
+          stack.redis().uri()), LIVE_TIMEOUT);
+      return;
+    }
+    inProcess = CdcInvalidator.start(CdcOptions.builder()
+        .database(db.host(), db.port(), db.user(), db.password())
+        .serverId(serverId).name(name)
+        .redis(VeracacheOptions.builder(stack.redis().uri()).commandTimeout(Duration.ofMillis(300)).build())
+        .mappings(mappings(db))
+        .stateDirectory(stateDirectory)
+        .retryBackoff(Duration.ofMillis(10), Duration.ofMillis(50))
+        .meterRegistry(new SimpleMeterRegistry())
+        .build());
+    if (!inProcess.awaitLive(LIVE_TIMEOUT)) {
+      Throwable failure = inProcess.failure();
+      inProcess.close();
+      inProcess = null;
+      throw new IllegalStateException("CDC listener " + name + " did not become live"
+          + (failure == null ? "" : ": " + failure.getMessage()));
+    }
+  }
+
+  private InvalidationMappings mappings(DatabaseServer db) {
+    InvalidationMappings.TableBuilder mapping = InvalidationMappings.builder()
+        .table(db.databaseName() + "." + table).namespace(namespace).version("version");
+    keyTemplates.forEach(mapping::key);
+    return mapping.add().build();
+  }
+
+  /** R6: the separate listener halts when it receives its next batch, before applying it. */
+  synchronized void crashBeforeNextApply(Duration timeout) {
+    requireProcess("crash").crashBeforeNextApply();
+    if (!process.awaitExit(timeout)) {
+      log.warn("listener did not receive a batch within {}: killing it instead", timeout);
+      process.kill();
+    }
+  }
+
+  synchronized void pause() {
+    requireProcess("pause").pause();
+  }
+
+  synchronized void resume() {
+    if (process != null && process.isAlive()) {
+      process.resume();
+    }
+  }
+
+  /**
+   * Restarts the listener if it died or failed; returns once it is live. The forgetful baseline restarts from a
+   * fresh state directory.
+   */
+  synchronized void ensureLive() {
+    boolean running = separateProcess ? process != null && process.isAlive()
+        : inProcess != null && inProcess.failure() == null;
+    if (running) {
+      return;
+    }
+    log.info("restarting the CDC listener ({})", forgetful ? "position forgotten" : "from its stored position");
+    stopQuietly();
+    if (forgetful) {
+      stateDirectory = newStateDirectory();
+    }
+    start();
+  }
+
+  private ListenerProcess requireProcess(String what) {
+    if (process == null) {
+      throw new IllegalStateException("cannot " + what + " the CDC listener: it does not run in its own process");
+    }
+    return process;
+  }
+
+  private void stopQuietly() {
+    if (process != null) {
+      process.close();
+      process = null;
+    }
+    if (inProcess != null) {
+      inProcess.close();
+      inProcess = null;
+    }
+  }
+
+  private static Path newStateDirectory() {
+    try {
+      return Files.createTempDirectory("chaos-cdc");
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot create a state directory for the CDC listener", e);
+    }
+  }
+
+  @Override
+  public synchronized void close() {
+    stopQuietly();
+  }
+}

@@ -1,0 +1,107 @@
+package dev.veracache.chaos;
+
+import dev.veracache.ValueCodec;
+import dev.veracache.baseline.NaiveCacheAside;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The textbook patterns over Redis alone, no fences, no CDC: cache-aside with delete after write (NAIVE), the same
+ * with a second delete after a guessed delay (DOUBLE_DELETE), and write-through that SETs the committed value after
+ * the commit (NAIVE_WRITE_THROUGH). A failed delete or set is not retried: that is the pattern.
+ */
+final class NaiveRedisStrategy implements CacheUnderTest {
+
+  private static final Logger log = LoggerFactory.getLogger(NaiveRedisStrategy.class);
+
+  private final RunContext context;
+  private final NaiveCacheAside<String> cache;
+  private final ScheduledExecutorService secondDeletes = Executors.newSingleThreadScheduledExecutor();
+
+  NaiveRedisStrategy(RunContext context, String redisUri) {
+    this.context = context;
+    this.cache = new NaiveCacheAside<>(redisUri, context.namespace, ValueCodec.utf8(), Duration.ofMinutes(10),
+        context.hooks, true);
+  }
+
+  @Override
+  public long read(String key) throws Exception {
+    return version(cache.get(key, context.loader::load));
+  }
+
+  @Override
+  public void write(RunContext.Writer writer, int row) throws Exception {
+    Workload.Commit commit = writer.commit(row);
+    switch (context.strategy) {
+      case NAIVE_WRITE_THROUGH -> {
+        String key = commit.effects().get(0).key();
+        context.holdSet(key, commit.version());
+        try {
+          cache.set(key, Long.toString(commit.version()));
+        } catch (RuntimeException e) {
+          log.debug("naive set of {} failed, not retried: {}", key, e.toString());
+        }
+        writer.settle(commit);
+      }
+      case DOUBLE_DELETE -> {
+        delete(commit.appInvalidates());
+        secondDeletes.schedule(() -> {
+          delete(commit.appInvalidates());
+          writer.settle(commit);
+        }, context.scenario.doubleDeleteDelayMillis(), TimeUnit.MILLISECONDS);
+      }
+      default -> {
+        delete(commit.appInvalidates());
+        writer.settle(commit);
+      }
+    }
+  }
+
+  private void delete(List<String> keys) {
+    for (String key : keys) {
+      try {
+        cache.invalidate(key);
+      } catch (RuntimeException e) {
+        log.debug("naive delete of {} failed, not retried: {}", key, e.toString());
+      }
+    }
+  }
+
+  @Override
+  public Long cachedVersion(String key) throws Exception {
+    try {
+      return version(cache.get(key, k -> {
+        throw new NotCached();
+      }));
+    } catch (NotCached e) {
+      return null;
+    }
+  }
+
+  @Override
+  public Long parseRedisValue(String raw) {
+    return raw == null ? null : raw.isEmpty() ? History.NOT_FOUND : Long.parseLong(raw);
+  }
+
+  static long version(String value) {
+    return value == null ? History.NOT_FOUND : Long.parseLong(value);
+  }
+
+  @Override
+  public void close() {
+    secondDeletes.shutdownNow();
+    cache.close();
+  }
+
+  /** A loader's answer that means "do not load": used to peek at what a cache holds. */
+  static final class NotCached extends RuntimeException {
+    NotCached() {
+      super(null, null, false, false);
+    }
+  }
+}

@@ -1,0 +1,218 @@
+package dev.veracache.chaos;
+
+import dev.veracache.chaos.Scenario.Fault;
+import dev.veracache.chaos.Scenario.Strategy;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Pattern;
+import tools.jackson.core.JacksonException;
+import tools.jackson.databind.DeserializationFeature;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.node.ObjectNode;
+import tools.jackson.dataformat.yaml.YAMLMapper;
+
+/**
+ * Scenarios as data: a YAML file with optional {@code defaults} and a list of {@code scenarios}, each field of
+ * {@link Scenario} by name. The built-in catalogue is {@code scenarios.yaml} beside this class; {@link #load(Path)}
+ * reads another file of the same shape. Every mistake is reported with the file, the scenario and the field: unknown
+ * fields, values out of range, strategies that cannot run under the scenario's fault or workload, baselines with no
+ * expected anomaly.
+ */
+public final class ScenarioCatalog {
+
+  public static final String BUILT_IN = "scenarios.yaml";
+  private static final Pattern ID = Pattern.compile("[a-z0-9][a-z0-9-]{0,63}");
+  private static final YAMLMapper YAML = YAMLMapper.builder()
+      .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+      .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
+      .build();
+  /** Values a file may leave out. */
+  private static final Map<String, Object> DEFAULTS = defaults();
+
+  private final List<Scenario> scenarios;
+
+  private ScenarioCatalog(List<Scenario> scenarios) {
+    this.scenarios = List.copyOf(scenarios);
+  }
+
+  /** The built-in catalogue, covering R1-R12 and the infrastructure faults. */
+  public static ScenarioCatalog builtIn() {
+    try (InputStream in = ScenarioCatalog.class.getResourceAsStream(BUILT_IN)) {
+      if (in == null) {
+        throw new IllegalStateException(BUILT_IN + " is missing from the classpath");
+      }
+      return parse(in, BUILT_IN);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  public static ScenarioCatalog load(Path file) {
+    try (InputStream in = Files.newInputStream(file)) {
+      return parse(in, file.toString());
+    } catch (IOException e) {
+      throw new IllegalArgumentException("cannot read scenario file " + file + ": " + e.getMessage(), e);
+    }
+  }
+
+  static ScenarioCatalog parse(InputStream yaml, String source) {
+    JsonNode root;
+    try {
+      root = YAML.readTree(yaml);
+    } catch (JacksonException e) {
+      throw new IllegalArgumentException(source + " is not valid YAML: " + e.getOriginalMessage(), e);
+    }
+    if (root == null || !root.isObject()) {
+      throw new IllegalArgumentException(source + ": expected a mapping with 'defaults' and 'scenarios'");
+    }
+    for (String field : root.propertyNames()) {
+      if (!field.equals("defaults") && !field.equals("scenarios")) {
+        throw new IllegalArgumentException(source + ": unknown top-level field '" + field
+            + "' (expected 'defaults' and 'scenarios')");
+      }
+    }
+    ObjectNode defaults = YAML.valueToTree(DEFAULTS);
+    JsonNode fileDefaults = root.get("defaults");
+    if (fileDefaults != null) {
+      if (!fileDefaults.isObject()) {
+        throw new IllegalArgumentException(source + ": 'defaults' must be a mapping");
+      }
+      defaults.setAll((ObjectNode) fileDefaults);
+    }
+    JsonNode list = root.get("scenarios");
+    if (list == null || !list.isArray() || list.isEmpty()) {
+      throw new IllegalArgumentException(source + ": expected a non-empty list under 'scenarios'");
+    }
+    List<Scenario> scenarios = new ArrayList<>();
+    Set<String> ids = new HashSet<>();
+    int index = 0;
+    for (JsonNode node : list) {
+      String where = source + " scenarios[" + index++ + "]"
+          + (node.hasNonNull("id") ? " (" + node.get("id").asString() + ")" : "");
+      if (!node.isObject()) {
+        throw new IllegalArgumentException(where + ": must be a mapping");
+      }
+      ObjectNode merged = defaults.deepCopy();
+      merged.setAll((ObjectNode) node);
+      Scenario scenario;
+      try {
+        scenario = YAML.treeToValue(merged, Scenario.class);
+      } catch (JacksonException e) {
+        throw new IllegalArgumentException(where + ": " + e.getOriginalMessage(), e);
+      }
+      validate(scenario, where);
+      if (!ids.add(scenario.id())) {
+        throw new IllegalArgumentException(where + ": id '" + scenario.id() + "' is used twice");
+      }
+      scenarios.add(scenario);
+    }
+    return new ScenarioCatalog(scenarios);
+  }
+
+  public List<Scenario> scenarios() {
+    return scenarios;
+  }
+
+  /** The scenarios with these ids, in the order given; "all" (or nothing) for every scenario. */
+  public List<Scenario> select(List<String> ids) {
+    if (ids == null || ids.isEmpty() || ids.equals(List.of("all"))) {
+      return scenarios;
+    }
+    Map<String, Scenario> byId = new LinkedHashMap<>();
+    scenarios.forEach(s -> byId.put(s.id(), s));
+    List<Scenario> chosen = new ArrayList<>();
+    for (String id : ids) {
+      Scenario s = byId.get(id);
+      if (s == null) {
+        throw new IllegalArgumentException("no scenario '" + id + "'; known: " + String.join(", ", byId.keySet()));
+      }
+      chosen.add(s);
+    }
+    return chosen;
+  }
+
+  private static void validate(Scenario s, String where) {
+    require(s.id() != null && ID.matcher(s.id()).matches(), where, "id",
+        "must be lower-case letters, digits and '-', was " + s.id());
+    require(s.title() != null && !s.title().isBlank(), where, "title", "is required");
+    require(s.fault() != null, where, "fault", "is required (one of " + List.of(Fault.values()) + ")");
+    require(s.strategies() != null && !s.strategies().isEmpty(), where, "strategies", "must list at least one");
+    require(s.seconds() >= 1, where, "seconds", "must be >= 1, was " + s.seconds());
+    require(s.keys() >= 1, where, "keys", "must be >= 1, was " + s.keys());
+    require(s.instances() >= 1, where, "instances", "must be >= 1, was " + s.instances());
+    require(s.readersPerInstance() >= 0, where, "readersPerInstance", "must be >= 0");
+    require(s.writers() >= 1, where, "writers", "must be >= 1, was " + s.writers());
+    require(s.writesPerSecond() >= 1, where, "writesPerSecond", "must be >= 1, was " + s.writesPerSecond());
+    require(s.windowMillis() >= 0, where, "windowMillis", "must be >= 0");
+    require(s.raceHoldMillis() >= 0 && s.fillDelayAfterWriteMillis() >= 0 && s.loadDelayMillis() >= 0
+        && s.latencyMillis() >= 0 && s.tombstoneTtlMillis() >= 0 && s.doubleDeleteDelayMillis() >= 0, where,
+        "*Millis", "must not be negative");
+    require(s.leaseWaitMillis() >= 1, where, "leaseWaitMillis", "must be >= 1");
+    require(s.deleteFraction() >= 0 && s.deleteFraction() < 1, where, "deleteFraction", "must be in [0, 1)");
+    require(s.skuChangeFraction() >= 0 && s.skuChangeFraction() <= 1, where, "skuChangeFraction",
+        "must be in [0, 1]");
+    require(s.fault() != Fault.PARTITION_INSTANCE || s.instances() >= 2, where, "instances",
+        "must be >= 2 for PARTITION_INSTANCE (one instance is cut off, the others are not)");
+    Map<Strategy, Set<Scenario.Anomaly>> expect = s.expect() == null ? Map.of() : s.expect();
+    for (Strategy strategy : expect.keySet()) {
+      require(s.strategies().contains(strategy), where, "expect", strategy + " is not among the strategies");
+      require(strategy.baseline, where, "expect", strategy + " is not a baseline: Veracache strategies must show "
+          + "no anomaly, that is not configurable");
+    }
+    for (Strategy strategy : s.strategies()) {
+      require(!strategy.baseline || !expect.getOrDefault(strategy, Set.of()).isEmpty(), where, "expect",
+          "baseline " + strategy + " needs the anomaly it is known for (a baseline that shows nothing proves nothing)");
+      boolean writeThrough = strategy == Strategy.VERACACHE_WRITE_THROUGH || strategy == Strategy.NAIVE_WRITE_THROUGH;
+      require(!writeThrough || (s.deleteFraction() == 0 && !s.alternateKeys()), where, "strategies",
+          strategy + " runs only with updates by primary key (deleteFraction 0, alternateKeys false)");
+      require(s.fault() != Fault.SET_REORDER || writeThrough, where, "strategies",
+          "SET_REORDER reorders cache sets: only write-through strategies make them, not " + strategy);
+      require((strategy == Strategy.HEAP_WRITE_BEHIND) == (s.fault() == Fault.PROCESS_KILL), where, "strategies",
+          "HEAP_WRITE_BEHIND and the PROCESS_KILL fault go together");
+      require(strategy.usesCdc || (s.fault() != Fault.LISTENER_CRASH && s.fault() != Fault.LISTENER_PAUSE), where,
+          "strategies", strategy + " has no CDC listener to crash or pause");
+    }
+  }
+
+  private static void require(boolean ok, String where, String field, String message) {
+    if (!ok) {
+      throw new IllegalArgumentException(where + ": field '" + field + "' " + message);
+    }
+  }
+
+  private static Map<String, Object> defaults() {
+    Map<String, Object> d = new LinkedHashMap<>();
+    d.put("race", "-");
+    d.put("description", "");
+    d.put("expect", Map.of());
+    d.put("seconds", 3);
+    d.put("keys", 20);
+    d.put("instances", 2);
+    d.put("readersPerInstance", 2);
+    d.put("writers", 1);
+    d.put("writesPerSecond", 100);
+    d.put("windowMillis", 200);
+    d.put("raceHoldMillis", 300);
+    d.put("fillDelayAfterWriteMillis", 0);
+    d.put("loadDelayMillis", 0);
+    d.put("leaseWaitMillis", 200);
+    d.put("tombstoneTtlMillis", 0);
+    d.put("latencyMillis", 50);
+    d.put("deleteFraction", 0.0);
+    d.put("alternateKeys", false);
+    d.put("skuChangeFraction", 0.3);
+    d.put("writersShareKeys", false);
+    d.put("herdThreshold", 0);
+    d.put("doubleDeleteDelayMillis", 15);
+    return d;
+  }
+}

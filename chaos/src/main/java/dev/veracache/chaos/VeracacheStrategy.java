@@ -1,0 +1,141 @@
+package dev.veracache.chaos;
+
+import dev.veracache.CacheAside;
+import dev.veracache.CacheLoaderException;
+import dev.veracache.CacheOptions;
+import dev.veracache.CacheWriter;
+import dev.veracache.ReadThroughCache;
+import dev.veracache.TieredCache;
+import dev.veracache.ValueCodec;
+import dev.veracache.Veracache;
+import dev.veracache.VeracacheOptions;
+import dev.veracache.WriteThroughCache;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.time.Duration;
+
+/**
+ * Veracache, as an application would use it: one {@link Veracache} client per instance (its own connection, tracking
+ * and L1), versioned values (the row version), the CDC listener running beside it (started by the runner). Cache-aside
+ * and read-through invalidate after each commit with the row version; write-through writes the database through its
+ * {@link CacheWriter} and sets the committed version; CDC_ONLY (and the FORGETFUL_CDC baseline) leave invalidation
+ * to the listener alone.
+ *
+ * <p>Timeouts are short, as the chaos configuration: a 300 ms command timeout, a 100 ms heartbeat, 100 ms L1 trust
+ * while degraded and 300 ms of recovery grace.
+ */
+final class VeracacheStrategy implements CacheUnderTest {
+
+  /** The write-through writer runs on the writer's thread, inside put: it finds its writer and row here. */
+  private static final ThreadLocal<PendingWrite> PENDING = new ThreadLocal<>();
+
+  private record PendingWrite(RunContext.Writer writer, int row, Workload.Commit[] committed) {}
+
+  private final RunContext context;
+  private final Veracache veracache;
+  private final TieredCache<String, String> tiered;
+  private final CacheAside<String, String> aside;
+  private final ReadThroughCache<String, String> readThrough;
+  private final WriteThroughCache<String, String> writeThrough;
+
+  VeracacheStrategy(RunContext context, int instance, String redisUri) {
+    this.context = context;
+    this.veracache = Veracache.create(VeracacheOptions.builder(redisUri).clientName("chaos-" + instance)
+        .commandTimeout(Duration.ofMillis(300)).heartbeatInterval(Duration.ofMillis(100))
+        .degradedL1Ttl(Duration.ofMillis(100)).recoveryGrace(Duration.ofMillis(300))
+        .meterRegistry(new SimpleMeterRegistry()).build());
+    CacheOptions.Builder<String, String> options = CacheOptions.<String, String>builder(context.namespace,
+            ValueCodec.utf8())
+        .version(Long::parseLong).leaseWaitTimeout(Duration.ofMillis(context.scenario.leaseWaitMillis()))
+        .hooks(context.hooks);
+    if (context.scenario.tombstoneTtlMillis() > 0) {
+      options.tombstoneTtl(Duration.ofMillis(context.scenario.tombstoneTtlMillis()));
+    }
+    CacheAside<String, String> aside = null;
+    ReadThroughCache<String, String> readThrough = null;
+    WriteThroughCache<String, String> writeThrough = null;
+    switch (context.strategy) {
+      case VERACACHE_READ_THROUGH -> readThrough = veracache.readThrough(options.build(), context.loader);
+      case VERACACHE_WRITE_THROUGH -> writeThrough = veracache.writeThrough(options.build(), context.loader,
+          new RowWriter());
+      default -> aside = veracache.cacheAside(options.build());
+    }
+    this.aside = aside;
+    this.readThrough = readThrough;
+    this.writeThrough = writeThrough;
+    this.tiered = aside != null ? aside.tiered() : readThrough != null ? readThrough.tiered() : writeThrough.tiered();
+  }
+
+  @Override
+  public long read(String key) {
+    String value = aside != null ? aside.get(key, context.loader) : readThrough != null ? readThrough.get(key)
+        : writeThrough.get(key);
+    return NaiveRedisStrategy.version(value);
+  }
+
+  @Override
+  public void write(RunContext.Writer writer, int row) throws Exception {
+    if (writeThrough != null) {
+      Workload.Commit[] committed = new Workload.Commit[1];
+      PENDING.set(new PendingWrite(writer, row, committed));
+      try {
+        writeThrough.put("k" + row, "");
+      } finally {
+        PENDING.remove();
+        if (committed[0] != null) {
+          writer.settle(committed[0]);
+        }
+      }
+      return;
+    }
+    Workload.Commit commit = writer.commit(row);
+    if (context.strategy.appInvalidates()) {
+      for (String key : commit.appInvalidates()) {
+        tiered.invalidate(key, commit.version());
+      }
+    }
+    writer.settle(commit);
+  }
+
+  @Override
+  public Long cachedVersion(String key) {
+    try {
+      return NaiveRedisStrategy.version(tiered.get(key, k -> {
+        throw new NaiveRedisStrategy.NotCached();
+      }));
+    } catch (CacheLoaderException e) {
+      return null;
+    }
+  }
+
+  @Override
+  public Long parseRedisValue(String raw) {
+    if (raw == null || raw.startsWith("T:")) {
+      return null;
+    }
+    if (raw.startsWith("N:")) {
+      return History.NOT_FOUND;
+    }
+    return Long.parseLong(raw.substring(raw.indexOf(':', 2) + 1)); // V:<version>:<payload>, the payload is the version
+  }
+
+  @Override
+  public void close() {
+    veracache.close();
+  }
+
+  /** Commits the row on the writer's connection; the value to cache is the committed version. */
+  private static final class RowWriter implements CacheWriter<String, String> {
+    @Override
+    public String write(String key, String ignored) throws Exception {
+      PendingWrite pending = PENDING.get();
+      Workload.Commit commit = pending.writer().commit(pending.row());
+      pending.committed()[0] = commit;
+      return Long.toString(commit.version());
+    }
+
+    @Override
+    public void delete(String key) {
+      throw new UnsupportedOperationException("the chaos workload deletes through cache-aside only");
+    }
+  }
+}

@@ -1,0 +1,163 @@
+package dev.veracache.chaos;
+
+import dev.veracache.stack.DatabaseServer;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+
+/**
+ * The scenario's rows and what a write does to them. Row {@code i} has primary key {@code k<i>} and a version that
+ * grows with every change, deletes included: a per-key counter in a side table ({@code <table>_seq}) hands out the
+ * next version under its row lock, so concurrent writers of one key get distinct, ordered versions and a re-inserted
+ * row continues above the version of its delete.
+ *
+ * <p>Cache keys: {@code k<i>} (by primary key), and with {@link Scenario#alternateKeys()} also the row's SKU, which is
+ * {@code a<i>} or {@code b<i>}; an update may move the row from one SKU to the other (race R11: the old SKU's key must
+ * be invalidated too). A write returns every cache key it changed (what the checker needs) and the keys the
+ * application invalidates itself: the primary key and the current SKU, never the SKU the row left, and nothing after
+ * an insert (race R10: "nothing was cached for a row that did not exist", except the not-found entry).
+ */
+final class Workload {
+
+  /** What one committed write did. */
+  record Commit(long version, List<History.Write> effects, List<String> appInvalidates, boolean insert) {}
+
+  final String table;
+  private final DatabaseServer db;
+  private final Scenario scenario;
+
+  Workload(DatabaseServer db, String table, Scenario scenario) throws SQLException {
+    this.db = db;
+    this.table = table;
+    this.scenario = scenario;
+    int keys = scenario.keys();
+    try (Connection c = db.connect(); Statement s = c.createStatement()) {
+      s.execute("CREATE OR REPLACE TABLE " + table + " (k VARCHAR(20) PRIMARY KEY, sku VARCHAR(20) NOT NULL UNIQUE, "
+          + "version BIGINT NOT NULL)");
+      s.execute("CREATE OR REPLACE TABLE " + table + "_seq (k VARCHAR(20) PRIMARY KEY, last BIGINT NOT NULL)");
+      s.execute("INSERT INTO " + table + " SELECT CONCAT('k', seq), CONCAT('a', seq), 1 FROM seq_0_to_" + (keys - 1));
+      s.execute("INSERT INTO " + table + "_seq SELECT CONCAT('k', seq), 1 FROM seq_0_to_" + (keys - 1));
+    }
+  }
+
+  /** A cache key of row {@code row}: its primary key, or with alternate keys one of its three possible keys. */
+  String cacheKey(int row, Random random) {
+    if (!scenario.alternateKeys()) {
+      return "k" + row;
+    }
+    return switch (random.nextInt(3)) {
+      case 0 -> "k" + row;
+      case 1 -> "a" + row;
+      default -> "b" + row;
+    };
+  }
+
+  /** Every cache key the scenario can touch. */
+  List<String> allCacheKeys() {
+    List<String> keys = new ArrayList<>();
+    for (int i = 0; i < scenario.keys(); i++) {
+      keys.add("k" + i);
+      if (scenario.alternateKeys()) {
+        keys.add("a" + i);
+        keys.add("b" + i);
+      }
+    }
+    return keys;
+  }
+
+  /** The committed version behind a cache key, or {@link History#NOT_FOUND}. */
+  long load(String cacheKey) throws SQLException {
+    String column = cacheKey.startsWith("k") ? "k" : "sku";
+    try (Connection c = db.connect();
+         PreparedStatement ps = c.prepareStatement("SELECT version FROM " + table + " WHERE " + column + " = ?")) {
+      ps.setString(1, cacheKey);
+      try (ResultSet rs = ps.executeQuery()) {
+        return rs.next() ? rs.getLong(1) : History.NOT_FOUND;
+      }
+    }
+  }
+
+  /**
+   * One write of row {@code row} in one transaction on {@code c} (auto-commit off): a delete with probability
+   * {@link Scenario#deleteFraction()}, an insert if the row is gone, an update otherwise (moving the SKU with
+   * probability {@link Scenario#skuChangeFraction()} when alternate keys are on).
+   */
+  Commit write(Connection c, int row, Random random) throws SQLException {
+    String k = "k" + row;
+    try {
+      long version;
+      try (PreparedStatement bump = c.prepareStatement("UPDATE " + table + "_seq SET last = last + 1 WHERE k = ?");
+           PreparedStatement read = c.prepareStatement("SELECT last FROM " + table + "_seq WHERE k = ?")) {
+        bump.setString(1, k);
+        bump.executeUpdate();
+        read.setString(1, k);
+        try (ResultSet rs = read.executeQuery()) {
+          rs.next();
+          version = rs.getLong(1);
+        }
+      }
+      String sku = null;
+      try (PreparedStatement ps = c.prepareStatement("SELECT sku FROM " + table + " WHERE k = ?")) {
+        ps.setString(1, k);
+        try (ResultSet rs = ps.executeQuery()) {
+          if (rs.next()) {
+            sku = rs.getString(1);
+          }
+        }
+      }
+      Commit commit;
+      if (sku == null) {
+        String newSku = "a" + row;
+        execute(c, "INSERT INTO " + table + " (k, sku, version) VALUES (?, ?, ?)", k, newSku, version);
+        commit = new Commit(version, effects(k, version, false, null, newSku), List.of(), true);
+      } else if (random.nextDouble() < scenario.deleteFraction()) {
+        execute(c, "DELETE FROM " + table + " WHERE k = ?", k);
+        commit = new Commit(version, effects(k, version, true, sku, null), appKeys(k, sku), false);
+      } else {
+        String newSku = scenario.alternateKeys() && random.nextDouble() < scenario.skuChangeFraction()
+            ? (sku.startsWith("a") ? "b" : "a") + row : sku;
+        execute(c, "UPDATE " + table + " SET version = ?, sku = ? WHERE k = ?", version, newSku, k);
+        commit = new Commit(version, effects(k, version, false, sku, newSku), appKeys(k, newSku), false);
+      }
+      c.commit();
+      return commit;
+    } catch (SQLException | RuntimeException e) {
+      c.rollback();
+      throw e;
+    }
+  }
+
+  /** The keys the application itself invalidates after a write: the primary key, and the SKU it knows now. */
+  private List<String> appKeys(String k, String sku) {
+    return scenario.alternateKeys() ? List.of(k, sku) : List.of(k);
+  }
+
+  /** The history writes of one commit; commit times are filled in by the runner. */
+  private List<History.Write> effects(String k, long version, boolean deleted, String oldSku, String newSku) {
+    List<History.Write> effects = new ArrayList<>();
+    effects.add(new History.Write(k, version, 0, deleted));
+    if (scenario.alternateKeys()) {
+      if (oldSku != null && !oldSku.equals(newSku)) {
+        effects.add(new History.Write(oldSku, version, 0, true)); // the row left this SKU (or is gone)
+      }
+      if (newSku != null) {
+        effects.add(new History.Write(newSku, version, 0, false));
+      }
+    }
+    return effects;
+  }
+
+  private static void execute(Connection c, String sql, Object... args) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement(sql)) {
+      for (int i = 0; i < args.length; i++) {
+        ps.setObject(i + 1, args[i]);
+      }
+      ps.executeUpdate();
+    }
+  }
+}
