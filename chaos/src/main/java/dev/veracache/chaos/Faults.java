@@ -11,7 +11,8 @@ import org.slf4j.LoggerFactory;
  * Injects a scenario's fault while its workload runs, and heals it. Timed faults are active for the middle third of
  * the run (recorded in the history as the fault window); race injections (FILL_RACE and the like) act through
  * {@link RunContext} for the whole run. {@link #heal()} undoes every fault there is, whatever was injected, and
- * returns once the CDC listener is live again: quiescence starts from there.
+ * returns once the CDC listener is live again: quiescence starts from there. A crashed listener is restarted only
+ * there, after the workload stopped, so that everything written since the crash must come from its stored position.
  */
 final class Faults {
 
@@ -76,7 +77,7 @@ final class Faults {
       case REDIS_LATENCY -> proxies.forEach(p -> p.latency(Duration.ZERO));
       case PARTITION_INSTANCE -> proxies.get(proxies.size() - 1).heal();
       case DROP_CONNECTIONS -> { } // one drop; the clients reconnect by themselves
-      case LISTENER_CRASH -> listener.ensureLive(); // the supervisor restarts it
+      case LISTENER_CRASH -> { } // it stays down until heal(): every write since the crash is its backlog
       case LISTENER_PAUSE -> listener.resume();
       case DB_RESTART -> {
         stack.database().start();

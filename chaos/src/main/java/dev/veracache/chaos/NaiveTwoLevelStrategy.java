@@ -2,13 +2,12 @@ package dev.veracache.chaos;
 
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
-import dev.veracache.CacheHooks;
-import dev.veracache.ValueCodec;
-import dev.veracache.baseline.NaiveCacheAside;
 import io.lettuce.core.ClientOptions;
 import io.lettuce.core.RedisClient;
+import io.lettuce.core.SetArgs;
 import io.lettuce.core.TrackingArgs;
 import io.lettuce.core.api.StatefulRedisConnection;
+import io.lettuce.core.api.sync.RedisCommands;
 import io.lettuce.core.protocol.ProtocolVersion;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -19,17 +18,20 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * The common hand-made two-level cache (JetCache, J2Cache style): a Caffeine L1 with a long TTL in front of naive
- * cache-aside in Redis, and L1 invalidations from Redis tracking pushes on a second connection. Two known leaks:
- * an invalidation pushed on the second connection before the first connection's GET reply is processed is lost, and
- * the old value goes into L1 (R7); invalidations pushed while the instance is disconnected are lost, and nothing
- * clears L1 on reconnect (R5).
+ * cache-aside in Redis (GET; on a miss load and SET; DEL after a write), and L1 invalidations from Redis tracking
+ * pushes on a second connection. Two known leaks: an invalidation pushed on the second connection before the first
+ * connection's GET reply is processed is lost, and the old value goes into L1 (R7); invalidations pushed while the
+ * instance is disconnected are lost, and nothing clears L1 on reconnect (R5).
  */
 final class NaiveTwoLevelStrategy implements CacheUnderTest {
 
+  private static final long VALUE_TTL_MILLIS = Duration.ofMinutes(10).toMillis();
+
   private final RunContext context;
   private final Cache<String, String> l1 = Caffeine.newBuilder().expireAfterWrite(Duration.ofMinutes(10)).build();
-  private final NaiveCacheAside<String> l2;
   private final RedisClient client;
+  private final StatefulRedisConnection<String, String> data;
+  private final RedisCommands<String, String> redis;
   private final StatefulRedisConnection<String, String> invalidations;
   /** How many invalidation pushes each key received: an R7 injection waits for the push of the write it waited on. */
   private final ConcurrentHashMap<String, long[]> pushes = new ConcurrentHashMap<>();
@@ -38,10 +40,10 @@ final class NaiveTwoLevelStrategy implements CacheUnderTest {
   NaiveTwoLevelStrategy(RunContext context, String redisUri) {
     this.context = context;
     this.prefix = context.namespace + ":";
-    this.l2 = new NaiveCacheAside<>(redisUri, context.namespace, ValueCodec.utf8(), Duration.ofMinutes(10),
-        new ReplyRaceHooks(), true);
     this.client = RedisClient.create(redisUri);
     client.setOptions(ClientOptions.builder().protocolVersion(ProtocolVersion.RESP3).build());
+    this.data = client.connect();
+    this.redis = data.sync();
     this.invalidations = client.connect();
     invalidations.addListener(message -> {
       if (!"invalidate".equals(message.getType()) || !(message.getContent().get(1) instanceof List<?> keys)) {
@@ -68,11 +70,24 @@ final class NaiveTwoLevelStrategy implements CacheUnderTest {
   public long read(String key) throws Exception {
     String cached = l1.getIfPresent(key);
     if (cached != null) {
-      return cached.isEmpty() ? History.NOT_FOUND : Long.parseLong(cached);
+      return parseRedisValue(cached);
     }
-    String value = l2.get(key, context.loader::load);
-    l1.put(key, value == null ? "" : value);
-    return NaiveRedisStrategy.version(value);
+    long pushesBefore = pushCount(key);
+    String raw = redis.get(prefix + key);
+    RunContext.answeredByRedis();
+    if (raw != null) {
+      if (context.holdRedisReply(key)) {
+        awaitPush(key, pushesBefore); // R7: the invalidation has reached L1 before the reply is stored
+      }
+      l1.put(key, raw);
+      return parseRedisValue(raw);
+    }
+    String loaded = context.loader.load(key);
+    context.holdFill(key);
+    String value = loaded == null ? "" : loaded;
+    redis.set(prefix + key, value, SetArgs.Builder.px(VALUE_TTL_MILLIS));
+    l1.put(key, value);
+    return parseRedisValue(value);
   }
 
   @Override
@@ -80,7 +95,7 @@ final class NaiveTwoLevelStrategy implements CacheUnderTest {
     Workload.Commit commit = writer.commit(row);
     for (String key : commit.appInvalidates()) {
       try {
-        l2.invalidate(key);
+        redis.del(prefix + key);
       } catch (RuntimeException e) {
         // the pattern: a failed delete is not retried
       }
@@ -89,18 +104,9 @@ final class NaiveTwoLevelStrategy implements CacheUnderTest {
   }
 
   @Override
-  public Long cachedVersion(String key) throws Exception {
+  public Long cachedVersion(String key) {
     String cached = l1.getIfPresent(key);
-    if (cached != null) {
-      return cached.isEmpty() ? History.NOT_FOUND : Long.parseLong(cached);
-    }
-    try {
-      return NaiveRedisStrategy.version(l2.get(key, k -> {
-        throw new NaiveRedisStrategy.NotCached();
-      }));
-    } catch (NaiveRedisStrategy.NotCached e) {
-      return null;
-    }
+    return parseRedisValue(cached != null ? cached : redis.get(prefix + key));
   }
 
   @Override
@@ -110,7 +116,7 @@ final class NaiveTwoLevelStrategy implements CacheUnderTest {
 
   @Override
   public void close() {
-    l2.close();
+    data.close();
     invalidations.close();
     client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
   }
@@ -122,33 +128,18 @@ final class NaiveTwoLevelStrategy implements CacheUnderTest {
     }
   }
 
-  /** R7: hold the GET reply until a newer write settled and its push reached this instance's L1. */
-  private final class ReplyRaceHooks implements CacheHooks {
-    @Override
-    public void afterRedisRead(String redisKey) {
-      RunContext.answeredByRedis();
-      String key = context.keyOf(redisKey);
-      long pushesBefore = pushCount(key);
-      if (!context.holdRedisReply(key)) {
-        return;
-      }
-      long[] count = pushes.computeIfAbsent(key, x -> new long[1]);
-      long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(context.scenario.raceHoldMillis());
-      synchronized (count) {
-        while (count[0] == pushesBefore && System.nanoTime() < deadline) {
-          try {
-            TimeUnit.NANOSECONDS.timedWait(count, deadline - System.nanoTime());
-          } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return;
-          }
+  private void awaitPush(String key, long pushesBefore) {
+    long[] count = pushes.computeIfAbsent(key, x -> new long[1]);
+    long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(context.scenario.raceHoldMillis());
+    synchronized (count) {
+      while (count[0] == pushesBefore && System.nanoTime() < deadline) {
+        try {
+          TimeUnit.NANOSECONDS.timedWait(count, deadline - System.nanoTime());
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          return;
         }
       }
-    }
-
-    @Override
-    public void afterLoad(String redisKey) {
-      context.holdFill(context.keyOf(redisKey));
     }
   }
 }

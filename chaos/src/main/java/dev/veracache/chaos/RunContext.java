@@ -4,7 +4,6 @@ import dev.veracache.CacheHooks;
 import dev.veracache.CacheLoader;
 import java.sql.Connection;
 import java.util.Random;
-import java.util.concurrent.TimeUnit;
 
 /**
  * What every strategy instance of one run shares: the scenario, the workload, the history, the write signals, the
@@ -156,9 +155,5 @@ final class RunContext {
         signals.settled(effect.key(), effect.version());
       }
     }
-  }
-
-  static long toMillis(long nanos) {
-    return TimeUnit.NANOSECONDS.toMillis(nanos);
   }
 }

@@ -20,6 +20,8 @@ import java.util.Set;
  * @param keys rows (chosen with a Zipf distribution, exponent 1.1: a few hot rows)
  * @param instances cache instances (each its own Redis connections and L1), standing for JVMs
  * @param readersPerInstance reader threads per instance
+ * @param readsPerSecondPerReader each reader's pace: unpaced readers hitting L1 would take both cores from the
+ *     database, Redis, the CDC listener and the push thread, and measure starvation instead of the cache
  * @param writers writer threads
  * @param writesPerSecond the writers' total rate
  * @param windowMillis W: how long the cache may take to catch up with a commit before a read counts as stale
@@ -38,7 +40,7 @@ import java.util.Set;
  */
 public record Scenario(String id, String race, String title, String description, Fault fault,
     List<Strategy> strategies, Map<Strategy, Set<Anomaly>> expect, int seconds, int keys, int instances,
-    int readersPerInstance, int writers, int writesPerSecond, int windowMillis, int raceHoldMillis,
+    int readersPerInstance, int readsPerSecondPerReader, int writers, int writesPerSecond, int windowMillis, int raceHoldMillis,
     int fillDelayAfterWriteMillis, int loadDelayMillis, int leaseWaitMillis, int tombstoneTtlMillis, int latencyMillis,
     double deleteFraction, boolean alternateKeys, double skuChangeFraction, boolean writersShareKeys,
     int herdThreshold, int doubleDeleteDelayMillis) {
@@ -125,7 +127,7 @@ public record Scenario(String id, String race, String title, String description,
   /** The same scenario with another duration (the CLI's and CI's choice). */
   public Scenario withSeconds(int newSeconds) {
     return new Scenario(id, race, title, description, fault, strategies, expect, newSeconds, keys, instances,
-        readersPerInstance, writers, writesPerSecond, windowMillis, raceHoldMillis, fillDelayAfterWriteMillis,
+        readersPerInstance, readsPerSecondPerReader, writers, writesPerSecond, windowMillis, raceHoldMillis, fillDelayAfterWriteMillis,
         loadDelayMillis, leaseWaitMillis, tombstoneTtlMillis, latencyMillis, deleteFraction, alternateKeys,
         skuChangeFraction, writersShareKeys, herdThreshold, doubleDeleteDelayMillis);
   }

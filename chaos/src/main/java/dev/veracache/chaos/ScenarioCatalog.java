@@ -150,6 +150,8 @@ public final class ScenarioCatalog {
     require(s.keys() >= 1, where, "keys", "must be >= 1, was " + s.keys());
     require(s.instances() >= 1, where, "instances", "must be >= 1, was " + s.instances());
     require(s.readersPerInstance() >= 0, where, "readersPerInstance", "must be >= 0");
+    require(s.readsPerSecondPerReader() >= 1, where, "readsPerSecondPerReader",
+        "must be >= 1, was " + s.readsPerSecondPerReader());
     require(s.writers() >= 1, where, "writers", "must be >= 1, was " + s.writers());
     require(s.writesPerSecond() >= 1, where, "writesPerSecond", "must be >= 1, was " + s.writesPerSecond());
     require(s.windowMillis() >= 0, where, "windowMillis", "must be >= 0");
@@ -198,6 +200,7 @@ public final class ScenarioCatalog {
     d.put("keys", 20);
     d.put("instances", 2);
     d.put("readersPerInstance", 2);
+    d.put("readsPerSecondPerReader", 1000);
     d.put("writers", 1);
     d.put("writesPerSecond", 100);
     d.put("windowMillis", 200);

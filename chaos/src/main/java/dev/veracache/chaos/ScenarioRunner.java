@@ -123,7 +123,8 @@ public final class ScenarioRunner {
           int instance = i;
           long readerSeed = seed * 31 + i * 7L + r + 1;
           threads.add(start("chaos-reader-" + i + "-" + r, () -> readLoop(instances.get(instance), instance, workload,
-              rows(scenario, readerSeed), new Random(readerSeed), history, running)));
+              rows(scenario, readerSeed), new Random(readerSeed), scenario.readsPerSecondPerReader(), history,
+              running)));
         }
       }
       for (int w = 0; w < scenario.writers(); w++) {
@@ -217,8 +218,10 @@ public final class ScenarioRunner {
   }
 
   private static void readLoop(CacheUnderTest cache, int instance, Workload workload, ZipfDistribution rows,
-      Random random, History history, AtomicBoolean running) {
+      Random random, int readsPerSecond, History history, AtomicBoolean running) {
+    Pacer pacer = new Pacer(readsPerSecond);
     while (running.get()) {
+      pacer.awaitNext();
       String key = workload.cacheKey(rows.sample() - 1, random);
       long start = System.nanoTime();
       RunContext.beginRead();
@@ -239,11 +242,11 @@ public final class ScenarioRunner {
   private static void writeLoop(DatabaseServer db, RunContext context, List<CacheUnderTest> instances,
       ZipfDistribution rows, Random random, AtomicBoolean running) {
     Scenario scenario = context.scenario;
-    long interval = TimeUnit.SECONDS.toNanos(1) * scenario.writers() / scenario.writesPerSecond();
-    long next = System.nanoTime();
+    Pacer pacer = new Pacer((double) scenario.writesPerSecond() / scenario.writers());
     int n = 0;
     Connection connection = null;
     while (running.get()) {
+      pacer.awaitNext();
       try {
         if (connection == null) {
           connection = db.connect();
@@ -256,13 +259,26 @@ public final class ScenarioRunner {
         connection = null;
         LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(50));
       }
-      next += interval;
+    }
+    closeQuietly(connection);
+  }
+
+  /** Keeps a loop at a rate: each call returns at the next slot (at once when the loop is behind). */
+  private static final class Pacer {
+    private final long intervalNanos;
+    private long next = System.nanoTime();
+
+    Pacer(double perSecond) {
+      this.intervalNanos = (long) (TimeUnit.SECONDS.toNanos(1) / perSecond);
+    }
+
+    void awaitNext() {
+      next += intervalNanos;
       long wait = next - System.nanoTime();
       if (wait > 0) {
         LockSupport.parkNanos(wait);
       }
     }
-    closeQuietly(connection);
   }
 
   private static void closeQuietly(Connection connection) {

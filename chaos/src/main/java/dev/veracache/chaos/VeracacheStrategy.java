@@ -47,8 +47,12 @@ final class VeracacheStrategy implements CacheUnderTest {
             ValueCodec.utf8())
         .version(Long::parseLong).leaseWaitTimeout(Duration.ofMillis(context.scenario.leaseWaitMillis()))
         .hooks(context.hooks);
-    if (context.scenario.tombstoneTtlMillis() > 0) {
-      options.tombstoneTtl(Duration.ofMillis(context.scenario.tombstoneTtlMillis()));
+    int tombstoneTtl = context.scenario.tombstoneTtlMillis();
+    if (tombstoneTtl > 0) {
+      // The library refuses a tombstone shorter than a lease (it would reopen R12): leases get the same lifetime.
+      Duration ttl = Duration.ofMillis(tombstoneTtl);
+      options.tombstoneTtl(ttl).leaseTtl(ttl)
+          .leaseWaitTimeout(Duration.ofMillis(Math.min(tombstoneTtl, context.scenario.leaseWaitMillis())));
     }
     CacheAside<String, String> aside = null;
     ReadThroughCache<String, String> readThrough = null;

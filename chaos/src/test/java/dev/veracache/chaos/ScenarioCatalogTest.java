@@ -1,0 +1,103 @@
+package dev.veracache.chaos;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.io.ByteArrayInputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Set;
+import java.util.stream.Collectors;
+import java.util.stream.IntStream;
+import org.junit.jupiter.api.Test;
+
+/** The scenario catalogue: what the built-in one covers, and a clear error for each kind of bad file. */
+class ScenarioCatalogTest {
+
+  @Test
+  void theBuiltInCatalogueCoversEveryRaceOfTheContract() {
+    Set<String> races = ScenarioCatalog.builtIn().scenarios().stream().map(Scenario::race)
+        .collect(Collectors.toSet());
+    assertThat(races).containsAll(IntStream.rangeClosed(1, 12).mapToObj(i -> "R" + i).toList());
+  }
+
+  @Test
+  void everyVeracacheStrategyAndEveryBaselineRunsSomewhere() {
+    Set<Scenario.Strategy> used = ScenarioCatalog.builtIn().scenarios().stream()
+        .flatMap(s -> s.strategies().stream()).collect(Collectors.toSet());
+    assertThat(used).containsExactlyInAnyOrder(Scenario.Strategy.values());
+  }
+
+  @Test
+  void defaultsApplyAndAScenarioOverridesThem() {
+    ScenarioCatalog catalog = parse("""
+        defaults: {keys: 7}
+        scenarios:
+          - {id: a, title: A, fault: NONE, strategies: [VERACACHE_CACHE_ASIDE]}
+          - {id: b, title: B, fault: NONE, keys: 3, strategies: [NAIVE], expect: {NAIVE: [STALE_READS]}}
+        """);
+    assertThat(catalog.scenarios()).extracting(Scenario::keys).containsExactly(7, 3);
+    assertThat(catalog.scenarios().get(0).windowMillis()).isEqualTo(200);
+    assertThat(catalog.select(List.of("b"))).extracting(Scenario::id).containsExactly("b");
+  }
+
+  @Test
+  void anUnknownFieldIsNamed() {
+    assertThatThrownBy(() -> parse("""
+        scenarios:
+          - {id: a, title: A, fault: NONE, strategies: [VERACACHE_CACHE_ASIDE], kyes: 3}
+        """)).hasMessageContaining("scenarios[0] (a)").hasMessageContaining("kyes");
+  }
+
+  @Test
+  void aBaselineWithoutItsExpectedAnomalyIsRefused() {
+    assertThatThrownBy(() -> parse("""
+        scenarios:
+          - {id: a, title: A, fault: FILL_RACE, strategies: [NAIVE]}
+        """)).hasMessageContaining("field 'expect'").hasMessageContaining("baseline NAIVE");
+  }
+
+  @Test
+  void aVeracacheStrategyCannotBeExpectedToShowAnAnomaly() {
+    assertThatThrownBy(() -> parse("""
+        scenarios:
+          - {id: a, title: A, fault: NONE, strategies: [VERACACHE_CACHE_ASIDE],
+             expect: {VERACACHE_CACHE_ASIDE: [STALE_READS]}}
+        """)).hasMessageContaining("VERACACHE_CACHE_ASIDE is not a baseline");
+  }
+
+  @Test
+  void outOfRangeValuesAndImpossibleCombinationsNameTheField() {
+    assertThatThrownBy(() -> parse("""
+        scenarios:
+          - {id: a, title: A, fault: NONE, keys: 0, strategies: [VERACACHE_CACHE_ASIDE]}
+        """)).hasMessageContaining("field 'keys' must be >= 1, was 0");
+    assertThatThrownBy(() -> parse("""
+        scenarios:
+          - {id: a, title: A, fault: NONE, deleteFraction: 0.2, strategies: [VERACACHE_WRITE_THROUGH]}
+        """)).hasMessageContaining("VERACACHE_WRITE_THROUGH runs only with updates by primary key");
+    assertThatThrownBy(() -> parse("""
+        scenarios:
+          - {id: a, title: A, fault: LISTENER_CRASH, strategies: [NAIVE], expect: {NAIVE: [STALE_KEYS]}}
+        """)).hasMessageContaining("NAIVE has no CDC listener");
+    assertThatThrownBy(() -> parse("""
+        scenarios:
+          - {id: a, title: A, fault: NONE, strategies: [VERACACHE_CACHE_ASIDE]}
+          - {id: a, title: B, fault: NONE, strategies: [VERACACHE_CACHE_ASIDE]}
+        """)).hasMessageContaining("id 'a' is used twice");
+    assertThatThrownBy(() -> parse("""
+        scenarios:
+          - {id: a, title: A, fault: WHATEVER, strategies: [VERACACHE_CACHE_ASIDE]}
+        """)).hasMessageContaining("scenarios[0] (a)").hasMessageContaining("WHATEVER");
+  }
+
+  @Test
+  void anUnknownScenarioIdListsTheKnownOnes() {
+    assertThatThrownBy(() -> ScenarioCatalog.builtIn().select(List.of("r99")))
+        .hasMessageContaining("no scenario 'r99'").hasMessageContaining("r1-stale-fill");
+  }
+
+  private static ScenarioCatalog parse(String yaml) {
+    return ScenarioCatalog.parse(new ByteArrayInputStream(yaml.getBytes(StandardCharsets.UTF_8)), "test.yaml");
+  }
+}
