@@ -1,20 +1,13 @@
 package dev.veracache.chaos.fault;
 
 import java.io.BufferedReader;
-import java.io.File;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.io.UncheckedIOException;
-import java.net.URISyntaxException;
-import java.net.URL;
-import java.net.URLClassLoader;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Deque;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -25,7 +18,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.ToLongFunction;
 import java.util.stream.Collectors;
-import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -74,7 +66,7 @@ public final class HeapWriteBehindProcess implements AutoCloseable {
   private final Process process;
   private final String password;
   private final List<Ack> acks = new ArrayList<>();
-  private final Deque<String> recentOutput = new ArrayDeque<>();
+  private final ChildJvm.OutputTail recentOutput = new ChildJvm.OutputTail(RECENT_LINES);
   private final CompletableFuture<Void> ready = new CompletableFuture<>();
   private final Thread stdoutReader;
   private final Thread stderrReader;
@@ -94,13 +86,7 @@ public final class HeapWriteBehindProcess implements AutoCloseable {
    * @throws UncheckedIOException if the JVM cannot be launched
    */
   public static HeapWriteBehindProcess start(Spec spec, Duration readyTimeout) {
-    List<String> command = new ArrayList<>();
-    command.add(ProcessHandle.current().info().command()
-        .orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
-    command.addAll(CHILD_JVM_FLAGS);
-    command.add("-cp");
-    command.add(classPath(HeapWriteBehindProcess.class.getClassLoader(),
-        Thread.currentThread().getContextClassLoader(), System.getProperty("java.class.path")));
+    List<String> command = ChildJvm.javaCommand(CHILD_JVM_FLAGS);
     command.add(property(HeapWriteBehindMain.JDBC_URL, spec.jdbcUrl()));
     command.add(property(HeapWriteBehindMain.USER, spec.user()));
     command.add(property(HeapWriteBehindMain.TABLE, spec.table()));
@@ -127,31 +113,6 @@ public final class HeapWriteBehindProcess implements AutoCloseable {
 
   private static String property(String name, Object value) {
     return "-D" + name + "=" + value;
-  }
-
-  /**
-   * The child's class path: the URLs of the first {@link URLClassLoader} among {@code own} and {@code context} (under
-   * {@code mvn exec:java} {@code java.class.path} is Maven's launcher, not the project), else {@code fallback}.
-   */
-  static String classPath(ClassLoader own, ClassLoader context, String fallback) {
-    for (ClassLoader loader : Stream.of(own, context).filter(Objects::nonNull).toList()) {
-      if (loader instanceof URLClassLoader urls) {
-        List<String> entries = new ArrayList<>();
-        for (URL url : urls.getURLs()) {
-          if ("file".equals(url.getProtocol())) {
-            try {
-              entries.add(Path.of(url.toURI()).toString());
-            } catch (URISyntaxException | IllegalArgumentException e) {
-              log.debug("class path entry {} skipped: {}", url, e.toString());
-            }
-          }
-        }
-        if (!entries.isEmpty()) {
-          return String.join(File.pathSeparator, entries);
-        }
-      }
-    }
-    return fallback;
   }
 
   private void awaitReady(Duration timeout) {
@@ -310,20 +271,13 @@ public final class HeapWriteBehindProcess implements AutoCloseable {
   }
 
   private void remember(String line) {
-    synchronized (recentOutput) {
-      if (recentOutput.size() == RECENT_LINES) {
-        recentOutput.removeFirst();
-      }
-      recentOutput.addLast(line);
-    }
+    recentOutput.add(line);
   }
 
   /** The child's last non-ACK lines, password masked. */
   private String recentOutput() {
-    synchronized (recentOutput) {
-      return recentOutput.isEmpty() ? "(none)"
-          : recentOutput.stream().map(this::masked).collect(Collectors.joining(" | ", "[", "]"));
-    }
+    List<String> lines = recentOutput.lines();
+    return lines.isEmpty() ? "(none)" : lines.stream().map(this::masked).collect(Collectors.joining(" | ", "[", "]"));
   }
 
   private String masked(String text) {

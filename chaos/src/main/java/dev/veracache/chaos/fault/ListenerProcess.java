@@ -1,22 +1,15 @@
 package dev.veracache.chaos.fault;
 
 import java.io.BufferedReader;
-import java.io.File;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.io.OutputStream;
-import java.net.URISyntaxException;
-import java.net.URL;
-import java.net.URLClassLoader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.Paths;
 import java.time.Duration;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Deque;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -127,7 +120,7 @@ public final class ListenerProcess implements AutoCloseable {
   private final Process process;
   private final Path crashFile;
   private final OutputStream stdin;
-  private final Deque<String> tail = new ArrayDeque<>();
+  private final ChildJvm.OutputTail tail = new ChildJvm.OutputTail(TAIL_LINES);
   private final CountDownLatch live = new CountDownLatch(1);
   private final List<Thread> drains = new ArrayList<>();
   private volatile boolean paused;
@@ -167,40 +160,14 @@ public final class ListenerProcess implements AutoCloseable {
 
   /** The child's command: this JVM's java, the classpath this class was loaded from, the properties as -D. */
   static ProcessBuilder childProcess(Map<String, String> properties, Map<String, String> environment) {
-    List<String> command = new ArrayList<>();
-    command.add(ProcessHandle.current().info().command().orElse("java"));
-    command.addAll(List.of("-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"));
-    command.add("-Dlogback.configurationFile=logback.xml"); // the chaos module's quiet one, not logback-test.xml
-    properties.forEach((k, v) -> command.add("-D" + ListenerMain.PREFIX + k + "=" + v));
-    command.addAll(List.of("-cp", classpath(), ListenerMain.class.getName()));
+    List<String> options = new ArrayList<>(List.of("-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
+        "-Dlogback.configurationFile=logback.xml")); // the chaos module's quiet logging, not logback-test.xml
+    properties.forEach((k, v) -> options.add("-D" + ListenerMain.PREFIX + k + "=" + v));
+    List<String> command = ChildJvm.javaCommand(options);
+    command.add(ListenerMain.class.getName());
     ProcessBuilder builder = new ProcessBuilder(command);
     builder.environment().putAll(environment);
     return builder;
-  }
-
-  /**
-   * Under exec:java, java.class.path is Maven's launcher: the project's classpath is the URLs of the loader that
-   * loaded this class (or the context loader). Under Surefire or plain java, the application loader is no
-   * URLClassLoader and java.class.path is right.
-   */
-  static String classpath() {
-    for (ClassLoader loader : new ClassLoader[] {ListenerProcess.class.getClassLoader(),
-        Thread.currentThread().getContextClassLoader()}) {
-      if (loader instanceof URLClassLoader urls && urls.getURLs().length > 0) {
-        List<String> entries = new ArrayList<>();
-        for (URL url : urls.getURLs()) {
-          try {
-            entries.add(Paths.get(url.toURI()).toString());
-          } catch (URISyntaxException | IllegalArgumentException e) {
-            log.debug("classpath entry {} is not a file, left out", url);
-          }
-        }
-        if (!entries.isEmpty()) {
-          return String.join(File.pathSeparator, entries);
-        }
-      }
-    }
-    return System.getProperty("java.class.path");
   }
 
   private Thread drain(InputStream stream, boolean protocol, String what) {
@@ -222,12 +189,7 @@ public final class ListenerProcess implements AutoCloseable {
   }
 
   private void remember(String line) {
-    synchronized (tail) {
-      if (tail.size() == TAIL_LINES) {
-        tail.removeFirst();
-      }
-      tail.addLast(line);
-    }
+    tail.add(line);
   }
 
   private void awaitLive(Duration timeout) {
@@ -258,9 +220,7 @@ public final class ListenerProcess implements AutoCloseable {
 
   /** The child's last output lines (stdout and stderr interleaved as read), secrets masked. */
   public String lastOutput() {
-    synchronized (tail) {
-      return spec.mask(String.join("\n", tail));
-    }
+    return spec.mask(String.join("\n", tail.lines()));
   }
 
   public Spec spec() {

@@ -144,10 +144,10 @@ class HeapWriteBehindProcessTest {
     Path classes = Files.createDirectories(dir.resolve("classes"));
     try (URLClassLoader loader = new URLClassLoader(
         new URL[] {jar.toUri().toURL(), classes.toUri().toURL(), new URL("http://example.invalid/b.jar")}, null)) {
-      assertThat(HeapWriteBehindProcess.classPath(null, loader, "fallback"))
+      assertThat(ChildJvm.classPath(null, loader, "fallback"))
           .isEqualTo(jar + File.pathSeparator + classes);
     }
-    assertThat(HeapWriteBehindProcess.classPath(ClassLoader.getPlatformClassLoader(), null, "fallback"))
+    assertThat(ChildJvm.classPath(ClassLoader.getPlatformClassLoader(), null, "fallback"))
         .isEqualTo("fallback");
   }
 
