@@ -127,7 +127,11 @@ final class Workload {
       c.commit();
       return commit;
     } catch (SQLException | RuntimeException e) {
-      c.rollback();
+      try {
+        c.rollback();
+      } catch (SQLException rollback) {
+        e.addSuppressed(rollback); // the connection is gone: the write's own failure is the one to report
+      }
       throw e;
     }
   }

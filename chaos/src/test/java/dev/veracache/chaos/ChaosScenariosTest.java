@@ -21,7 +21,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
 @ExtendWith(EmbeddedStackExtension.class)
 class ChaosScenariosTest {
 
-  private static final List<Long> SEEDS = List.of(42L);
+  private static final List<Long> SEEDS = List.of(42L, 7L);
   private static final int SECONDS = 3;
 
   @TestFactory
