@@ -11,7 +11,10 @@ public interface CacheHooks {
 
   CacheHooks NONE = new CacheHooks() {};
 
-  /** A GET answered from Redis, before the answer may go into L1 (race R7). */
+  /**
+   * A GET found a cached answer (a value or a cached "not found") in Redis, before it may go into L1 (race R7). Not
+   * called for a miss: there is no answer to keep.
+   */
   default void afterRedisRead(String redisKey) {}
 
   /** The loader returned, before the fill is attempted (races R1, R10, R12). */

@@ -122,9 +122,9 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
       } catch (L2Failure e) {
         return degradedLoad(key, redisKey, loader, ticket, e.getMessage());
       }
-      hooks.afterRedisRead(redisKey);
       Optional<V> cached = raw == null ? null : decode(redisKey, raw);
       if (cached != null) {
+        hooks.afterRedisRead(redisKey);
         metrics.l2Hits.increment();
         remember(ticket, cached.orElse(null));
         return cached.orElse(null);

@@ -49,8 +49,8 @@ public final class NaiveCacheAside<V> implements AutoCloseable {
   public V get(String key, CacheLoader<String, V> loader) throws Exception {
     String redisKey = prefix + key;
     byte[] cached = redis.get(redisKey);
-    hooks.afterRedisRead(redisKey);
     if (cached != null) {
+      hooks.afterRedisRead(redisKey);
       return cached.length == 0 ? null : codec.decode(cached);
     }
     V value = loader.load(key);

@@ -16,9 +16,9 @@ public final class History {
   public static final long NOT_FOUND = -1;
 
   /**
-   * Where a read was answered from. L1 when neither Redis nor the database was asked by this read (a single-flight
-   * follower in the same JVM counts here too); L2 when Redis answered; DATABASE when this read ran the loader; CACHE
-   * when the strategy cannot tell; FAILED when the read got no answer.
+   * Where a read was answered from. L1 when neither Redis nor the database gave this read its answer (a single-flight
+   * follower in the same JVM counts here too); L2 when Redis had the answer, or the read waited for another instance's
+   * fill; DATABASE when this read ran the loader; CACHE when the strategy cannot tell; FAILED when it got no answer.
    */
   public enum Level { CACHE, L1, L2, DATABASE, FAILED }
 

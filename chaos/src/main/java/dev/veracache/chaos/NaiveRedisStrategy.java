@@ -85,6 +85,11 @@ final class NaiveRedisStrategy implements CacheUnderTest {
 
   @Override
   public Long parseRedisValue(String raw) {
+    return parseValue(raw);
+  }
+
+  /** A naive cache's value: the version as text, the empty string for a cached "not found". */
+  static Long parseValue(String raw) {
     return raw == null ? null : raw.isEmpty() ? History.NOT_FOUND : Long.parseLong(raw);
   }
 

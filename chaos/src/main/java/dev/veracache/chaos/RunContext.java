@@ -8,8 +8,8 @@ import java.util.Random;
 /**
  * What every strategy instance of one run shares: the scenario, the workload, the history, the write signals, the
  * race injections (as {@link CacheHooks}) and the instrumented loader. Also attributes each read to the level that
- * answered it: a read starts as L1, becomes L2 when the cache's Redis read returned, and DATABASE when it ran the
- * loader (a thread-local, since cache code calls hooks and loaders on the reader's thread).
+ * answered it: a read starts as L1, becomes L2 when Redis had an answer for it (or it waited for another loader's
+ * fill), and DATABASE when it ran the loader (a thread-local, since cache code calls hooks and loaders on the reader's thread).
  */
 final class RunContext {
 
@@ -120,6 +120,11 @@ final class RunContext {
     @Override
     public void afterLoad(String redisKey) {
       holdFill(keyOf(redisKey));
+    }
+
+    @Override
+    public void beforeLeaseWait(String redisKey) {
+      answeredByRedis(); // another instance's fill, read from Redis, unless the wait ends in a load of its own
     }
 
     @Override

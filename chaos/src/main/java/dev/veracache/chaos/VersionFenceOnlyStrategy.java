@@ -52,8 +52,8 @@ final class VersionFenceOnlyStrategy implements CacheUnderTest {
   public long read(String key) throws Exception {
     String redisKey = context.namespace + ":" + key;
     Long cached = parseRedisValue(redis.get(redisKey));
-    RunContext.answeredByRedis();
     if (cached != null) {
+      RunContext.answeredByRedis();
       return cached;
     }
     String loaded = context.loader.load(key);
