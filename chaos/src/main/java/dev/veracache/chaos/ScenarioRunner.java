@@ -141,8 +141,8 @@ public final class ScenarioRunner {
         t.join(TimeUnit.SECONDS.toMillis(30));
       }
       if (writeFailures.get() > 0) {
-        log.warn("{}: {} writes failed and were not counted (the last failure is logged at DEBUG)", label,
-            writeFailures.get());
+        log.warn("{}: {} writes failed: a database error (not recorded) or a post-write step that threw after the "
+            + "commit (recorded, never settled); each is logged at DEBUG", label, writeFailures.get());
       }
       faults.heal();
       Thread.sleep(Duration.ofMillis(scenario.windowMillis()).plus(CATCH_UP).toMillis());
