@@ -5,13 +5,20 @@ import java.time.Duration;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 
-/** Signals, liveness and the orphan watchdog for server processes (Linux/macOS: uses kill and sh). */
-final class ProcessControl {
+/**
+ * Signals, liveness and the orphan watchdog for server processes (Linux/macOS: uses kill and sh). {@link #signal} is
+ * public for the other fault injectors (the chaos module's child JVMs); the rest serves this package.
+ */
+public final class ProcessControl {
 
   private ProcessControl() {}
 
-  /** Sends a signal such as STOP or CONT. */
-  static void signal(long pid, String signal) {
+  /**
+   * Sends a signal such as STOP or CONT.
+   *
+   * @throws IllegalStateException naming the signal and the pid if kill failed
+   */
+  public static void signal(long pid, String signal) {
     try {
       Process kill = new ProcessBuilder("kill", "-" + signal, Long.toString(pid)).redirectErrorStream(true).start();
       if (!kill.waitFor(5, TimeUnit.SECONDS) || kill.exitValue() != 0) {

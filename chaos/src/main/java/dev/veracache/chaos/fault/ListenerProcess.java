@@ -1,5 +1,6 @@
 package dev.veracache.chaos.fault;
 
+import dev.veracache.stack.ProcessControl;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
@@ -301,16 +302,9 @@ public final class ListenerProcess implements AutoCloseable {
 
   private void signal(String signal) {
     try {
-      Process kill = new ProcessBuilder("kill", "-" + signal, Long.toString(pid())).redirectErrorStream(true).start();
-      if (!kill.waitFor(5, TimeUnit.SECONDS) || kill.exitValue() != 0) {
-        throw new IllegalStateException("listener " + spec.name() + ": kill -" + signal + " " + pid() + " failed: "
-            + new String(kill.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim());
-      }
-    } catch (IOException e) {
-      throw new IllegalStateException("listener " + spec.name() + ": cannot run kill -" + signal, e);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException(e);
+      ProcessControl.signal(pid(), signal);
+    } catch (IllegalStateException e) {
+      throw new IllegalStateException("listener " + spec.name() + ": " + e.getMessage(), e);
     }
   }
 
