@@ -21,8 +21,13 @@ import java.util.List;
  */
 public final class RedisInvalidator implements AutoCloseable {
 
-  /** One key to invalidate: {@code namespace:key}, the version of the change (-1 for none), the tombstone lifetime. */
-  public record KeyInvalidation(String namespace, String key, long version, long tombstoneTtlMillis) {
+  /**
+   * One key to invalidate: {@code namespace:key}, the version of the change (-1 for none), whether the row was deleted
+   * (then {@code version} is the deleted row's last version, and every fill or set at or below it is refused), and
+   * the tombstone lifetime.
+   */
+  public record KeyInvalidation(String namespace, String key, long version, boolean rowDeleted,
+      long tombstoneTtlMillis) {
     public KeyInvalidation {
       notNull(namespace, "namespace");
       notNull(key, "key");
@@ -32,6 +37,11 @@ public final class RedisInvalidator implements AutoCloseable {
       if (tombstoneTtlMillis <= 0) {
         throw new IllegalArgumentException("tombstoneTtlMillis must be positive, was " + tombstoneTtlMillis);
       }
+    }
+
+    /** An insert or update that produced row version {@code version} (-1: unversioned). */
+    public KeyInvalidation(String namespace, String key, long version, long tombstoneTtlMillis) {
+      this(namespace, key, version, false, tombstoneTtlMillis);
     }
 
     public String redisKey() {
