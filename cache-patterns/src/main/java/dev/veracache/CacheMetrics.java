@@ -27,6 +27,7 @@ final class CacheMetrics {
   final Counter fillFailed;
   final Counter putStored;
   final Counter putRefusedVersion;
+  final Counter putNoFloor;
   final Timer leaseWaitValue;
   final Timer leaseWaitTimeout;
   final Counter invalidationsApplied;
@@ -53,6 +54,7 @@ final class CacheMetrics {
     fillFailed = counter(registry, "veracache.fills", client, cache, "result", "failed");
     putStored = counter(registry, "veracache.puts", client, cache, "result", "stored");
     putRefusedVersion = counter(registry, "veracache.puts", client, cache, "result", "refused_version");
+    putNoFloor = counter(registry, "veracache.puts", client, cache, "result", "no_floor");
     leaseWaitValue = Timer.builder("veracache.lease.waits").tags("client", client, "cache", cache, "outcome", "value")
         .description("Misses that waited for another instance's lease").register(registry);
     leaseWaitTimeout = Timer.builder("veracache.lease.waits")

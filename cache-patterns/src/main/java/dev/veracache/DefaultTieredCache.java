@@ -51,14 +51,15 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
   private final HitCounter l1Hits;
   private final CacheMetrics metrics;
   private final CacheHooks hooks;
-  private final SingleFlight<Optional<V>> singleFlight = new SingleFlight<>();
+  private final SingleFlight<Optional<V>> singleFlight;
   private final byte[] leaseTtlArg;
   private final long tombstoneTtlMillis;
+  private final byte[] tombstoneTtlArg;
   private final long leaseWaitNanos;
   private final boolean defaultKeyEncoder;
 
   DefaultTieredCache(CacheOptions<K, V> options, RedisLink link, InvalidationTracker tracker,
-      PendingInvalidations pending, L1Store l1, CacheMetrics metrics) {
+      PendingInvalidations pending, L1Store l1, SingleFlight<Optional<V>> singleFlight, CacheMetrics metrics) {
     this.options = options;
     this.prefix = options.namespace + ":";
     this.link = link;
@@ -71,6 +72,8 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
     this.hooks = options.hooks;
     this.leaseTtlArg = ascii(options.leaseTtl.toMillis());
     this.tombstoneTtlMillis = options.tombstoneTtl.toMillis();
+    this.tombstoneTtlArg = ascii(tombstoneTtlMillis);
+    this.singleFlight = singleFlight;
     this.leaseWaitNanos = options.leaseWaitTimeout.toNanos();
     this.defaultKeyEncoder = options.keyEncoder == CacheOptions.DEFAULT_KEY_ENCODER;
   }
@@ -114,11 +117,12 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
         return degradedLoad(key, redisKey, loader, ticket, "Redis cannot take invalidations (heartbeat failed)");
       }
       if (!pending.isEmpty() && !pending.settle(redisKey)) {
-        return degradedLoad(key, redisKey, loader, ticket, "an invalidation of this key is still pending");
+        // No push will come for this key while Redis refuses its invalidation: L1 must not keep the answer either.
+        return degradedLoad(key, redisKey, loader, null, "an invalidation of this key is still pending");
       }
       byte[] raw;
       try {
-        raw = link.get(redisKey);
+        raw = getRecord(redisKey);
       } catch (L2Failure e) {
         return degradedLoad(key, redisKey, loader, ticket, e.getMessage());
       }
@@ -183,7 +187,7 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
       try {
         byte[] raw;
         try {
-          raw = link.get(redisKey); // read after registering, so a fill landing in between is not missed
+          raw = getRecord(redisKey); // read after registering, so a fill landing in between is not missed
         } catch (L2Failure e) {
           return degradedLoad(key, redisKey, loader, ticket, e.getMessage());
         }
@@ -211,6 +215,19 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
     }
   }
 
+  /** GET; a key of another type under our namespace is foreign: it is reported, removed, and read as absent. */
+  private byte[] getRecord(String redisKey) {
+    try {
+      return link.get(redisKey);
+    } catch (L2Failure e) {
+      if (!L2Failure.WRONG_TYPE.equals(e.reason)) {
+        throw e;
+      }
+      unreadable(redisKey, e);
+      return null;
+    }
+  }
+
   private static boolean leaseRecorded(byte[] raw) {
     try {
       return RedisRecord.parse(raw).leaseRecorded();
@@ -222,23 +239,26 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
   private V loadAndFill(K key, String redisKey, long token, CacheLoader<? super K, ? extends V> loader,
       L1Store.ReadTicket ticket) {
     V value;
+    byte[] record;
+    long version;
     try {
       value = load(key, redisKey, loader);
-    } catch (RuntimeException e) {
-      releaseLease(redisKey, token);
+      hooks.afterLoad(redisKey);
+      if (value == null && !options.cacheNegatives) {
+        releaseLease(redisKey, token);
+        return null;
+      }
+      version = value == null ? RedisRecord.NO_VERSION : versionOrFailed(redisKey, value);
+      record = version == VERSION_FAILED ? null : value == null ? NEGATIVE_FILL : encodeRecordOrNull(redisKey, value,
+          version);
+    } catch (RuntimeException | Error e) {
+      releaseLease(redisKey, token); // a failed load or hook leaves no lease behind for others to wait on
       throw e;
     }
-    hooks.afterLoad(redisKey);
-    if (value == null && !options.cacheNegatives) {
-      releaseLease(redisKey, token);
-      return null;
-    }
-    byte[] record = encodeRecordOrNull(redisKey, value);
     if (record == null) {
       releaseLease(redisKey, token);
       return value;
     }
-    long version = value == null ? RedisRecord.NO_VERSION : versionOf(value);
     long ttlMillis = value == null ? options.negativeTtl.toMillis() : jitteredTtlMillis();
     long result;
     try {
@@ -265,6 +285,22 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
       metrics.fillRefusedPresent.increment();
     }
     return value;
+  }
+
+  /** What fill.lua takes as the record of a "not found": the script writes it with the floor it finds. */
+  private static final byte[] NEGATIVE_FILL = new byte[0];
+  private static final long VERSION_FAILED = Long.MIN_VALUE;
+
+  /** The value's version, or VERSION_FAILED when the extractor threw or gave a negative number (logged, counted). */
+  private long versionOrFailed(String redisKey, V value) {
+    try {
+      return versionOf(value);
+    } catch (RuntimeException e) {
+      metrics.codecErrors.increment();
+      log.warn("cache '{}': the version of the value loaded for '{}' cannot be read ({}); serving it, not caching it",
+          options.namespace, redisKey, e.toString());
+      return VERSION_FAILED;
+    }
   }
 
   private V load(K key, String redisKey, CacheLoader<? super K, ? extends V> loader) {
@@ -303,29 +339,43 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
 
   @Override
   public void invalidate(K key) {
-    invalidate(key, RedisRecord.NO_VERSION);
+    invalidate(key, Invalidation.unversioned());
   }
 
   @Override
   public void invalidate(K key, long version) {
-    notNull(key, "key");
-    if (version < RedisRecord.NO_VERSION) {
-      throw new IllegalArgumentException("cache '" + options.namespace + "': version must be >= 0 (or -1 for none), "
-          + "was " + version);
+    invalidate(key, version == RedisRecord.NO_VERSION ? Invalidation.unversioned() : versioned(version, false));
+  }
+
+  @Override
+  public void invalidateDeleted(K key, long deletedVersion) {
+    invalidate(key, versioned(deletedVersion, true));
+  }
+
+  private Invalidation versioned(long version, boolean deleted) {
+    if (version < 0) {
+      throw new IllegalArgumentException("cache '" + options.namespace + "': version must be >= 0"
+          + (deleted ? "" : " (or -1 for none)") + ", was " + version);
     }
+    return deleted ? Invalidation.deleted(version) : Invalidation.changed(version);
+  }
+
+  private void invalidate(K key, Invalidation invalidation) {
+    notNull(key, "key");
     String local = encodeKey(key);
     String redisKey = prefix + local;
     if (l1 != null) {
       l1.invalidate(local);
     }
+    singleFlight.detach(local);
     try {
-      pending.apply(redisKey, version, tombstoneTtlMillis);
+      pending.apply(redisKey, invalidation, tombstoneTtlMillis);
       metrics.invalidationsApplied.increment();
     } catch (L2Failure e) {
-      pending.enqueue(redisKey, version, tombstoneTtlMillis);
+      pending.enqueue(redisKey, invalidation, tombstoneTtlMillis);
       metrics.invalidationsQueued.increment();
-      log.warn("cache '{}': invalidation of '{}' not taken by Redis, queued for retry: {}", options.namespace,
-          redisKey, e.getMessage());
+      log.warn("cache '{}': invalidation of '{}' ({}) not taken by Redis, queued for retry: {}", options.namespace,
+          redisKey, invalidation, e.getMessage());
     }
     if (l1 != null) {
       l1.invalidate(local);
@@ -340,12 +390,19 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
       throw new IllegalStateException("cache '" + options.namespace + "': put needs versioned values; set "
           + "CacheOptions.Builder.version(...)");
     }
-    long version = versionOf(value);
+    long version;
+    try {
+      version = versionOf(value);
+    } catch (RuntimeException e) {
+      // The database already has the write: the old value must not stay cached anywhere.
+      invalidate(key);
+      throw e;
+    }
     String local = encodeKey(key);
     String redisKey = prefix + local;
-    byte[] record = encodeRecordOrNull(redisKey, value);
+    byte[] record = encodeRecordOrNull(redisKey, value, version);
     if (record == null) {
-      invalidate(key, version);
+      invalidate(key, versioned(version, false));
       return false;
     }
     if (l1 != null) {
@@ -357,15 +414,22 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
       long result;
       try {
         result = (Long) ((List<?>) link.run(FenceScript.PUT, redisKey, ascii(version), record,
-            ascii(jitteredTtlMillis()))).get(0);
+            ascii(jitteredTtlMillis()), tombstoneTtlArg)).get(0);
       } catch (L2Failure e) {
         log.warn("cache '{}': set of '{}' version {} not taken by Redis, invalidating instead: {}",
             options.namespace, redisKey, version, e.getMessage());
-        invalidate(key, version);
+        invalidate(key, versioned(version, false));
         return false;
       }
       if (result == 0) {
         metrics.putRefusedVersion.increment();
+        return false;
+      }
+      if (result == 3) {
+        metrics.putNoFloor.increment();
+        log.debug("cache '{}': set of '{}' version {} not cached: the key holds no version to prove it is the newest "
+            + "(a tombstone at version {} is left; the next read loads the row)", options.namespace, redisKey, version,
+            version);
         return false;
       }
       metrics.putStored.increment();
@@ -414,18 +478,15 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
     log.warn("cache '{}': the Redis entry '{}' cannot be decoded ({}); invalidating it and reading the loader",
         options.namespace, redisKey, e.toString());
     try {
-      pending.apply(redisKey, RedisRecord.NO_VERSION, tombstoneTtlMillis);
+      pending.apply(redisKey, Invalidation.unversioned(), tombstoneTtlMillis);
     } catch (L2Failure failure) {
-      pending.enqueue(redisKey, RedisRecord.NO_VERSION, tombstoneTtlMillis);
+      pending.enqueue(redisKey, Invalidation.unversioned(), tombstoneTtlMillis);
     }
     return null;
   }
 
   /** The record to store, or null when the value cannot be cached (codec failure or too large: logged, counted). */
-  private byte[] encodeRecordOrNull(String redisKey, V value) {
-    if (value == null) {
-      return RedisRecord.negative(RedisRecord.NO_VERSION);
-    }
+  private byte[] encodeRecordOrNull(String redisKey, V value, long version) {
     byte[] payload;
     try {
       payload = options.codec.encode(value);
@@ -446,7 +507,7 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
           redisKey, payload.length, options.maxValueBytes);
       return null;
     }
-    return RedisRecord.value(versionOf(value), payload);
+    return RedisRecord.value(version, payload);
   }
 
   private long versionOf(V value) {

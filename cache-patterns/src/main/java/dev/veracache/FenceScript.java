@@ -8,7 +8,10 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 
-/** One of the Lua scripts in {@code src/main/resources/dev/veracache}, with its SHA-1 for EVALSHA. */
+/**
+ * One of the Lua scripts in {@code src/main/resources/dev/veracache}, with its SHA-1 for EVALSHA. Each is loaded with
+ * {@code record.lua} in front of it: the record layout, its parser and the exact version comparison live once, there.
+ */
 enum FenceScript {
   ACQUIRE("acquire.lua"),
   FILL("fill.lua"),
@@ -20,17 +23,23 @@ enum FenceScript {
   final String sha1;
 
   FenceScript(String resource) {
-    try (InputStream in = FenceScript.class.getResourceAsStream(resource)) {
-      if (in == null) {
-        throw new IllegalStateException("missing script resource dev/veracache/" + resource);
-      }
-      this.source = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+    this.source = resource("record.lua") + resource(resource);
+    try {
       this.sha1 = HexFormat.of().formatHex(MessageDigest.getInstance("SHA-1")
           .digest(source.getBytes(StandardCharsets.UTF_8)));
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
     } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException(e);
+    }
+  }
+
+  private static String resource(String name) {
+    try (InputStream in = FenceScript.class.getResourceAsStream(name)) {
+      if (in == null) {
+        throw new IllegalStateException("missing script resource dev/veracache/" + name);
+      }
+      return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
     }
   }
 }

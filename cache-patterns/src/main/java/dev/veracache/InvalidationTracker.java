@@ -57,6 +57,7 @@ final class InvalidationTracker implements AutoCloseable {
   /** Every cache's namespace is tracked (pushes also wake misses waiting for a lease); L1s only where enabled. */
   private final Set<String> namespaces = ConcurrentHashMap.newKeySet();
   private final ConcurrentHashMap<String, L1Store> stores = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<String, SingleFlight<?>> flights = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<String, CompletableFuture<Void>> keyWaiters = new ConcurrentHashMap<>();
   private final AtomicLong connectionGeneration = new AtomicLong();
   private final ScheduledExecutorService guardian;
@@ -137,16 +138,18 @@ final class InvalidationTracker implements AutoCloseable {
   }
 
   /**
-   * Adds a cache's namespace and its L1 ({@code null} when L1 is off); tracking is re-enabled to cover the namespace
-   * before this returns (if Redis is up).
+   * Adds a cache's namespace, its L1 ({@code null} when L1 is off) and its single-flight table (a change detaches the
+   * key's flight, so that no later read joins a load that may have read the old row); tracking is re-enabled to cover
+   * the namespace before this returns (if Redis is up).
    */
-  void register(String namespace, L1Store store) {
+  void register(String namespace, L1Store store, SingleFlight<?> flight) {
     if (!namespaces.add(namespace)) {
       throw new IllegalArgumentException("a cache with namespace '" + namespace + "' already exists in this client");
     }
     if (store != null) {
       stores.put(namespace, store);
     }
+    flights.put(namespace, flight);
     synchronized (stateLock) {
       trackingOn = false;
       updateDegraded();
@@ -238,6 +241,12 @@ final class InvalidationTracker implements AutoCloseable {
       return; // tracking without a prefix would mean every key in Redis
     }
     String[] prefixes = wanted.stream().map(ns -> ns + ":").toArray(String[]::new);
+    synchronized (stateLock) {
+      // Between OFF and ON below, Redis sends no pushes: nothing may be trusted in that window, and whatever changed
+      // in it is cleared from L1 when tracking is on again (leaving the degraded state clears every L1).
+      trackingOn = false;
+      updateDegraded();
+    }
     try {
       link.control(() -> link.connection().sync().clientTracking(TrackingArgs.Builder.enabled(false)));
       link.control(() -> link.connection().sync()
@@ -270,6 +279,7 @@ final class InvalidationTracker implements AutoCloseable {
       } else {
         // Whatever changed while we could not hear about it must not be served: start L1 over.
         stores.values().forEach(L1Store::clear);
+        flights.values().forEach(SingleFlight::detachAll);
         recoveries.increment();
         degraded = false;
         log.info("Redis at {} is back and tracking is on: L1 cleared, normal mode", link.endpoint());
@@ -289,6 +299,7 @@ final class InvalidationTracker implements AutoCloseable {
       synchronized (stateLock) {
         epoch++;
         stores.values().forEach(L1Store::clear);
+        flights.values().forEach(SingleFlight::detachAll);
       }
       keyWaiters.forEach((k, f) -> f.complete(null));
       keyWaiters.clear();
@@ -306,9 +317,15 @@ final class InvalidationTracker implements AutoCloseable {
     CompletableFuture<Void> waiter = keyWaiters.remove(redisKey);
     int colon = redisKey.indexOf(':');
     if (colon > 0) {
-      L1Store store = stores.get(redisKey.substring(0, colon));
+      String namespace = redisKey.substring(0, colon);
+      String local = redisKey.substring(colon + 1);
+      SingleFlight<?> flight = flights.get(namespace);
+      if (flight != null) {
+        flight.detach(local);
+      }
+      L1Store store = stores.get(namespace);
       if (store != null) {
-        store.invalidate(redisKey.substring(colon + 1));
+        store.invalidate(local);
         pushInvalidations.increment();
       }
     }

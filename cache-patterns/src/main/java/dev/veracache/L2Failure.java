@@ -9,8 +9,11 @@ final class L2Failure extends RuntimeException {
 
   enum Kind { UNAVAILABLE, REFUSED }
 
+  /** The reason of a command on a key that holds another type than a string: a foreign key under our namespace. */
+  static final String WRONG_TYPE = "wrongtype";
+
   final Kind kind;
-  /** A metric tag: timeout, disconnected, circuit_open, loading, busy, oom, readonly, other. */
+  /** A metric tag: timeout, disconnected, circuit_open, loading, busy, oom, readonly, wrongtype, noperm, other. */
   final String reason;
 
   L2Failure(Kind kind, String reason, String message, Throwable cause) {

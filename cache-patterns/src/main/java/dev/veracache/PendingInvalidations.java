@@ -13,32 +13,60 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Invalidations Redis did not take (unreachable, OOM, READONLY), kept and retried until it does: a failed delete after
- * a write must not leave the old value cached until its TTL (race R2 without CDC).
+ * Invalidations Redis did not take (unreachable, OOM, READONLY, a key it refuses), kept and retried until it does: a
+ * failed delete after a write must not leave the old value cached until its TTL (race R2 without CDC).
  *
- * <p>Invariants: one entry per Redis key, holding the newest version asked for (an unversioned request wins over
- * versions since it is the stronger invalidation); an entry leaves only after Redis applied an invalidation at least as
- * strong, or when the bound is exceeded, which is logged and counted as {@code veracache.invalidations{result=dropped}}.
- * Reads of a key with a pending invalidation retry it first and, while it still fails, bypass Redis. The queue lives
- * in this JVM's heap: a crash loses it, which is why the CDC listener, not this queue, is the durable guarantee.
+ * <p>Invariants:
+ * <ul>
+ *   <li><b>One entry per Redis key</b>, holding the merge of every invalidation asked for ({@link Invalidation#merge}:
+ *       at least as strong as each).</li>
+ *   <li><b>An entry leaves only when Redis applied that very entry</b> (compared by identity: an invalidation merged
+ *       in while a retry was in flight makes a new entry, which stays until it is applied itself), or when the bound
+ *       {@code maxPendingInvalidations} is exceeded, which is logged and counted as
+ *       {@code veracache.invalidations{result=dropped}}.</li>
+ *   <li><b>Each entry is retried on its own.</b> A key Redis refuses for good (an ACL, a script error) does not hold
+ *       back the others; only "Redis unreachable" ends a retry round early, since every other call would fail the
+ *       same way. After {@value #REFUSALS_BEFORE_REPORTING} refusals in a row the entry is reported once (ERROR log,
+ *       {@code veracache.invalidations{result=refused}}) and kept: the key stays the safe way, see next.</li>
+ *   <li><b>While a key has an entry, reads of it bypass Redis and do not enter L1</b> ({@link #settle}): neither
+ *       level can be trusted for a key whose invalidation Redis has not taken, and no push will come for it.</li>
+ * </ul>
+ * The queue lives in this JVM's heap: a crash loses it, which is why the CDC listener, not this queue, is the durable
+ * guarantee.
  */
 final class PendingInvalidations implements AutoCloseable {
 
   private static final Logger log = LoggerFactory.getLogger(PendingInvalidations.class);
+  static final int REFUSALS_BEFORE_REPORTING = 5;
 
-  record Pending(long version, long tombstoneTtlMillis) {
-    Pending merge(Pending other) {
-      long merged = version < 0 || other.version < 0 ? RedisRecord.NO_VERSION : Math.max(version, other.version);
-      return new Pending(merged, Math.max(tombstoneTtlMillis, other.tombstoneTtlMillis));
+  /** One key's pending invalidation. Never mutated but for the refusal count; a merge makes a new entry. */
+  private static final class Entry {
+    final Invalidation invalidation;
+    final long tombstoneTtlMillis;
+    int refusalsInARow; // touched by the retry thread only (and by settle, racily: it is only a report threshold)
+    boolean reported;
+
+    Entry(Invalidation invalidation, long tombstoneTtlMillis) {
+      this.invalidation = invalidation;
+      this.tombstoneTtlMillis = tombstoneTtlMillis;
+    }
+
+    Entry merge(Entry other) {
+      Entry merged = new Entry(invalidation.merge(other.invalidation),
+          Math.max(tombstoneTtlMillis, other.tombstoneTtlMillis));
+      merged.refusalsInARow = refusalsInARow;
+      merged.reported = reported;
+      return merged;
     }
   }
 
   private final RedisLink link;
   private final int max;
-  private final ConcurrentHashMap<String, Pending> pending = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<String, Entry> pending = new ConcurrentHashMap<>();
   private final ScheduledExecutorService retrier;
   private final Counter dropped;
   private final Counter retried;
+  private final Counter refused;
 
   PendingInvalidations(RedisLink link, VeracacheOptions options) {
     this.link = link;
@@ -46,10 +74,11 @@ final class PendingInvalidations implements AutoCloseable {
     MeterRegistry registry = options.meterRegistry;
     Gauge.builder("veracache.invalidations.pending", pending, Map::size).tag("client", options.clientName)
         .description("Invalidations Redis refused, waiting to be retried").register(registry);
-    this.dropped = Counter.builder("veracache.invalidations").tag("client", options.clientName).tag("cache", "*").tag("result", "dropped")
-        .description("Pending invalidations dropped because maxPendingInvalidations was exceeded").register(registry);
-    this.retried = Counter.builder("veracache.invalidations").tag("client", options.clientName).tag("cache", "*").tag("result", "retried")
-        .description("Pending invalidations applied by a retry").register(registry);
+    this.dropped = counter(registry, options.clientName, "dropped",
+        "Pending invalidations dropped because maxPendingInvalidations was exceeded");
+    this.retried = counter(registry, options.clientName, "retried", "Pending invalidations applied by a retry");
+    this.refused = counter(registry, options.clientName, "refused",
+        "Pending invalidations Redis keeps refusing (reported once each; still retried, reads bypass the key)");
     this.retrier = Executors.newSingleThreadScheduledExecutor(r -> {
       Thread t = new Thread(r, "veracache-invalidation-retry");
       t.setDaemon(true);
@@ -59,13 +88,19 @@ final class PendingInvalidations implements AutoCloseable {
     retrier.scheduleWithFixedDelay(this::retryAll, interval, interval, TimeUnit.NANOSECONDS);
   }
 
-  /** Runs the invalidation script once; throws {@link L2Failure} when Redis did not take it. */
-  void apply(String redisKey, long version, long tombstoneTtlMillis) {
-    link.run(FenceScript.INVALIDATE, redisKey, ascii(version), ascii(tombstoneTtlMillis));
+  private static Counter counter(MeterRegistry registry, String client, String result, String description) {
+    return Counter.builder("veracache.invalidations").tag("client", client).tag("cache", "*").tag("result", result)
+        .description(description).register(registry);
   }
 
-  void enqueue(String redisKey, long version, long tombstoneTtlMillis) {
-    pending.merge(redisKey, new Pending(version, tombstoneTtlMillis), Pending::merge);
+  /** Runs the invalidation script once; throws {@link L2Failure} when Redis did not take it. */
+  void apply(String redisKey, Invalidation invalidation, long tombstoneTtlMillis) {
+    link.run(FenceScript.INVALIDATE, redisKey, invalidation.scriptArgs(tombstoneTtlMillis));
+  }
+
+  void enqueue(String redisKey, Invalidation invalidation, long tombstoneTtlMillis) {
+    Entry entry = new Entry(invalidation, tombstoneTtlMillis);
+    pending.merge(redisKey, entry, Entry::merge);
     if (pending.size() > max) {
       // Drop some entry (not the one just added) to keep the bound; say so.
       for (String key : pending.keySet()) {
@@ -85,11 +120,11 @@ final class PendingInvalidations implements AutoCloseable {
 
   /**
    * If the key has a pending invalidation, tries it now. Returns true when the key is clean (nothing pending, or the
-   * retry was applied); false when it is still pending and Redis must not be read for it.
+   * retry was applied); false when it is still pending: then neither Redis nor L1 may be used for it.
    */
   boolean settle(String redisKey) {
-    Pending p = pending.get(redisKey);
-    return p == null || tryApply(redisKey, p);
+    Entry entry = pending.get(redisKey);
+    return entry == null || tryApply(redisKey, entry) == null;
   }
 
   int size() {
@@ -107,24 +142,34 @@ final class PendingInvalidations implements AutoCloseable {
     if (pending.isEmpty()) {
       return;
     }
-    for (Map.Entry<String, Pending> e : pending.entrySet()) {
-      if (!tryApply(e.getKey(), e.getValue())) {
-        return; // Redis still refuses; try the rest next round
+    for (Map.Entry<String, Entry> e : pending.entrySet()) {
+      L2Failure failure = tryApply(e.getKey(), e.getValue());
+      if (failure != null && failure.kind == L2Failure.Kind.UNAVAILABLE) {
+        return; // Redis cannot be reached: every other key would fail the same way; next round
       }
     }
   }
 
-  private boolean tryApply(String redisKey, Pending p) {
+  /** Applies the entry; null when Redis took it, else the failure (counted towards reporting a refused key). */
+  private L2Failure tryApply(String redisKey, Entry entry) {
     try {
-      apply(redisKey, p.version, p.tombstoneTtlMillis);
+      apply(redisKey, entry.invalidation, entry.tombstoneTtlMillis);
     } catch (L2Failure e) {
-      return false;
+      if (e.kind == L2Failure.Kind.REFUSED && ++entry.refusalsInARow >= REFUSALS_BEFORE_REPORTING
+          && !entry.reported) {
+        entry.reported = true;
+        refused.increment();
+        log.error("Redis keeps refusing the invalidation of '{}' ({} times in a row: {}); still retrying it, and "
+            + "reads of this key bypass Redis and L1 until it is taken", redisKey, entry.refusalsInARow,
+            e.getMessage());
+      }
+      return e;
     }
-    if (pending.remove(redisKey, p)) {
+    if (pending.remove(redisKey, entry)) { // by identity: a newer merge stays queued
       retried.increment();
       log.info("pending invalidation of '{}' applied", redisKey);
     }
-    return true;
+    return null;
   }
 
   static byte[] ascii(long n) {

@@ -1,6 +1,5 @@
 package dev.veracache;
 
-import static dev.veracache.PendingInvalidations.ascii;
 import static dev.veracache.Preconditions.notNull;
 
 import io.lettuce.core.KeyScanCursor;
@@ -74,7 +73,7 @@ public final class RedisInvalidator implements AutoCloseable {
     List<byte[][]> args = new ArrayList<>(invalidations.size());
     for (KeyInvalidation i : invalidations) {
       keys.add(i.redisKey());
-      args.add(new byte[][] {ascii(i.version()), ascii(i.tombstoneTtlMillis())});
+      args.add(Invalidation.of(i.version(), i.rowDeleted()).scriptArgs(i.tombstoneTtlMillis()));
     }
     try {
       link.runPipelined(FenceScript.INVALIDATE, keys, args);

@@ -223,6 +223,14 @@ final class RedisLink implements AutoCloseable {
         return failure(L2Failure.Kind.UNAVAILABLE, "loading", "Redis at " + endpoint + " is loading its data set: "
             + message, e);
       }
+      if (message.startsWith("WRONGTYPE") || message.contains("-WRONGTYPE")) {
+        return failure(L2Failure.Kind.REFUSED, L2Failure.WRONG_TYPE, "Redis at " + endpoint + " holds a key of "
+            + "another type: " + message, e);
+      }
+      if (message.startsWith("NOPERM") || message.contains("NOPERM ")) {
+        return failure(L2Failure.Kind.REFUSED, "noperm", "Redis at " + endpoint + " refuses this key or command to "
+            + "our user (ACL): " + message, e);
+      }
       if (message.startsWith("BUSY")) {
         return failure(L2Failure.Kind.UNAVAILABLE, "busy", "Redis at " + endpoint + " is busy: " + message, e);
       }

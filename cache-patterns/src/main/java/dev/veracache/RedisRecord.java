@@ -8,11 +8,14 @@ import java.util.Arrays;
  *
  * <pre>
  *   V:&lt;version&gt;:&lt;payload bytes&gt;                 a cached value
- *   N:&lt;version&gt;:                                  a cached "not found"
- *   T:&lt;version&gt;:&lt;lease token&gt;:&lt;lease deadline ms&gt;  a tombstone and/or a fill lease; reads treat it as a miss
+ *   N:&lt;floor&gt;:                                    a cached "not found", filled under that floor
+ *   T:&lt;floor&gt;:&lt;lease token&gt;:&lt;lease deadline ms&gt;    a tombstone and/or a fill lease; reads treat it as a miss
+ *   P:&lt;floor&gt;:&lt;lease token&gt;:&lt;lease deadline ms&gt;    the same, after an insert or update to that version
+ *   D:&lt;floor&gt;:&lt;lease token&gt;:&lt;lease deadline ms&gt;    the same, after a delete at floor - 1
  * </pre>
  *
- * <p>Version {@code -1} means "unversioned"; lease token {@code 0} means "no lease". One key holds everything, so a
+ * <p>A floor is the lowest version that may still be stored. Version or floor {@code -1} means "unknown"; lease token
+ * {@code 0} means "no lease". The full rules are in {@code record.lua}, which every script starts with. One key holds everything, so a
  * read is one plain {@code GET} and every fence check in {@code *.lua} is one atomic script on one key. The Lua
  * scripts parse the same layout: change both together.
  */
@@ -59,7 +62,7 @@ final class RedisRecord {
     Kind kind = switch (raw[0]) {
       case 'V' -> Kind.VALUE;
       case 'N' -> Kind.NEGATIVE;
-      case 'T' -> Kind.TOMBSTONE;
+      case 'T', 'P', 'D' -> Kind.TOMBSTONE;
       default -> throw new IllegalArgumentException("not a Veracache record: unknown kind '" + (char) raw[0] + "'");
     };
     long version = 0;
@@ -75,8 +78,11 @@ final class RedisRecord {
       if (b < '0' || b > '9') {
         throw new IllegalArgumentException("not a Veracache record: bad version byte " + b);
       }
-      version = version * 10 + (b - '0');
       digits++;
+      if (digits > 19) {
+        throw new IllegalArgumentException("not a Veracache record: version has more than 19 digits");
+      }
+      version = version * 10 + (b - '0'); // a floor of 2^63 (a delete at Long.MAX_VALUE) wraps: compare unsigned
     }
     if (i == raw.length || digits == 0) {
       throw new IllegalArgumentException("not a Veracache record: header has no version");

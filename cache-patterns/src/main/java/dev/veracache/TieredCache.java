@@ -31,19 +31,32 @@ public interface TieredCache<K, V> {
   /**
    * Drops the key from L2 and every L1, cancels outstanding fill leases, and keeps the newest version seen as a
    * tombstone. Call it after the database transaction committed. If Redis does not take it, it is retried until it
-   * does (and reads of the key bypass Redis meanwhile).
+   * does (and reads of the key bypass Redis and L1 meanwhile). A read in this JVM that starts after it returned never
+   * gets an answer loaded before it.
    */
   void invalidate(K key);
 
   /**
-   * Like {@link #invalidate(Object)}, for a change that produced row version {@code version}: a value at least that
-   * new is left in place, and fills older than {@code version} are refused for {@code tombstoneTtl}.
+   * Like {@link #invalidate(Object)}, for an insert or update that produced row version {@code version}: a value at
+   * least that new is left in place; fills and sets older than {@code version}, and "not found" fills (the row
+   * exists), are refused for {@code tombstoneTtl}.
    */
   void invalidate(K key, long version);
 
   /**
-   * Versioned set: stores {@code value} unless Redis holds a newer version or tombstone. Requires
-   * {@link CacheOptions.Builder#version}. If Redis does not take it, the key is invalidated instead.
+   * Like {@link #invalidate(Object)}, for a row that was deleted at version {@code deletedVersion} (its last version):
+   * every fill or set at or below that version is refused for {@code tombstoneTtl}, so a write-through set that
+   * stalled before the delete cannot bring the row back (R13). A re-inserted row must carry a higher version to be
+   * cached in that time.
+   */
+  void invalidateDeleted(K key, long deletedVersion);
+
+  /**
+   * Versioned set: stores {@code value} only if Redis holds a version or tombstone that proves it is not older: a
+   * cached value, "not found" or tombstone whose version is at most {@code value}'s. On an empty key (never cached, or
+   * its tombstone evicted, expired or flushed) nothing proves that, so the value is not cached; a tombstone at its
+   * version is left and the next read loads the row (R14). Requires {@link CacheOptions.Builder#version}. If Redis
+   * does not take it, the key is invalidated instead.
    *
    * @return true if the value is now cached in L2 (stored, or that version already there)
    */

@@ -57,9 +57,11 @@ public final class Veracache implements AutoCloseable {
     L1Store l1 = cacheOptions.l1Enabled
         ? new L1Store(cacheOptions.l1MaximumSize, cacheOptions.l1Ttl, cacheOptions.negativeTtl, tracker)
         : null;
-    tracker.register(namespace, l1); // throws if the namespace is taken
+    SingleFlight<java.util.Optional<V>> flight = new SingleFlight<>();
+    tracker.register(namespace, l1, flight); // throws if the namespace is taken
     CacheMetrics metrics = new CacheMetrics(options.meterRegistry, options.clientName, namespace);
-    DefaultTieredCache<K, V> cache = new DefaultTieredCache<>(cacheOptions, link, tracker, pending, l1, metrics);
+    DefaultTieredCache<K, V> cache =
+        new DefaultTieredCache<>(cacheOptions, link, tracker, pending, l1, flight, metrics);
     return cache;
   }
 

@@ -69,6 +69,48 @@ class BadInputTest extends RealServersTest {
   }
 
   @Test
+  void aVersionExtractorThatThrowsOnALoadedValueLeavesNoLeaseBehind() {
+    Veracache jvm = newInstance();
+    CacheAside<Long, Product> cache = jvm.cacheAside(CacheOptions.<Long, Product>builder(namespace,
+        ValueCodec.json(Product.class)).version(p -> {
+          throw new IllegalStateException("no version column in " + p.name());
+        }).build());
+
+    assertThat(cache.get(1L, id -> new Product(id, "x", 1)).name()).as("served").isEqualTo("x");
+
+    assertThat(counter(jvm, "veracache.codec.errors", "cache", namespace)).isEqualTo(1);
+    assertThat(rawRecord(1)).as("nothing cached, lease released").isNull();
+  }
+
+  @Test
+  void aVersionExtractorThatThrowsAfterTheCommitStillInvalidatesTheOldValue() {
+    Veracache jvm = newInstance();
+    WriteThroughCache<Long, Product> cache = jvm.writeThrough(CacheOptions.<Long, Product>builder(namespace,
+        ValueCodec.json(Product.class)).version(p -> {
+          if (p.name().equals("unversionable")) {
+            throw new IllegalStateException("no version in " + p.name());
+          }
+          return p.version();
+        }).build(), id -> new Product(id, "old", 1), new CacheWriter<>() {
+          @Override
+          public Product write(Long key, Product value) {
+            return value; // "committed"
+          }
+
+          @Override
+          public void delete(Long key) {}
+        });
+    assertThat(cache.get(1L).name()).isEqualTo("old");
+    assertThat(rawRecord(1)).startsWith("V:1:");
+
+    assertThatThrownBy(() -> cache.put(1L, new Product(1, "unversionable", 2)))
+        .hasMessageContaining("no version in unversionable");
+
+    assertThat(rawRecord(1)).as("the old value is gone from Redis").doesNotStartWith("V:");
+    assertThat(((DefaultTieredCache<Long, Product>) cache.tiered()).inL1(1L)).as("and from L1").isFalse();
+  }
+
+  @Test
   void anOversizedValueIsServedButNotCached() {
     Veracache jvm = newInstance();
     CacheAside<Long, Product> cache = jvm.cacheAside(productOptions().maxValueBytes(16).build());
@@ -92,7 +134,7 @@ class BadInputTest extends RealServersTest {
       redisCli.configSet("maxmemory", "0");
     }
     await().atMost(Duration.ofSeconds(10)).until(() -> jvm.pendingInvalidations() == 0);
-    assertThat(rawRecord(1)).isEqualTo("T:2:0:0");
+    assertThat(rawRecord(1)).isEqualTo("P:2:0:0");
   }
 
   @Test
@@ -109,7 +151,7 @@ class BadInputTest extends RealServersTest {
       redisCli.replicaofNoOne();
     }
     await().atMost(Duration.ofSeconds(10)).until(() -> jvm.pendingInvalidations() == 0);
-    assertThat(rawRecord(1)).isEqualTo("T:2:0:0");
+    assertThat(rawRecord(1)).isEqualTo("P:2:0:0");
   }
 
   @Test

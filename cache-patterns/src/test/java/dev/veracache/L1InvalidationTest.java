@@ -36,6 +36,30 @@ class L1InvalidationTest extends RealServersTest {
   }
 
   @Test
+  void aReadThatStartsAfterInvalidateReturnedDoesNotJoinAnOlderLoad() throws Exception {
+    products.insert(1, "v1");
+    Gate beforeFill = new Gate();
+    Veracache jvm = newInstance();
+    CacheAside<Long, Product> cache = jvm.cacheAside(productOptions().hooks(beforeFill.afterLoad()).build());
+    java.util.concurrent.CompletableFuture<Product> slowRead =
+        java.util.concurrent.CompletableFuture.supplyAsync(() -> cache.get(1L, loader()));
+    beforeFill.awaitArrival(); // that load read v1 and is parked before its fill
+
+    Product v2 = products.update(1, "v2");
+    cache.invalidate(1L, v2.version());
+    java.util.concurrent.CompletableFuture<Product> laterRead =
+        java.util.concurrent.CompletableFuture.supplyAsync(() -> cache.get(1L, loader()));
+
+    try {
+      assertThat(laterRead.get(10, TimeUnit.SECONDS)).as("read-your-writes in one JVM").isEqualTo(v2);
+    } finally {
+      beforeFill.open();
+    }
+    assertThat(slowRead.get(10, TimeUnit.SECONDS).name()).as("the older read's own answer").isEqualTo("v1");
+    assertThat(cache.get(1L, loader())).isEqualTo(v2);
+  }
+
+  @Test
   void aChangeByAPlainRedisClientDropsL1() {
     Veracache jvm = newInstance();
     CacheAside<Long, Product> cache = jvm.cacheAside(productOptions().build());

@@ -71,8 +71,13 @@ abstract class RealServersTest {
   }
 
   Veracache newInstance(Consumer<VeracacheOptions.Builder> customizer) {
+    return newInstance(redisServer.uri(), customizer);
+  }
+
+  /** A client of the Redis at {@code redisUri} (for example with a user and password in it). */
+  Veracache newInstance(String redisUri, Consumer<VeracacheOptions.Builder> customizer) {
     SimpleMeterRegistry registry = new SimpleMeterRegistry();
-    VeracacheOptions.Builder builder = VeracacheOptions.builder(redisServer.uri())
+    VeracacheOptions.Builder builder = VeracacheOptions.builder(redisUri)
         .commandTimeout(Duration.ofMillis(300))
         .circuitBreaker(50, 2, 4, Duration.ofMillis(300))
         .meterRegistry(registry);

@@ -72,12 +72,12 @@ class StaleFillRaceTest extends RealServersTest {
 
     Product v2 = products.update(1, "v2");
     writer.invalidate(1L, v2.version());
-    assertThat(rawRecord(1)).startsWith("T:2:0:");
+    assertThat(rawRecord(1)).startsWith("P:2:0:");
     CacheLoader<Long, Product> laggingReplica = id -> v1;
     assertThat(reader.get(1L, laggingReplica)).isEqualTo(v1);
 
     assertThat(counter(readerJvm, "veracache.fills", "result", "refused_version")).isEqualTo(1);
-    assertThat(rawRecord(1)).startsWith("T:2:");
+    assertThat(rawRecord(1)).startsWith("P:2:");
     assertThat(reader.get(1L, loader())).isEqualTo(v2);
   }
 
@@ -117,6 +117,25 @@ class StaleFillRaceTest extends RealServersTest {
     beforeFill.open();
     assertThat(slowRead.get(10, TimeUnit.SECONDS)).isNull();
 
+    assertThat(reader.get(7L, loader())).isEqualTo(inserted);
+    assertThat(writer.get(7L, loader())).isEqualTo(inserted);
+  }
+
+  @Test
+  void notFoundFromALaggingReplicaIsRefusedAfterTheInsertsInvalidation() throws Exception {
+    // The reader takes its lease after the insert was invalidated, but reads a replica that has not seen the insert.
+    Veracache readerJvm = newInstance();
+    Veracache writerJvm = newInstance();
+    CacheAside<Long, Product> reader = readerJvm.cacheAside(productOptions().build());
+    CacheAside<Long, Product> writer = writerJvm.cacheAside(productOptions().build());
+
+    Product inserted = products.insert(7, "new");
+    writer.invalidate(7L, inserted.version());
+    CacheLoader<Long, Product> laggingReplica = id -> null;
+    assertThat(reader.get(7L, laggingReplica)).as("the replica's own answer").isNull();
+
+    assertThat(counter(readerJvm, "veracache.fills", "result", "refused_version")).isEqualTo(1);
+    assertThat(rawRecord(7)).startsWith("P:1:");
     assertThat(reader.get(7L, loader())).isEqualTo(inserted);
     assertThat(writer.get(7L, loader())).isEqualTo(inserted);
   }

@@ -51,11 +51,13 @@ class WriteThroughRaceTest extends RealServersTest {
     WriteThroughCache<Long, Product> writerA =
         jvmA.writeThrough(productOptions().hooks(beforeSet.beforeVersionedSet()).build(), loader(), writer);
     WriteThroughCache<Long, Product> writerB = jvmB.writeThrough(productOptions().build(), loader(), writer);
+    writerB.get(1L); // v1 cached: the version in Redis is what a later set must beat
 
     CompletableFuture<Product> slowWrite = CompletableFuture.supplyAsync(() ->
         writerA.put(1L, new Product(1, "v2", 0)));
     beforeSet.awaitArrival();
     Product v3 = writerB.put(1L, new Product(1, "v3", 0));
+    assertThat(rawRecord(1)).startsWith("V:3:");
     beforeSet.open();
     assertThat(slowWrite.get(10, TimeUnit.SECONDS).version()).isEqualTo(2);
 
@@ -65,22 +67,95 @@ class WriteThroughRaceTest extends RealServersTest {
     assertThat(writerB.get(1L)).isEqualTo(v3);
   }
 
+  // R13: a delete races a write-through set. A commits v2 and stalls before its set; B deletes the row; A's set lands.
+
   @Test
-  void tombstoneForgottenTooSoonLetsALateOlderSetIn() throws Exception {
-    // Misconfiguration shown on purpose: tombstoneTtl shorter than the slowest set (R12).
-    Product stale = raceLateSetAgainstInvalidation(Duration.ofMillis(100));
-    assertThat(stale.name()).as("cached after the race").isEqualTo("v2");
-    assertThat(products.find(1).name()).as("database").isEqualTo("v3");
+  void naiveWriteThroughBringsADeletedRowBack() throws Exception {
+    products.insert(1, "v1");
+    try (NaiveCacheAside<Product> cache = new NaiveCacheAside<>(redisServer.uri(), namespace,
+        ValueCodec.json(Product.class), Duration.ofMinutes(10), CacheHooks.NONE)) {
+      Product v2 = products.update(1, "v2"); // writer A commits, then stalls before its SET
+      products.delete(1);                    // writer B deletes the row and the key
+      cache.invalidate("1");
+      cache.set("1", v2);                    // A's SET lands last
+
+      assertThat(cache.get("1", products::find)).as("naive: a deleted row is served").isEqualTo(v2);
+      assertThat(products.find(1)).as("database").isNull();
+    }
+  }
+
+  @Test
+  void aSetThatStalledBeforeAnUnversionedDeleteDoesNotBringTheRowBack() throws Exception {
+    assertThat(raceSetAgainstDelete((cache, deleted) -> cache.invalidate(1L))).isNull();
+  }
+
+  @Test
+  void aSetThatStalledBeforeAVersionedDeleteDoesNotBringTheRowBack() throws Exception {
+    assertThat(raceSetAgainstDelete((cache, deleted) -> cache.invalidateDeleted(1L, deleted.version()))).isNull();
+    assertThat(rawRecord(1)).as("a \"not found\" cached above the deleted version").isEqualTo("N:3:");
+  }
+
+  private interface DeleteInvalidation {
+    void invalidate(TieredCache<Long, Product> cache, Product deletedRow);
+  }
+
+  /** Returns what a reader gets after the race: the deleted row must read as absent. */
+  private Product raceSetAgainstDelete(DeleteInvalidation invalidation) throws Exception {
+    products.insert(1, "v1");
+    Gate beforeSet = new Gate();
+    Veracache jvmA = newInstance();
+    Veracache jvmB = newInstance();
+    WriteThroughCache<Long, Product> writerA =
+        jvmA.writeThrough(productOptions().hooks(beforeSet.beforeVersionedSet()).build(), loader(), writer);
+    WriteThroughCache<Long, Product> writerB = jvmB.writeThrough(productOptions().build(), loader(), writer);
+    writerB.get(1L); // v1 cached
+
+    CompletableFuture<Product> slowWrite = CompletableFuture.supplyAsync(() ->
+        writerA.put(1L, new Product(1, "v2", 0)));
+    beforeSet.awaitArrival();
+    Product deleted = products.find(1);
+    products.delete(1);
+    invalidation.invalidate(writerB.tiered(), deleted);
+    beforeSet.open();
+    assertThat(slowWrite.get(10, TimeUnit.SECONDS).version()).isEqualTo(2);
+
+    assertThat(products.find(1)).as("database").isNull();
+    assertThat(writerB.get(1L)).as("B after the race").isNull();
+    return writerA.get(1L);
+  }
+
+  // R14: the tombstone that should refuse a late set is gone (expired, evicted, flushed) when the set arrives.
+
+  @Test
+  void aLateSetIsNotCachedWhenTheTombstoneExpiredBeforeIt() throws Exception {
+    Product cached = raceLateSetAgainstLostTombstone(Duration.ofMillis(100), () ->
+        await().atMost(Duration.ofSeconds(5)).until(() -> rawRecord(1) == null));
+    assertThat(cached.name()).isEqualTo("v3");
+  }
+
+  @Test
+  void aLateSetIsNotCachedWhenTheTombstoneWasEvicted() throws Exception {
+    Product cached = raceLateSetAgainstLostTombstone(Duration.ofSeconds(60), () -> redisCli.del(redisKey(1)));
+    assertThat(cached.name()).isEqualTo("v3");
+  }
+
+  @Test
+  void aLateSetIsNotCachedAfterRedisWasFlushed() throws Exception {
+    Product cached = raceLateSetAgainstLostTombstone(Duration.ofSeconds(60), () -> redisCli.flushall());
+    assertThat(cached.name()).isEqualTo("v3");
   }
 
   @Test
   void tombstoneThatOutlivesTheLateSetRefusesIt() throws Exception {
-    Product cached = raceLateSetAgainstInvalidation(Duration.ofSeconds(60));
+    Product cached = raceLateSetAgainstLostTombstone(Duration.ofSeconds(60), () -> {});
     assertThat(cached.name()).isEqualTo("v3");
   }
 
-  /** A's versioned set of v2 stalls; B commits v3 and invalidates with version 3; A's set arrives later. */
-  private Product raceLateSetAgainstInvalidation(Duration tombstoneTtl) throws Exception {
+  /**
+   * A's versioned set of v2 stalls; B commits v3 and invalidates with version 3; the tombstone is lost (or not); A's
+   * set arrives. Returns what a reader gets then.
+   */
+  private Product raceLateSetAgainstLostTombstone(Duration tombstoneTtl, Runnable loseTheTombstone) throws Exception {
     products.insert(1, "v1");
     Gate beforeSet = new Gate();
     Veracache jvmA = newInstance();
@@ -91,18 +166,18 @@ class WriteThroughRaceTest extends RealServersTest {
         jvmA.writeThrough(options.hooks(beforeSet.beforeVersionedSet()).build(), loader(), writer);
     CacheAside<Long, Product> cacheB = jvmB.cacheAside(productOptions()
         .leaseTtl(Duration.ofMillis(100)).leaseWaitTimeout(Duration.ofMillis(100)).tombstoneTtl(tombstoneTtl).build());
+    cacheB.get(1L, loader()); // v1 cached
 
     CompletableFuture<Product> slowWrite = CompletableFuture.supplyAsync(() ->
         writerA.put(1L, new Product(1, "v2", 0)));
     beforeSet.awaitArrival();
     Product v3 = products.update(1, "v3");
     cacheB.invalidate(1L, v3.version());
-    assertThat(rawRecord(1)).startsWith("T:3:");
-    if (tombstoneTtl.toMillis() < 1000) {
-      await().atMost(Duration.ofSeconds(5)).until(() -> rawRecord(1) == null);
-    }
+    assertThat(rawRecord(1)).startsWith("P:3:");
+    loseTheTombstone.run();
     beforeSet.open();
     slowWrite.get(10, TimeUnit.SECONDS);
+    assertThat(rawRecord(1)).as("A's late set").doesNotStartWith("V:2:");
     return cacheB.get(1L, loader());
   }
 }

@@ -57,9 +57,9 @@ class MySql8ContainerTest {
            Statement s = c.createStatement()) {
         s.execute("UPDATE product SET sku = 'S2', version = 2 WHERE id = 1");
       }
-      await().atMost(Duration.ofSeconds(30)).until(() -> String.valueOf(cli.sync().get("mysqlp:1")).startsWith("T:2:")
-          && String.valueOf(cli.sync().get("mysqlp:sku:S1")).startsWith("T:2:")
-          && String.valueOf(cli.sync().get("mysqlp:sku:S2")).startsWith("T:2:"));
+      await().atMost(Duration.ofSeconds(30)).until(() -> String.valueOf(cli.sync().get("mysqlp:1")).matches("[PD]:2:.*")
+          && String.valueOf(cli.sync().get("mysqlp:sku:S1")).matches("[PD]:2:.*")
+          && String.valueOf(cli.sync().get("mysqlp:sku:S2")).matches("[PD]:2:.*"));
     } finally {
       client.shutdown();
     }

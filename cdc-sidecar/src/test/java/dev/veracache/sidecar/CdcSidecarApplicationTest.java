@@ -77,8 +77,8 @@ class CdcSidecarApplicationTest {
         try (Connection c = external.database().connect(); Statement s = c.createStatement()) {
           s.execute("INSERT INTO orders VALUES (1, 'alice', 2)");
         }
-        await().atMost(WITHIN).until(() -> String.valueOf(redis.sync().get("order:1")).startsWith("T:2:"));
-        assertThat(redis.sync().get("order:customer:alice")).startsWith("T:2:");
+        await().atMost(WITHIN).until(() -> String.valueOf(redis.sync().get("order:1")).startsWith("P:2:"));
+        assertThat(redis.sync().get("order:customer:alice")).startsWith("P:2:");
       } finally {
         client.shutdown();
       }

@@ -113,7 +113,7 @@ final class VeracacheStrategy implements CacheUnderTest {
 
   @Override
   public Long parseRedisValue(String raw) {
-    if (raw == null || raw.startsWith("T:")) {
+    if (raw == null || raw.startsWith("T:") || raw.startsWith("P:") || raw.startsWith("D:")) { // tombstones
       return null;
     }
     if (raw.startsWith("N:")) {

@@ -86,7 +86,7 @@ final class VersionFenceOnlyStrategy implements CacheUnderTest {
 
   @Override
   public Long parseRedisValue(String raw) {
-    if (raw == null || raw.startsWith("T:")) {
+    if (raw == null || raw.startsWith("T:") || raw.startsWith("P:") || raw.startsWith("D:")) { // tombstones
       return null;
     }
     return raw.startsWith("N:") ? History.NOT_FOUND : Long.parseLong(raw.substring(2));
