@@ -51,6 +51,7 @@ public final class CacheOptions<K, V> {
   final int maxValueBytes;
   final ToLongFunction<? super V> versionOf;
   final CacheHooks hooks;
+  final Duration listenerStalenessBound; // null: the CDC listener's progress is not watched
 
   private CacheOptions(Builder<K, V> b) {
     this.namespace = b.namespace;
@@ -69,6 +70,7 @@ public final class CacheOptions<K, V> {
     this.maxValueBytes = b.maxValueBytes;
     this.versionOf = b.versionOf;
     this.hooks = b.hooks;
+    this.listenerStalenessBound = b.listenerStalenessBound;
   }
 
   /**
@@ -105,6 +107,7 @@ public final class CacheOptions<K, V> {
     private int maxValueBytes = 1024 * 1024;
     private ToLongFunction<? super V> versionOf;
     private CacheHooks hooks = CacheHooks.NONE;
+    private Duration listenerStalenessBound;
 
     private Builder(String namespace, ValueCodec<V> codec) {
       notNull(namespace, "namespace");
@@ -182,6 +185,21 @@ public final class CacheOptions<K, V> {
      */
     public Builder<K, V> version(ToLongFunction<? super V> versionOf) {
       this.versionOf = notNull(versionOf, "version");
+      return this;
+    }
+
+    /**
+     * Trust Redis and L1 for this namespace only while the CDC listener that invalidates it is at most {@code bound}
+     * behind (race R18). The listener publishes its progress in Redis ({@code veracache:progress:<namespace>}); this
+     * client reads it every {@code heartbeatInterval}. When the listener is further behind, stalled, dead, or has
+     * published nothing yet, reads of this namespace bypass Redis (counted in {@code veracache.degraded.reads}) and
+     * L1 serves only entries younger than {@code bound}, so no read is staler than {@code bound} plus one heartbeat
+     * interval. After Redis was lost and came back, the namespace is trusted again only once the listener has applied
+     * everything committed up to that moment (which also covers a Redis that came back with old data). Off by default:
+     * set it for every namespace a listener maps.
+     */
+    public Builder<K, V> listenerStalenessBound(Duration bound) {
+      this.listenerStalenessBound = positive(bound, "listenerStalenessBound");
       return this;
     }
 

@@ -51,6 +51,7 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
   private final HitCounter l1Hits;
   private final CacheMetrics metrics;
   private final CacheHooks hooks;
+  private final ListenerWatch.Signal listener;
   private final SingleFlight<Optional<V>> singleFlight;
   private final byte[] leaseTtlArg;
   private final long tombstoneTtlMillis;
@@ -59,7 +60,8 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
   private final boolean defaultKeyEncoder;
 
   DefaultTieredCache(CacheOptions<K, V> options, RedisLink link, InvalidationTracker tracker,
-      PendingInvalidations pending, L1Store l1, SingleFlight<Optional<V>> singleFlight, CacheMetrics metrics) {
+      PendingInvalidations pending, L1Store l1, SingleFlight<Optional<V>> singleFlight,
+      ListenerWatch.Signal listener, CacheMetrics metrics) {
     this.options = options;
     this.prefix = options.namespace + ":";
     this.link = link;
@@ -74,6 +76,7 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
     this.tombstoneTtlMillis = options.tombstoneTtl.toMillis();
     this.tombstoneTtlArg = ascii(tombstoneTtlMillis);
     this.singleFlight = singleFlight;
+    this.listener = listener;
     this.leaseWaitNanos = options.leaseWaitTimeout.toNanos();
     this.defaultKeyEncoder = options.keyEncoder == CacheOptions.DEFAULT_KEY_ENCODER;
   }
@@ -93,8 +96,8 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
     String local = encodeKey(key);
     if (l1Values != null) {
       Object cached = l1Values.getIfPresent(local);
-      if (cached == null || tracker.degraded) {
-        cached = l1.getSlowly(local, cached);
+      if (cached == null || tracker.degraded || listener.untrusted) {
+        cached = l1.getSlowly(local, cached, maxL1AgeNanos());
       }
       if (cached != null) {
         l1Hits.increment();
@@ -103,6 +106,18 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
       metrics.l1Misses.increment();
     }
     return getFromRedis(key, local, loader);
+  }
+
+  /** How old an L1 entry may be to be served now: any age, unless invalidations may be missed or lag. */
+  private long maxL1AgeNanos() {
+    long max = Long.MAX_VALUE;
+    if (tracker.degraded) {
+      max = tracker.degradedTtlNanos;
+    }
+    if (listener.untrusted) {
+      max = Math.min(max, listener.boundNanos);
+    }
+    return max;
   }
 
   private V getFromRedis(K key, String local, CacheLoader<? super K, ? extends V> loader) {
@@ -115,6 +130,9 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
     try {
       if (tracker.redisUnsafe) {
         return degradedLoad(key, redisKey, loader, ticket, "Redis cannot take invalidations (heartbeat failed)");
+      }
+      if (listener.untrusted) {
+        return degradedLoad(key, redisKey, loader, ticket, "the CDC listener is too far behind (or not known)");
       }
       if (!pending.isEmpty() && !pending.settle(redisKey)) {
         // No push will come for this key while Redis refuses its invalidation: L1 must not keep the answer either.

@@ -17,7 +17,11 @@ enum FenceScript {
   FILL("fill.lua"),
   PUT("put.lua"),
   INVALIDATE("invalidate.lua"),
-  RELEASE("release.lua");
+  RELEASE("release.lua"),
+  /** Clients: how far the CDC listeners of some namespaces have applied (multi-key). */
+  PROGRESS("progress.lua"),
+  /** The CDC listener: how far it has applied, checked against what it wrote last (multi-key). */
+  PUBLISH("publish.lua");
 
   final String source;
   final String sha1;

@@ -77,12 +77,15 @@ final class InvalidationTracker implements AutoCloseable {
   private final Counter pushInvalidations;
   private final Counter flushes;
   private final Counter recoveries;
+  /** The CDC listeners' progress, for namespaces that bound their staleness (R18). */
+  final ListenerWatch listeners;
   /** Runs when Redis is healthy again (leaving degraded mode): the client retries its refused invalidations at once. */
   private volatile Runnable onRecovery = () -> {};
 
   InvalidationTracker(RedisLink link, VeracacheOptions options) {
     this.link = link;
     this.degradedTtlNanos = options.degradedL1Ttl.toNanos();
+    this.listeners = new ListenerWatch(link, options);
     MeterRegistry registry = options.meterRegistry;
     String endpoint = link.endpoint();
     this.pushInvalidations = Counter.builder("veracache.l1.invalidations").tag("client", options.clientName)
@@ -129,12 +132,14 @@ final class InvalidationTracker implements AutoCloseable {
       updateDegraded();
     });
     long interval = options.trackingRetryInterval.toNanos();
-    guardian.scheduleWithFixedDelay(this::ensureTracking, interval, interval, TimeUnit.NANOSECONDS);
+    guardian.scheduleWithFixedDelay(guarded("tracking", this::ensureTracking), interval, interval,
+        TimeUnit.NANOSECONDS);
     this.heartbeatKey = "veracache:heartbeat:" + options.clientName;
     this.recoveryGraceNanos = options.recoveryGrace.toNanos();
     this.heartbeatTtlMillis = Math.max(1000, options.heartbeatInterval.toMillis() * 4);
     long heartbeat = options.heartbeatInterval.toNanos();
-    guardian.scheduleWithFixedDelay(this::heartbeat, heartbeat, heartbeat, TimeUnit.NANOSECONDS);
+    guardian.scheduleWithFixedDelay(guarded("heartbeat", this::heartbeat), heartbeat, heartbeat,
+        TimeUnit.NANOSECONDS);
   }
 
   /**
@@ -142,7 +147,8 @@ final class InvalidationTracker implements AutoCloseable {
    * key's flight, so that no later read joins a load that may have read the old row); tracking is re-enabled to cover
    * the namespace before this returns (if Redis is up).
    */
-  void register(String namespace, L1Store store, SingleFlight<?> flight) {
+  ListenerWatch.Signal register(String namespace, L1Store store, SingleFlight<?> flight,
+      Duration listenerStalenessBound) {
     if (!namespaces.add(namespace)) {
       throw new IllegalArgumentException("a cache with namespace '" + namespace + "' already exists in this client");
     }
@@ -150,15 +156,20 @@ final class InvalidationTracker implements AutoCloseable {
       stores.put(namespace, store);
     }
     flights.put(namespace, flight);
+    ListenerWatch.Signal signal = listeners.watch(namespace, listenerStalenessBound);
     synchronized (stateLock) {
       trackingOn = false;
       updateDegraded();
     }
     try {
       guardian.submit(this::ensureTracking).get(5, TimeUnit.SECONDS);
+      if (listenerStalenessBound != null) {
+        guardian.submit(listeners::poll).get(5, TimeUnit.SECONDS);
+      }
     } catch (Exception e) {
       log.warn("could not enable Redis tracking for namespace '{}' yet; it will be retried", namespace);
     }
+    return signal;
   }
 
   void onRecovery(Runnable action) {
@@ -201,6 +212,11 @@ final class InvalidationTracker implements AutoCloseable {
       failure = e.getMessage();
     }
     long now = System.nanoTime();
+    if (failure == null) {
+      listeners.poll();
+    } else {
+      listeners.distrustAll("Redis heartbeat failed");
+    }
     if (failure != null) {
       writableSince = 0;
       if (!redisUnsafe) {
@@ -220,13 +236,27 @@ final class InvalidationTracker implements AutoCloseable {
       writableSince = now;
       onRecovery.run();
     }
-    if (now - writableSince >= recoveryGraceNanos) {
+    // Namespaces whose CDC listener is watched need no guess: they stay untrusted until the listener has applied
+    // everything up to Redis's return (ListenerWatch). The grace is for the others.
+    long grace = listeners.watchesAll(namespaces) ? 0 : recoveryGraceNanos;
+    if (now - writableSince >= grace) {
       redisUnsafe = false;
       updateDegraded();
     }
   }
 
   private static final byte[] HEARTBEAT_VALUE = {'1'};
+
+  /** A periodic task that logs what it throws instead of silently ending its schedule. */
+  private static Runnable guarded(String what, Runnable task) {
+    return () -> {
+      try {
+        task.run();
+      } catch (RuntimeException e) {
+        log.error("Redis {} task failed; it runs again at its next interval", what, e);
+      }
+    };
+  }
 
   private void ensureTracking() {
     if (trackingOn && trackedNamespaces.equals(namespaces)) {
@@ -277,7 +307,9 @@ final class InvalidationTracker implements AutoCloseable {
       if (nowDegraded) {
         degraded = true;
       } else {
-        // Whatever changed while we could not hear about it must not be served: start L1 over.
+        // Whatever changed while we could not hear about it must not be served: start L1 over, and distrust watched
+        // namespaces until their listener has caught up with this moment.
+        listeners.onRedisRecovered();
         stores.values().forEach(L1Store::clear);
         flights.values().forEach(SingleFlight::detachAll);
         recoveries.increment();

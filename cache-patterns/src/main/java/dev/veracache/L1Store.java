@@ -79,22 +79,28 @@ final class L1Store {
    * directly) found no value or is in degraded mode. {@code value} is what {@link #values} held, maybe null. Returns
    * the value to serve, {@link #NOT_FOUND}, or null (not in L1, or not trusted now).
    */
-  Object getSlowly(String key, Object value) {
+  Object getSlowly(String key, Object value, long maxAgeNanos) {
     if (value != null) {
-      return servableWhileDegraded(values, key) ? value : null;
+      return youngEnough(values, key, maxAgeNanos) ? value : null;
     }
     Object negative = notFound.getIfPresent(key);
-    if (negative == null || (tracker.degraded && !servableWhileDegraded(notFound, key))) {
+    if (negative == null || !youngEnough(notFound, key, maxAgeNanos)) {
       return null;
     }
     return NOT_FOUND;
   }
 
-  /** While invalidations cannot arrive, only an entry younger than degradedL1Ttl is served; older ones are dropped. */
-  private boolean servableWhileDegraded(Cache<String, Object> cache, String key) {
+  /**
+   * While invalidations cannot arrive ({@code degradedL1Ttl}), or the CDC listener is behind (its staleness bound),
+   * only an entry younger than {@code maxAgeNanos} is served; older ones are dropped. {@code Long.MAX_VALUE}: any.
+   */
+  private static boolean youngEnough(Cache<String, Object> cache, String key, long maxAgeNanos) {
+    if (maxAgeNanos == Long.MAX_VALUE) {
+      return true;
+    }
     OptionalLong age = cache.policy().expireAfterWrite()
         .map(policy -> policy.ageOf(key, TimeUnit.NANOSECONDS)).orElse(OptionalLong.empty());
-    if (age.isEmpty() || age.getAsLong() > tracker.degradedTtlNanos) {
+    if (age.isEmpty() || age.getAsLong() > maxAgeNanos) {
       cache.invalidate(key);
       return false;
     }

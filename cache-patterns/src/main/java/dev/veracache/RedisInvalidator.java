@@ -1,10 +1,12 @@
 package dev.veracache;
 
+import static dev.veracache.PendingInvalidations.ascii;
 import static dev.veracache.Preconditions.notNull;
 
 import io.lettuce.core.KeyScanCursor;
 import io.lettuce.core.ScanArgs;
 import io.lettuce.core.ScanCursor;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -108,6 +110,92 @@ public final class RedisInvalidator implements AutoCloseable {
       });
     } catch (L2Failure e) {
       throw new CacheUnavailableException(e.getMessage(), e.reason, e);
+    }
+  }
+
+  /** What {@link #publishProgress} found. */
+  public enum ProgressOutcome {
+    /** Published: Redis still holds what this listener wrote last. */
+    PUBLISHED,
+    /**
+     * Redis does not hold what this listener wrote last: it restarted from an older snapshot, failed over to a replica
+     * that lagged, or was flushed. Invalidations it acknowledged may be gone; nothing was published.
+     */
+    REDIS_LOST_DATA
+  }
+
+  /**
+   * Publishes how far a CDC listener has applied, for clients that bound their trust in a namespace by it
+   * ({@code CacheOptions.Builder.listenerStalenessBound}): in each namespace's progress hash
+   * ({@code veracache:progress:<namespace>}, field = the listener's name), the Redis time up to which every commit is
+   * known applied ({@code lagMillis} before now). In the same atomic step it checks that Redis still holds the sequence
+   * number this listener wrote last ({@code veracache:cdc:<listener>:seq}) and writes the next one: a Redis that lost
+   * data is detected at the first publish after it came back.
+   *
+   * @param lastSequence what this listener wrote last, or 0 right after it started (nothing is checked then)
+   * @param sequence the new sequence number, above {@code lastSequence}
+   * @throws CacheUnavailableException if Redis did not answer; the caller retries
+   */
+  public ProgressOutcome publishProgress(String listener, List<String> namespaces, long lastSequence, long sequence,
+      long lagMillis) {
+    notNull(listener, "listener");
+    notNull(namespaces, "namespaces");
+    String[] keys = new String[namespaces.size() + 1];
+    keys[0] = "veracache:cdc:" + listener + ":seq";
+    for (int i = 0; i < namespaces.size(); i++) {
+      keys[i + 1] = ListenerWatch.PROGRESS_PREFIX + namespaces.get(i);
+    }
+    try {
+      List<?> reply = (List<?>) link.runOnKeys(FenceScript.PUBLISH, keys,
+          (lastSequence == 0 ? "" : Long.toString(lastSequence)).getBytes(StandardCharsets.US_ASCII),
+          ascii(sequence), listener.getBytes(StandardCharsets.UTF_8), ascii(Math.max(0, lagMillis)));
+      return (Long) reply.get(0) == 1 ? ProgressOutcome.PUBLISHED : ProgressOutcome.REDIS_LOST_DATA;
+    } catch (L2Failure e) {
+      throw new CacheUnavailableException(e.getMessage(), e.reason, e);
+    }
+  }
+
+  /**
+   * Blocks until the writes this connection sent so far are on at least {@code replicas} replicas ({@code WAIT}) and,
+   * with {@code localAof}, fsynced to the primary's append-only file ({@code WAITAOF}, Redis 7.2 or newer), at most
+   * {@code timeout}. For listeners that must not acknowledge a position whose invalidations a failover could lose.
+   *
+   * @throws CacheUnavailableException if fewer copies acknowledged in time (reason {@code not_durable}), or Redis
+   *     refused (for example {@code WAITAOF} on a Redis before 7.2, or with AOF off)
+   */
+  public void awaitDurability(int replicas, boolean localAof, java.time.Duration timeout) {
+    if (replicas <= 0 && !localAof) {
+      return;
+    }
+    try {
+      long acknowledged;
+      if (localAof) {
+        List<Object> counts = link.control(() -> link.connection().sync().dispatch(WaitAof.WAITAOF,
+            new io.lettuce.core.output.ArrayOutput<>(link.codec()), new io.lettuce.core.protocol.CommandArgs<>(
+                link.codec()).add(1).add(replicas).add(timeout.toMillis())));
+        if ((Long) counts.get(0) < 1) {
+          throw new CacheUnavailableException("Redis did not fsync the invalidations to its append-only file within "
+              + timeout, "not_durable", null);
+        }
+        acknowledged = (Long) counts.get(1);
+      } else {
+        acknowledged = link.control(() -> link.connection().sync().waitForReplication(replicas, timeout.toMillis()));
+      }
+      if (acknowledged < replicas) {
+        throw new CacheUnavailableException("only " + acknowledged + " of " + replicas + " Redis replicas acknowledged "
+            + "the invalidations within " + timeout, "not_durable", null);
+      }
+    } catch (L2Failure e) {
+      throw new CacheUnavailableException(e.getMessage(), e.reason, e);
+    }
+  }
+
+  private enum WaitAof implements io.lettuce.core.protocol.ProtocolKeyword {
+    WAITAOF;
+
+    @Override
+    public byte[] getBytes() {
+      return name().getBytes(StandardCharsets.US_ASCII);
     }
   }
 

@@ -94,7 +94,7 @@ final class RedisLink implements AutoCloseable {
         .recordException(e -> e instanceof L2Failure f && f.kind == L2Failure.Kind.UNAVAILABLE)
         .build());
     try {
-      this.connection = client.connect(RedisCodec.of(StringCodec.UTF8, ByteArrayCodec.INSTANCE));
+      this.connection = client.connect(CODEC);
     } catch (RedisException e) {
       client.shutdown();
       resources.shutdown();
@@ -106,6 +106,12 @@ final class RedisLink implements AutoCloseable {
     } catch (RedisException e) {
       log.warn("Redis at {} refused CLIENT SETNAME: {}", endpoint, e.getMessage());
     }
+  }
+
+  static final RedisCodec<String, byte[]> CODEC = RedisCodec.of(StringCodec.UTF8, ByteArrayCodec.INSTANCE);
+
+  RedisCodec<String, byte[]> codec() {
+    return CODEC;
   }
 
   StatefulRedisConnection<String, byte[]> connection() {
@@ -134,6 +140,19 @@ final class RedisLink implements AutoCloseable {
         return commands.evalsha(script.sha1, ScriptOutputType.MULTI, keys, argv);
       } catch (RedisNoScriptException e) {
         // Script cache is empty after a Redis restart or SCRIPT FLUSH: load once and retry.
+        commands.scriptLoad(script.source);
+        return commands.evalsha(script.sha1, ScriptOutputType.MULTI, keys, argv);
+      }
+    });
+  }
+
+  /** Runs a script that reads or writes several keys at once; guarded by the breaker like every data call. */
+  Object runOnKeys(FenceScript script, String[] keys, byte[]... args) {
+    byte[][] argv = args.length == 0 ? NO_ARGS : args;
+    return call(() -> {
+      try {
+        return commands.evalsha(script.sha1, ScriptOutputType.MULTI, keys, argv);
+      } catch (RedisNoScriptException e) {
         commands.scriptLoad(script.source);
         return commands.evalsha(script.sha1, ScriptOutputType.MULTI, keys, argv);
       }

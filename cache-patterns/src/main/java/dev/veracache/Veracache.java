@@ -58,10 +58,10 @@ public final class Veracache implements AutoCloseable {
         ? new L1Store(cacheOptions.l1MaximumSize, cacheOptions.l1Ttl, cacheOptions.negativeTtl, tracker)
         : null;
     SingleFlight<java.util.Optional<V>> flight = new SingleFlight<>();
-    tracker.register(namespace, l1, flight); // throws if the namespace is taken
+    ListenerWatch.Signal listener = tracker.register(namespace, l1, flight, cacheOptions.listenerStalenessBound);
     CacheMetrics metrics = new CacheMetrics(options.meterRegistry, options.clientName, namespace);
     DefaultTieredCache<K, V> cache =
-        new DefaultTieredCache<>(cacheOptions, link, tracker, pending, l1, flight, metrics);
+        new DefaultTieredCache<>(cacheOptions, link, tracker, pending, l1, flight, listener, metrics);
     return cache;
   }
 
@@ -86,6 +86,19 @@ public final class Veracache implements AutoCloseable {
   /** True while invalidations may be missed (Redis unreachable, breaker open, tracking being restored). */
   public boolean degraded() {
     return tracker.degraded;
+  }
+
+  /**
+   * How far behind the CDC listener of a namespace is, by the progress it published, as of the last poll; empty when
+   * unknown or when the namespace does not set {@code listenerStalenessBound}.
+   */
+  public java.util.Optional<java.time.Duration> listenerStaleness(String namespace) {
+    return tracker.listeners.staleness(namespace);
+  }
+
+  /** True while reads of the namespace bypass Redis because its CDC listener is too far behind (or unknown). */
+  public boolean listenerUntrusted(String namespace) {
+    return tracker.listeners.untrusted(namespace);
   }
 
   /** How many invalidations Redis has not taken yet (they are being retried). */

@@ -1,0 +1,136 @@
+package dev.veracache;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.veracache.RedisInvalidator.ProgressOutcome;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Race R18: a dead, stalled or lagging CDC listener must not leave readers trusting Redis and L1 for as long as the
+ * outage lasts. A {@link RedisInvalidator} stands for the listener and publishes progress the way the listener does.
+ * Also R15: the listener detects a Redis that came back with less than it acknowledged.
+ */
+class ListenerWatchTest extends RealServersTest {
+
+  private static final Duration WITHIN = Duration.ofSeconds(5);
+  private long sequence;
+
+  private RedisInvalidator listener() {
+    RedisInvalidator invalidator = RedisInvalidator.create(VeracacheOptions.builder(redisServer.uri()).build());
+    closeLater(invalidator);
+    return invalidator;
+  }
+
+  private ProgressOutcome publish(RedisInvalidator listener, long lagMillis) {
+    long last = sequence;
+    sequence++;
+    return listener.publishProgress("cdc", List.of(namespace), last, sequence, lagMillis);
+  }
+
+  private CacheAside<Long, Product> watchedCache(Veracache jvm, Duration bound) {
+    return jvm.cacheAside(productOptions().listenerStalenessBound(bound).build());
+  }
+
+  @Test
+  void aNamespaceWithoutPublishedProgressIsNotTrusted() {
+    Veracache jvm = newInstance();
+    CacheAside<Long, Product> cache = watchedCache(jvm, Duration.ofSeconds(5));
+    redisCli.set(redisKey(1), RedisRecord.value(1, "{\"id\":1,\"name\":\"in Redis\",\"version\":1}".getBytes()));
+
+    assertThat(jvm.listenerUntrusted(namespace)).isTrue();
+    assertThat(cache.get(1L, id -> new Product(id, "from the database", 2)).name()).isEqualTo("from the database");
+    assertThat(counter(jvm, "veracache.degraded.reads", "cache", namespace)).isEqualTo(1);
+  }
+
+  @Test
+  void aListenerWithinTheBoundIsTrustedAndOneBehindItIsBypassed() {
+    RedisInvalidator listener = listener();
+    Veracache jvm = newInstance();
+    CacheAside<Long, Product> cache = watchedCache(jvm, Duration.ofSeconds(5));
+    assertThat(publish(listener, 0)).isEqualTo(ProgressOutcome.PUBLISHED); // a client trusts progress made after it came
+    await().atMost(WITHIN).until(() -> !jvm.listenerUntrusted(namespace));
+    warmL1(jvm, cache, 1L, id -> new Product(id, "cached", 1));
+    AtomicInteger loads = new AtomicInteger();
+    CacheLoader<Long, Product> database = id -> new Product(id, "database " + loads.incrementAndGet(), 2);
+    assertThat(cache.get(1L, database).name()).as("trusted: served from the cache").isEqualTo("cached");
+
+    assertThat(publish(listener, 60_000)).isEqualTo(ProgressOutcome.PUBLISHED); // a minute behind
+    // Progress never goes back: a second listener field one minute behind is what "the furthest behind" reads.
+    listener.publishProgress("cdc-2", List.of(namespace), 0, 1, 60_000);
+    await().atMost(WITHIN).until(() -> jvm.listenerUntrusted(namespace));
+
+    assertThat(jvm.listenerStaleness(namespace)).hasValueSatisfying(d -> assertThat(d).isGreaterThan(
+        Duration.ofSeconds(50)));
+    assertThat(cache.get(1L, database).name()).as("untrusted: an L1 entry younger than the bound is still served")
+        .isEqualTo("cached");
+    Veracache otherJvm = newInstance();
+    CacheAside<Long, Product> other = watchedCache(otherJvm, Duration.ofSeconds(5));
+    assertThat(other.get(1L, database).name()).as("untrusted: Redis is bypassed").isEqualTo("database 1");
+    assertThat(counter(otherJvm, "veracache.degraded.reads", "cache", namespace)).isEqualTo(1);
+  }
+
+  @Test
+  void anUntrustedNamespaceServesOnlyL1EntriesYoungerThanTheBound() {
+    RedisInvalidator listener = listener();
+    Veracache jvm = newInstance();
+    Duration bound = Duration.ofMillis(300);
+    CacheAside<Long, Product> cache = watchedCache(jvm, bound);
+    await().atMost(WITHIN).until(() -> publish(listener, 0) != null && !jvm.listenerUntrusted(namespace));
+    warmL1(jvm, cache, 1L, id -> new Product(id, "cached", 1));
+
+    publish(listener, 60_000);
+    await().atMost(WITHIN).until(() -> jvm.listenerUntrusted(namespace));
+    AtomicInteger loads = new AtomicInteger();
+    // The entry ages past the bound with time alone; from then on every read goes to the database.
+    await().atMost(WITHIN).until(() -> cache.get(1L, id -> new Product(id, "database", loads.incrementAndGet()))
+        .name().equals("database"));
+    assertThat(inL1(cache, 1L) && cache.get(1L, id -> new Product(id, "database", 9)).name().equals("cached"))
+        .as("the old entry is not served again").isFalse();
+  }
+
+  @Test
+  void afterRedisCameBackTheNamespaceWaitsForTheListenerToCatchUp() {
+    RedisInvalidator listener = listener();
+    Veracache jvm = newInstance();
+    CacheAside<Long, Product> cache = watchedCache(jvm, Duration.ofSeconds(30));
+    publish(listener, 0);
+    await().atMost(WITHIN).until(() -> !jvm.listenerUntrusted(namespace));
+
+    redisServer.restart(); // comes back empty: the progress record is gone with everything else
+    await().atMost(WITHIN).until(() -> !jvm.degraded());
+    assertThat(jvm.listenerUntrusted(namespace)).as("no progress since Redis came back").isTrue();
+    assertThat(cache.get(1L, id -> new Product(id, "database", 1)).name()).isEqualTo("database");
+
+    assertThat(publish(listener, 0)).as("the listener notices").isEqualTo(ProgressOutcome.REDIS_LOST_DATA);
+    sequence = 0; // after it made Redis whole, it starts publishing again
+    await().atMost(WITHIN).until(() -> publish(listener, 0) == ProgressOutcome.PUBLISHED
+        && !jvm.listenerUntrusted(namespace));
+  }
+
+  @Test
+  void aRedisRestartedFromAnOlderSnapshotIsDetectedAtTheNextPublish() {
+    RedisInvalidator listener = listener();
+    assertThat(publish(listener, 0)).isEqualTo(ProgressOutcome.PUBLISHED);
+    assertThat(publish(listener, 0)).isEqualTo(ProgressOutcome.PUBLISHED);
+    redisCli.save(); // the snapshot holds sequence 2
+    assertThat(publish(listener, 0)).isEqualTo(ProgressOutcome.PUBLISHED); // 3, acknowledged, not in the snapshot
+
+    redisServer.stop();
+    redisServer.start(); // loads the snapshot: sequence 2
+    await().atMost(WITHIN).ignoreExceptions().until(() -> "PONG".equals(redisCli.ping()));
+
+    assertThat(publish(listener, 0)).isEqualTo(ProgressOutcome.REDIS_LOST_DATA);
+  }
+
+  @Test
+  void aFailoverToAReplicaThatHadEverythingIsNotDataLoss() {
+    RedisInvalidator listener = listener();
+    publish(listener, 0);
+    assertThat(publish(listener, 0)).isEqualTo(ProgressOutcome.PUBLISHED);
+    assertThat(publish(listener, 0)).isEqualTo(ProgressOutcome.PUBLISHED);
+  }
+}
