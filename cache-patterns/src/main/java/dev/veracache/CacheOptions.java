@@ -23,9 +23,10 @@ import java.util.regex.Pattern;
  *       arrives after its lease expired and was taken by someone else is refused.</li>
  *   <li>{@code leaseWaitTimeout} (1 s): how long a concurrent miss waits for the lease holder's value before loading
  *       itself (without filling).</li>
- *   <li>{@code tombstoneTtl} (60 s, at least {@code leaseTtl}): how long a versioned invalidation is remembered. A
- *       versioned set older than a forgotten tombstone would be accepted (race R12), so keep it longer than the
- *       slowest write-through set or replayed event.</li>
+ *   <li>{@code tombstoneTtl} (60 s, at least {@code leaseTtl}): how long a versioned invalidation is remembered. A fill
+ *       from a lagging replica older than a forgotten tombstone would be accepted (race R12), so keep it longer than
+ *       the slowest replica lag. A forgotten tombstone does not let a late write-through set in: a set is stored only
+ *       over a record that proves it newest (R14).</li>
  * </ul>
  */
 public final class CacheOptions<K, V> {
