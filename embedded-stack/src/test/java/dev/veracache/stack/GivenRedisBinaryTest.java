@@ -42,7 +42,10 @@ class GivenRedisBinaryTest {
 
   @Test
   void theStackRunsTheGivenBinaryAsItsEmbeddedRedis() {
-    try (EmbeddedStack stack = EmbeddedStack.start(StackConfig.builder().redisBinary(binary).build())) {
+    // The database is a never-contacted external one, so that only Redis starts.
+    StackConfig config = StackConfig.builder().redisBinary(binary)
+        .externalDatabase("jdbc:mysql://127.0.0.1:1/unused", "root", "").build();
+    try (EmbeddedStack stack = EmbeddedStack.start(config)) {
       RedisServer redis = stack.redis();
       assertThat(redis.controllable()).isTrue();
       assertThat(redis.version()).isEqualTo(binaryVersion);

@@ -3,12 +3,15 @@ package dev.veracache.stack;
 import java.nio.file.Path;
 
 /**
- * Run in a child JVM by {@link OrphanCleanupTest} and {@link GivenRedisBinaryTest}: starts an embedded stack (with the
- * redis-server given as the first argument, if any), prints the server pids, waits.
+ * Run in a child JVM by {@link OrphanCleanupTest} and {@link GivenRedisBinaryTest}: starts an embedded stack, prints
+ * the server pids, waits. With a redis-server as the first argument, only that Redis is started (the database is a
+ * never-contacted external one, pid -1), to keep the test short.
  */
 public final class StackChildMain {
   public static void main(String[] args) throws Exception {
-    StackConfig config = args.length > 0 ? StackConfig.builder().redisBinary(Path.of(args[0])).build()
+    StackConfig config = args.length > 0
+        ? StackConfig.builder().redisBinary(Path.of(args[0]))
+            .externalDatabase("jdbc:mysql://127.0.0.1:1/unused", "root", "").build()
         : StackConfig.embedded();
     EmbeddedStack stack = EmbeddedStack.start(config);
     System.out.println("PIDS " + stack.database().pid() + " " + stack.redis().pid());
