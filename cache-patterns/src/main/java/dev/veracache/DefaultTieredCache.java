@@ -29,8 +29,9 @@ import org.slf4j.LoggerFactory;
  *   <li><b>L1 is written only through a {@link L1Store.ReadTicket}</b> taken before the Redis call whose answer it
  *       stores (R7); see {@link L1Store}.</li>
  *   <li><b>Own invalidations drop L1 before and after the Redis call</b>: before, so this JVM stops serving the old
- *       value at once; after, because a read that started in between may have fetched the old value and NOLOOP may mean
- *       no push will come for our own write.</li>
+ *       value at once; after, because a read that started in between may have fetched the old value, and this client
+ *       must not count on the push of its own write (Redis 6.2 and 7.0 push script writes back despite NOLOOP,
+ *       redis#11052, but NOLOOP is meant to spare them).</li>
  *   <li><b>Redis failures never fail a read</b>: reads degrade to the loader (counted); failed invalidations are queued
  *       and retried ({@link PendingInvalidations}), failed fills are dropped (counted; their lease expires).</li>
  * </ul>

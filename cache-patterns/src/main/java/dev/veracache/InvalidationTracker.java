@@ -26,8 +26,10 @@ import org.slf4j.LoggerFactory;
 /**
  * Makes every instance's L1 drop a key when anyone changes it in Redis, through RESP3 client tracking in broadcast
  * mode ({@code CLIENT TRACKING ON BCAST PREFIX ns: ... NOLOOP}). NOLOOP spares the pushes of this client's own plain
- * writes on Redis 7; Redis 6.2 still pushes writes made by our scripts back to us, which only costs an L1 entry that
- * the next read re-creates: an invalidation too many is always safe.
+ * writes only: writes made inside Lua scripts are pushed back to the client that ran the script, on Redis 6.2 and 7.0
+ * alike (redis/redis#11052; pinned by {@code NoloopScriptWritesTest}). Every fence write is a script, so this client
+ * hears its own fills and invalidations, which only costs an L1 entry that the next read re-creates: an invalidation
+ * too many is always safe. This client drops its own invalidated keys from L1 directly and does not wait for that push.
  *
  * <p>Why broadcast: in default mode Redis forgets a key for a client once it has sent one invalidation, so a fill
  * after a miss would leave an untracked L1 entry. Broadcast notifies every change under the prefixes, whoever made it
@@ -187,8 +189,8 @@ final class InvalidationTracker implements AutoCloseable {
 
   /**
    * Returns once every push Redis sent before now has been handled: a PING on the tracking connection is answered
-   * after them. Redis 6.2 does not honour NOLOOP for writes made by scripts, so this client's own fills come back as
-   * pushes; tests use this to wait for them instead of sleeping.
+   * after them. Redis (6.2 and 7.0) does not honour NOLOOP for writes made by scripts, so this client's own fills come
+   * back as pushes; tests use this to wait for them instead of sleeping.
    */
   void awaitPushesSoFar() {
     link.control(() -> link.connection().sync().ping());

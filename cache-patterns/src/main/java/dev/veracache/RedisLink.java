@@ -33,6 +33,8 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Supplier;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -48,6 +50,9 @@ import org.slf4j.LoggerFactory;
  *       and nothing while it is open.</li>
  *   <li>Every failure leaves as an {@link L2Failure}, is counted in {@code veracache.redis.errors} and is never
  *       swallowed here: callers decide how to degrade.</li>
+ *   <li>An error Redis answers is classified by its code ({@link #errorCode}), read the same from Redis 6.2 and 7
+ *       although they word errors raised inside scripts differently: OOM and READONLY are refusals (not counted by the
+ *       breaker), LOADING and BUSY mean Redis cannot serve now (counted), any other code is a refusal.</li>
  * </ul>
  */
 final class RedisLink implements AutoCloseable {
@@ -230,36 +235,53 @@ final class RedisLink implements AutoCloseable {
       return failure(L2Failure.Kind.UNAVAILABLE, "timeout", "Redis at " + endpoint + " timed out: " + message, e);
     }
     if (e instanceof RedisCommandExecutionException) {
-      // Errors raised inside a script arrive wrapped ("ERR Error running script ... -OOM ..."): look for the code.
-      if (message.contains("OOM ")) {
-        return failure(L2Failure.Kind.REFUSED, "oom", "Redis at " + endpoint + " is out of memory: " + message, e);
+      switch (errorCode(message)) {
+        case "OOM":
+          return failure(L2Failure.Kind.REFUSED, "oom", "Redis at " + endpoint + " is out of memory: " + message, e);
+        case "READONLY":
+          return failure(L2Failure.Kind.REFUSED, "readonly", "Redis at " + endpoint + " is a read-only replica: "
+              + message, e);
+        case "LOADING":
+          return failure(L2Failure.Kind.UNAVAILABLE, "loading", "Redis at " + endpoint + " is loading its data set: "
+              + message, e);
+        case "BUSY":
+          return failure(L2Failure.Kind.UNAVAILABLE, "busy", "Redis at " + endpoint + " is busy: " + message, e);
+        case "WRONGTYPE":
+          return failure(L2Failure.Kind.REFUSED, L2Failure.WRONG_TYPE, "Redis at " + endpoint + " holds a key of "
+              + "another type: " + message, e);
+        case "NOPERM":
+          return failure(L2Failure.Kind.REFUSED, "noperm", "Redis at " + endpoint + " refuses this key or command to "
+              + "our user (ACL): " + message, e);
+        default:
+          return failure(L2Failure.Kind.REFUSED, "other", "Redis at " + endpoint + " answered an error: " + message,
+              e);
       }
-      if (message.contains("READONLY ")) {
-        return failure(L2Failure.Kind.REFUSED, "readonly", "Redis at " + endpoint + " is a read-only replica: "
-            + message, e);
-      }
-      if (message.startsWith("LOADING") || message.contains("-LOADING")) {
-        return failure(L2Failure.Kind.UNAVAILABLE, "loading", "Redis at " + endpoint + " is loading its data set: "
-            + message, e);
-      }
-      if (message.startsWith("WRONGTYPE") || message.contains("-WRONGTYPE")) {
-        return failure(L2Failure.Kind.REFUSED, L2Failure.WRONG_TYPE, "Redis at " + endpoint + " holds a key of "
-            + "another type: " + message, e);
-      }
-      if (message.startsWith("NOPERM") || message.contains("NOPERM ")) {
-        return failure(L2Failure.Kind.REFUSED, "noperm", "Redis at " + endpoint + " refuses this key or command to "
-            + "our user (ACL): " + message, e);
-      }
-      if (message.startsWith("BUSY")) {
-        return failure(L2Failure.Kind.UNAVAILABLE, "busy", "Redis at " + endpoint + " is busy: " + message, e);
-      }
-      return failure(L2Failure.Kind.REFUSED, "other", "Redis at " + endpoint + " answered an error: " + message, e);
     }
     if (e instanceof RedisException) {
       return failure(L2Failure.Kind.UNAVAILABLE, "disconnected", "Redis at " + endpoint + " is unreachable: "
           + message, e);
     }
     return failure(L2Failure.Kind.REFUSED, "other", "Redis call to " + endpoint + " failed: " + e, e);
+  }
+
+  /** Where Redis 6.2 puts the code of an error raised inside a script: {@code ... @user_script: 1: -OOM ...}. */
+  private static final Pattern WRAPPED_SCRIPT_ERROR =
+      Pattern.compile("@user_script: ?\\d+: -([A-Z]+)\\b");
+
+  /**
+   * The code of a Redis error reply (its first word: {@code OOM}, {@code READONLY}, {@code BUSY}, {@code BUSYKEY},
+   * {@code ERR}...). An error raised inside a script reads differently by version: Redis 7 answers the original code
+   * ({@code OOM command not allowed ... script: <sha>, on @user_script:1.}), Redis 6.2 wraps it
+   * ({@code ERR Error running script (call to f_<sha>): @user_script:1: @user_script: 1: -OOM command not allowed ...},
+   * and a pcall error table reads {@code @user_script: 1: -OOM ...}): then the wrapped code is answered.
+   */
+  static String errorCode(String message) {
+    Matcher wrapped = WRAPPED_SCRIPT_ERROR.matcher(message);
+    if ((message.startsWith("ERR Error running script") || message.startsWith("@user_script")) && wrapped.find()) {
+      return wrapped.group(1);
+    }
+    int space = message.indexOf(' ');
+    return space < 0 ? message : message.substring(0, space);
   }
 
   private L2Failure failure(L2Failure.Kind kind, String reason, String message, Throwable cause) {

@@ -116,7 +116,8 @@ abstract class RealServersTest {
 
   /**
    * Reads a key until it sits in this instance's L1: the first read fills Redis; once the push of that fill has come
-   * back (Redis 6.2 pushes our own script writes to us), the second read, an L2 hit, puts it in L1.
+   * back (Redis 6.2 and 7.0 push our own script writes back to us despite NOLOOP), the second read, an L2 hit, puts it
+   * in L1.
    */
   <V> void warmL1(Veracache jvm, CacheAside<Long, V> cache, long id, CacheLoader<Long, V> loader) {
     cache.get(id, loader);

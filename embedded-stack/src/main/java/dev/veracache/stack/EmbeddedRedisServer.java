@@ -1,6 +1,5 @@
 package dev.veracache.stack;
 
-import java.io.File;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -9,18 +8,35 @@ import java.util.List;
 import redis.embedded.core.ExecutableProvider;
 
 /**
- * A real redis-server (6.2, the binary shipped in embedded-redis) run as a child process on a fixed free port, bound
- * to 127.0.0.1, without persistence, in a private directory.
+ * A real redis-server run as a child process on a fixed free port, bound to 127.0.0.1, without persistence, in a
+ * private directory: by default the 6.2 binary shipped in embedded-redis, or a given one
+ * ({@link StackConfig#redisBinary()}, e.g. Debian's Redis 7.0).
+ *
+ * <p>Invariants:
+ * <ul>
+ *   <li>The directory records the server's pid ({@value #PID_FILE}, written by Redis) and the real path of the binary
+ *       it runs ({@value #BINARY_FILE}), so that a later JVM can recognise a server left behind by a dead one even
+ *       when the binary is not called redis-server (Debian's is a link to {@code redis-check-rdb}).</li>
+ *   <li>A server that runs is at least Redis 6.0 (RESP3, client tracking): an older binary is stopped at start with
+ *       an error naming it and its version.</li>
+ * </ul>
  */
 final class EmbeddedRedisServer extends EmbeddedServer implements RedisServer {
 
   static final String PID_FILE = "redis.pid";
+  static final String BINARY_FILE = "redis.binary";
 
-  private File binary;
+  /** The binary to run; null until the first start when the one shipped in embedded-redis is used. */
+  private Path binary;
+  private final boolean bundled;
+  private volatile String version;
   private Process process;
 
-  EmbeddedRedisServer(Path dir, int port) {
+  /** @param binary the redis-server to run, or null for the one shipped in embedded-redis */
+  EmbeddedRedisServer(Path dir, int port, Path binary) {
     super(dir, port);
+    this.binary = binary;
+    this.bundled = binary == null;
   }
 
   @Override
@@ -28,9 +44,10 @@ final class EmbeddedRedisServer extends EmbeddedServer implements RedisServer {
     try {
       Files.createDirectories(dir);
       if (binary == null) {
-        binary = ExecutableProvider.newJarResourceProvider().get();
+        binary = ExecutableProvider.newJarResourceProvider().get().toPath();
       }
-      process = new ProcessBuilder(List.of(binary.getAbsolutePath(),
+      Files.writeString(dir.resolve(BINARY_FILE), binary.toRealPath().toString());
+      process = new ProcessBuilder(List.of(binary.toString(),
           "--port", Integer.toString(port), "--bind", "127.0.0.1", "--protected-mode", "no",
           "--save", "", "--appendonly", "no", "--daemonize", "no",
           "--dir", dir.toString(), "--pidfile", dir.resolve(PID_FILE).toString()))
@@ -38,10 +55,27 @@ final class EmbeddedRedisServer extends EmbeddedServer implements RedisServer {
           .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve("redis.log").toFile()))
           .start();
     } catch (IOException e) {
-      throw new IllegalStateException("cannot start redis-server on port " + port + ": " + e.getMessage(), e);
+      throw new IllegalStateException("cannot start " + binary + " on port " + port + ": " + e.getMessage(), e);
     }
     awaitPong();
+    if (version == null) {
+      version = askVersion();
+      if (!RedisVersions.atLeast(version, 6, 0)) {
+        long pid = process.pid();
+        stopProcess(pid);
+        throw new IllegalStateException(binary + " is Redis " + version + ": Veracache needs Redis 6.0 or newer "
+            + "(RESP3 and client tracking)");
+      }
+    }
     return process.pid();
+  }
+
+  private String askVersion() {
+    try {
+      return RespClient.version("127.0.0.1", port, null, 5000);
+    } catch (IOException e) {
+      throw new IllegalStateException("cannot ask " + this + " for its version: " + e.getMessage(), e);
+    }
   }
 
   private void awaitPong() {
@@ -49,7 +83,7 @@ final class EmbeddedRedisServer extends EmbeddedServer implements RedisServer {
     IOException last = null;
     while (System.nanoTime() < deadline) {
       if (!process.isAlive()) {
-        throw new IllegalStateException("redis-server exited at start (code " + process.exitValue() + "); see "
+        throw new IllegalStateException(binary + " exited at start (code " + process.exitValue() + "); see "
             + dir.resolve("redis.log"));
       }
       try {
@@ -67,7 +101,8 @@ final class EmbeddedRedisServer extends EmbeddedServer implements RedisServer {
       }
     }
     process.destroyForcibly();
-    throw new IllegalStateException("redis-server on port " + port + " did not answer PING", last);
+    throw new IllegalStateException(binary + " on port " + port + " did not answer PING within 20 s; see "
+        + dir.resolve("redis.log"), last);
   }
 
   @Override
@@ -94,8 +129,17 @@ final class EmbeddedRedisServer extends EmbeddedServer implements RedisServer {
     }
   }
 
+  /** The version the server reported at its first start (the binary does not change between restarts). */
+  @Override
+  public String version() {
+    String known = version;
+    return known != null ? known : askVersion();
+  }
+
   @Override
   public String toString() {
-    return "embedded Redis on 127.0.0.1:" + port;
+    String v = version;
+    return "embedded Redis " + (v == null ? "" : v + " ") + "(" + (bundled ? "bundled" : binary) + ") on 127.0.0.1:"
+        + port;
   }
 }

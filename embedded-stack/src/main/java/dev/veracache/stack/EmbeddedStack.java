@@ -50,7 +50,7 @@ public final class EmbeddedStack implements AutoCloseable {
     DatabaseServer database = config.externalDatabase() ? new ExternalDatabaseServer(config)
         : new EmbeddedMariaDbServer(dir.resolve("mariadb"), StackDirectories.freePort());
     RedisServer redis = config.externalRedis() ? new ExternalRedisServer(config)
-        : new EmbeddedRedisServer(dir.resolve("redis"), StackDirectories.freePort());
+        : new EmbeddedRedisServer(dir.resolve("redis"), StackDirectories.freePort(), config.redisBinary);
     CompletableFuture<Void> db = CompletableFuture.runAsync(() -> startIfEmbedded(database));
     CompletableFuture<Void> rs = CompletableFuture.runAsync(() -> startIfEmbedded(redis));
     try {

@@ -38,6 +38,16 @@ final class ExternalRedisServer extends ExternalServer implements RedisServer {
   }
 
   @Override
+  public String version() {
+    try {
+      return RespClient.version(config.redisHost, config.redisPort, config.redisPassword, 5000);
+    } catch (IOException e) {
+      throw new IllegalStateException("cannot ask Redis at " + config.redisHost + ":" + config.redisPort
+          + " for its version: " + e.getMessage(), e);
+    }
+  }
+
+  @Override
   public String toString() {
     return "external Redis at " + config.redisHost + ":" + config.redisPort;
   }

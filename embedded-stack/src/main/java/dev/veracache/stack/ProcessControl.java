@@ -42,6 +42,11 @@ public final class ProcessControl {
     return ProcessHandle.of(pid).flatMap(h -> h.info().commandLine().or(() -> h.info().command()));
   }
 
+  /** The executable of a live process (on Linux the target of /proc/pid/exe), if the OS tells it. */
+  static Optional<String> executable(long pid) {
+    return ProcessHandle.of(pid).flatMap(h -> h.info().command());
+  }
+
   /** Waits until the process is gone; false if it is still there after {@code timeout}. */
   static boolean awaitExit(long pid, Duration timeout) {
     Optional<ProcessHandle> handle = ProcessHandle.of(pid);

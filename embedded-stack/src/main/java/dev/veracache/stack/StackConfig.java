@@ -2,13 +2,21 @@ package dev.veracache.stack;
 
 import java.net.URI;
 import java.net.URISyntaxException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
  * Where the servers come from. By default both are embedded; setting a URL makes that server external (not started,
- * not controllable), so the same tests and demos run against a real MySQL or Redis.
+ * not controllable), so the same tests and demos run against a real MySQL or Redis. A Redis binary keeps Redis
+ * embedded (started, controlled, cleaned up as usual) but runs that {@code redis-server} instead of the 6.2 shipped in
+ * embedded-redis, e.g. Debian's Redis 7.0 at {@code /usr/bin/redis-server}.
+ *
+ * <p>Invariants: a built config is consistent (a Redis binary and an external Redis URI are never both set) and every
+ * path or URL in it was checked when it was built; errors name the setting and the bad value, never a password.
  *
  * <table>
  *   <caption>Settings (a system property wins over the environment variable)</caption>
@@ -19,9 +27,16 @@ import java.util.regex.Pattern;
  *   <tr><td>{@code VERACACHE_DB_PASSWORD}</td><td>{@code veracache.db.password}</td><td>default empty</td></tr>
  *   <tr><td>{@code VERACACHE_REDIS_URI}</td><td>{@code veracache.redis.uri}</td>
  *       <td>{@code redis://[:password@]host:port}</td></tr>
+ *   <tr><td>{@code VERACACHE_REDIS_BINARY}</td><td>{@code veracache.redis.binary}</td>
+ *       <td>path of an executable {@code redis-server} (6.2 or newer) to run as the embedded Redis</td></tr>
  * </table>
  */
 public final class StackConfig {
+
+  /** System property naming the redis-server binary to run as the embedded Redis. */
+  public static final String REDIS_BINARY_PROPERTY = "veracache.redis.binary";
+  /** Environment variable naming the redis-server binary to run as the embedded Redis. */
+  public static final String REDIS_BINARY_ENV = "VERACACHE_REDIS_BINARY";
 
   private static final Pattern JDBC = Pattern.compile("jdbc:(mysql|mariadb)://([^:/?]+)(?::(\\d+))?/([^?]+)(\\?.*)?");
 
@@ -29,6 +44,8 @@ public final class StackConfig {
   final String dbUser;
   final String dbPassword;
   final String redisUri;
+  /** The redis-server to run as the embedded Redis; null means the one shipped in embedded-redis. */
+  final Path redisBinary;
   // Parsed parts of the external URLs.
   final String dbHost;
   final int dbPort;
@@ -42,6 +59,17 @@ public final class StackConfig {
     this.dbUser = b.dbUser;
     this.dbPassword = b.dbPassword;
     this.redisUri = b.redisUri;
+    this.redisBinary = b.redisBinary;
+    if (redisBinary != null) {
+      if (redisUri != null) {
+        throw new IllegalArgumentException("VERACACHE_REDIS_BINARY ('" + redisBinary + "') and VERACACHE_REDIS_URI "
+            + "are both set: a Redis is either embedded (started from the binary) or external, not both");
+      }
+      if (!Files.isRegularFile(redisBinary) || !Files.isExecutable(redisBinary)) {
+        throw new IllegalArgumentException("VERACACHE_REDIS_BINARY is not an executable file: '" + redisBinary
+            + "'" + (Files.exists(redisBinary) ? "" : " (no such file)"));
+      }
+    }
     if (dbUrl != null) {
       Matcher m = JDBC.matcher(dbUrl);
       if (!m.matches()) {
@@ -95,6 +123,15 @@ public final class StackConfig {
     if (redis != null) {
       b.externalRedis(redis);
     }
+    String binary = setting(REDIS_BINARY_PROPERTY, REDIS_BINARY_ENV);
+    if (binary != null) {
+      try {
+        b.redisBinary(Path.of(binary));
+      } catch (java.nio.file.InvalidPathException e) {
+        throw new IllegalArgumentException("VERACACHE_REDIS_BINARY is not a valid path: '" + binary + "' ("
+            + e.getReason() + ")", e);
+      }
+    }
     return b.build();
   }
 
@@ -108,6 +145,11 @@ public final class StackConfig {
 
   public boolean externalRedis() {
     return redisUri != null;
+  }
+
+  /** The redis-server binary run as the embedded Redis, if one was given (empty: the one shipped in embedded-redis). */
+  public Optional<Path> redisBinary() {
+    return Optional.ofNullable(redisBinary);
   }
 
   private static String setting(String property, String env) {
@@ -127,6 +169,7 @@ public final class StackConfig {
     private String dbUser;
     private String dbPassword;
     private String redisUri;
+    private Path redisBinary;
 
     private Builder() {}
 
@@ -139,6 +182,15 @@ public final class StackConfig {
 
     public Builder externalRedis(String uri) {
       this.redisUri = Objects.requireNonNull(uri, "uri must not be null");
+      return this;
+    }
+
+    /**
+     * Runs this {@code redis-server} as the embedded Redis instead of the one shipped in embedded-redis (Redis 6.2);
+     * checked by {@link #build()}.
+     */
+    public Builder redisBinary(Path binary) {
+      this.redisBinary = Objects.requireNonNull(binary, "binary must not be null").toAbsolutePath();
       return this;
     }
 

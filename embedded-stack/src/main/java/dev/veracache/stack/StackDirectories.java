@@ -52,8 +52,10 @@ final class StackDirectories {
         if (owner.isEmpty() || ProcessControl.alive(owner.get())) {
           continue;
         }
-        killRecordedServer(dir.resolve("mariadb").resolve(EmbeddedMariaDbServer.PID_FILE), "mariadbd");
-        killRecordedServer(dir.resolve("redis").resolve(EmbeddedRedisServer.PID_FILE), "redis-server");
+        killRecordedServer(dir.resolve("mariadb").resolve(EmbeddedMariaDbServer.PID_FILE), "mariadbd", null);
+        Path redis = dir.resolve("redis");
+        killRecordedServer(redis.resolve(EmbeddedRedisServer.PID_FILE), "redis-server",
+            recordedBinary(redis.resolve(EmbeddedRedisServer.BINARY_FILE)));
         delete(dir);
         removed++;
         log.info("removed stale embedded stack directory {} (its JVM {} is gone)", dir, owner.get());
@@ -74,14 +76,35 @@ final class StackDirectories {
     }
   }
 
-  private static void killRecordedServer(Path pidFile, String expectedCommand) {
+  /** The real path of the binary a server directory recorded, or null (none recorded, or unreadable). */
+  private static String recordedBinary(Path file) {
+    if (!Files.isRegularFile(file)) {
+      return null;
+    }
+    try {
+      String path = Files.readString(file).trim();
+      return path.isEmpty() ? null : path;
+    } catch (IOException e) {
+      log.warn("unreadable binary record {}: {}", file, e.getMessage());
+      return null;
+    }
+  }
+
+  /**
+   * Kills the process recorded in {@code pidFile} if it still is that server: its executable is {@code binary} (the
+   * real path recorded at start; the process title need not name it: Debian's redis-server runs as redis-check-rdb),
+   * or its command line contains {@code expectedCommand}.
+   */
+  private static void killRecordedServer(Path pidFile, String expectedCommand, String binary) {
     if (!Files.isRegularFile(pidFile)) {
       return;
     }
     try {
       long pid = Long.parseLong(Files.readString(pidFile).trim());
       // pids are reused: only kill a process that still is that server.
-      boolean same = ProcessControl.commandLine(pid).map(c -> c.contains(expectedCommand)).orElse(false);
+      boolean same = binary != null && ProcessControl.executable(pid).map(e -> e.equals(binary)
+              || e.equals(binary + " (deleted)")).orElse(false)
+          || ProcessControl.commandLine(pid).map(c -> c.contains(expectedCommand)).orElse(false);
       if (same && ProcessControl.alive(pid)) {
         ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
         log.warn("killed orphan {} (pid {}) left by a dead JVM", expectedCommand, pid);

@@ -1,9 +1,19 @@
 package dev.veracache.stack;
 
-/** Run in a child JVM by {@link OrphanCleanupTest}: starts an embedded stack, prints the server pids, waits. */
+import java.nio.file.Path;
+
+/**
+ * Run in a child JVM by {@link OrphanCleanupTest} and {@link GivenRedisBinaryTest}: starts an embedded stack, prints
+ * the server pids, waits. With a redis-server as the first argument, only that Redis is started (the database is a
+ * never-contacted external one, pid -1), to keep the test short.
+ */
 public final class StackChildMain {
   public static void main(String[] args) throws Exception {
-    EmbeddedStack stack = EmbeddedStack.start(StackConfig.embedded());
+    StackConfig config = args.length > 0
+        ? StackConfig.builder().redisBinary(Path.of(args[0]))
+            .externalDatabase("jdbc:mysql://127.0.0.1:1/unused", "root", "").build()
+        : StackConfig.embedded();
+    EmbeddedStack stack = EmbeddedStack.start(config);
     System.out.println("PIDS " + stack.database().pid() + " " + stack.redis().pid());
     System.out.flush();
     Thread.currentThread().join(); // until killed

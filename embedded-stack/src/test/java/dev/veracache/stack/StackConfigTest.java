@@ -3,7 +3,10 @@ package dev.veracache.stack;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import java.nio.file.Files;
+import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class StackConfigTest {
 
@@ -57,5 +60,54 @@ class StackConfigTest {
     } finally {
       System.clearProperty("veracache.redis.uri");
     }
+  }
+
+  @Test
+  void aRedisBinaryKeepsRedisEmbeddedAndIsChosenBySystemProperty(@TempDir Path dir) throws Exception {
+    Path binary = Files.createFile(dir.resolve("redis-server"));
+    assertThat(binary.toFile().setExecutable(true)).isTrue();
+    System.setProperty("veracache.redis.binary", binary.toString());
+    try {
+      StackConfig config = StackConfig.fromEnvironment();
+      assertThat(config.redisBinary()).contains(binary);
+      assertThat(config.externalRedis()).isEqualTo(System.getenv("VERACACHE_REDIS_URI") != null);
+    } finally {
+      System.clearProperty("veracache.redis.binary");
+    }
+    assertThat(StackConfig.embedded().redisBinary()).isEmpty();
+  }
+
+  @Test
+  void aMissingOrNonExecutableRedisBinaryIsNamed(@TempDir Path dir) throws Exception {
+    Path missing = dir.resolve("no-such-redis");
+    assertThatThrownBy(() -> StackConfig.builder().redisBinary(missing).build())
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("VERACACHE_REDIS_BINARY").hasMessageContaining(missing.toString())
+        .hasMessageContaining("no such file");
+    Path notExecutable = Files.createFile(dir.resolve("redis-server"));
+    assertThatThrownBy(() -> StackConfig.builder().redisBinary(notExecutable).build())
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("VERACACHE_REDIS_BINARY").hasMessageContaining("not an executable file")
+        .hasMessageContaining(notExecutable.toString());
+  }
+
+  @Test
+  void aRedisBinaryAndAnExternalRedisTogetherAreRefusedWithoutThePassword(@TempDir Path dir) throws Exception {
+    Path binary = Files.createFile(dir.resolve("redis-server"));
+    assertThat(binary.toFile().setExecutable(true)).isTrue();
+    assertThatThrownBy(() -> StackConfig.builder().redisBinary(binary).externalRedis("redis://:hunter2@h:1").build())
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("VERACACHE_REDIS_BINARY").hasMessageContaining("VERACACHE_REDIS_URI")
+        .hasMessageNotContaining("hunter2");
+  }
+
+  @Test
+  void redisVersionsCompareByMajorAndMinor() {
+    assertThat(RedisVersions.atLeast("7.0.15", 6, 0)).isTrue();
+    assertThat(RedisVersions.atLeast("6.2.11", 6, 0)).isTrue();
+    assertThat(RedisVersions.atLeast("6.2.11", 7, 0)).isFalse();
+    assertThat(RedisVersions.atLeast("5.0.14", 6, 0)).isFalse();
+    assertThat(RedisVersions.atLeast("10.0.0", 6, 2)).isTrue();
+    assertThatThrownBy(() -> RedisVersions.atLeast("unstable", 6, 0)).hasMessageContaining("'unstable'");
   }
 }
