@@ -10,4 +10,10 @@ public interface CdcHooks {
 
   /** A batch was received and mapped; its invalidations are about to be sent. Throwing here stops the listener. */
   default void beforeApply(List<KeyInvalidation> invalidations) {}
+
+  /**
+   * The listener is live after a purged position or a start without a stored position, and is about to delete every
+   * key of {@code namespaces}. Runs on the listener's start-up thread; {@link CdcInvalidator#close()} interrupts it.
+   */
+  default void beforeFlush(List<String> namespaces) {}
 }

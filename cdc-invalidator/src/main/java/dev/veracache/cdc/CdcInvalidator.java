@@ -10,6 +10,7 @@ import io.debezium.engine.format.ChangeEventFormat;
 import io.github.resilience4j.core.IntervalFunction;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -24,9 +25,11 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Properties;
 import java.util.Set;
+import java.util.WeakHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ThreadLocalRandom;
@@ -53,12 +56,45 @@ import org.slf4j.LoggerFactory;
  *       listener (health down, logged) rather than dropping the invalidation.</li>
  *   <li><b>Live means proven.</b> {@link #isLive()} turns true only when a marker row written after start came back
  *       through the binlog: Debezium reports its task started before it reads new commits.</li>
+ *   <li><b>A stream that cannot make progress says so.</b> While a batch is unapplied its age is the gauge
+ *       {@code veracache.cdc.oldest.unapplied.age}; once it has been retried for {@code stallThreshold} the listener is
+ *       {@link State#STALLED}: not live, health down with the reason, one ERROR log line; one INFO line when Redis
+ *       takes the batch and it recovers by itself.</li>
+ *   <li><b>Lost invalidations are flushed at least once.</b> When invalidations may have been lost (the stored
+ *       position was purged, or there is none: a first start or a lost offset store) the duty to flush the mapped
+ *       namespaces is stored ({@link ListenerState}) before the position can move, and cleared only after the flush.
+ *       A listener stopped in between flushes on its next start. Unless the operator declared a fresh install
+ *       ({@link CdcOptions.FirstStartPolicy#ASSUME_FRESH_INSTALL}), which is logged and counted.</li>
+ *   <li><b>Meters follow the instance.</b> A listener's meters are removed from the registry on {@link #close()}, so
+ *       the next listener of that name registers its own; two open listeners of one name in one registry are refused
+ *       at start.</li>
  * </ul>
  */
 public final class CdcInvalidator implements AutoCloseable {
 
   private static final Logger log = LoggerFactory.getLogger(CdcInvalidator.class);
   static final String MARKER_TABLE = "veracache_cdc_marker";
+  /** Listener names with open instances, per registry (identity): their meters would be one another's. */
+  private static final Map<MeterRegistry, Set<String>> NAMES_IN_USE = new WeakHashMap<>();
+
+  /** What {@link #status()} reports. */
+  public enum State {
+    /** Started, not yet proven to stream (marker not back yet), or flushing the mapped namespaces first. */
+    STARTING,
+    /** Proven to see new commits, and applying them. */
+    LIVE,
+    /** A batch has been retried for longer than {@code stallThreshold}: nothing moves until Redis takes it. */
+    STALLED,
+    /** Stopped by an error ({@link #failure()}); a supervisor must close it and start a new one. */
+    FAILED,
+    CLOSED
+  }
+
+  /** The listener's state and, for operators, why. */
+  public record Status(State state, String detail) {}
+
+  /** The batch Redis has not taken yet: since when (nanoTime), and how its attempts went. */
+  private record Unapplied(int invalidations, long receivedNanos, int failedAttempts, String lastError) {}
 
   private final CdcOptions options;
   private final CdcHooks hooks;
@@ -84,6 +120,18 @@ public final class CdcInvalidator implements AutoCloseable {
   private final Counter retries;
   private final Counter purgedFlushed;
   private final Counter purgedFailed;
+  private final Counter stalls;
+  private final Counter firstStartsFlushed;
+  private final Counter firstStartsAssumedFresh;
+  private final Counter namespacesFlushed;
+  private final List<Meter> meters = new ArrayList<>();
+  private final ListenerState state;
+  /** Why the mapped namespaces must be flushed once live (stored in {@link #state}); null when nothing is owed. */
+  private volatile String flushDuty;
+  /** The last Redis refusal of the flush, for {@link #status()}; null when none. */
+  private volatile String flushRefusal;
+  private volatile Unapplied unapplied;
+  private boolean stallReported; // engine thread only
 
   private CdcInvalidator(CdcOptions options, CdcHooks hooks) {
     this.options = options;
@@ -93,21 +141,50 @@ public final class CdcInvalidator implements AutoCloseable {
     this.backoff = IntervalFunction.ofExponentialBackoff(options.retryInitialBackoff, 2.0, options.retryMaxBackoff);
     MeterRegistry registry = options.meterRegistry;
     String name = options.name;
-    this.eventsApplied = Counter.builder("veracache.cdc.events").tag("listener", name).tag("result", "applied")
-        .description("Row changes whose invalidations Redis took").register(registry);
-    this.eventsUnmapped = Counter.builder("veracache.cdc.events").tag("listener", name).tag("result", "unmapped")
-        .description("Row changes of tables with no mapping (skipped)").register(registry);
-    this.keysInvalidated = Counter.builder("veracache.cdc.invalidations").tag("listener", name)
-        .description("Cache keys invalidated").register(registry);
-    this.retries = Counter.builder("veracache.cdc.retries").tag("listener", name)
-        .description("Batches retried because Redis did not take them").register(registry);
-    Gauge.builder("veracache.cdc.backlog", backlog, AtomicInteger::get).tag("listener", name)
-        .description("Invalidations received but not yet taken by Redis").register(registry);
-    Gauge.builder("veracache.cdc.lag", this, CdcInvalidator::lagMillis).tag("listener", name).baseUnit("milliseconds")
-        .description("Now minus the commit time of the last applied change").register(registry);
-    Gauge.builder("veracache.cdc.live", this, c -> c.isLive() ? 1 : 0).tag("listener", name)
-        .description("1 while the listener is proven to see new commits").register(registry);
-    this.invalidator = RedisInvalidator.create(options.redis);
+    claimName(registry, name);
+    try {
+      this.eventsApplied = keep(Counter.builder("veracache.cdc.events").tag("listener", name)
+          .tag("result", "applied").description("Row changes whose invalidations Redis took").register(registry));
+      this.eventsUnmapped = keep(Counter.builder("veracache.cdc.events").tag("listener", name)
+          .tag("result", "unmapped").description("Row changes of tables with no mapping (skipped)")
+          .register(registry));
+      this.keysInvalidated = keep(Counter.builder("veracache.cdc.invalidations").tag("listener", name)
+          .description("Cache keys invalidated").register(registry));
+      this.retries = keep(Counter.builder("veracache.cdc.retries").tag("listener", name)
+          .description("Batches retried because Redis did not take them").register(registry));
+      keep(Gauge.builder("veracache.cdc.backlog", backlog, AtomicInteger::get).tag("listener", name)
+          .description("Invalidations received but not yet taken by Redis").register(registry));
+      keep(Gauge.builder("veracache.cdc.lag", this, CdcInvalidator::lagMillis).tag("listener", name)
+          .baseUnit("milliseconds").description("Now minus the commit time of the last applied change")
+          .register(registry));
+      keep(Gauge.builder("veracache.cdc.live", this, c -> c.isLive() ? 1 : 0).tag("listener", name)
+          .description("1 while the listener is proven to see new commits and not stalled").register(registry));
+      keep(Gauge.builder("veracache.cdc.oldest.unapplied.age", this, CdcInvalidator::oldestUnappliedAgeMillis)
+          .tag("listener", name).baseUnit("milliseconds")
+          .description("How long ago the oldest change not yet taken by Redis was received; 0 when none")
+          .register(registry));
+      keep(Gauge.builder("veracache.cdc.stalled", this, c -> c.isStalled() ? 1 : 0).tag("listener", name)
+          .description("1 while a batch has been retried for longer than the stall threshold").register(registry));
+      this.stalls = keep(Counter.builder("veracache.cdc.stalls").tag("listener", name)
+          .description("Times a batch was retried for longer than the stall threshold").register(registry));
+      this.purgedFlushed = keep(Counter.builder("veracache.cdc.purged.positions").tag("listener", name)
+          .tag("action", "flushed").description("Stored positions found purged from the binlog").register(registry));
+      this.purgedFailed = keep(Counter.builder("veracache.cdc.purged.positions").tag("listener", name)
+          .tag("action", "failed").description("Stored positions found purged from the binlog")
+          .register(registry));
+      this.firstStartsFlushed = keep(Counter.builder("veracache.cdc.first.starts").tag("listener", name)
+          .tag("action", "flushed").description("Starts without a stored position").register(registry));
+      this.firstStartsAssumedFresh = keep(Counter.builder("veracache.cdc.first.starts").tag("listener", name)
+          .tag("action", "assumed_fresh").description("Starts without a stored position").register(registry));
+      this.namespacesFlushed = keep(Counter.builder("veracache.cdc.namespaces.flushed").tag("listener", name)
+          .description("Mapped namespaces flushed because invalidations may have been lost").register(registry));
+      this.state = ListenerState.of(options, () -> connect(markerDatabase));
+      this.invalidator = RedisInvalidator.create(options.redis);
+    } catch (RuntimeException e) {
+      removeMeters();
+      releaseName(registry, name);
+      throw e;
+    }
     this.engineThread = Executors.newSingleThreadExecutor(r -> {
       Thread t = new Thread(r, "veracache-cdc-" + name);
       t.setDaemon(true);
@@ -118,10 +195,36 @@ public final class CdcInvalidator implements AutoCloseable {
       t.setDaemon(true);
       return t;
     });
-    this.purgedFlushed = Counter.builder("veracache.cdc.purged.positions").tag("listener", name)
-        .tag("action", "flushed").description("Stored positions found purged from the binlog").register(registry);
-    this.purgedFailed = Counter.builder("veracache.cdc.purged.positions").tag("listener", name)
-        .tag("action", "failed").register(registry);
+  }
+
+  private static void claimName(MeterRegistry registry, String name) {
+    synchronized (NAMES_IN_USE) {
+      if (!NAMES_IN_USE.computeIfAbsent(registry, r -> new HashSet<>()).add(name)) {
+        throw new IllegalStateException("a CDC listener named '" + name + "' is already open with this MeterRegistry: "
+            + "close it before starting another, or give this one another name (CdcOptions name)");
+      }
+    }
+  }
+
+  private static void releaseName(MeterRegistry registry, String name) {
+    synchronized (NAMES_IN_USE) {
+      Set<String> names = NAMES_IN_USE.get(registry);
+      if (names != null) {
+        names.remove(name);
+      }
+    }
+  }
+
+  private <M extends Meter> M keep(M meter) {
+    meters.add(meter);
+    return meter;
+  }
+
+  private void removeMeters() {
+    for (Meter meter : meters) {
+      options.meterRegistry.remove(meter);
+    }
+    meters.clear();
   }
 
   /** Checks the mappings against the database, connects to Redis, starts reading the binlog. Not live yet. */
@@ -143,7 +246,12 @@ public final class CdcInvalidator implements AutoCloseable {
       throw new IllegalStateException("cannot create " + cdc.markerDatabase + "." + MARKER_TABLE + ": "
           + e.getMessage(), e);
     }
-    cdc.startFromStoredPosition();
+    try {
+      cdc.startFromStoredPosition();
+    } catch (RuntimeException e) {
+      cdc.close();
+      throw e;
+    }
     return cdc;
   }
 
@@ -169,7 +277,8 @@ public final class CdcInvalidator implements AutoCloseable {
 
   /**
    * Runs on its own thread after each engine start: writes a marker row every 200 ms until one comes back through the
-   * binlog, then, after a purged position, flushes the mapped namespaces.
+   * binlog, then, when a flush is owed (purged position, no stored position, a duty left by an earlier run), flushes
+   * the mapped namespaces and clears the stored duty.
    */
   private void proveLive(boolean flushWhenLive) {
     while (!live && failure == null && !closing) {
@@ -194,7 +303,11 @@ public final class CdcInvalidator implements AutoCloseable {
       }
     }
     if (live && flushWhenLive) {
-      flushMappedNamespaces();
+      hooks.beforeFlush(namespaces());
+      if (!flushMappedNamespaces()) {
+        return; // closing: the duty stays stored, the next start flushes
+      }
+      clearFlushDuty();
     }
     if (live) {
       proven = true;
@@ -205,11 +318,54 @@ public final class CdcInvalidator implements AutoCloseable {
   }
 
   /**
-   * True once a marker written after (re)start came back through the binlog (and, after a purged position, the
-   * mapped namespaces were flushed), and while the engine runs.
+   * True once a marker written after (re)start came back through the binlog (and, when a flush was owed, the mapped
+   * namespaces were flushed), while the engine runs and is not {@link #isStalled() stalled}.
    */
   public boolean isLive() {
-    return live && proven && failure == null && !closing;
+    return live && proven && failure == null && !closing && !isStalled();
+  }
+
+  /**
+   * True while a batch has been retried for longer than {@code stallThreshold} because Redis does not take it: the
+   * stored position does not move and the mapped caches may serve values older than that. Clears by itself once
+   * Redis takes the batch.
+   */
+  public boolean isStalled() {
+    Unapplied batch = unapplied;
+    return batch != null && batch.failedAttempts() > 0
+        && System.nanoTime() - batch.receivedNanos() >= options.stallThreshold.toNanos();
+  }
+
+  /** Where the listener stands, and why: for health checks and operators. */
+  public Status status() {
+    if (closing) {
+      return new Status(State.CLOSED, "closed");
+    }
+    Throwable failed = failure;
+    if (failed != null) {
+      return new Status(State.FAILED, String.valueOf(failed.getMessage()));
+    }
+    Unapplied batch = unapplied;
+    if (batch != null && isStalled()) {
+      return new Status(State.STALLED, "Redis has refused a batch of " + batch.invalidations() + " invalidations for "
+          + oldestUnappliedAgeMillis() + " ms (" + batch.failedAttempts() + " attempts; last: " + batch.lastError()
+          + "); the binlog position does not move until it takes them");
+    }
+    if (isLive()) {
+      return new Status(State.LIVE, "streaming");
+    }
+    if (live) {
+      String refusal = flushRefusal;
+      return new Status(State.STARTING, "flushing the mapped namespaces " + namespaces() + " (" + flushDuty + ")"
+          + (refusal == null ? "" : "; Redis refused: " + refusal));
+    }
+    return new Status(State.STARTING, "waiting for the readiness marker to come back through the binlog");
+  }
+
+  /** How long ago the oldest change Redis has not taken yet was received, ms; 0 when none. */
+  long oldestUnappliedAgeMillis() {
+    Unapplied batch = unapplied;
+    return batch == null ? 0 : TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - batch.receivedNanos());
   }
 
   /** Why the listener stopped, or null while it runs. */
@@ -255,44 +411,93 @@ public final class CdcInvalidator implements AutoCloseable {
         options.connector, options.mappings.databases());
   }
 
-  /** Starts the engine, unless the stored position was purged: then the policy decides. */
+  /**
+   * Starts the engine from the stored position. A flush duty left by an earlier run is honoured; without a stored
+   * position the first-start policy decides; a stored position the server no longer has goes to the purged-position
+   * policy.
+   */
   private void startFromStoredPosition() {
-    Optional<String> storedFile;
-    List<String> onServer = new ArrayList<>();
-    try {
-      storedFile = StoredPosition.binlogFile(options.stateDirectory.resolve("offsets.dat"));
-      if (storedFile.isPresent()) {
-        try (Connection c = connect(markerDatabase); Statement s = c.createStatement();
-             ResultSet rs = s.executeQuery("SHOW BINARY LOGS")) {
-          while (rs.next()) {
-            onServer.add(rs.getString(1));
-          }
-        }
+    Optional<String> owed = state.flushDuty();
+    Optional<StoredPosition> stored = state.storedPosition();
+    if (owed.isPresent()) {
+      flushDuty = owed.get();
+      log.warn("listener {}: a flush of the mapped namespaces {} is still owed from an earlier run ({}); it is done "
+          + "once live", options.name, namespaces(), flushDuty);
+    }
+    if (stored.isEmpty()) {
+      startWithoutStoredPosition();
+    } else if (stored.get().binlogFile().isPresent()) {
+      String file = stored.get().binlogFile().get();
+      List<String> onServer = binlogFilesOnServer();
+      if (!onServer.contains(file)) {
+        onPurgedPosition("binlog file " + file + " is not on the server any more (it has " + onServer + ")", null);
+        return;
       }
-    } catch (IOException | SQLException e) {
-      throw new IllegalStateException("listener " + options.name + ": cannot check the stored position in "
-          + options.stateDirectory + " against the server: " + e.getMessage(), e);
     }
-    if (storedFile.isPresent() && !onServer.contains(storedFile.get())) {
-      onPurgedPosition("binlog file " + storedFile.get() + " is not on the server any more (it has " + onServer + ")",
-          null);
-      return;
-    }
-    startEngine(false);
+    startEngine(flushDuty != null);
   }
 
+  /** A first start, or a lost position: flush once live (the duty stored first), unless a fresh install is declared. */
+  private void startWithoutStoredPosition() {
+    if (options.firstStartPolicy == CdcOptions.FirstStartPolicy.ASSUME_FRESH_INSTALL) {
+      firstStartsAssumedFresh.increment();
+      log.info("listener {}: no stored position in {}; policy ASSUME_FRESH_INSTALL: starting from the current binlog "
+          + "position without flushing the mapped namespaces", options.name, state.describe());
+      return;
+    }
+    firstStartsFlushed.increment();
+    String reason = "no stored position in " + state.describe() + " (first start, or the position was lost)";
+    if (flushDuty == null) {
+      state.recordFlushDuty(reason);
+      flushDuty = reason;
+    }
+    log.warn("listener {}: {}; policy FLUSH_NAMESPACES: starting from the current binlog position and flushing the "
+        + "mapped namespaces {} once live, as changes made before may never have been invalidated (declare "
+        + "ASSUME_FRESH_INSTALL if nothing was cached before)", options.name, reason, namespaces());
+  }
+
+  private List<String> binlogFilesOnServer() {
+    List<String> onServer = new ArrayList<>();
+    try (Connection c = connect(markerDatabase); Statement s = c.createStatement();
+         ResultSet rs = s.executeQuery("SHOW BINARY LOGS")) {
+      while (rs.next()) {
+        onServer.add(rs.getString(1));
+      }
+    } catch (SQLException e) {
+      throw new IllegalStateException("listener " + options.name + ": cannot check the stored position in "
+          + state.describe() + " against the server: " + e.getMessage(), e);
+    }
+    return onServer;
+  }
+
+  /**
+   * FLUSH_AND_RESTART: stores the flush duty, then deletes the stored position and starts a new engine from the
+   * current position (in that order: a listener stopped in between still owes the flush). FAIL: stops.
+   */
   private void onPurgedPosition(String what, Throwable error) {
     if (options.purgedPositionPolicy == CdcOptions.PurgedPositionPolicy.FLUSH_AND_RESTART) {
       purgedFlushed.increment();
       log.error("listener {}: its stored position was purged ({}), so invalidations were lost. Restarting from the "
           + "current position; the mapped namespaces {} will be flushed once live", options.name, what, namespaces());
-      deleteStoredState();
+      String reason = "stored position purged: " + what;
+      try {
+        state.recordFlushDuty(reason);
+        flushDuty = reason;
+        state.deleteStoredPosition();
+      } catch (RuntimeException e) {
+        log.error("listener {}: cannot reset its purged position: {}", options.name, e.getMessage());
+        failure = e;
+        synchronized (liveSignal) {
+          liveSignal.notifyAll();
+        }
+        return;
+      }
       engineThread.execute(() -> startEngine(true)); // after a stopped engine's task has returned
       return;
     }
     purgedFailed.increment();
     log.error("listener {}: its stored position was purged ({}); policy FAIL: stopping. Flush the namespaces {} and "
-        + "delete {} to start over", options.name, what, namespaces(), options.stateDirectory);
+        + "delete the stored position ({}) to start over", options.name, what, namespaces(), state.describe());
     failure = error != null ? error : new IllegalStateException("stored binlog position purged: " + what);
     synchronized (liveSignal) {
       liveSignal.notifyAll();
@@ -320,47 +525,69 @@ public final class CdcInvalidator implements AutoCloseable {
     }
   }
 
+  /** Debezium's words for it, and MariaDB's when the stored GTID position's binlog files are gone. */
+  private static final List<String> PURGED_POSITION_MESSAGES = List.of("no longer available on the server",
+      "Could not find GTID state requested by slave in any binlog files");
+
   private static boolean isPurgedPosition(String message, Throwable error) {
     for (Throwable t = error; t != null; t = t.getCause()) {
-      if (String.valueOf(t.getMessage()).contains("no longer available on the server")) {
+      String text = String.valueOf(t.getMessage());
+      if (PURGED_POSITION_MESSAGES.stream().anyMatch(text::contains)) {
         return true;
       }
     }
-    return String.valueOf(message).contains("no longer available on the server");
+    return PURGED_POSITION_MESSAGES.stream().anyMatch(String.valueOf(message)::contains);
   }
 
   private List<String> namespaces() {
     return options.mappings.tables().stream().map(TableMapping::namespace).distinct().sorted().toList();
   }
 
-  private void deleteStoredState() {
-    try {
-      Files.deleteIfExists(options.stateDirectory.resolve("offsets.dat"));
-      Files.deleteIfExists(options.stateDirectory.resolve("schema-history.dat"));
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot delete the stored position in " + options.stateDirectory, e);
-    }
-  }
-
-  /** After a purged position: everything cached for the mapped tables may be stale. Retries until Redis took it. */
-  private void flushMappedNamespaces() {
+  /**
+   * Deletes every key of the mapped namespaces, each retried until Redis took it (every refusal counted in
+   * {@code veracache.cdc.retries} and logged). True when all were flushed; false when closing cut it short.
+   */
+  private boolean flushMappedNamespaces() {
     for (String namespace : namespaces()) {
-      for (int attempt = 1; !closing; attempt++) {
+      for (int attempt = 1; ; attempt++) {
+        if (closing) {
+          return false;
+        }
         try {
           long deleted = invalidator.flushNamespace(namespace);
-          log.warn("listener {}: flushed namespace '{}' ({} keys) after the purged position", options.name,
-              namespace, deleted);
+          flushRefusal = null;
+          namespacesFlushed.increment();
+          log.warn("listener {}: flushed namespace '{}' ({} keys) because {}", options.name, namespace, deleted,
+              flushDuty);
           break;
         } catch (CacheUnavailableException e) {
           retries.increment();
+          flushRefusal = e.getMessage();
+          long pause = backoff.apply(attempt);
+          if (attempt == 1 || attempt % 20 == 0) {
+            log.warn("listener {}: Redis did not flush namespace '{}' (attempt {}, {}); not live until it does, "
+                + "retrying in {} ms", options.name, namespace, attempt, e.getMessage(), pause);
+          }
           try {
-            Thread.sleep(backoff.apply(attempt));
+            Thread.sleep(pause);
           } catch (InterruptedException interrupted) {
             Thread.currentThread().interrupt();
-            return;
+            return false;
           }
         }
       }
+    }
+    return true;
+  }
+
+  /** After the flush: the duty is done. If it cannot be cleared it stays, and the next start flushes again. */
+  private void clearFlushDuty() {
+    try {
+      state.clearFlushDuty();
+      flushDuty = null;
+    } catch (RuntimeException e) {
+      log.warn("listener {}: flushed the mapped namespaces but cannot clear the stored flush duty ({}); the next start "
+          + "will flush them again", options.name, e.getMessage());
     }
   }
 
@@ -454,12 +681,17 @@ public final class CdcInvalidator implements AutoCloseable {
     }
   }
 
-  /** Retries until Redis takes the batch; never returns without it (throws InterruptedException when closing). */
+  /**
+   * Retries until Redis takes the batch; never returns without it (throws InterruptedException when closing). Keeps
+   * {@link #unapplied} current for the age gauge and the stall state; reports a stall once (ERROR) and its end (INFO).
+   */
   private void applyUntilTaken(List<KeyInvalidation> invalidations) throws InterruptedException {
     if (invalidations.isEmpty()) {
       return;
     }
     backlog.set(invalidations.size());
+    long received = System.nanoTime();
+    unapplied = new Unapplied(invalidations.size(), received, 0, null);
     for (int attempt = 1; ; attempt++) {
       if (closing) {
         throw new InterruptedException("closing with " + invalidations.size() + " invalidations not applied; they "
@@ -468,15 +700,33 @@ public final class CdcInvalidator implements AutoCloseable {
       try {
         invalidator.invalidate(invalidations);
         backlog.set(0);
-        if (attempt > 1) {
+        unapplied = null;
+        long tookMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - received);
+        if (stallReported) {
+          stallReported = false;
+          synchronized (liveSignal) {
+            liveSignal.notifyAll(); // live again
+          }
+          log.info("listener {} recovered: Redis took the batch of {} invalidations after {} ms and {} attempts; the "
+              + "position moves again", options.name, invalidations.size(), tookMillis, attempt);
+        } else if (attempt > 1) {
           log.info("listener {}: Redis took the batch of {} invalidations after {} attempts", options.name,
               invalidations.size(), attempt);
         }
         return;
       } catch (CacheUnavailableException e) {
         retries.increment();
+        unapplied = new Unapplied(invalidations.size(), received, attempt, e.getMessage());
         long pause = backoff.apply(attempt);
-        if (attempt == 1 || attempt % 20 == 0) {
+        long waitedMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - received);
+        if (!stallReported && waitedMillis >= options.stallThreshold.toMillis()) {
+          stallReported = true;
+          stalls.increment();
+          log.error("listener {} stalled: Redis has refused a batch of {} invalidations for {} ms ({} attempts, "
+              + "last: {}); the position does not move and the mapped caches may serve stale values until Redis "
+              + "takes it. Retrying every {} ms at most", options.name, invalidations.size(), waitedMillis, attempt,
+              e.getMessage(), options.retryMaxBackoff.toMillis());
+        } else if (attempt == 1 || attempt % 20 == 0) {
           log.warn("listener {}: Redis did not take {} invalidations (attempt {}, {}); position not acknowledged, "
               + "retrying in {} ms", options.name, invalidations.size(), attempt, e.getMessage(), pause);
         }
@@ -556,10 +806,19 @@ public final class CdcInvalidator implements AutoCloseable {
         if (!engineThread.awaitTermination(30, TimeUnit.SECONDS)) {
           log.warn("listener {}: engine thread still running after 30 s", options.name);
         }
+        if (!prover.awaitTermination(5, TimeUnit.SECONDS)) {
+          log.warn("listener {}: start-up thread still running after 5 s", options.name);
+        }
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
       }
-      invalidator.close();
+      try {
+        invalidator.close();
+        state.close();
+      } finally {
+        removeMeters(); // the next listener of this name registers its own, read from it
+        releaseName(options.meterRegistry, options.name);
+      }
     }
     log.info("listener {} closed", options.name);
   }

@@ -36,6 +36,21 @@ public final class CdcOptions {
   }
 
   /**
+   * What to do when no stored position is found at start: a new state directory, an offset key evicted from Redis, an
+   * offsets table emptied. The listener then starts from the current binlog position, so whatever changed while no
+   * listener ran (or since the position was lost) was never invalidated.
+   */
+  public enum FirstStartPolicy {
+    /** Once live, delete every key of the mapped namespaces (once; the duty is stored first). The default. */
+    FLUSH_NAMESPACES,
+    /**
+     * The operator asserts that nothing was cached before this listener first ran (a fresh install): start from the
+     * current position and flush nothing. Wrong on a lost position: stale entries then live until their TTL.
+     */
+    ASSUME_FRESH_INSTALL
+  }
+
+  /**
    * Where offsets and schema history are kept. FILE needs a durable state directory; REDIS uses the cache's Redis
    * (only safe with persistence: a Redis that loses its data loses the position, and the listener then starts from
    * the current one); JDBC uses tables in the captured database.
@@ -45,6 +60,7 @@ public final class CdcOptions {
   final Connector connector;
   final OffsetStorage offsetStorage;
   final PurgedPositionPolicy purgedPositionPolicy;
+  final FirstStartPolicy firstStartPolicy;
   final String host;
   final int port;
   final String user;
@@ -61,12 +77,14 @@ public final class CdcOptions {
   final int maxBatchSize;
   final Duration retryInitialBackoff;
   final Duration retryMaxBackoff;
+  final Duration stallThreshold;
   final MeterRegistry meterRegistry;
 
   private CdcOptions(Builder b) {
     this.connector = b.connector;
     this.offsetStorage = b.offsetStorage;
     this.purgedPositionPolicy = b.purgedPositionPolicy;
+    this.firstStartPolicy = b.firstStartPolicy;
     this.host = b.host;
     this.port = b.port;
     this.user = b.user;
@@ -83,6 +101,7 @@ public final class CdcOptions {
     this.maxBatchSize = b.maxBatchSize;
     this.retryInitialBackoff = b.retryInitialBackoff;
     this.retryMaxBackoff = b.retryMaxBackoff;
+    this.stallThreshold = b.stallThreshold;
     this.meterRegistry = b.meterRegistry;
   }
 
@@ -94,6 +113,7 @@ public final class CdcOptions {
     private Connector connector = Connector.MARIADB;
     private OffsetStorage offsetStorage = OffsetStorage.FILE;
     private PurgedPositionPolicy purgedPositionPolicy = PurgedPositionPolicy.FLUSH_AND_RESTART;
+    private FirstStartPolicy firstStartPolicy = FirstStartPolicy.FLUSH_NAMESPACES;
     private String host;
     private int port;
     private String user;
@@ -110,6 +130,7 @@ public final class CdcOptions {
     private int maxBatchSize = 2048;
     private Duration retryInitialBackoff = Duration.ofMillis(50);
     private Duration retryMaxBackoff = Duration.ofSeconds(1);
+    private Duration stallThreshold = Duration.ofSeconds(10);
     private MeterRegistry meterRegistry = Metrics.globalRegistry;
 
     private Builder() {}
@@ -129,6 +150,16 @@ public final class CdcOptions {
     /** Default FLUSH_AND_RESTART. Either way it is logged and counted ({@code veracache.cdc.purged.positions}). */
     public Builder purgedPositionPolicy(PurgedPositionPolicy policy) {
       this.purgedPositionPolicy = Objects.requireNonNull(policy, "policy must not be null");
+      return this;
+    }
+
+    /**
+     * No stored position at start (new state directory, evicted offset key): FLUSH_NAMESPACES (default) or
+     * ASSUME_FRESH_INSTALL; see {@link FirstStartPolicy}. The choice taken is logged and counted
+     * ({@code veracache.cdc.first.starts}).
+     */
+    public Builder firstStart(FirstStartPolicy policy) {
+      this.firstStartPolicy = Objects.requireNonNull(policy, "firstStart policy must not be null");
       return this;
     }
 
@@ -213,6 +244,16 @@ public final class CdcOptions {
     public Builder retryBackoff(Duration initial, Duration max) {
       this.retryInitialBackoff = positive(initial, "retryBackoff initial");
       this.retryMaxBackoff = positive(max, "retryBackoff max");
+      return this;
+    }
+
+    /**
+     * How long a batch may be retried before the listener reports itself stalled ({@link CdcInvalidator#isStalled()},
+     * not live, health down, an ERROR log line, {@code veracache.cdc.stalled} = 1). It recovers by itself once Redis
+     * takes the batch. Default 10 s.
+     */
+    public Builder stallThreshold(Duration threshold) {
+      this.stallThreshold = positive(threshold, "stallThreshold");
       return this;
     }
 

@@ -3,24 +3,37 @@ package dev.veracache.cdc;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.ObjectInputStream;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
+import tools.jackson.core.JacksonException;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 
 /**
- * Reads the binlog file name out of the offset file Kafka Connect's {@code FileOffsetBackingStore} wrote (a serialized
- * map of JSON keys to JSON values). Used at start to see whether the stored position still exists on the server:
- * Debezium only warns when it does not, and with MariaDB GTIDs it may carry on past the purged events.
+ * The position one listener stored through Kafka Connect's offset stores (Debezium's offsets), read at start: whether
+ * there is one at all (none = a first start, or a lost position), and the binlog file it names, to see whether the
+ * server still has it (Debezium only warns when it does not, and with MariaDB GTIDs it may carry on past the purged
+ * events).
+ *
+ * <p>An offset is a JSON key {@code ["<engine name>", {"server": "<topic prefix>"}]} and a JSON value with
+ * {@code file}, {@code pos}, {@code gtids}...; only the entry whose key names this listener counts, as only that one is
+ * what Debezium resumes from.
+ *
+ * @param binlogFile the binlog file the position names; empty if the stored offset names none
  */
-final class StoredPosition {
+record StoredPosition(Optional<String> binlogFile) {
 
-  private StoredPosition() {}
+  private static final JsonMapper JSON = JsonMapper.builder().build();
 
-  /** The binlog file of the stored position, if any. */
-  static Optional<String> binlogFile(Path offsetsFile) throws IOException {
+  /**
+   * FILE storage: the file {@code FileOffsetBackingStore} wrote (a serialized map of JSON keys to JSON values, as
+   * bytes). Empty when the file is missing, empty, or holds no offset of this listener.
+   */
+  static Optional<StoredPosition> fromFile(Path offsetsFile, String listener) throws IOException {
     if (!Files.isRegularFile(offsetsFile) || Files.size(offsetsFile) == 0) {
       return Optional.empty();
     }
@@ -33,15 +46,37 @@ final class StoredPosition {
     if (!(stored instanceof Map<?, ?> map)) {
       throw new IOException("unreadable offset file " + offsetsFile + ": not a map");
     }
-    JsonMapper json = JsonMapper.builder().build();
-    for (Object value : map.values()) {
-      if (value instanceof byte[] bytes) {
-        JsonNode node = json.readTree(bytes);
-        if (node != null && node.hasNonNull("file")) {
-          return Optional.of(node.get("file").asString());
-        }
+    Map<String, String> offsets = new LinkedHashMap<>();
+    for (Map.Entry<?, ?> entry : map.entrySet()) {
+      if (entry.getKey() instanceof byte[] key && entry.getValue() instanceof byte[] value) {
+        offsets.put(new String(key, StandardCharsets.UTF_8), new String(value, StandardCharsets.UTF_8));
+      }
+    }
+    return fromJson(offsets, listener);
+  }
+
+  /** REDIS (hash fields) and JDBC (rows) storage: JSON keys to JSON values. */
+  static Optional<StoredPosition> fromJson(Map<String, String> offsets, String listener) {
+    for (Map.Entry<String, String> entry : offsets.entrySet()) {
+      if (entry.getValue() != null && namesListener(entry.getKey(), listener)) {
+        JsonNode value = JSON.readTree(entry.getValue());
+        return Optional.of(new StoredPosition(value != null && value.hasNonNull("file")
+            ? Optional.of(value.get("file").asString()) : Optional.empty()));
       }
     }
     return Optional.empty();
+  }
+
+  /** True if {@code key} is {@code ["<listener>", ...]}. */
+  static boolean namesListener(String key, String listener) {
+    if (key == null) {
+      return false;
+    }
+    try {
+      JsonNode node = JSON.readTree(key);
+      return node != null && node.isArray() && !node.isEmpty() && listener.equals(node.get(0).asString());
+    } catch (JacksonException e) {
+      return false;
+    }
   }
 }

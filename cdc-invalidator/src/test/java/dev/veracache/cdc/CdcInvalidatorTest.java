@@ -4,6 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
 import dev.veracache.CacheAside;
 import dev.veracache.CacheHooks;
 import dev.veracache.CacheLoader;
@@ -36,6 +40,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.slf4j.LoggerFactory;
 
 /**
  * The listener against the real embedded MariaDB binlog and Redis. Every write here is plain JDBC, as another service
@@ -59,6 +64,7 @@ class CdcInvalidatorTest {
   private StatefulRedisConnection<String, String> redisCli;
   private final Deque<AutoCloseable> closeables = new ArrayDeque<>();
   private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
+  private final ListAppender<ILoggingEvent> logs = new ListAppender<>();
 
   @BeforeEach
   void setUp(DatabaseServer db, RedisServer redis) throws Exception {
@@ -75,6 +81,10 @@ class CdcInvalidatorTest {
     closeables.push(() -> client.shutdown(Duration.ZERO, Duration.ofSeconds(1)));
     redisCli = client.connect();
     closeables.push(redisCli);
+    Logger listenerLog = (Logger) LoggerFactory.getLogger(CdcInvalidator.class);
+    logs.start();
+    listenerLog.addAppender(logs);
+    closeables.push(() -> listenerLog.detachAppender(logs));
   }
 
   @AfterEach
@@ -103,7 +113,11 @@ class CdcInvalidatorTest {
   }
 
   private CdcInvalidator startListener(CdcHooks hooks) {
-    CdcInvalidator cdc = CdcInvalidator.start(options().build(), hooks);
+    return startListener(options(), hooks);
+  }
+
+  private CdcInvalidator startListener(CdcOptions.Builder options, CdcHooks hooks) {
+    CdcInvalidator cdc = CdcInvalidator.start(options.build(), hooks);
     closeables.push(cdc);
     assertThat(cdc.awaitLive(Duration.ofSeconds(60))).as("listener live").isTrue();
     return cdc;
@@ -309,16 +323,22 @@ class CdcInvalidatorTest {
     closeables.push(second);
     assertThat(second.awaitLive(Duration.ofSeconds(60))).isTrue();
     await().atMost(WITHIN).until(() -> tombstoned("1", 1));
+    assertThat(counter("veracache.cdc.first.starts", "action", "flushed")).as("the second start found the position")
+        .isZero();
   }
 
-  @Test
-  void aPurgedPositionFlushesTheMappedNamespacesAndRestartsFromNow() throws Exception {
-    startListener(CdcHooks.NONE).close(); // leaves a stored position behind
+  @org.junit.jupiter.params.ParameterizedTest
+  @org.junit.jupiter.params.provider.EnumSource(CdcOptions.OffsetStorage.class)
+  void aPurgedPositionFlushesTheMappedNamespacesAndRestartsFromNowInEveryStorage(CdcOptions.OffsetStorage storage)
+      throws Exception {
+    String password = storage == CdcOptions.OffsetStorage.JDBC ? "any-password-skip-grant-tables" : db.password();
+    CdcOptions.Builder options = options().database(db.host(), db.port(), db.user(), password).offsetStorage(storage);
+    startListener(options, CdcHooks.NONE).close(); // leaves a stored position behind
     sql("INSERT INTO " + table + " VALUES (1, 'S1', 'changed while the listener was down', 2)");
     redisCli.sync().set(namespace + ":1", "V:1:{\"stale\":true}");
     purgeBinlogs();
 
-    CdcInvalidator cdc = startListener(CdcHooks.NONE);
+    CdcInvalidator cdc = startListener(options, CdcHooks.NONE);
     assertThat(redisCli.sync().get(namespace + ":1")).as("namespace flushed").isNull();
     assertThat(registry.find("veracache.cdc.purged.positions").tag("action", "flushed").counter().count())
         .isEqualTo(1);
@@ -340,6 +360,119 @@ class CdcInvalidatorTest {
     assertThat(cdc.failure()).isNotNull();
     assertThat(registry.find("veracache.cdc.purged.positions").tag("action", "failed").counter().count())
         .isEqualTo(1);
+  }
+
+  @Test
+  void aBatchRedisKeepsRefusingMakesTheListenerStalledVisiblyAndItRecoversWhenRedisTakesIt() throws Exception {
+    Duration threshold = Duration.ofMillis(500);
+    CdcInvalidator cdc = startListener(options().stallThreshold(threshold), CdcHooks.NONE);
+    sql("INSERT INTO " + table + " VALUES (1, 'S1', 'v1', 1)");
+    await().atMost(WITHIN).until(() -> tombstoned("1", 1));
+    assertThat(gauge("veracache.cdc.oldest.unapplied.age")).isZero();
+
+    String policy = redisCli.sync().configGet("maxmemory-policy").get("maxmemory-policy");
+    redisCli.sync().configSet("maxmemory-policy", "noeviction");
+    redisCli.sync().configSet("maxmemory", "1"); // every script that writes now fails with OOM
+    try {
+      sql("UPDATE " + table + " SET name = 'v2', version = 2 WHERE id = 1");
+      await().atMost(WITHIN).until(cdc::isStalled);
+      double ageWhenStalled = gauge("veracache.cdc.oldest.unapplied.age");
+      assertThat(ageWhenStalled).as("age of the refused change").isGreaterThanOrEqualTo(threshold.toMillis());
+      await().atMost(WITHIN).until(() -> gauge("veracache.cdc.oldest.unapplied.age") > ageWhenStalled);
+      assertThat(cdc.isLive()).as("a stalled listener is not live").isFalse();
+      assertThat(cdc.status().state()).isEqualTo(CdcInvalidator.State.STALLED);
+      assertThat(cdc.status().detail()).contains("out of memory");
+      assertThat(gauge("veracache.cdc.live")).isZero();
+      assertThat(gauge("veracache.cdc.stalled")).isEqualTo(1);
+      assertThat(tombstoned("1", 2)).as("not applied while refused").isFalse();
+      await().atMost(WITHIN).until(() -> logged(Level.ERROR, "stalled"));
+    } finally {
+      redisCli.sync().configSet("maxmemory", "0");
+      redisCli.sync().configSet("maxmemory-policy", policy);
+    }
+    await().atMost(WITHIN).until(() -> tombstoned("1", 2) && tombstoned("sku:S1", 2));
+    await().atMost(WITHIN).until(() -> cdc.isLive() && !cdc.isStalled());
+    assertThat(cdc.status().state()).isEqualTo(CdcInvalidator.State.LIVE);
+    assertThat(gauge("veracache.cdc.oldest.unapplied.age")).isZero();
+    assertThat(gauge("veracache.cdc.stalled")).isZero();
+    assertThat(counter("veracache.cdc.stalls")).isEqualTo(1);
+    assertThat(logged(Level.INFO, "recovered")).isTrue();
+  }
+
+  @Test
+  void aListenerStoppedAfterAPurgedPositionButBeforeTheFlushStillFlushesOnItsNextStart() throws Exception {
+    startListener(CdcHooks.NONE).close(); // leaves a stored position behind
+    sql("INSERT INTO " + table + " VALUES (1, 'S1', 'changed while the listener was down', 2)");
+    redisCli.sync().set(namespace + ":1", "V:1:{\"stale\":true}");
+    purgeBinlogs();
+
+    CountDownLatch atFlush = new CountDownLatch(1);
+    CdcInvalidator stopped = CdcInvalidator.start(options().build(), new CdcHooks() {
+      @Override
+      public void beforeFlush(java.util.List<String> namespaces) {
+        atFlush.countDown();
+        try {
+          new CountDownLatch(1).await(); // until close() interrupts: the listener stops before it flushes
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+      }
+    });
+    closeables.push(stopped);
+    awaitLatch(atFlush);
+    // The reset position was stored: on the next start nothing looks purged any more.
+    await().atMost(WITHIN).until(this::storedPositionIsOnTheServer);
+    stopped.close();
+    assertThat(redisCli.sync().get(namespace + ":1")).as("stopped before the flush").startsWith("V:1:");
+
+    startListener(CdcHooks.NONE);
+    assertThat(redisCli.sync().get(namespace + ":1")).as("the owed flush was done on the next start").isNull();
+  }
+
+  @Test
+  void aFirstStartWithoutAStoredPositionFlushesTheMappedNamespacesUnlessToldItIsAFreshInstall() throws Exception {
+    redisCli.sync().set(namespace + ":1", "V:1:{\"cached before any listener ran\":true}");
+    CdcInvalidator fresh = startListener(options().firstStart(CdcOptions.FirstStartPolicy.ASSUME_FRESH_INSTALL),
+        CdcHooks.NONE);
+    assertThat(redisCli.sync().get(namespace + ":1")).as("fresh install: nothing flushed").startsWith("V:1:");
+    assertThat(counter("veracache.cdc.first.starts", "action", "assumed_fresh")).isEqualTo(1);
+    fresh.close();
+
+    stateDir = Files.createTempDirectory("veracache-cdc-test"); // a new state directory: no stored position
+    startListener(CdcHooks.NONE);
+    assertThat(redisCli.sync().get(namespace + ":1")).as("flushed once live").isNull();
+    assertThat(counter("veracache.cdc.first.starts", "action", "flushed")).isEqualTo(1);
+  }
+
+  @org.junit.jupiter.params.ParameterizedTest
+  @org.junit.jupiter.params.provider.EnumSource(CdcOptions.OffsetStorage.class)
+  void aLostStoredPositionIsTreatedAsAFirstStartInEveryStorage(CdcOptions.OffsetStorage storage) throws Exception {
+    String password = storage == CdcOptions.OffsetStorage.JDBC ? "any-password-skip-grant-tables" : db.password();
+    CdcOptions.Builder options = options().database(db.host(), db.port(), db.user(), password).offsetStorage(storage);
+    startListener(options, CdcHooks.NONE).close();
+    loseStoredPosition(storage);
+    redisCli.sync().set(namespace + ":1", "V:1:{\"stale\":true}");
+
+    startListener(options, CdcHooks.NONE);
+    assertThat(redisCli.sync().get(namespace + ":1")).as("flushed once live").isNull();
+    assertThat(counter("veracache.cdc.first.starts", "action", "flushed")).isEqualTo(1);
+  }
+
+  @Test
+  void theMetersFollowTheLiveListenerAndTwoLiveListenersCannotShareANameInOneRegistry() throws Exception {
+    CdcInvalidator first = startListener(CdcHooks.NONE);
+    assertThatThrownBy(() -> closeables.push(CdcInvalidator.start(options().serverId(serverId + 1000).build())))
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessageContaining("cdc-test-" + serverId)
+        .hasMessageContaining("already");
+    assertThat(first.isLive()).isTrue();
+    assertThat(gauge("veracache.cdc.live")).isEqualTo(1);
+    first.close();
+    assertThat(registry.find("veracache.cdc.live").gauge()).as("meters removed on close").isNull();
+
+    CdcInvalidator second = startListener(CdcHooks.NONE);
+    assertThat(second.isLive()).isTrue();
+    assertThat(gauge("veracache.cdc.live")).as("the live gauge reads the live listener").isEqualTo(1);
   }
 
   /**
@@ -366,6 +499,49 @@ class CdcInvalidatorTest {
   private boolean tombstoned(String key, long version) {
     String raw = redisCli.sync().get(namespace + ":" + key);
     return raw != null && raw.matches("[TPD]:" + version + ":.*"); // a tombstone of any kind at that floor
+  }
+
+  private double gauge(String name) {
+    var gauge = registry.find(name).gauge();
+    return gauge == null ? Double.NaN : gauge.value();
+  }
+
+  private double counter(String name, String tag, String value) {
+    var counter = registry.find(name).tag(tag, value).counter();
+    return counter == null ? 0 : counter.count();
+  }
+
+  private boolean logged(Level level, String text) {
+    return logs.list.stream().anyMatch(e -> e.getLevel() == level && e.getFormattedMessage().contains(text));
+  }
+
+  /** The FILE store names a binlog file the server still has. */
+  private boolean storedPositionIsOnTheServer() throws Exception {
+    java.util.Optional<String> file = StoredPosition.fromFile(stateDir.resolve("offsets.dat"), "cdc-test-" + serverId)
+        .flatMap(StoredPosition::binlogFile);
+    if (file.isEmpty()) {
+      return false;
+    }
+    try (Connection c = db.connect(); Statement s = c.createStatement();
+         ResultSet rs = s.executeQuery("SHOW BINARY LOGS")) {
+      while (rs.next()) {
+        if (rs.getString(1).equals(file.get())) {
+          return true;
+        }
+      }
+    }
+    return false;
+  }
+
+  /** What an evicted offset key, an emptied offsets table or a new state directory leaves: no stored position. */
+  private void loseStoredPosition(CdcOptions.OffsetStorage storage) throws Exception {
+    String name = "cdc-test-" + serverId;
+    switch (storage) {
+      case FILE -> Files.delete(stateDir.resolve("offsets.dat"));
+      case REDIS -> assertThat(redisCli.sync().del("veracache:cdc:" + name + ":offsets")).isEqualTo(1);
+      case JDBC -> sql("DELETE FROM veracache_cdc_offsets WHERE offset_key LIKE '[\"" + name + "\",%'");
+      default -> throw new IllegalArgumentException(storage.toString());
+    }
   }
 
   private double counter(String name) {

@@ -4,7 +4,10 @@ import dev.veracache.cdc.CdcInvalidator;
 import org.springframework.boot.health.contributor.Health;
 import org.springframework.boot.health.contributor.HealthIndicator;
 
-/** UP only while the listener is proven to stream (its marker came back through the binlog). */
+/**
+ * UP only while the listener is proven to stream (its marker came back through the binlog) and is not stalled. DOWN
+ * otherwise, with {@code state} (not started, starting, stalled, stopped, closed) and the listener's reason.
+ */
 public class CdcHealthIndicator implements HealthIndicator {
 
   private final CdcListener listener;
@@ -19,12 +22,13 @@ public class CdcHealthIndicator implements HealthIndicator {
     if (cdc == null) {
       return Health.down().withDetail("state", "not started").build();
     }
-    if (cdc.failure() != null) {
-      return Health.down(new IllegalStateException(cdc.failure().getMessage())).withDetail("state", "stopped")
-          .build();
-    }
-    return cdc.isLive() ? Health.up().withDetail("state", "streaming").build()
-        : Health.down().withDetail("state", "starting: waiting for the marker to come back through the binlog")
-            .build();
+    CdcInvalidator.Status status = cdc.status();
+    return switch (status.state()) {
+      case LIVE -> Health.up().withDetail("state", "streaming").build();
+      case STARTING -> Health.down().withDetail("state", "starting").withDetail("reason", status.detail()).build();
+      case STALLED -> Health.down().withDetail("state", "stalled").withDetail("reason", status.detail()).build();
+      case FAILED -> Health.down(new IllegalStateException(status.detail())).withDetail("state", "stopped").build();
+      case CLOSED -> Health.down().withDetail("state", "closed").build();
+    };
   }
 }

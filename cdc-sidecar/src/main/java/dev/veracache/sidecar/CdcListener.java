@@ -45,6 +45,8 @@ public class CdcListener implements SmartLifecycle {
         .offsetStorage(properties.offsetStorage())
         .pollInterval(properties.pollInterval())
         .heartbeatInterval(properties.heartbeatInterval())
+        .firstStart(properties.firstStart())
+        .stallThreshold(properties.stallThreshold())
         .meterRegistry(registry);
     String redisUri;
     if (stack != null) {

@@ -22,6 +22,9 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  * @param offsetStorage FILE (default, in stateDirectory), REDIS (the cache's Redis; needs persistence) or JDBC
  * @param pollInterval Debezium poll interval (dominates latency)
  * @param heartbeatInterval keeps the stored position fresh while tables are quiet
+ * @param firstStart no stored position at start (new state directory, lost offsets): FLUSH_NAMESPACES (default:
+ *     flush the mapped namespaces once live) or ASSUME_FRESH_INSTALL (nothing was cached before: flush nothing)
+ * @param stallThreshold how long a batch Redis refuses may be retried before health goes DOWN as stalled
  */
 @ConfigurationProperties("veracache.cdc")
 public record CdcSidecarProperties(
@@ -36,7 +39,9 @@ public record CdcSidecarProperties(
     @DefaultValue("FLUSH_AND_RESTART") CdcOptions.PurgedPositionPolicy purgedPositionPolicy,
     @DefaultValue("FILE") CdcOptions.OffsetStorage offsetStorage,
     @DefaultValue("5ms") Duration pollInterval,
-    @DefaultValue("10s") Duration heartbeatInterval) {
+    @DefaultValue("10s") Duration heartbeatInterval,
+    @DefaultValue("FLUSH_NAMESPACES") CdcOptions.FirstStartPolicy firstStart,
+    @DefaultValue("10s") Duration stallThreshold) {
 
   /** @param password never logged */
   public record Database(@DefaultValue("127.0.0.1") String host, @DefaultValue("3306") int port,

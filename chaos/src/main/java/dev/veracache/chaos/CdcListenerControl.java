@@ -21,7 +21,9 @@ import org.slf4j.LoggerFactory;
  * The CDC listener of one run: in this JVM (fast to start), or in a separate JVM when the scenario must really crash or
  * pause it. {@link #ensureLive()} is the supervisor a deployment would have: it restarts a listener that died or
  * failed, from its stored position, or, for the FORGETFUL_CDC baseline, from a fresh state directory (so from the
- * current binlog position: what a listener without durable offsets does).
+ * current binlog position: what a listener without durable offsets does). The baseline declares every start a fresh
+ * install ({@link CdcOptions.FirstStartPolicy#ASSUME_FRESH_INSTALL}), so it flushes nothing and stays naive; the
+ * durable listener keeps the default and flushes its namespace when it finds no stored position.
  */
 final class CdcListenerControl implements AutoCloseable {
 
@@ -58,7 +60,7 @@ final class CdcListenerControl implements AutoCloseable {
     if (separateProcess) {
       process = ListenerProcess.start(new ListenerProcess.Spec(db.host(), db.port(), db.user(), db.password(),
           db.databaseName(), table, namespace, keyTemplates, "version", serverId, name, stateDirectory,
-          stack.redis().uri()), LIVE_TIMEOUT);
+          stack.redis().uri(), firstStart()), LIVE_TIMEOUT);
       return;
     }
     inProcess = CdcInvalidator.start(CdcOptions.builder()
@@ -68,6 +70,7 @@ final class CdcListenerControl implements AutoCloseable {
         .mappings(mappings(db))
         .stateDirectory(stateDirectory)
         .retryBackoff(Duration.ofMillis(10), Duration.ofMillis(50))
+        .firstStart(firstStart())
         .meterRegistry(new SimpleMeterRegistry())
         .build());
     if (!inProcess.awaitLive(LIVE_TIMEOUT)) {
@@ -77,6 +80,10 @@ final class CdcListenerControl implements AutoCloseable {
       throw new IllegalStateException("CDC listener " + name + " did not become live"
           + (failure == null ? "" : ": " + failure.getMessage()));
     }
+  }
+
+  private CdcOptions.FirstStartPolicy firstStart() {
+    return forgetful ? CdcOptions.FirstStartPolicy.ASSUME_FRESH_INSTALL : CdcOptions.FirstStartPolicy.FLUSH_NAMESPACES;
   }
 
   private InvalidationMappings mappings(DatabaseServer db) {

@@ -45,7 +45,8 @@ import org.slf4j.LoggerFactory;
  * <p>System properties ({@code veracache.listener.} + name): {@code dbHost}, {@code dbPort}, {@code dbUser},
  * {@code database}, {@code table}, {@code namespace}, {@code keyTemplates} (comma-separated), {@code serverId},
  * {@code name}, {@code stateDirectory}; optional: {@code versionColumn}, {@code retryInitialMillis} (10),
- * {@code retryMaxMillis} (50), {@code liveTimeoutSeconds} (120), {@code crashFile}.
+ * {@code retryMaxMillis} (50), {@code liveTimeoutSeconds} (120), {@code crashFile}, {@code firstStart}
+ * ({@code FLUSH_NAMESPACES}, the default, or {@code ASSUME_FRESH_INSTALL}: see {@link CdcOptions.FirstStartPolicy}).
  */
 public final class ListenerMain {
 
@@ -226,7 +227,7 @@ public final class ListenerMain {
   private record Config(String dbHost, int dbPort, String dbUser, String dbPassword, String database, String table,
       String namespace, List<String> keyTemplates, String versionColumn, long serverId, String name,
       Path stateDirectory, String redisUri, Duration retryInitial, Duration retryMax, Duration liveTimeout,
-      Path crashFile) {
+      Path crashFile, CdcOptions.FirstStartPolicy firstStart) {
 
     static Config fromSystemProperties(Secrets secrets) throws BadConfiguration {
       String redisUri = secrets.redisUri();
@@ -250,7 +251,20 @@ public final class ListenerMain {
           required("namespace"), keys, version == null || version.isBlank() ? null : version.trim(),
           positiveLong("serverId", -1), required("name"), Path.of(required("stateDirectory")), redisUri,
           retryInitial, retryMax, Duration.ofSeconds(positiveLong("liveTimeoutSeconds", 120)),
-          crash == null || crash.isBlank() ? null : Path.of(crash));
+          crash == null || crash.isBlank() ? null : Path.of(crash), firstStartPolicy());
+    }
+
+    private static CdcOptions.FirstStartPolicy firstStartPolicy() throws BadConfiguration {
+      String value = System.getProperty(PREFIX + "firstStart");
+      if (value == null || value.isBlank()) {
+        return CdcOptions.FirstStartPolicy.FLUSH_NAMESPACES;
+      }
+      try {
+        return CdcOptions.FirstStartPolicy.valueOf(value.trim());
+      } catch (IllegalArgumentException e) {
+        throw new BadConfiguration("property " + PREFIX + "firstStart is '" + value + "'; expected one of "
+            + Arrays.toString(CdcOptions.FirstStartPolicy.values()));
+      }
     }
 
     @Override
@@ -272,6 +286,7 @@ public final class ListenerMain {
           .mappings(mapping.add().build())
           .stateDirectory(stateDirectory)
           .retryBackoff(retryInitial, retryMax)
+          .firstStart(firstStart)
           .meterRegistry(new SimpleMeterRegistry())
           .build();
     }

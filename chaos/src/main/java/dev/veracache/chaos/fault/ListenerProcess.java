@@ -1,5 +1,6 @@
 package dev.veracache.chaos.fault;
 
+import dev.veracache.cdc.CdcOptions;
 import dev.veracache.stack.ProcessControl;
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -52,10 +53,14 @@ public final class ListenerProcess implements AutoCloseable {
   private static final Duration POLITE_STOP = Duration.ofSeconds(5);
   private static final Duration KILL_WAIT = Duration.ofSeconds(10);
 
-  /** What the child runs. {@code versionColumn} may be null; {@code dbPassword} and {@code redisUri} are secrets. */
+  /**
+   * What the child runs. {@code versionColumn} may be null; {@code dbPassword} and {@code redisUri} are secrets.
+   * {@code firstStart} is what the listener does without a stored position (a fresh state directory): the durable
+   * listener flushes its namespace (the default), the forgetful baseline declares a fresh install and flushes nothing.
+   */
   public record Spec(String dbHost, int dbPort, String dbUser, String dbPassword, String database, String table,
       String namespace, List<String> keyTemplates, String versionColumn /* nullable */, long serverId, String name,
-      Path stateDirectory, String redisUri) {
+      Path stateDirectory, String redisUri, CdcOptions.FirstStartPolicy firstStart) {
 
     public Spec {
       Objects.requireNonNull(dbHost, "dbHost");
@@ -67,13 +72,28 @@ public final class ListenerProcess implements AutoCloseable {
       Objects.requireNonNull(name, "name");
       Objects.requireNonNull(stateDirectory, "stateDirectory");
       Objects.requireNonNull(redisUri, "redisUri");
+      Objects.requireNonNull(firstStart, "firstStart");
       dbPassword = dbPassword == null ? "" : dbPassword;
+    }
+
+    /** A durable listener: without a stored position it flushes its namespace once live. */
+    public Spec(String dbHost, int dbPort, String dbUser, String dbPassword, String database, String table,
+        String namespace, List<String> keyTemplates, String versionColumn, long serverId, String name,
+        Path stateDirectory, String redisUri) {
+      this(dbHost, dbPort, dbUser, dbPassword, database, table, namespace, keyTemplates, versionColumn, serverId, name,
+          stateDirectory, redisUri, CdcOptions.FirstStartPolicy.FLUSH_NAMESPACES);
     }
 
     /** The same listener with another state directory (a fresh one forgets the position). */
     public Spec withStateDirectory(Path directory) {
       return new Spec(dbHost, dbPort, dbUser, dbPassword, database, table, namespace, keyTemplates, versionColumn,
-          serverId, name, directory, redisUri);
+          serverId, name, directory, redisUri, firstStart);
+    }
+
+    /** The same listener with another first-start policy. */
+    public Spec withFirstStart(CdcOptions.FirstStartPolicy policy) {
+      return new Spec(dbHost, dbPort, dbUser, dbPassword, database, table, namespace, keyTemplates, versionColumn,
+          serverId, name, stateDirectory, redisUri, policy);
     }
 
     /** The child's {@code -D} properties (no secrets). */
@@ -92,6 +112,7 @@ public final class ListenerProcess implements AutoCloseable {
       p.put("serverId", Long.toString(serverId));
       p.put("name", name);
       p.put("stateDirectory", stateDirectory.toAbsolutePath().toString());
+      p.put("firstStart", firstStart.name());
       return p;
     }
 
