@@ -32,7 +32,6 @@ import java.util.Set;
 import java.util.WeakHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
@@ -124,6 +123,12 @@ public final class CdcInvalidator implements AutoCloseable {
   private final Counter firstStartsFlushed;
   private final Counter firstStartsAssumedFresh;
   private final Counter namespacesFlushed;
+  private final Counter redisDataLossesFlushed;
+  private final Counter redisDataLossesFailed;
+  private final Counter progressPublished;
+  private final ProgressPublisher progress;
+  /** The newest marker token handed out: a timestamp (this JVM's clock, ms), strictly increasing. */
+  private final AtomicLong lastMarkerToken = new AtomicLong();
   private final List<Meter> meters = new ArrayList<>();
   private final ListenerState state;
   /** Why the mapped namespaces must be flushed once live (stored in {@link #state}); null when nothing is owed. */
@@ -178,8 +183,18 @@ public final class CdcInvalidator implements AutoCloseable {
           .tag("action", "assumed_fresh").description("Starts without a stored position").register(registry));
       this.namespacesFlushed = keep(Counter.builder("veracache.cdc.namespaces.flushed").tag("listener", name)
           .description("Mapped namespaces flushed because invalidations may have been lost").register(registry));
+      this.redisDataLossesFlushed = keep(Counter.builder("veracache.cdc.redis.data.losses").tag("listener", name)
+          .tag("action", "flushed").description("Times Redis was found to have lost invalidations it had acknowledged")
+          .register(registry));
+      this.redisDataLossesFailed = keep(Counter.builder("veracache.cdc.redis.data.losses").tag("listener", name)
+          .tag("action", "failed").description("Times Redis was found to have lost invalidations it had acknowledged")
+          .register(registry));
+      this.progressPublished = keep(Counter.builder("veracache.cdc.progress.published").tag("listener", name)
+          .description("Progress records published for clients (everything before a marker row applied)")
+          .register(registry));
       this.state = ListenerState.of(options, () -> connect(markerDatabase));
       this.invalidator = RedisInvalidator.create(options.redis);
+      this.progress = new ProgressPublisher(invalidator, name, namespaces(options));
     } catch (RuntimeException e) {
       removeMeters();
       releaseName(registry, name);
@@ -247,6 +262,7 @@ public final class CdcInvalidator implements AutoCloseable {
           + e.getMessage(), e);
     }
     try {
+      cdc.checkRedisDurabilitySupported();
       cdc.startFromStoredPosition();
     } catch (RuntimeException e) {
       cdc.close();
@@ -282,16 +298,7 @@ public final class CdcInvalidator implements AutoCloseable {
    */
   private void proveLive(boolean flushWhenLive) {
     while (!live && failure == null && !closing) {
-      long token = ThreadLocalRandom.current().nextLong(1, Long.MAX_VALUE);
-      markerToken.set(token);
-      try (Connection c = connect(markerDatabase); PreparedStatement ps = c.prepareStatement(
-          "REPLACE INTO " + MARKER_TABLE + " (listener, token) VALUES (?, ?)")) {
-        ps.setString(1, options.name);
-        ps.setLong(2, token);
-        ps.executeUpdate();
-      } catch (SQLException e) {
-        log.warn("listener {}: cannot write the readiness marker: {}", options.name, e.getMessage());
-      }
+      markerToken.set(writeMarker("readiness"));
       synchronized (liveSignal) {
         try {
           if (!live) {
@@ -314,6 +321,118 @@ public final class CdcInvalidator implements AutoCloseable {
       synchronized (liveSignal) {
         liveSignal.notifyAll();
       }
+    }
+    // From now on a marker every progressInterval: when one comes back and everything before it is in Redis, the
+    // listener publishes that progress for clients (handleBatch). Ends when this engine stops (a restarted engine
+    // runs its own proveLive).
+    while (live && failure == null && !closing) {
+      synchronized (liveSignal) {
+        try {
+          liveSignal.wait(options.progressInterval.toMillis());
+        } catch (InterruptedException e) {
+          return;
+        }
+      }
+      if (live && failure == null && !closing) {
+        writeMarker("progress");
+      }
+    }
+  }
+
+  /**
+   * Writes this listener's marker row with a new token, the time it is written (this JVM's clock, ms, strictly
+   * increasing): when the row comes back through the binlog, every commit before that time has been read. Returns the
+   * token; a failed write is logged and returns it all the same (its row never comes back).
+   */
+  private long writeMarker(String purpose) {
+    long token = lastMarkerToken.updateAndGet(last -> Math.max(last + 1, System.currentTimeMillis()));
+    try (Connection c = connect(markerDatabase); PreparedStatement ps = c.prepareStatement(
+        "REPLACE INTO " + MARKER_TABLE + " (listener, token) VALUES (?, ?)")) {
+      ps.setString(1, options.name);
+      ps.setLong(2, token);
+      ps.executeUpdate();
+    } catch (SQLException e) {
+      log.warn("listener {}: cannot write the {} marker: {}", options.name, purpose, e.getMessage());
+    }
+    return token;
+  }
+
+  /**
+   * After a batch whose last marker row (written at {@code markerWrittenMillis}) came back and every invalidation
+   * before it is in Redis: publish that progress for clients, retried while Redis refuses. A Redis that lost data it
+   * had acknowledged is made whole first (by policy). Nothing is published before the listener is proven (a flush may
+   * still be owed).
+   */
+  private void publishProgress(long markerWrittenMillis) throws InterruptedException {
+    if (markerWrittenMillis == 0 || !proven) {
+      return;
+    }
+    for (int attempt = 1; ; attempt++) {
+      if (closing) {
+        throw new InterruptedException("closing before progress was published");
+      }
+      try {
+        if (progress.publish(markerWrittenMillis) == RedisInvalidator.ProgressOutcome.REDIS_LOST_DATA) {
+          onRedisDataLoss();
+          continue; // publish again, on a new sequence
+        }
+        progressPublished.increment();
+        return;
+      } catch (CacheUnavailableException e) {
+        retries.increment();
+        long pause = backoff.apply(attempt);
+        if (attempt == 1 || attempt % 20 == 0) {
+          log.warn("listener {}: Redis did not take the progress record (attempt {}, {}); clients that bound their "
+              + "staleness stop trusting the caches meanwhile; retrying in {} ms", options.name, attempt,
+              e.getMessage(), pause);
+        }
+        Thread.sleep(pause);
+      }
+    }
+  }
+
+  /**
+   * Redis does not hold what this listener last wrote there: it restarted from an older snapshot, failed over to a
+   * replica that lagged, or was flushed, so invalidations it acknowledged may be gone and old values may be back.
+   * FLUSH_NAMESPACES stores the duty, flushes, and starts a new progress sequence; FAIL stops the listener.
+   */
+  private void onRedisDataLoss() throws InterruptedException {
+    String reason = "Redis lost invalidations it had acknowledged (restarted from an older snapshot, failed over to a "
+        + "lagging replica, or flushed)";
+    if (options.redisDataLossPolicy == CdcOptions.RedisDataLossPolicy.FAIL) {
+      redisDataLossesFailed.increment();
+      log.error("listener {}: {}; policy FAIL: stopping. Flush the namespaces {} and start the listener again",
+          options.name, reason, namespaces());
+      throw new IllegalStateException("listener " + options.name + ": " + reason);
+    }
+    redisDataLossesFlushed.increment();
+    log.error("listener {}: {}; flushing the mapped namespaces {} (not live until done)", options.name, reason,
+        namespaces());
+    state.recordFlushDuty(reason);
+    flushDuty = reason;
+    proven = false;
+    if (!flushMappedNamespaces()) {
+      throw new InterruptedException("closing during the flush; the stored duty makes the next start flush");
+    }
+    clearFlushDuty();
+    progress.startOver();
+    proven = true;
+    synchronized (liveSignal) {
+      liveSignal.notifyAll();
+    }
+  }
+
+  /** WAITAOF needs Redis 7.2 or newer with AOF on: refuse to start, naming the option, rather than stall later. */
+  private void checkRedisDurabilitySupported() {
+    if (!options.redisAwaitAof) {
+      return;
+    }
+    try {
+      invalidator.awaitDurability(0, true, options.redisDurabilityTimeout);
+    } catch (CacheUnavailableException e) {
+      throw new IllegalArgumentException("listener " + options.name + ": redisDurability(appendOnlyFile = true) "
+          + "needs WAITAOF (Redis 7.2 or newer, appendonly yes), which Redis at " + options.redis.redisUri().getHost()
+          + ":" + options.redis.redisUri().getPort() + " refused: " + e.getMessage(), e);
     }
   }
 
@@ -540,6 +659,10 @@ public final class CdcInvalidator implements AutoCloseable {
   }
 
   private List<String> namespaces() {
+    return namespaces(options);
+  }
+
+  private static List<String> namespaces(CdcOptions options) {
     return options.mappings.tables().stream().map(TableMapping::namespace).distinct().sorted().toList();
   }
 
@@ -699,6 +822,8 @@ public final class CdcInvalidator implements AutoCloseable {
       }
       try {
         invalidator.invalidate(invalidations);
+        invalidator.awaitDurability(options.redisReplicasToAwait, options.redisAwaitAof,
+            options.redisDurabilityTimeout);
         backlog.set(0);
         unapplied = null;
         long tookMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - received);

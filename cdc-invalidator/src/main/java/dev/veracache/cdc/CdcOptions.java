@@ -51,11 +51,26 @@ public final class CdcOptions {
   }
 
   /**
+   * What to do when Redis is found to have lost invalidations it had acknowledged: it restarted from an older snapshot,
+   * failed over to a replica that lagged, or was flushed (the listener's sequence number in Redis is not the one it
+   * wrote last; checked at every progress publish).
+   */
+  public enum RedisDataLossPolicy {
+    /** Delete every key of the mapped namespaces (the duty is stored first), then go on. The default. */
+    FLUSH_NAMESPACES,
+    /** Stop, health down, and say so: an operator decides. */
+    FAIL
+  }
+
+  /**
    * Where offsets and schema history are kept. FILE needs a durable state directory; REDIS uses the cache's Redis
    * (only safe with persistence: a Redis that loses its data loses the position, and the listener then starts from
    * the current one); JDBC uses tables in the captured database.
    */
   public enum OffsetStorage { FILE, REDIS, JDBC }
+
+  static final long DEFAULT_PROGRESS_INTERVAL_MILLIS = 500;
+  static final Duration DEFAULT_PROGRESS_INTERVAL = Duration.ofMillis(DEFAULT_PROGRESS_INTERVAL_MILLIS);
 
   final Connector connector;
   final OffsetStorage offsetStorage;
@@ -78,6 +93,11 @@ public final class CdcOptions {
   final Duration retryInitialBackoff;
   final Duration retryMaxBackoff;
   final Duration stallThreshold;
+  final Duration progressInterval;
+  final RedisDataLossPolicy redisDataLossPolicy;
+  final int redisReplicasToAwait;
+  final boolean redisAwaitAof;
+  final Duration redisDurabilityTimeout;
   final MeterRegistry meterRegistry;
 
   private CdcOptions(Builder b) {
@@ -102,6 +122,11 @@ public final class CdcOptions {
     this.retryInitialBackoff = b.retryInitialBackoff;
     this.retryMaxBackoff = b.retryMaxBackoff;
     this.stallThreshold = b.stallThreshold;
+    this.progressInterval = b.progressInterval;
+    this.redisDataLossPolicy = b.redisDataLossPolicy;
+    this.redisReplicasToAwait = b.redisReplicasToAwait;
+    this.redisAwaitAof = b.redisAwaitAof;
+    this.redisDurabilityTimeout = b.redisDurabilityTimeout;
     this.meterRegistry = b.meterRegistry;
   }
 
@@ -131,6 +156,11 @@ public final class CdcOptions {
     private Duration retryInitialBackoff = Duration.ofMillis(50);
     private Duration retryMaxBackoff = Duration.ofSeconds(1);
     private Duration stallThreshold = Duration.ofSeconds(10);
+    private Duration progressInterval = DEFAULT_PROGRESS_INTERVAL;
+    private RedisDataLossPolicy redisDataLossPolicy = RedisDataLossPolicy.FLUSH_NAMESPACES;
+    private int redisReplicasToAwait;
+    private boolean redisAwaitAof;
+    private Duration redisDurabilityTimeout = Duration.ofSeconds(1);
     private MeterRegistry meterRegistry = Metrics.globalRegistry;
 
     private Builder() {}
@@ -267,6 +297,42 @@ public final class CdcOptions {
         throw new IllegalArgumentException("maxBatchSize must be positive, was " + maxBatchSize);
       }
       this.maxBatchSize = maxBatchSize;
+      return this;
+    }
+
+    /**
+     * How often the listener proves its progress: it writes a marker row, and once that row came back through the
+     * binlog and every invalidation before it is in Redis, it publishes in Redis that everything committed before the
+     * marker is applied ({@code veracache:progress:<namespace>}), checking at the same time that Redis has not lost
+     * what it acknowledged (see {@link #redisDataLossPolicy}). Clients with
+     * {@code CacheOptions.listenerStalenessBound} trust a namespace only while that progress is recent; give them a
+     * bound of at least twice this interval. Default {@value #DEFAULT_PROGRESS_INTERVAL_MILLIS} ms.
+     */
+    public Builder progressInterval(Duration interval) {
+      this.progressInterval = positive(interval, "progressInterval");
+      return this;
+    }
+
+    /** What to do when Redis lost invalidations it had acknowledged. Default FLUSH_NAMESPACES. */
+    public Builder redisDataLossPolicy(RedisDataLossPolicy policy) {
+      this.redisDataLossPolicy = Objects.requireNonNull(policy, "redisDataLossPolicy must not be null");
+      return this;
+    }
+
+    /**
+     * Acknowledge a position only once its invalidations are on {@code replicas} Redis replicas ({@code WAIT}) and,
+     * with {@code appendOnlyFile}, fsynced to the primary's append-only file ({@code WAITAOF}: Redis 7.2 or newer with
+     * {@code appendonly yes}; checked at start), within {@code timeout}; otherwise the batch is retried (and counts
+     * towards a stall). For those who run replicas and fail over: without it, an invalidation acknowledged by a primary
+     * that dies before replicating it is lost until the data-loss check notices. Default: neither.
+     */
+    public Builder redisDurability(int replicas, boolean appendOnlyFile, Duration timeout) {
+      if (replicas < 0) {
+        throw new IllegalArgumentException("redisDurability: replicas must be >= 0, was " + replicas);
+      }
+      this.redisReplicasToAwait = replicas;
+      this.redisAwaitAof = appendOnlyFile;
+      this.redisDurabilityTimeout = positive(timeout, "redisDurability timeout");
       return this;
     }
 
