@@ -22,11 +22,11 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Properties;
-import java.util.Set;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ThreadLocalRandom;
@@ -237,6 +237,11 @@ public final class CdcInvalidator implements AutoCloseable {
     props.setProperty("snapshot.mode", "no_data");
     props.setProperty("snapshot.locking.mode", "none");
     props.setProperty("include.schema.changes", "false");
+    // Values decoded by KeyRendering: exact unsigned BIGINTs and decimals, microsecond time types, raw bytes.
+    props.setProperty("bigint.unsigned.handling.mode", "precise");
+    props.setProperty("decimal.handling.mode", "precise");
+    props.setProperty("time.precision.mode", "adaptive_time_microseconds");
+    props.setProperty("binary.handling.mode", "bytes");
     storageProperties(props);
     props.setProperty("offset.flush.interval.ms", Long.toString(options.offsetFlushInterval.toMillis()));
     props.setProperty("poll.interval.ms", Long.toString(options.pollInterval.toMillis()));
@@ -485,19 +490,30 @@ public final class CdcInvalidator implements AutoCloseable {
     }
   }
 
-  /** Fails at start, naming the table and the field, when a mapping does not fit the table it maps. */
+  /**
+   * Fails at start, naming the table, the field, the column and its type, when a mapping does not fit the table it
+   * maps: a missing column, a key column that cannot be rendered faithfully (see {@link KeyRendering}), a version
+   * column that is not an integer.
+   */
   private static void checkMappingsAgainstSchema(CdcOptions options) {
     for (TableMapping mapping : options.mappings.tables()) {
       String[] parts = mapping.table().split("\\.", 2);
-      Set<String> columns = new HashSet<>();
+      Map<String, ColumnType> columns = new LinkedHashMap<>();
       try (Connection c = DriverManager.getConnection(jdbcUrl(options, parts[0]), options.user, options.password);
-           PreparedStatement ps = c.prepareStatement("SELECT COLUMN_NAME FROM information_schema.COLUMNS "
-               + "WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?")) {
+           PreparedStatement ps = c.prepareStatement("SELECT COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, COLLATION_NAME, "
+               + "CHARACTER_OCTET_LENGTH FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? "
+               + "ORDER BY ORDINAL_POSITION")) {
         ps.setString(1, parts[0]);
         ps.setString(2, parts[1]);
         try (ResultSet rs = ps.executeQuery()) {
           while (rs.next()) {
-            columns.add(rs.getString(1).toLowerCase(java.util.Locale.ROOT));
+            String name = rs.getString(1);
+            String dataType = rs.getString(2);
+            String columnType = rs.getString(3);
+            String collation = rs.getString(4);
+            long octets = rs.getLong(5);
+            ColumnType type = new ColumnType(name, dataType, columnType, collation, rs.wasNull() ? null : octets);
+            columns.put(type.name().toLowerCase(java.util.Locale.ROOT), type);
           }
         }
       } catch (SQLException e) {
@@ -507,13 +523,7 @@ public final class CdcInvalidator implements AutoCloseable {
       if (columns.isEmpty()) {
         throw new IllegalArgumentException("table " + mapping.table() + ": no such table in the database");
       }
-      for (String column : mapping.columns()) {
-        if (!columns.contains(column.toLowerCase(java.util.Locale.ROOT))) {
-          String field = column.equals(mapping.versionColumn()) ? "version" : "keys";
-          throw new IllegalArgumentException("table " + mapping.table() + ": field '" + field + "' names column '"
-              + column + "', which the table does not have (it has " + columns + ")");
-        }
-      }
+      mapping.checkAgainst(columns);
     }
   }
 

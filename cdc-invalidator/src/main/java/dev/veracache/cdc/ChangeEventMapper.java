@@ -1,6 +1,7 @@
 package dev.veracache.cdc;
 
 import dev.veracache.RedisInvalidator.KeyInvalidation;
+import java.math.BigDecimal;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -14,11 +15,17 @@ import org.apache.kafka.connect.source.SourceRecord;
  * before image and from the after image (a changed SKU invalidates the old and the new key; a primary-key change
  * arrives as a delete plus an insert and invalidates both ids). An insert invalidates too: it drops a cached
  * "not found". The version is the after image's version column; a delete is unversioned (the strongest invalidation).
+ *
+ * <p>Versions are never wrapped: a version column value that is negative, not an integer, or above
+ * {@code Long.MAX_VALUE} (a BIGINT UNSIGNED) throws {@link MappingException} naming table, column and value, so the
+ * listener stops instead of fencing with a wrong number.
  */
 final class ChangeEventMapper {
 
   /** A row change read off a record: which table, both images, the commit time. */
   record RowChange(String database, String table, Struct before, Struct after, long commitMillis) {}
+
+  private static final BigDecimal LARGEST_VERSION = BigDecimal.valueOf(Long.MAX_VALUE);
 
   private final InvalidationMappings mappings;
 
@@ -71,8 +78,12 @@ final class ChangeEventMapper {
     return result;
   }
 
+  /** The image's version, or -1 when the mapping has none or the column is NULL. */
   private static long version(Struct row, TableMapping mapping) {
-    Field field = row.schema().field(mapping.versionColumn());
+    if (!mapping.versioned()) {
+      return -1;
+    }
+    Field field = KeyTemplate.field(row, mapping.versionColumn());
     if (field == null) {
       throw new MappingException("table " + mapping.table() + ": version column '" + mapping.versionColumn()
           + "' is not in the row");
@@ -81,10 +92,29 @@ final class ChangeEventMapper {
     if (value == null) {
       return -1;
     }
-    if (!(value instanceof Number n) || n.longValue() < 0) {
-      throw new MappingException("table " + mapping.table() + ": version column '" + mapping.versionColumn()
-          + "' must hold a number >= 0, was " + value);
+    if (value instanceof BigDecimal decimal) { // BIGINT UNSIGNED, with bigint.unsigned.handling.mode=precise
+      if (decimal.signum() < 0 || decimal.stripTrailingZeros().scale() > 0) {
+        throw notAVersion(mapping, value);
+      }
+      if (decimal.compareTo(LARGEST_VERSION) > 0) {
+        throw new MappingException("table " + mapping.table() + ": version column '" + mapping.versionColumn()
+            + "' holds " + decimal.toPlainString() + ", above " + Long.MAX_VALUE + ", the largest version a "
+            + "tombstone can carry; stopping rather than wrapping it into a wrong fence");
+      }
+      return decimal.longValueExact();
     }
-    return n.longValue();
+    if (value instanceof Byte || value instanceof Short || value instanceof Integer || value instanceof Long) {
+      long version = ((Number) value).longValue();
+      if (version < 0) {
+        throw notAVersion(mapping, value);
+      }
+      return version;
+    }
+    throw notAVersion(mapping, value);
+  }
+
+  private static MappingException notAVersion(TableMapping mapping, Object value) {
+    return new MappingException("table " + mapping.table() + ": version column '" + mapping.versionColumn()
+        + "' must hold an integer >= 0, was " + value + " (" + value.getClass().getSimpleName() + ")");
   }
 }
