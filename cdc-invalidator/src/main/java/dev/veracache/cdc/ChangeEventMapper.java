@@ -11,14 +11,24 @@ import org.apache.kafka.connect.data.Struct;
 import org.apache.kafka.connect.source.SourceRecord;
 
 /**
- * Turns one Debezium change event into the invalidations it implies: every key of the mapping, rendered from the
- * before image and from the after image (a changed SKU invalidates the old and the new key; a primary-key change
- * arrives as a delete plus an insert and invalidates both ids). An insert invalidates too: it drops a cached
- * "not found". The version is the after image's version column; a delete is unversioned (the strongest invalidation).
+ * Turns one Debezium change event into the key invalidations it implies.
  *
- * <p>Versions are never wrapped: a version column value that is negative, not an integer, or above
- * {@code Long.MAX_VALUE} (a BIGINT UNSIGNED) throws {@link MappingException} naming table, column and value, so the
- * listener stops instead of fencing with a wrong number.
+ * <p>Invariants:
+ * <ul>
+ *   <li><b>Keys from both images.</b> Every template is rendered from the before and the after image (a changed SKU
+ *       touches the old and the new key; a primary-key change arrives as a delete plus an insert and touches both
+ *       ids). An insert invalidates too: it drops a cached "not found".</li>
+ *   <li><b>A key the row left is deleted for that key.</b> Before-image keys that are not after-image keys (every key
+ *       of a DELETE, the old SKU of an UPDATE) are emitted with {@code rowDeleted=true} and the before image's
+ *       version, so the tombstone refuses every fill or set at or below the version that was removed.</li>
+ *   <li><b>After-image keys carry the new version only when it moved.</b> An insert carries its version; an update
+ *       carries the after image's version only if it is greater than the before image's. An update that did not
+ *       bump the version (a console fix, a script) or moved it backwards is emitted unversioned (-1), which always
+ *       removes the value: a cached "at least as new" value is exactly what such a write made stale.</li>
+ *   <li><b>Versions are never wrapped.</b> A version column value that is negative, not an integer, or above
+ *       {@code Long.MAX_VALUE} (a BIGINT UNSIGNED) throws {@link MappingException} naming table, column and value:
+ *       the listener stops instead of fencing with a wrong number.</li>
+ * </ul>
  */
 final class ChangeEventMapper {
 
@@ -54,28 +64,46 @@ final class ChangeEventMapper {
     return mappings.forTable(change.database(), change.table());
   }
 
-  /** The invalidations of a mapped change, in key order: before-image keys, then new after-image keys. */
+  /**
+   * The invalidations of a mapped row change, in key order: keys the row left (deleted for that key, before
+   * version), then the after image's keys (see the class comment for their version).
+   */
   List<KeyInvalidation> invalidations(RowChange change, TableMapping mapping) {
-    String table = mapping.table();
-    long version = change.after() == null || !mapping.versioned() ? -1 : version(change.after(), mapping);
-    Set<String> keys = new LinkedHashSet<>();
-    for (Struct image : new Struct[] {change.before(), change.after()}) {
-      if (image == null) {
-        continue;
-      }
-      for (KeyTemplate template : mapping.keys()) {
-        String key = template.render(image, table);
-        if (key != null) {
-          keys.add(key);
-        }
+    Set<String> beforeKeys = keys(change.before(), mapping);
+    Set<String> afterKeys = keys(change.after(), mapping);
+    long beforeVersion = change.before() == null ? -1 : version(change.before(), mapping);
+    long afterVersion = change.after() == null ? -1 : version(change.after(), mapping);
+    long afterKeysVersion;
+    if (change.before() == null) {
+      afterKeysVersion = afterVersion; // an insert
+    } else {
+      afterKeysVersion = beforeVersion >= 0 && afterVersion > beforeVersion ? afterVersion : -1;
+    }
+    long tombstoneMillis = mapping.tombstoneTtl().toMillis();
+    List<KeyInvalidation> result = new ArrayList<>(beforeKeys.size() + afterKeys.size());
+    for (String key : beforeKeys) {
+      if (!afterKeys.contains(key)) {
+        result.add(new KeyInvalidation(mapping.namespace(), key, beforeVersion, true, tombstoneMillis));
       }
     }
-    List<KeyInvalidation> result = new ArrayList<>(keys.size());
-    long tombstoneMillis = mapping.tombstoneTtl().toMillis();
-    for (String key : keys) {
-      result.add(new KeyInvalidation(mapping.namespace(), key, version, tombstoneMillis));
+    for (String key : afterKeys) {
+      result.add(new KeyInvalidation(mapping.namespace(), key, afterKeysVersion, false, tombstoneMillis));
     }
     return result;
+  }
+
+  private static Set<String> keys(Struct image, TableMapping mapping) {
+    Set<String> keys = new LinkedHashSet<>();
+    if (image == null) {
+      return keys;
+    }
+    for (KeyTemplate template : mapping.keys()) {
+      String key = template.render(image, mapping.table());
+      if (key != null) {
+        keys.add(key);
+      }
+    }
+    return keys;
   }
 
   /** The image's version, or -1 when the mapping has none or the column is NULL. */
