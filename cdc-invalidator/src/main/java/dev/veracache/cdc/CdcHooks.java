@@ -10,4 +10,11 @@ public interface CdcHooks {
 
   /** A batch was received and mapped; its invalidations are about to be sent. Throwing here stops the listener. */
   default void beforeApply(List<KeyInvalidation> invalidations) {}
+
+  /**
+   * A mapped table changed as a whole ({@code reason}: truncate, drop, rename, create); under policy
+   * FLUSH_NAMESPACES its namespace is about to be flushed, after the invalidations of the changes before it were
+   * applied. Throwing here stops the listener.
+   */
+  default void beforeFlush(String table, String reason, String namespace) {}
 }

@@ -51,6 +51,10 @@ import org.slf4j.LoggerFactory;
  *   <li><b>Order.</b> Batches are applied one after the other, each pipelined in binlog order on one connection.</li>
  *   <li><b>Nothing is skipped silently.</b> Unmapped tables are counted; a row that does not fit its mapping stops the
  *       listener (health down, logged) rather than dropping the invalidation.</li>
+ *   <li><b>Whole-table changes are not row changes.</b> A TRUNCATE, DROP, RENAME or CREATE OR REPLACE of a mapped
+ *       table flushes the table's namespace at its place in the batch (invalidations before it are applied first,
+ *       the rest after; the batch is acknowledged only after the flush succeeded, retried like invalidations), or
+ *       stops the listener under policy FAIL. Either way it is logged and counted.</li>
  *   <li><b>Live means proven.</b> {@link #isLive()} turns true only when a marker row written after start came back
  *       through the binlog: Debezium reports its task started before it reads new commits.</li>
  * </ul>
@@ -236,7 +240,10 @@ public final class CdcInvalidator implements AutoCloseable {
     props.setProperty("database.include.list", String.join(",", options.mappings.databases()));
     props.setProperty("snapshot.mode", "no_data");
     props.setProperty("snapshot.locking.mode", "none");
-    props.setProperty("include.schema.changes", "false");
+    // DDL events: DROP/RENAME/CREATE OR REPLACE of a mapped table flush its namespace (see ChangeEventMapper).
+    props.setProperty("include.schema.changes", "true");
+    // Truncate events (op "t"), which Debezium skips by default: they flush the table's namespace.
+    props.setProperty("skipped.operations", "none");
     // Values decoded by KeyRendering: exact unsigned BIGINTs and decimals, microsecond time types, raw bytes.
     props.setProperty("bigint.unsigned.handling.mode", "precise");
     props.setProperty("decimal.handling.mode", "precise");
@@ -416,8 +423,23 @@ public final class CdcInvalidator implements AutoCloseable {
       DebeziumEngine.RecordCommitter<RecordChangeEvent<SourceRecord>> committer) throws InterruptedException {
     List<KeyInvalidation> invalidations = new ArrayList<>();
     int applied = 0;
+    int keys = 0;
     long newestCommit = 0;
     for (RecordChangeEvent<SourceRecord> event : records) {
+      List<ChangeEventMapper.TableReset> resets = mapper.tableResets(event.record());
+      if (!resets.isEmpty()) {
+        // In binlog order: what came before is in Redis before the flush, what comes after lands after it.
+        if (!invalidations.isEmpty()) {
+          hooks.beforeApply(invalidations);
+          applyUntilTaken(invalidations);
+          keys += invalidations.size();
+          invalidations = new ArrayList<>();
+        }
+        for (ChangeEventMapper.TableReset reset : resets) {
+          resetTable(reset);
+        }
+        continue;
+      }
       ChangeEventMapper.RowChange change = ChangeEventMapper.rowChange(event.record());
       if (change == null) {
         continue;
@@ -437,14 +459,74 @@ public final class CdcInvalidator implements AutoCloseable {
     }
     hooks.beforeApply(invalidations);
     applyUntilTaken(invalidations);
+    keys += invalidations.size();
     for (RecordChangeEvent<SourceRecord> event : records) {
       committer.markProcessed(event);
     }
     committer.markBatchFinished();
     eventsApplied.increment(applied);
-    keysInvalidated.increment(invalidations.size());
+    keysInvalidated.increment(keys);
     if (newestCommit > 0) {
       lastCommitMillis.set(newestCommit);
+    }
+  }
+
+  /**
+   * A mapped table changed as a whole (TRUNCATE, DROP, RENAME, CREATE OR REPLACE): no row event says which keys
+   * changed. FLUSH_NAMESPACES deletes every key of its namespace, retrying until Redis took it (the batch is not
+   * acknowledged before); FAIL stops the listener, naming table and statement.
+   */
+  private void resetTable(ChangeEventMapper.TableReset reset) throws InterruptedException {
+    TableMapping mapping = reset.mapping();
+    String statement = reset.statement().length() > 300 ? reset.statement().substring(0, 300) + "..."
+        : reset.statement();
+    boolean flush = options.wholeTableChangePolicy == CdcOptions.WholeTableChangePolicy.FLUSH_NAMESPACES;
+    Counter counter = Counter.builder("veracache.cdc.table.changes").tag("listener", options.name)
+        .tag("table", mapping.table()).tag("reason", reset.reason()).tag("action", flush ? "flushed" : "failed")
+        .description("Whole-table changes (TRUNCATE, DROP, RENAME, ...) of mapped tables")
+        .register(options.meterRegistry);
+    if (!flush) {
+      counter.increment();
+      String message = "listener " + options.name + ": mapped table " + mapping.table() + " changed as a whole ("
+          + reset.reason() + ": " + statement + "); policy FAIL: stopping. Flush the namespace '"
+          + mapping.namespace() + "', then restart with policy FLUSH_NAMESPACES (or from a new state directory)";
+      log.error(message);
+      throw new WholeTableChangeException(message);
+    }
+    log.warn("listener {}: mapped table {} changed as a whole ({}: {}): flushing namespace '{}'", options.name,
+        mapping.table(), reset.reason(), statement, mapping.namespace());
+    hooks.beforeFlush(mapping.table(), reset.reason(), mapping.namespace());
+    long deleted = flushUntilDone(mapping.namespace());
+    counter.increment();
+    log.warn("listener {}: flushed namespace '{}' ({} keys) after the {} of {}", options.name, mapping.namespace(),
+        deleted, reset.reason(), mapping.table());
+  }
+
+  /** Deletes every key of a namespace, retrying while Redis refuses (throws InterruptedException when closing). */
+  private long flushUntilDone(String namespace) throws InterruptedException {
+    for (int attempt = 1; ; attempt++) {
+      if (closing) {
+        throw new InterruptedException("closing before namespace '" + namespace + "' was flushed; the change will be "
+            + "replayed from the last acknowledged position");
+      }
+      try {
+        return invalidator.flushNamespace(namespace);
+      } catch (CacheUnavailableException e) {
+        retries.increment();
+        long pause = backoff.apply(attempt);
+        if (attempt == 1 || attempt % 20 == 0) {
+          log.warn("listener {}: Redis did not flush namespace '{}' (attempt {}, {}); position not acknowledged, "
+              + "retrying in {} ms", options.name, namespace, attempt, e.getMessage(), pause);
+        }
+        Thread.sleep(pause);
+      }
+    }
+  }
+
+  /** A mapped table changed as a whole under policy FAIL. */
+  static final class WholeTableChangeException extends RuntimeException {
+    WholeTableChangeException(String message) {
+      super(message);
     }
   }
 

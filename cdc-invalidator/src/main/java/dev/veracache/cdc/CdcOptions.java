@@ -36,6 +36,21 @@ public final class CdcOptions {
   }
 
   /**
+   * What to do when a mapped table changes as a whole: TRUNCATE, DROP TABLE, RENAME TABLE (to or from its name),
+   * CREATE OR REPLACE TABLE, DROP DATABASE. No row event says which keys changed, so every key of its namespace may
+   * be stale.
+   */
+  public enum WholeTableChangePolicy {
+    /**
+     * Delete every key of the table's namespace, in binlog order (the invalidations before it first), and only then
+     * acknowledge the position; retried while Redis refuses.
+     */
+    FLUSH_NAMESPACES,
+    /** Stop the listener (health down), naming the table and the statement: an operator decides. */
+    FAIL
+  }
+
+  /**
    * Where offsets and schema history are kept. FILE needs a durable state directory; REDIS uses the cache's Redis
    * (only safe with persistence: a Redis that loses its data loses the position, and the listener then starts from
    * the current one); JDBC uses tables in the captured database.
@@ -45,6 +60,7 @@ public final class CdcOptions {
   final Connector connector;
   final OffsetStorage offsetStorage;
   final PurgedPositionPolicy purgedPositionPolicy;
+  final WholeTableChangePolicy wholeTableChangePolicy;
   final String host;
   final int port;
   final String user;
@@ -67,6 +83,7 @@ public final class CdcOptions {
     this.connector = b.connector;
     this.offsetStorage = b.offsetStorage;
     this.purgedPositionPolicy = b.purgedPositionPolicy;
+    this.wholeTableChangePolicy = b.wholeTableChangePolicy;
     this.host = b.host;
     this.port = b.port;
     this.user = b.user;
@@ -94,6 +111,7 @@ public final class CdcOptions {
     private Connector connector = Connector.MARIADB;
     private OffsetStorage offsetStorage = OffsetStorage.FILE;
     private PurgedPositionPolicy purgedPositionPolicy = PurgedPositionPolicy.FLUSH_AND_RESTART;
+    private WholeTableChangePolicy wholeTableChangePolicy = WholeTableChangePolicy.FLUSH_NAMESPACES;
     private String host;
     private int port;
     private String user;
@@ -129,6 +147,15 @@ public final class CdcOptions {
     /** Default FLUSH_AND_RESTART. Either way it is logged and counted ({@code veracache.cdc.purged.positions}). */
     public Builder purgedPositionPolicy(PurgedPositionPolicy policy) {
       this.purgedPositionPolicy = Objects.requireNonNull(policy, "policy must not be null");
+      return this;
+    }
+
+    /**
+     * Default FLUSH_NAMESPACES. Either way it is logged and counted ({@code veracache.cdc.table.changes}); see
+     * {@link WholeTableChangePolicy}.
+     */
+    public Builder wholeTableChangePolicy(WholeTableChangePolicy policy) {
+      this.wholeTableChangePolicy = Objects.requireNonNull(policy, "wholeTableChangePolicy must not be null");
       return this;
     }
 

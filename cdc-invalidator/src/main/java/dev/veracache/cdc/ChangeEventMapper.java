@@ -3,15 +3,20 @@ package dev.veracache.cdc;
 import dev.veracache.RedisInvalidator.KeyInvalidation;
 import java.math.BigDecimal;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.apache.kafka.connect.data.Field;
 import org.apache.kafka.connect.data.Struct;
 import org.apache.kafka.connect.source.SourceRecord;
 
 /**
- * Turns one Debezium change event into the key invalidations it implies.
+ * Turns one Debezium change event into what it implies for the cache: key invalidations for a row change, or a
+ * namespace flush for a change of a whole mapped table.
  *
  * <p>Invariants:
  * <ul>
@@ -28,13 +33,28 @@ import org.apache.kafka.connect.source.SourceRecord;
  *   <li><b>Versions are never wrapped.</b> A version column value that is negative, not an integer, or above
  *       {@code Long.MAX_VALUE} (a BIGINT UNSIGNED) throws {@link MappingException} naming table, column and value:
  *       the listener stops instead of fencing with a wrong number.</li>
+ *   <li><b>Whole-table changes are recognised, not skipped.</b> TRUNCATE (Debezium op {@code t}), DROP TABLE, RENAME
+ *       TABLE / ALTER TABLE ... RENAME (from either side), CREATE (OR REPLACE) TABLE and DROP DATABASE of a mapped
+ *       table yield a {@link TableReset}; schema changes replayed by a snapshot are not changes and yield none.</li>
  * </ul>
  */
 final class ChangeEventMapper {
 
-  /** A row change read off a record: which table, both images, the commit time. */
-  record RowChange(String database, String table, Struct before, Struct after, long commitMillis) {}
+  /** A row change read off a record: which table, both images, the commit time, Debezium's op (c, u, d, t). */
+  record RowChange(String database, String table, Struct before, Struct after, long commitMillis, String op) {}
 
+  /**
+   * A change of a whole mapped table: every key of its namespace may be wrong.
+   *
+   * @param reason    {@code truncate}, {@code drop}, {@code rename} or {@code create}
+   * @param statement the statement, for logs and errors
+   */
+  record TableReset(TableMapping mapping, String reason, String statement) {}
+
+  private static final Pattern RENAME = Pattern.compile(
+      "(?is)^\\s*(?:RENAME\\s+TABLES?\\b|ALTER\\b.*?\\bTABLE\\b.*\\bRENAME\\b(?!\\s+(?:COLUMN|INDEX|KEY)\\b))");
+  private static final Pattern DROP_DATABASE = Pattern.compile("(?is)^\\s*DROP\\s+(?:DATABASE|SCHEMA)\\b");
+  private static final Pattern QUOTED_ID = Pattern.compile("^\"((?:[^\"]|\"\")*)\"\\.\"((?:[^\"]|\"\")*)\"$");
   private static final BigDecimal LARGEST_VERSION = BigDecimal.valueOf(Long.MAX_VALUE);
 
   private final InvalidationMappings mappings;
@@ -52,7 +72,7 @@ final class ChangeEventMapper {
     Struct source = value.getStruct("source");
     Long ts = source.getInt64("ts_ms");
     return new RowChange(source.getString("db"), source.getString("table"), optionalStruct(value, "before"),
-        optionalStruct(value, "after"), ts == null ? 0 : ts);
+        optionalStruct(value, "after"), ts == null ? 0 : ts, value.getString("op"));
   }
 
   private static Struct optionalStruct(Struct value, String name) {
@@ -62,6 +82,94 @@ final class ChangeEventMapper {
 
   TableMapping mappingOf(RowChange change) {
     return mappings.forTable(change.database(), change.table());
+  }
+
+  /**
+   * The mapped tables this record changes as a whole (TRUNCATE, DROP, RENAME, CREATE OR REPLACE, DROP DATABASE), in
+   * mapping order; empty for everything else, including schema changes replayed by a snapshot.
+   */
+  List<TableReset> tableResets(SourceRecord record) {
+    if (!(record.value() instanceof Struct value) || value.schema().field("source") == null) {
+      return List.of();
+    }
+    Struct source = value.getStruct("source");
+    if (value.schema().field("op") != null) {
+      if (!"t".equals(value.getString("op"))) {
+        return List.of();
+      }
+      TableMapping mapping = mappings.forTable(source.getString("db"), source.getString("table"));
+      return mapping == null ? List.of() : List.of(new TableReset(mapping, "truncate",
+          "TRUNCATE TABLE " + mapping.table()));
+    }
+    if (value.schema().field("ddl") == null || value.schema().field("tableChanges") == null
+        || replayedBySnapshot(source)) {
+      return List.of();
+    }
+    String ddl = String.valueOf(value.getString("ddl"));
+    String database = value.schema().field("databaseName") == null ? null : value.getString("databaseName");
+    Map<String, TableReset> resets = new LinkedHashMap<>();
+    if (database != null && DROP_DATABASE.matcher(ddl).find()) {
+      for (TableMapping mapping : mappings.tables()) {
+        if (mapping.table().startsWith(database + ".")) {
+          resets.putIfAbsent(mapping.table(), new TableReset(mapping, "drop", ddl));
+        }
+      }
+    }
+    boolean rename = RENAME.matcher(ddl).find();
+    List<Struct> changes = value.getArray("tableChanges");
+    for (Struct change : changes == null ? List.<Struct>of() : changes) {
+      String type = String.valueOf(change.getString("type"));
+      TableMapping mapping = mappingOfId(change.getString("id"));
+      if (mapping == null) {
+        continue;
+      }
+      switch (type) {
+        case "DROP" -> resets.putIfAbsent(mapping.table(), new TableReset(mapping, "drop", ddl));
+        case "CREATE" -> resets.putIfAbsent(mapping.table(), new TableReset(mapping, "create", ddl));
+        case "ALTER" -> {
+          if (rename) { // renamed to a mapped name: the mapped table now holds another table's rows
+            resets.putIfAbsent(mapping.table(), new TableReset(mapping, "rename", ddl));
+          }
+        }
+        default -> { }
+      }
+    }
+    if (rename && database != null) { // renamed from a mapped name: only the statement names the old table
+      for (TableMapping mapping : mappings.tables()) {
+        String name = mapping.table().substring(mapping.table().indexOf('.') + 1);
+        if (mapping.table().startsWith(database + ".") && namesIdentifier(ddl, name)) {
+          resets.putIfAbsent(mapping.table(), new TableReset(mapping, "rename", ddl));
+        }
+      }
+    }
+    return List.copyOf(resets.values());
+  }
+
+  /** Schema changes a (no-data) snapshot emits describe the tables as they are; they change nothing. */
+  private static boolean replayedBySnapshot(Struct source) {
+    if (source.schema().field("snapshot") == null) {
+      return false;
+    }
+    String snapshot = source.getString("snapshot");
+    return snapshot != null && !snapshot.equals("false");
+  }
+
+  /** {@code "db"."table"} (Debezium's table id) to its mapping, or null. */
+  private TableMapping mappingOfId(String id) {
+    if (id == null) {
+      return null;
+    }
+    Matcher m = QUOTED_ID.matcher(id);
+    if (m.matches()) {
+      return mappings.forTable(m.group(1).replace("\"\"", "\""), m.group(2).replace("\"\"", "\""));
+    }
+    int dot = id.indexOf('.');
+    return dot < 0 ? null : mappings.forTable(id.substring(0, dot), id.substring(dot + 1));
+  }
+
+  /** The statement names {@code name} as an identifier (bare, quoted or qualified), not as part of a longer name. */
+  private static boolean namesIdentifier(String ddl, String name) {
+    return Pattern.compile("(?<![A-Za-z0-9_$])" + Pattern.quote(name) + "(?![A-Za-z0-9_$])").matcher(ddl).find();
   }
 
   /**
