@@ -114,6 +114,28 @@ class WholeTableChangeTest extends ListenerFixture {
   }
 
   @Test
+  void dropDatabaseOfAMappedTableFlushesItsNamespace() throws Exception {
+    String database = "h1_dropped_" + table;
+    sql("CREATE DATABASE " + database, "CREATE TABLE " + database + ".product (id BIGINT PRIMARY KEY, "
+        + "version BIGINT NOT NULL)");
+    try {
+      startListener(options(InvalidationMappings.builder().table(database + ".product").namespace(namespace)
+          .key("{id}").version("version").add().build()).build(), CdcHooks.NONE);
+      sql("INSERT INTO " + database + ".product VALUES (1, 1)");
+      await().atMost(WITHIN).until(() -> tombstoned("1", 1));
+      redisCli.sync().set(namespace + ":unrelated", "V:7:{}");
+
+      sql("DROP DATABASE " + database);
+
+      await().atMost(WITHIN).until(() -> redisValue("1") == null && redisValue("unrelated") == null);
+      assertThat(counter("veracache.cdc.table.changes", "table", database + ".product", "reason", "drop",
+          "action", "flushed")).isEqualTo(1);
+    } finally {
+      sql("DROP DATABASE IF EXISTS " + database);
+    }
+  }
+
+  @Test
   void renamingAMappedTableAwayOrAnotherTableOntoItFlushesItsNamespace() throws Exception {
     startListener(productOptions().build(), CdcHooks.NONE);
     CacheAside<Long, Product> a = instance("a");
