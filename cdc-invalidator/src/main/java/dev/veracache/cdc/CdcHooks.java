@@ -16,4 +16,11 @@ public interface CdcHooks {
    * key of {@code namespaces}. Runs on the listener's start-up thread; {@link CdcInvalidator#close()} interrupts it.
    */
   default void beforeFlush(List<String> namespaces) {}
+
+  /**
+   * A mapped table changed as a whole ({@code reason}: truncate, drop, rename, create); under policy
+   * FLUSH_NAMESPACES its namespace is about to be flushed, after the invalidations of the changes before it were
+   * applied. Throwing here stops the listener.
+   */
+  default void beforeFlush(String table, String reason, String namespace) {}
 }

@@ -23,6 +23,7 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -53,6 +54,10 @@ import org.slf4j.LoggerFactory;
  *   <li><b>Order.</b> Batches are applied one after the other, each pipelined in binlog order on one connection.</li>
  *   <li><b>Nothing is skipped silently.</b> Unmapped tables are counted; a row that does not fit its mapping stops the
  *       listener (health down, logged) rather than dropping the invalidation.</li>
+ *   <li><b>Whole-table changes are not row changes.</b> A TRUNCATE, DROP, RENAME or CREATE OR REPLACE of a mapped
+ *       table flushes the table's namespace at its place in the batch (invalidations before it are applied first,
+ *       the rest after; the batch is acknowledged only after the flush succeeded, retried like invalidations), or
+ *       stops the listener under policy FAIL. Either way it is logged and counted.</li>
  *   <li><b>Live means proven.</b> {@link #isLive()} turns true only when a marker row written after start came back
  *       through the binlog: Debezium reports its task started before it reads new commits.</li>
  *   <li><b>A stream that cannot make progress says so.</b> While a batch is unapplied its age is the gauge
@@ -129,7 +134,7 @@ public final class CdcInvalidator implements AutoCloseable {
   private final ProgressPublisher progress;
   /** The newest marker token handed out: a timestamp (this JVM's clock, ms), strictly increasing. */
   private final AtomicLong lastMarkerToken = new AtomicLong();
-  private final List<Meter> meters = new ArrayList<>();
+  private final List<Meter> meters = new java.util.concurrent.CopyOnWriteArrayList<>();
   private final ListenerState state;
   /** Why the mapped namespaces must be flushed once live (stored in {@link #state}); null when nothing is owed. */
   private volatile String flushDuty;
@@ -231,7 +236,9 @@ public final class CdcInvalidator implements AutoCloseable {
   }
 
   private <M extends Meter> M keep(M meter) {
-    meters.add(meter);
+    if (!meters.contains(meter)) {
+      meters.add(meter);
+    }
     return meter;
   }
 
@@ -511,7 +518,15 @@ public final class CdcInvalidator implements AutoCloseable {
     props.setProperty("database.include.list", String.join(",", options.mappings.databases()));
     props.setProperty("snapshot.mode", "no_data");
     props.setProperty("snapshot.locking.mode", "none");
-    props.setProperty("include.schema.changes", "false");
+    // DDL events: DROP/RENAME/CREATE OR REPLACE of a mapped table flush its namespace (see ChangeEventMapper).
+    props.setProperty("include.schema.changes", "true");
+    // Truncate events (op "t"), which Debezium skips by default: they flush the table's namespace.
+    props.setProperty("skipped.operations", "none");
+    // Values decoded by KeyRendering: exact unsigned BIGINTs and decimals, microsecond time types, raw bytes.
+    props.setProperty("bigint.unsigned.handling.mode", "precise");
+    props.setProperty("decimal.handling.mode", "precise");
+    props.setProperty("time.precision.mode", "adaptive_time_microseconds");
+    props.setProperty("binary.handling.mode", "bytes");
     storageProperties(props);
     props.setProperty("offset.flush.interval.ms", Long.toString(options.offsetFlushInterval.toMillis()));
     props.setProperty("poll.interval.ms", Long.toString(options.pollInterval.toMillis()));
@@ -761,14 +776,30 @@ public final class CdcInvalidator implements AutoCloseable {
       DebeziumEngine.RecordCommitter<RecordChangeEvent<SourceRecord>> committer) throws InterruptedException {
     List<KeyInvalidation> invalidations = new ArrayList<>();
     int applied = 0;
+    int keys = 0;
     long newestCommit = 0;
+    long newestMarker = 0;
     for (RecordChangeEvent<SourceRecord> event : records) {
+      List<ChangeEventMapper.TableReset> resets = mapper.tableResets(event.record());
+      if (!resets.isEmpty()) {
+        // In binlog order: what came before is in Redis before the flush, what comes after lands after it.
+        if (!invalidations.isEmpty()) {
+          hooks.beforeApply(invalidations);
+          applyUntilTaken(invalidations);
+          keys += invalidations.size();
+          invalidations = new ArrayList<>();
+        }
+        for (ChangeEventMapper.TableReset reset : resets) {
+          resetTable(reset);
+        }
+        continue;
+      }
       ChangeEventMapper.RowChange change = ChangeEventMapper.rowChange(event.record());
       if (change == null) {
         continue;
       }
       if (MARKER_TABLE.equals(change.table())) {
-        noticeMarker(change.after());
+        newestMarker = Math.max(newestMarker, noticeMarker(change.after()));
         continue;
       }
       TableMapping mapping = mapper.mappingOf(change);
@@ -782,26 +813,95 @@ public final class CdcInvalidator implements AutoCloseable {
     }
     hooks.beforeApply(invalidations);
     applyUntilTaken(invalidations);
+    keys += invalidations.size();
+    publishProgress(newestMarker); // everything before the newest marker of this batch is in Redis now
     for (RecordChangeEvent<SourceRecord> event : records) {
       committer.markProcessed(event);
     }
     committer.markBatchFinished();
     eventsApplied.increment(applied);
-    keysInvalidated.increment(invalidations.size());
+    keysInvalidated.increment(keys);
     if (newestCommit > 0) {
       lastCommitMillis.set(newestCommit);
     }
   }
 
-  private void noticeMarker(Struct after) {
-    if (after != null && options.name.equals(after.getString("listener"))
-        && after.getInt64("token") == markerToken.get() && !live) {
+  /**
+   * A mapped table changed as a whole (TRUNCATE, DROP, RENAME, CREATE OR REPLACE): no row event says which keys
+   * changed. FLUSH_NAMESPACES deletes every key of its namespace, retrying until Redis took it (the batch is not
+   * acknowledged before); FAIL stops the listener, naming table and statement.
+   */
+  private void resetTable(ChangeEventMapper.TableReset reset) throws InterruptedException {
+    TableMapping mapping = reset.mapping();
+    String statement = reset.statement().length() > 300 ? reset.statement().substring(0, 300) + "..."
+        : reset.statement();
+    boolean flush = options.wholeTableChangePolicy == CdcOptions.WholeTableChangePolicy.FLUSH_NAMESPACES;
+    Counter counter = keep(Counter.builder("veracache.cdc.table.changes").tag("listener", options.name)
+        .tag("table", mapping.table()).tag("reason", reset.reason()).tag("action", flush ? "flushed" : "failed")
+        .description("Whole-table changes (TRUNCATE, DROP, RENAME, ...) of mapped tables")
+        .register(options.meterRegistry));
+    if (!flush) {
+      counter.increment();
+      String message = "listener " + options.name + ": mapped table " + mapping.table() + " changed as a whole ("
+          + reset.reason() + ": " + statement + "); policy FAIL: stopping. Flush the namespace '"
+          + mapping.namespace() + "', then restart with policy FLUSH_NAMESPACES (or from a new state directory)";
+      log.error(message);
+      throw new WholeTableChangeException(message);
+    }
+    log.warn("listener {}: mapped table {} changed as a whole ({}: {}): flushing namespace '{}'", options.name,
+        mapping.table(), reset.reason(), statement, mapping.namespace());
+    hooks.beforeFlush(mapping.table(), reset.reason(), mapping.namespace());
+    long deleted = flushUntilDone(mapping.namespace());
+    counter.increment();
+    log.warn("listener {}: flushed namespace '{}' ({} keys) after the {} of {}", options.name, mapping.namespace(),
+        deleted, reset.reason(), mapping.table());
+  }
+
+  /** Deletes every key of a namespace, retrying while Redis refuses (throws InterruptedException when closing). */
+  private long flushUntilDone(String namespace) throws InterruptedException {
+    for (int attempt = 1; ; attempt++) {
+      if (closing) {
+        throw new InterruptedException("closing before namespace '" + namespace + "' was flushed; the change will be "
+            + "replayed from the last acknowledged position");
+      }
+      try {
+        return invalidator.flushNamespace(namespace);
+      } catch (CacheUnavailableException e) {
+        retries.increment();
+        long pause = backoff.apply(attempt);
+        if (attempt == 1 || attempt % 20 == 0) {
+          log.warn("listener {}: Redis did not flush namespace '{}' (attempt {}, {}); position not acknowledged, "
+              + "retrying in {} ms", options.name, namespace, attempt, e.getMessage(), pause);
+        }
+        Thread.sleep(pause);
+      }
+    }
+  }
+
+  /** A mapped table changed as a whole under policy FAIL. */
+  static final class WholeTableChangeException extends RuntimeException {
+    WholeTableChangeException(String message) {
+      super(message);
+    }
+  }
+
+  /**
+   * A marker row came back: the readiness marker makes the listener live. Returns the token (the time the row was
+   * written) when it is this listener's marker, for the progress it proves; 0 otherwise.
+   */
+  private long noticeMarker(Struct after) {
+    if (after == null || !options.name.equals(after.getString("listener"))) {
+      return 0;
+    }
+    long token = after.getInt64("token");
+    if (token == markerToken.get() && !live) {
       log.info("listener {} is live: its marker came back through the binlog", options.name);
       live = true;
       synchronized (liveSignal) {
         liveSignal.notifyAll();
       }
     }
+    return token;
   }
 
   /**
@@ -860,19 +960,30 @@ public final class CdcInvalidator implements AutoCloseable {
     }
   }
 
-  /** Fails at start, naming the table and the field, when a mapping does not fit the table it maps. */
+  /**
+   * Fails at start, naming the table, the field, the column and its type, when a mapping does not fit the table it
+   * maps: a missing column, a key column that cannot be rendered faithfully (see {@link KeyRendering}), a version
+   * column that is not an integer.
+   */
   private static void checkMappingsAgainstSchema(CdcOptions options) {
     for (TableMapping mapping : options.mappings.tables()) {
       String[] parts = mapping.table().split("\\.", 2);
-      Set<String> columns = new HashSet<>();
+      Map<String, ColumnType> columns = new LinkedHashMap<>();
       try (Connection c = DriverManager.getConnection(jdbcUrl(options, parts[0]), options.user, options.password);
-           PreparedStatement ps = c.prepareStatement("SELECT COLUMN_NAME FROM information_schema.COLUMNS "
-               + "WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?")) {
+           PreparedStatement ps = c.prepareStatement("SELECT COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, COLLATION_NAME, "
+               + "CHARACTER_OCTET_LENGTH FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? "
+               + "ORDER BY ORDINAL_POSITION")) {
         ps.setString(1, parts[0]);
         ps.setString(2, parts[1]);
         try (ResultSet rs = ps.executeQuery()) {
           while (rs.next()) {
-            columns.add(rs.getString(1).toLowerCase(java.util.Locale.ROOT));
+            String name = rs.getString(1);
+            String dataType = rs.getString(2);
+            String columnType = rs.getString(3);
+            String collation = rs.getString(4);
+            long octets = rs.getLong(5);
+            ColumnType type = new ColumnType(name, dataType, columnType, collation, rs.wasNull() ? null : octets);
+            columns.put(type.name().toLowerCase(java.util.Locale.ROOT), type);
           }
         }
       } catch (SQLException e) {
@@ -882,13 +993,7 @@ public final class CdcInvalidator implements AutoCloseable {
       if (columns.isEmpty()) {
         throw new IllegalArgumentException("table " + mapping.table() + ": no such table in the database");
       }
-      for (String column : mapping.columns()) {
-        if (!columns.contains(column.toLowerCase(java.util.Locale.ROOT))) {
-          String field = column.equals(mapping.versionColumn()) ? "version" : "keys";
-          throw new IllegalArgumentException("table " + mapping.table() + ": field '" + field + "' names column '"
-              + column + "', which the table does not have (it has " + columns + ")");
-        }
-      }
+      mapping.checkAgainst(columns);
     }
   }
 

@@ -63,6 +63,21 @@ public final class CdcOptions {
   }
 
   /**
+   * What to do when a mapped table changes as a whole: TRUNCATE, DROP TABLE, RENAME TABLE (to or from its name),
+   * CREATE OR REPLACE TABLE, DROP DATABASE. No row event says which keys changed, so every key of its namespace may
+   * be stale.
+   */
+  public enum WholeTableChangePolicy {
+    /**
+     * Delete every key of the table's namespace, in binlog order (the invalidations before it first), and only then
+     * acknowledge the position; retried while Redis refuses.
+     */
+    FLUSH_NAMESPACES,
+    /** Stop the listener (health down), naming the table and the statement: an operator decides. */
+    FAIL
+  }
+
+  /**
    * Where offsets and schema history are kept. FILE needs a durable state directory; REDIS uses the cache's Redis
    * (only safe with persistence: a Redis that loses its data loses the position, and the listener then starts from
    * the current one); JDBC uses tables in the captured database.
@@ -76,6 +91,7 @@ public final class CdcOptions {
   final OffsetStorage offsetStorage;
   final PurgedPositionPolicy purgedPositionPolicy;
   final FirstStartPolicy firstStartPolicy;
+  final WholeTableChangePolicy wholeTableChangePolicy;
   final String host;
   final int port;
   final String user;
@@ -105,6 +121,7 @@ public final class CdcOptions {
     this.offsetStorage = b.offsetStorage;
     this.purgedPositionPolicy = b.purgedPositionPolicy;
     this.firstStartPolicy = b.firstStartPolicy;
+    this.wholeTableChangePolicy = b.wholeTableChangePolicy;
     this.host = b.host;
     this.port = b.port;
     this.user = b.user;
@@ -139,6 +156,7 @@ public final class CdcOptions {
     private OffsetStorage offsetStorage = OffsetStorage.FILE;
     private PurgedPositionPolicy purgedPositionPolicy = PurgedPositionPolicy.FLUSH_AND_RESTART;
     private FirstStartPolicy firstStartPolicy = FirstStartPolicy.FLUSH_NAMESPACES;
+    private WholeTableChangePolicy wholeTableChangePolicy = WholeTableChangePolicy.FLUSH_NAMESPACES;
     private String host;
     private int port;
     private String user;
@@ -190,6 +208,16 @@ public final class CdcOptions {
      */
     public Builder firstStart(FirstStartPolicy policy) {
       this.firstStartPolicy = Objects.requireNonNull(policy, "firstStart policy must not be null");
+      return this;
+    }
+
+    /**
+     * A TRUNCATE, DROP, RENAME or CREATE OR REPLACE of a mapped table (no row event says which keys changed).
+     * Default FLUSH_NAMESPACES. Either way it is logged and counted ({@code veracache.cdc.table.changes}); see
+     * {@link WholeTableChangePolicy}.
+     */
+    public Builder wholeTableChangePolicy(WholeTableChangePolicy policy) {
+      this.wholeTableChangePolicy = Objects.requireNonNull(policy, "wholeTableChangePolicy must not be null");
       return this;
     }
 

@@ -1,24 +1,61 @@
 package dev.veracache.cdc;
 
 import dev.veracache.RedisInvalidator.KeyInvalidation;
+import java.math.BigDecimal;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.apache.kafka.connect.data.Field;
 import org.apache.kafka.connect.data.Struct;
 import org.apache.kafka.connect.source.SourceRecord;
 
 /**
- * Turns one Debezium change event into the invalidations it implies: every key of the mapping, rendered from the
- * before image and from the after image (a changed SKU invalidates the old and the new key; a primary-key change
- * arrives as a delete plus an insert and invalidates both ids). An insert invalidates too: it drops a cached
- * "not found". The version is the after image's version column; a delete is unversioned (the strongest invalidation).
+ * Turns one Debezium change event into what it implies for the cache: key invalidations for a row change, or a
+ * namespace flush for a change of a whole mapped table.
+ *
+ * <p>Invariants:
+ * <ul>
+ *   <li><b>Keys from both images.</b> Every template is rendered from the before and the after image (a changed SKU
+ *       touches the old and the new key; a primary-key change arrives as a delete plus an insert and touches both
+ *       ids). An insert invalidates too: it drops a cached "not found".</li>
+ *   <li><b>A key the row left is deleted for that key.</b> Before-image keys that are not after-image keys (every key
+ *       of a DELETE, the old SKU of an UPDATE) are emitted with {@code rowDeleted=true} and the before image's
+ *       version, so the tombstone refuses every fill or set at or below the version that was removed.</li>
+ *   <li><b>After-image keys carry the new version only when it moved.</b> An insert carries its version; an update
+ *       carries the after image's version only if it is greater than the before image's. An update that did not
+ *       bump the version (a console fix, a script) or moved it backwards is emitted unversioned (-1), which always
+ *       removes the value: a cached "at least as new" value is exactly what such a write made stale.</li>
+ *   <li><b>Versions are never wrapped.</b> A version column value that is negative, not an integer, or above
+ *       {@code Long.MAX_VALUE} (a BIGINT UNSIGNED) throws {@link MappingException} naming table, column and value:
+ *       the listener stops instead of fencing with a wrong number.</li>
+ *   <li><b>Whole-table changes are recognised, not skipped.</b> TRUNCATE (Debezium op {@code t}), DROP TABLE, RENAME
+ *       TABLE / ALTER TABLE ... RENAME (from either side), CREATE (OR REPLACE) TABLE and DROP DATABASE of a mapped
+ *       table yield a {@link TableReset}; schema changes replayed by a snapshot are not changes and yield none.</li>
+ * </ul>
  */
 final class ChangeEventMapper {
 
-  /** A row change read off a record: which table, both images, the commit time. */
-  record RowChange(String database, String table, Struct before, Struct after, long commitMillis) {}
+  /** A row change read off a record: which table, both images, the commit time, Debezium's op (c, u, d, t). */
+  record RowChange(String database, String table, Struct before, Struct after, long commitMillis, String op) {}
+
+  /**
+   * A change of a whole mapped table: every key of its namespace may be wrong.
+   *
+   * @param reason    {@code truncate}, {@code drop}, {@code rename} or {@code create}
+   * @param statement the statement, for logs and errors
+   */
+  record TableReset(TableMapping mapping, String reason, String statement) {}
+
+  private static final Pattern RENAME = Pattern.compile(
+      "(?is)^\\s*(?:RENAME\\s+TABLES?\\b|ALTER\\b.*?\\bTABLE\\b.*\\bRENAME\\b(?!\\s+(?:COLUMN|INDEX|KEY)\\b))");
+  private static final Pattern DROP_DATABASE = Pattern.compile("(?is)^\\s*DROP\\s+(?:DATABASE|SCHEMA)\\b");
+  private static final Pattern QUOTED_ID = Pattern.compile("^\"((?:[^\"]|\"\")*)\"\\.\"((?:[^\"]|\"\")*)\"$");
+  private static final BigDecimal LARGEST_VERSION = BigDecimal.valueOf(Long.MAX_VALUE);
 
   private final InvalidationMappings mappings;
 
@@ -35,7 +72,7 @@ final class ChangeEventMapper {
     Struct source = value.getStruct("source");
     Long ts = source.getInt64("ts_ms");
     return new RowChange(source.getString("db"), source.getString("table"), optionalStruct(value, "before"),
-        optionalStruct(value, "after"), ts == null ? 0 : ts);
+        optionalStruct(value, "after"), ts == null ? 0 : ts, value.getString("op"));
   }
 
   private static Struct optionalStruct(Struct value, String name) {
@@ -47,32 +84,142 @@ final class ChangeEventMapper {
     return mappings.forTable(change.database(), change.table());
   }
 
-  /** The invalidations of a mapped change, in key order: before-image keys, then new after-image keys. */
-  List<KeyInvalidation> invalidations(RowChange change, TableMapping mapping) {
-    String table = mapping.table();
-    long version = change.after() == null || !mapping.versioned() ? -1 : version(change.after(), mapping);
-    Set<String> keys = new LinkedHashSet<>();
-    for (Struct image : new Struct[] {change.before(), change.after()}) {
-      if (image == null) {
-        continue;
+  /**
+   * The mapped tables this record changes as a whole (TRUNCATE, DROP, RENAME, CREATE OR REPLACE, DROP DATABASE), in
+   * mapping order; empty for everything else, including schema changes replayed by a snapshot.
+   */
+  List<TableReset> tableResets(SourceRecord record) {
+    if (!(record.value() instanceof Struct value) || value.schema().field("source") == null) {
+      return List.of();
+    }
+    Struct source = value.getStruct("source");
+    if (value.schema().field("op") != null) {
+      if (!"t".equals(value.getString("op"))) {
+        return List.of();
       }
-      for (KeyTemplate template : mapping.keys()) {
-        String key = template.render(image, table);
-        if (key != null) {
-          keys.add(key);
+      TableMapping mapping = mappings.forTable(source.getString("db"), source.getString("table"));
+      return mapping == null ? List.of() : List.of(new TableReset(mapping, "truncate",
+          "TRUNCATE TABLE " + mapping.table()));
+    }
+    if (value.schema().field("ddl") == null || value.schema().field("tableChanges") == null
+        || replayedBySnapshot(source)) {
+      return List.of();
+    }
+    String ddl = String.valueOf(value.getString("ddl"));
+    String database = value.schema().field("databaseName") == null ? null : value.getString("databaseName");
+    Map<String, TableReset> resets = new LinkedHashMap<>();
+    if (database != null && DROP_DATABASE.matcher(ddl).find()) {
+      for (TableMapping mapping : mappings.tables()) {
+        if (mapping.table().startsWith(database + ".")) {
+          resets.putIfAbsent(mapping.table(), new TableReset(mapping, "drop", ddl));
         }
       }
     }
-    List<KeyInvalidation> result = new ArrayList<>(keys.size());
+    boolean rename = RENAME.matcher(ddl).find();
+    List<Struct> changes = value.getArray("tableChanges");
+    for (Struct change : changes == null ? List.<Struct>of() : changes) {
+      String type = String.valueOf(change.getString("type"));
+      TableMapping mapping = mappingOfId(change.getString("id"));
+      if (mapping == null) {
+        continue;
+      }
+      switch (type) {
+        case "DROP" -> resets.putIfAbsent(mapping.table(), new TableReset(mapping, "drop", ddl));
+        case "CREATE" -> resets.putIfAbsent(mapping.table(), new TableReset(mapping, "create", ddl));
+        case "ALTER" -> {
+          if (rename) { // renamed to a mapped name: the mapped table now holds another table's rows
+            resets.putIfAbsent(mapping.table(), new TableReset(mapping, "rename", ddl));
+          }
+        }
+        default -> { }
+      }
+    }
+    if (rename && database != null) { // renamed from a mapped name: only the statement names the old table
+      for (TableMapping mapping : mappings.tables()) {
+        String name = mapping.table().substring(mapping.table().indexOf('.') + 1);
+        if (mapping.table().startsWith(database + ".") && namesIdentifier(ddl, name)) {
+          resets.putIfAbsent(mapping.table(), new TableReset(mapping, "rename", ddl));
+        }
+      }
+    }
+    return List.copyOf(resets.values());
+  }
+
+  /** Schema changes a (no-data) snapshot emits describe the tables as they are; they change nothing. */
+  private static boolean replayedBySnapshot(Struct source) {
+    if (source.schema().field("snapshot") == null) {
+      return false;
+    }
+    String snapshot = source.getString("snapshot");
+    return snapshot != null && !snapshot.equals("false");
+  }
+
+  /** {@code "db"."table"} (Debezium's table id) to its mapping, or null. */
+  private TableMapping mappingOfId(String id) {
+    if (id == null) {
+      return null;
+    }
+    Matcher m = QUOTED_ID.matcher(id);
+    if (m.matches()) {
+      return mappings.forTable(m.group(1).replace("\"\"", "\""), m.group(2).replace("\"\"", "\""));
+    }
+    int dot = id.indexOf('.');
+    return dot < 0 ? null : mappings.forTable(id.substring(0, dot), id.substring(dot + 1));
+  }
+
+  /** The statement names {@code name} as an identifier (bare, quoted or qualified), not as part of a longer name. */
+  private static boolean namesIdentifier(String ddl, String name) {
+    return Pattern.compile("(?<![A-Za-z0-9_$])" + Pattern.quote(name) + "(?![A-Za-z0-9_$])").matcher(ddl).find();
+  }
+
+  /**
+   * The invalidations of a mapped row change, in key order: keys the row left (deleted for that key, before
+   * version), then the after image's keys (see the class comment for their version).
+   */
+  List<KeyInvalidation> invalidations(RowChange change, TableMapping mapping) {
+    Set<String> beforeKeys = keys(change.before(), mapping);
+    Set<String> afterKeys = keys(change.after(), mapping);
+    long beforeVersion = change.before() == null ? -1 : version(change.before(), mapping);
+    long afterVersion = change.after() == null ? -1 : version(change.after(), mapping);
+    long afterKeysVersion;
+    if (change.before() == null) {
+      afterKeysVersion = afterVersion; // an insert
+    } else {
+      afterKeysVersion = beforeVersion >= 0 && afterVersion > beforeVersion ? afterVersion : -1;
+    }
     long tombstoneMillis = mapping.tombstoneTtl().toMillis();
-    for (String key : keys) {
-      result.add(new KeyInvalidation(mapping.namespace(), key, version, tombstoneMillis));
+    List<KeyInvalidation> result = new ArrayList<>(beforeKeys.size() + afterKeys.size());
+    for (String key : beforeKeys) {
+      if (!afterKeys.contains(key)) {
+        result.add(new KeyInvalidation(mapping.namespace(), key, beforeVersion, true, tombstoneMillis));
+      }
+    }
+    for (String key : afterKeys) {
+      result.add(new KeyInvalidation(mapping.namespace(), key, afterKeysVersion, false, tombstoneMillis));
     }
     return result;
   }
 
+  private static Set<String> keys(Struct image, TableMapping mapping) {
+    Set<String> keys = new LinkedHashSet<>();
+    if (image == null) {
+      return keys;
+    }
+    for (KeyTemplate template : mapping.keys()) {
+      String key = template.render(image, mapping.table());
+      if (key != null) {
+        keys.add(key);
+      }
+    }
+    return keys;
+  }
+
+  /** The image's version, or -1 when the mapping has none or the column is NULL. */
   private static long version(Struct row, TableMapping mapping) {
-    Field field = row.schema().field(mapping.versionColumn());
+    if (!mapping.versioned()) {
+      return -1;
+    }
+    Field field = KeyTemplate.field(row, mapping.versionColumn());
     if (field == null) {
       throw new MappingException("table " + mapping.table() + ": version column '" + mapping.versionColumn()
           + "' is not in the row");
@@ -81,10 +228,29 @@ final class ChangeEventMapper {
     if (value == null) {
       return -1;
     }
-    if (!(value instanceof Number n) || n.longValue() < 0) {
-      throw new MappingException("table " + mapping.table() + ": version column '" + mapping.versionColumn()
-          + "' must hold a number >= 0, was " + value);
+    if (value instanceof BigDecimal decimal) { // BIGINT UNSIGNED, with bigint.unsigned.handling.mode=precise
+      if (decimal.signum() < 0 || decimal.stripTrailingZeros().scale() > 0) {
+        throw notAVersion(mapping, value);
+      }
+      if (decimal.compareTo(LARGEST_VERSION) > 0) {
+        throw new MappingException("table " + mapping.table() + ": version column '" + mapping.versionColumn()
+            + "' holds " + decimal.toPlainString() + ", above " + Long.MAX_VALUE + ", the largest version a "
+            + "tombstone can carry; stopping rather than wrapping it into a wrong fence");
+      }
+      return decimal.longValueExact();
     }
-    return n.longValue();
+    if (value instanceof Byte || value instanceof Short || value instanceof Integer || value instanceof Long) {
+      long version = ((Number) value).longValue();
+      if (version < 0) {
+        throw notAVersion(mapping, value);
+      }
+      return version;
+    }
+    throw notAVersion(mapping, value);
+  }
+
+  private static MappingException notAVersion(TableMapping mapping, Object value) {
+    return new MappingException("table " + mapping.table() + ": version column '" + mapping.versionColumn()
+        + "' must hold an integer >= 0, was " + value + " (" + value.getClass().getSimpleName() + ")");
   }
 }

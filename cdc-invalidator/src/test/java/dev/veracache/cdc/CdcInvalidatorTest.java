@@ -75,8 +75,9 @@ class CdcInvalidatorTest {
     this.namespace = "cdc" + n;
     this.serverId = 5400 + n;
     this.stateDir = Files.createTempDirectory("veracache-cdc-test");
-    sql("CREATE TABLE " + table + " (id BIGINT PRIMARY KEY, sku VARCHAR(40) NOT NULL, name VARCHAR(100) NOT NULL, "
-        + "version BIGINT NOT NULL)");
+    // A case-sensitive collation: the mapping can render {sku} as stored (a *_ci column needs {sku:lower} or so).
+    sql("CREATE TABLE " + table + " (id BIGINT PRIMARY KEY, sku VARCHAR(40) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin "
+        + "NOT NULL, name VARCHAR(100) NOT NULL, version BIGINT NOT NULL)");
     RedisClient client = RedisClient.create(redis.uri());
     closeables.push(() -> client.shutdown(Duration.ZERO, Duration.ofSeconds(1)));
     redisCli = client.connect();

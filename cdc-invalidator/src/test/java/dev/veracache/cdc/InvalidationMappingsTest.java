@@ -61,4 +61,19 @@ class InvalidationMappingsTest {
     assertThatThrownBy(() -> yaml("nothing: here\n")).hasMessageContaining("expected a non-empty list under 'tables'");
     assertThatThrownBy(() -> yaml("tables: [")).hasMessageContaining("test.yml is not valid YAML");
   }
+
+  @Test
+  void aPlaceholderMayNameAFormatAndAnUnknownFormatIsRefusedNamingTableTemplateAndFormat() {
+    InvalidationMappings mappings = yaml("tables:\n  - table: shop.user\n    namespace: user\n"
+        + "    keys: ['{email:lower}', 'id:{uid:uuid}', '{tenant}:{name : asis}']\n");
+    assertThat(mappings.forTable("shop", "user").keyTemplates())
+        .containsExactly("{email:lower}", "id:{uid:uuid}", "{tenant}:{name : asis}");
+    assertThat(mappings.forTable("shop", "user").keys().get(2).columns()).containsExactly("tenant", "name");
+
+    assertThatThrownBy(() -> yaml("tables:\n  - table: shop.user\n    namespace: user\n    keys: ['{email:camel}']\n"))
+        .hasMessage("table shop.user: key template '{email:camel}' gives column 'email' the unknown format 'camel'; "
+            + "the formats are lower, upper, asis, hex, base64, uuid, plain, strip");
+    assertThatThrownBy(() -> yaml("tables:\n  - table: shop.user\n    namespace: user\n    keys: ['{:lower}']\n"))
+        .hasMessageContaining("table shop.user: key template '{:lower}' has an empty or nested column reference");
+  }
 }

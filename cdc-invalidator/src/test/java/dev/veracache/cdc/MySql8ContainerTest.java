@@ -46,7 +46,7 @@ class MySql8ContainerTest {
         .serverId(7001).name("mysql8-test")
         .redis(VeracacheOptions.builder(redis.uri()).build())
         .mappings(InvalidationMappings.builder().table("shop.product").namespace("mysqlp").key("{id}")
-            .key("sku:{sku}").version("version").add().build())
+            .key("sku:{sku:asis}").version("version").add().build()) // utf8mb4_0900_ai_ci: the stored spelling
         .stateDirectory(Files.createTempDirectory("cdc-mysql8"))
         .meterRegistry(new SimpleMeterRegistry())
         .build());

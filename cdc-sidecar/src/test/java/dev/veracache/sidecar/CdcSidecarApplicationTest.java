@@ -53,7 +53,7 @@ class CdcSidecarApplicationTest {
         tables:
           - table: veracache.orders
             namespace: order
-            keys: ["{id}", "customer:{customer}"]
+            keys: ["{id}", "customer:{customer:asis}"]
             version: version
         """);
     Path state = Files.createTempDirectory("sidecar-state");

@@ -46,7 +46,9 @@ final class CdcListenerControl implements AutoCloseable {
     this.stack = stack;
     this.table = table;
     this.namespace = namespace;
-    this.keyTemplates = alternateKeys ? List.of("{k}", "{sku}") : List.of("{k}");
+    // The workload's key columns use the default (case-insensitive) collation and the workload always writes and
+    // reads the stored spelling: {column:asis} says so (a plain {column} is refused at start for a *_ci column).
+    this.keyTemplates = alternateKeys ? List.of("{k:asis}", "{sku:asis}") : List.of("{k:asis}");
     this.serverId = serverId;
     this.separateProcess = separateProcess;
     this.forgetful = forgetful;

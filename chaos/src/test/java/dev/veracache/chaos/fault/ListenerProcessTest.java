@@ -164,7 +164,7 @@ class ListenerProcessTest {
     String redisSecret = "redis-s3cret-" + System.nanoTime();
     DatabaseServer db = stack.database();
     ListenerProcess.Spec spec = new ListenerProcess.Spec(db.host(), db.port(), db.user(), dbSecret,
-        db.databaseName(), "no_such_table", "lpf", List.of("{k}"), null, 7604, "lp-failing", newStateDirectory(),
+        db.databaseName(), "no_such_table", "lpf", List.of("{k:asis}"), null, 7604, "lp-failing", newStateDirectory(),
         "redis://:" + redisSecret + "@127.0.0.1:" + stack.redis().port());
     assertThat(String.join(" ", ListenerProcess.childProcess(spec.properties(), spec.environment()).command()))
         .as("the command line, which ps shows").doesNotContain(dbSecret).doesNotContain(redisSecret);
@@ -190,7 +190,7 @@ class ListenerProcessTest {
       Path stateDirectory) {
     DatabaseServer db = stack.database();
     return new ListenerProcess.Spec(db.host(), db.port(), db.user(), db.password(), db.databaseName(), table,
-        namespace, List.of("{k}"), "version", serverId, name, stateDirectory, stack.redis().uri());
+        namespace, List.of("{k:asis}"), "version", serverId, name, stateDirectory, stack.redis().uri());
   }
 
   private Path newStateDirectory() throws Exception {
