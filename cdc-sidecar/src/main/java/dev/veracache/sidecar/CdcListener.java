@@ -47,6 +47,11 @@ public class CdcListener implements SmartLifecycle {
         .heartbeatInterval(properties.heartbeatInterval())
         .firstStart(properties.firstStart())
         .stallThreshold(properties.stallThreshold())
+        .wholeTableChangePolicy(properties.wholeTableChangePolicy())
+        .progressInterval(properties.progressInterval())
+        .redisDataLossPolicy(properties.redisDataLossPolicy())
+        .redisDurability(properties.redisDurability().replicas(), properties.redisDurability().appendOnlyFile(),
+            properties.redisDurability().timeout())
         .meterRegistry(registry);
     String redisUri;
     if (stack != null) {

@@ -25,6 +25,13 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  * @param firstStart no stored position at start (new state directory, lost offsets): FLUSH_NAMESPACES (default:
  *     flush the mapped namespaces once live) or ASSUME_FRESH_INSTALL (nothing was cached before: flush nothing)
  * @param stallThreshold how long a batch Redis refuses may be retried before health goes DOWN as stalled
+ * @param wholeTableChangePolicy TRUNCATE, DROP, RENAME of a mapped table: FLUSH_NAMESPACES (default) or FAIL
+ * @param progressInterval how often the listener proves and publishes its progress for clients that bound their
+ *     staleness ({@code listenerStalenessBound}, give them at least twice this)
+ * @param redisDataLossPolicy Redis lost invalidations it had acknowledged (older snapshot, lagging replica, flush):
+ *     FLUSH_NAMESPACES (default) or FAIL
+ * @param redisDurability acknowledge a position only once its invalidations are on this many replicas ({@code WAIT})
+ *     and, with {@code append-only-file}, fsynced to the primary's AOF ({@code WAITAOF}, Redis 7.2+); default neither
  */
 @ConfigurationProperties("veracache.cdc")
 public record CdcSidecarProperties(
@@ -41,7 +48,15 @@ public record CdcSidecarProperties(
     @DefaultValue("5ms") Duration pollInterval,
     @DefaultValue("10s") Duration heartbeatInterval,
     @DefaultValue("FLUSH_NAMESPACES") CdcOptions.FirstStartPolicy firstStart,
-    @DefaultValue("10s") Duration stallThreshold) {
+    @DefaultValue("10s") Duration stallThreshold,
+    @DefaultValue("FLUSH_NAMESPACES") CdcOptions.WholeTableChangePolicy wholeTableChangePolicy,
+    @DefaultValue("500ms") Duration progressInterval,
+    @DefaultValue("FLUSH_NAMESPACES") CdcOptions.RedisDataLossPolicy redisDataLossPolicy,
+    @DefaultValue RedisDurability redisDurability) {
+
+  /** @param replicas {@code WAIT} for this many replicas; @param appendOnlyFile {@code WAITAOF} on the primary */
+  public record RedisDurability(@DefaultValue("0") int replicas, @DefaultValue("false") boolean appendOnlyFile,
+      @DefaultValue("1s") Duration timeout) {}
 
   /** @param password never logged */
   public record Database(@DefaultValue("127.0.0.1") String host, @DefaultValue("3306") int port,
