@@ -138,8 +138,22 @@ public final class RedisInvalidator implements AutoCloseable {
    */
   public ProgressOutcome publishProgress(String listener, List<String> namespaces, long lastSequence, long sequence,
       long lagMillis) {
-    notNull(listener, "listener");
     notNull(namespaces, "namespaces");
+    return runPublish(listener, namespaces, lastSequence, sequence, ascii(Math.max(0, lagMillis)));
+  }
+
+  /**
+   * Like {@link #publishProgress} without progress: only checks that Redis holds {@code lastSequence} and writes
+   * {@code sequence}. The listener calls it after every applied batch, so that an invalidation lost with a restored
+   * snapshot is always lost together with a sequence number written after it, and is detected at the next check.
+   */
+  public ProgressOutcome advanceSequence(String listener, long lastSequence, long sequence) {
+    return runPublish(listener, List.of(), lastSequence, sequence, new byte[0]);
+  }
+
+  private ProgressOutcome runPublish(String listener, List<String> namespaces, long lastSequence, long sequence,
+      byte[] lag) {
+    notNull(listener, "listener");
     String[] keys = new String[namespaces.size() + 1];
     keys[0] = "veracache:cdc:" + listener + ":seq";
     for (int i = 0; i < namespaces.size(); i++) {
@@ -148,7 +162,7 @@ public final class RedisInvalidator implements AutoCloseable {
     try {
       List<?> reply = (List<?>) link.runOnKeys(FenceScript.PUBLISH, keys,
           (lastSequence == 0 ? "" : Long.toString(lastSequence)).getBytes(StandardCharsets.US_ASCII),
-          ascii(sequence), listener.getBytes(StandardCharsets.UTF_8), ascii(Math.max(0, lagMillis)));
+          ascii(sequence), listener.getBytes(StandardCharsets.UTF_8), lag);
       return (Long) reply.get(0) == 1 ? ProgressOutcome.PUBLISHED : ProgressOutcome.REDIS_LOST_DATA;
     } catch (L2Failure e) {
       throw new CacheUnavailableException(e.getMessage(), e.reason, e);

@@ -365,13 +365,13 @@ public final class CdcInvalidator implements AutoCloseable {
   }
 
   /**
-   * After a batch whose last marker row (written at {@code markerWrittenMillis}) came back and every invalidation
-   * before it is in Redis: publish that progress for clients, retried while Redis refuses. A Redis that lost data it
-   * had acknowledged is made whole first (by policy). Nothing is published before the listener is proven (a flush may
-   * still be owed).
+   * After every applied batch: check that Redis kept everything acknowledged so far and advance the sequence; when the
+   * batch carried a marker row (written at {@code markerWrittenMillis}, else 0), also publish that every commit before
+   * it is applied, for clients. Retried while Redis refuses. A Redis that lost data it had acknowledged is made whole
+   * first (by policy). Nothing is checked or published before the listener is proven (a flush may still be owed).
    */
   private void publishProgress(long markerWrittenMillis) throws InterruptedException {
-    if (markerWrittenMillis == 0 || !proven) {
+    if (!proven) {
       return;
     }
     for (int attempt = 1; ; attempt++) {
@@ -379,11 +379,15 @@ public final class CdcInvalidator implements AutoCloseable {
         throw new InterruptedException("closing before progress was published");
       }
       try {
-        if (progress.publish(markerWrittenMillis) == RedisInvalidator.ProgressOutcome.REDIS_LOST_DATA) {
+        RedisInvalidator.ProgressOutcome outcome = markerWrittenMillis == 0 ? progress.advance()
+            : progress.publish(markerWrittenMillis);
+        if (outcome == RedisInvalidator.ProgressOutcome.REDIS_LOST_DATA) {
           onRedisDataLoss();
           continue; // publish again, on a new sequence
         }
-        progressPublished.increment();
+        if (markerWrittenMillis != 0) {
+          progressPublished.increment();
+        }
         return;
       } catch (CacheUnavailableException e) {
         retries.increment();
