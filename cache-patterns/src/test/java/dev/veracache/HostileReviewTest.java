@@ -14,9 +14,9 @@ import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 
 /**
- * Holes found by a hostile review of the fence scripts and the listener signal. Each test is expected to FAIL on the
- * code it was written against: the failure is the proof of the hole. Races are held at the library's own hook points
- * (no sleeps); the only waits are for conditions.
+ * Holes found by a hostile review of the fence scripts and the listener signal, each pinned after its fix (every test
+ * failed on the code it was written against). Each comment tells the interleaving as it broke before the fix. Races
+ * are held at the library's own hook points (no sleeps); the only waits are for conditions.
  */
 class HostileReviewTest extends RealServersTest {
 
@@ -30,7 +30,7 @@ class HostileReviewTest extends RealServersTest {
    * and stores N:-1: - a stale "not found" until negativeTtl (30 s).
    */
   @Test
-  void aNotFoundLoadedBeforeAWriteThroughInsertStaysCachedAfterTheInsert() throws Exception {
+  void aNotFoundLoadedBeforeAWriteThroughInsertIsNotCachedAfterTheInsert() throws Exception {
     Gate afterLoad = new Gate();
     Veracache jvmA = newInstance();
     Veracache jvmB = newInstance();
@@ -58,7 +58,7 @@ class HostileReviewTest extends RealServersTest {
    * "not found" stays until negativeTtl although the writer's own set just said the row exists (R10 via write-through).
    */
   @Test
-  void aRowReinsertedBelowItsDeletedVersionStaysHiddenBehindACachedNotFound() throws Exception {
+  void aRowReinsertedBelowItsDeletedVersionIsNotHiddenBehindACachedNotFound() throws Exception {
     Veracache jvm = newInstance();
     CacheAside<Long, Product> cache = jvm.cacheAside(productOptions().build());
     products.insert(1, "v1");
@@ -86,7 +86,7 @@ class HostileReviewTest extends RealServersTest {
    * the new clock catches up. Here the field is written as the old primary would have left it, 10 minutes ahead.
    */
   @Test
-  void progressStampedAheadOfRedisClockKeepsADeadListenersNamespaceTrusted() throws Exception {
+  void progressStampedAheadOfRedisClockDoesNotKeepADeadListenersNamespaceTrusted() throws Exception {
     RedisInvalidator listener = RedisInvalidator.create(VeracacheOptions.builder(redisServer.uri()).build());
     closeLater(listener);
     Duration bound = Duration.ofMillis(500);
@@ -98,7 +98,7 @@ class HostileReviewTest extends RealServersTest {
     closeLater(alive::shutdownNow);
     alive.scheduleWithFixedDelay(() -> {
       long last = sequence.get();
-      listener.publishProgress("cdc", List.of(namespace), last, last + 1, 0);
+      listener.publishProgress("cdc", "i1", List.of(namespace), last, last + 1, 0);
       sequence.set(last + 1);
     }, 0, 50, TimeUnit.MILLISECONDS);
     await().atMost(Duration.ofSeconds(5)).until(() -> !jvm.listenerUntrusted(namespace));
@@ -115,7 +115,7 @@ class HostileReviewTest extends RealServersTest {
     products.update(1, "v2");
     long committedAt = redisNowMillis();
     // The honest listener would have said it is a minute behind before dying: the guard keeps the future value.
-    assertThat(listener.publishProgress("cdc", List.of(namespace), sequence.get(), sequence.get() + 1, 60_000))
+    assertThat(listener.publishProgress("cdc", "i1", List.of(namespace), sequence.get(), sequence.get() + 1, 60_000))
         .isEqualTo(RedisInvalidator.ProgressOutcome.PUBLISHED);
 
     await().atMost(Duration.ofSeconds(10)).until(() -> redisNowMillis() > committedAt + 4 * bound.toMillis());

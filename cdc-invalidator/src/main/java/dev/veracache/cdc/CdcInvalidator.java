@@ -134,6 +134,9 @@ public final class CdcInvalidator implements AutoCloseable {
   private final ProgressPublisher progress;
   /** The newest marker token handed out: a timestamp (this JVM's clock, ms), strictly increasing. */
   private final AtomicLong lastMarkerToken = new AtomicLong();
+  /** When this run wrote each marker still expected back, by the monotonic clock. */
+  private final java.util.concurrent.ConcurrentSkipListMap<Long, Long> markerWrittenNanos =
+      new java.util.concurrent.ConcurrentSkipListMap<>();
   private final List<Meter> meters = new java.util.concurrent.CopyOnWriteArrayList<>();
   private final ListenerState state;
   /** Why the mapped namespaces must be flushed once live (stored in {@link #state}); null when nothing is owed. */
@@ -353,6 +356,7 @@ public final class CdcInvalidator implements AutoCloseable {
    */
   private long writeMarker(String purpose) {
     long token = lastMarkerToken.updateAndGet(last -> Math.max(last + 1, System.currentTimeMillis()));
+    markerWrittenNanos.put(token, System.nanoTime());
     try (Connection c = connect(markerDatabase); PreparedStatement ps = c.prepareStatement(
         "REPLACE INTO " + MARKER_TABLE + " (listener, token) VALUES (?, ?)")) {
       ps.setString(1, options.name);
@@ -380,7 +384,7 @@ public final class CdcInvalidator implements AutoCloseable {
       }
       try {
         RedisInvalidator.ProgressOutcome outcome = markerWrittenMillis == 0 ? progress.advance()
-            : progress.publish(markerWrittenMillis);
+            : progress.publish(markerLagMillis(markerWrittenMillis));
         if (outcome == RedisInvalidator.ProgressOutcome.REDIS_LOST_DATA) {
           onRedisDataLoss();
           continue; // publish again, on a new sequence
@@ -431,6 +435,19 @@ public final class CdcInvalidator implements AutoCloseable {
     synchronized (liveSignal) {
       liveSignal.notifyAll();
     }
+  }
+
+  /**
+   * How long ago the marker was written, by the monotonic clock when this run wrote it (a wall-clock step must not
+   * make the listener look more current than it is); by the wall clock for a marker of an earlier run (replayed).
+   */
+  private long markerLagMillis(long token) {
+    Long writtenNanos = markerWrittenNanos.get(token);
+    markerWrittenNanos.headMap(token, true).clear(); // this one and older ones will not come back again
+    if (writtenNanos == null) {
+      return Math.max(0, System.currentTimeMillis() - token);
+    }
+    return TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - writtenNanos);
   }
 
   /** WAITAOF needs Redis 7.2 or newer with AOF on: refuse to start, naming the option, rather than stall later. */

@@ -26,6 +26,8 @@ final class ProgressPublisher {
   private final RedisInvalidator invalidator;
   private final String listener;
   private final List<String> namespaces;
+  /** This run of the listener: its own sequence key, so two instances of one name never read each other's. */
+  private final String instance = Long.toHexString(java.util.concurrent.ThreadLocalRandom.current().nextLong());
   private long lastSequence; // engine thread only
 
   ProgressPublisher(RedisInvalidator invalidator, String listener, List<String> namespaces) {
@@ -35,16 +37,16 @@ final class ProgressPublisher {
   }
 
   /**
-   * Publishes that every commit made before {@code markerWrittenMillis} (this JVM's clock) is applied.
+   * Publishes that every commit made more than {@code lagMillis} ago is applied.
    *
    * @throws dev.veracache.CacheUnavailableException if Redis did not answer: the caller retries
    */
-  ProgressOutcome publish(long markerWrittenMillis) {
-    long lag = Math.max(0, System.currentTimeMillis() - markerWrittenMillis);
+  ProgressOutcome publish(long lagMillis) {
+    long lag = Math.max(0, lagMillis);
     // A new sequence starts at a random number, so that an old snapshot of an earlier run cannot match by chance.
     long next = lastSequence == 0 ? java.util.concurrent.ThreadLocalRandom.current().nextLong(1, Long.MAX_VALUE / 2)
         : lastSequence + 1;
-    ProgressOutcome outcome = invalidator.publishProgress(listener, namespaces, lastSequence, next, lag);
+    ProgressOutcome outcome = invalidator.publishProgress(listener, instance, namespaces, lastSequence, next, lag);
     if (outcome == ProgressOutcome.PUBLISHED) {
       lastSequence = next;
     }
@@ -61,7 +63,7 @@ final class ProgressPublisher {
     if (lastSequence == 0) {
       return ProgressOutcome.PUBLISHED;
     }
-    ProgressOutcome outcome = invalidator.advanceSequence(listener, lastSequence, lastSequence + 1);
+    ProgressOutcome outcome = invalidator.advanceSequence(listener, instance, lastSequence, lastSequence + 1);
     if (outcome == ProgressOutcome.PUBLISHED) {
       lastSequence++;
     }
