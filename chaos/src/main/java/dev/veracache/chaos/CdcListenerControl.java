@@ -23,7 +23,10 @@ import org.slf4j.LoggerFactory;
  * failed, from its stored position, or, for the FORGETFUL_CDC baseline, from a fresh state directory (so from the
  * current binlog position: what a listener without durable offsets does). The baseline declares every start a fresh
  * install ({@link CdcOptions.FirstStartPolicy#ASSUME_FRESH_INSTALL}), so it flushes nothing and stays naive; the
- * durable listener keeps the default and flushes its namespace when it finds no stored position.
+ * durable listener keeps the default and flushes its namespace when it finds no stored position. A listener publishes
+ * its progress every {@code progressInterval} (null: the library's default of 500 ms); a listener whose progress is
+ * never published (an interval of an hour, the CDC_NO_LOSS_CHECK baseline) never checks whether Redis lost what it
+ * acknowledged either.
  */
 final class CdcListenerControl implements AutoCloseable {
 
@@ -37,12 +40,13 @@ final class CdcListenerControl implements AutoCloseable {
   private final long serverId;
   private final boolean separateProcess;
   private final boolean forgetful;
+  private final Duration progressInterval; // null: the library's default
   private Path stateDirectory;
   private CdcInvalidator inProcess;
   private ListenerProcess process;
 
   CdcListenerControl(EmbeddedStack stack, String table, String namespace, boolean alternateKeys, long serverId,
-      boolean separateProcess, boolean forgetful) {
+      boolean separateProcess, boolean forgetful, Duration progressInterval) {
     this.stack = stack;
     this.table = table;
     this.namespace = namespace;
@@ -52,6 +56,7 @@ final class CdcListenerControl implements AutoCloseable {
     this.serverId = serverId;
     this.separateProcess = separateProcess;
     this.forgetful = forgetful;
+    this.progressInterval = progressInterval;
     this.stateDirectory = newStateDirectory();
   }
 
@@ -62,10 +67,14 @@ final class CdcListenerControl implements AutoCloseable {
     if (separateProcess) {
       process = ListenerProcess.start(new ListenerProcess.Spec(db.host(), db.port(), db.user(), db.password(),
           db.databaseName(), table, namespace, keyTemplates, "version", serverId, name, stateDirectory,
-          stack.redis().uri(), firstStart()), LIVE_TIMEOUT);
+          stack.redis().uri(), firstStart(), progressInterval), LIVE_TIMEOUT);
       return;
     }
-    inProcess = CdcInvalidator.start(CdcOptions.builder()
+    CdcOptions.Builder options = CdcOptions.builder();
+    if (progressInterval != null) {
+      options.progressInterval(progressInterval);
+    }
+    inProcess = CdcInvalidator.start(options
         .database(db.host(), db.port(), db.user(), db.password())
         .serverId(serverId).name(name)
         .redis(VeracacheOptions.builder(stack.redis().uri()).commandTimeout(Duration.ofMillis(300)).build())

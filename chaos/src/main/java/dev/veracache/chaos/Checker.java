@@ -96,7 +96,55 @@ public final class Checker {
         percentile(sortedStaleness, 0.99), max, staleAfterQuiescence, lostWrites,
         reads.isEmpty() ? 100.0 : 100.0 * answered / reads.size(), percentile(sortedLatency, 0.99), timeline, byLevel,
         loads.size(), peakConcurrentLoads(loads), inFault == 0 ? 100.0 : 100.0 * answeredInFault / inFault,
-        percentile(sortedFaultLatency, 0.99));
+        percentile(sortedFaultLatency, 0.99), FaultMeasures.Result.NONE);
+  }
+
+  /**
+   * The first {@code limit} stale reads of a key each (in read order), each with the writes of its key around it, for
+   * the log of a run that was not as expected: times in ms from the first read.
+   */
+  public static List<String> describeStaleReads(History history, Duration window, int limit) {
+    long w = window.toNanos();
+    Map<String, List<History.Write>> writesByKey = new HashMap<>();
+    for (History.Write write : history.writes()) {
+      writesByKey.computeIfAbsent(write.key(), k -> new ArrayList<>()).add(write);
+    }
+    writesByKey.values().forEach(list -> list.sort(Comparator.comparingLong(History.Write::commitNanos)));
+    List<History.Read> reads = history.reads();
+    reads.sort(Comparator.comparingLong(History.Read::startNanos));
+    long origin = reads.isEmpty() ? 0 : reads.get(0).startNanos();
+    List<String> lines = new ArrayList<>();
+    java.util.Set<String> described = new java.util.HashSet<>();
+    for (History.Read read : reads) {
+      if (lines.size() >= limit) {
+        break;
+      }
+      if (read.level() == History.Level.FAILED || described.contains(read.key())) {
+        continue;
+      }
+      List<History.Write> writes = writesByKey.getOrDefault(read.key(), List.of());
+      long since = staleSince(read, writes, w);
+      if (since == Long.MAX_VALUE) {
+        continue;
+      }
+      described.add(read.key());
+      StringBuilder line = new StringBuilder(String.format(java.util.Locale.ROOT,
+          "%s read %s at %.1f-%.1f ms on instance %d from %s, stale since %.1f ms; writes:", read.key(),
+          read.version() == History.NOT_FOUND ? "not found" : "v" + read.version(), ms(read.startNanos() - origin),
+          ms(read.endNanos() - origin), read.instance(), read.level(), ms(since - origin)));
+      for (History.Write write : writes) {
+        if (write.commitNanos() >= since - 5 * w && write.commitNanos() < read.endNanos() + w) {
+          line.append(String.format(java.util.Locale.ROOT, " v%d%s@%.1f", write.version(),
+              write.deleted() ? "(deleted)" : "", ms(write.commitNanos() - origin)));
+        }
+      }
+      lines.add(line.toString());
+    }
+    return lines;
+  }
+
+  private static double ms(long nanos) {
+    return nanos / 1e6;
   }
 
   /** When the read's answer became stale (a commit time), or Long.MAX_VALUE if it is not stale. */

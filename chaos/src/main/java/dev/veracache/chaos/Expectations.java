@@ -10,7 +10,8 @@ import java.util.Set;
 /**
  * The verdict on one run: a baseline must show every anomaly its scenario expects of it (so the checker provably sees
  * it), and a Veracache strategy must show none: no stale read beyond W, no key stale after quiescence, no lost write,
- * and no herd where the scenario measures herds.
+ * and no herd where the scenario measures herds. Either way the fault must have taken effect: a run whose proving
+ * fault measure stayed 0 (no key evicted, no set held until a delete...) proves nothing.
  */
 public final class Expectations {
 
@@ -38,6 +39,9 @@ public final class Expectations {
   public static List<String> violations(Scenario scenario, Strategy strategy, Report report) {
     Set<Anomaly> shown = shown(scenario, report);
     List<String> violations = new ArrayList<>();
+    for (String measure : report.faultMeasures().ineffective()) {
+      violations.add("the fault did not take effect: " + measure + " stayed 0");
+    }
     if (strategy.baseline) {
       for (Anomaly expected : scenario.expected(strategy)) {
         if (!shown.contains(expected)) {

@@ -13,7 +13,8 @@ import org.slf4j.LoggerFactory;
 /**
  * The textbook patterns over Redis alone, no fences, no CDC: cache-aside with delete after write (NAIVE), the same
  * with a second delete after a guessed delay (DOUBLE_DELETE), and write-through that SETs the committed value after
- * the commit (NAIVE_WRITE_THROUGH). A failed delete or set is not retried: that is the pattern.
+ * the commit, or DELs the key after a delete (NAIVE_WRITE_THROUGH). A failed delete or set is not retried: that is the
+ * pattern.
  */
 final class NaiveRedisStrategy implements CacheUnderTest {
 
@@ -36,18 +37,26 @@ final class NaiveRedisStrategy implements CacheUnderTest {
 
   @Override
   public void write(RunContext.Writer writer, int row) throws Exception {
+    if (context.strategy == Scenario.Strategy.NAIVE_WRITE_THROUGH) {
+      Workload.Intent intent = writer.nextIntent();
+      Workload.Commit commit = writer.commit(row, intent);
+      if (intent == Workload.Intent.DELETE) {
+        delete(commit.appInvalidates());
+        writer.settle(commit);
+        return;
+      }
+      String key = commit.effects().get(0).key();
+      context.holdSet(key, commit.version());
+      try {
+        cache.set(key, Long.toString(commit.version()));
+      } catch (RuntimeException e) {
+        log.debug("naive set of {} failed, not retried: {}", key, e.toString());
+      }
+      writer.settle(commit);
+      return;
+    }
     Workload.Commit commit = writer.commit(row);
     switch (context.strategy) {
-      case NAIVE_WRITE_THROUGH -> {
-        String key = commit.effects().get(0).key();
-        context.holdSet(key, commit.version());
-        try {
-          cache.set(key, Long.toString(commit.version()));
-        } catch (RuntimeException e) {
-          log.debug("naive set of {} failed, not retried: {}", key, e.toString());
-        }
-        writer.settle(commit);
-      }
       case DOUBLE_DELETE -> {
         delete(commit.appInvalidates());
         secondDeletes.schedule(() -> {

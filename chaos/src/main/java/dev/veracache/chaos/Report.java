@@ -8,19 +8,20 @@ import java.util.Map;
  * What the {@link Checker} measured for one scenario run. Durations in nanoseconds. {@code staleTimeline} counts the
  * stale reads that started in each {@link #BUCKET_MILLIS} ms of the run, for the chart of the HTML report.
  * {@code faultAvailabilityPercent} and {@code faultLatencyP99} cover only the reads that started while the fault was
- * active (the whole run's values when the scenario has no timed fault).
+ * active (the whole run's values when the scenario has no timed fault). {@code faultMeasures} is what the fault
+ * injection counted ({@link FaultMeasures}).
  */
 public record Report(String scenario, int reads, int writes, int staleReads, long stalenessP50, long stalenessP99,
     long stalenessMax, int keysStaleAfterQuiescence, int lostWrites, double availabilityPercent, long latencyP99,
     int[] staleTimeline, Map<History.Level, Integer> readsByLevel, int loads, int peakConcurrentLoads,
-    double faultAvailabilityPercent, long faultLatencyP99) {
+    double faultAvailabilityPercent, long faultLatencyP99, FaultMeasures.Result faultMeasures) {
 
   public static final int BUCKET_MILLIS = 100;
 
   /** The columns of {@link #markdown} and of the HTML table, in order. */
   static final List<String> COLUMNS = List.of("scenario", "reads", "L1 / L2 / DB / failed", "writes", "stale reads",
       "stale %", "staleness p50 / p99 / max (ms)", "keys stale after quiescence", "lost writes",
-      "availability % (in fault)", "read p99 ms (in fault)", "DB loads (peak per key)");
+      "availability % (in fault)", "read p99 ms (in fault)", "DB loads (peak per key)", "fault measures");
 
   public double staleReadPercent() {
     return reads == 0 ? 0 : 100.0 * staleReads / reads;
@@ -35,7 +36,15 @@ public record Report(String scenario, int reads, int writes, int staleReads, lon
         format("%.1f / %.1f / %.1f", ms(stalenessP50), ms(stalenessP99), ms(stalenessMax)),
         Integer.toString(keysStaleAfterQuiescence), Integer.toString(lostWrites),
         format("%.2f (%.2f)", availabilityPercent, faultAvailabilityPercent),
-        format("%.2f (%.2f)", ms(latencyP99), ms(faultLatencyP99)), loads + " (" + peakConcurrentLoads + ")");
+        format("%.2f (%.2f)", ms(latencyP99), ms(faultLatencyP99)), loads + " (" + peakConcurrentLoads + ")",
+        faultMeasures.text());
+  }
+
+  /** The same report with what the fault injection counted. */
+  public Report withFaultMeasures(FaultMeasures.Result measures) {
+    return new Report(scenario, reads, writes, staleReads, stalenessP50, stalenessP99, stalenessMax,
+        keysStaleAfterQuiescence, lostWrites, availabilityPercent, latencyP99, staleTimeline, readsByLevel, loads,
+        peakConcurrentLoads, faultAvailabilityPercent, faultLatencyP99, measures);
   }
 
   private int level(History.Level level) {

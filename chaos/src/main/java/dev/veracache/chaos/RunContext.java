@@ -2,18 +2,48 @@ package dev.veracache.chaos;
 
 import dev.veracache.CacheHooks;
 import dev.veracache.CacheLoader;
+import dev.veracache.chaos.fault.RedisMemoryPressure;
 import java.sql.Connection;
 import java.util.Random;
+import java.util.concurrent.DelayQueue;
+import java.util.concurrent.Delayed;
+import java.util.concurrent.TimeUnit;
 
 /**
  * What every strategy instance of one run shares: the scenario, the workload, the history, the write signals, the
- * race injections (as {@link CacheHooks}) and the instrumented loader. Also attributes each read to the level that
- * answered it: a read starts as L1, becomes L2 when Redis had an answer for it (or it waited for another loader's
- * fill), and DATABASE when it ran the loader (a thread-local, since cache code calls hooks and loaders on the reader's thread).
+ * race injections (as {@link CacheHooks}), what the fault injection counted ({@link FaultMeasures}) and the
+ * instrumented loader. Also attributes each read to the level that answered it: a read starts as L1, becomes L2 when
+ * Redis had an answer for it (or it waited for another loader's fill), and DATABASE when it ran the loader (a
+ * thread-local, since cache code calls hooks and loaders on the reader's thread).
+ *
+ * <p>Invariants: every hold is bounded by {@code raceHoldMillis} per step and ends at once when the workload stops
+ * ({@link WriteSignals#release()}, {@code RedisMemoryPressure.releaseWaiters()}); only racing threads are held
+ * ({@link Scenario#readerRaces}, {@link Scenario#writerRaces}); a hold that proves its race happened (a set released
+ * by a delete, a fill or set released by its key's eviction) is counted under the proving measure of its fault and
+ * owes a read of its key W after the change that should have fenced it.
  */
 final class RunContext {
 
   private static final ThreadLocal<History.Level> LEVEL = new ThreadLocal<>();
+  /** Whether the race injections hold this thread's fills and sets (see racingReadersPerInstance, racingWriters). */
+  private static final ThreadLocal<Boolean> RACING = ThreadLocal.withInitial(() -> Boolean.TRUE);
+  /** R13: write-through sets that landed after a delete of their row (proving measure of SET_VS_DELETE). */
+  static final String SETS_AFTER_DELETE = "sets held past a delete";
+  /** R14: fills and sets that landed after their key's record was evicted (proving measure of EVICTION_RACE). */
+  static final String HELD_PAST_EVICTION = "fills/sets held past an eviction";
+
+  /** A read owed after a race landed: of {@code key}, once {@code dueNanos} ({@link System#nanoTime()}) has come. */
+  record OwedRead(String key, long dueNanos) implements Delayed {
+    @Override
+    public long getDelay(TimeUnit unit) {
+      return unit.convert(dueNanos - System.nanoTime(), TimeUnit.NANOSECONDS);
+    }
+
+    @Override
+    public int compareTo(Delayed other) {
+      return Long.compare(dueNanos, ((OwedRead) other).dueNanos);
+    }
+  }
 
   final Scenario scenario;
   final Scenario.Strategy strategy;
@@ -21,6 +51,12 @@ final class RunContext {
   final History history;
   final WriteSignals signals;
   final String namespace;
+  /** What the fault injection counted in this run. */
+  final FaultMeasures measures = new FaultMeasures();
+  /** Reads owed after a late fill or set landed (see {@link #owedRead()}). */
+  private final DelayQueue<OwedRead> owedReads = new DelayQueue<>();
+  /** EVICTION_RACE's memory pressure, set by the runner before any reader starts; null under other faults. */
+  volatile RedisMemoryPressure memoryPressure;
   /** Race injections plus level attribution, for the caches' hooks. */
   final CacheHooks hooks;
   /** The database read behind every cache: recorded as a load, attributed, slowed by {@code loadDelayMillis}. */
@@ -35,12 +71,38 @@ final class RunContext {
     this.signals = signals;
     this.namespace = namespace;
     this.hooks = new RaceHooks();
+    switch (scenario.fault()) {
+      case SET_VS_DELETE -> measures.requirePositive(SETS_AFTER_DELETE);
+      case EVICTION_RACE -> measures.requirePositive(HELD_PAST_EVICTION);
+      default -> { }
+    }
   }
 
   /** The cache key of a full Redis key ({@code namespace:key}). */
   String keyOf(String redisKey) {
     int colon = redisKey.indexOf(':');
     return colon < 0 ? redisKey : redisKey.substring(colon + 1);
+  }
+
+  /** Marks the calling reader or writer thread as one whose fills and sets are held, or not. */
+  static void racing(boolean racing) {
+    RACING.set(racing);
+  }
+
+  /**
+   * A read that has come due, if any (then taken): after a held fill or set landed past the change that should have
+   * fenced it (an eviction for R14, a delete for R13), the next free reader reads that key once W has passed since
+   * that change committed. So what the late fill or set left is looked at whatever the machine's load, instead of
+   * hoping that a reader happens by before the key is written again.
+   */
+  OwedRead owedRead() {
+    return owedReads.poll();
+  }
+
+  /** Owes a read of {@code key} W (and a millisecond) after the newest commit of it. */
+  private void oweRead(String key) {
+    owedReads.add(new OwedRead(key, signals.lastCommittedNanos(key)
+        + TimeUnit.MILLISECONDS.toNanos(scenario.windowMillis() + 1)));
   }
 
   static void beginRead() {
@@ -75,14 +137,39 @@ final class RunContext {
     }
   }
 
-  /** Holds a fill until a write that committed after its load settled (R1, R3; then longer for R12). */
+  /**
+   * Holds a fill until a write that committed after its load settled (R1, R3; then longer for R12; then until the
+   * key's record was evicted for R14).
+   */
   void holdFill(String key) {
-    if (scenario.fault() != Scenario.Fault.FILL_RACE || !signals.holding()) {
+    Scenario.Fault fault = scenario.fault();
+    if ((fault != Scenario.Fault.FILL_RACE && fault != Scenario.Fault.EVICTION_RACE) || !signals.holding()
+        || !RACING.get()) {
       return;
     }
     boolean overtaken = signals.awaitSettledAfter(key, signals.lastCommitted(key), scenario.raceHoldMillis());
-    if (overtaken && scenario.fillDelayAfterWriteMillis() > 0) {
+    if (overtaken && fault == Scenario.Fault.EVICTION_RACE) {
+      holdUntilEvicted(key);
+    } else if (overtaken && scenario.fillDelayAfterWriteMillis() > 0) {
       sleep(scenario.fillDelayAfterWriteMillis()); // outlive short tombstones (R12)
+    }
+  }
+
+  /**
+   * R14: after the write that should fence it settled, a fill or set waits until what that write left in Redis (a
+   * tombstone, a lease cancelled, a newer value) is gone: evicted under memory pressure. A key already absent (a naive
+   * delete, or an eviction before this looked) lets it go at once, uncounted.
+   */
+  private void holdUntilEvicted(String key) {
+    RedisMemoryPressure pressure = memoryPressure;
+    String redisKey = namespace + ":" + key;
+    long seen = pressure.evictionsOf(redisKey);
+    if (pressure.absent(redisKey)) {
+      return;
+    }
+    if (pressure.awaitEvictionAfter(redisKey, seen, scenario.raceHoldMillis()) && signals.holding()) {
+      measures.increment(HELD_PAST_EVICTION);
+      oweRead(key);
     }
   }
 
@@ -94,10 +181,28 @@ final class RunContext {
     return signals.awaitSettledAfter(key, signals.lastCommitted(key), scenario.raceHoldMillis());
   }
 
-  /** Holds a write-through set of {@code version} until a newer write's set settled (R4). */
+  /**
+   * Holds a write-through set of {@code version} until a newer write's set settled (R4; then until the key's record
+   * was evicted for R14), or until a delete of its row settled (R13).
+   */
   void holdSet(String key, long version) {
-    if (scenario.fault() == Scenario.Fault.SET_REORDER && signals.holding()) {
-      signals.awaitSettledAfter(key, version, scenario.raceHoldMillis());
+    if (!signals.holding() || !RACING.get()) {
+      return;
+    }
+    switch (scenario.fault()) {
+      case SET_REORDER -> signals.awaitSettledAfter(key, version, scenario.raceHoldMillis());
+      case SET_VS_DELETE -> {
+        if (signals.awaitDeleteSettledAfter(key, version, scenario.raceHoldMillis())) {
+          measures.increment(SETS_AFTER_DELETE);
+          oweRead(key);
+        }
+      }
+      case EVICTION_RACE -> {
+        if (signals.awaitSettledAfter(key, version, scenario.raceHoldMillis())) {
+          holdUntilEvicted(key);
+        }
+      }
+      default -> { }
     }
   }
 
@@ -133,23 +238,48 @@ final class RunContext {
     }
   }
 
-  /** One writer thread's connection and randomness; commits through the workload and records what it did. */
+  /**
+   * One writer thread's connection and randomness; commits through the workload and records what it did. A
+   * delete-only writer ({@link Scenario#deleteOnlyWriters()}) only deletes rows.
+   */
   final class Writer {
     final Connection connection;
     final Random random;
+    final boolean deletesOnly;
 
-    Writer(Connection connection, Random random) {
+    Writer(Connection connection, Random random, boolean deletesOnly) {
       this.connection = connection;
       this.random = random;
+      this.deletesOnly = deletesOnly;
+    }
+
+    /**
+     * What the next write is to be. Write-through writers choose before the write (the cache call differs): a delete
+     * with probability {@code deleteFraction}; the others let the workload choose.
+     */
+    Workload.Intent nextIntent() {
+      if (deletesOnly) {
+        return Workload.Intent.DELETE;
+      }
+      if (!strategy.writeThrough()) {
+        return Workload.Intent.ANY;
+      }
+      return scenario.deleteFraction() > 0 && random.nextDouble() < scenario.deleteFraction()
+          ? Workload.Intent.DELETE : Workload.Intent.UPSERT;
     }
 
     /** Commits one write of the row, records it in the history and the signals. */
     Workload.Commit commit(int row) throws Exception {
-      Workload.Commit commit = workload.write(connection, row, random);
+      return commit(row, deletesOnly ? Workload.Intent.DELETE : Workload.Intent.ANY);
+    }
+
+    /** Commits one write of the row as {@code intent} asks, records it in the history and the signals. */
+    Workload.Commit commit(int row, Workload.Intent intent) throws Exception {
+      Workload.Commit commit = workload.write(connection, row, random, intent);
       long now = System.nanoTime();
       for (History.Write effect : commit.effects()) {
         history.write(effect.key(), effect.version(), now, effect.deleted());
-        signals.committed(effect.key(), effect.version());
+        signals.committed(effect.key(), effect.version(), now);
       }
       return commit;
     }
@@ -157,7 +287,7 @@ final class RunContext {
     /** The strategy's post-write steps for this commit are done. */
     void settle(Workload.Commit commit) {
       for (History.Write effect : commit.effects()) {
-        signals.settled(effect.key(), effect.version());
+        signals.settled(effect.key(), effect.version(), effect.deleted());
       }
     }
   }

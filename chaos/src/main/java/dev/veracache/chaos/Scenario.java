@@ -1,5 +1,6 @@
 package dev.veracache.chaos;
 
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -10,7 +11,7 @@ import java.util.Set;
  * separately on the same workload (same seed); {@link Expectations} judges the result.
  *
  * @param id short name, used on the command line ({@code r1-stale-fill})
- * @param race the entry of the race catalogue it covers (R1-R12), or a fault name
+ * @param race the entry of the race catalogue it covers (R1-R18), or a fault name
  * @param title shown in the report
  * @param description what happens, in one or two sentences
  * @param fault what is injected
@@ -37,13 +38,37 @@ import java.util.Set;
  * @param writersShareKeys every writer writes the same key sequence, so writes of one key overlap (R4)
  * @param herdThreshold if positive: a "herd" is this many loads of one key at once (R9)
  * @param doubleDeleteDelayMillis the second delete's delay for DOUBLE_DELETE
+ * @param deleteOnlyWriters the last this many writers only delete rows (the others insert them again); write-through
+ *     strategies delete through the cache (R13)
+ * @param faultFraction the share of the run a timed fault is active, centred in it (1/3: the middle third)
+ * @param listenerStalenessBoundMillis if positive: every Veracache strategy's clients trust Redis and L1 only while
+ *     the CDC listener's published progress is at most this far behind ({@code CacheOptions.listenerStalenessBound},
+ *     R15, R18); W must then cover twice the bound plus the client heartbeat (see {@link #boundedWindowMillis})
+ * @param evictionPolicy Redis's {@code maxmemory-policy} under EVICTION_RACE: allkeys-random, allkeys-lru or
+ *     allkeys-lfu
+ * @param memoryHeadroomKib under EVICTION_RACE, Redis's {@code maxmemory} is what it uses at the start plus this; the
+ *     filler writes 2,000 keys of 1 KiB a second, so a key lives about {@code memoryHeadroomKib / 2000} seconds
+ * @param racingReadersPerInstance how many readers of each instance have their fills held by a race injection (-1:
+ *     all); the others keep reading, and see what the held fills leave behind
+ * @param racingWriters how many writers (the first ones) have their cache sets held by a race injection (-1: all); the
+ *     others write freely, so that a held set always has a newer write to wait for
  */
 public record Scenario(String id, String race, String title, String description, Fault fault,
     List<Strategy> strategies, Map<Strategy, Set<Anomaly>> expect, int seconds, int keys, int instances,
     int readersPerInstance, int readsPerSecondPerReader, int writers, int writesPerSecond, int windowMillis, int raceHoldMillis,
     int fillDelayAfterWriteMillis, int loadDelayMillis, int leaseWaitMillis, int tombstoneTtlMillis, int latencyMillis,
     double deleteFraction, boolean alternateKeys, double skuChangeFraction, boolean writersShareKeys,
-    int herdThreshold, int doubleDeleteDelayMillis) {
+    int herdThreshold, int doubleDeleteDelayMillis, int deleteOnlyWriters, double faultFraction,
+    int listenerStalenessBoundMillis, String evictionPolicy, int memoryHeadroomKib, int racingReadersPerInstance,
+    int racingWriters) {
+
+  /** The Veracache clients' heartbeat in every scenario (VeracacheStrategy): how often they poll listener progress. */
+  public static final int CLIENT_HEARTBEAT_MILLIS = 100;
+  /**
+   * How many progress publishes of the CDC listener fit in the clients' staleness bound: the library asks for at least
+   * two (a client's view of the progress lags by up to one interval plus the binlog's latency).
+   */
+  public static final int PROGRESS_PUBLISHES_PER_BOUND = 4;
 
   /** The strategies that can be compared. Baselines exist to show that the checker sees each anomaly. */
   public enum Strategy {
@@ -53,6 +78,8 @@ public record Scenario(String id, String race, String title, String description,
     NAIVE_TWO_LEVEL("naive L1 + Redis, invalidations on a second connection", true, false),
     VERSION_FENCE_ONLY("version fence without leases", true, false),
     FORGETFUL_CDC("Veracache, CDC only, listener forgets its position", true, true),
+    CDC_ONLY_UNBOUNDED("Veracache cache-aside, CDC only, no listener staleness bound", true, true),
+    CDC_NO_LOSS_CHECK("Veracache cache-aside + CDC, the listener never checks Redis for lost data", true, true),
     HEAP_WRITE_BEHIND("heap-queue write-behind", true, false),
     VERACACHE_CACHE_ASIDE("Veracache cache-aside + CDC", false, true),
     VERACACHE_READ_THROUGH("Veracache read-through + CDC", false, true),
@@ -71,7 +98,17 @@ public record Scenario(String id, String race, String title, String description,
 
     /** The application invalidates after its own writes (CDC-only strategies leave it to the listener). */
     public boolean appInvalidates() {
-      return this != FORGETFUL_CDC && this != VERACACHE_CDC_ONLY;
+      return this != FORGETFUL_CDC && this != VERACACHE_CDC_ONLY && this != CDC_ONLY_UNBOUNDED;
+    }
+
+    /** Caches through write-through: the database write and the cache set (or delete) in one call. */
+    public boolean writeThrough() {
+      return this == NAIVE_WRITE_THROUGH || this == VERACACHE_WRITE_THROUGH;
+    }
+
+    /** A Veracache strategy whose clients take the scenario's listener staleness bound (baselines never do). */
+    public boolean takesListenerBound() {
+      return !baseline && usesCdc;
     }
   }
 
@@ -84,6 +121,14 @@ public record Scenario(String id, String race, String title, String description,
     GET_REPLY_RACE(false),
     /** Race injection: a write-through cache set is held until a newer write's set settled (R4). */
     SET_REORDER(false),
+    /** Race injection: a write-through cache set is held until a delete of its row committed and settled (R13). */
+    SET_VS_DELETE(false),
+    /**
+     * Race injection under memory pressure (R14): Redis evicts keys (a small {@code maxmemory}, filler keys outside the
+     * namespaces); each fill is held until a newer write settled and then until the key's record was evicted, and each
+     * write-through set until a newer write's set settled and then the key's record was evicted.
+     */
+    EVICTION_RACE(false),
     /** Redis refuses writes (made a replica of a dead primary; it keeps its data): deletes fail (R2). */
     REDIS_READONLY(true),
     /** Redis is paused (SIGSTOP): calls time out, pushes stop, nothing says so. */
@@ -102,6 +147,13 @@ public record Scenario(String id, String race, String title, String description,
     LISTENER_PAUSE(true),
     /** The database is restarted. */
     DB_RESTART(true),
+    /**
+     * Redis saves a snapshot when the fault starts; writes go on (and are invalidated); when it ends, Redis is restarted
+     * and loads that older snapshot: acknowledged invalidations are lost and old values reappear (R15).
+     */
+    REDIS_OLD_SNAPSHOT(true),
+    /** {@code TRUNCATE TABLE} of the workload's table when the fault starts; later writes insert the rows again (R16). */
+    TRUNCATE(true),
     /** The process of a heap-queue write-behind is killed with SIGKILL (R8). */
     PROCESS_KILL(true);
 
@@ -129,7 +181,42 @@ public record Scenario(String id, String race, String title, String description,
     return new Scenario(id, race, title, description, fault, strategies, expect, newSeconds, keys, instances,
         readersPerInstance, readsPerSecondPerReader, writers, writesPerSecond, windowMillis, raceHoldMillis, fillDelayAfterWriteMillis,
         loadDelayMillis, leaseWaitMillis, tombstoneTtlMillis, latencyMillis, deleteFraction, alternateKeys,
-        skuChangeFraction, writersShareKeys, herdThreshold, doubleDeleteDelayMillis);
+        skuChangeFraction, writersShareKeys, herdThreshold, doubleDeleteDelayMillis, deleteOnlyWriters, faultFraction,
+        listenerStalenessBoundMillis, evictionPolicy, memoryHeadroomKib, racingReadersPerInstance, racingWriters);
+  }
+
+  /** Whether reader {@code reader} (0-based, per instance) has its fills held by the race injection. */
+  public boolean readerRaces(int reader) {
+    return racingReadersPerInstance < 0 || reader < racingReadersPerInstance;
+  }
+
+  /** Whether writer {@code writer} (0-based) has its cache sets held by the race injection. */
+  public boolean writerRaces(int writer) {
+    return racingWriters < 0 || writer < racingWriters;
+  }
+
+  /**
+   * How often the scenario's CDC listener publishes its progress: a quarter of the clients' bound when one is set; an
+   * hour (never, in a run) for the CDC_NO_LOSS_CHECK baseline, whose data-loss check rides on those publishes; the
+   * library's default otherwise (null).
+   */
+  public Duration listenerProgressInterval(Strategy strategy) {
+    if (strategy == Strategy.CDC_NO_LOSS_CHECK) {
+      return Duration.ofHours(1);
+    }
+    if (listenerStalenessBoundMillis > 0) {
+      return Duration.ofMillis(Math.max(10, listenerStalenessBoundMillis / PROGRESS_PUBLISHES_PER_BOUND));
+    }
+    return null;
+  }
+
+  /**
+   * The smallest W that a listener staleness bound B guarantees: a client trusts Redis while the listener was at most B
+   * behind at its last poll (at most one heartbeat ago), so an answer it reads then may miss the last B + heartbeat of
+   * commits; once it stops trusting, L1 still serves entries younger than B. Hence 2 B + heartbeat.
+   */
+  public int boundedWindowMillis() {
+    return 2 * listenerStalenessBoundMillis + CLIENT_HEARTBEAT_MILLIS;
   }
 
   /** The anomalies a run of {@code strategy} must show (none for Veracache strategies). */

@@ -31,6 +31,7 @@ public final class ScenarioCatalog {
 
   public static final String BUILT_IN = "scenarios.yaml";
   private static final Pattern ID = Pattern.compile("[a-z0-9][a-z0-9-]{0,63}");
+  private static final List<String> EVICTION_POLICIES = List.of("allkeys-random", "allkeys-lru", "allkeys-lfu");
   private static final YAMLMapper YAML = YAMLMapper.builder()
       .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
       .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
@@ -44,7 +45,7 @@ public final class ScenarioCatalog {
     this.scenarios = List.copyOf(scenarios);
   }
 
-  /** The built-in catalogue, covering R1-R12 and the infrastructure faults. */
+  /** The built-in catalogue, covering the races of the contract and the infrastructure faults. */
   public static ScenarioCatalog builtIn() {
     try (InputStream in = ScenarioCatalog.class.getResourceAsStream(BUILT_IN)) {
       if (in == null) {
@@ -164,6 +165,29 @@ public final class ScenarioCatalog {
         "must be in [0, 1]");
     require(s.fault() != Fault.PARTITION_INSTANCE || s.instances() >= 2, where, "instances",
         "must be >= 2 for PARTITION_INSTANCE (one instance is cut off, the others are not)");
+    require(s.deleteOnlyWriters() >= 0 && s.deleteOnlyWriters() < s.writers(), where, "deleteOnlyWriters",
+        "must be in [0, writers - 1] (some writer must insert the rows again), was " + s.deleteOnlyWriters());
+    require(s.faultFraction() > 0 && s.faultFraction() < 1, where, "faultFraction",
+        "must be in (0, 1), was " + s.faultFraction());
+    require(s.memoryHeadroomKib() >= 64, where, "memoryHeadroomKib",
+        "must be >= 64 (client buffers alone move Redis's memory by tens of KiB), was " + s.memoryHeadroomKib());
+    require(s.racingReadersPerInstance() >= -1 && s.racingReadersPerInstance() <= s.readersPerInstance(), where,
+        "racingReadersPerInstance", "must be -1 (all) or in [0, readersPerInstance], was "
+        + s.racingReadersPerInstance());
+    require(s.racingWriters() >= -1 && s.racingWriters() <= s.writers(), where, "racingWriters",
+        "must be -1 (all) or in [0, writers], was " + s.racingWriters());
+    require(s.listenerStalenessBoundMillis() >= 0, where, "listenerStalenessBoundMillis", "must not be negative");
+    require(s.listenerStalenessBoundMillis() == 0 || s.windowMillis() >= s.boundedWindowMillis(), where,
+        "windowMillis", "must be >= 2 x listenerStalenessBoundMillis + the client heartbeat ("
+        + Scenario.CLIENT_HEARTBEAT_MILLIS + " ms) = " + s.boundedWindowMillis() + ", was " + s.windowMillis()
+        + ": a client may read an answer up to bound + heartbeat old while it trusts Redis, and serve it from L1 for "
+        + "up to bound more once it stops trusting");
+    require(EVICTION_POLICIES.contains(s.evictionPolicy()), where, "evictionPolicy",
+        "must be one of " + EVICTION_POLICIES + " (the filler keys carry no TTL: a volatile policy would end in "
+        + "out-of-memory errors, not evictions), was " + s.evictionPolicy());
+    require(s.fault() != Fault.SET_VS_DELETE || s.deleteFraction() > 0 || s.deleteOnlyWriters() > 0, where,
+        "deleteOnlyWriters", "SET_VS_DELETE holds sets until a delete: the workload must delete (deleteOnlyWriters "
+        + "or deleteFraction)");
     Map<Strategy, Set<Scenario.Anomaly>> expect = s.expect() == null ? Map.of() : s.expect();
     for (Strategy strategy : expect.keySet()) {
       require(s.strategies().contains(strategy), where, "expect", strategy + " is not among the strategies");
@@ -173,11 +197,15 @@ public final class ScenarioCatalog {
     for (Strategy strategy : s.strategies()) {
       require(!strategy.baseline || !expect.getOrDefault(strategy, Set.of()).isEmpty(), where, "expect",
           "baseline " + strategy + " needs the anomaly it is known for (a baseline that shows nothing proves nothing)");
-      boolean writeThrough = strategy == Strategy.VERACACHE_WRITE_THROUGH || strategy == Strategy.NAIVE_WRITE_THROUGH;
-      require(!writeThrough || (s.deleteFraction() == 0 && !s.alternateKeys()), where, "strategies",
-          strategy + " runs only with updates by primary key (deleteFraction 0, alternateKeys false)");
+      boolean writeThrough = strategy.writeThrough();
+      require(!writeThrough || !s.alternateKeys(), where, "strategies",
+          strategy + " runs only with rows cached by primary key (alternateKeys false)");
       require(s.fault() != Fault.SET_REORDER || writeThrough, where, "strategies",
           "SET_REORDER reorders cache sets: only write-through strategies make them, not " + strategy);
+      require(s.fault() != Fault.SET_VS_DELETE || writeThrough, where, "strategies",
+          "SET_VS_DELETE holds cache sets: only write-through strategies make them, not " + strategy);
+      require(strategy != Strategy.CDC_ONLY_UNBOUNDED || s.listenerStalenessBoundMillis() > 0, where, "strategies",
+          "CDC_ONLY_UNBOUNDED is the baseline of a listener staleness bound: set listenerStalenessBoundMillis");
       require((strategy == Strategy.HEAP_WRITE_BEHIND) == (s.fault() == Fault.PROCESS_KILL), where, "strategies",
           "HEAP_WRITE_BEHIND and the PROCESS_KILL fault go together");
       require(strategy.usesCdc || (s.fault() != Fault.LISTENER_CRASH && s.fault() != Fault.LISTENER_PAUSE), where,
@@ -216,6 +244,13 @@ public final class ScenarioCatalog {
     d.put("writersShareKeys", false);
     d.put("herdThreshold", 0);
     d.put("doubleDeleteDelayMillis", 15);
+    d.put("deleteOnlyWriters", 0);
+    d.put("faultFraction", 1.0 / 3);
+    d.put("listenerStalenessBoundMillis", 0);
+    d.put("evictionPolicy", "allkeys-random");
+    d.put("memoryHeadroomKib", 1024);
+    d.put("racingReadersPerInstance", -1);
+    d.put("racingWriters", -1);
     return d;
   }
 }

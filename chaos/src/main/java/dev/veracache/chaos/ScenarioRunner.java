@@ -96,11 +96,12 @@ public final class ScenarioRunner {
     AtomicBoolean running = new AtomicBoolean(true);
     AtomicInteger writeFailures = new AtomicInteger();
     List<Thread> threads = new ArrayList<>();
+    Faults faults = null;
     try {
       CdcListenerControl listener = null;
       if (strategy.usesCdc) {
         listener = new CdcListenerControl(stack, workload.table, namespace, scenario.alternateKeys(), serverId,
-            listenerProcess, strategy == Strategy.FORGETFUL_CDC);
+            listenerProcess, strategy == Strategy.FORGETFUL_CDC, scenario.listenerProgressInterval(strategy));
         resources.add(listener);
         listener.start();
       }
@@ -118,25 +119,34 @@ public final class ScenarioRunner {
         resources.add(instance);
         instances.add(instance);
       }
-      Faults faults = new Faults(stack, scenario, history, proxies, listener);
+      faults = new Faults(stack, scenario, context, proxies, listener);
+      faults.prepare();
       for (int i = 0; i < instances.size(); i++) {
         for (int r = 0; r < scenario.readersPerInstance(); r++) {
           int instance = i;
           long readerSeed = seed * 31 + i * 7L + r + 1;
-          threads.add(start("chaos-reader-" + i + "-" + r, () -> readLoop(instances.get(instance), instance, workload,
-              rows(scenario, readerSeed), new Random(readerSeed), scenario.readsPerSecondPerReader(), history,
-              running)));
+          boolean racing = scenario.readerRaces(r);
+          threads.add(start("chaos-reader-" + i + "-" + r, () -> {
+            RunContext.racing(racing);
+            readLoop(instances.get(instance), instance, context, rows(scenario, readerSeed), new Random(readerSeed),
+                running);
+          }));
         }
       }
       for (int w = 0; w < scenario.writers(); w++) {
         long writerSeed = scenario.writersShareKeys() ? seed : seed + 1000L * w;
         long writerId = w;
-        threads.add(start("chaos-writer-" + w, () -> writeLoop(stack.database(), context, instances,
-            rows(scenario, writerSeed), new Random(writerSeed * 13 + writerId), writeFailures, running)));
+        boolean deletesOnly = w >= scenario.writers() - scenario.deleteOnlyWriters();
+        boolean racing = scenario.writerRaces(w);
+        threads.add(start("chaos-writer-" + w, () -> {
+          RunContext.racing(racing);
+          writeLoop(stack.database(), context, instances, rows(scenario, writerSeed),
+              new Random(writerSeed * 13 + writerId), deletesOnly, writeFailures, running);
+        }));
       }
       faults.inject();
       running.set(false);
-      signals.release();
+      faults.releaseHolds();
       for (Thread t : threads) {
         t.join(TimeUnit.SECONDS.toMillis(30));
       }
@@ -147,12 +157,23 @@ public final class ScenarioRunner {
       faults.heal();
       Thread.sleep(Duration.ofMillis(scenario.windowMillis()).plus(CATCH_UP).toMillis());
       int staleKeys = staleKeysAfterQuiescence(stack, workload, instances, namespace);
-      return Checker.check(label, history, Duration.ofMillis(scenario.windowMillis()), staleKeys, 0);
+      Report report = Checker.check(label, history, Duration.ofMillis(scenario.windowMillis()), staleKeys, 0)
+          .withFaultMeasures(context.measures.result());
+      if (!strategy.baseline && report.staleReads() > 0) {
+        log.warn("{}: stale reads (first per key, with the key's writes around them):\n  {}", label, String.join(
+            "\n  ", Checker.describeStaleReads(history, Duration.ofMillis(scenario.windowMillis()), 10)));
+      }
+      return report;
     } finally {
       running.set(false);
       signals.release();
       try {
-        new Faults(stack, scenario, history, List.of(), null).heal();
+        if (faults != null) {
+          faults.releaseHolds();
+          faults.heal();
+        } else {
+          Faults.healAfterFailure(stack, scenario);
+        }
       } catch (RuntimeException e) {
         log.error("{}: could not heal the servers after the run: {}", label, e.toString());
       }
@@ -177,7 +198,7 @@ public final class ScenarioRunner {
       case NAIVE, DOUBLE_DELETE, NAIVE_WRITE_THROUGH -> new NaiveRedisStrategy(context, naiveUri);
       case NAIVE_TWO_LEVEL -> new NaiveTwoLevelStrategy(context, naiveUri);
       case VERSION_FENCE_ONLY -> new VersionFenceOnlyStrategy(context, naiveUri);
-      case FORGETFUL_CDC, VERACACHE_CACHE_ASIDE, VERACACHE_READ_THROUGH, VERACACHE_WRITE_THROUGH,
+      case FORGETFUL_CDC, CDC_ONLY_UNBOUNDED, CDC_NO_LOSS_CHECK, VERACACHE_CACHE_ASIDE, VERACACHE_READ_THROUGH, VERACACHE_WRITE_THROUGH,
           VERACACHE_CDC_ONLY -> new VeracacheStrategy(context, instance, redisUri);
       case HEAP_WRITE_BEHIND -> throw new IllegalArgumentException("HEAP_WRITE_BEHIND has no cache instances");
     };
@@ -226,12 +247,15 @@ public final class ScenarioRunner {
     return new ZipfDistribution(new Well19937c(seed), scenario.keys(), ZIPF_EXPONENT);
   }
 
-  private static void readLoop(CacheUnderTest cache, int instance, Workload workload, ZipfDistribution rows,
-      Random random, int readsPerSecond, History history, AtomicBoolean running) {
-    Pacer pacer = new Pacer(readsPerSecond);
+  /** Reads at the scenario's pace: a read owed after a race when one has come due, else a key by Zipf. */
+  private static void readLoop(CacheUnderTest cache, int instance, RunContext context, ZipfDistribution rows,
+      Random random, AtomicBoolean running) {
+    History history = context.history;
+    Pacer pacer = new Pacer(context.scenario.readsPerSecondPerReader());
     while (running.get()) {
       pacer.awaitNext();
-      String key = workload.cacheKey(rows.sample() - 1, random);
+      RunContext.OwedRead owed = context.owedRead();
+      String key = owed != null ? owed.key() : context.workload.cacheKey(rows.sample() - 1, random);
       long start = System.nanoTime();
       RunContext.beginRead();
       try {
@@ -249,7 +273,7 @@ public final class ScenarioRunner {
    * turn. A failed write (the database restarting) is counted, and the writer reconnects and goes on.
    */
   private static void writeLoop(DatabaseServer db, RunContext context, List<CacheUnderTest> instances,
-      ZipfDistribution rows, Random random, AtomicInteger failures, AtomicBoolean running) {
+      ZipfDistribution rows, Random random, boolean deletesOnly, AtomicInteger failures, AtomicBoolean running) {
     Scenario scenario = context.scenario;
     Pacer pacer = new Pacer((double) scenario.writesPerSecond() / scenario.writers());
     int n = 0;
@@ -261,7 +285,8 @@ public final class ScenarioRunner {
           connection = db.connect();
           connection.setAutoCommit(false);
         }
-        instances.get(n++ % instances.size()).write(context.new Writer(connection, random), rows.sample() - 1);
+        instances.get(n++ % instances.size()).write(context.new Writer(connection, random, deletesOnly),
+            rows.sample() - 1);
       } catch (Exception e) {
         failures.incrementAndGet();
         log.debug("write failed, reconnecting: {}", e.toString());

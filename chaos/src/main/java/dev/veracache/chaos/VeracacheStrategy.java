@@ -16,19 +16,22 @@ import java.time.Duration;
 /**
  * Veracache, as an application would use it: one {@link Veracache} client per instance (its own connection, tracking
  * and L1), versioned values (the row version), the CDC listener running beside it (started by the runner). Cache-aside
- * and read-through invalidate after each commit with the row version; write-through writes the database through its
- * {@link CacheWriter} and sets the committed version; CDC_ONLY (and the FORGETFUL_CDC baseline) leave invalidation
- * to the listener alone.
+ * and read-through invalidate after each commit with the row version ({@link TieredCache#invalidateDeleted} for a
+ * delete); write-through writes the database through its {@link CacheWriter} and sets the committed version, or
+ * deletes through it; CDC_ONLY (and the FORGETFUL_CDC and CDC_ONLY_UNBOUNDED baselines) leave invalidation to the
+ * listener alone. With the scenario's {@code listenerStalenessBoundMillis}, every Veracache strategy (never a baseline)
+ * trusts Redis and L1 only while the listener's published progress is within that bound.
  *
- * <p>Timeouts are short, as the chaos configuration: a 300 ms command timeout, a 100 ms heartbeat, 100 ms L1 trust
- * while degraded and 300 ms of recovery grace.
+ * <p>Timeouts are short, as the chaos configuration: a 300 ms command timeout, a 100 ms heartbeat
+ * ({@link Scenario#CLIENT_HEARTBEAT_MILLIS}), 100 ms L1 trust while degraded and 300 ms of recovery grace.
  */
 final class VeracacheStrategy implements CacheUnderTest {
 
   /** The write-through writer runs on the writer's thread, inside put: it finds its writer and row here. */
   private static final ThreadLocal<PendingWrite> PENDING = new ThreadLocal<>();
 
-  private record PendingWrite(RunContext.Writer writer, int row, Workload.Commit[] committed) {}
+  private record PendingWrite(RunContext.Writer writer, int row, Workload.Intent intent,
+      Workload.Commit[] committed) {}
 
   private final RunContext context;
   private final Veracache veracache;
@@ -40,13 +43,16 @@ final class VeracacheStrategy implements CacheUnderTest {
   VeracacheStrategy(RunContext context, int instance, String redisUri) {
     this.context = context;
     this.veracache = Veracache.create(VeracacheOptions.builder(redisUri).clientName("chaos-" + instance)
-        .commandTimeout(Duration.ofMillis(300)).heartbeatInterval(Duration.ofMillis(100))
+        .commandTimeout(Duration.ofMillis(300)).heartbeatInterval(Duration.ofMillis(Scenario.CLIENT_HEARTBEAT_MILLIS))
         .degradedL1Ttl(Duration.ofMillis(100)).recoveryGrace(Duration.ofMillis(300))
         .meterRegistry(new SimpleMeterRegistry()).build());
     CacheOptions.Builder<String, String> options = CacheOptions.<String, String>builder(context.namespace,
             ValueCodec.utf8())
         .version(Long::parseLong).leaseWaitTimeout(Duration.ofMillis(context.scenario.leaseWaitMillis()))
         .hooks(context.hooks);
+    if (context.strategy.takesListenerBound() && context.scenario.listenerStalenessBoundMillis() > 0) {
+      options.listenerStalenessBound(Duration.ofMillis(context.scenario.listenerStalenessBoundMillis()));
+    }
     int tombstoneTtl = context.scenario.tombstoneTtlMillis();
     if (tombstoneTtl > 0) {
       // The library refuses a tombstone shorter than a lease (it would reopen R12): leases get the same lifetime.
@@ -80,9 +86,14 @@ final class VeracacheStrategy implements CacheUnderTest {
   public void write(RunContext.Writer writer, int row) throws Exception {
     if (writeThrough != null) {
       Workload.Commit[] committed = new Workload.Commit[1];
-      PENDING.set(new PendingWrite(writer, row, committed));
+      Workload.Intent intent = writer.nextIntent();
+      PENDING.set(new PendingWrite(writer, row, intent, committed));
       try {
-        writeThrough.put("k" + row, "");
+        if (intent == Workload.Intent.DELETE) {
+          writeThrough.delete("k" + row);
+        } else {
+          writeThrough.put("k" + row, "");
+        }
       } finally {
         PENDING.remove();
         if (committed[0] != null) {
@@ -94,7 +105,11 @@ final class VeracacheStrategy implements CacheUnderTest {
     Workload.Commit commit = writer.commit(row);
     if (context.strategy.appInvalidates()) {
       for (String key : commit.appInvalidates()) {
-        tiered.invalidate(key, commit.version());
+        if (commit.deleted(key)) {
+          tiered.invalidateDeleted(key, commit.version()); // the delete took this version: nothing at or below it
+        } else {
+          tiered.invalidate(key, commit.version());
+        }
       }
     }
     writer.settle(commit);
@@ -132,14 +147,15 @@ final class VeracacheStrategy implements CacheUnderTest {
     @Override
     public String write(String key, String ignored) throws Exception {
       PendingWrite pending = PENDING.get();
-      Workload.Commit commit = pending.writer().commit(pending.row());
+      Workload.Commit commit = pending.writer().commit(pending.row(), pending.intent());
       pending.committed()[0] = commit;
       return Long.toString(commit.version());
     }
 
     @Override
-    public void delete(String key) {
-      throw new UnsupportedOperationException("the chaos workload deletes through cache-aside only");
+    public void delete(String key) throws Exception {
+      PendingWrite pending = PENDING.get();
+      pending.committed()[0] = pending.writer().commit(pending.row(), Workload.Intent.DELETE);
     }
   }
 }

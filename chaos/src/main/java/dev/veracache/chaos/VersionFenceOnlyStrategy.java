@@ -8,16 +8,19 @@ import java.time.Duration;
 
 /**
  * A version fence without leases (the CacheFront style): an invalidation writes a tombstone {@code T:<version>} with a
- * TTL, and a fill is a script that stores {@code V:<version>} only if Redis holds nothing as new. Safe while the
- * tombstone lives; once it has expired, a fill slower than the tombstone's lifetime lands its old version (R12). No L1.
+ * TTL, and a fill is a script that stores {@code V:<version>} only if Redis holds no newer version (a tombstone at the
+ * fill's own version lets it in: that is the row the change produced). Safe while the tombstone lives; once it has
+ * expired (R12) or been evicted (R14), a fill slower than that lands its old version. No L1.
  */
 final class VersionFenceOnlyStrategy implements CacheUnderTest {
 
   private static final String FILL = """
       local cur = redis.call('GET', KEYS[1])
       if cur then
-        local v = tonumber(string.match(cur, '^[VTN]:(%-?%d+)'))
-        if v and v >= tonumber(ARGV[1]) then return 0 end
+        local kind, v = string.match(cur, '^([VTN]):(%-?%d+)')
+        v = tonumber(v)
+        local fill = tonumber(ARGV[1])
+        if v and (v > fill or (v == fill and kind ~= 'T')) then return 0 end
       end
       redis.call('SET', KEYS[1], ARGV[3] .. ':' .. ARGV[1], 'PX', ARGV[2])
       return 1

@@ -25,7 +25,21 @@ import java.util.Random;
 final class Workload {
 
   /** What one committed write did. */
-  record Commit(long version, List<History.Write> effects, List<String> appInvalidates, boolean insert) {}
+  record Commit(long version, List<History.Write> effects, List<String> appInvalidates, boolean insert) {
+
+    /** Whether this commit deleted the row behind {@code key} (or the row left that SKU). */
+    boolean deleted(String key) {
+      return effects.stream().anyMatch(e -> e.key().equals(key) && e.deleted());
+    }
+  }
+
+  /**
+   * What a writer asks of one write. ANY: a delete with probability {@link Scenario#deleteFraction()} if the row
+   * exists, an insert if it is gone, an update otherwise. Write-through writers choose before the write, because the
+   * cache call differs (put or delete): UPSERT inserts or updates; DELETE deletes the row, or deletes nothing when it
+   * is already gone (the version is taken all the same). Delete-only writers always ask DELETE.
+   */
+  enum Intent { ANY, UPSERT, DELETE }
 
   final String table;
   private final DatabaseServer db;
@@ -88,6 +102,11 @@ final class Workload {
    * probability {@link Scenario#skuChangeFraction()} when alternate keys are on).
    */
   Commit write(Connection c, int row, Random random) throws SQLException {
+    return write(c, row, random, Intent.ANY);
+  }
+
+  /** One write of row {@code row}, as {@code intent} asks (see {@link Intent}). */
+  Commit write(Connection c, int row, Random random, Intent intent) throws SQLException {
     String k = "k" + row;
     try {
       long version;
@@ -111,11 +130,14 @@ final class Workload {
         }
       }
       Commit commit;
-      if (sku == null) {
+      if (intent == Intent.DELETE) {
+        execute(c, "DELETE FROM " + table + " WHERE k = ?", k);
+        commit = new Commit(version, effects(k, version, true, sku, null), appKeys(k, sku), false);
+      } else if (sku == null) {
         String newSku = "a" + row;
         execute(c, "INSERT INTO " + table + " (k, sku, version) VALUES (?, ?, ?)", k, newSku, version);
         commit = new Commit(version, effects(k, version, false, null, newSku), List.of(), true);
-      } else if (random.nextDouble() < scenario.deleteFraction()) {
+      } else if (intent == Intent.ANY && random.nextDouble() < scenario.deleteFraction()) {
         execute(c, "DELETE FROM " + table + " WHERE k = ?", k);
         commit = new Commit(version, effects(k, version, true, sku, null), appKeys(k, sku), false);
       } else {
@@ -138,7 +160,61 @@ final class Workload {
 
   /** The keys the application itself invalidates after a write: the primary key, and the SKU it knows now. */
   private List<String> appKeys(String k, String sku) {
-    return scenario.alternateKeys() ? List.of(k, sku) : List.of(k);
+    return scenario.alternateKeys() && sku != null ? List.of(k, sku) : List.of(k);
+  }
+
+  /**
+   * R16: {@code TRUNCATE TABLE} while the writers run, as one change of every row. Under the locks of every sequence
+   * row (writers wait at their first statement, before they touch the table) each row takes its next version; the
+   * table is truncated; the versions commit. Every row counts as deleted at its version from just before the
+   * TRUNCATE was sent (so the history errs towards not calling a read stale); the writers' next writes insert the
+   * rows again above it.
+   *
+   * @return one delete per cache key of every row (with alternate keys, both its possible SKUs), at that time
+   */
+  List<History.Write> truncate() throws SQLException {
+    List<History.Write> deletes = new ArrayList<>();
+    try (Connection locks = db.connect(); Connection ddl = db.connect()) {
+      locks.setAutoCommit(false);
+      try (Statement s = locks.createStatement()) {
+        try (ResultSet rs = s.executeQuery("SELECT k FROM " + table + "_seq FOR UPDATE")) {
+          while (rs.next()) {
+            // every sequence row locked: no write of the table can start until the commit below
+          }
+        }
+        s.executeUpdate("UPDATE " + table + "_seq SET last = last + 1");
+        List<String> keys = new ArrayList<>();
+        List<Long> versions = new ArrayList<>();
+        try (ResultSet rs = s.executeQuery("SELECT k, last FROM " + table + "_seq")) {
+          while (rs.next()) {
+            keys.add(rs.getString(1));
+            versions.add(rs.getLong(2));
+          }
+        }
+        long before = System.nanoTime();
+        try (Statement truncate = ddl.createStatement()) {
+          truncate.execute("TRUNCATE TABLE " + table);
+        }
+        locks.commit();
+        for (int i = 0; i < keys.size(); i++) {
+          String k = keys.get(i);
+          deletes.add(new History.Write(k, versions.get(i), before, true));
+          if (scenario.alternateKeys()) {
+            String row = k.substring(1);
+            deletes.add(new History.Write("a" + row, versions.get(i), before, true));
+            deletes.add(new History.Write("b" + row, versions.get(i), before, true));
+          }
+        }
+      } catch (SQLException | RuntimeException e) {
+        try {
+          locks.rollback();
+        } catch (SQLException rollback) {
+          e.addSuppressed(rollback);
+        }
+        throw e;
+      }
+    }
+    return deletes;
   }
 
   /** The history writes of one commit; commit times are filled in by the runner. */

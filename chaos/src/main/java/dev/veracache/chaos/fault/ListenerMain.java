@@ -46,7 +46,8 @@ import org.slf4j.LoggerFactory;
  * {@code database}, {@code table}, {@code namespace}, {@code keyTemplates} (comma-separated), {@code serverId},
  * {@code name}, {@code stateDirectory}; optional: {@code versionColumn}, {@code retryInitialMillis} (10),
  * {@code retryMaxMillis} (50), {@code liveTimeoutSeconds} (120), {@code crashFile}, {@code firstStart}
- * ({@code FLUSH_NAMESPACES}, the default, or {@code ASSUME_FRESH_INSTALL}: see {@link CdcOptions.FirstStartPolicy}).
+ * ({@code FLUSH_NAMESPACES}, the default, or {@code ASSUME_FRESH_INSTALL}: see {@link CdcOptions.FirstStartPolicy}),
+ * {@code progressIntervalMillis} (the library's default when absent).
  */
 public final class ListenerMain {
 
@@ -227,7 +228,7 @@ public final class ListenerMain {
   private record Config(String dbHost, int dbPort, String dbUser, String dbPassword, String database, String table,
       String namespace, List<String> keyTemplates, String versionColumn, long serverId, String name,
       Path stateDirectory, String redisUri, Duration retryInitial, Duration retryMax, Duration liveTimeout,
-      Path crashFile, CdcOptions.FirstStartPolicy firstStart) {
+      Path crashFile, CdcOptions.FirstStartPolicy firstStart, Duration progressInterval /* nullable */) {
 
     static Config fromSystemProperties(Secrets secrets) throws BadConfiguration {
       String redisUri = secrets.redisUri();
@@ -251,7 +252,9 @@ public final class ListenerMain {
           required("namespace"), keys, version == null || version.isBlank() ? null : version.trim(),
           positiveLong("serverId", -1), required("name"), Path.of(required("stateDirectory")), redisUri,
           retryInitial, retryMax, Duration.ofSeconds(positiveLong("liveTimeoutSeconds", 120)),
-          crash == null || crash.isBlank() ? null : Path.of(crash), firstStartPolicy());
+          crash == null || crash.isBlank() ? null : Path.of(crash), firstStartPolicy(),
+          System.getProperty(PREFIX + "progressIntervalMillis") == null ? null
+              : Duration.ofMillis(positiveLong("progressIntervalMillis", -1)));
     }
 
     private static CdcOptions.FirstStartPolicy firstStartPolicy() throws BadConfiguration {
@@ -279,7 +282,11 @@ public final class ListenerMain {
       if (versionColumn != null) {
         mapping.version(versionColumn);
       }
-      return CdcOptions.builder()
+      CdcOptions.Builder builder = CdcOptions.builder();
+      if (progressInterval != null) {
+        builder.progressInterval(progressInterval);
+      }
+      return builder
           .database(dbHost, dbPort, dbUser, dbPassword)
           .serverId(serverId).name(name)
           .redis(VeracacheOptions.builder(redisUri).commandTimeout(Duration.ofMillis(300)).build())

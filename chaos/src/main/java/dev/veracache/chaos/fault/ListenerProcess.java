@@ -57,10 +57,12 @@ public final class ListenerProcess implements AutoCloseable {
    * What the child runs. {@code versionColumn} may be null; {@code dbPassword} and {@code redisUri} are secrets.
    * {@code firstStart} is what the listener does without a stored position (a fresh state directory): the durable
    * listener flushes its namespace (the default), the forgetful baseline declares a fresh install and flushes nothing.
+   * {@code progressInterval} is how often it publishes its progress (null: the library's default).
    */
   public record Spec(String dbHost, int dbPort, String dbUser, String dbPassword, String database, String table,
       String namespace, List<String> keyTemplates, String versionColumn /* nullable */, long serverId, String name,
-      Path stateDirectory, String redisUri, CdcOptions.FirstStartPolicy firstStart) {
+      Path stateDirectory, String redisUri, CdcOptions.FirstStartPolicy firstStart,
+      Duration progressInterval /* nullable */) {
 
     public Spec {
       Objects.requireNonNull(dbHost, "dbHost");
@@ -73,7 +75,19 @@ public final class ListenerProcess implements AutoCloseable {
       Objects.requireNonNull(stateDirectory, "stateDirectory");
       Objects.requireNonNull(redisUri, "redisUri");
       Objects.requireNonNull(firstStart, "firstStart");
+      if (progressInterval != null && (progressInterval.isNegative() || progressInterval.isZero())) {
+        throw new IllegalArgumentException("listener " + name + ": progressInterval must be positive, was "
+            + progressInterval);
+      }
       dbPassword = dbPassword == null ? "" : dbPassword;
+    }
+
+    /** A listener with the given first-start policy and the library's progress interval. */
+    public Spec(String dbHost, int dbPort, String dbUser, String dbPassword, String database, String table,
+        String namespace, List<String> keyTemplates, String versionColumn, long serverId, String name,
+        Path stateDirectory, String redisUri, CdcOptions.FirstStartPolicy firstStart) {
+      this(dbHost, dbPort, dbUser, dbPassword, database, table, namespace, keyTemplates, versionColumn, serverId, name,
+          stateDirectory, redisUri, firstStart, null);
     }
 
     /** A durable listener: without a stored position it flushes its namespace once live. */
@@ -87,13 +101,19 @@ public final class ListenerProcess implements AutoCloseable {
     /** The same listener with another state directory (a fresh one forgets the position). */
     public Spec withStateDirectory(Path directory) {
       return new Spec(dbHost, dbPort, dbUser, dbPassword, database, table, namespace, keyTemplates, versionColumn,
-          serverId, name, directory, redisUri, firstStart);
+          serverId, name, directory, redisUri, firstStart, progressInterval);
     }
 
     /** The same listener with another first-start policy. */
     public Spec withFirstStart(CdcOptions.FirstStartPolicy policy) {
       return new Spec(dbHost, dbPort, dbUser, dbPassword, database, table, namespace, keyTemplates, versionColumn,
-          serverId, name, stateDirectory, redisUri, policy);
+          serverId, name, stateDirectory, redisUri, policy, progressInterval);
+    }
+
+    /** The same listener publishing its progress every {@code interval}. */
+    public Spec withProgressInterval(Duration interval) {
+      return new Spec(dbHost, dbPort, dbUser, dbPassword, database, table, namespace, keyTemplates, versionColumn,
+          serverId, name, stateDirectory, redisUri, firstStart, interval);
     }
 
     /** The child's {@code -D} properties (no secrets). */
@@ -113,6 +133,9 @@ public final class ListenerProcess implements AutoCloseable {
       p.put("name", name);
       p.put("stateDirectory", stateDirectory.toAbsolutePath().toString());
       p.put("firstStart", firstStart.name());
+      if (progressInterval != null) {
+        p.put("progressIntervalMillis", Long.toString(progressInterval.toMillis()));
+      }
       return p;
     }
 
