@@ -194,8 +194,11 @@ public final class CacheOptions<K, V> {
      * behind (race R18). The listener publishes its progress in Redis ({@code veracache:progress:<namespace>}); this
      * client reads it every {@code heartbeatInterval}. When the listener is further behind, stalled, dead, or has
      * published nothing yet, reads of this namespace bypass Redis (counted in {@code veracache.degraded.reads}) and
-     * L1 serves only entries younger than {@code bound}, so no read is staler than {@code bound} plus one heartbeat
-     * interval. After Redis was lost and came back, the namespace is trusted again only once the listener has applied
+     * L1 serves only entries younger than {@code bound}, so no read is staler than about twice the bound plus one
+     * heartbeat interval (an L1 entry read from Redis just before the listener fell behind may be served for one more
+     * bound). Every listener that maps the namespace counts once it has published; a retired listener's progress
+     * ({@code HDEL veracache:progress:<namespace> <listener>}) must be removed, or the namespace stays untrusted.
+     * After Redis was lost and came back, the namespace is trusted again only once the listener has applied
      * everything committed up to that moment (which also covers a Redis that came back with old data). Off by default:
      * set it for every namespace a listener maps.
      */

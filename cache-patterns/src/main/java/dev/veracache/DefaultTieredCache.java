@@ -427,6 +427,7 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
     if (l1 != null) {
       l1.invalidate(local);
     }
+    singleFlight.detach(local); // a read after this returns must not join a load that may have read the old row
     L1Store.ReadTicket ticket = l1 == null ? null : l1.beginRead(local);
     try {
       hooks.beforeVersionedSet(redisKey, version);

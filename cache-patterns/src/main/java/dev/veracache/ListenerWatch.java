@@ -32,6 +32,8 @@ final class ListenerWatch {
 
   private static final Logger log = LoggerFactory.getLogger(ListenerWatch.class);
   static final String PROGRESS_PREFIX = "veracache:progress:";
+  /** How far in the future of Redis's clock published progress may lie and still count (clock steps, rounding). */
+  static final long CLOCK_TOLERANCE_MILLIS = 1000;
 
   /** One cache's view of its listener; read on every read of that cache. */
   static final class Signal {
@@ -147,6 +149,14 @@ final class ListenerWatch {
         if (safeThrough < 0) {
           signal.stalenessMillis = -1;
           setTrust(signal, false, "no CDC listener has published progress for it");
+          continue;
+        }
+        if (safeThrough > redisNow + CLOCK_TOLERANCE_MILLIS) {
+          // Progress from the future: stamped by a Redis whose clock ran ahead (a failover to another machine) or
+          // written by hand. It proves nothing about now.
+          signal.stalenessMillis = -1;
+          setTrust(signal, false, "its published progress lies " + (safeThrough - redisNow) + " ms in the future of "
+              + "Redis's clock");
           continue;
         }
         long staleness = Math.max(0, redisNow - safeThrough);

@@ -129,26 +129,43 @@ public final class RedisInvalidator implements AutoCloseable {
    * ({@code CacheOptions.Builder.listenerStalenessBound}): in each namespace's progress hash
    * ({@code veracache:progress:<namespace>}, field = the listener's name), the Redis time up to which every commit is
    * known applied ({@code lagMillis} before now). In the same atomic step it checks that Redis still holds the sequence
-   * number this listener wrote last ({@code veracache:cdc:<listener>:seq}) and writes the next one: a Redis that lost
-   * data is detected at the first publish after it came back.
+   * number this listener instance wrote last ({@code veracache:cdc:<listener>:seq:<instance>}, one key per running
+   * instance, so that two instances of one listener, in a rolling deploy, do not take each other's numbers for data
+   * loss; it expires a day after its last write) and writes the next one: a Redis that lost data is detected at the
+   * first publish after it came back.
    *
    * @param lastSequence what this listener wrote last, or 0 right after it started (nothing is checked then)
    * @param sequence the new sequence number, above {@code lastSequence}
    * @throws CacheUnavailableException if Redis did not answer; the caller retries
    */
-  public ProgressOutcome publishProgress(String listener, List<String> namespaces, long lastSequence, long sequence,
-      long lagMillis) {
-    notNull(listener, "listener");
+  public ProgressOutcome publishProgress(String listener, String instance, List<String> namespaces, long lastSequence,
+      long sequence, long lagMillis) {
     notNull(namespaces, "namespaces");
+    return runPublish(listener, instance, namespaces, lastSequence, sequence, ascii(Math.max(0, lagMillis)));
+  }
+
+  /**
+   * Like {@link #publishProgress} without progress: only checks that Redis holds {@code lastSequence} and writes
+   * {@code sequence}. The listener calls it after every applied batch, so that an invalidation lost with a restored
+   * snapshot is always lost together with a sequence number written after it, and is detected at the next check.
+   */
+  public ProgressOutcome advanceSequence(String listener, String instance, long lastSequence, long sequence) {
+    return runPublish(listener, instance, List.of(), lastSequence, sequence, new byte[0]);
+  }
+
+  private ProgressOutcome runPublish(String listener, String instance, List<String> namespaces, long lastSequence,
+      long sequence, byte[] lag) {
+    notNull(listener, "listener");
+    notNull(instance, "instance");
     String[] keys = new String[namespaces.size() + 1];
-    keys[0] = "veracache:cdc:" + listener + ":seq";
+    keys[0] = "veracache:cdc:" + listener + ":seq:" + instance;
     for (int i = 0; i < namespaces.size(); i++) {
       keys[i + 1] = ListenerWatch.PROGRESS_PREFIX + namespaces.get(i);
     }
     try {
       List<?> reply = (List<?>) link.runOnKeys(FenceScript.PUBLISH, keys,
           (lastSequence == 0 ? "" : Long.toString(lastSequence)).getBytes(StandardCharsets.US_ASCII),
-          ascii(sequence), listener.getBytes(StandardCharsets.UTF_8), ascii(Math.max(0, lagMillis)));
+          ascii(sequence), listener.getBytes(StandardCharsets.UTF_8), lag);
       return (Long) reply.get(0) == 1 ? ProgressOutcome.PUBLISHED : ProgressOutcome.REDIS_LOST_DATA;
     } catch (L2Failure e) {
       throw new CacheUnavailableException(e.getMessage(), e.reason, e);

@@ -138,17 +138,7 @@ final class RedisLink implements AutoCloseable {
 
   /** Runs a fence script on one key; the script's reply as Lettuce decodes it (Long, byte[] or a List of those). */
   Object run(FenceScript script, String key, byte[]... args) {
-    String[] keys = {key};
-    byte[][] argv = args.length == 0 ? NO_ARGS : args;
-    return call(() -> {
-      try {
-        return commands.evalsha(script.sha1, ScriptOutputType.MULTI, keys, argv);
-      } catch (RedisNoScriptException e) {
-        // Script cache is empty after a Redis restart or SCRIPT FLUSH: load once and retry.
-        commands.scriptLoad(script.source);
-        return commands.evalsha(script.sha1, ScriptOutputType.MULTI, keys, argv);
-      }
-    });
+    return runOnKeys(script, new String[] {key}, args);
   }
 
   /** Runs a script that reads or writes several keys at once; guarded by the breaker like every data call. */
@@ -158,6 +148,7 @@ final class RedisLink implements AutoCloseable {
       try {
         return commands.evalsha(script.sha1, ScriptOutputType.MULTI, keys, argv);
       } catch (RedisNoScriptException e) {
+        // Script cache is empty after a Redis restart or SCRIPT FLUSH: load once and retry.
         commands.scriptLoad(script.source);
         return commands.evalsha(script.sha1, ScriptOutputType.MULTI, keys, argv);
       }

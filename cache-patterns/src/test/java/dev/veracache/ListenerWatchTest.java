@@ -28,7 +28,7 @@ class ListenerWatchTest extends RealServersTest {
   private ProgressOutcome publish(RedisInvalidator listener, long lagMillis) {
     long last = sequence;
     sequence++;
-    return listener.publishProgress("cdc", List.of(namespace), last, sequence, lagMillis);
+    return listener.publishProgress("cdc", "i1", List.of(namespace), last, sequence, lagMillis);
   }
 
   private CacheAside<Long, Product> watchedCache(Veracache jvm, Duration bound) {
@@ -60,7 +60,7 @@ class ListenerWatchTest extends RealServersTest {
 
     assertThat(publish(listener, 60_000)).isEqualTo(ProgressOutcome.PUBLISHED); // a minute behind
     // Progress never goes back: a second listener field one minute behind is what "the furthest behind" reads.
-    listener.publishProgress("cdc-2", List.of(namespace), 0, 1, 60_000);
+    listener.publishProgress("cdc-2", "i1", List.of(namespace), 0, 1, 60_000);
     await().atMost(WITHIN).until(() -> jvm.listenerUntrusted(namespace));
 
     assertThat(jvm.listenerStaleness(namespace)).hasValueSatisfying(d -> assertThat(d).isGreaterThan(
@@ -124,6 +124,17 @@ class ListenerWatchTest extends RealServersTest {
     await().atMost(WITHIN).ignoreExceptions().until(() -> "PONG".equals(redisCli.ping()));
 
     assertThat(publish(listener, 0)).isEqualTo(ProgressOutcome.REDIS_LOST_DATA);
+  }
+
+  @Test
+  void twoRunningInstancesOfOneListenerDoNotTakeEachOthersSequenceForDataLoss() {
+    RedisInvalidator listener = listener();
+    // A rolling deploy: the old and the new instance of listener "cdc" publish side by side.
+    assertThat(listener.publishProgress("cdc", "old", List.of(namespace), 0, 10, 0)).isEqualTo(ProgressOutcome.PUBLISHED);
+    assertThat(listener.publishProgress("cdc", "new", List.of(namespace), 0, 500, 0)).isEqualTo(ProgressOutcome.PUBLISHED);
+    assertThat(listener.publishProgress("cdc", "old", List.of(namespace), 10, 11, 0)).isEqualTo(ProgressOutcome.PUBLISHED);
+    assertThat(listener.advanceSequence("cdc", "new", 500, 501)).isEqualTo(ProgressOutcome.PUBLISHED);
+    assertThat(listener.advanceSequence("cdc", "old", 11, 12)).isEqualTo(ProgressOutcome.PUBLISHED);
   }
 
   @Test

@@ -134,6 +134,9 @@ public final class CdcInvalidator implements AutoCloseable {
   private final ProgressPublisher progress;
   /** The newest marker token handed out: a timestamp (this JVM's clock, ms), strictly increasing. */
   private final AtomicLong lastMarkerToken = new AtomicLong();
+  /** When this run wrote each marker still expected back, by the monotonic clock. */
+  private final java.util.concurrent.ConcurrentSkipListMap<Long, Long> markerWrittenNanos =
+      new java.util.concurrent.ConcurrentSkipListMap<>();
   private final List<Meter> meters = new java.util.concurrent.CopyOnWriteArrayList<>();
   private final ListenerState state;
   /** Why the mapped namespaces must be flushed once live (stored in {@link #state}); null when nothing is owed. */
@@ -353,6 +356,7 @@ public final class CdcInvalidator implements AutoCloseable {
    */
   private long writeMarker(String purpose) {
     long token = lastMarkerToken.updateAndGet(last -> Math.max(last + 1, System.currentTimeMillis()));
+    markerWrittenNanos.put(token, System.nanoTime());
     try (Connection c = connect(markerDatabase); PreparedStatement ps = c.prepareStatement(
         "REPLACE INTO " + MARKER_TABLE + " (listener, token) VALUES (?, ?)")) {
       ps.setString(1, options.name);
@@ -365,13 +369,13 @@ public final class CdcInvalidator implements AutoCloseable {
   }
 
   /**
-   * After a batch whose last marker row (written at {@code markerWrittenMillis}) came back and every invalidation
-   * before it is in Redis: publish that progress for clients, retried while Redis refuses. A Redis that lost data it
-   * had acknowledged is made whole first (by policy). Nothing is published before the listener is proven (a flush may
-   * still be owed).
+   * After every applied batch: check that Redis kept everything acknowledged so far and advance the sequence; when the
+   * batch carried a marker row (written at {@code markerWrittenMillis}, else 0), also publish that every commit before
+   * it is applied, for clients. Retried while Redis refuses. A Redis that lost data it had acknowledged is made whole
+   * first (by policy). Nothing is checked or published before the listener is proven (a flush may still be owed).
    */
   private void publishProgress(long markerWrittenMillis) throws InterruptedException {
-    if (markerWrittenMillis == 0 || !proven) {
+    if (!proven) {
       return;
     }
     for (int attempt = 1; ; attempt++) {
@@ -379,11 +383,15 @@ public final class CdcInvalidator implements AutoCloseable {
         throw new InterruptedException("closing before progress was published");
       }
       try {
-        if (progress.publish(markerWrittenMillis) == RedisInvalidator.ProgressOutcome.REDIS_LOST_DATA) {
+        RedisInvalidator.ProgressOutcome outcome = markerWrittenMillis == 0 ? progress.advance()
+            : progress.publish(markerLagMillis(markerWrittenMillis));
+        if (outcome == RedisInvalidator.ProgressOutcome.REDIS_LOST_DATA) {
           onRedisDataLoss();
           continue; // publish again, on a new sequence
         }
-        progressPublished.increment();
+        if (markerWrittenMillis != 0) {
+          progressPublished.increment();
+        }
         return;
       } catch (CacheUnavailableException e) {
         retries.increment();
@@ -427,6 +435,19 @@ public final class CdcInvalidator implements AutoCloseable {
     synchronized (liveSignal) {
       liveSignal.notifyAll();
     }
+  }
+
+  /**
+   * How long ago the marker was written, by the monotonic clock when this run wrote it (a wall-clock step must not
+   * make the listener look more current than it is); by the wall clock for a marker of an earlier run (replayed).
+   */
+  private long markerLagMillis(long token) {
+    Long writtenNanos = markerWrittenNanos.get(token);
+    markerWrittenNanos.headMap(token, true).clear(); // this one and older ones will not come back again
+    if (writtenNanos == null) {
+      return Math.max(0, System.currentTimeMillis() - token);
+    }
+    return TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - writtenNanos);
   }
 
   /** WAITAOF needs Redis 7.2 or newer with AOF on: refuse to start, naming the option, rather than stall later. */

@@ -34,8 +34,10 @@ import org.apache.kafka.connect.source.SourceRecord;
  *       {@code Long.MAX_VALUE} (a BIGINT UNSIGNED) throws {@link MappingException} naming table, column and value:
  *       the listener stops instead of fencing with a wrong number.</li>
  *   <li><b>Whole-table changes are recognised, not skipped.</b> TRUNCATE (Debezium op {@code t}), DROP TABLE, RENAME
- *       TABLE / ALTER TABLE ... RENAME (from either side), CREATE (OR REPLACE) TABLE and DROP DATABASE of a mapped
- *       table yield a {@link TableReset}; schema changes replayed by a snapshot are not changes and yield none.</li>
+ *       TABLE / ALTER TABLE ... RENAME (from either side), CREATE (OR REPLACE) TABLE, DROP DATABASE and the ALTER
+ *       TABLE partition clauses that remove or move rows (TRUNCATE / DROP / EXCHANGE PARTITION, CONVERT PARTITION /
+ *       TABLE) of a mapped table yield a {@link TableReset}; schema changes replayed by a snapshot are not changes
+ *       and yield none.</li>
  * </ul>
  */
 final class ChangeEventMapper {
@@ -46,7 +48,7 @@ final class ChangeEventMapper {
   /**
    * A change of a whole mapped table: every key of its namespace may be wrong.
    *
-   * @param reason    {@code truncate}, {@code drop}, {@code rename} or {@code create}
+   * @param reason    {@code truncate}, {@code drop}, {@code rename}, {@code create} or {@code partition}
    * @param statement the statement, for logs and errors
    */
   record TableReset(TableMapping mapping, String reason, String statement) {}
@@ -54,6 +56,12 @@ final class ChangeEventMapper {
   private static final Pattern RENAME = Pattern.compile(
       "(?is)^\\s*(?:RENAME\\s+TABLES?\\b|ALTER\\b.*?\\bTABLE\\b.*\\bRENAME\\b(?!\\s+(?:COLUMN|INDEX|KEY)\\b))");
   private static final Pattern DROP_DATABASE = Pattern.compile("(?is)^\\s*DROP\\s+(?:DATABASE|SCHEMA)\\b");
+  /** MariaDB's CREATE OR REPLACE TABLE: Debezium 3.5 reports no table change for it when the table existed. */
+  private static final Pattern CREATE_OR_REPLACE = Pattern.compile("(?is)^\\s*CREATE\\s+OR\\s+REPLACE\\s+TABLE\\s+"
+      + "(?:IF\\s+NOT\\s+EXISTS\\s+)?(?:(`(?:[^`]|``)+`|[A-Za-z0-9_$]+)\\s*\\.\\s*)?(`(?:[^`]|``)+`|[A-Za-z0-9_$]+)");
+  /** ALTER TABLE clauses that remove or move rows without row events. */
+  private static final Pattern PARTITION_ROWS = Pattern.compile(
+      "(?is)^\\s*ALTER\\b.*\\b(?:(?:TRUNCATE|DROP|EXCHANGE)\\s+PARTITION|CONVERT\\s+(?:PARTITION|TABLE))\\b");
   private static final Pattern QUOTED_ID = Pattern.compile("^\"((?:[^\"]|\"\")*)\"\\.\"((?:[^\"]|\"\")*)\"$");
   private static final BigDecimal LARGEST_VERSION = BigDecimal.valueOf(Long.MAX_VALUE);
 
@@ -115,7 +123,17 @@ final class ChangeEventMapper {
         }
       }
     }
+    Matcher replaced = CREATE_OR_REPLACE.matcher(ddl);
+    if (replaced.find()) {
+      String replacedDatabase = replaced.group(1) == null ? database : unquote(replaced.group(1));
+      TableMapping mapping = replacedDatabase == null ? null
+          : mappings.forTable(replacedDatabase, unquote(replaced.group(2)));
+      if (mapping != null) {
+        resets.putIfAbsent(mapping.table(), new TableReset(mapping, "create", ddl));
+      }
+    }
     boolean rename = RENAME.matcher(ddl).find();
+    boolean partitionRows = !rename && PARTITION_ROWS.matcher(ddl).find();
     List<Struct> changes = value.getArray("tableChanges");
     for (Struct change : changes == null ? List.<Struct>of() : changes) {
       String type = String.valueOf(change.getString("type"));
@@ -129,16 +147,20 @@ final class ChangeEventMapper {
         case "ALTER" -> {
           if (rename) { // renamed to a mapped name: the mapped table now holds another table's rows
             resets.putIfAbsent(mapping.table(), new TableReset(mapping, "rename", ddl));
+          } else if (partitionRows) {
+            resets.putIfAbsent(mapping.table(), new TableReset(mapping, "partition", ddl));
           }
         }
         default -> { }
       }
     }
-    if (rename && database != null) { // renamed from a mapped name: only the statement names the old table
+    if ((rename || partitionRows) && database != null) {
+      // Renamed from a mapped name, or a partition exchanged with / converted from a mapped table: only the statement
+      // names that table. A name that merely appears in the statement flushes too: a flush too many is harmless.
       for (TableMapping mapping : mappings.tables()) {
         String name = mapping.table().substring(mapping.table().indexOf('.') + 1);
         if (mapping.table().startsWith(database + ".") && namesIdentifier(ddl, name)) {
-          resets.putIfAbsent(mapping.table(), new TableReset(mapping, "rename", ddl));
+          resets.putIfAbsent(mapping.table(), new TableReset(mapping, rename ? "rename" : "partition", ddl));
         }
       }
     }
@@ -165,6 +187,11 @@ final class ChangeEventMapper {
     }
     int dot = id.indexOf('.');
     return dot < 0 ? null : mappings.forTable(id.substring(0, dot), id.substring(dot + 1));
+  }
+
+  private static String unquote(String identifier) {
+    return identifier.startsWith("`") ? identifier.substring(1, identifier.length() - 1).replace("``", "`")
+        : identifier;
   }
 
   /** The statement names {@code name} as an identifier (bare, quoted or qualified), not as part of a longer name. */

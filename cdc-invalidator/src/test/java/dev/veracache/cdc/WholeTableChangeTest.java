@@ -88,7 +88,8 @@ class WholeTableChangeTest extends ListenerFixture {
   @Test
   void truncateOfAMappedTableFlushesItsNamespaceFromRedisAndL1() throws Exception {
     redisCli.sync().set(namespace + ":before-start", "V:1:{}");
-    startListener(productOptions().build(), CdcHooks.NONE);
+    // A fresh install: the first-start flush would hide whether the start-up snapshot's schema events flush anything.
+    startListener(productOptions().firstStart(CdcOptions.FirstStartPolicy.ASSUME_FRESH_INSTALL).build(), CdcHooks.NONE);
     assertThat(redisValue("before-start")).as("the start-up snapshot's schema events flush nothing").isNotNull();
     CacheAside<Long, Product> a = instance("a");
     cacheRowOne(a);
@@ -153,6 +154,43 @@ class WholeTableChangeTest extends ListenerFixture {
     sql("ALTER TABLE " + table + " RENAME TO " + table + "_moved");
     await().atMost(WITHIN).until(() -> redisValue("unrelated") == null);
     assertThat(tableChanges("rename", "flushed")).isEqualTo(before + 1);
+  }
+
+  @Test
+  void createOrReplaceOfAMappedTableFlushesItsNamespace() throws Exception {
+    startListener(productOptions().build(), CdcHooks.NONE);
+    CacheAside<Long, Product> a = instance("a");
+    cacheRowOne(a);
+    redisCli.sync().set(namespace + ":unrelated", "V:7:{}");
+
+    sql("CREATE OR REPLACE TABLE " + table + " (id BIGINT PRIMARY KEY, sku VARCHAR(40) CHARACTER SET utf8mb4 "
+        + "COLLATE utf8mb4_bin NOT NULL, name VARCHAR(100) NOT NULL, version BIGINT NOT NULL)");
+
+    awaitFlushed(a);
+    assertThat(tableChanges("create", "flushed") + tableChanges("drop", "flushed")).isGreaterThanOrEqualTo(1);
+  }
+
+  @Test
+  void partitionClausesThatRemoveRowsFlushTheNamespaceAndAReorganisationDoesNot() throws Exception {
+    String partitioned = table + "_p";
+    sql("CREATE TABLE " + partitioned + " (id BIGINT PRIMARY KEY, version BIGINT NOT NULL) PARTITION BY RANGE (id) "
+        + "(PARTITION p0 VALUES LESS THAN (100), PARTITION p1 VALUES LESS THAN MAXVALUE)");
+    startListener(options(InvalidationMappings.builder().table(db.databaseName() + "." + partitioned)
+        .namespace(namespace).key("{id}").version("version").add().build()).build(), CdcHooks.NONE);
+    sql("INSERT INTO " + partitioned + " VALUES (1, 1)");
+    await().atMost(WITHIN).until(() -> tombstoned("1", 1));
+    redisCli.sync().set(namespace + ":unrelated", "V:7:{}");
+
+    sql("ALTER TABLE " + partitioned + " TRUNCATE PARTITION p0"); // row 1 is gone, no row event says so
+    await().atMost(WITHIN).until(() -> redisValue("1") == null && redisValue("unrelated") == null);
+    assertThat(counter("veracache.cdc.table.changes", "table", db.databaseName() + "." + partitioned,
+        "reason", "partition", "action", "flushed")).isEqualTo(1);
+
+    redisCli.sync().set(namespace + ":unrelated", "V:7:{}");
+    sql("ALTER TABLE " + partitioned + " REORGANIZE PARTITION p1 INTO (PARTITION p1 VALUES LESS THAN (200), "
+        + "PARTITION p2 VALUES LESS THAN MAXVALUE)", "INSERT INTO " + partitioned + " VALUES (2, 1)");
+    await().atMost(WITHIN).until(() -> tombstoned("2", 1)); // the listener is past the reorganisation
+    assertThat(redisValue("unrelated")).as("rows kept: nothing flushed").isEqualTo("V:7:{}");
   }
 
   @Test

@@ -136,7 +136,7 @@ class CdcSidecarApplicationTest {
         redis.sync().configSet("maxmemory-policy", policy);
       }
       await().atMost(WITHIN).until(() -> "UP".equals(healthStatus(base)));
-      assertThat(redis.sync().get("stalled_order:100")).startsWith("T:1:");
+      assertThat(redis.sync().get("stalled_order:100")).startsWith("P:1:"); // inserted at version 1
     } finally {
       client.shutdown();
       app.close();
