@@ -101,7 +101,8 @@ public final class ScenarioRunner {
       CdcListenerControl listener = null;
       if (strategy.usesCdc) {
         listener = new CdcListenerControl(stack, workload.table, namespace, scenario.alternateKeys(), serverId,
-            listenerProcess, strategy == Strategy.FORGETFUL_CDC, scenario.listenerProgressInterval(strategy));
+            listenerProcess, strategy == Strategy.FORGETFUL_CDC, scenario.listenerProgressInterval(strategy),
+            strategy == Strategy.CDC_NO_LOSS_CHECK);
         resources.add(listener);
         listener.start();
       }
