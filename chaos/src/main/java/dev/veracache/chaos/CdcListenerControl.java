@@ -1,6 +1,7 @@
 package dev.veracache.chaos;
 
 import dev.veracache.VeracacheOptions;
+import dev.veracache.cdc.CdcHooks;
 import dev.veracache.cdc.CdcInvalidator;
 import dev.veracache.cdc.CdcOptions;
 import dev.veracache.cdc.InvalidationMappings;
@@ -26,7 +27,8 @@ import org.slf4j.LoggerFactory;
  * durable listener keeps the default and flushes its namespace when it finds no stored position. A listener publishes
  * its progress every {@code progressInterval} (null: the library's default of 500 ms). The CDC_NO_LOSS_CHECK baseline
  * runs with the data-loss policy IGNORE: it notices a Redis that lost what it acknowledged, logs it, and flushes
- * nothing.
+ * nothing. A listener in this JVM reports each batch it received to the run's hooks (the R13 injection waits for
+ * the batch that carries a delete to be applied).
  */
 final class CdcListenerControl implements AutoCloseable {
 
@@ -42,12 +44,14 @@ final class CdcListenerControl implements AutoCloseable {
   private final boolean forgetful;
   private final Duration progressInterval; // null: the library's default
   private final boolean ignoreRedisDataLoss; // the CDC_NO_LOSS_CHECK baseline, in this JVM only
+  private final CdcHooks hooks; // in this JVM only
   private Path stateDirectory;
   private CdcInvalidator inProcess;
   private ListenerProcess process;
 
   CdcListenerControl(EmbeddedStack stack, String table, String namespace, boolean alternateKeys, long serverId,
-      boolean separateProcess, boolean forgetful, Duration progressInterval, boolean ignoreRedisDataLoss) {
+      boolean separateProcess, boolean forgetful, Duration progressInterval, boolean ignoreRedisDataLoss,
+      CdcHooks hooks) {
     this.stack = stack;
     this.table = table;
     this.namespace = namespace;
@@ -59,6 +63,7 @@ final class CdcListenerControl implements AutoCloseable {
     this.forgetful = forgetful;
     this.progressInterval = progressInterval;
     this.ignoreRedisDataLoss = ignoreRedisDataLoss;
+    this.hooks = hooks;
     this.stateDirectory = newStateDirectory();
   }
 
@@ -88,7 +93,7 @@ final class CdcListenerControl implements AutoCloseable {
         .retryBackoff(Duration.ofMillis(10), Duration.ofMillis(50))
         .firstStart(firstStart())
         .meterRegistry(new SimpleMeterRegistry())
-        .build());
+        .build(), hooks);
     if (!inProcess.awaitLive(LIVE_TIMEOUT)) {
       Throwable failure = inProcess.failure();
       inProcess.close();

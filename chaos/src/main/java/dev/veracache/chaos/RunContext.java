@@ -2,8 +2,13 @@ package dev.veracache.chaos;
 
 import dev.veracache.CacheHooks;
 import dev.veracache.CacheLoader;
+import dev.veracache.RedisInvalidator.KeyInvalidation;
+import dev.veracache.cdc.CdcHooks;
 import dev.veracache.chaos.fault.RedisMemoryPressure;
 import java.sql.Connection;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.DelayQueue;
 import java.util.concurrent.Delayed;
@@ -59,6 +64,18 @@ final class RunContext {
   volatile RedisMemoryPressure memoryPressure;
   /** Race injections plus level attribution, for the caches' hooks. */
   final CacheHooks hooks;
+  /** The batches an in-process CDC listener receives (see {@link #awaitCdcApplied}). */
+  final CdcHooks cdcHooks = new CdcHooks() {
+    @Override
+    public void beforeApply(List<KeyInvalidation> invalidations) {
+      cdcBatchReceived(invalidations);
+    }
+  };
+  private final Object cdcBatches = new Object();
+  /** Batches the CDC listener received so far; every one before the newest has been applied (they go in turn). */
+  private long cdcBatchCount;
+  /** Per cache key: the newest batch that invalidated it, and when that batch was received. */
+  private final Map<String, long[]> cdcBatchOfKey = new HashMap<>();
   /** The database read behind every cache: recorded as a load, attributed, slowed by {@code loadDelayMillis}. */
   final CacheLoader<String, String> loader = this::load;
 
@@ -173,6 +190,50 @@ final class RunContext {
     }
   }
 
+  private void cdcBatchReceived(List<KeyInvalidation> invalidations) {
+    long now = System.nanoTime();
+    synchronized (cdcBatches) {
+      cdcBatchCount++;
+      for (KeyInvalidation invalidation : invalidations) {
+        if (invalidation.namespace().equals(namespace)) {
+          cdcBatchOfKey.put(invalidation.key(), new long[] {cdcBatchCount, now});
+        }
+      }
+      cdcBatches.notifyAll();
+    }
+  }
+
+  /**
+   * R13 with a CDC listener in this JVM: waits until the listener has applied a batch that invalidated {@code key} and
+   * was received after {@code sinceNanos} (a later batch has begun: the listener applies them in turn), at most
+   * {@code timeoutMillis}. So a late set lands after every invalidation of the delete, the listener's included, as a
+   * set stalled by a long pause would. Returns at once without a listener in this JVM (none reports batches).
+   */
+  private void awaitCdcApplied(String key, long sinceNanos, long timeoutMillis) {
+    if (!strategy.usesCdc) {
+      return;
+    }
+    long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
+    synchronized (cdcBatches) {
+      while (signals.holding()) {
+        long[] batch = cdcBatchOfKey.get(key);
+        if (batch != null && batch[1] >= sinceNanos && batch[0] < cdcBatchCount) {
+          return;
+        }
+        long left = deadline - System.nanoTime();
+        if (left <= 0) {
+          return;
+        }
+        try {
+          TimeUnit.NANOSECONDS.timedWait(cdcBatches, Math.min(left, TimeUnit.MILLISECONDS.toNanos(50)));
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          return;
+        }
+      }
+    }
+  }
+
   /** Holds a Redis reply until a newer write settled (R7). Returns whether one did. */
   boolean holdRedisReply(String key) {
     if (scenario.fault() != Scenario.Fault.GET_REPLY_RACE || !signals.holding()) {
@@ -193,6 +254,7 @@ final class RunContext {
       case SET_REORDER -> signals.awaitSettledAfter(key, version, scenario.raceHoldMillis());
       case SET_VS_DELETE -> {
         if (signals.awaitDeleteSettledAfter(key, version, scenario.raceHoldMillis())) {
+          awaitCdcApplied(key, signals.lastCommittedNanos(key), scenario.raceHoldMillis());
           measures.increment(SETS_AFTER_DELETE);
           oweRead(key);
         }

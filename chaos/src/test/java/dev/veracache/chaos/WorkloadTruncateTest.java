@@ -43,14 +43,18 @@ class WorkloadTruncateTest {
         s.executeUpdate("UPDATE wl_truncate_seq SET last = last + 1 WHERE k = 'k1'");
         s.executeUpdate("UPDATE wl_truncate SET version = 2 WHERE k = 'k1'");
       }
-      CompletableFuture<List<History.Write>> truncation = CompletableFuture.supplyAsync(() -> {
+      // A thread of its own: the common pool may be busy (it has one thread on 2 cores).
+      CompletableFuture<List<History.Write>> truncation = new CompletableFuture<>();
+      Thread truncating = new Thread(() -> {
         try {
-          return workload.truncate();
+          truncation.complete(workload.truncate());
         } catch (Exception e) {
-          throw new IllegalStateException(e);
+          truncation.completeExceptionally(e);
         }
-      });
-      awaitLockWait(db);
+      }, "wl-truncate");
+      truncating.setDaemon(true);
+      truncating.start();
+      awaitTruncationQueuedBehindTheWrite(db, truncation);
       assertThat(truncation).as("truncate while a write holds its row").isNotDone();
       assertThat(count(db, "SELECT COUNT(*) FROM wl_truncate")).as("rows while truncate waits").isEqualTo(3);
 
@@ -79,13 +83,36 @@ class WorkloadTruncateTest {
     }
   }
 
-  /** Waits until some transaction is waiting for a row lock: the truncation is queued behind the write. */
-  private static void awaitLockWait(DatabaseServer db) throws Exception {
+  /**
+   * Waits until the truncation's locking read of the sequence rows has been in flight for 100 ms: reading three rows
+   * takes microseconds, so it is queued behind the write's row lock.
+   */
+  private static void awaitTruncationQueuedBehindTheWrite(DatabaseServer db, CompletableFuture<?> truncation) throws Exception {
     long deadline = System.nanoTime() + PATIENCE.toNanos();
-    while (count(db, "SELECT COUNT(*) FROM information_schema.INNODB_TRX WHERE trx_state = 'LOCK WAIT'") == 0) {
-      assertThat(System.nanoTime()).as("a lock wait within %s", PATIENCE).isLessThan(deadline);
+    while (count(db, "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE INFO LIKE "
+        + "'SELECT k FROM wl_truncate_seq FOR UPDATE%' AND TIME_MS >= 100") == 0) {
+      if (truncation.isDone()) {
+        truncation.get(); // throws what the truncation threw
+        throw new AssertionError("the truncation finished while a write held its row");
+      }
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError("the truncation's locking read was not seen waiting within " + PATIENCE
+            + "; processes: " + processes(db));
+      }
       Thread.sleep(10); // polling a condition, not waiting for a race
     }
+  }
+
+  private static String processes(DatabaseServer db) throws Exception {
+    StringBuilder list = new StringBuilder();
+    try (Connection c = db.connect(); Statement s = c.createStatement();
+         ResultSet rs = s.executeQuery("SELECT ID, COMMAND, STATE, INFO FROM information_schema.PROCESSLIST")) {
+      while (rs.next()) {
+        list.append("\n  ").append(rs.getLong(1)).append(' ').append(rs.getString(2)).append(" [")
+            .append(rs.getString(3)).append("] ").append(rs.getString(4));
+      }
+    }
+    return list.toString();
   }
 
   private static long count(DatabaseServer db, String sql) throws Exception {
