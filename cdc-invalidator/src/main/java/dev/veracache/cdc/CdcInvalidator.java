@@ -130,6 +130,7 @@ public final class CdcInvalidator implements AutoCloseable {
   private final Counter namespacesFlushed;
   private final Counter redisDataLossesFlushed;
   private final Counter redisDataLossesFailed;
+  private final Counter redisDataLossesIgnored;
   private final Counter progressPublished;
   private final ProgressPublisher progress;
   /** The newest marker token handed out: a timestamp (this JVM's clock, ms), strictly increasing. */
@@ -196,6 +197,9 @@ public final class CdcInvalidator implements AutoCloseable {
           .register(registry));
       this.redisDataLossesFailed = keep(Counter.builder("veracache.cdc.redis.data.losses").tag("listener", name)
           .tag("action", "failed").description("Times Redis was found to have lost invalidations it had acknowledged")
+          .register(registry));
+      this.redisDataLossesIgnored = keep(Counter.builder("veracache.cdc.redis.data.losses").tag("listener", name)
+          .tag("action", "ignored").description("Times Redis was found to have lost invalidations it had acknowledged")
           .register(registry));
       this.progressPublished = keep(Counter.builder("veracache.cdc.progress.published").tag("listener", name)
           .description("Progress records published for clients (everything before a marker row applied)")
@@ -414,6 +418,13 @@ public final class CdcInvalidator implements AutoCloseable {
   private void onRedisDataLoss() throws InterruptedException {
     String reason = "Redis lost invalidations it had acknowledged (restarted from an older snapshot, failed over to a "
         + "lagging replica, or flushed)";
+    if (options.redisDataLossPolicy == CdcOptions.RedisDataLossPolicy.IGNORE) {
+      redisDataLossesIgnored.increment();
+      log.error("listener {}: {}; policy IGNORE: flushing nothing, the namespaces {} may serve restored old values "
+          + "until their TTL", options.name, reason, namespaces());
+      progress.startOver();
+      return;
+    }
     if (options.redisDataLossPolicy == CdcOptions.RedisDataLossPolicy.FAIL) {
       redisDataLossesFailed.increment();
       log.error("listener {}: {}; policy FAIL: stopping. Flush the namespaces {} and start the listener again",

@@ -59,7 +59,12 @@ public final class CdcOptions {
     /** Delete every key of the mapped namespaces (the duty is stored first), then go on. The default. */
     FLUSH_NAMESPACES,
     /** Stop, health down, and say so: an operator decides. */
-    FAIL
+    FAIL,
+    /**
+     * Log (ERROR) and count it, flush nothing, and go on: only for a Redis that cannot lose acknowledged writes, or to
+     * measure what the check buys (the chaos baseline). Old values restored with the lost data stay until their TTL.
+     */
+    IGNORE
   }
 
   /**

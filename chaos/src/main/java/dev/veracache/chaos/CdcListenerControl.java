@@ -25,10 +25,10 @@ import org.slf4j.LoggerFactory;
  * current binlog position: what a listener without durable offsets does). The baseline declares every start a fresh
  * install ({@link CdcOptions.FirstStartPolicy#ASSUME_FRESH_INSTALL}), so it flushes nothing and stays naive; the
  * durable listener keeps the default and flushes its namespace when it finds no stored position. A listener publishes
- * its progress every {@code progressInterval} (null: the library's default of 500 ms); a listener whose progress is
- * never published (an interval of an hour, the CDC_NO_LOSS_CHECK baseline) never checks whether Redis lost what it
- * acknowledged either. A listener in this JVM reports each batch it received to the run's hooks (the R13 injection
- * waits for the batch that carries a delete to be applied).
+ * its progress every {@code progressInterval} (null: the library's default of 500 ms). The CDC_NO_LOSS_CHECK baseline
+ * runs with the data-loss policy IGNORE: it notices a Redis that lost what it acknowledged, logs it, and flushes
+ * nothing. A listener in this JVM reports each batch it received to the run's hooks (the R13 injection waits for
+ * the batch that carries a delete to be applied).
  */
 final class CdcListenerControl implements AutoCloseable {
 
@@ -43,13 +43,15 @@ final class CdcListenerControl implements AutoCloseable {
   private final boolean separateProcess;
   private final boolean forgetful;
   private final Duration progressInterval; // null: the library's default
+  private final boolean ignoreRedisDataLoss; // the CDC_NO_LOSS_CHECK baseline, in this JVM only
   private final CdcHooks hooks; // in this JVM only
   private Path stateDirectory;
   private CdcInvalidator inProcess;
   private ListenerProcess process;
 
   CdcListenerControl(EmbeddedStack stack, String table, String namespace, boolean alternateKeys, long serverId,
-      boolean separateProcess, boolean forgetful, Duration progressInterval, CdcHooks hooks) {
+      boolean separateProcess, boolean forgetful, Duration progressInterval, boolean ignoreRedisDataLoss,
+      CdcHooks hooks) {
     this.stack = stack;
     this.table = table;
     this.namespace = namespace;
@@ -60,6 +62,7 @@ final class CdcListenerControl implements AutoCloseable {
     this.separateProcess = separateProcess;
     this.forgetful = forgetful;
     this.progressInterval = progressInterval;
+    this.ignoreRedisDataLoss = ignoreRedisDataLoss;
     this.hooks = hooks;
     this.stateDirectory = newStateDirectory();
   }
@@ -77,6 +80,9 @@ final class CdcListenerControl implements AutoCloseable {
     CdcOptions.Builder options = CdcOptions.builder();
     if (progressInterval != null) {
       options.progressInterval(progressInterval);
+    }
+    if (ignoreRedisDataLoss) {
+      options.redisDataLossPolicy(CdcOptions.RedisDataLossPolicy.IGNORE);
     }
     inProcess = CdcInvalidator.start(options
         .database(db.host(), db.port(), db.user(), db.password())

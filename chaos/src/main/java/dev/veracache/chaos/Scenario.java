@@ -197,7 +197,7 @@ public record Scenario(String id, String race, String title, String description,
 
   /**
    * How often the scenario's CDC listener publishes its progress: a quarter of the clients' bound when one is set; an
-   * hour (never, in a run) for the CDC_NO_LOSS_CHECK baseline, whose data-loss check rides on those publishes; the
+   * hour (never, in a run) for the CDC_NO_LOSS_CHECK baseline, which also runs with the data-loss policy IGNORE; the
    * library's default otherwise (null).
    */
   public Duration listenerProgressInterval(Strategy strategy) {

@@ -102,7 +102,7 @@ public final class ScenarioRunner {
       if (strategy.usesCdc) {
         listener = new CdcListenerControl(stack, workload.table, namespace, scenario.alternateKeys(), serverId,
             listenerProcess, strategy == Strategy.FORGETFUL_CDC, scenario.listenerProgressInterval(strategy),
-            context.cdcHooks);
+            strategy == Strategy.CDC_NO_LOSS_CHECK, context.cdcHooks);
         resources.add(listener);
         listener.start();
       }
