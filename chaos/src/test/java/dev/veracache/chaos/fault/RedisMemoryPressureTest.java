@@ -65,7 +65,12 @@ class RedisMemoryPressureTest {
           redis.set(tombstone, "T:7:0:0");
           seen = pressure.evictionsOf(tombstone);
         }
-        evicted = pressure.awaitEvictionAfter(tombstone, seen, 100);
+        // A notification of an earlier eviction can arrive after the record was re-created (notifications are
+        // asynchronous): count an eviction only when the record is gone, and otherwise wait for the next one.
+        evicted = pressure.awaitEvictionAfter(tombstone, seen, 100) && pressure.absent(tombstone);
+        if (!evicted && !pressure.absent(tombstone)) {
+          seen = pressure.evictionsOf(tombstone);
+        }
       }
       assertThat(evicted).as("an eviction of %s reported within %d ms", tombstone, PATIENCE_MILLIS).isTrue();
       assertThat(pressure.evictionsOf(tombstone)).isGreaterThan(seen);
