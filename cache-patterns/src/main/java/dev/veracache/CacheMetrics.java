@@ -28,6 +28,8 @@ final class CacheMetrics {
   final Counter putStored;
   final Counter putRefusedVersion;
   final Counter putNoFloor;
+  /** L1 answers not kept because an invalidation (or an L1 clear) came while the read was in flight (R7). */
+  final Counter l1FillRefused;
   final Timer leaseWaitValue;
   final Timer leaseWaitTimeout;
   final Counter invalidationsApplied;
@@ -55,6 +57,7 @@ final class CacheMetrics {
     putStored = counter(registry, "veracache.puts", client, cache, "result", "stored");
     putRefusedVersion = counter(registry, "veracache.puts", client, cache, "result", "refused_version");
     putNoFloor = counter(registry, "veracache.puts", client, cache, "result", "no_floor");
+    l1FillRefused = counter(registry, "veracache.l1.fills", client, cache, "result", "refused_invalidated");
     leaseWaitValue = Timer.builder("veracache.lease.waits").tags("client", client, "cache", cache, "outcome", "value")
         .description("Misses that waited for another instance's lease").register(registry);
     leaseWaitTimeout = Timer.builder("veracache.lease.waits")

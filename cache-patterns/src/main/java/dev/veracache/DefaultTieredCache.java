@@ -291,7 +291,7 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
     }
     if (result == 1) {
       metrics.fillStored.increment();
-      remember(ticket, value);
+      rememberOwnWrite(ticket, value);
     } else if (result == 0) {
       metrics.fillRefusedLease.increment();
       log.debug("cache '{}': fill of '{}' refused, its lease was cancelled by an invalidation", options.namespace,
@@ -453,7 +453,7 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
         return false;
       }
       metrics.putStored.increment();
-      remember(ticket, value);
+      rememberOwnWrite(ticket, value);
       return true;
     } finally {
       if (ticket != null) {
@@ -462,7 +462,19 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
     }
   }
 
+  /** Puts a read's answer in L1 unless an invalidation overtook it; a refusal is counted (R7). */
   private void remember(L1Store.ReadTicket ticket, V value) {
+    if (ticket != null && !l1.complete(ticket, value)) {
+      metrics.l1FillRefused.increment();
+    }
+  }
+
+  /**
+   * The same after this client's own fill or set: Redis 6.2 and 7.0 push a client's own script writes back to it
+   * despite NOLOOP, so the answer is usually refused by its own write's push. That is not an overtaking invalidation,
+   * so it is not counted.
+   */
+  private void rememberOwnWrite(L1Store.ReadTicket ticket, V value) {
     if (ticket != null) {
       l1.complete(ticket, value);
     }

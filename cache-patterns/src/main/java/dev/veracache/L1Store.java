@@ -121,12 +121,20 @@ final class L1Store {
     return new ReadTicket(key, epoch, holder[0], seen[0]);
   }
 
-  /** Puts the read's answer ({@code value == null}: not found) unless an invalidation or an epoch change intervened. */
-  void complete(ReadTicket ticket, Object value) {
+  /**
+   * Puts the read's answer ({@code value == null}: not found) unless an invalidation or an epoch change intervened.
+   *
+   * @return false when it was refused for that reason (R7: the answer may predate the invalidation)
+   */
+  boolean complete(ReadTicket ticket, Object value) {
     Cache<String, Object> target = value == null ? notFound : values;
     Object stored = value == null ? NOT_FOUND : value;
-    target.asMap().compute(ticket.key, (k, current) ->
-        ticket.invalidatedSinceStart() || ticket.epoch != tracker.epoch ? current : stored);
+    boolean[] refused = new boolean[1];
+    target.asMap().compute(ticket.key, (k, current) -> {
+      refused[0] = ticket.invalidatedSinceStart() || ticket.epoch != tracker.epoch;
+      return refused[0] ? current : stored;
+    });
+    return !refused[0];
   }
 
   /** Must follow every {@link #beginRead}, in a finally block. */

@@ -133,7 +133,10 @@ class L1InvalidationTest extends RealServersTest {
 
     assertThat(a.get(1L, loader()).name()).as("the read that started before the write").isEqualTo("v1");
     assertThat(inL1(a, 1L)).as("stale answer kept out of L1").isFalse();
+    assertThat(counter(jvmA[0], "veracache.l1.fills", "result", "refused_invalidated"))
+        .as("the refusal is counted").isEqualTo(1);
     assertThat(a.get(1L, loader()).name()).isEqualTo("v2");
+    assertThat(counter(jvmA[0], "veracache.l1.fills", "result", "refused_invalidated")).isEqualTo(1);
   }
 
   @Test
