@@ -28,6 +28,12 @@ interface CacheUnderTest extends AutoCloseable {
   /** The version a raw Redis value of this strategy stands for (as {@link #cachedVersion}), or null for no value. */
   Long parseRedisValue(String raw);
 
+  /**
+   * Adds what this instance counted of the run to the run's measures (a Veracache instance: its fences' refusals,
+   * {@link RunContext#FENCE_REFUSALS}); called once, after the workload stopped.
+   */
+  default void addMeasures(FaultMeasures measures) {}
+
   @Override
   void close();
 }

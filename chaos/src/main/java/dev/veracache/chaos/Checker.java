@@ -22,7 +22,10 @@ import java.util.Map;
  *       measured from the write that made the row present. A key never written before the cut-off is not judged (the
  *       checker does not know the initial rows), so the checker errs towards not calling a read stale.</li>
  * </ul>
- * Reads that returned nothing (FAILED) count against availability, not staleness. Commit times are when the commit
+ * Reads that returned nothing (FAILED) count against availability, not staleness. A read is <b>judged</b> when a commit
+ * of its key is older than its start minus W (only such a read can be stale); the report says how many were, so that
+ * "0 stale" is never shown where nothing could have been counted. Reads of the database (level DATABASE) are answered
+ * but not cache hits. Commit times are when the commit
  * returned, which is after the real commit: again towards not calling a read stale.
  */
 public final class Checker {
@@ -63,13 +66,24 @@ public final class Checker {
     int n = 0;
     int inFault = 0;
     int answeredInFault = 0;
+    int judged = 0;
+    int judgedInFault = fault == null ? -1 : 0;
+    int outsideFault = 0;
+    int answeredOutsideFault = 0;
+    int cacheHitsOutsideFault = 0;
     for (History.Read read : reads) {
       byLevel.merge(read.level(), 1, Integer::sum);
       long latency = read.endNanos() - read.startNanos();
       latencies[n++] = latency;
-      boolean duringFault = fault != null && read.startNanos() >= fault[0] && read.startNanos() <= fault[1];
+      long start = read.startNanos();
+      // Without a timed fault, the "in fault" figures are the whole run's, and so are the "outside" ones.
+      boolean duringFault = fault == null || start >= fault[0] && start <= fault[1];
+      boolean outside = fault == null || start < fault[0] || start > fault[1] + w;
       if (duringFault) {
         faultLatencies[inFault++] = latency;
+      }
+      if (outside) {
+        outsideFault++;
       }
       if (read.level() == History.Level.FAILED) {
         continue;
@@ -78,7 +92,20 @@ public final class Checker {
       if (duringFault) {
         answeredInFault++;
       }
-      long staleSince = staleSince(read, writesByKey.getOrDefault(read.key(), List.of()), w);
+      if (outside) {
+        answeredOutsideFault++;
+        if (read.level() != History.Level.DATABASE) {
+          cacheHitsOutsideFault++;
+        }
+      }
+      List<History.Write> keyWrites = writesByKey.getOrDefault(read.key(), List.of());
+      if (!keyWrites.isEmpty() && keyWrites.get(0).commitNanos() < start - w) {
+        judged++;
+        if (fault != null && start <= fault[1] && start - w >= fault[0]) {
+          judgedInFault++;
+        }
+      }
+      long staleSince = staleSince(read, keyWrites, w);
       if (staleSince != Long.MAX_VALUE) {
         stale++;
         staleness.add(read.startNanos() - staleSince);
@@ -96,7 +123,9 @@ public final class Checker {
         percentile(sortedStaleness, 0.99), max, staleAfterQuiescence, lostWrites,
         reads.isEmpty() ? 100.0 : 100.0 * answered / reads.size(), percentile(sortedLatency, 0.99), timeline, byLevel,
         loads.size(), peakConcurrentLoads(loads), inFault == 0 ? 100.0 : 100.0 * answeredInFault / inFault,
-        percentile(sortedFaultLatency, 0.99), FaultMeasures.Result.NONE);
+        percentile(sortedFaultLatency, 0.99), FaultMeasures.Result.NONE, judged, judgedInFault, outsideFault,
+        outsideFault == 0 ? 100.0 : 100.0 * answeredOutsideFault / outsideFault,
+        answeredOutsideFault == 0 ? 0.0 : 100.0 * cacheHitsOutsideFault / answeredOutsideFault);
   }
 
   /**

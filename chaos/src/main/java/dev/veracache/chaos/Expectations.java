@@ -5,15 +5,23 @@ import dev.veracache.chaos.Scenario.Strategy;
 import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Set;
 
 /**
  * The verdict on one run: a baseline must show every anomaly its scenario expects of it (so the checker provably sees
  * it), and a Veracache strategy must show none: no stale read beyond W, no key stale after quiescence, no lost write,
- * and no herd where the scenario measures herds. Either way the fault must have taken effect: a run whose proving
- * fault measure stayed 0 (no key evicted, no set held until a delete...) proves nothing.
+ * and no herd where the scenario measures herds. A Veracache strategy must also have been a cache that answers:
+ * outside the fault and its recovery (W after it), at least {@value #MIN_AVAILABILITY_OUTSIDE_FAULT}% of its reads
+ * answered and at least the scenario's {@code minCacheHitPercent} of the answers from L1 or Redis. Either way the run
+ * must be able to prove something: its proving fault measures above 0 (no key evicted, no hold overtaken, no fence
+ * refusal... proves nothing), and, where readers ran, some read judgeable, and a timed fault with reads judgeable
+ * inside it.
  */
 public final class Expectations {
+
+  /** The least share of reads a Veracache strategy answers outside the fault window and its recovery, in percent. */
+  public static final double MIN_AVAILABILITY_OUTSIDE_FAULT = 99.0;
 
   private Expectations() {}
 
@@ -41,6 +49,28 @@ public final class Expectations {
     List<String> violations = new ArrayList<>();
     for (String measure : report.faultMeasures().ineffective()) {
       violations.add("the fault did not take effect: " + measure + " stayed 0");
+    }
+    if (report.reads() > 0 && !report.stalenessJudgeable()) {
+      violations.add("no read could be judged: none had a commit of its key more than W ("
+          + scenario.windowMillis() + " ms) before it");
+    } else if (report.reads() > 0 && !report.faultJudgeable()) {
+      violations.add("no read during the fault could be judged against a commit made in it: W ("
+          + scenario.windowMillis() + " ms) is not shorter than the fault");
+    }
+    if (!strategy.baseline) {
+      if (report.reads() == 0) {
+        violations.add(strategy + " made no read");
+      } else if (report.readsOutsideFault() > 0) {
+        if (report.availabilityOutsideFaultPercent() < MIN_AVAILABILITY_OUTSIDE_FAULT) {
+          violations.add(String.format(Locale.ROOT, "%s answered %.2f%% of the reads outside the fault, below %.0f%%",
+              strategy, report.availabilityOutsideFaultPercent(), MIN_AVAILABILITY_OUTSIDE_FAULT));
+        }
+        if (report.cacheHitPercentOutsideFault() < scenario.minCacheHitPercent()) {
+          violations.add(String.format(Locale.ROOT, "%s answered %.1f%% of the reads outside the fault from L1 or "
+              + "Redis, below the scenario's %d%%", strategy, report.cacheHitPercentOutsideFault(),
+              scenario.minCacheHitPercent()));
+        }
+      }
     }
     if (strategy.baseline) {
       for (Anomaly expected : scenario.expected(strategy)) {

@@ -28,6 +28,8 @@ final class Faults {
   static final String TRUNCATES = "tables truncated";
   static final String KEYS_RESTORED = "keys restored from an old snapshot";
   static final String KEYS_EVICTED = "keys evicted";
+  /** DROP_CONNECTIONS: how long new connections are refused after every open one was closed. */
+  static final long DROP_REFUSAL_MILLIS = 300;
 
   private final EmbeddedStack stack;
   private final Scenario scenario;
@@ -84,9 +86,7 @@ final class Faults {
   void inject() throws InterruptedException, SQLException {
     long total = scenario.seconds() * 1000L;
     if (!scenario.fault().timed) {
-      context.history.faultStarted();
-      Thread.sleep(total);
-      context.history.faultEnded();
+      Thread.sleep(total); // a race injection acts for the whole run: no fault window (the checker's whole run)
       return;
     }
     long active = Math.max(1, Math.round(total * scenario.faultFraction()));
@@ -113,7 +113,12 @@ final class Faults {
       case REDIS_RESTART -> stack.redis().stop(); // no persistence: its data is gone when it starts again
       case REDIS_LATENCY -> proxies.forEach(p -> p.latency(Duration.ofMillis(scenario.latencyMillis())));
       case PARTITION_INSTANCE -> proxies.get(proxies.size() - 1).partition();
-      case DROP_CONNECTIONS -> proxies.forEach(TcpProxy::dropConnections);
+      case DROP_CONNECTIONS -> {
+        // A network blip: every connection closed, new ones refused for a moment, then the clients reconnect.
+        proxies.forEach(TcpProxy::partition);
+        sleepQuietly(DROP_REFUSAL_MILLIS);
+        proxies.forEach(TcpProxy::heal);
+      }
       case LISTENER_CRASH -> listener.crashBeforeNextApply(Duration.ofMillis(scenario.seconds() * 1000L / 3));
       case LISTENER_PAUSE -> {
         listener.pause();
@@ -172,6 +177,14 @@ final class Faults {
     context.measures.increment(TRUNCATES);
     context.measures.add("truncate ms", (System.nanoTime() - started) / 1_000_000);
     log.info("truncated {} ({} cache keys now deleted)", context.workload.table, deletes.size());
+  }
+
+  private static void sleepQuietly(long millis) {
+    try {
+      Thread.sleep(millis);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
   }
 
   /** Undoes every fault (idempotent); returns once the CDC listener, if any, is live. */

@@ -67,6 +67,12 @@ public final class History {
     faultEndNanos = System.nanoTime();
   }
 
+  /** Records a fault window of given times (hand-made histories of tests). */
+  void faultWindow(long startNanos, long endNanos) {
+    faultStartNanos = startNanos;
+    faultEndNanos = endNanos;
+  }
+
   /** The fault's active window [start, end], or null if no fault was recorded. */
   public long[] faultWindow() {
     long start = faultStartNanos;

@@ -10,18 +10,28 @@ import java.util.Map;
  * {@code faultAvailabilityPercent} and {@code faultLatencyP99} cover only the reads that started while the fault was
  * active (the whole run's values when the scenario has no timed fault). {@code faultMeasures} is what the fault
  * injection counted ({@link FaultMeasures}).
+ *
+ * <p>What can be judged: {@code judgedReads} is how many answered reads had a commit of their key more than W before
+ * them (only those can be stale); {@code judgedInFault} how many reads started while a timed fault was active with
+ * their cut-off (start - W) inside it too (only those see staleness that starts and ends inside the fault; -1 when the
+ * scenario has no timed fault). {@code readsOutsideFault}, {@code availabilityOutsideFaultPercent} and
+ * {@code cacheHitPercentOutsideFault} cover the reads that started before the fault or more than W after it ended (all
+ * reads when there is no timed fault): there the cache must answer, and answer from L1 or Redis.
  */
 public record Report(String scenario, int reads, int writes, int staleReads, long stalenessP50, long stalenessP99,
     long stalenessMax, int keysStaleAfterQuiescence, int lostWrites, double availabilityPercent, long latencyP99,
     int[] staleTimeline, Map<History.Level, Integer> readsByLevel, int loads, int peakConcurrentLoads,
-    double faultAvailabilityPercent, long faultLatencyP99, FaultMeasures.Result faultMeasures) {
+    double faultAvailabilityPercent, long faultLatencyP99, FaultMeasures.Result faultMeasures, int judgedReads,
+    int judgedInFault, int readsOutsideFault, double availabilityOutsideFaultPercent,
+    double cacheHitPercentOutsideFault) {
 
   public static final int BUCKET_MILLIS = 100;
 
   /** The columns of {@link #markdown} and of the HTML table, in order. */
-  static final List<String> COLUMNS = List.of("scenario", "reads", "L1 / L2 / DB / failed", "writes", "stale reads",
-      "stale %", "staleness p50 / p99 / max (ms)", "keys stale after quiescence", "lost writes",
-      "availability % (in fault)", "read p99 ms (in fault)", "DB loads (peak per key)", "fault measures");
+  static final List<String> COLUMNS = List.of("scenario", "reads", "L1 / L2 / DB / failed", "writes",
+      "stale reads (judged; in fault)", "stale %", "staleness p50 / p99 / max (ms)", "keys stale after quiescence",
+      "lost writes", "availability % (in fault; outside)", "cache hits % outside fault", "read p99 ms (in fault)",
+      "DB loads (peak per key)", "fault measures");
 
   public double staleReadPercent() {
     return reads == 0 ? 0 : 100.0 * staleReads / reads;
@@ -32,22 +42,46 @@ public record Report(String scenario, int reads, int writes, int staleReads, lon
     return List.of(scenario, Integer.toString(reads),
         level(History.Level.L1) + " / " + level(History.Level.L2) + " / " + level(History.Level.DATABASE) + " / "
             + level(History.Level.FAILED),
-        Integer.toString(writes), Integer.toString(staleReads), format("%.2f", staleReadPercent()),
+        Integer.toString(writes), staleReadsCell(), format("%.2f", staleReadPercent()),
         format("%.1f / %.1f / %.1f", ms(stalenessP50), ms(stalenessP99), ms(stalenessMax)),
         Integer.toString(keysStaleAfterQuiescence), Integer.toString(lostWrites),
-        format("%.2f (%.2f)", availabilityPercent, faultAvailabilityPercent),
+        format("%.2f (%.2f; %s)", availabilityPercent, faultAvailabilityPercent,
+            readsOutsideFault == 0 ? "n/a" : format("%.2f", availabilityOutsideFaultPercent)),
+        readsOutsideFault == 0 ? "n/a" : format("%.1f", cacheHitPercentOutsideFault),
         format("%.2f (%.2f)", ms(latencyP99), ms(faultLatencyP99)), loads + " (" + peakConcurrentLoads + ")",
         faultMeasures.text());
+  }
+
+  /** Whether any answered read could have been judged stale (a commit of its key more than W before it). */
+  public boolean stalenessJudgeable() {
+    return judgedReads > 0;
+  }
+
+  /** Whether a timed fault left reads that could see staleness starting and ending inside it (true without one). */
+  public boolean faultJudgeable() {
+    return judgedInFault != 0;
+  }
+
+  /** The stale reads, or "n/a" with the reason when none could have been counted: never a bare 0 that means nothing. */
+  private String staleReadsCell() {
+    if (!stalenessJudgeable()) {
+      return "n/a: no read judgeable (W too wide for the run)";
+    }
+    String inFault = judgedInFault < 0 ? "" : judgedInFault == 0 ? "; fault not judgeable (W >= the fault)"
+        : "; " + judgedInFault + " in fault";
+    return staleReads + " (" + judgedReads + inFault + ")";
   }
 
   /** The same report with what the fault injection counted. */
   public Report withFaultMeasures(FaultMeasures.Result measures) {
     return new Report(scenario, reads, writes, staleReads, stalenessP50, stalenessP99, stalenessMax,
         keysStaleAfterQuiescence, lostWrites, availabilityPercent, latencyP99, staleTimeline, readsByLevel, loads,
-        peakConcurrentLoads, faultAvailabilityPercent, faultLatencyP99, measures);
+        peakConcurrentLoads, faultAvailabilityPercent, faultLatencyP99, measures, judgedReads, judgedInFault,
+        readsOutsideFault, availabilityOutsideFaultPercent, cacheHitPercentOutsideFault);
   }
 
-  private int level(History.Level level) {
+  /** Reads answered by a level, L2 including reads the strategy could only attribute to "the cache". */
+  public int level(History.Level level) {
     return readsByLevel.getOrDefault(level, 0) + (level == History.Level.L2
         ? readsByLevel.getOrDefault(History.Level.CACHE, 0) : 0);
   }

@@ -36,6 +36,17 @@ final class RunContext {
   static final String SETS_AFTER_DELETE = "sets held past a delete";
   /** R14: fills and sets that landed after their key's record was evicted (proving measure of EVICTION_RACE). */
   static final String HELD_PAST_EVICTION = "fills/sets held past an eviction";
+  /**
+   * Holds that a newer write overtook (a fill, a Redis reply or a set that then landed late): the race happened. The
+   * proving measure of every race injection, for every strategy: if the library's hooks stopped firing, it stays 0.
+   */
+  static final String HOLDS_OVERTAKEN = "holds overtaken";
+  /**
+   * What a Veracache fence refused in the run (fills refused by lease or version, sets refused or left as a
+   * tombstone, L1 answers dropped for an invalidation in flight): the proving measure of a race injection for
+   * Veracache strategies, since the race targets a fence.
+   */
+  static final String FENCE_REFUSALS = "fence refusals";
 
   /** A read owed after a race landed: of {@code key}, once {@code dueNanos} ({@link System#nanoTime()}) has come. */
   record OwedRead(String key, long dueNanos) implements Delayed {
@@ -93,6 +104,28 @@ final class RunContext {
       case EVICTION_RACE -> measures.requirePositive(HELD_PAST_EVICTION);
       default -> { }
     }
+    if (isRaceInjection(scenario.fault())) {
+      measures.requirePositive(HOLDS_OVERTAKEN);
+      if (!strategy.baseline) {
+        measures.requirePositive(FENCE_REFUSALS);
+      }
+    }
+  }
+
+  /** A fault that holds fills, replies or sets until a newer write overtook them. */
+  static boolean isRaceInjection(Scenario.Fault fault) {
+    return switch (fault) {
+      case FILL_RACE, GET_REPLY_RACE, SET_REORDER, SET_VS_DELETE, EVICTION_RACE -> true;
+      default -> false;
+    };
+  }
+
+  /** Counts a hold that a newer write overtook, and says whether it was. */
+  private boolean overtaken(boolean overtaken) {
+    if (overtaken) {
+      measures.increment(HOLDS_OVERTAKEN);
+    }
+    return overtaken;
   }
 
   /** The cache key of a full Redis key ({@code namespace:key}). */
@@ -164,7 +197,8 @@ final class RunContext {
         || !RACING.get()) {
       return;
     }
-    boolean overtaken = signals.awaitSettledAfter(key, signals.lastCommitted(key), scenario.raceHoldMillis());
+    boolean overtaken = overtaken(
+        signals.awaitSettledAfter(key, signals.lastCommitted(key), scenario.raceHoldMillis()));
     if (overtaken && fault == Scenario.Fault.EVICTION_RACE) {
       holdUntilEvicted(key);
     } else if (overtaken && scenario.fillDelayAfterWriteMillis() > 0) {
@@ -236,10 +270,10 @@ final class RunContext {
 
   /** Holds a Redis reply until a newer write settled (R7). Returns whether one did. */
   boolean holdRedisReply(String key) {
-    if (scenario.fault() != Scenario.Fault.GET_REPLY_RACE || !signals.holding()) {
+    if (scenario.fault() != Scenario.Fault.GET_REPLY_RACE || !signals.holding() || !RACING.get()) {
       return false;
     }
-    return signals.awaitSettledAfter(key, signals.lastCommitted(key), scenario.raceHoldMillis());
+    return overtaken(signals.awaitSettledAfter(key, signals.lastCommitted(key), scenario.raceHoldMillis()));
   }
 
   /**
@@ -251,16 +285,16 @@ final class RunContext {
       return;
     }
     switch (scenario.fault()) {
-      case SET_REORDER -> signals.awaitSettledAfter(key, version, scenario.raceHoldMillis());
+      case SET_REORDER -> overtaken(signals.awaitSettledAfter(key, version, scenario.raceHoldMillis()));
       case SET_VS_DELETE -> {
-        if (signals.awaitDeleteSettledAfter(key, version, scenario.raceHoldMillis())) {
+        if (overtaken(signals.awaitDeleteSettledAfter(key, version, scenario.raceHoldMillis()))) {
           awaitCdcApplied(key, signals.lastCommittedNanos(key), scenario.raceHoldMillis());
           measures.increment(SETS_AFTER_DELETE);
           oweRead(key);
         }
       }
       case EVICTION_RACE -> {
-        if (signals.awaitSettledAfter(key, version, scenario.raceHoldMillis())) {
+        if (overtaken(signals.awaitSettledAfter(key, version, scenario.raceHoldMillis()))) {
           holdUntilEvicted(key);
         }
       }

@@ -25,7 +25,9 @@ import java.util.Set;
  *     database, Redis, the CDC listener and the push thread, and measure starvation instead of the cache
  * @param writers writer threads
  * @param writesPerSecond the writers' total rate
- * @param windowMillis W: how long the cache may take to catch up with a commit before a read counts as stale
+ * @param windowMillis W: how long the cache may take to catch up with a commit before a read counts as stale; when a
+ *     file leaves it out, the catalogue derives it ({@link #derivedWindowMillis}); a W set by hand must be at least the
+ *     detection budget, and leave reads to judge ({@link #judgeabilityProblem})
  * @param raceHoldMillis the longest a race injection holds a thread (a fill, a Redis reply, a cache set)
  * @param fillDelayAfterWriteMillis extra hold of a fill after the write it waited for settled (R12: outlive a tombstone)
  * @param loadDelayMillis added to every database load by the cache (R9: a slow query)
@@ -48,10 +50,12 @@ import java.util.Set;
  *     allkeys-lfu
  * @param memoryHeadroomKib under EVICTION_RACE, Redis's {@code maxmemory} is what it uses at the start plus this; the
  *     filler writes 2,000 keys of 1 KiB a second, so a key lives about {@code memoryHeadroomKib / 2000} seconds
- * @param racingReadersPerInstance how many readers of each instance have their fills held by a race injection (-1:
- *     all); the others keep reading, and see what the held fills leave behind
+ * @param racingReadersPerInstance how many readers of each instance have their fills (and Redis replies, R7) held by a
+ *     race injection (-1: all); the others keep reading, and see what the held fills leave behind
  * @param racingWriters how many writers (the first ones) have their cache sets held by a race injection (-1: all); the
  *     others write freely, so that a held set always has a newer write to wait for
+ * @param minCacheHitPercent the least share of answered reads, outside the fault and its recovery (W after it), that a
+ *     Veracache strategy must answer from L1 or Redis: a read path that always goes to the database is not a cache
  */
 public record Scenario(String id, String race, String title, String description, Fault fault,
     List<Strategy> strategies, Map<Strategy, Set<Anomaly>> expect, int seconds, int keys, int instances,
@@ -60,10 +64,22 @@ public record Scenario(String id, String race, String title, String description,
     double deleteFraction, boolean alternateKeys, double skuChangeFraction, boolean writersShareKeys,
     int herdThreshold, int doubleDeleteDelayMillis, int deleteOnlyWriters, double faultFraction,
     int listenerStalenessBoundMillis, String evictionPolicy, int memoryHeadroomKib, int racingReadersPerInstance,
-    int racingWriters) {
+    int racingWriters, int minCacheHitPercent) {
 
   /** The Veracache clients' heartbeat in every scenario (VeracacheStrategy): how often they poll listener progress. */
   public static final int CLIENT_HEARTBEAT_MILLIS = 100;
+  /** The Veracache clients' Redis command timeout in every scenario (VeracacheStrategy). */
+  public static final int CLIENT_COMMAND_TIMEOUT_MILLIS = 300;
+  /** How long the Veracache clients still serve L1 entries once they suspect missed invalidations (VeracacheStrategy). */
+  public static final int CLIENT_DEGRADED_L1_MILLIS = 100;
+  /** How long the Veracache clients keep bypassing L1 after Redis came back (VeracacheStrategy). */
+  public static final int CLIENT_RECOVERY_GRACE_MILLIS = 300;
+  /**
+   * What W adds to a scenario's detection budget ({@link #detectionBudgetMillis}) when the catalogue derives it: the
+   * time from a commit's return to the cache's own invalidation landing (a Redis round trip and a push, or the CDC
+   * listener's binlog read, tens of ms at p99 on this 2-core machine), plus scheduling of many threads on 2 cores.
+   */
+  public static final int WINDOW_MARGIN_MILLIS = 200;
   /**
    * How many progress publishes of the CDC listener fit in the clients' staleness bound: the library asks for at least
    * two (a client's view of the progress lags by up to one interval plus the binlog's latency).
@@ -139,7 +155,10 @@ public record Scenario(String id, String race, String title, String description,
     REDIS_LATENCY(true),
     /** The last instance is cut off from Redis (its proxy closes and refuses connections), then healed (R5). */
     PARTITION_INSTANCE(true),
-    /** Every instance's Redis connections are dropped once, at the start of the middle third. */
+    /**
+     * Every instance's Redis connections are dropped at the start of the middle third, and new ones refused for
+     * {@code Faults.DROP_REFUSAL_MILLIS} (a network blip); then the clients reconnect by themselves.
+     */
     DROP_CONNECTIONS(true),
     /** The CDC listener (a separate JVM) dies after reading a batch and before applying it, then restarts (R6). */
     LISTENER_CRASH(true),
@@ -176,13 +195,27 @@ public record Scenario(String id, String race, String title, String description,
     HERD
   }
 
-  /** The same scenario with another duration (the CLI's and CI's choice). */
+  /**
+   * The same scenario with another duration (the CLI's choice).
+   *
+   * @throws IllegalArgumentException if W would leave too few reads to judge at that duration
+   */
   public Scenario withSeconds(int newSeconds) {
+    Scenario sized = resized(newSeconds);
+    String problem = sized.judgeabilityProblem();
+    if (problem != null) {
+      throw new IllegalArgumentException("scenario " + id + " cannot run " + newSeconds + " s: " + problem);
+    }
+    return sized;
+  }
+
+  private Scenario resized(int newSeconds) {
     return new Scenario(id, race, title, description, fault, strategies, expect, newSeconds, keys, instances,
         readersPerInstance, readsPerSecondPerReader, writers, writesPerSecond, windowMillis, raceHoldMillis, fillDelayAfterWriteMillis,
         loadDelayMillis, leaseWaitMillis, tombstoneTtlMillis, latencyMillis, deleteFraction, alternateKeys,
         skuChangeFraction, writersShareKeys, herdThreshold, doubleDeleteDelayMillis, deleteOnlyWriters, faultFraction,
-        listenerStalenessBoundMillis, evictionPolicy, memoryHeadroomKib, racingReadersPerInstance, racingWriters);
+        listenerStalenessBoundMillis, evictionPolicy, memoryHeadroomKib, racingReadersPerInstance, racingWriters,
+        minCacheHitPercent);
   }
 
   /** Whether reader {@code reader} (0-based, per instance) has its fills held by the race injection. */
@@ -217,6 +250,60 @@ public record Scenario(String id, String race, String title, String description,
    */
   public int boundedWindowMillis() {
     return 2 * listenerStalenessBoundMillis + CLIENT_HEARTBEAT_MILLIS;
+  }
+
+  /**
+   * What the Veracache configuration of this scenario promises about staleness beyond the margin, in ms: how long a
+   * client may serve an answer older than a commit, given its fault. 0 when the cache's own invalidation after the
+   * commit is all there is (races, no fault); heartbeat + command timeout + degraded L1 trust when an instance must
+   * first notice that Redis is paused, gone, partitioned or dropped its connections (or restarted from an old
+   * snapshot); the recovery grace for a read-only Redis (refused invalidations are retried, and reads of their keys
+   * bypass Redis and L1 until then); one way's latency for a slow network; 2 B + heartbeat with a listener staleness
+   * bound B (see {@link #boundedWindowMillis}). The largest that applies.
+   */
+  public int detectionBudgetMillis() {
+    int budget = switch (fault) {
+      case REDIS_PAUSE, REDIS_RESTART, PARTITION_INSTANCE, DROP_CONNECTIONS, REDIS_OLD_SNAPSHOT, DB_RESTART ->
+          CLIENT_HEARTBEAT_MILLIS + CLIENT_COMMAND_TIMEOUT_MILLIS + CLIENT_DEGRADED_L1_MILLIS;
+      case REDIS_READONLY -> CLIENT_RECOVERY_GRACE_MILLIS;
+      case REDIS_LATENCY -> latencyMillis;
+      default -> 0;
+    };
+    return listenerStalenessBoundMillis > 0 ? Math.max(budget, boundedWindowMillis()) : budget;
+  }
+
+  /** W as the catalogue derives it when a scenario does not set {@code windowMillis}: the budget plus the margin. */
+  public int derivedWindowMillis() {
+    return detectionBudgetMillis() + WINDOW_MARGIN_MILLIS;
+  }
+
+  /**
+   * How long the fault is active, in ms: {@code faultFraction} of the run for a timed fault (the middle of it), the
+   * whole run for a race injection or none.
+   */
+  public long faultMillis() {
+    long total = seconds * 1000L;
+    return fault.timed ? Math.max(1, Math.round(total * faultFraction)) : total;
+  }
+
+  /**
+   * Why W leaves too few reads to judge, or null. A read is judged against the commits made more than W before it, so
+   * staleness that starts and ends inside the fault is seen only by reads whose cut-off (start - W) falls inside the
+   * fault too: W must be at most half the fault (half its reads can be judged against commits made during it), and at
+   * most half the run.
+   */
+  public String judgeabilityProblem() {
+    long run = seconds * 1000L;
+    if (windowMillis > run / 2) {
+      return "W = " + windowMillis + " ms is more than half the run (" + run + " ms): too few reads can be judged; "
+          + "lengthen 'seconds'";
+    }
+    if (fault.timed && windowMillis > faultMillis() / 2) {
+      return "W = " + windowMillis + " ms is more than half the fault (" + faultMillis() + " ms of a " + run
+          + " ms run): staleness that starts and ends inside the fault could not be counted; lengthen 'seconds' or "
+          + "'faultFraction'";
+    }
+    return null;
   }
 
   /** The anomalies a run of {@code strategy} must show (none for Veracache strategies). */

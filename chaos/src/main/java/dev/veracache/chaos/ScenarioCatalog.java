@@ -110,6 +110,10 @@ public final class ScenarioCatalog {
       } catch (JacksonException e) {
         throw new IllegalArgumentException(where + ": " + e.getOriginalMessage(), e);
       }
+      if (scenario.windowMillis() == 0) {
+        merged.put("windowMillis", scenario.derivedWindowMillis());
+        scenario = YAML.treeToValue(merged, Scenario.class);
+      }
       validate(scenario, where);
       if (!ids.add(scenario.id())) {
         throw new IllegalArgumentException(where + ": id '" + scenario.id() + "' is used twice");
@@ -156,6 +160,8 @@ public final class ScenarioCatalog {
     require(s.writers() >= 1, where, "writers", "must be >= 1, was " + s.writers());
     require(s.writesPerSecond() >= 1, where, "writesPerSecond", "must be >= 1, was " + s.writesPerSecond());
     require(s.windowMillis() >= 0, where, "windowMillis", "must be >= 0");
+    require(s.minCacheHitPercent() >= 0 && s.minCacheHitPercent() <= 100, where, "minCacheHitPercent",
+        "must be in [0, 100], was " + s.minCacheHitPercent());
     require(s.raceHoldMillis() >= 0 && s.fillDelayAfterWriteMillis() >= 0 && s.loadDelayMillis() >= 0
         && s.latencyMillis() >= 0 && s.tombstoneTtlMillis() >= 0 && s.doubleDeleteDelayMillis() >= 0, where,
         "*Millis", "must not be negative");
@@ -182,6 +188,12 @@ public final class ScenarioCatalog {
         + Scenario.CLIENT_HEARTBEAT_MILLIS + " ms) = " + s.boundedWindowMillis() + ", was " + s.windowMillis()
         + ": a client may read an answer up to bound + heartbeat old while it trusts Redis, and serve it from L1 for "
         + "up to bound more once it stops trusting");
+    require(s.windowMillis() >= s.detectionBudgetMillis(), where, "windowMillis", "must be >= the detection "
+        + "budget of the scenario's fault and configuration (" + s.detectionBudgetMillis() + " ms, see "
+        + "Scenario.detectionBudgetMillis), was " + s.windowMillis() + "; leave it out to derive it (budget + "
+        + Scenario.WINDOW_MARGIN_MILLIS + " ms)");
+    String judgeability = s.judgeabilityProblem();
+    require(judgeability == null, where, "windowMillis", judgeability);
     require(EVICTION_POLICIES.contains(s.evictionPolicy()), where, "evictionPolicy",
         "must be one of " + EVICTION_POLICIES + " (the filler keys carry no TTL: a volatile policy would end in "
         + "out-of-memory errors, not evictions), was " + s.evictionPolicy());
@@ -231,7 +243,7 @@ public final class ScenarioCatalog {
     d.put("readsPerSecondPerReader", 1000);
     d.put("writers", 1);
     d.put("writesPerSecond", 100);
-    d.put("windowMillis", 200);
+    d.put("windowMillis", 0); // derived: Scenario.derivedWindowMillis
     d.put("raceHoldMillis", 300);
     d.put("fillDelayAfterWriteMillis", 0);
     d.put("loadDelayMillis", 0);
@@ -251,6 +263,7 @@ public final class ScenarioCatalog {
     d.put("memoryHeadroomKib", 1024);
     d.put("racingReadersPerInstance", -1);
     d.put("racingWriters", -1);
+    d.put("minCacheHitPercent", 50);
     return d;
   }
 }

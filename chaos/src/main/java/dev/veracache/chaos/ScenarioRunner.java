@@ -70,7 +70,23 @@ public final class ScenarioRunner {
     return runs;
   }
 
+  /**
+   * Makes the cache instances of a run. The default makes the strategy's own; the chaos tests pass deliberately broken
+   * ones, judged as the strategy they stand in for, to prove the verdict can fail.
+   */
+  @FunctionalInterface
+  interface InstanceFactory {
+    InstanceFactory OF_THE_STRATEGY = ScenarioRunner::create;
+
+    CacheUnderTest create(RunContext context, int instance, String redisUri);
+  }
+
   public static Run run(EmbeddedStack stack, Scenario scenario, Strategy strategy, long seed) throws Exception {
+    return run(stack, scenario, strategy, seed, InstanceFactory.OF_THE_STRATEGY);
+  }
+
+  static Run run(EmbeddedStack stack, Scenario scenario, Strategy strategy, long seed, InstanceFactory factory)
+      throws Exception {
     int run = RUNS.incrementAndGet();
     String id = ProcessHandle.current().pid() + "_" + run;
     String label = scenario.race() + " " + scenario.title() + " / " + strategy.label + " (seed " + seed + ")";
@@ -79,7 +95,7 @@ public final class ScenarioRunner {
     try {
       Report report = strategy == Strategy.HEAP_WRITE_BEHIND
           ? runWriteBehindCrash(stack, scenario, workload, label, seed)
-          : runCaches(stack, scenario, strategy, workload, "chaos" + id, 7100 + run, label, seed);
+          : runCaches(stack, scenario, strategy, workload, "chaos" + id, 7100 + run, label, seed, factory);
       return new Run(scenario, strategy, seed, report);
     } finally {
       dropTables(stack.database(), workload.table);
@@ -87,7 +103,7 @@ public final class ScenarioRunner {
   }
 
   private static Report runCaches(EmbeddedStack stack, Scenario scenario, Strategy strategy, Workload workload,
-      String namespace, long serverId, String label, long seed) throws Exception {
+      String namespace, long serverId, String label, long seed, InstanceFactory factory) throws Exception {
     History history = new History();
     WriteSignals signals = new WriteSignals();
     RunContext context = new RunContext(scenario, strategy, workload, history, signals, namespace);
@@ -116,7 +132,7 @@ public final class ScenarioRunner {
           proxies.add(proxy);
           uri = proxy.proxiedRedisUri(uri);
         }
-        CacheUnderTest instance = create(context, i, uri);
+        CacheUnderTest instance = factory.create(context, i, uri);
         resources.add(instance);
         instances.add(instance);
       }
@@ -154,6 +170,9 @@ public final class ScenarioRunner {
       if (writeFailures.get() > 0) {
         log.warn("{}: {} writes failed: a database error (not recorded) or a post-write step that threw after the "
             + "commit (recorded, never settled); each is logged at DEBUG", label, writeFailures.get());
+      }
+      for (CacheUnderTest instance : instances) {
+        instance.addMeasures(context.measures);
       }
       faults.heal();
       Thread.sleep(Duration.ofMillis(scenario.windowMillis()).plus(CATCH_UP).toMillis());

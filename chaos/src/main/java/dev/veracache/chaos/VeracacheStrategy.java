@@ -10,6 +10,8 @@ import dev.veracache.ValueCodec;
 import dev.veracache.Veracache;
 import dev.veracache.VeracacheOptions;
 import dev.veracache.WriteThroughCache;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Duration;
 
@@ -22,8 +24,9 @@ import java.time.Duration;
  * listener alone. With the scenario's {@code listenerStalenessBoundMillis}, every Veracache strategy (never a baseline)
  * trusts Redis and L1 only while the listener's published progress is within that bound.
  *
- * <p>Timeouts are short, as the chaos configuration: a 300 ms command timeout, a 100 ms heartbeat
- * ({@link Scenario#CLIENT_HEARTBEAT_MILLIS}), 100 ms L1 trust while degraded and 300 ms of recovery grace.
+ * <p>Timeouts are short, as the chaos configuration, and written once in {@link Scenario} (the detection budget that W
+ * is derived from is made of them): a 300 ms command timeout, a 100 ms heartbeat, 100 ms L1 trust while degraded and
+ * 300 ms of recovery grace.
  */
 final class VeracacheStrategy implements CacheUnderTest {
 
@@ -39,13 +42,36 @@ final class VeracacheStrategy implements CacheUnderTest {
   private final CacheAside<String, String> aside;
   private final ReadThroughCache<String, String> readThrough;
   private final WriteThroughCache<String, String> writeThrough;
+  private final SimpleMeterRegistry meters = new SimpleMeterRegistry();
+
+  /**
+   * Changes to the configuration this class gives Veracache, applied last: for the deliberately broken variants the
+   * chaos tests run through the checker (the chaos configuration is not meant to be tuned per run otherwise).
+   */
+  interface Tweaks {
+    Tweaks NONE = new Tweaks() {};
+
+    default VeracacheOptions.Builder client(VeracacheOptions.Builder client) {
+      return client;
+    }
+
+    default CacheOptions.Builder<String, String> cache(CacheOptions.Builder<String, String> cache) {
+      return cache;
+    }
+  }
 
   VeracacheStrategy(RunContext context, int instance, String redisUri) {
+    this(context, instance, redisUri, Tweaks.NONE);
+  }
+
+  VeracacheStrategy(RunContext context, int instance, String redisUri, Tweaks tweaks) {
     this.context = context;
-    this.veracache = Veracache.create(VeracacheOptions.builder(redisUri).clientName("chaos-" + instance)
-        .commandTimeout(Duration.ofMillis(300)).heartbeatInterval(Duration.ofMillis(Scenario.CLIENT_HEARTBEAT_MILLIS))
-        .degradedL1Ttl(Duration.ofMillis(100)).recoveryGrace(Duration.ofMillis(300))
-        .meterRegistry(new SimpleMeterRegistry()).build());
+    this.veracache = Veracache.create(tweaks.client(VeracacheOptions.builder(redisUri).clientName("chaos-" + instance)
+        .commandTimeout(Duration.ofMillis(Scenario.CLIENT_COMMAND_TIMEOUT_MILLIS))
+        .heartbeatInterval(Duration.ofMillis(Scenario.CLIENT_HEARTBEAT_MILLIS))
+        .degradedL1Ttl(Duration.ofMillis(Scenario.CLIENT_DEGRADED_L1_MILLIS))
+        .recoveryGrace(Duration.ofMillis(Scenario.CLIENT_RECOVERY_GRACE_MILLIS))
+        .meterRegistry(meters)).build());
     CacheOptions.Builder<String, String> options = CacheOptions.<String, String>builder(context.namespace,
             ValueCodec.utf8())
         .version(Long::parseLong).leaseWaitTimeout(Duration.ofMillis(context.scenario.leaseWaitMillis()))
@@ -60,6 +86,7 @@ final class VeracacheStrategy implements CacheUnderTest {
       options.tombstoneTtl(ttl).leaseTtl(ttl)
           .leaseWaitTimeout(Duration.ofMillis(Math.min(tombstoneTtl, context.scenario.leaseWaitMillis())));
     }
+    options = tweaks.cache(options);
     CacheAside<String, String> aside = null;
     ReadThroughCache<String, String> readThrough = null;
     WriteThroughCache<String, String> writeThrough = null;
@@ -135,6 +162,26 @@ final class VeracacheStrategy implements CacheUnderTest {
       return History.NOT_FOUND;
     }
     return Long.parseLong(raw.substring(raw.indexOf(':', 2) + 1)); // V:<version>:<payload>, the payload is the version
+  }
+
+  /** Adds the fences' refusals of this instance ({@link RunContext#FENCE_REFUSALS}). */
+  @Override
+  public void addMeasures(FaultMeasures measures) {
+    double refusals = 0;
+    for (Meter meter : meters.getMeters()) {
+      String name = meter.getId().getName();
+      String result = meter.getId().getTag("result");
+      boolean refusal = result != null && switch (name) {
+        case "veracache.fills" -> result.startsWith("refused_");
+        case "veracache.puts" -> result.equals("refused_version") || result.equals("no_floor");
+        case "veracache.l1.fills" -> result.equals("refused_invalidated");
+        default -> false;
+      };
+      if (refusal && meter instanceof Counter counter) {
+        refusals += counter.count();
+      }
+    }
+    measures.add(RunContext.FENCE_REFUSALS, Math.round(refusals));
   }
 
   @Override

@@ -15,56 +15,49 @@ import org.junit.jupiter.api.TestFactory;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
- * The short version of every scenario of the built-in catalogue, every strategy, for a fixed set of seeds: each
- * baseline must show the anomaly it is known for (so the checker provably sees it), every Veracache strategy must
- * show none (no read stale beyond W, no key stale after quiescence, no lost write, no herd), and every fault must have
- * taken effect (its proving {@link FaultMeasures} above 0). Race injections are latch-based (see {@link WriteSignals}),
- * so the baselines' anomalies do not depend on luck. Full-length runs are the CLI's job.
+ * Every scenario of the built-in catalogue, every strategy, at the scenario's own duration (long enough for W to judge
+ * its fault; the catalogue refuses one that is not), for a set of seeds: each baseline must show the anomaly it is
+ * known for (so the checker provably sees it), every Veracache strategy must show none (no read stale beyond W, no key
+ * stale after quiescence, no lost write, no herd) and be a cache that answers (availability and cache hits outside the
+ * fault), and every run must prove something (its fault measures above 0, reads judgeable): see
+ * {@link Expectations}. Race injections are latch-based (see {@link WriteSignals}), so the baselines' anomalies do not
+ * depend on luck. {@code BrokenStrategiesTest} proves that this verdict turns red for broken Veracache variants.
  *
- * <p>CI time: the scenarios of R13-R18 run with the first seed only (about 90 s for the 12 runs on 2 cores); the
- * others with every seed. For development, {@code -Dchaos.scenarios=id,id} runs only those scenarios,
+ * <p>Seeds: {@code -Dchaos.seeds=42,7} (the {@code chaos-full} Maven profile) runs each with both; CI runs seed 42, to
+ * stay within its time budget. {@code -Dchaos.scenarios=id,id} runs only those scenarios,
  * {@code -Dchaos.strategies=NAME,NAME} only those strategies.
  */
 @ExtendWith(EmbeddedStackExtension.class)
 class ChaosScenariosTest {
 
-  private static final List<Long> SEEDS = List.of(42L, 7L);
-  /** Scenarios run with the first seed only, to keep CI within its time budget. */
-  private static final Set<String> ONE_SEED = Set.of("r13-delete-vs-write-through", "r14-tombstones-evicted",
-      "r15-redis-old-snapshot", "r16-truncate", "r18-listener-stall");
-  private static final int SECONDS = 3;
-
   @TestFactory
   Stream<DynamicTest> everyScenarioEveryStrategy(EmbeddedStack stack) {
     List<DynamicTest> tests = new ArrayList<>();
     String only = System.getProperty("chaos.scenarios", "").trim();
-    Set<String> strategies = Arrays.stream(System.getProperty("chaos.strategies", "").split(","))
-        .map(String::trim).filter(name -> !name.isEmpty()).collect(Collectors.toSet());
+    Set<String> strategies = names(System.getProperty("chaos.strategies", ""));
+    List<Long> seeds = names(System.getProperty("chaos.seeds", "42")).stream().map(Long::parseLong).sorted().toList();
     ScenarioCatalog catalog = ScenarioCatalog.builtIn();
     List<Scenario> scenarios = only.isEmpty() ? catalog.scenarios() : catalog.select(List.of(only.split(",")));
     for (Scenario scenario : scenarios) {
-      Scenario shortRun = scenario.withSeconds(SECONDS);
-      List<Long> seeds = ONE_SEED.contains(scenario.id()) ? SEEDS.subList(0, 1) : SEEDS;
       for (Scenario.Strategy strategy : scenario.strategies()) {
         if (!strategies.isEmpty() && !strategies.contains(strategy.name())) {
           continue;
         }
         for (long seed : seeds) {
           tests.add(DynamicTest.dynamicTest(scenario.id() + " / " + strategy + " / seed " + seed, () -> {
-            ScenarioRunner.Run run = ScenarioRunner.run(stack, shortRun, strategy, seed);
+            ScenarioRunner.Run run = ScenarioRunner.run(stack, scenario, strategy, seed);
             System.out.println(Report.markdownOfRuns(List.of(run)));
-            Report report = run.report();
-            if (strategy == Scenario.Strategy.HEAP_WRITE_BEHIND) {
-              assertThat(report.writes()).as("acknowledged writes").isPositive();
-            } else {
-              assertThat(report.reads()).as("reads").isPositive();
-              assertThat(report.writes()).as("writes").isPositive();
-            }
+            assertThat(run.report().writes()).as("acknowledged writes").isPositive();
             assertThat(run.violations()).as(run.verdict()).isEmpty();
           }));
         }
       }
     }
     return tests.stream();
+  }
+
+  private static Set<String> names(String commaSeparated) {
+    return Arrays.stream(commaSeparated.split(",")).map(String::trim).filter(name -> !name.isEmpty())
+        .collect(Collectors.toSet());
   }
 }

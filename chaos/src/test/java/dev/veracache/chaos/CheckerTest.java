@@ -57,7 +57,7 @@ class CheckerTest {
     assertThat(r.latencyP99()).isEqualTo(300 * MS);
     assertThat(r.keysStaleAfterQuiescence()).isEqualTo(3);
     assertThat(r.lostWrites()).isEqualTo(1);
-    assertThat(Report.markdown(java.util.List.of(r))).contains("| s | 2 | 0 / 1 / 0 / 1 | 1 | 0 | 0.00 |");
+    assertThat(Report.markdown(java.util.List.of(r))).contains("| s | 2 | 0 / 1 / 0 / 1 | 1 | 0 (1) | 0.00 |");
   }
 
   @Test

@@ -142,6 +142,65 @@ class ScenarioCatalogTest {
         .hasMessageContaining("no scenario 'r99'").hasMessageContaining("r1-stale-fill");
   }
 
+  @Test
+  void aWindowLeftOutIsDerivedFromTheDetectionBudgetPlusTheMargin() {
+    Scenario race = parse("""
+        scenarios:
+          - {id: a, title: A, fault: FILL_RACE, strategies: [VERACACHE_CACHE_ASIDE]}
+        """).scenarios().get(0);
+    Scenario pause = parse("""
+        scenarios:
+          - {id: a, title: A, fault: REDIS_PAUSE, seconds: 6, strategies: [VERACACHE_CACHE_ASIDE]}
+        """).scenarios().get(0);
+    Scenario bounded = parse("""
+        scenarios:
+          - {id: a, title: A, fault: LISTENER_PAUSE, seconds: 6, listenerStalenessBoundMillis: 300,
+             strategies: [VERACACHE_CDC_ONLY]}
+        """).scenarios().get(0);
+
+    assertThat(race.windowMillis()).isEqualTo(Scenario.WINDOW_MARGIN_MILLIS);
+    assertThat(pause.windowMillis()).isEqualTo(Scenario.CLIENT_HEARTBEAT_MILLIS + Scenario.CLIENT_COMMAND_TIMEOUT_MILLIS
+        + Scenario.CLIENT_DEGRADED_L1_MILLIS + Scenario.WINDOW_MARGIN_MILLIS);
+    assertThat(bounded.windowMillis()).isEqualTo(2 * 300 + Scenario.CLIENT_HEARTBEAT_MILLIS
+        + Scenario.WINDOW_MARGIN_MILLIS);
+  }
+
+  @Test
+  void aWindowBelowTheDetectionBudgetIsRefused() {
+    assertThatThrownBy(() -> parse("""
+        scenarios:
+          - {id: a, title: A, fault: REDIS_PAUSE, seconds: 6, windowMillis: 400, strategies: [VERACACHE_CACHE_ASIDE]}
+        """)).hasMessageContaining("field 'windowMillis' must be >= the detection budget")
+        .hasMessageContaining("(500 ms").hasMessageContaining("was 400");
+  }
+
+  @Test
+  void aWindowThatLeavesNoReadToJudgeIsRefused() {
+    assertThatThrownBy(() -> parse("""
+        scenarios:
+          - {id: a, title: A, fault: LISTENER_CRASH, windowMillis: 15000, strategies: [VERACACHE_CDC_ONLY]}
+        """)).hasMessageContaining("field 'windowMillis' W = 15000 ms is more than half the run (3000 ms)");
+    assertThatThrownBy(() -> parse("""
+        scenarios:
+          - {id: a, title: A, fault: REDIS_PAUSE, strategies: [VERACACHE_CACHE_ASIDE]}
+        """)).hasMessageContaining("W = 700 ms is more than half the fault (1000 ms of a 3000 ms run)")
+        .hasMessageContaining("lengthen 'seconds'");
+    Scenario sixSeconds = parse("""
+        scenarios:
+          - {id: a, title: A, fault: REDIS_PAUSE, seconds: 6, strategies: [VERACACHE_CACHE_ASIDE]}
+        """).scenarios().get(0);
+    assertThatThrownBy(() -> sixSeconds.withSeconds(3)).isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("scenario a cannot run 3 s: W = 700 ms is more than half the fault");
+  }
+
+  @Test
+  void everyBuiltInScenarioLeavesReadsToJudge() {
+    for (Scenario scenario : ScenarioCatalog.builtIn().scenarios()) {
+      assertThat(scenario.judgeabilityProblem()).as(scenario.id()).isNull();
+      assertThat(scenario.windowMillis()).as(scenario.id()).isGreaterThanOrEqualTo(scenario.detectionBudgetMillis());
+    }
+  }
+
   private static ScenarioCatalog parse(String yaml) {
     return ScenarioCatalog.parse(new ByteArrayInputStream(yaml.getBytes(StandardCharsets.UTF_8)), "test.yaml");
   }

@@ -1,0 +1,124 @@
+package dev.veracache.chaos;
+
+import dev.veracache.CacheHooks;
+import dev.veracache.CacheOptions;
+import dev.veracache.VeracacheOptions;
+import java.time.Duration;
+
+/**
+ * Deliberately broken Veracache variants, each the regression one blind spot of the chaos verdict would miss: run
+ * through {@link ScenarioRunner} in place of a Veracache strategy (and judged as it), each must turn the verdict red.
+ * Test fixtures only.
+ */
+final class BrokenStrategies {
+
+  private BrokenStrategies() {}
+
+  /** Every read throws: an unavailable cache (skipped by the staleness check, so never stale). */
+  static ScenarioRunner.InstanceFactory alwaysFailingReads() {
+    return (context, instance, uri) -> new Delegating(new VeracacheStrategy(context, instance, uri)) {
+      @Override
+      public long read(String key) {
+        throw new IllegalStateException("broken on purpose: every read fails");
+      }
+    };
+  }
+
+  /** Every read goes to the database: a pass-through that is never stale because it never caches. */
+  static ScenarioRunner.InstanceFactory noCache() {
+    return (context, instance, uri) -> new Delegating(new VeracacheStrategy(context, instance, uri)) {
+      @Override
+      public long read(String key) throws Exception {
+        return NaiveRedisStrategy.version(context.loader.load(key));
+      }
+    };
+  }
+
+  /**
+   * No cross-JVM lease: a miss waits 1 ms for another instance's lease before loading itself, so every instance loads
+   * a hot key at once (single flight stays within each JVM).
+   */
+  static ScenarioRunner.InstanceFactory noRedisLease() {
+    return tweaked(new VeracacheStrategy.Tweaks() {
+      @Override
+      public CacheOptions.Builder<String, String> cache(CacheOptions.Builder<String, String> cache) {
+        return cache.leaseWaitTimeout(Duration.ofMillis(1));
+      }
+    });
+  }
+
+  /**
+   * The library's hooks never fire the race injections (as if the library stopped calling them): only reads are
+   * attributed to their level, nothing is held, so the race never happens and a clean result proves nothing.
+   */
+  static ScenarioRunner.InstanceFactory hooksNeverFired() {
+    CacheHooks levelsOnly = new CacheHooks() {
+      @Override
+      public void afterRedisRead(String redisKey) {
+        RunContext.answeredByRedis();
+      }
+
+      @Override
+      public void beforeLeaseWait(String redisKey) {
+        RunContext.answeredByRedis();
+      }
+    };
+    return tweaked(new VeracacheStrategy.Tweaks() {
+      @Override
+      public CacheOptions.Builder<String, String> cache(CacheOptions.Builder<String, String> cache) {
+        return cache.hooks(levelsOnly);
+      }
+    });
+  }
+
+  /**
+   * L1 trusted through a Redis pause: the heartbeat that would notice a silent Redis comes once an hour, and a
+   * degraded client still trusts L1 entries up to a minute old.
+   */
+  static ScenarioRunner.InstanceFactory l1TrustedThroughAPause() {
+    return tweaked(new VeracacheStrategy.Tweaks() {
+      @Override
+      public VeracacheOptions.Builder client(VeracacheOptions.Builder client) {
+        return client.heartbeatInterval(Duration.ofHours(1)).degradedL1Ttl(Duration.ofMinutes(1));
+      }
+    });
+  }
+
+  private static ScenarioRunner.InstanceFactory tweaked(VeracacheStrategy.Tweaks tweaks) {
+    return (context, instance, uri) -> new VeracacheStrategy(context, instance, uri, tweaks);
+  }
+
+  /** A Veracache instance with one method replaced. */
+  private abstract static class Delegating implements CacheUnderTest {
+    private final CacheUnderTest delegate;
+
+    Delegating(CacheUnderTest delegate) {
+      this.delegate = delegate;
+    }
+
+    @Override
+    public void write(RunContext.Writer writer, int row) throws Exception {
+      delegate.write(writer, row);
+    }
+
+    @Override
+    public Long cachedVersion(String key) throws Exception {
+      return delegate.cachedVersion(key);
+    }
+
+    @Override
+    public Long parseRedisValue(String raw) {
+      return delegate.parseRedisValue(raw);
+    }
+
+    @Override
+    public void addMeasures(FaultMeasures measures) {
+      delegate.addMeasures(measures);
+    }
+
+    @Override
+    public void close() {
+      delegate.close();
+    }
+  }
+}
