@@ -31,7 +31,7 @@ import java.util.concurrent.locks.LockSupport;
  * it measures an asynchronous pipeline, so it times each change from its commit (JDBC autocommit returned) to the
  * moment a RESP3 tracking push for that key arrives at a separate client. That push is what makes every instance's L1
  * drop the key, so "commit to L2 invalidated" and "commit to L1 dropped" are the same instant plus the push's own
- * delivery (measured separately in STACK-NOTES at 0.5 ms p50).
+ * delivery (measured separately on this 2-core VM at 0.5 ms p50).
  *
  * <p>Args: rate (row changes per second, default 1000), seconds (default 15), bulk rows (default 100000), max batch
  * size (default 2048).
