@@ -327,43 +327,13 @@ public final class ScenarioRunner {
     }
   }
 
-  /** Keys whose entry in any instance (its L1, else Redis) or in Redis itself differs from the database. */
+  /**
+   * Keys whose entry in Redis or in any instance's L1, each looked at directly, differs from the database (see
+   * {@link QuiescenceComparison}); a level that cannot be read fails the run.
+   */
   private static int staleKeysAfterQuiescence(EmbeddedStack stack, Workload workload, List<CacheUnderTest> instances,
-      String namespace) throws Exception {
-    RedisClient client = RedisClient.create(stack.redis().uri());
-    try (StatefulRedisConnection<String, String> connection = client.connect()) {
-      RedisCommands<String, String> redis = connection.sync();
-      int stale = 0;
-      int unreadable = 0;
-      for (String key : workload.allCacheKeys()) {
-        long db = workload.load(key);
-        boolean keyStale = differs(instances.get(0).parseRedisValue(redis.get(namespace + ":" + key)), db);
-        for (int i = 0; i < instances.size(); i++) {
-          try {
-            keyStale |= differs(instances.get(i).cachedVersion(key), db);
-          } catch (Exception e) {
-            // A naive client may still be reconnecting: its L1 could not be told from Redis; Redis was compared above.
-            unreadable++;
-            log.debug("instance {} could not tell what it caches for {}: {}", i, key, e.toString());
-          }
-        }
-        if (keyStale) {
-          log.info("stale after quiescence: {} (database {})", key, db);
-          stale++;
-        }
-      }
-      if (unreadable > 0) {
-        log.warn("{} instance entries could not be read after quiescence; those keys were compared in Redis only",
-            unreadable);
-      }
-      return stale;
-    } finally {
-      client.shutdown(Duration.ZERO, Duration.ofSeconds(1));
-    }
-  }
-
-  private static boolean differs(Long cached, long db) {
-    return cached != null && cached != db;
+      String namespace) {
+    return QuiescenceComparison.staleKeys(stack.redis().uri(), workload, instances, namespace).size();
   }
 
   private static void dropTables(DatabaseServer db, String table) {
