@@ -55,8 +55,6 @@ public final class ScenarioRunner {
   private static final Logger log = LoggerFactory.getLogger(ScenarioRunner.class);
   private static final AtomicInteger RUNS = new AtomicInteger();
   private static final double ZIPF_EXPONENT = 1.1;
-  /** After healing: time for the CDC listener to apply what it read meanwhile, on top of W. */
-  private static final Duration CATCH_UP = Duration.ofMillis(1500);
   private static final int WRITE_BEHIND_FLUSH_MILLIS = 500;
 
   private ScenarioRunner() {}
@@ -156,7 +154,7 @@ public final class ScenarioRunner {
             + "commit (recorded, never settled); each is logged at DEBUG", label, writeFailures.get());
       }
       faults.heal();
-      Thread.sleep(Duration.ofMillis(scenario.windowMillis()).plus(CATCH_UP).toMillis());
+      awaitQuiescence(listener, scenario, label);
       int staleKeys = staleKeysAfterQuiescence(stack, workload, instances, namespace);
       Report report = Checker.check(label, history, Duration.ofMillis(scenario.windowMillis()), staleKeys, 0)
           .withFaultMeasures(context.measures.result());
@@ -325,6 +323,23 @@ public final class ScenarioRunner {
         log.debug("closing a writer connection failed: {}", e.toString());
       }
     }
+  }
+
+  /**
+   * Quiescence after healing: with a CDC listener, first until it has applied everything up to the binlog head (at
+   * most {@link ListenerCatchUp#TIMEOUT}; a listener that cannot get there fails the run), then W, the caches' own
+   * catch-up (tracking pushes to L1). Without a listener, W.
+   */
+  private static void awaitQuiescence(CdcListenerControl listener, Scenario scenario, String label)
+      throws SQLException, InterruptedException {
+    if (listener != null) {
+      try {
+        listener.awaitCaughtUp(ListenerCatchUp.TIMEOUT);
+      } catch (IllegalStateException e) {
+        throw new IllegalStateException(label + ": quiescence not reached: " + e.getMessage(), e);
+      }
+    }
+    Thread.sleep(scenario.windowMillis());
   }
 
   /**
