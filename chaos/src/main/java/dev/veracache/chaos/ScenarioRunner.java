@@ -156,7 +156,8 @@ public final class ScenarioRunner {
       faults.heal();
       awaitQuiescence(listener, scenario, label);
       int staleKeys = staleKeysAfterQuiescence(stack, workload, instances, namespace);
-      Report report = Checker.check(label, history, Duration.ofMillis(scenario.windowMillis()), staleKeys, 0)
+      int lostWrites = LostWrites.find(history, workload, label).size();
+      Report report = Checker.check(label, history, Duration.ofMillis(scenario.windowMillis()), staleKeys, lostWrites)
           .withFaultMeasures(context.measures.result());
       if (!strategy.baseline && report.staleReads() > 0) {
         log.warn("{}: stale reads (first per key, with the key's writes around them):\n  {}", label, String.join(
