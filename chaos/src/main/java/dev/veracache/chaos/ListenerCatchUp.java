@@ -117,9 +117,9 @@ final class ListenerCatchUp {
         if (now - deadline >= 0) {
           throw new IllegalStateException("CDC listener " + listener.name() + " did not reach the binlog head within "
               + timeout.toMillis() + " ms: the invalidation of marker " + markers.get(0) + " (" + head + ") is not in"
-              + " Redis under " + namespace + ":" + (markers.size() > 1 ? " (nor of " + markers.subList(1,
-              markers.size()) + ")" : "") + (redisProblem == null ? "" : "; Redis could not be read: " + redisProblem)
-              + "; listener: " + listener.describe());
+              + " Redis (key " + namespace + ":" + markers.get(0) + (markers.size() > 1 ? ", nor of the later markers "
+              + markers.subList(1, markers.size()) : "") + ")" + (redisProblem == null ? ""
+              : "; Redis could not be read: " + redisProblem) + "; listener: " + listener.describe());
         }
         if (now - remarkAt >= 0) {
           mark(db, table, markers);
