@@ -590,4 +590,10 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
   boolean inL1(K key) {
     return l1 != null && l1.contains(encodeKey(key));
   }
+
+  /** For {@link L1Peek}: the L1 entry as it is (the value or {@link L1Store#NOT_FOUND}), or null; see there. */
+  Object peekL1(K key) {
+    notNull(key, "key");
+    return l1 == null ? null : l1.peek(encodeKey(key));
+  }
 }

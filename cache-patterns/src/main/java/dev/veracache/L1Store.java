@@ -160,4 +160,16 @@ final class L1Store {
   boolean contains(String key) {
     return values.getIfPresent(key) != null || notFound.getIfPresent(key) != null;
   }
+
+  /**
+   * For {@link L1Peek} (tests and tools): the unexpired entry as it is, the value or {@link #NOT_FOUND}, or null;
+   * without side effects (no statistics, eviction order untouched, nothing dropped), whatever the degraded state.
+   */
+  Object peek(String key) {
+    Object value = values.policy().getIfPresentQuietly(key);
+    if (value != null) {
+      return value;
+    }
+    return notFound.policy().getIfPresentQuietly(key) != null ? NOT_FOUND : null;
+  }
 }

@@ -20,12 +20,39 @@ interface CacheUnderTest extends AutoCloseable {
   void write(RunContext.Writer writer, int row) throws Exception;
 
   /**
-   * What this instance serves for the key without the database (its L1, else Redis): the version,
-   * {@link History#NOT_FOUND} for a cached "not found", or null when nothing is cached.
+   * What this instance's L1 holds for the key, looked at directly: no load, no {@code get}, no Redis, nothing changed.
+   * The version, {@link History#NOT_FOUND} for a cached "not found", or null when its L1 holds nothing for the key (or
+   * the strategy has no L1). An entry the instance would not serve right now (while it distrusts its L1) is shown
+   * all the same. The end-of-run comparison ({@link QuiescenceComparison}) reads Redis itself.
+   *
+   * <p>The default refuses, naming the strategy: a strategy that does not say what its L1 holds must not pass the
+   * comparison by default.
+   *
+   * @throws Exception if the L1 cannot be looked at; the comparison then fails the run, naming the key and instance
    */
-  Long cachedVersion(String key) throws Exception;
+  default Long peekL1(String key) throws Exception {
+    throw new UnsupportedOperationException(getClass().getSimpleName() + " does not say what its L1 holds for "
+        + key + ": implement CacheUnderTest.peekL1 (return null when the strategy has no L1)");
+  }
 
-  /** The version a raw Redis value of this strategy stands for (as {@link #cachedVersion}), or null for no value. */
+  /**
+   * What this instance serves for the key without the database: before the comparison looked at L1 and Redis
+   * separately, its L1 through the strategy, else Redis. Kept for implementations written against that interface;
+   * it is now {@link #peekL1} (Redis is read by the comparison itself).
+   *
+   * @deprecated use {@link #peekL1} and read Redis directly
+   */
+  @Deprecated
+  default Long cachedVersion(String key) throws Exception {
+    return peekL1(key);
+  }
+
+  /**
+   * The version a raw Redis value of this strategy stands for (as {@link #peekL1}), or null for no value (nothing, or
+   * a record that holds no value: a tombstone, a lease).
+   *
+   * @throws IllegalArgumentException naming the value when it is not a value this strategy writes
+   */
   Long parseRedisValue(String raw);
 
   /**

@@ -13,6 +13,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.sql.SQLException;
 import java.time.Duration;
 import java.util.List;
 import org.slf4j.Logger;
@@ -70,7 +71,7 @@ final class CdcListenerControl implements AutoCloseable {
   /** Starts the listener and waits until it is live (proven to see new commits). */
   synchronized void start() {
     DatabaseServer db = stack.database();
-    String name = "chaos-" + serverId;
+    String name = name();
     if (separateProcess) {
       process = ListenerProcess.start(new ListenerProcess.Spec(db.host(), db.port(), db.user(), db.password(),
           db.databaseName(), table, namespace, keyTemplates, "version", serverId, name, stateDirectory,
@@ -101,6 +102,71 @@ final class CdcListenerControl implements AutoCloseable {
       throw new IllegalStateException("CDC listener " + name + " did not become live"
           + (failure == null ? "" : ": " + failure.getMessage()));
     }
+  }
+
+  /** The listener's name (its progress field, its marker rows, its logs). */
+  String name() {
+    return "chaos-" + serverId;
+  }
+
+  /**
+   * Quiescence: waits until the listener has applied every commit acknowledged before this call (it reached the
+   * binlog head), at most {@code timeout}; see {@link ListenerCatchUp}.
+   *
+   * @return how long it took
+   * @throws IllegalStateException naming the listener and how it stands if it stopped or did not get there in time
+   */
+  Duration awaitCaughtUp(Duration timeout) throws SQLException, InterruptedException {
+    ListenerCatchUp.Listener watched = new ListenerCatchUp.Listener() {
+      @Override
+      public String name() {
+        return CdcListenerControl.this.name();
+      }
+
+      @Override
+      public String stoppedBecause() {
+        return CdcListenerControl.this.stoppedBecause();
+      }
+
+      @Override
+      public String describe() {
+        return CdcListenerControl.this.describe();
+      }
+    };
+    return ListenerCatchUp.await(stack.database(), stack.redis().uri(), table, namespace, watched, timeout);
+  }
+
+  /** Why the listener is not running (never started, closed, its JVM exited, it failed), or null while it runs. */
+  synchronized String stoppedBecause() {
+    if (separateProcess) {
+      if (process == null) {
+        return "its JVM is not running (not started, or closed)";
+      }
+      if (!process.isAlive()) {
+        return "its JVM (pid " + process.pid() + ") exited with code " + process.exitCode().orElse(-1)
+            + "; last output:\n" + process.lastOutput();
+      }
+      return null;
+    }
+    if (inProcess == null) {
+      return "it is not running (not started, or closed)";
+    }
+    Throwable failure = inProcess.failure();
+    return failure == null ? null : "it failed: " + failure;
+  }
+
+  /** How the listener stands, for messages: its state, or its JVM's pid and last output lines. */
+  synchronized String describe() {
+    String stopped = stoppedBecause();
+    if (stopped != null) {
+      return stopped;
+    }
+    if (separateProcess) {
+      List<String> lines = List.of(process.lastOutput().split("\n"));
+      return "its own JVM (pid " + process.pid() + "), running; last output:\n"
+          + String.join("\n", lines.subList(Math.max(0, lines.size() - 10), lines.size()));
+    }
+    return "in this JVM, " + inProcess.status();
   }
 
   private CdcOptions.FirstStartPolicy firstStart() {

@@ -81,15 +81,10 @@ final class NaiveRedisStrategy implements CacheUnderTest {
     }
   }
 
+  /** No L1: every read goes to Redis. */
   @Override
-  public Long cachedVersion(String key) throws Exception {
-    try {
-      return version(cache.get(key, k -> {
-        throw new NotCached();
-      }));
-    } catch (NotCached e) {
-      return null;
-    }
+  public Long peekL1(String key) {
+    return null;
   }
 
   @Override
@@ -99,7 +94,18 @@ final class NaiveRedisStrategy implements CacheUnderTest {
 
   /** A naive cache's value: the version as text, the empty string for a cached "not found". */
   static Long parseValue(String raw) {
-    return raw == null ? null : raw.isEmpty() ? History.NOT_FOUND : Long.parseLong(raw);
+    if (raw == null) {
+      return null;
+    }
+    if (raw.isEmpty()) {
+      return History.NOT_FOUND;
+    }
+    try {
+      return Long.parseLong(raw);
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException("not a naive cache's value (a version, or empty for not found): '" + raw
+          + "'", e);
+    }
   }
 
   static long version(String value) {
@@ -110,12 +116,5 @@ final class NaiveRedisStrategy implements CacheUnderTest {
   public void close() {
     secondDeletes.shutdownNow();
     cache.close();
-  }
-
-  /** A loader's answer that means "do not load": used to peek at what a cache holds. */
-  static final class NotCached extends RuntimeException {
-    NotCached() {
-      super(null, null, false, false);
-    }
   }
 }

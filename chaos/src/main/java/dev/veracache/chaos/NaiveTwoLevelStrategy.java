@@ -56,9 +56,8 @@ final class NaiveTwoLevelStrategy implements CacheUnderTest {
   }
 
   @Override
-  public Long cachedVersion(String key) throws Exception {
-    String cached = cache.peekL1(key);
-    return parseRedisValue(cached != null ? cached : cache.peekRedis(key));
+  public Long peekL1(String key) {
+    return parseRedisValue(cache.peekL1(key));
   }
 
   @Override

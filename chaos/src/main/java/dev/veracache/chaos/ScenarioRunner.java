@@ -55,8 +55,6 @@ public final class ScenarioRunner {
   private static final Logger log = LoggerFactory.getLogger(ScenarioRunner.class);
   private static final AtomicInteger RUNS = new AtomicInteger();
   private static final double ZIPF_EXPONENT = 1.1;
-  /** After healing: time for the CDC listener to apply what it read meanwhile, on top of W. */
-  private static final Duration CATCH_UP = Duration.ofMillis(1500);
   private static final int WRITE_BEHIND_FLUSH_MILLIS = 500;
 
   private ScenarioRunner() {}
@@ -175,9 +173,10 @@ public final class ScenarioRunner {
         instance.addMeasures(context.measures);
       }
       faults.heal();
-      Thread.sleep(Duration.ofMillis(scenario.windowMillis()).plus(CATCH_UP).toMillis());
+      awaitQuiescence(listener, scenario, label);
       int staleKeys = staleKeysAfterQuiescence(stack, workload, instances, namespace);
-      Report report = Checker.check(label, history, Duration.ofMillis(scenario.windowMillis()), staleKeys, 0)
+      int lostWrites = LostWrites.find(history, workload, label).size();
+      Report report = Checker.check(label, history, Duration.ofMillis(scenario.windowMillis()), staleKeys, lostWrites)
           .withFaultMeasures(context.measures.result());
       if (!strategy.baseline && report.staleReads() > 0) {
         log.warn("{}: stale reads (first per key, with the key's writes around them):\n  {}", label, String.join(
@@ -346,43 +345,30 @@ public final class ScenarioRunner {
     }
   }
 
-  /** Keys whose entry in any instance (its L1, else Redis) or in Redis itself differs from the database. */
-  private static int staleKeysAfterQuiescence(EmbeddedStack stack, Workload workload, List<CacheUnderTest> instances,
-      String namespace) throws Exception {
-    RedisClient client = RedisClient.create(stack.redis().uri());
-    try (StatefulRedisConnection<String, String> connection = client.connect()) {
-      RedisCommands<String, String> redis = connection.sync();
-      int stale = 0;
-      int unreadable = 0;
-      for (String key : workload.allCacheKeys()) {
-        long db = workload.load(key);
-        boolean keyStale = differs(instances.get(0).parseRedisValue(redis.get(namespace + ":" + key)), db);
-        for (int i = 0; i < instances.size(); i++) {
-          try {
-            keyStale |= differs(instances.get(i).cachedVersion(key), db);
-          } catch (Exception e) {
-            // A naive client may still be reconnecting: its L1 could not be told from Redis; Redis was compared above.
-            unreadable++;
-            log.debug("instance {} could not tell what it caches for {}: {}", i, key, e.toString());
-          }
-        }
-        if (keyStale) {
-          log.info("stale after quiescence: {} (database {})", key, db);
-          stale++;
-        }
+  /**
+   * Quiescence after healing: with a CDC listener, first until it has applied everything up to the binlog head (at
+   * most {@link ListenerCatchUp#TIMEOUT}; a listener that cannot get there fails the run), then W, the caches' own
+   * catch-up (tracking pushes to L1). Without a listener, W.
+   */
+  private static void awaitQuiescence(CdcListenerControl listener, Scenario scenario, String label)
+      throws SQLException, InterruptedException {
+    if (listener != null) {
+      try {
+        listener.awaitCaughtUp(ListenerCatchUp.TIMEOUT);
+      } catch (IllegalStateException e) {
+        throw new IllegalStateException(label + ": quiescence not reached: " + e.getMessage(), e);
       }
-      if (unreadable > 0) {
-        log.warn("{} instance entries could not be read after quiescence; those keys were compared in Redis only",
-            unreadable);
-      }
-      return stale;
-    } finally {
-      client.shutdown(Duration.ZERO, Duration.ofSeconds(1));
     }
+    Thread.sleep(scenario.windowMillis());
   }
 
-  private static boolean differs(Long cached, long db) {
-    return cached != null && cached != db;
+  /**
+   * Keys whose entry in Redis or in any instance's L1, each looked at directly, differs from the database (see
+   * {@link QuiescenceComparison}); a level that cannot be read fails the run.
+   */
+  private static int staleKeysAfterQuiescence(EmbeddedStack stack, Workload workload, List<CacheUnderTest> instances,
+      String namespace) {
+    return QuiescenceComparison.staleKeys(stack.redis().uri(), workload, instances, namespace).size();
   }
 
   private static void dropTables(DatabaseServer db, String table) {

@@ -1,9 +1,9 @@
 package dev.veracache.chaos;
 
 import dev.veracache.CacheAside;
-import dev.veracache.CacheLoaderException;
 import dev.veracache.CacheOptions;
 import dev.veracache.CacheWriter;
+import dev.veracache.L1Peek;
 import dev.veracache.ReadThroughCache;
 import dev.veracache.TieredCache;
 import dev.veracache.ValueCodec;
@@ -142,26 +142,40 @@ final class VeracacheStrategy implements CacheUnderTest {
     writer.settle(commit);
   }
 
+  /** This instance's L1, through the library's testing accessor {@link L1Peek}: no load, no Redis, no count. */
   @Override
-  public Long cachedVersion(String key) {
-    try {
-      return NaiveRedisStrategy.version(tiered.get(key, k -> {
-        throw new NaiveRedisStrategy.NotCached();
-      }));
-    } catch (CacheLoaderException e) {
+  public Long peekL1(String key) {
+    L1Peek.Entry<String> entry = L1Peek.peek(tiered, key);
+    if (!entry.present()) {
       return null;
     }
+    return entry.notFound() ? History.NOT_FOUND : NaiveRedisStrategy.version(entry.value());
   }
 
+  /** A Veracache record (see record.lua): {@code V:<version>:<payload>} (the payload is the version), {@code N:...}. */
   @Override
   public Long parseRedisValue(String raw) {
-    if (raw == null || raw.startsWith("T:") || raw.startsWith("P:") || raw.startsWith("D:")) { // tombstones
+    if (raw == null || raw.startsWith("T:") || raw.startsWith("P:") || raw.startsWith("D:")) { // tombstones, leases
       return null;
     }
     if (raw.startsWith("N:")) {
       return History.NOT_FOUND;
     }
-    return Long.parseLong(raw.substring(raw.indexOf(':', 2) + 1)); // V:<version>:<payload>, the payload is the version
+    int payload = raw.indexOf(':', 2);
+    if (raw.startsWith("V:") && payload > 0) {
+      try {
+        return Long.parseLong(raw.substring(payload + 1));
+      } catch (NumberFormatException e) {
+        // reported below
+      }
+    }
+    throw new IllegalArgumentException("not a Veracache record holding a version (V:<version>:<version>, N:, T:, "
+        + "P:, D:): '" + raw + "'");
+  }
+
+  /** For tests: whether this instance's client is degraded (invalidations may be missed; L1 serves young entries). */
+  boolean degraded() {
+    return veracache.degraded();
   }
 
   /** Adds the fences' refusals of this instance ({@link RunContext#FENCE_REFUSALS}). */

@@ -82,9 +82,10 @@ final class VersionFenceOnlyStrategy implements CacheUnderTest {
     writer.settle(commit);
   }
 
+  /** No L1: every read goes to Redis. */
   @Override
-  public Long cachedVersion(String key) {
-    return parseRedisValue(redis.get(context.namespace + ":" + key));
+  public Long peekL1(String key) {
+    return null;
   }
 
   @Override
@@ -92,7 +93,17 @@ final class VersionFenceOnlyStrategy implements CacheUnderTest {
     if (raw == null || raw.startsWith("T:") || raw.startsWith("P:") || raw.startsWith("D:")) { // tombstones
       return null;
     }
-    return raw.startsWith("N:") ? History.NOT_FOUND : Long.parseLong(raw.substring(2));
+    if (raw.startsWith("N:")) {
+      return History.NOT_FOUND;
+    }
+    if (raw.startsWith("V:")) {
+      try {
+        return Long.parseLong(raw.substring(2));
+      } catch (NumberFormatException e) {
+        // reported below
+      }
+    }
+    throw new IllegalArgumentException("not a version-fence record (V:, N:, T:<version>): '" + raw + "'");
   }
 
   @Override

@@ -97,6 +97,34 @@ final class Workload {
   }
 
   /**
+   * The version the database has committed for every cache key of the scenario, as the lost-writes count needs it
+   * ({@link LostWrites}): for a key whose row is there, the row's version; for a key whose row is gone, the version of
+   * the change that removed it, which is the row's sequence counter ({@code <table>_seq.last}: a delete takes the
+   * next version there, in its own transaction, and so does a TRUNCATE). For a SKU the row left while it stayed, the
+   * row's version (at least the version of the move). Read in one statement.
+   */
+  java.util.Map<String, Long> committedVersions() throws SQLException {
+    java.util.Map<String, Long> versions = new java.util.HashMap<>();
+    try (Connection c = db.connect(); Statement s = c.createStatement();
+         ResultSet rs = s.executeQuery("SELECT q.k, q.last, t.version FROM " + table + "_seq q LEFT JOIN " + table
+             + " t ON t.k = q.k")) {
+      while (rs.next()) {
+        String k = rs.getString(1);
+        long last = rs.getLong(2);
+        long rowVersion = rs.getLong(3);
+        long committed = rs.wasNull() ? last : rowVersion;
+        versions.put(k, committed);
+        if (scenario.alternateKeys()) {
+          String row = k.substring(1);
+          versions.put("a" + row, committed);
+          versions.put("b" + row, committed);
+        }
+      }
+    }
+    return versions;
+  }
+
+  /**
    * One write of row {@code row} in one transaction on {@code c} (auto-commit off): a delete with probability
    * {@link Scenario#deleteFraction()}, an insert if the row is gone, an update otherwise (moving the SKU with
    * probability {@link Scenario#skuChangeFraction()} when alternate keys are on).
