@@ -36,18 +36,6 @@ interface CacheUnderTest extends AutoCloseable {
   }
 
   /**
-   * What this instance serves for the key without the database: before the comparison looked at L1 and Redis
-   * separately, its L1 through the strategy, else Redis. Kept for implementations written against that interface;
-   * it is now {@link #peekL1} (Redis is read by the comparison itself).
-   *
-   * @deprecated use {@link #peekL1} and read Redis directly
-   */
-  @Deprecated
-  default Long cachedVersion(String key) throws Exception {
-    return peekL1(key);
-  }
-
-  /**
    * The version a raw Redis value of this strategy stands for (as {@link #peekL1}), or null for no value (nothing, or
    * a record that holds no value: a tombstone, a lease).
    *

@@ -212,6 +212,7 @@ final class CdcListenerControl implements AutoCloseable {
     log.info("restarting the CDC listener ({})", forgetful ? "position forgotten" : "from its stored position");
     stopQuietly();
     if (forgetful) {
+      deleteQuietly(stateDirectory);
       stateDirectory = newStateDirectory();
     }
     start();
@@ -244,8 +245,23 @@ final class CdcListenerControl implements AutoCloseable {
     }
   }
 
+  /** Stops the listener and deletes its state directory: a run leaves nothing in the temporary directory. */
   @Override
   public synchronized void close() {
     stopQuietly();
+    deleteQuietly(stateDirectory);
+  }
+
+  private static void deleteQuietly(Path dir) {
+    if (dir == null || !Files.exists(dir)) {
+      return;
+    }
+    try (java.util.stream.Stream<Path> paths = Files.walk(dir)) {
+      for (Path path : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
+        Files.deleteIfExists(path);
+      }
+    } catch (IOException | UncheckedIOException e) {
+      log.warn("cannot delete the CDC listener's state directory {}: {}", dir, e.toString());
+    }
   }
 }

@@ -6,6 +6,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
+import org.slf4j.bridge.SLF4JBridgeHandler;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -25,7 +26,7 @@ public final class ChaosMain implements Callable<Integer> {
   List<String> scenarioIds = List.of("all");
 
   @Option(names = {"-d", "--seconds"}, paramLabel = "N",
-      description = "Seconds per run, overriding each scenario's own (CI uses 3).")
+      description = "Seconds per run, overriding each scenario's own; refused when too short to judge a scenario.")
   Integer seconds;
 
   @Option(names = "--seeds", split = ",", paramLabel = "SEED", description = "Seeds, comma-separated (default 42).")
@@ -41,8 +42,37 @@ public final class ChaosMain implements Callable<Integer> {
   @Option(names = {"-l", "--list"}, description = "Lists the scenarios and exits.")
   boolean list;
 
+  @Option(names = {"-v", "--verbose"}, description = "Prints the stack trace of an error instead of one line per problem.")
+  boolean verbose;
+
+  /** Exit code of a bad command line or scenario file. */
+  static final int BAD_INPUT = 2;
+  /** Exit code when a run was not as expected. */
+  static final int UNEXPECTED = 1;
+
   public static void main(String[] args) {
-    System.exit(new CommandLine(new ChaosMain()).execute(args));
+    SLF4JBridgeHandler.removeHandlersForRootLogger(); // java.util.logging (the binlog client) through logback
+    SLF4JBridgeHandler.install();
+    System.exit(execute(args));
+  }
+
+  /** Runs the CLI; bad input is printed as one line per problem on stderr, without a trace unless --verbose. */
+  static int execute(String... args) {
+    ChaosMain main = new ChaosMain();
+    CommandLine commandLine = new CommandLine(main);
+    commandLine.setExecutionExceptionHandler((e, cmd, parsed) -> {
+      if (main.verbose || !(e instanceof IllegalArgumentException)) {
+        throw e;
+      }
+      List<String> problems = e instanceof ScenarioFileException file ? file.problems() : List.of(e.getMessage());
+      for (String problem : problems) {
+        cmd.getErr().println("chaos: " + problem);
+      }
+      cmd.getErr().println("chaos: " + problems.size() + (problems.size() == 1 ? " problem" : " problems")
+          + "; nothing was run (--verbose for a stack trace)");
+      return BAD_INPUT;
+    });
+    return commandLine.execute(args);
   }
 
   @Override
@@ -58,13 +88,15 @@ public final class ChaosMain implements Callable<Integer> {
     if (seconds != null && seconds < 1) {
       throw new CommandLine.ParameterException(new CommandLine(this), "--seconds must be >= 1, was " + seconds);
     }
-    List<Scenario> chosen = catalog.select(scenarioIds);
+    List<Scenario> chosen = new ArrayList<>();
+    for (Scenario scenario : catalog.select(scenarioIds)) {
+      chosen.add(seconds == null ? scenario : scenario.withSeconds(seconds)); // refused here, before any run
+    }
     List<ScenarioRunner.Run> runs = new ArrayList<>();
     try (EmbeddedStack stack = EmbeddedStack.start()) {
       for (Scenario scenario : chosen) {
-        Scenario sized = seconds == null ? scenario : scenario.withSeconds(seconds);
         for (long seed : seeds) {
-          for (ScenarioRunner.Run run : ScenarioRunner.runAll(stack, sized, seed)) {
+          for (ScenarioRunner.Run run : ScenarioRunner.runAll(stack, scenario, seed)) {
             System.out.println(run.report().scenario() + ": " + run.verdict());
             runs.add(run);
           }
@@ -82,13 +114,15 @@ public final class ChaosMain implements Callable<Integer> {
     Files.writeString(html, HtmlReport.render("Veracache chaos report", subtitle, runs));
     System.out.println();
     System.out.println(table);
-    System.out.println("report written to " + markdown.toAbsolutePath().normalize() + " and "
-        + html.toAbsolutePath().normalize());
     long unexpected = runs.stream().filter(r -> !r.violations().isEmpty()).count();
-    if (unexpected > 0) {
-      System.out.println(unexpected + " of " + runs.size() + " runs were not as expected (see the verdicts)");
-      return 1;
-    }
-    return 0;
+    System.out.println(summary(runs.size(), unexpected, markdown, html));
+    return unexpected > 0 ? UNEXPECTED : 0;
+  }
+
+  /** The last line of a run: how many runs were as expected, how many not, where the reports are. */
+  static String summary(int runs, long unexpected, Path markdown, Path html) {
+    return (unexpected == 0 ? "All " + runs + " runs as expected" : unexpected + " of " + runs
+        + " runs NOT as expected (their verdicts say why)") + "; reports: " + markdown.toAbsolutePath().normalize()
+        + ", " + html.toAbsolutePath().normalize();
   }
 }

@@ -23,7 +23,8 @@ import java.util.concurrent.TimeUnit;
  *
  * <p>Invariants: every hold is bounded by {@code raceHoldMillis} per step and ends at once when the workload stops
  * ({@link WriteSignals#release()}, {@code RedisMemoryPressure.releaseWaiters()}); only racing threads are held
- * ({@link Scenario#readerRaces}, {@link Scenario#writerRaces}); a hold that proves its race happened (a set released
+ * ({@link Scenario#readerRaces}, {@link Scenario#writerRaces}); every hold a newer write overtook is counted
+ * ({@link #HOLDS_OVERTAKEN}); a hold that proves its race happened (a fill overtaken by a newer write, a set released
  * by a delete, a fill or set released by its key's eviction) is counted under the proving measure of its fault and
  * owes a read of its key W after the change that should have fenced it.
  */
@@ -201,8 +202,13 @@ final class RunContext {
         signals.awaitSettledAfter(key, signals.lastCommitted(key), scenario.raceHoldMillis()));
     if (overtaken && fault == Scenario.Fault.EVICTION_RACE) {
       holdUntilEvicted(key);
-    } else if (overtaken && scenario.fillDelayAfterWriteMillis() > 0) {
-      sleep(scenario.fillDelayAfterWriteMillis()); // outlive short tombstones (R12)
+    } else if (overtaken) {
+      // The late fill lands once this returns: whatever it leaves is looked at W after the write that overtook it,
+      // whether or not a reader happens by before the key is written again (R1, R3, R12).
+      oweRead(key);
+      if (scenario.fillDelayAfterWriteMillis() > 0) {
+        sleep(scenario.fillDelayAfterWriteMillis()); // outlive short tombstones (R12)
+      }
     }
   }
 

@@ -93,6 +93,8 @@ public final class ScenarioCatalog {
     if (list == null || !list.isArray() || list.isEmpty()) {
       throw new IllegalArgumentException(source + ": expected a non-empty list under 'scenarios'");
     }
+    List<String> problems = new ArrayList<>();
+    removeUnknownFields(defaults, source + " defaults", problems);
     List<Scenario> scenarios = new ArrayList<>();
     Set<String> ids = new HashSet<>();
     int index = 0;
@@ -100,27 +102,52 @@ public final class ScenarioCatalog {
       String where = source + " scenarios[" + index++ + "]"
           + (node.hasNonNull("id") ? " (" + node.get("id").asString() + ")" : "");
       if (!node.isObject()) {
-        throw new IllegalArgumentException(where + ": must be a mapping");
+        problems.add(where + ": must be a mapping");
+        continue;
       }
       ObjectNode merged = defaults.deepCopy();
-      merged.setAll((ObjectNode) node);
+      ObjectNode own = ((ObjectNode) node).deepCopy();
+      removeUnknownFields(own, where, problems);
+      merged.setAll(own);
       Scenario scenario;
       try {
         scenario = YAML.treeToValue(merged, Scenario.class);
+        if (scenario.windowMillis() == 0) {
+          merged.put("windowMillis", scenario.derivedWindowMillis());
+          scenario = YAML.treeToValue(merged, Scenario.class);
+        }
       } catch (JacksonException e) {
-        throw new IllegalArgumentException(where + ": " + e.getOriginalMessage(), e);
+        problems.add(where + ": " + e.getOriginalMessage().lines().findFirst().orElse("unreadable"));
+        continue;
       }
-      if (scenario.windowMillis() == 0) {
-        merged.put("windowMillis", scenario.derivedWindowMillis());
-        scenario = YAML.treeToValue(merged, Scenario.class);
+      int before = problems.size();
+      validate(scenario, where, problems);
+      if (scenario.id() != null && !ids.add(scenario.id())) {
+        problems.add(where + ": id '" + scenario.id() + "' is used twice (field 'id')");
       }
-      validate(scenario, where);
-      if (!ids.add(scenario.id())) {
-        throw new IllegalArgumentException(where + ": id '" + scenario.id() + "' is used twice");
+      if (problems.size() == before) {
+        scenarios.add(scenario);
       }
-      scenarios.add(scenario);
+    }
+    if (!problems.isEmpty()) {
+      throw new ScenarioFileException(problems);
     }
     return new ScenarioCatalog(scenarios);
+  }
+
+  /** The fields a scenario may set: the components of {@link Scenario}. */
+  private static final Set<String> FIELDS = java.util.Arrays.stream(Scenario.class.getRecordComponents())
+      .map(java.lang.reflect.RecordComponent::getName).collect(java.util.stream.Collectors.toCollection(
+          java.util.TreeSet::new));
+
+  /** Reports and drops every field that is not a scenario field, naming the valid ones. */
+  private static void removeUnknownFields(ObjectNode node, String where, List<String> problems) {
+    for (String field : List.copyOf(node.propertyNames())) {
+      if (!FIELDS.contains(field)) {
+        problems.add(where + ": unknown field '" + field + "' (valid fields: " + String.join(", ", FIELDS) + ")");
+        node.remove(field);
+      }
+    }
   }
 
   public List<Scenario> scenarios() {
@@ -145,90 +172,107 @@ public final class ScenarioCatalog {
     return chosen;
   }
 
-  private static void validate(Scenario s, String where) {
-    require(s.id() != null && ID.matcher(s.id()).matches(), where, "id",
+  private static void validate(Scenario s, String where, List<String> problems) {
+    if (s.id() == null || s.fault() == null || s.strategies() == null || s.strategies().isEmpty()) {
+      require(problems, s.id() != null, where, "id", "is required");
+      require(problems, s.fault() != null, where, "fault", "is required (one of " + List.of(Fault.values()) + ")");
+      require(problems, s.strategies() != null && !s.strategies().isEmpty(), where, "strategies",
+          "must list at least one");
+      return; // the checks below need these
+    }
+    require(problems, s.id() != null && ID.matcher(s.id()).matches(), where, "id",
         "must be lower-case letters, digits and '-', was " + s.id());
-    require(s.title() != null && !s.title().isBlank(), where, "title", "is required");
-    require(s.fault() != null, where, "fault", "is required (one of " + List.of(Fault.values()) + ")");
-    require(s.strategies() != null && !s.strategies().isEmpty(), where, "strategies", "must list at least one");
-    require(s.seconds() >= 1, where, "seconds", "must be >= 1, was " + s.seconds());
-    require(s.keys() >= 1, where, "keys", "must be >= 1, was " + s.keys());
-    require(s.instances() >= 1, where, "instances", "must be >= 1, was " + s.instances());
-    require(s.readersPerInstance() >= 0, where, "readersPerInstance", "must be >= 0");
-    require(s.readsPerSecondPerReader() >= 1, where, "readsPerSecondPerReader",
+    require(problems, s.title() != null && !s.title().isBlank(), where, "title", "is required");
+    require(problems, s.fault() != null, where, "fault", "is required (one of " + List.of(Fault.values()) + ")");
+    require(problems, s.strategies() != null && !s.strategies().isEmpty(), where, "strategies", "must list at least one");
+    require(problems, s.seconds() >= 1, where, "seconds", "must be >= 1, was " + s.seconds());
+    require(problems, s.keys() >= 1, where, "keys", "must be >= 1, was " + s.keys());
+    require(problems, s.instances() >= 1, where, "instances", "must be >= 1, was " + s.instances());
+    require(problems, s.readersPerInstance() >= 0, where, "readersPerInstance", "must be >= 0");
+    require(problems, s.readsPerSecondPerReader() >= 1, where, "readsPerSecondPerReader",
         "must be >= 1, was " + s.readsPerSecondPerReader());
-    require(s.writers() >= 1, where, "writers", "must be >= 1, was " + s.writers());
-    require(s.writesPerSecond() >= 1, where, "writesPerSecond", "must be >= 1, was " + s.writesPerSecond());
-    require(s.windowMillis() >= 0, where, "windowMillis", "must be >= 0");
-    require(s.minCacheHitPercent() >= 0 && s.minCacheHitPercent() <= 100, where, "minCacheHitPercent",
+    require(problems, s.writers() >= 1, where, "writers", "must be >= 1, was " + s.writers());
+    require(problems, s.writesPerSecond() >= 1, where, "writesPerSecond", "must be >= 1, was " + s.writesPerSecond());
+    require(problems, s.windowMillis() >= 0, where, "windowMillis", "must be >= 0");
+    require(problems, s.minCacheHitPercent() >= 0 && s.minCacheHitPercent() <= 100, where, "minCacheHitPercent",
         "must be in [0, 100], was " + s.minCacheHitPercent());
-    require(s.raceHoldMillis() >= 0 && s.fillDelayAfterWriteMillis() >= 0 && s.loadDelayMillis() >= 0
-        && s.latencyMillis() >= 0 && s.tombstoneTtlMillis() >= 0 && s.doubleDeleteDelayMillis() >= 0, where,
-        "*Millis", "must not be negative");
-    require(s.leaseWaitMillis() >= 1, where, "leaseWaitMillis", "must be >= 1");
-    require(s.deleteFraction() >= 0 && s.deleteFraction() < 1, where, "deleteFraction", "must be in [0, 1)");
-    require(s.skuChangeFraction() >= 0 && s.skuChangeFraction() <= 1, where, "skuChangeFraction",
+    notNegative(problems, where, "raceHoldMillis", s.raceHoldMillis());
+    notNegative(problems, where, "fillDelayAfterWriteMillis", s.fillDelayAfterWriteMillis());
+    notNegative(problems, where, "loadDelayMillis", s.loadDelayMillis());
+    notNegative(problems, where, "latencyMillis", s.latencyMillis());
+    notNegative(problems, where, "tombstoneTtlMillis", s.tombstoneTtlMillis());
+    notNegative(problems, where, "doubleDeleteDelayMillis", s.doubleDeleteDelayMillis());
+    require(problems, s.leaseWaitMillis() >= 1, where, "leaseWaitMillis", "must be >= 1");
+    require(problems, s.deleteFraction() >= 0 && s.deleteFraction() < 1, where, "deleteFraction", "must be in [0, 1)");
+    require(problems, s.skuChangeFraction() >= 0 && s.skuChangeFraction() <= 1, where, "skuChangeFraction",
         "must be in [0, 1]");
-    require(s.fault() != Fault.PARTITION_INSTANCE || s.instances() >= 2, where, "instances",
+    require(problems, s.fault() != Fault.PARTITION_INSTANCE || s.instances() >= 2, where, "instances",
         "must be >= 2 for PARTITION_INSTANCE (one instance is cut off, the others are not)");
-    require(s.deleteOnlyWriters() >= 0 && s.deleteOnlyWriters() < s.writers(), where, "deleteOnlyWriters",
+    require(problems, s.deleteOnlyWriters() >= 0 && s.deleteOnlyWriters() < s.writers(), where, "deleteOnlyWriters",
         "must be in [0, writers - 1] (some writer must insert the rows again), was " + s.deleteOnlyWriters());
-    require(s.faultFraction() > 0 && s.faultFraction() < 1, where, "faultFraction",
+    require(problems, s.faultFraction() > 0 && s.faultFraction() < 1, where, "faultFraction",
         "must be in (0, 1), was " + s.faultFraction());
-    require(s.memoryHeadroomKib() >= 64, where, "memoryHeadroomKib",
+    require(problems, s.memoryHeadroomKib() >= 64, where, "memoryHeadroomKib",
         "must be >= 64 (client buffers alone move Redis's memory by tens of KiB), was " + s.memoryHeadroomKib());
-    require(s.racingReadersPerInstance() >= -1 && s.racingReadersPerInstance() <= s.readersPerInstance(), where,
+    require(problems, s.racingReadersPerInstance() >= -1 && s.racingReadersPerInstance() <= s.readersPerInstance(), where,
         "racingReadersPerInstance", "must be -1 (all) or in [0, readersPerInstance], was "
         + s.racingReadersPerInstance());
-    require(s.racingWriters() >= -1 && s.racingWriters() <= s.writers(), where, "racingWriters",
+    require(problems, s.racingWriters() >= -1 && s.racingWriters() <= s.writers(), where, "racingWriters",
         "must be -1 (all) or in [0, writers], was " + s.racingWriters());
-    require(s.listenerStalenessBoundMillis() >= 0, where, "listenerStalenessBoundMillis", "must not be negative");
-    require(s.listenerStalenessBoundMillis() == 0 || s.windowMillis() >= s.boundedWindowMillis(), where,
+    require(problems, s.listenerStalenessBoundMillis() >= 0, where, "listenerStalenessBoundMillis", "must not be negative");
+    require(problems, s.listenerStalenessBoundMillis() == 0 || s.windowMillis() >= s.boundedWindowMillis(), where,
         "windowMillis", "must be >= 2 x listenerStalenessBoundMillis + the client heartbeat ("
         + Scenario.CLIENT_HEARTBEAT_MILLIS + " ms) = " + s.boundedWindowMillis() + ", was " + s.windowMillis()
         + ": a client may read an answer up to bound + heartbeat old while it trusts Redis, and serve it from L1 for "
         + "up to bound more once it stops trusting");
-    require(s.windowMillis() >= s.detectionBudgetMillis(), where, "windowMillis", "must be >= the detection "
+    if (s.windowMillis() < 0 || s.seconds() < 1) {
+      return; // the window checks below need both
+    }
+    require(problems, s.windowMillis() >= s.detectionBudgetMillis(), where, "windowMillis", "must be >= the detection "
         + "budget of the scenario's fault and configuration (" + s.detectionBudgetMillis() + " ms, see "
         + "Scenario.detectionBudgetMillis), was " + s.windowMillis() + "; leave it out to derive it (budget + "
         + Scenario.WINDOW_MARGIN_MILLIS + " ms)");
     String judgeability = s.judgeabilityProblem();
-    require(judgeability == null, where, "windowMillis", judgeability);
-    require(EVICTION_POLICIES.contains(s.evictionPolicy()), where, "evictionPolicy",
+    require(problems, judgeability == null, where, "windowMillis", judgeability);
+    require(problems, EVICTION_POLICIES.contains(s.evictionPolicy()), where, "evictionPolicy",
         "must be one of " + EVICTION_POLICIES + " (the filler keys carry no TTL: a volatile policy would end in "
         + "out-of-memory errors, not evictions), was " + s.evictionPolicy());
-    require(s.fault() != Fault.SET_VS_DELETE || s.deleteFraction() > 0 || s.deleteOnlyWriters() > 0, where,
+    require(problems, s.fault() != Fault.SET_VS_DELETE || s.deleteFraction() > 0 || s.deleteOnlyWriters() > 0, where,
         "deleteOnlyWriters", "SET_VS_DELETE holds sets until a delete: the workload must delete (deleteOnlyWriters "
         + "or deleteFraction)");
     Map<Strategy, Set<Scenario.Anomaly>> expect = s.expect() == null ? Map.of() : s.expect();
     for (Strategy strategy : expect.keySet()) {
-      require(s.strategies().contains(strategy), where, "expect", strategy + " is not among the strategies");
-      require(strategy.baseline, where, "expect", strategy + " is not a baseline: Veracache strategies must show "
+      require(problems, s.strategies().contains(strategy), where, "expect", strategy + " is not among the strategies");
+      require(problems, strategy.baseline, where, "expect", strategy + " is not a baseline: Veracache strategies must show "
           + "no anomaly, that is not configurable");
     }
     for (Strategy strategy : s.strategies()) {
-      require(!strategy.baseline || !expect.getOrDefault(strategy, Set.of()).isEmpty(), where, "expect",
+      require(problems, !strategy.baseline || !expect.getOrDefault(strategy, Set.of()).isEmpty(), where, "expect",
           "baseline " + strategy + " needs the anomaly it is known for (a baseline that shows nothing proves nothing)");
       boolean writeThrough = strategy.writeThrough();
-      require(!writeThrough || !s.alternateKeys(), where, "strategies",
+      require(problems, !writeThrough || !s.alternateKeys(), where, "strategies",
           strategy + " runs only with rows cached by primary key (alternateKeys false)");
-      require(s.fault() != Fault.SET_REORDER || writeThrough, where, "strategies",
+      require(problems, s.fault() != Fault.SET_REORDER || writeThrough, where, "strategies",
           "SET_REORDER reorders cache sets: only write-through strategies make them, not " + strategy);
-      require(s.fault() != Fault.SET_VS_DELETE || writeThrough, where, "strategies",
+      require(problems, s.fault() != Fault.SET_VS_DELETE || writeThrough, where, "strategies",
           "SET_VS_DELETE holds cache sets: only write-through strategies make them, not " + strategy);
-      require(strategy != Strategy.CDC_ONLY_UNBOUNDED || s.listenerStalenessBoundMillis() > 0, where, "strategies",
+      require(problems, strategy != Strategy.CDC_ONLY_UNBOUNDED || s.listenerStalenessBoundMillis() > 0, where, "strategies",
           "CDC_ONLY_UNBOUNDED is the baseline of a listener staleness bound: set listenerStalenessBoundMillis");
-      require((strategy == Strategy.HEAP_WRITE_BEHIND) == (s.fault() == Fault.PROCESS_KILL), where, "strategies",
+      require(problems, (strategy == Strategy.HEAP_WRITE_BEHIND) == (s.fault() == Fault.PROCESS_KILL), where, "strategies",
           "HEAP_WRITE_BEHIND and the PROCESS_KILL fault go together");
-      require(strategy.usesCdc || (s.fault() != Fault.LISTENER_CRASH && s.fault() != Fault.LISTENER_PAUSE), where,
+      require(problems, strategy.usesCdc || (s.fault() != Fault.LISTENER_CRASH && s.fault() != Fault.LISTENER_PAUSE), where,
           "strategies", strategy + " has no CDC listener to crash or pause");
     }
   }
 
-  private static void require(boolean ok, String where, String field, String message) {
+  private static void require(List<String> problems, boolean ok, String where, String field, String message) {
     if (!ok) {
-      throw new IllegalArgumentException(where + ": field '" + field + "' " + message);
+      problems.add(where + ": field '" + field + "' " + message);
     }
+  }
+
+  private static void notNegative(List<String> problems, String where, String field, int value) {
+    require(problems, value >= 0, where, field, "must not be negative, was " + value);
   }
 
   private static Map<String, Object> defaults() {

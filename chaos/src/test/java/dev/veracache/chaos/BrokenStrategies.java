@@ -102,8 +102,8 @@ final class BrokenStrategies {
     }
 
     @Override
-    public Long cachedVersion(String key) throws Exception {
-      return delegate.cachedVersion(key);
+    public Long peekL1(String key) throws Exception {
+      return delegate.peekL1(key);
     }
 
     @Override

@@ -68,6 +68,8 @@ public final class ListenerMain {
   public static void main(String[] args) {
     PrintStream protocol = new PrintStream(new FileOutputStream(FileDescriptor.out), true, StandardCharsets.UTF_8);
     System.setOut(System.err); // logback's console appender and stray prints go to stderr from here on
+    org.slf4j.bridge.SLF4JBridgeHandler.removeHandlersForRootLogger(); // the binlog client's JUL, through logback
+    org.slf4j.bridge.SLF4JBridgeHandler.install();
     Logger log = LoggerFactory.getLogger(ListenerMain.class);
     Secrets secrets = new Secrets(System.getenv(DB_PASSWORD_ENV), System.getenv(REDIS_URI_ENV));
     Holder holder = new Holder();
