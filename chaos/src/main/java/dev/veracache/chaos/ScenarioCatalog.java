@@ -162,6 +162,8 @@ public final class ScenarioCatalog {
     require(s.windowMillis() >= 0, where, "windowMillis", "must be >= 0");
     require(s.minCacheHitPercent() >= 0 && s.minCacheHitPercent() <= 100, where, "minCacheHitPercent",
         "must be in [0, 100], was " + s.minCacheHitPercent());
+    require(s.minAvailabilityInFaultPercent() >= 0 && s.minAvailabilityInFaultPercent() <= 100, where,
+        "minAvailabilityInFaultPercent", "must be in [0, 100], was " + s.minAvailabilityInFaultPercent());
     require(s.raceHoldMillis() >= 0 && s.fillDelayAfterWriteMillis() >= 0 && s.loadDelayMillis() >= 0
         && s.latencyMillis() >= 0 && s.tombstoneTtlMillis() >= 0 && s.doubleDeleteDelayMillis() >= 0, where,
         "*Millis", "must not be negative");
@@ -264,6 +266,7 @@ public final class ScenarioCatalog {
     d.put("racingReadersPerInstance", -1);
     d.put("racingWriters", -1);
     d.put("minCacheHitPercent", 50);
+    d.put("minAvailabilityInFaultPercent", 99);
     return d;
   }
 }

@@ -59,6 +59,24 @@ class BrokenStrategiesTest {
     assertThat(run.violations()).contains("VERACACHE_CACHE_ASIDE showed STALE_READS");
   }
 
+  @Test
+  void aCacheWhoseReadsFailWhileRedisIsPausedIsUnexpected(EmbeddedStack stack) throws Exception {
+    ScenarioRunner.Run run = run(stack, "redis-paused", BrokenStrategies.failsInsteadOfDegrading());
+
+    assertThat(run.report().faultAvailabilityPercent()).as("the broken variant fails in the fault").isLessThan(99);
+    assertThat(run.violations()).anyMatch(v -> v.startsWith("VERACACHE_CACHE_ASIDE answered")
+        && v.contains("of the reads during the fault"));
+  }
+
+  @Test
+  void aCacheThatNeverRecoversFromARedisPauseIsUnexpected(EmbeddedStack stack) throws Exception {
+    ScenarioRunner.Run run = run(stack, "redis-paused", BrokenStrategies.neverRecoversFromARedisFault());
+
+    assertThat(run.report().cacheHitPercentOutsideFault()).as("its hits before the pause").isGreaterThan(50);
+    assertThat(run.violations()).anyMatch(v -> v.startsWith("VERACACHE_CACHE_ASIDE answered")
+        && v.endsWith("it did not recover from the fault"));
+  }
+
   private static ScenarioRunner.Run run(EmbeddedStack stack, String scenarioId,
       ScenarioRunner.InstanceFactory broken) throws Exception {
     Scenario scenario = ScenarioCatalog.builtIn().select(List.of(scenarioId)).get(0);
