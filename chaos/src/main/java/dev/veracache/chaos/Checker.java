@@ -71,6 +71,8 @@ public final class Checker {
     int outsideFault = 0;
     int answeredOutsideFault = 0;
     int cacheHitsOutsideFault = 0;
+    int afterFault = 0;
+    int cacheHitsAfterFault = 0;
     for (History.Read read : reads) {
       byLevel.merge(read.level(), 1, Integer::sum);
       long latency = read.endNanos() - read.startNanos();
@@ -79,11 +81,16 @@ public final class Checker {
       // Without a timed fault, the "in fault" figures are the whole run's, and so are the "outside" ones.
       boolean duringFault = fault == null || start >= fault[0] && start <= fault[1];
       boolean outside = fault == null || start < fault[0] || start > fault[1] + w;
+      // After the fault's recovery: where a cache that never recovered from the fault would show it.
+      boolean after = fault != null && start > fault[1] + w;
       if (duringFault) {
         faultLatencies[inFault++] = latency;
       }
       if (outside) {
         outsideFault++;
+      }
+      if (after) {
+        afterFault++;
       }
       if (read.level() == History.Level.FAILED) {
         continue;
@@ -96,6 +103,9 @@ public final class Checker {
         answeredOutsideFault++;
         if (read.level() != History.Level.DATABASE) {
           cacheHitsOutsideFault++;
+          if (after) {
+            cacheHitsAfterFault++;
+          }
         }
       }
       List<History.Write> keyWrites = writesByKey.getOrDefault(read.key(), List.of());
@@ -125,7 +135,8 @@ public final class Checker {
         loads.size(), peakConcurrentLoads(loads), inFault == 0 ? 100.0 : 100.0 * answeredInFault / inFault,
         percentile(sortedFaultLatency, 0.99), FaultMeasures.Result.NONE, judged, judgedInFault, outsideFault,
         outsideFault == 0 ? 100.0 : 100.0 * answeredOutsideFault / outsideFault,
-        answeredOutsideFault == 0 ? 0.0 : 100.0 * cacheHitsOutsideFault / answeredOutsideFault);
+        answeredOutsideFault == 0 ? 0.0 : 100.0 * cacheHitsOutsideFault / answeredOutsideFault, afterFault,
+        afterFault == 0 ? 0.0 : 100.0 * cacheHitsAfterFault / afterFault);
   }
 
   /**

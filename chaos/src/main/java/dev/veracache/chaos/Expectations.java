@@ -13,7 +13,10 @@ import java.util.Set;
  * it), and a Veracache strategy must show none: no stale read beyond W, no key stale after quiescence, no lost write,
  * and no herd where the scenario measures herds. A Veracache strategy must also have been a cache that answers:
  * outside the fault and its recovery (W after it), at least {@value #MIN_AVAILABILITY_OUTSIDE_FAULT}% of its reads
- * answered and at least the scenario's {@code minCacheHitPercent} of the answers from L1 or Redis. Either way the run
+ * answered and at least the scenario's {@code minCacheHitPercent} of the answers from L1 or Redis, that share also
+ * after the fault's recovery alone (a cache that never recovered would hide behind its hits before the fault), and
+ * during a timed fault at least the scenario's {@code minAvailabilityInFaultPercent} of the reads answered (the
+ * contract's "basically available": a Redis fault degrades reads to the database). Either way the run
  * must be able to prove something: its proving fault measures above 0 (no key evicted, no hold overtaken, no fence
  * refusal... proves nothing), and, where readers ran, some read judgeable, and a timed fault with reads judgeable
  * inside it.
@@ -70,6 +73,17 @@ public final class Expectations {
               + "Redis, below the scenario's %d%%", strategy, report.cacheHitPercentOutsideFault(),
               scenario.minCacheHitPercent()));
         }
+      }
+      if (report.readsAfterFault() > 0 && report.cacheHitPercentAfterFault() < scenario.minCacheHitPercent()) {
+        violations.add(String.format(Locale.ROOT, "%s answered %.1f%% of the reads after the fault and its recovery "
+            + "from L1 or Redis, below the scenario's %d%%: it did not recover from the fault", strategy,
+            report.cacheHitPercentAfterFault(), scenario.minCacheHitPercent()));
+      }
+      if (report.reads() > 0 && report.timedFault()
+          && report.faultAvailabilityPercent() < scenario.minAvailabilityInFaultPercent()) {
+        violations.add(String.format(Locale.ROOT, "%s answered %.2f%% of the reads during the fault, below the "
+            + "scenario's %d%%: a Redis or listener fault must degrade reads to the database, not fail them", strategy,
+            report.faultAvailabilityPercent(), scenario.minAvailabilityInFaultPercent()));
       }
     }
     if (strategy.baseline) {

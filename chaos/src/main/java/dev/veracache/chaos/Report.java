@@ -17,20 +17,23 @@ import java.util.Map;
  * scenario has no timed fault). {@code readsOutsideFault}, {@code availabilityOutsideFaultPercent} and
  * {@code cacheHitPercentOutsideFault} cover the reads that started before the fault or more than W after it ended (all
  * reads when there is no timed fault): there the cache must answer, and answer from L1 or Redis.
+ * {@code readsAfterFault} and {@code cacheHitPercentAfterFault} cover only the reads that started more than W after a
+ * timed fault ended (0 without one), of all those reads (a failed read is no hit): a cache that never recovered from
+ * the fault, serving every read from the database, would hide there behind the hits before the fault.
  */
 public record Report(String scenario, int reads, int writes, int staleReads, long stalenessP50, long stalenessP99,
     long stalenessMax, int keysStaleAfterQuiescence, int lostWrites, double availabilityPercent, long latencyP99,
     int[] staleTimeline, Map<History.Level, Integer> readsByLevel, int loads, int peakConcurrentLoads,
     double faultAvailabilityPercent, long faultLatencyP99, FaultMeasures.Result faultMeasures, int judgedReads,
     int judgedInFault, int readsOutsideFault, double availabilityOutsideFaultPercent,
-    double cacheHitPercentOutsideFault) {
+    double cacheHitPercentOutsideFault, int readsAfterFault, double cacheHitPercentAfterFault) {
 
   public static final int BUCKET_MILLIS = 100;
 
   /** The columns of {@link #markdown} and of the HTML table, in order. */
   static final List<String> COLUMNS = List.of("scenario", "reads", "L1 / L2 / DB / failed", "writes",
       "stale reads (judged; in fault)", "stale %", "staleness p50 / p99 / max (ms)", "keys stale after quiescence",
-      "lost writes", "availability % (in fault; outside)", "cache hits % outside fault", "read p99 ms (in fault)",
+      "lost writes", "availability % (in fault; outside)", "cache hits % outside fault (after it)", "read p99 ms (in fault)",
       "DB loads (peak per key)", "fault measures");
 
   public double staleReadPercent() {
@@ -47,7 +50,8 @@ public record Report(String scenario, int reads, int writes, int staleReads, lon
         Integer.toString(keysStaleAfterQuiescence), Integer.toString(lostWrites),
         format("%.2f (%.2f; %s)", availabilityPercent, faultAvailabilityPercent,
             readsOutsideFault == 0 ? "n/a" : format("%.2f", availabilityOutsideFaultPercent)),
-        readsOutsideFault == 0 ? "n/a" : format("%.1f", cacheHitPercentOutsideFault),
+        (readsOutsideFault == 0 ? "n/a" : format("%.1f", cacheHitPercentOutsideFault))
+            + (readsAfterFault == 0 ? "" : format(" (%.1f)", cacheHitPercentAfterFault)),
         format("%.2f (%.2f)", ms(latencyP99), ms(faultLatencyP99)), loads + " (" + peakConcurrentLoads + ")",
         faultMeasures.text());
   }
@@ -55,6 +59,11 @@ public record Report(String scenario, int reads, int writes, int staleReads, lon
   /** Whether any answered read could have been judged stale (a commit of its key more than W before it). */
   public boolean stalenessJudgeable() {
     return judgedReads > 0;
+  }
+
+  /** Whether the run had a timed fault (then the "in fault" figures cover only the reads while it was active). */
+  public boolean timedFault() {
+    return judgedInFault >= 0;
   }
 
   /** Whether a timed fault left reads that could see staleness starting and ending inside it (true without one). */
@@ -77,7 +86,8 @@ public record Report(String scenario, int reads, int writes, int staleReads, lon
     return new Report(scenario, reads, writes, staleReads, stalenessP50, stalenessP99, stalenessMax,
         keysStaleAfterQuiescence, lostWrites, availabilityPercent, latencyP99, staleTimeline, readsByLevel, loads,
         peakConcurrentLoads, faultAvailabilityPercent, faultLatencyP99, measures, judgedReads, judgedInFault,
-        readsOutsideFault, availabilityOutsideFaultPercent, cacheHitPercentOutsideFault);
+        readsOutsideFault, availabilityOutsideFaultPercent, cacheHitPercentOutsideFault, readsAfterFault,
+        cacheHitPercentAfterFault);
   }
 
   /** Reads answered by a level, L2 including reads the strategy could only attribute to "the cache". */

@@ -55,7 +55,11 @@ import java.util.Set;
  * @param racingWriters how many writers (the first ones) have their cache sets held by a race injection (-1: all); the
  *     others write freely, so that a held set always has a newer write to wait for
  * @param minCacheHitPercent the least share of answered reads, outside the fault and its recovery (W after it), that a
- *     Veracache strategy must answer from L1 or Redis: a read path that always goes to the database is not a cache
+ *     Veracache strategy must answer from L1 or Redis: a read path that always goes to the database is not a cache;
+ *     after a timed fault's recovery alone too: a cache that never recovered from the fault is not a cache either
+ * @param minAvailabilityInFaultPercent the least share of the reads that started during a timed fault that a Veracache
+ *     strategy must answer (the contract's "basically available": Redis down or slow, reads go to the database); the
+ *     database's own outage is the exception, where only cached keys can be answered
  */
 public record Scenario(String id, String race, String title, String description, Fault fault,
     List<Strategy> strategies, Map<Strategy, Set<Anomaly>> expect, int seconds, int keys, int instances,
@@ -64,7 +68,7 @@ public record Scenario(String id, String race, String title, String description,
     double deleteFraction, boolean alternateKeys, double skuChangeFraction, boolean writersShareKeys,
     int herdThreshold, int doubleDeleteDelayMillis, int deleteOnlyWriters, double faultFraction,
     int listenerStalenessBoundMillis, String evictionPolicy, int memoryHeadroomKib, int racingReadersPerInstance,
-    int racingWriters, int minCacheHitPercent) {
+    int racingWriters, int minCacheHitPercent, int minAvailabilityInFaultPercent) {
 
   /** The Veracache clients' heartbeat in every scenario (VeracacheStrategy): how often they poll listener progress. */
   public static final int CLIENT_HEARTBEAT_MILLIS = 100;
@@ -215,7 +219,7 @@ public record Scenario(String id, String race, String title, String description,
         loadDelayMillis, leaseWaitMillis, tombstoneTtlMillis, latencyMillis, deleteFraction, alternateKeys,
         skuChangeFraction, writersShareKeys, herdThreshold, doubleDeleteDelayMillis, deleteOnlyWriters, faultFraction,
         listenerStalenessBoundMillis, evictionPolicy, memoryHeadroomKib, racingReadersPerInstance, racingWriters,
-        minCacheHitPercent);
+        minCacheHitPercent, minAvailabilityInFaultPercent);
   }
 
   /** Whether reader {@code reader} (0-based, per instance) has its fills held by the race injection. */

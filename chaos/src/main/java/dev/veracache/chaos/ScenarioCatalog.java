@@ -183,8 +183,6 @@ public final class ScenarioCatalog {
     require(problems, s.id() != null && ID.matcher(s.id()).matches(), where, "id",
         "must be lower-case letters, digits and '-', was " + s.id());
     require(problems, s.title() != null && !s.title().isBlank(), where, "title", "is required");
-    require(problems, s.fault() != null, where, "fault", "is required (one of " + List.of(Fault.values()) + ")");
-    require(problems, s.strategies() != null && !s.strategies().isEmpty(), where, "strategies", "must list at least one");
     require(problems, s.seconds() >= 1, where, "seconds", "must be >= 1, was " + s.seconds());
     require(problems, s.keys() >= 1, where, "keys", "must be >= 1, was " + s.keys());
     require(problems, s.instances() >= 1, where, "instances", "must be >= 1, was " + s.instances());
@@ -196,6 +194,8 @@ public final class ScenarioCatalog {
     require(problems, s.windowMillis() >= 0, where, "windowMillis", "must be >= 0");
     require(problems, s.minCacheHitPercent() >= 0 && s.minCacheHitPercent() <= 100, where, "minCacheHitPercent",
         "must be in [0, 100], was " + s.minCacheHitPercent());
+    require(problems, s.minAvailabilityInFaultPercent() >= 0 && s.minAvailabilityInFaultPercent() <= 100, where,
+        "minAvailabilityInFaultPercent", "must be in [0, 100], was " + s.minAvailabilityInFaultPercent());
     notNegative(problems, where, "raceHoldMillis", s.raceHoldMillis());
     notNegative(problems, where, "fillDelayAfterWriteMillis", s.fillDelayAfterWriteMillis());
     notNegative(problems, where, "loadDelayMillis", s.loadDelayMillis());
@@ -308,6 +308,7 @@ public final class ScenarioCatalog {
     d.put("racingReadersPerInstance", -1);
     d.put("racingWriters", -1);
     d.put("minCacheHitPercent", 50);
+    d.put("minAvailabilityInFaultPercent", 99);
     return d;
   }
 }

@@ -198,6 +198,17 @@ final class VeracacheStrategy implements CacheUnderTest {
     measures.add(RunContext.FENCE_REFUSALS, Math.round(refusals));
   }
 
+  /** The sum of this instance's counters named {@code name} (every tag): for the broken variants of the tests. */
+  double counted(String name) {
+    double sum = 0;
+    for (Meter meter : meters.find(name).meters()) {
+      if (meter instanceof Counter counter) {
+        sum += counter.count();
+      }
+    }
+    return sum;
+  }
+
   @Override
   public void close() {
     veracache.close();

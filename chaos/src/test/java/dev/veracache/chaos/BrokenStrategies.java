@@ -84,6 +84,48 @@ final class BrokenStrategies {
     });
   }
 
+  /**
+   * Not basically available: a read that Veracache would serve from the database because Redis failed (its
+   * {@code veracache.degraded.reads} counter moved during the read) throws instead, as a cache without its degraded
+   * path would. Outside a Redis fault it is Veracache itself.
+   */
+  static ScenarioRunner.InstanceFactory failsInsteadOfDegrading() {
+    return (context, instance, uri) -> {
+      VeracacheStrategy veracache = new VeracacheStrategy(context, instance, uri);
+      return new Delegating(veracache) {
+        @Override
+        public long read(String key) throws Exception {
+          double degradedBefore = veracache.counted("veracache.degraded.reads");
+          long version = veracache.read(key);
+          if (veracache.counted("veracache.degraded.reads") > degradedBefore) {
+            throw new IllegalStateException("broken on purpose: Redis failed, so the read fails");
+          }
+          return version;
+        }
+      };
+    };
+  }
+
+  /**
+   * Never recovers from a Redis fault: once Veracache served a read from the database because Redis failed, every
+   * later read of the instance goes to the database (as a client whose circuit breaker never closed again). Fresh and
+   * available, so never stale; before the fault it is Veracache itself, and its hits there outnumber the misses after.
+   */
+  static ScenarioRunner.InstanceFactory neverRecoversFromARedisFault() {
+    return (context, instance, uri) -> {
+      VeracacheStrategy veracache = new VeracacheStrategy(context, instance, uri);
+      return new Delegating(veracache) {
+        @Override
+        public long read(String key) throws Exception {
+          if (veracache.counted("veracache.degraded.reads") > 0) {
+            return NaiveRedisStrategy.version(context.loader.load(key));
+          }
+          return veracache.read(key);
+        }
+      };
+    };
+  }
+
   private static ScenarioRunner.InstanceFactory tweaked(VeracacheStrategy.Tweaks tweaks) {
     return (context, instance, uri) -> new VeracacheStrategy(context, instance, uri, tweaks);
   }

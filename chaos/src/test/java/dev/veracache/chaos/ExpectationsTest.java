@@ -103,16 +103,61 @@ class ExpectationsTest {
   }
 
   @Test
-  void readsThatFailDuringTheFaultOrItsRecoveryDoNotCountAgainstAvailability() {
+  void readsThatFailDuringTheRecoveryAfterTheFaultDoNotCountAgainstAvailability() {
     History history = pausedRun(History.Level.L1);
-    for (int i = 0; i < 50; i++) { // inside [1000 ms, 3000 ms + W]
-      history.read("k", History.NOT_FOUND, (1000 + 50 * i) * MS, (1001 + 50 * i) * MS, 0, History.Level.FAILED);
+    for (int i = 0; i < 50; i++) { // inside (3000 ms, 3000 ms + W]: the recovery
+      history.read("k", History.NOT_FOUND, (3001 + 10 * i) * MS, (3002 + 10 * i) * MS, 0, History.Level.FAILED);
     }
 
     Report report = check(PAUSE, history, 0, 0);
 
     assertThat(report.availabilityOutsideFaultPercent()).isEqualTo(100.0);
+    assertThat(report.faultAvailabilityPercent()).isEqualTo(100.0);
     assertThat(Expectations.violations(PAUSE, Strategy.VERACACHE_CACHE_ASIDE, report)).isEmpty();
+  }
+
+  @Test
+  void aVeracacheThatFailsItsReadsDuringARedisFaultIsRed() {
+    History history = pausedRun(History.Level.L1); // 201 reads start in [1000 ms, 3000 ms]
+    for (int i = 0; i < 2; i++) { // 201 of 203 answered: 99.01%, at the floor
+      history.read("k", History.NOT_FOUND, (1001 + 10 * i) * MS, (1002 + 10 * i) * MS, 0, History.Level.FAILED);
+    }
+    assertThat(Expectations.violations(PAUSE, Strategy.VERACACHE_CACHE_ASIDE, check(PAUSE, history, 0, 0))).isEmpty();
+    history.read("k", History.NOT_FOUND, 1500 * MS, 1501 * MS, 0, History.Level.FAILED); // 201 of 204: 98.53%
+
+    Report report = check(PAUSE, history, 0, 0);
+
+    assertThat(report.availabilityOutsideFaultPercent()).as("outside the fault all answered").isEqualTo(100.0);
+    assertThat(Expectations.violations(PAUSE, Strategy.VERACACHE_CACHE_ASIDE, report)).containsExactly(
+        "VERACACHE_CACHE_ASIDE answered 98.53% of the reads during the fault, below the scenario's 99%: a Redis or "
+            + "listener fault must degrade reads to the database, not fail them");
+    assertThat(Expectations.violations(PAUSE, Strategy.NAIVE_TWO_LEVEL, report))
+        .as("baselines are not judged on availability").noneMatch(v -> v.contains("during the fault, below"));
+  }
+
+  @Test
+  void aVeracacheThatNeverRecoversFromTheFaultIsRedThoughItsHitsBeforeItOutnumberItsMisses() {
+    History history = new History();
+    for (int v = 1; v <= 50; v++) {
+      history.write("k", v, v * 100 * MS);
+    }
+    for (int t = 0; t < 5000; t += 10) { // from L1 before the fault, from the database ever after
+      long version = Math.max(1, Math.min(50, t / 100));
+      history.read("k", version, t * MS, t * MS + 1, 0, t < 1900 ? History.Level.L1 : History.Level.DATABASE);
+    }
+    history.faultWindow(1900 * MS, 3400 * MS); // W = 700 ms: the recovery ends at 4100 ms
+
+    Report report = check(PAUSE, history, 0, 0);
+
+    assertThat(report.cacheHitPercentOutsideFault()).as("190 hits before, 89 misses after").isGreaterThan(50);
+    assertThat(report.readsAfterFault()).isEqualTo(89);
+    assertThat(report.cacheHitPercentAfterFault()).isZero();
+    assertThat(report.cells().get(10)).isEqualTo("68.1 (0.0)");
+    assertThat(Expectations.violations(PAUSE, Strategy.VERACACHE_CACHE_ASIDE, report)).containsExactly(
+        "VERACACHE_CACHE_ASIDE answered 0.0% of the reads after the fault and its recovery from L1 or Redis, below "
+            + "the scenario's 50%: it did not recover from the fault");
+    assertThat(Expectations.violations(PAUSE, Strategy.VERACACHE_CACHE_ASIDE, check(PAUSE, pausedRun(
+        History.Level.L1), 0, 0))).as("a cache that recovered").isEmpty();
   }
 
   @Test

@@ -64,6 +64,11 @@ class ScenarioCatalogTest {
         scenarios:
           - {id: a, title: A, fault: LISTENER_PAUSE, faultFraction: 1.0, strategies: [VERACACHE_CDC_ONLY]}
         """)).hasMessageContaining("field 'faultFraction' must be in (0, 1), was 1.0");
+    assertThatThrownBy(() -> parse("""
+        scenarios:
+          - {id: a, title: A, fault: REDIS_PAUSE, seconds: 6, minAvailabilityInFaultPercent: 101,
+             strategies: [VERACACHE_CACHE_ASIDE]}
+        """)).hasMessageContaining("field 'minAvailabilityInFaultPercent' must be in [0, 100], was 101");
   }
 
   @Test
