@@ -126,6 +126,9 @@ final class InvalidationTracker implements AutoCloseable {
         }
         log.warn("Redis connection to {} lost: L1 entries are trusted for at most {} until tracking is back",
             endpoint, Duration.ofNanos(degradedTtlNanos));
+        // The Redis we reconnect to may have restarted from an older snapshot (R15): until tracking is back and the
+        // listener has applied everything up to then, watched namespaces must not read it.
+        listeners.onRedisLost();
         updateDegraded();
       }
     });

@@ -20,10 +20,11 @@ import org.slf4j.LoggerFactory;
  *   <li><b>A watched namespace is trusted only while its listener is known to be at most {@code bound} behind</b>: the
  *       newest poll saw a progress record whose age (Redis clock against Redis clock, so no clock of ours counts) is
  *       within the bound. No record, or a failed poll (or a failed heartbeat), means untrusted.</li>
- *   <li><b>After Redis was lost and came back</b> ({@link #onRedisRecovered}, called before the client leaves the
- *       degraded state), every watched namespace is untrusted until its listener has published progress past the
- *       first poll after the recovery: it has applied everything committed up to then, and a listener that found
- *       Redis came back with old data has flushed the namespace before publishing.</li>
+ *   <li><b>From the moment the connection is lost</b> ({@link #onRedisLost}) <b>until Redis came back</b>
+ *       ({@link #onRedisRecovered}, called before the client leaves the degraded state), every watched namespace is
+ *       untrusted whatever the polls read, and after that until its listener has published progress past the first
+ *       poll after the recovery: it has applied everything committed up to then, and a listener that found Redis came
+ *       back with old data has flushed the namespace before publishing.</li>
  *   <li>Untrusted reads bypass Redis and L1 serves only entries younger than the bound (see
  *       {@code DefaultTieredCache}); every change of trust is logged.</li>
  * </ul>
@@ -34,6 +35,8 @@ final class ListenerWatch {
   static final String PROGRESS_PREFIX = "veracache:progress:";
   /** How far in the future of Redis's clock published progress may lie and still count (clock steps, rounding). */
   static final long CLOCK_TOLERANCE_MILLIS = 1000;
+  /** {@code mustReachRedisMillis} while the connection is lost: no progress is enough until Redis is back. */
+  private static final long UNTIL_RECOVERED = Long.MAX_VALUE;
 
   /** One cache's view of its listener; read on every read of that cache. */
   static final class Signal {
@@ -108,6 +111,23 @@ final class ListenerWatch {
     return signal != null && signal.untrusted;
   }
 
+  /**
+   * The connection to Redis was lost: distrust every watched namespace at once, and keep distrusting it whatever the
+   * progress polls say until {@link #onRedisRecovered} and the listener's progress past that moment. Without this,
+   * reads in the gap between a reconnect and tracking coming back would read whatever the Redis reconnected to holds:
+   * after a restart from an older snapshot, values the listener had invalidated (R15).
+   */
+  void onRedisLost() {
+    for (Signal signal : signals.values()) {
+      synchronized (signal) {
+        signal.markAtNextPoll = false;
+        signal.mustReachRedisMillis = UNTIL_RECOVERED;
+        setTrust(signal, false, "the connection to Redis was lost: waiting for it to come back and for the CDC "
+            + "listener to apply everything up to then");
+      }
+    }
+  }
+
   /** Redis is back after the client may have missed invalidations: distrust until the listener catches up. */
   void onRedisRecovered() {
     for (Signal signal : signals.values()) {
@@ -163,7 +183,8 @@ final class ListenerWatch {
         signal.stalenessMillis = staleness;
         if (signal.mustReachRedisMillis != 0) {
           if (safeThrough < signal.mustReachRedisMillis) {
-            setTrust(signal, false, "waiting for the CDC listener to apply everything up to Redis's return");
+            setTrust(signal, false, signal.mustReachRedisMillis == UNTIL_RECOVERED ? "waiting for Redis to come back"
+                : "waiting for the CDC listener to apply everything up to Redis's return");
             continue;
           }
           signal.mustReachRedisMillis = 0;

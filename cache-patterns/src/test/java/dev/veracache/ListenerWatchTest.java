@@ -105,10 +105,38 @@ class ListenerWatchTest extends RealServersTest {
     assertThat(jvm.listenerUntrusted(namespace)).as("no progress since Redis came back").isTrue();
     assertThat(cache.get(1L, id -> new Product(id, "database", 1)).name()).isEqualTo("database");
 
-    assertThat(publish(listener, 0)).as("the listener notices").isEqualTo(ProgressOutcome.REDIS_LOST_DATA);
+    // The listener's own connection may still be reconnecting: it retries, as the listener does.
+    await().atMost(WITHIN).ignoreExceptions().untilAsserted(() ->
+        assertThat(publish(listener, 0)).as("the listener notices").isEqualTo(ProgressOutcome.REDIS_LOST_DATA));
     sequence = 0; // after it made Redis whole, it starts publishing again
     await().atMost(WITHIN).until(() -> publish(listener, 0) == ProgressOutcome.PUBLISHED
         && !jvm.listenerUntrusted(namespace));
+  }
+
+  @Test
+  void aLostConnectionDistrustsAtOnceAndNoFreshProgressRestoresTrustBeforeRedisCameBack() {
+    RedisInvalidator listener = listener();
+    VeracacheOptions options = VeracacheOptions.builder(redisServer.uri()).build();
+    RedisLink link = new RedisLink(options);
+    closeLater(link);
+    ListenerWatch watch = new ListenerWatch(link, options);
+    ListenerWatch.Signal signal = watch.watch(namespace, Duration.ofSeconds(30));
+    publish(listener, 0);
+    watch.poll();
+    assertThat(signal.untrusted).as("fresh progress").isFalse();
+
+    watch.onRedisLost(); // the client's connection dropped; it may reconnect to a Redis restored from a snapshot
+    assertThat(signal.untrusted).as("from the moment the connection is lost").isTrue();
+    publish(listener, 1000); // a second behind: within the bound, and older than any moment after this
+    watch.poll();
+    assertThat(signal.untrusted).as("fresh progress read before Redis is known to be back proves nothing").isTrue();
+
+    watch.onRedisRecovered();
+    watch.poll(); // the first poll after the recovery: the listener must reach this moment
+    assertThat(signal.untrusted).as("progress older than the recovery").isTrue();
+    publish(listener, 0);
+    watch.poll();
+    assertThat(signal.untrusted).as("the listener applied everything up to the recovery").isFalse();
   }
 
   @Test
