@@ -537,6 +537,23 @@ public final class CdcInvalidator implements AutoCloseable {
   }
 
   private void startEngine(boolean flushWhenLive) {
+    engine = DebeziumEngine.create(ChangeEventFormat.of(Connect.class))
+        .using(debeziumProperties(options))
+        .notifying(this::handleBatch)
+        .using(this::engineStopped)
+        .build();
+    engineThread.execute(engine);
+    prover.execute(() -> proveLive(flushWhenLive));
+    log.info("listener {} started on {}:{} ({}), capturing {}", options.name, options.host, options.port,
+        options.connector, options.mappings.databases());
+  }
+
+  /**
+   * The Debezium engine's configuration for these options: connector, server id, capture lists, snapshot mode, value
+   * handling, offset and schema-history storage, intervals. Builds nothing and contacts nothing, so tests can check it
+   * without a database. It carries the database (and storage) password: never log it.
+   */
+  static Properties debeziumProperties(CdcOptions options) {
     Properties props = new Properties();
     props.setProperty("name", options.name);
     props.setProperty("connector.class", options.connector.connectorClass);
@@ -559,22 +576,14 @@ public final class CdcInvalidator implements AutoCloseable {
     props.setProperty("decimal.handling.mode", "precise");
     props.setProperty("time.precision.mode", "adaptive_time_microseconds");
     props.setProperty("binary.handling.mode", "bytes");
-    storageProperties(props);
+    storageProperties(options, props);
     props.setProperty("offset.flush.interval.ms", Long.toString(options.offsetFlushInterval.toMillis()));
     props.setProperty("poll.interval.ms", Long.toString(options.pollInterval.toMillis()));
     props.setProperty("max.batch.size", Integer.toString(options.maxBatchSize));
     props.setProperty("max.queue.size", Integer.toString(Math.max(8192, options.maxBatchSize * 4)));
     props.setProperty("heartbeat.interval.ms", Long.toString(options.heartbeatInterval.toMillis()));
     props.setProperty("bootstrap.servers", "unused:9092"); // required by Kafka 4.2 config classes, never contacted
-    engine = DebeziumEngine.create(ChangeEventFormat.of(Connect.class))
-        .using(props)
-        .notifying(this::handleBatch)
-        .using(this::engineStopped)
-        .build();
-    engineThread.execute(engine);
-    prover.execute(() -> proveLive(flushWhenLive));
-    log.info("listener {} started on {}:{} ({}), capturing {}", options.name, options.host, options.port,
-        options.connector, options.mappings.databases());
+    return props;
   }
 
   /**
@@ -762,7 +771,7 @@ public final class CdcInvalidator implements AutoCloseable {
   }
 
   /** Offsets and schema history: in the state directory, the cache's Redis, or tables of the captured database. */
-  private void storageProperties(Properties props) {
+  private static void storageProperties(CdcOptions options, Properties props) {
     switch (options.offsetStorage) {
       case FILE -> {
         props.setProperty("schema.history.internal", "io.debezium.storage.file.history.FileSchemaHistory");
@@ -793,7 +802,7 @@ public final class CdcInvalidator implements AutoCloseable {
         props.setProperty("offset.storage", "io.debezium.storage.jdbc.offset.JdbcOffsetBackingStore");
         props.setProperty("schema.history.internal", "io.debezium.storage.jdbc.history.JdbcSchemaHistory");
         for (String prefix : List.of("offset.storage.", "schema.history.internal.")) {
-          props.setProperty(prefix + "jdbc.connection.url", jdbcUrl(options, markerDatabase));
+          props.setProperty(prefix + "jdbc.connection.url", jdbcUrl(options, options.mappings.databases().get(0)));
           props.setProperty(prefix + "jdbc.connection.user", options.user);
           props.setProperty(prefix + "jdbc.connection.password", options.password);
         }
