@@ -428,6 +428,32 @@ class CdcInvalidatorTest {
   }
 
   @Test
+  void aListenerStuckOnAProgressRecordWhileRedisIsDownIsStalledVisiblyThoughNoInvalidationWaits() throws Exception {
+    // A batch with no invalidation (here the listener's own progress marker, written every progressInterval) is
+    // acknowledged only after its progress record is in Redis. With Redis stopped the engine retries that record, and
+    // every change behind it waits: that must read as STALLED, not LIVE.
+    CdcInvalidator cdc = startListener(options().stallThreshold(Duration.ofMillis(300)), CdcHooks.NONE);
+    double retriesBefore = counter("veracache.cdc.retries");
+    redis.stop();
+    try {
+      await().atMost(WITHIN).until(() -> counter("veracache.cdc.retries") > retriesBefore);
+      sql("INSERT INTO " + table + " VALUES (1, 'S1', 'v1', 1)"); // waits behind the progress record
+      await().atMost(WITHIN).until(cdc::isStalled);
+      assertThat(cdc.isLive()).as("a stalled listener is not live").isFalse();
+      assertThat(cdc.status().state()).isEqualTo(CdcInvalidator.State.STALLED);
+      assertThat(cdc.status().detail()).contains("Redis has refused the progress record");
+      assertThat(gauge("veracache.cdc.stalled")).isEqualTo(1);
+      assertThat(gauge("veracache.cdc.oldest.unapplied.age")).isGreaterThanOrEqualTo(300);
+      await().atMost(WITHIN).until(() -> logged(Level.ERROR, "stalled"));
+    } finally {
+      redis.start();
+    }
+    await().atMost(WITHIN).until(() -> cdc.isLive() && tombstoned("1", 1));
+    assertThat(counter("veracache.cdc.stalls")).isEqualTo(1);
+    assertThat(logged(Level.INFO, "recovered")).isTrue();
+  }
+
+  @Test
   void aListenerStoppedAfterAPurgedPositionButBeforeTheFlushStillFlushesOnItsNextStart() throws Exception {
     startListener(CdcHooks.NONE).close(); // leaves a stored position behind
     sql("INSERT INTO " + table + " VALUES (1, 'S1', 'changed while the listener was down', 2)");
