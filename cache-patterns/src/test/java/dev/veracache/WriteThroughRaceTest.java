@@ -31,8 +31,8 @@ class WriteThroughRaceTest extends RealServersTest {
 
   /**
    * The interleaving every race here runs through: writer A commits and is parked at the hook between its commit and
-   * its cache set ({@link CacheHooks#beforeVersionedSet}); {@code meanwhile} runs (writer B's write or delete); then A's
-   * set is let go and lands last. Returns what A committed.
+   * its cache set ({@link CacheHooks#beforeVersionedSet}); {@code meanwhile} runs (writer B's write or delete); then
+   * A's set is let go and lands last. Returns what A committed.
    */
   private static Product whileASetIsParked(Gate beforeSet, Callable<Product> writeOfA, Callable<?> meanwhile)
       throws Exception {
@@ -192,34 +192,38 @@ class WriteThroughRaceTest extends RealServersTest {
 
   @Test
   void aLateSetIsNotCachedWhenTheTombstoneExpiredBeforeIt() throws Exception {
-    Product cached = raceLateSetAgainstLostTombstone(Duration.ofMillis(100), () ->
+    Product cached = raceLateSetAgainstLostTombstone(Duration.ofMillis(100), "no_floor", () ->
         await().atMost(Duration.ofSeconds(5)).until(() -> rawRecord(1) == null));
     assertThat(cached.name()).isEqualTo("v3");
   }
 
   @Test
   void aLateSetIsNotCachedWhenTheTombstoneWasEvicted() throws Exception {
-    Product cached = raceLateSetAgainstLostTombstone(Duration.ofSeconds(60), () -> redisCli.del(redisKey(1)));
+    Product cached = raceLateSetAgainstLostTombstone(Duration.ofSeconds(60), "no_floor",
+        () -> redisCli.del(redisKey(1)));
     assertThat(cached.name()).isEqualTo("v3");
   }
 
   @Test
   void aLateSetIsNotCachedAfterRedisWasFlushed() throws Exception {
-    Product cached = raceLateSetAgainstLostTombstone(Duration.ofSeconds(60), () -> redisCli.flushall());
+    Product cached = raceLateSetAgainstLostTombstone(Duration.ofSeconds(60), "no_floor", () -> redisCli.flushall());
     assertThat(cached.name()).isEqualTo("v3");
   }
 
   @Test
   void tombstoneThatOutlivesTheLateSetRefusesIt() throws Exception {
-    Product cached = raceLateSetAgainstLostTombstone(Duration.ofSeconds(60), () -> {});
+    Product cached = raceLateSetAgainstLostTombstone(Duration.ofSeconds(60), "refused_version", () -> {});
     assertThat(cached.name()).isEqualTo("v3");
   }
 
   /**
    * A's versioned set of v2 stalls; B commits v3 and invalidates with version 3; the tombstone is lost (or not); A's
-   * set arrives. Returns what a reader gets then.
+   * set arrives, and must end as {@code putResult} (the {@code veracache.puts} result: "no_floor" when the key held
+   * nothing to prove the set newest, "refused_version" under a newer tombstone), never stored. Returns what a reader
+   * gets then.
    */
-  private Product raceLateSetAgainstLostTombstone(Duration tombstoneTtl, Runnable loseTheTombstone) throws Exception {
+  private Product raceLateSetAgainstLostTombstone(Duration tombstoneTtl, String putResult, Runnable loseTheTombstone)
+      throws Exception {
     products.insert(1, "v1");
     Gate beforeSet = new Gate();
     Veracache jvmA = newInstance();
@@ -239,7 +243,8 @@ class WriteThroughRaceTest extends RealServersTest {
       loseTheTombstone.run();
       return null;
     });
-    assertThat(rawRecord(1)).as("A's late set").doesNotStartWith("V:2:");
+    assertThat(counter(jvmA, "veracache.puts", "result", putResult)).as("A's late set: " + putResult).isEqualTo(1);
+    assertThat(counter(jvmA, "veracache.puts", "result", "stored")).as("A's late set stored").isZero();
     return cacheB.get(1L, loader());
   }
 }
