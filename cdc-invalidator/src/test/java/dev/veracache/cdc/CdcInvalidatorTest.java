@@ -140,8 +140,8 @@ class CdcInvalidatorTest {
   }
 
   /**
-   * Reads the key until it sits in the instance's L1: a read (which may fill Redis), then, once every push Redis sent so
-   * far has reached the instance (its own fill comes back as a push: NOLOOP does not spare script writes), a second
+   * Reads the key until it sits in the instance's L1: a read (which may fill Redis), then, once every push Redis sent
+   * so far has reached the instance (its own fill comes back as a push: NOLOOP does not spare script writes), a second
    * read, an L2 hit, which puts it in L1. Asserts that it is there, looked at without loading.
    */
   private void warmL1(CacheAside<Long, Product> cache, long id) {
@@ -385,7 +385,8 @@ class CdcInvalidatorTest {
         .purgedPositionPolicy(CdcOptions.PurgedPositionPolicy.FAIL).build());
     closeables.push(cdc);
     assertThat(cdc.awaitLive(Duration.ofSeconds(30))).isFalse();
-    assertThat(cdc.failure()).isNotNull();
+    assertThat(cdc.failure()).hasMessageContaining("stored binlog position purged");
+    assertThat(cdc.status().state()).isEqualTo(CdcInvalidator.State.FAILED);
     assertThat(registry.find("veracache.cdc.purged.positions").tag("action", "failed").counter().count())
         .isEqualTo(1);
   }

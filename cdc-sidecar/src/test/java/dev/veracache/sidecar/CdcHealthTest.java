@@ -51,6 +51,8 @@ class CdcHealthTest {
   private String namespace;
   private int serverId;
   private StatefulRedisConnection<String, String> redis;
+  /** The listener of the sidecar {@link #start} started last. */
+  private CdcListener listener;
 
   @BeforeAll
   static void startServers() {
@@ -183,8 +185,6 @@ class CdcHealthTest {
         .rootCause().hasMessageContaining(table).hasMessageContaining("sku");
   }
 
-  private CdcListener listener;
-
   /** Starts the sidecar against the servers, mapping this test's table; returns the base URL. */
   private String start(String... extra) throws Exception {
     Path mappings = Files.createTempFile("mappings", ".yml");
@@ -197,7 +197,8 @@ class CdcHealthTest {
         """.formatted(table, namespace));
     List<String> args = new ArrayList<>(List.of(arguments(mappings)));
     args.addAll(List.of(extra));
-    ConfigurableApplicationContext app = SpringApplication.run(CdcSidecarApplication.class, args.toArray(String[]::new));
+    ConfigurableApplicationContext app =
+        SpringApplication.run(CdcSidecarApplication.class, args.toArray(String[]::new));
     closeables.add(0, app::close);
     listener = app.getBean(CdcListener.class);
     return "http://127.0.0.1:" + app.getEnvironment().getProperty("local.server.port");
