@@ -106,7 +106,8 @@ class BadInputTest extends RealServersTest {
     assertThatThrownBy(() -> cache.put(1L, new Product(1, "unversionable", 2)))
         .hasMessageContaining("no version in unversionable");
 
-    assertThat(rawRecord(1)).as("the old value is gone from Redis").doesNotStartWith("V:");
+    // An unversioned invalidation over V:1 keeps the floor it knew, kind T (latest change unknown), no lease.
+    assertThat(rawRecord(1)).as("the old value is replaced by a tombstone in Redis").isEqualTo("T:1:0:0");
     assertThat(((DefaultTieredCache<Long, Product>) cache.tiered()).inL1(1L)).as("and from L1").isFalse();
   }
 
@@ -114,7 +115,8 @@ class BadInputTest extends RealServersTest {
   void anOversizedValueIsServedButNotCached() {
     Veracache jvm = newInstance();
     CacheAside<Long, Product> cache = jvm.cacheAside(productOptions().maxValueBytes(16).build());
-    assertThat(cache.get(1L, id -> new Product(id, "a name longer than sixteen bytes", 1))).isNotNull();
+    assertThat(cache.get(1L, id -> new Product(id, "a name longer than sixteen bytes", 1)))
+        .isEqualTo(new Product(1, "a name longer than sixteen bytes", 1));
     assertThat(counter(jvm, "veracache.fills", "result", "too_large")).isEqualTo(1);
     assertThat(rawRecord(1)).isNull();
   }

@@ -63,7 +63,9 @@ import org.slf4j.LoggerFactory;
  *   <li><b>A stream that cannot make progress says so.</b> While a batch is unapplied its age is the gauge
  *       {@code veracache.cdc.oldest.unapplied.age}; once it has been retried for {@code stallThreshold} the listener is
  *       {@link State#STALLED}: not live, health down with the reason, one ERROR log line; one INFO line when Redis
- *       takes the batch and it recovers by itself.</li>
+ *       takes the batch and it recovers by itself. This holds for every Redis step a batch waits on before it is
+ *       acknowledged (its invalidations, a whole-table flush, its progress record): a batch with no invalidations,
+ *       stuck on its progress record while Redis is down, stalls the stream just the same.</li>
  *   <li><b>Lost invalidations are flushed at least once.</b> When invalidations may have been lost (the stored
  *       position was purged, or there is none: a first start or a lost offset store) the duty to flush the mapped
  *       namespaces is stored ({@link ListenerState}) before the position can move, and cleared only after the flush.
@@ -97,8 +99,11 @@ public final class CdcInvalidator implements AutoCloseable {
   /** The listener's state and, for operators, why. */
   public record Status(State state, String detail) {}
 
-  /** The batch Redis has not taken yet: since when (nanoTime), and how its attempts went. */
-  private record Unapplied(int invalidations, long receivedNanos, int failedAttempts, String lastError) {}
+  /**
+   * The step of a batch Redis has not taken yet ({@code what}: "a batch of 3 invalidations", "the progress record",
+   * "the flush of namespace 'x'"): since when (nanoTime), and how its attempts went.
+   */
+  private record Unapplied(String what, long receivedNanos, int failedAttempts, String lastError) {}
 
   private final CdcOptions options;
   private final CdcHooks hooks;
@@ -382,6 +387,8 @@ public final class CdcInvalidator implements AutoCloseable {
     if (!proven) {
       return;
     }
+    String what = "the progress record";
+    long received = System.nanoTime();
     for (int attempt = 1; ; attempt++) {
       if (closing) {
         throw new InterruptedException("closing before progress was published");
@@ -396,10 +403,10 @@ public final class CdcInvalidator implements AutoCloseable {
         if (markerWrittenMillis != 0) {
           progressPublished.increment();
         }
+        taken(what, received, attempt);
         return;
       } catch (CacheUnavailableException e) {
-        retries.increment();
-        long pause = backoff.apply(attempt);
+        long pause = refused(what, received, attempt, e);
         if (attempt == 1 || attempt % 20 == 0) {
           log.warn("listener {}: Redis did not take the progress record (attempt {}, {}); clients that bound their "
               + "staleness stop trusting the caches meanwhile; retrying in {} ms", options.name, attempt,
@@ -505,9 +512,9 @@ public final class CdcInvalidator implements AutoCloseable {
     }
     Unapplied batch = unapplied;
     if (batch != null && isStalled()) {
-      return new Status(State.STALLED, "Redis has refused a batch of " + batch.invalidations() + " invalidations for "
-          + oldestUnappliedAgeMillis() + " ms (" + batch.failedAttempts() + " attempts; last: " + batch.lastError()
-          + "); the binlog position does not move until it takes them");
+      return new Status(State.STALLED, "Redis has refused " + batch.what() + " for " + oldestUnappliedAgeMillis()
+          + " ms (" + batch.failedAttempts() + " attempts; last: " + batch.lastError() + "); the binlog position does "
+          + "not move until it takes it");
     }
     if (isLive()) {
       return new Status(State.LIVE, "streaming");
@@ -537,6 +544,23 @@ public final class CdcInvalidator implements AutoCloseable {
   }
 
   private void startEngine(boolean flushWhenLive) {
+    engine = DebeziumEngine.create(ChangeEventFormat.of(Connect.class))
+        .using(debeziumProperties(options))
+        .notifying(this::handleBatch)
+        .using(this::engineStopped)
+        .build();
+    engineThread.execute(engine);
+    prover.execute(() -> proveLive(flushWhenLive));
+    log.info("listener {} started on {}:{} ({}), capturing {}", options.name, options.host, options.port,
+        options.connector, options.mappings.databases());
+  }
+
+  /**
+   * The Debezium engine's configuration for these options: connector, server id, capture lists, snapshot mode, value
+   * handling, offset and schema-history storage, intervals. Builds nothing and contacts nothing, so tests can check it
+   * without a database. It carries the database (and storage) password: never log it.
+   */
+  static Properties debeziumProperties(CdcOptions options) {
     Properties props = new Properties();
     props.setProperty("name", options.name);
     props.setProperty("connector.class", options.connector.connectorClass);
@@ -559,22 +583,14 @@ public final class CdcInvalidator implements AutoCloseable {
     props.setProperty("decimal.handling.mode", "precise");
     props.setProperty("time.precision.mode", "adaptive_time_microseconds");
     props.setProperty("binary.handling.mode", "bytes");
-    storageProperties(props);
+    storageProperties(options, props);
     props.setProperty("offset.flush.interval.ms", Long.toString(options.offsetFlushInterval.toMillis()));
     props.setProperty("poll.interval.ms", Long.toString(options.pollInterval.toMillis()));
     props.setProperty("max.batch.size", Integer.toString(options.maxBatchSize));
     props.setProperty("max.queue.size", Integer.toString(Math.max(8192, options.maxBatchSize * 4)));
     props.setProperty("heartbeat.interval.ms", Long.toString(options.heartbeatInterval.toMillis()));
     props.setProperty("bootstrap.servers", "unused:9092"); // required by Kafka 4.2 config classes, never contacted
-    engine = DebeziumEngine.create(ChangeEventFormat.of(Connect.class))
-        .using(props)
-        .notifying(this::handleBatch)
-        .using(this::engineStopped)
-        .build();
-    engineThread.execute(engine);
-    prover.execute(() -> proveLive(flushWhenLive));
-    log.info("listener {} started on {}:{} ({}), capturing {}", options.name, options.host, options.port,
-        options.connector, options.mappings.databases());
+    return props;
   }
 
   /**
@@ -762,7 +778,7 @@ public final class CdcInvalidator implements AutoCloseable {
   }
 
   /** Offsets and schema history: in the state directory, the cache's Redis, or tables of the captured database. */
-  private void storageProperties(Properties props) {
+  private static void storageProperties(CdcOptions options, Properties props) {
     switch (options.offsetStorage) {
       case FILE -> {
         props.setProperty("schema.history.internal", "io.debezium.storage.file.history.FileSchemaHistory");
@@ -793,7 +809,7 @@ public final class CdcInvalidator implements AutoCloseable {
         props.setProperty("offset.storage", "io.debezium.storage.jdbc.offset.JdbcOffsetBackingStore");
         props.setProperty("schema.history.internal", "io.debezium.storage.jdbc.history.JdbcSchemaHistory");
         for (String prefix : List.of("offset.storage.", "schema.history.internal.")) {
-          props.setProperty(prefix + "jdbc.connection.url", jdbcUrl(options, markerDatabase));
+          props.setProperty(prefix + "jdbc.connection.url", jdbcUrl(options, options.mappings.databases().get(0)));
           props.setProperty(prefix + "jdbc.connection.user", options.user);
           props.setProperty(prefix + "jdbc.connection.password", options.password);
         }
@@ -891,16 +907,19 @@ public final class CdcInvalidator implements AutoCloseable {
 
   /** Deletes every key of a namespace, retrying while Redis refuses (throws InterruptedException when closing). */
   private long flushUntilDone(String namespace) throws InterruptedException {
+    String what = "the flush of namespace '" + namespace + "'";
+    long received = System.nanoTime();
     for (int attempt = 1; ; attempt++) {
       if (closing) {
         throw new InterruptedException("closing before namespace '" + namespace + "' was flushed; the change will be "
             + "replayed from the last acknowledged position");
       }
       try {
-        return invalidator.flushNamespace(namespace);
+        long deleted = invalidator.flushNamespace(namespace);
+        taken(what, received, attempt);
+        return deleted;
       } catch (CacheUnavailableException e) {
-        retries.increment();
-        long pause = backoff.apply(attempt);
+        long pause = refused(what, received, attempt, e);
         if (attempt == 1 || attempt % 20 == 0) {
           log.warn("listener {}: Redis did not flush namespace '{}' (attempt {}, {}); position not acknowledged, "
               + "retrying in {} ms", options.name, namespace, attempt, e.getMessage(), pause);
@@ -945,8 +964,9 @@ public final class CdcInvalidator implements AutoCloseable {
       return;
     }
     backlog.set(invalidations.size());
+    String what = "a batch of " + invalidations.size() + " invalidations";
     long received = System.nanoTime();
-    unapplied = new Unapplied(invalidations.size(), received, 0, null);
+    unapplied = new Unapplied(what, received, 0, null);
     for (int attempt = 1; ; attempt++) {
       if (closing) {
         throw new InterruptedException("closing with " + invalidations.size() + " invalidations not applied; they "
@@ -957,38 +977,50 @@ public final class CdcInvalidator implements AutoCloseable {
         invalidator.awaitDurability(options.redisReplicasToAwait, options.redisAwaitAof,
             options.redisDurabilityTimeout);
         backlog.set(0);
-        unapplied = null;
-        long tookMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - received);
-        if (stallReported) {
-          stallReported = false;
-          synchronized (liveSignal) {
-            liveSignal.notifyAll(); // live again
-          }
-          log.info("listener {} recovered: Redis took the batch of {} invalidations after {} ms and {} attempts; the "
-              + "position moves again", options.name, invalidations.size(), tookMillis, attempt);
-        } else if (attempt > 1) {
-          log.info("listener {}: Redis took the batch of {} invalidations after {} attempts", options.name,
-              invalidations.size(), attempt);
-        }
+        taken(what, received, attempt);
         return;
       } catch (CacheUnavailableException e) {
-        retries.increment();
-        unapplied = new Unapplied(invalidations.size(), received, attempt, e.getMessage());
-        long pause = backoff.apply(attempt);
-        long waitedMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - received);
-        if (!stallReported && waitedMillis >= options.stallThreshold.toMillis()) {
-          stallReported = true;
-          stalls.increment();
-          log.error("listener {} stalled: Redis has refused a batch of {} invalidations for {} ms ({} attempts, "
-              + "last: {}); the position does not move and the mapped caches may serve stale values until Redis "
-              + "takes it. Retrying every {} ms at most", options.name, invalidations.size(), waitedMillis, attempt,
-              e.getMessage(), options.retryMaxBackoff.toMillis());
-        } else if (attempt == 1 || attempt % 20 == 0) {
+        long pause = refused(what, received, attempt, e);
+        if (attempt == 1 || attempt % 20 == 0) {
           log.warn("listener {}: Redis did not take {} invalidations (attempt {}, {}); position not acknowledged, "
               + "retrying in {} ms", options.name, invalidations.size(), attempt, e.getMessage(), pause);
         }
         Thread.sleep(pause);
       }
+    }
+  }
+
+  /**
+   * One refused attempt at a Redis step of a batch ({@code what}, first tried at {@code received}): counts the retry,
+   * keeps {@link #unapplied} current for the age gauge and the stall state, and reports the stall once (ERROR) when it
+   * has lasted {@code stallThreshold}. Returns the pause before the next attempt.
+   */
+  private long refused(String what, long received, int attempt, CacheUnavailableException e) {
+    retries.increment();
+    unapplied = new Unapplied(what, received, attempt, e.getMessage());
+    long waitedMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - received);
+    if (!stallReported && waitedMillis >= options.stallThreshold.toMillis()) {
+      stallReported = true;
+      stalls.increment();
+      log.error("listener {} stalled: Redis has refused {} for {} ms ({} attempts, last: {}); the position does not "
+          + "move and the mapped caches may serve stale values until Redis takes it. Retrying every {} ms at most",
+          options.name, what, waitedMillis, attempt, e.getMessage(), options.retryMaxBackoff.toMillis());
+    }
+    return backoff.apply(attempt);
+  }
+
+  /** Redis took a step of a batch: nothing is unapplied now; one INFO line if the stream had stalled on it. */
+  private void taken(String what, long received, int attempt) {
+    unapplied = null;
+    if (stallReported) {
+      stallReported = false;
+      synchronized (liveSignal) {
+        liveSignal.notifyAll(); // live again
+      }
+      log.info("listener {} recovered: Redis took {} after {} ms and {} attempts; the position moves again",
+          options.name, what, TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - received), attempt);
+    } else if (attempt > 1) {
+      log.info("listener {}: Redis took {} after {} attempts", options.name, what, attempt);
     }
   }
 

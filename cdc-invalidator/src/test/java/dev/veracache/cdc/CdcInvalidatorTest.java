@@ -12,6 +12,7 @@ import dev.veracache.CacheAside;
 import dev.veracache.CacheHooks;
 import dev.veracache.CacheLoader;
 import dev.veracache.CacheOptions;
+import dev.veracache.L1Probe;
 import dev.veracache.ValueCodec;
 import dev.veracache.Veracache;
 import dev.veracache.VeracacheOptions;
@@ -31,6 +32,8 @@ import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.Deque;
+import java.util.IdentityHashMap;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -63,6 +66,8 @@ class CdcInvalidatorTest {
   private Path stateDir;
   private StatefulRedisConnection<String, String> redisCli;
   private final Deque<AutoCloseable> closeables = new ArrayDeque<>();
+  /** The client behind each cache made by {@link #instance}, standing for one application JVM. */
+  private final Map<CacheAside<Long, Product>, Veracache> instances = new IdentityHashMap<>();
   private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
   private final ListAppender<ILoggingEvent> logs = new ListAppender<>();
 
@@ -128,8 +133,22 @@ class CdcInvalidatorTest {
     Veracache veracache = Veracache.create(VeracacheOptions.builder(redis.uri()).clientName(name)
         .meterRegistry(new SimpleMeterRegistry()).build());
     closeables.push(veracache);
-    return veracache.cacheAside(CacheOptions.<Long, Product>builder(namespace, ValueCodec.json(Product.class))
-        .version(Product::version).hooks(hooks).build());
+    CacheAside<Long, Product> cache = veracache.cacheAside(CacheOptions.<Long, Product>builder(namespace,
+        ValueCodec.json(Product.class)).version(Product::version).hooks(hooks).build());
+    instances.put(cache, veracache);
+    return cache;
+  }
+
+  /**
+   * Reads the key until it sits in the instance's L1: a read (which may fill Redis), then, once every push Redis sent
+   * so far has reached the instance (its own fill comes back as a push: NOLOOP does not spare script writes), a second
+   * read, an L2 hit, which puts it in L1. Asserts that it is there, looked at without loading.
+   */
+  private void warmL1(CacheAside<Long, Product> cache, long id) {
+    cache.get(id, loader);
+    L1Probe.awaitPushesSoFar(instances.get(cache));
+    cache.get(id, loader);
+    assertThat(L1Probe.inL1(cache, id)).as("in this instance's L1 before the change").isTrue();
   }
 
   private final CacheLoader<Long, Product> loader = this::find;
@@ -141,16 +160,24 @@ class CdcInvalidatorTest {
     CacheAside<Long, Product> b = instance("b", CacheHooks.NONE);
     sql("INSERT INTO " + table + " VALUES (1, 'S1', 'v1', 1)");
     await().atMost(WITHIN).until(() -> a.get(1L, loader) != null);
-    for (int i = 0; i < 3; i++) {
-      assertThat(a.get(1L, loader).name()).isEqualTo("v1");
-      assertThat(b.get(1L, loader).name()).isEqualTo("v1");
-    }
+    warmL1(a, 1L);
+    warmL1(b, 1L);
+    assertThat(a.get(1L, loader).name()).isEqualTo("v1");
+    assertThat(b.get(1L, loader).name()).isEqualTo("v1");
 
     sql("UPDATE " + table + " SET name = 'v2', version = 2 WHERE id = 1");
-    await().atMost(WITHIN).until(() -> a.get(1L, loader).name().equals("v2") && b.get(1L, loader).name().equals("v2"));
+    // Nobody reads meanwhile: only the listener's invalidation, pushed by Redis, can take the entries out of L1.
+    await().atMost(WITHIN).until(() -> !L1Probe.inL1(a, 1L) && !L1Probe.inL1(b, 1L));
+    assertThat(redisCli.sync().get(namespace + ":1")).as("L2: the update's tombstone").isEqualTo("P:2:0:0");
+    assertThat(a.get(1L, loader).name()).isEqualTo("v2");
+    assertThat(b.get(1L, loader).name()).isEqualTo("v2");
 
+    warmL1(a, 1L);
+    warmL1(b, 1L);
     sql("DELETE FROM " + table + " WHERE id = 1");
-    await().atMost(WITHIN).until(() -> a.get(1L, loader) == null && b.get(1L, loader) == null);
+    await().atMost(WITHIN).until(() -> !L1Probe.inL1(a, 1L) && !L1Probe.inL1(b, 1L));
+    assertThat(a.get(1L, loader)).isNull();
+    assertThat(b.get(1L, loader)).isNull();
   }
 
   @Test
@@ -358,7 +385,8 @@ class CdcInvalidatorTest {
         .purgedPositionPolicy(CdcOptions.PurgedPositionPolicy.FAIL).build());
     closeables.push(cdc);
     assertThat(cdc.awaitLive(Duration.ofSeconds(30))).isFalse();
-    assertThat(cdc.failure()).isNotNull();
+    assertThat(cdc.failure()).hasMessageContaining("stored binlog position purged");
+    assertThat(cdc.status().state()).isEqualTo(CdcInvalidator.State.FAILED);
     assertThat(registry.find("veracache.cdc.purged.positions").tag("action", "failed").counter().count())
         .isEqualTo(1);
   }
@@ -396,6 +424,32 @@ class CdcInvalidatorTest {
     assertThat(cdc.status().state()).isEqualTo(CdcInvalidator.State.LIVE);
     assertThat(gauge("veracache.cdc.oldest.unapplied.age")).isZero();
     assertThat(gauge("veracache.cdc.stalled")).isZero();
+    assertThat(counter("veracache.cdc.stalls")).isEqualTo(1);
+    assertThat(logged(Level.INFO, "recovered")).isTrue();
+  }
+
+  @Test
+  void aListenerStuckOnAProgressRecordWhileRedisIsDownIsStalledVisiblyThoughNoInvalidationWaits() throws Exception {
+    // A batch with no invalidation (here the listener's own progress marker, written every progressInterval) is
+    // acknowledged only after its progress record is in Redis. With Redis stopped the engine retries that record, and
+    // every change behind it waits: that must read as STALLED, not LIVE.
+    CdcInvalidator cdc = startListener(options().stallThreshold(Duration.ofMillis(300)), CdcHooks.NONE);
+    double retriesBefore = counter("veracache.cdc.retries");
+    redis.stop();
+    try {
+      await().atMost(WITHIN).until(() -> counter("veracache.cdc.retries") > retriesBefore);
+      sql("INSERT INTO " + table + " VALUES (1, 'S1', 'v1', 1)"); // waits behind the progress record
+      await().atMost(WITHIN).until(cdc::isStalled);
+      assertThat(cdc.isLive()).as("a stalled listener is not live").isFalse();
+      assertThat(cdc.status().state()).isEqualTo(CdcInvalidator.State.STALLED);
+      assertThat(cdc.status().detail()).contains("Redis has refused the progress record");
+      assertThat(gauge("veracache.cdc.stalled")).isEqualTo(1);
+      assertThat(gauge("veracache.cdc.oldest.unapplied.age")).isGreaterThanOrEqualTo(300);
+      await().atMost(WITHIN).until(() -> logged(Level.ERROR, "stalled"));
+    } finally {
+      redis.start();
+    }
+    await().atMost(WITHIN).until(() -> cdc.isLive() && tombstoned("1", 1));
     assertThat(counter("veracache.cdc.stalls")).isEqualTo(1);
     assertThat(logged(Level.INFO, "recovered")).isTrue();
   }

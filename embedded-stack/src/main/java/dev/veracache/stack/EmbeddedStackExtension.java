@@ -42,7 +42,14 @@ public final class EmbeddedStackExtension implements ParameterResolver, BeforeEa
 
   @Override
   public void beforeEach(ExtensionContext context) {
-    EmbeddedStack stack = stack(context);
+    heal(stack(context));
+  }
+
+  /**
+   * What runs before each test: resumes a paused server and starts a stopped one (database first, then Redis).
+   * External servers are left alone. Package-private so a test can drive exactly this step.
+   */
+  static void heal(EmbeddedStack stack) {
     heal(stack.database());
     heal(stack.redis());
   }

@@ -117,12 +117,46 @@ class EmbeddedStackTest {
   }
 
   @Test
-  void theExtensionHealsWhatTheLastTestBrokeBeforeThisOne(RedisServer redis, DatabaseServer db) {
-    // Whatever order the tests ran in, every test starts with both servers up and answering.
+  void theExtensionsHealingStepStartsAStoppedRedisAndResumesAPausedMariaDb(EmbeddedStack stack) throws SQLException {
+    RedisServer redis = stack.redis();
+    DatabaseServer db = stack.database();
+    redis.stop();
+    db.pause();
+    assertThat(redis.isRunning()).as("Redis broken before the heal").isFalse();
+    assertThat(db.isPaused()).as("MariaDB broken before the heal").isTrue();
+
+    EmbeddedStackExtension.heal(stack); // what the extension runs before every test
+
+    assertAnswering(redis, db);
+  }
+
+  @Test
+  void theExtensionsHealingStepResumesAPausedRedisAndStartsAStoppedMariaDb(EmbeddedStack stack) throws SQLException {
+    RedisServer redis = stack.redis();
+    DatabaseServer db = stack.database();
+    redis.pause();
+    db.stop();
+    assertThat(redis.isPaused()).as("Redis broken before the heal").isTrue();
+    assertThat(db.isRunning()).as("MariaDB broken before the heal").isFalse();
+
+    EmbeddedStackExtension.heal(stack);
+
+    assertAnswering(redis, db);
+  }
+
+  /** Both servers report running and unpaused, and each answers a round trip within a short timeout. */
+  private static void assertAnswering(RedisServer redis, DatabaseServer db) throws SQLException {
     assertThat(redis.isRunning()).isTrue();
     assertThat(redis.isPaused()).isFalse();
     assertThat(db.isRunning()).isTrue();
-    redis.stop(); // left broken on purpose: the next test must still find it running
+    assertThat(db.isPaused()).isFalse();
+    try (Lettuce lettuce = new Lettuce(redis, Duration.ofSeconds(2))) {
+      assertThat(lettuce.connection.sync().ping()).isEqualTo("PONG");
+    }
+    try (Connection c = DriverManager.getConnection(db.jdbcUrl() + "&socketTimeout=2000", db.user(), db.password());
+         Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT 1")) {
+      assertThat(rs.next()).isTrue();
+    }
   }
 
   /** A Lettuce connection with a command timeout, closed with its client. */
