@@ -25,4 +25,11 @@ public interface CacheHooks {
 
   /** A miss found another instance's lease and is about to wait for its value (race R9). */
   default void beforeLeaseWait(String redisKey) {}
+
+  /**
+   * The fence decided what became of the write this thread was about to make when {@link #afterLoad} (the fill),
+   * {@link #beforeVersionedSet} (the versioned set) or {@link #afterRedisRead} (the answer into L1) ran: kept
+   * ({@code accepted}) or refused. Lets a test prove that a write it held past a newer one was refused.
+   */
+  default void fenceDecided(String redisKey, boolean accepted) {}
 }

@@ -149,7 +149,7 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
       if (cached != null) {
         hooks.afterRedisRead(redisKey);
         metrics.l2Hits.increment();
-        remember(ticket, cached.orElse(null));
+        hooks.fenceDecided(redisKey, remember(ticket, cached.orElse(null)));
         return cached.orElse(null);
       }
       metrics.l2Misses.increment();
@@ -289,6 +289,7 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
           redisKey, e.getMessage());
       return value;
     }
+    hooks.fenceDecided(redisKey, result == 1);
     if (result == 1) {
       metrics.fillStored.increment();
       rememberOwnWrite(ticket, value);
@@ -441,6 +442,7 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
         invalidate(key, versioned(version, false));
         return false;
       }
+      hooks.fenceDecided(redisKey, result != 0 && result != 3);
       if (result == 0) {
         metrics.putRefusedVersion.increment();
         return false;
@@ -462,11 +464,17 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
     }
   }
 
-  /** Puts a read's answer in L1 unless an invalidation overtook it; a refusal is counted (R7). */
-  private void remember(L1Store.ReadTicket ticket, V value) {
+  /**
+   * Puts a read's answer in L1 unless an invalidation overtook it; a refusal is counted (R7).
+   *
+   * @return whether it was kept (true without an L1)
+   */
+  private boolean remember(L1Store.ReadTicket ticket, V value) {
     if (ticket != null && !l1.complete(ticket, value)) {
       metrics.l1FillRefused.increment();
+      return false;
     }
+    return true;
   }
 
   /**

@@ -43,11 +43,19 @@ final class RunContext {
    */
   static final String HOLDS_OVERTAKEN = "holds overtaken";
   /**
-   * What a Veracache fence refused in the run (fills refused by lease or version, sets refused or left as a
-   * tombstone, L1 answers dropped for an invalidation in flight): the proving measure of a race injection for
-   * Veracache strategies, since the race targets a fence.
+   * What a Veracache fence refused in the whole run (fills refused by lease or version, sets refused or left as a
+   * tombstone, L1 answers dropped for an invalidation in flight), natural races between instances included: shown, not
+   * proving (see {@link #HELD_WRITES_REFUSED}).
    */
   static final String FENCE_REFUSALS = "fence refusals";
+  /**
+   * Held fills, sets and L1 answers that a newer write overtook and that the fence then refused, as the library
+   * reports each decision on the held thread ({@code CacheHooks.fenceDecided}): the proving measure of a race
+   * injection for Veracache strategies, since the race targets a fence.
+   */
+  static final String HELD_WRITES_REFUSED = "held writes refused";
+  /** Whether this thread's last hold was overtaken, until the fence decided on its write. */
+  private static final ThreadLocal<Boolean> OVERTAKEN_HOLD = ThreadLocal.withInitial(() -> Boolean.FALSE);
 
   /** A read owed after a race landed: of {@code key}, once {@code dueNanos} ({@link System#nanoTime()}) has come. */
   record OwedRead(String key, long dueNanos) implements Delayed {
@@ -108,7 +116,7 @@ final class RunContext {
     if (isRaceInjection(scenario.fault())) {
       measures.requirePositive(HOLDS_OVERTAKEN);
       if (!strategy.baseline) {
-        measures.requirePositive(FENCE_REFUSALS);
+        measures.requirePositive(HELD_WRITES_REFUSED);
       }
     }
   }
@@ -121,12 +129,23 @@ final class RunContext {
     };
   }
 
-  /** Counts a hold that a newer write overtook, and says whether it was. */
+  /** Counts a hold that a newer write overtook, remembers it for the fence's decision, and says whether it was. */
   private boolean overtaken(boolean overtaken) {
+    OVERTAKEN_HOLD.set(overtaken);
     if (overtaken) {
       measures.increment(HOLDS_OVERTAKEN);
     }
     return overtaken;
+  }
+
+  /** The fence decided on this thread's write: a refused write whose hold was overtaken proves the fence held. */
+  void fenceDecided(boolean accepted) {
+    if (OVERTAKEN_HOLD.get()) {
+      OVERTAKEN_HOLD.set(false);
+      if (!accepted) {
+        measures.increment(HELD_WRITES_REFUSED);
+      }
+    }
   }
 
   /** The cache key of a full Redis key ({@code namespace:key}). */
@@ -337,6 +356,11 @@ final class RunContext {
     @Override
     public void beforeVersionedSet(String redisKey, long version) {
       holdSet(keyOf(redisKey), version);
+    }
+
+    @Override
+    public void fenceDecided(String redisKey, boolean accepted) {
+      RunContext.this.fenceDecided(accepted);
     }
   }
 
