@@ -41,7 +41,7 @@ public class CdcListener implements SmartLifecycle {
   private static final Logger log = LoggerFactory.getLogger(CdcListener.class);
   static final String DEMO_MAPPINGS = "/embedded-demo-mappings.yml";
   /** The default of veracache.cdc.state-directory (application.yml and {@link CdcSidecarProperties}). */
-  private static final Path DEFAULT_STATE_DIRECTORY = Path.of("./cdc-state");
+  private static final Path DEFAULT_STATE_DIRECTORY = Path.of("cdc-state");
 
   private final CdcSidecarProperties properties;
   private final DemoServers demo; // null unless veracache.cdc.embedded-stack
@@ -58,11 +58,12 @@ public class CdcListener implements SmartLifecycle {
 
   @Override
   public void start() {
+    Path stateDirectory = stateDirectory();
     CdcOptions.Builder options = CdcOptions.builder()
         .connector(properties.connector())
         .serverId(properties.serverId())
         .name(properties.name())
-        .stateDirectory(stateDirectory())
+        .stateDirectory(stateDirectory)
         .purgedPositionPolicy(properties.purgedPositionPolicy())
         .offsetStorage(properties.offsetStorage())
         .pollInterval(properties.pollInterval())
@@ -107,14 +108,14 @@ public class CdcListener implements SmartLifecycle {
           : "Fix the mapping file, or the table, and start again.", e);
     }
     running = true;
-    log.info("CDC sidecar listening to {}, mappings {}, state in {}", where, mappingSource(), stateDirectory());
+    log.info("CDC sidecar listening to {}, mappings {}, state in {}", where, mappingSource(), stateDirectory);
   }
 
   private Path stateDirectory() {
     if (demo == null) {
       return properties.stateDirectory();
     }
-    if (!DEFAULT_STATE_DIRECTORY.equals(properties.stateDirectory())) {
+    if (!DEFAULT_STATE_DIRECTORY.equals(properties.stateDirectory().normalize())) {
       log.warn("veracache.cdc.state-directory ({}) is not used in demo mode: each demo starts a new database, so its "
           + "state lives in {} and is deleted at exit", properties.stateDirectory(), demo.stateDirectory());
     }

