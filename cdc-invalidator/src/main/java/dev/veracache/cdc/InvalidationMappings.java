@@ -18,7 +18,8 @@ import tools.jackson.dataformat.yaml.YAMLMapper;
 
 /**
  * Which tables invalidate which cache keys. Built in Java or read from YAML; every mistake is reported at build time
- * with the table and the field it concerns.
+ * with the table and the field it concerns. A YAML file is checked whole before it fails: every problem of every entry
+ * is reported at once ({@link InvalidMappingsException#problems()}), each with the value as the file wrote it.
  *
  * <pre>{@code
  * InvalidationMappings mappings = InvalidationMappings.builder()
@@ -59,45 +60,166 @@ public final class InvalidationMappings {
     }
   }
 
+  /**
+   * Reads YAML (see the class comment), checking every entry before it fails: the {@link InvalidMappingsException}
+   * lists each problem of the file (entry, field, value as written), one per line of its message.
+   */
   public static InvalidationMappings fromYaml(InputStream yaml, String sourceName) {
     JsonNode root;
     try {
       root = new YAMLMapper().readTree(yaml);
     } catch (JacksonException e) {
-      throw new IllegalArgumentException(sourceName + " is not valid YAML: " + e.getOriginalMessage(), e);
+      throw new InvalidMappingsException(sourceName, List.of(new Problem(null, null, null, null,
+          sourceName + " is not valid YAML: " + e.getOriginalMessage())), e);
     }
     JsonNode tables = root == null ? null : root.get("tables");
     if (tables == null || !tables.isArray() || tables.isEmpty()) {
-      throw new IllegalArgumentException(sourceName + ": expected a non-empty list under 'tables'");
+      throw new InvalidMappingsException(sourceName, List.of(new Problem(null, null, "tables", null,
+          sourceName + ": expected a non-empty list under 'tables'")), null);
     }
     Builder builder = builder();
+    List<Problem> problems = new ArrayList<>();
     int index = 0;
     for (JsonNode t : tables) {
-      String where = sourceName + " tables[" + index++ + "]";
-      String table = text(t, "table", where);
-      TableBuilder tb = builder.table(table);
-      tb.namespace(text(t, "namespace", "table " + table));
-      JsonNode keys = t.get("keys");
-      if (keys == null || !keys.isArray()) {
-        throw new IllegalArgumentException("table " + table + ": field 'keys' must be a list of key templates");
-      }
-      for (JsonNode k : keys) {
-        tb.key(k.asString());
-      }
-      if (t.hasNonNull("version")) {
-        tb.version(t.get("version").asString());
-      }
-      if (t.hasNonNull("tombstoneTtl")) {
-        tb.tombstoneTtl(parseDuration(t.get("tombstoneTtl").asString(), "table " + table + ": field 'tombstoneTtl'"));
-      }
-      for (var name : t.propertyNames()) {
-        if (!List.of("table", "namespace", "keys", "version", "tombstoneTtl").contains(name)) {
-          throw new IllegalArgumentException("table " + table + ": unknown field '" + name + "'");
-        }
-      }
-      tb.add();
+      readEntry(t, "tables[" + index++ + "]", sourceName, builder, problems);
+    }
+    if (!problems.isEmpty()) {
+      throw new InvalidMappingsException(sourceName, problems, null);
     }
     return builder.build();
+  }
+
+  /** Checks every field of one entry, adding each problem; adds the table to {@code builder} only when it has none. */
+  private static void readEntry(JsonNode t, String entry, String sourceName, Builder builder, List<Problem> problems) {
+    int problemsBefore = problems.size();
+    if (!t.isObject()) {
+      problems.add(new Problem(entry, null, null, t.toString(), sourceName + " " + entry
+          + ": expected fields table, namespace, keys, version, tombstoneTtl, was '" + t + "'"));
+      return;
+    }
+    String table = null;
+    TableBuilder tb = null;
+    try {
+      table = text(t, "table", sourceName + " " + entry);
+      tb = builder.table(table);
+    } catch (IllegalArgumentException e) {
+      problems.add(new Problem(entry, table, "table", written(t.get("table")), e.getMessage()));
+    }
+    String label = table == null ? sourceName + " " + entry : "table " + table;
+    String namespace = null;
+    try {
+      namespace = text(t, "namespace", label);
+      checkNamespace(label, namespace);
+    } catch (IllegalArgumentException e) {
+      problems.add(new Problem(entry, table, "namespace", written(t.get("namespace")), e.getMessage()));
+    }
+    JsonNode keys = t.get("keys");
+    List<String> keyTemplates = new ArrayList<>();
+    if (keys == null || !keys.isArray()) {
+      problems.add(new Problem(entry, table, "keys", written(keys),
+          label + ": field 'keys' must be a list of key templates"));
+    } else if (keys.isEmpty()) {
+      problems.add(new Problem(entry, table, "keys", "[]", label + ": field 'keys' needs at least one key template"));
+    } else {
+      for (JsonNode k : keys) {
+        try {
+          KeyTemplate.parse(k.asString(), table == null ? entry : table);
+          keyTemplates.add(k.asString());
+        } catch (IllegalArgumentException e) {
+          problems.add(new Problem(entry, table, "keys", k.asString(), e.getMessage()));
+        }
+      }
+    }
+    String version = null;
+    if (t.hasNonNull("version")) {
+      JsonNode v = t.get("version");
+      if (v.asString().isBlank()) {
+        problems.add(new Problem(entry, table, "version", written(v), label + ": field 'version' is empty"));
+      } else {
+        version = v.asString().trim();
+      }
+    }
+    Duration tombstoneTtl = DEFAULT_TOMBSTONE_TTL;
+    if (t.hasNonNull("tombstoneTtl")) {
+      String text = t.get("tombstoneTtl").asString();
+      try {
+        tombstoneTtl = parseDuration(text, label + ": field 'tombstoneTtl'");
+        if (tombstoneTtl.isZero() || tombstoneTtl.isNegative()) {
+          problems.add(new Problem(entry, table, "tombstoneTtl", text, label
+              + ": field 'tombstoneTtl' must be positive, was '" + text + "'"));
+        }
+      } catch (IllegalArgumentException e) {
+        problems.add(new Problem(entry, table, "tombstoneTtl", text, e.getMessage()));
+      }
+    }
+    for (var name : t.propertyNames()) {
+      if (!FIELDS.contains(name)) {
+        problems.add(new Problem(entry, table, name, written(t.get(name)), label + ": unknown field '" + name + "'"));
+      }
+    }
+    if (problems.size() > problemsBefore || tb == null) {
+      return;
+    }
+    tb.namespace(namespace);
+    keyTemplates.forEach(tb::key);
+    if (version != null) {
+      tb.version(version);
+    }
+    tb.tombstoneTtl(tombstoneTtl);
+    try {
+      tb.add();
+    } catch (IllegalArgumentException e) { // mapped twice: the only check add() makes that is not made above
+      problems.add(new Problem(entry, table, "table", table, e.getMessage()));
+    }
+  }
+
+  private static final List<String> FIELDS = List.of("table", "namespace", "keys", "version", "tombstoneTtl");
+
+  /** The value as the YAML file wrote it (scalars without quotes), or null when absent. */
+  private static String written(JsonNode value) {
+    if (value == null || value.isMissingNode()) {
+      return null;
+    }
+    return value.isValueNode() ? value.asString() : value.toString();
+  }
+
+  private static void checkNamespace(String label, String namespace) {
+    if (namespace == null || !NAMESPACE.matcher(namespace).matches()) {
+      throw new IllegalArgumentException(label + ": field 'namespace' ('" + namespace + "') must be "
+          + "1-64 letters, digits, '_', '.' or '-'");
+    }
+  }
+
+  /**
+   * One problem of a mapping file.
+   *
+   * @param entry {@code tables[i]}, or null for the file as a whole
+   * @param table the entry's table as written, or null when it has none (or is not valid)
+   * @param field the field concerned, or null
+   * @param value the value as written in the file, or null when absent
+   * @param message the whole sentence, naming the table (or entry), field and value
+   */
+  public record Problem(String entry, String table, String field, String value, String message) {}
+
+  /** A mapping file with problems: {@link #problems()} lists every one, the message has one line each. */
+  public static final class InvalidMappingsException extends IllegalArgumentException {
+    private final String source;
+    private final transient List<Problem> problems;
+
+    InvalidMappingsException(String source, List<Problem> problems, Throwable cause) {
+      super(String.join("\n", problems.stream().map(Problem::message).toList()), cause);
+      this.source = source;
+      this.problems = List.copyOf(problems);
+    }
+
+    /** The file (or source name) read. */
+    public String source() {
+      return source;
+    }
+
+    public List<Problem> problems() {
+      return problems;
+    }
   }
 
   private static String text(JsonNode node, String field, String where) {
@@ -204,10 +326,7 @@ public final class InvalidationMappings {
 
     /** Validates this table's mapping and adds it. */
     public Builder add() {
-      if (namespace == null || !NAMESPACE.matcher(namespace).matches()) {
-        throw new IllegalArgumentException("table " + table + ": field 'namespace' ('" + namespace + "') must be "
-            + "1-64 letters, digits, '_', '.' or '-'");
-      }
+      checkNamespace("table " + table, namespace);
       if (keys.isEmpty()) {
         throw new IllegalArgumentException("table " + table + ": field 'keys' needs at least one key template");
       }

@@ -1,16 +1,19 @@
 package dev.veracache.sidecar;
 
-import dev.veracache.stack.EmbeddedStack;
-import dev.veracache.stack.StackConfig;
 import io.micrometer.core.instrument.MeterRegistry;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.SpringApplication;
 import org.springframework.boot.autoconfigure.SpringBootApplication;
-import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
 import org.springframework.context.annotation.Bean;
 
-/** The CDC invalidator as a service: {@code java -jar veracache-cdc-sidecar.jar} with {@code application.yml}. */
+/**
+ * The CDC invalidator as a service: {@code java -jar veracache-cdc-sidecar-<version>.jar} with {@code application.yml}
+ * (production: no database inside), or {@code java -jar veracache-cdc-sidecar-<version>-demo.jar
+ * --veracache.cdc.embedded-stack=true} (demo: its own MariaDB and Redis, {@link dev.veracache.sidecar.demo}).
+ * Settings are checked before anything starts ({@link SidecarConfigurationCheck}); configuration failures are printed
+ * as a description and an action ({@link SidecarFailureAnalyzer}).
+ */
 @SpringBootApplication
 @EnableConfigurationProperties(CdcSidecarProperties.class)
 public class CdcSidecarApplication {
@@ -19,16 +22,11 @@ public class CdcSidecarApplication {
     SpringApplication.run(CdcSidecarApplication.class, args);
   }
 
-  @Bean(destroyMethod = "close")
-  @ConditionalOnProperty(name = "veracache.cdc.embedded-stack", havingValue = "true")
-  EmbeddedStack embeddedStack() {
-    return EmbeddedStack.start(StackConfig.embedded());
-  }
-
+  /** With the demo servers when demo mode is on ({@link dev.veracache.sidecar.demo.DemoStackConfiguration}). */
   @Bean
-  CdcListener cdcListener(CdcSidecarProperties properties, ObjectProvider<EmbeddedStack> stack,
+  CdcListener cdcListener(CdcSidecarProperties properties, ObjectProvider<DemoServers> demo,
       MeterRegistry registry) {
-    return new CdcListener(properties, stack.getIfAvailable(), registry);
+    return new CdcListener(properties, demo.getIfAvailable(), registry);
   }
 
   @Bean

@@ -10,7 +10,10 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  * The sidecar's settings, under {@code veracache.cdc} (YAML, or environment variables such as
  * {@code VERACACHE_CDC_DATABASE_HOST}, {@code VERACACHE_CDC_DATABASE_PASSWORD}, {@code VERACACHE_CDC_REDIS_URI}).
  *
- * @param embeddedStack start an embedded MariaDB and Redis and listen to them (demos); database and redis are ignored
+ * @param embeddedStack start an embedded MariaDB and Redis and listen to them (demos, demo jar only); database, redis
+ *     and stateDirectory are ignored (the demo state lives in the demo servers' temporary directory)
+ * @param demoSchema demo mode only: a SQL file run against the demo database at start, before the mappings are checked
+ *     (creates the tables a custom mapping file maps)
  * @param connector MARIADB (default) or MYSQL
  * @param database where the binlog is read from
  * @param redis where the invalidations go; credentials and TLS in the URI ({@code rediss://user:pw@host:port})
@@ -40,6 +43,7 @@ public record CdcSidecarProperties(
     @DefaultValue Database database,
     @DefaultValue Redis redis,
     Path mappings,
+    Path demoSchema,
     @DefaultValue("./cdc-state") Path stateDirectory,
     @DefaultValue("5400") long serverId,
     @DefaultValue("veracache-cdc") String name,

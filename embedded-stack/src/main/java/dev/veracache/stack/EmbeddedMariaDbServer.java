@@ -53,7 +53,7 @@ final class EmbeddedMariaDbServer extends EmbeddedServer implements DatabaseServ
             .addArg("--binlog-legacy-event-pos=1")
             .addArg("--bind-address=127.0.0.1")
             .addArg("--pid-file=" + dir.resolve(PID_FILE));
-        db = LevelledMariaDb.create(config.build());
+        db = StackMariaDb.create(config.build());
       }
       db.start();
       long pid = Long.parseLong(Files.readString(dir.resolve(PID_FILE)).trim());

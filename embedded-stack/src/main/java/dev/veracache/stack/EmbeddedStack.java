@@ -72,6 +72,26 @@ public final class EmbeddedStack implements AutoCloseable {
     }
   }
 
+  /**
+   * Hands stopping at JVM exit to the caller: removes this stack's JVM shutdown hook, so a JVM shutdown (SIGTERM)
+   * stops the servers only when the caller closes the stack, in the caller's order (e.g. a Spring context that closes
+   * the users of the servers first; JVM shutdown hooks otherwise run all at once). The orphan watchdog still kills
+   * the servers if the JVM dies without {@link #close()}, and the next start cleans the directory.
+   */
+  public EmbeddedStack closedByCaller() {
+    try {
+      Runtime.getRuntime().removeShutdownHook(shutdownHook);
+    } catch (IllegalStateException e) {
+      // already shutting down: the hook is running or has run
+    }
+    return this;
+  }
+
+  /** The stack's private directory, deleted by {@link #close()} (or at the next start, if this JVM dies first). */
+  public Path directory() {
+    return dir;
+  }
+
   public DatabaseServer database() {
     return database;
   }
