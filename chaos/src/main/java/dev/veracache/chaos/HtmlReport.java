@@ -32,7 +32,7 @@ import java.util.Map;
  */
 public final class HtmlReport {
 
-  /** Cell backgrounds (RGB), public to the screenshot test that looks for them in Chromium's rendering. */
+  /** Cell backgrounds (RGB); package-visible for the screenshot test, which looks for them in Chromium's rendering. */
   static final int BAD_BACKGROUND = 0xF4B4AE;
   static final int GOOD_BACKGROUND = 0xB9E5C0;
   static final int UNJUDGEABLE_BACKGROUND = 0xD6D6D6;
@@ -287,9 +287,10 @@ public final class HtmlReport {
     svg.append(format("<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"#fff\" stroke=\"#999\"/>",
         PLOT_LEFT, PLOT_TOP, PLOT_WIDTH, PLOT_HEIGHT));
     if (fault != null) {
+      // Clamped to the plot: a fault may start before the first read (the origin).
       double x0 = PLOT_LEFT + Math.max(0, fault.startMillis()) * xScale;
-      double x1 = PLOT_LEFT + Math.min(spanMillis, fault.endMillis()) * xScale;
-      double x2 = PLOT_LEFT + Math.min(spanMillis, fault.endMillis() + windowMillis) * xScale;
+      double x1 = PLOT_LEFT + Math.max(0, Math.min(spanMillis, fault.endMillis())) * xScale;
+      double x2 = PLOT_LEFT + Math.max(0, Math.min(spanMillis, fault.endMillis() + windowMillis)) * xScale;
       svg.append(format("<rect class=\"recovery\" x=\"%.1f\" y=\"%d\" width=\"%.1f\" height=\"%d\" fill=\"%s\">"
           + "<title>recovery: W (%d ms) after the fault, not counted for availability and cache hits</title></rect>",
           x1, PLOT_TOP, Math.max(0, x2 - x1), PLOT_HEIGHT, hex(RECOVERY_SHADE), windowMillis));
