@@ -136,7 +136,18 @@ public final class Checker {
         percentile(sortedFaultLatency, 0.99), FaultMeasures.Result.NONE, judged, judgedInFault, outsideFault,
         outsideFault == 0 ? 100.0 : 100.0 * answeredOutsideFault / outsideFault,
         answeredOutsideFault == 0 ? 0.0 : 100.0 * cacheHitsOutsideFault / answeredOutsideFault, afterFault,
-        afterFault == 0 ? 0.0 : 100.0 * cacheHitsAfterFault / afterFault);
+        afterFault == 0 ? 0.0 : 100.0 * cacheHitsAfterFault / afterFault,
+        faultWindow(fault, origin, end, reads.isEmpty()));
+  }
+
+  /** The fault's active window in ms from the first read (an unhealed fault ends at the last read); null without. */
+  private static Report.FaultWindow faultWindow(long[] fault, long origin, long lastReadStart, boolean noReads) {
+    if (fault == null || noReads) {
+      return null;
+    }
+    long end = fault[1] == Long.MAX_VALUE ? Math.max(lastReadStart, fault[0]) : fault[1];
+    return new Report.FaultWindow(Math.floorDiv(fault[0] - origin, 1_000_000L), Math.floorDiv(end - origin, 1_000_000L));
+
   }
 
   /**

@@ -20,15 +20,33 @@ import java.util.Map;
  * {@code readsAfterFault} and {@code cacheHitPercentAfterFault} cover only the reads that started more than W after a
  * timed fault ended (0 without one), of all those reads (a failed read is no hit): a cache that never recovered from
  * the fault, serving every read from the database, would hide there behind the hits before the fault.
+ *
+ * <p>{@code faultWindow} is when the timed fault was active, in ms from the run's first read (the origin of
+ * {@code staleTimeline}), for the report's charts; null when the scenario has no timed fault or the run made no read.
  */
 public record Report(String scenario, int reads, int writes, int staleReads, long stalenessP50, long stalenessP99,
     long stalenessMax, int keysStaleAfterQuiescence, int lostWrites, double availabilityPercent, long latencyP99,
     int[] staleTimeline, Map<History.Level, Integer> readsByLevel, int loads, int peakConcurrentLoads,
     double faultAvailabilityPercent, long faultLatencyP99, FaultMeasures.Result faultMeasures, int judgedReads,
     int judgedInFault, int readsOutsideFault, double availabilityOutsideFaultPercent,
-    double cacheHitPercentOutsideFault, int readsAfterFault, double cacheHitPercentAfterFault) {
+    double cacheHitPercentOutsideFault, int readsAfterFault, double cacheHitPercentAfterFault,
+    FaultWindow faultWindow) {
 
   public static final int BUCKET_MILLIS = 100;
+
+  /**
+   * When a timed fault was active, in ms from the run's first read: [startMillis, endMillis]. A fault that was never
+   * healed ends at the run's last read. Invariant: 0 <= startMillis <= endMillis, or startMillis < 0 when the fault
+   * started before the first read.
+   */
+  public record FaultWindow(long startMillis, long endMillis) {
+    public FaultWindow {
+      if (endMillis < startMillis) {
+        throw new IllegalArgumentException("fault window ends (" + endMillis + " ms) before it starts ("
+            + startMillis + " ms)");
+      }
+    }
+  }
 
   /** The columns of {@link #markdown} and of the HTML table, in order. */
   static final List<String> COLUMNS = List.of("scenario", "reads", "L1 / L2 / DB / failed", "writes",
@@ -87,7 +105,8 @@ public record Report(String scenario, int reads, int writes, int staleReads, lon
         keysStaleAfterQuiescence, lostWrites, availabilityPercent, latencyP99, staleTimeline, readsByLevel, loads,
         peakConcurrentLoads, faultAvailabilityPercent, faultLatencyP99, measures, judgedReads, judgedInFault,
         readsOutsideFault, availabilityOutsideFaultPercent, cacheHitPercentOutsideFault, readsAfterFault,
-        cacheHitPercentAfterFault);
+        cacheHitPercentAfterFault, faultWindow);
+
   }
 
   /** Reads answered by a level, L2 including reads the strategy could only attribute to "the cache". */
