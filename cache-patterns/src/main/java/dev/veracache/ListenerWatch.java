@@ -24,7 +24,8 @@ import org.slf4j.LoggerFactory;
  *       ({@link #onRedisRecovered}, called before the client leaves the degraded state), every watched namespace is
  *       untrusted whatever the polls read, and after that until its listener has published progress past the first
  *       poll after the recovery: it has applied everything committed up to then, and a listener that found Redis came
- *       back with old data has flushed the namespace before publishing.</li>
+ *       back with old data has flushed the namespace before publishing. This holds for a cache created in that gap
+ *       too: it starts out waiting for Redis like the others ({@link #redisLost}).</li>
  *   <li>Untrusted reads bypass Redis and L1 serves only entries younger than the bound (see
  *       {@code DefaultTieredCache}); every change of trust is logged.</li>
  * </ul>
@@ -65,6 +66,11 @@ final class ListenerWatch {
   private final MeterRegistry registry;
   private final String clientName;
   private final Map<String, Signal> signals = new ConcurrentHashMap<>();
+  /**
+   * True from {@link #onRedisLost} to {@link #onRedisRecovered}. Read and written under {@code this}, with the
+   * creation of a signal: a cache created in the gap must not miss the loss and trust the first fresh poll.
+   */
+  private boolean redisLost;
 
   ListenerWatch(RedisLink link, VeracacheOptions options) {
     this.link = link;
@@ -78,7 +84,12 @@ final class ListenerWatch {
       return Signal.UNWATCHED;
     }
     Signal signal = new Signal(namespace, bound.toNanos());
-    signals.put(namespace, signal);
+    synchronized (this) {
+      if (redisLost) {
+        signal.mustReachRedisMillis = UNTIL_RECOVERED;
+      }
+      signals.put(namespace, signal);
+    }
     log.info("cache '{}' trusts Redis and L1 only while its CDC listener is at most {} behind, from the listener's "
         + "first progress after now", namespace, bound);
     Gauge.builder("veracache.listener.staleness", signal, s -> s.stalenessMillis).tag("client", clientName)
@@ -117,7 +128,8 @@ final class ListenerWatch {
    * reads in the gap between a reconnect and tracking coming back would read whatever the Redis reconnected to holds:
    * after a restart from an older snapshot, values the listener had invalidated (R15).
    */
-  void onRedisLost() {
+  synchronized void onRedisLost() {
+    redisLost = true;
     for (Signal signal : signals.values()) {
       synchronized (signal) {
         signal.markAtNextPoll = false;
@@ -129,7 +141,8 @@ final class ListenerWatch {
   }
 
   /** Redis is back after the client may have missed invalidations: distrust until the listener catches up. */
-  void onRedisRecovered() {
+  synchronized void onRedisRecovered() {
+    redisLost = false;
     for (Signal signal : signals.values()) {
       synchronized (signal) {
         signal.markAtNextPoll = true;

@@ -45,6 +45,10 @@ import org.slf4j.LoggerFactory;
  * <ul>
  *   <li>One RESP3 connection carries the reads, the fence scripts and the tracking pushes. Replies and pushes on one
  *       connection arrive in the order Redis produced them, which is what closes race R7 across JVMs.</li>
+ *   <li>A command in flight when the connection drops fails; it is never re-sent after the reconnect
+ *       ({@code REJECT_COMMANDS}): the Redis reconnected to may have restarted from an older snapshot, and a read that
+ *       passed its trust checks before the drop must not be answered by it (R15; pinned by {@code ListenerWatchTest}).
+ *       </li>
  *   <li>While disconnected, commands are rejected at once (no queue of commands waiting for a reconnect), and every call
  *       has the command timeout: a dead or paused Redis costs at most one timeout per call until the breaker opens,
  *       and nothing while it is open.</li>
