@@ -119,8 +119,12 @@ final class InvalidationTracker implements AutoCloseable {
 
       @Override
       public void onRedisDisconnected(RedisChannelHandler<?, ?> connection) {
-        connectionGeneration.incrementAndGet();
-        trackingOn = false;
+        synchronized (stateLock) {
+          // Under the lock ensureTracking checks the generation in: a drop between that check and "tracking on" must
+          // not be overwritten by it (tracking believed on for a connection that has none, and never re-enabled).
+          connectionGeneration.incrementAndGet();
+          trackingOn = false;
+        }
         if (closed) {
           return;
         }
