@@ -41,7 +41,11 @@ final class StackDirectories {
 
   /** Kills servers left by dead JVMs and deletes their directories. Returns how many directories were removed. */
   static int cleanStale() {
-    Path root = root();
+    return cleanStale(root());
+  }
+
+  /** {@link #cleanStale()} under another root (a JVM started with its own {@code java.io.tmpdir}). */
+  static int cleanStale(Path root) {
     if (!Files.isDirectory(root)) {
       return 0;
     }

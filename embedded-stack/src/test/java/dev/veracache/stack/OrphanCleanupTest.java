@@ -18,7 +18,11 @@ class OrphanCleanupTest {
   @Test
   void serversDieWithAJvmKilledByForceAndItsDirectoryIsCleanedAtTheNextStart() throws Exception {
     String java = ProcessHandle.current().info().command().orElse("java");
-    Process child = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"),
+    // A temporary directory of its own: no other JVM's stack start (another build on the machine) cleans the killed
+    // child's directory before this test looks for it.
+    Path tmp = Files.createTempDirectory("orphan-cleanup");
+    Path root = tmp.resolve("veracache-stack");
+    Process child = new ProcessBuilder(java, "-Djava.io.tmpdir=" + tmp, "-cp", System.getProperty("java.class.path"),
         StackChildMain.class.getName()).redirectErrorStream(true).start();
     long dbPid;
     long redisPid;
@@ -40,11 +44,14 @@ class OrphanCleanupTest {
     assertThat(ProcessControl.awaitExit(dbPid, Duration.ofSeconds(15))).as("mariadbd gone").isTrue();
     assertThat(ProcessControl.awaitExit(redisPid, Duration.ofSeconds(15))).as("redis-server gone").isTrue();
 
-    List<Path> leftBehind = StackDirectories.list().stream()
-        .filter(p -> p.getFileName().toString().startsWith(child.pid() + "-")).toList();
+    List<Path> leftBehind;
+    try (var dirs = Files.list(root)) {
+      leftBehind = dirs.filter(p -> p.getFileName().toString().startsWith(child.pid() + "-")).toList();
+    }
     assertThat(leftBehind).as("the killed JVM could not delete its directory").hasSize(1);
-    StackDirectories.cleanStale();
+    StackDirectories.cleanStale(root);
     assertThat(Files.exists(leftBehind.get(0))).isFalse();
+    StackDirectories.delete(tmp);
   }
 
   @Test
