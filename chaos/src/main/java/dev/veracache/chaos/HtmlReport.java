@@ -46,7 +46,7 @@ public final class HtmlReport {
       "keys stale after quiescence", "stale-keys",
       "lost writes", "lost-writes",
       "availability % (in fault; outside)", "availability",
-      "cache hits % outside fault", "cache-hits",
+      "cache hits % outside fault (after it)", "cache-hits",
       "DB loads (peak per key)", "peak-loads",
       "fault measures", "fault-measures",
       "verdict", "verdict");

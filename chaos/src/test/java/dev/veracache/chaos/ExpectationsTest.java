@@ -86,6 +86,15 @@ class ExpectationsTest {
   }
 
   @Test
+  void aPeakAtTheThresholdIsNoHerdWhenTheRunLoadedLessThanThreeTimesPerWrite() {
+    History history = loads(4); // a peak of 4 at the threshold, 4 loads, 1 write: a herd
+    assertThat(Expectations.violations(HERD, Strategy.VERACACHE_CACHE_ASIDE, check(HERD, history, 0, 0)))
+        .containsExactly("VERACACHE_CACHE_ASIDE showed HERD");
+    history.write("k", 3, 400 * MS); // after the reads: 4 loads for 2 writes: one per invalidation, overlapping on a slow machine
+    assertThat(Expectations.violations(HERD, Strategy.VERACACHE_CACHE_ASIDE, check(HERD, history, 0, 0))).isEmpty();
+  }
+
+  @Test
   void aVeracacheThatFailsItsReadsOutsideTheFaultIsRed() {
     History history = fresh(History.Level.L1);
     for (int i = 0; i < 2; i++) {
