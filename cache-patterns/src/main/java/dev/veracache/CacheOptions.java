@@ -35,10 +35,12 @@ public final class CacheOptions<K, V> {
   static final Function<Object, String> DEFAULT_KEY_ENCODER = String::valueOf;
 
   private static final Pattern NAMESPACE = Pattern.compile("[A-Za-z0-9_.\\-]{1,64}");
+  private static final Pattern KEY_PREFIX = Pattern.compile("[A-Za-z0-9_.\\-:]{1,64}");
 
   final String namespace;
   final ValueCodec<V> codec;
   final Function<? super K, String> keyEncoder;
+  final String keyPrefix; // "" for the namespace's plain key shape
   final Duration ttl;
   final double ttlJitter;
   final boolean cacheNegatives;
@@ -58,6 +60,7 @@ public final class CacheOptions<K, V> {
     this.namespace = b.namespace;
     this.codec = b.codec;
     this.keyEncoder = b.keyEncoder;
+    this.keyPrefix = b.keyPrefix;
     this.ttl = b.ttl;
     this.ttlJitter = b.ttlJitter;
     this.cacheNegatives = b.cacheNegatives;
@@ -86,6 +89,11 @@ public final class CacheOptions<K, V> {
     return namespace;
   }
 
+  /** The key shape's prefix inside the namespace ({@link Builder#keyPrefix}); empty for the plain shape. */
+  public String keyPrefix() {
+    return keyPrefix;
+  }
+
   /** Whether values carry a version (see {@link Builder#version}). */
   public boolean versioned() {
     return versionOf != null;
@@ -95,6 +103,7 @@ public final class CacheOptions<K, V> {
     private final String namespace;
     private final ValueCodec<V> codec;
     private Function<? super K, String> keyEncoder = DEFAULT_KEY_ENCODER;
+    private String keyPrefix = "";
     private Duration ttl = Duration.ofMinutes(10);
     private double ttlJitter = 0.1;
     private boolean cacheNegatives = true;
@@ -118,9 +127,38 @@ public final class CacheOptions<K, V> {
       this.codec = notNull(codec, "codec");
     }
 
-    /** How a key becomes the text after {@code namespace:}. Default {@code String.valueOf}. */
+    /**
+     * How a key becomes the text after {@code namespace:} (after {@code namespace:keyPrefix} with a
+     * {@link #keyPrefix}). Default {@code String.valueOf}. It must give the text the CDC listener's key template
+     * renders from the row (see cdc-invalidator's README, "Key rendering").
+     */
     public Builder<K, V> keyEncoder(Function<? super K, String> keyEncoder) {
       this.keyEncoder = notNull(keyEncoder, "keyEncoder");
+      return this;
+    }
+
+    /**
+     * One key shape of a namespace: this cache's Redis keys are {@code namespace:keyPrefix<encoded key>}. A row cached
+     * under several keys (by id and by SKU) gets one typed cache per shape over one namespace, each with its own key
+     * type and loader, and the CDC mapping of that namespace invalidates all of them:
+     *
+     * <pre>{@code
+     * // CDC mapping of table shop.item: namespace "items", keys ["{id}", "sku:{sku}"]
+     * CacheAside<Long, Item> byId = veracache.cacheAside(CacheOptions.<Long, Item>builder("items", codec).build());
+     * CacheAside<String, Item> bySku = veracache.cacheAside(
+     *     CacheOptions.<String, Item>builder("items", codec).keyPrefix("sku:").build());   // items:sku:AB-1
+     * }</pre>
+     *
+     * <p>The prefix is the template's literal text before its first placeholder ({@code "sku:"} for
+     * {@code "sku:{sku}"}); letters, digits and {@code _ . - :}, at most 64. Within one client the shapes of a
+     * namespace must differ and none may begin with another ({@code "sku:"} and {@code "sku:x"} would share keys);
+     * the plain shape (no prefix) refuses a key that begins with a sibling's prefix. Default: none.
+     */
+    public Builder<K, V> keyPrefix(String keyPrefix) {
+      notNull(keyPrefix, "keyPrefix");
+      check(KEY_PREFIX.matcher(keyPrefix).matches(), "cache '" + namespace + "': keyPrefix '" + keyPrefix
+          + "' must be 1-64 letters, digits, '_', '.', '-' or ':'");
+      this.keyPrefix = keyPrefix;
       return this;
     }
 

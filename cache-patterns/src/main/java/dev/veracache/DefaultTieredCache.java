@@ -34,6 +34,8 @@ import org.slf4j.LoggerFactory;
  *       redis#11052, but NOLOOP is meant to spare them).</li>
  *   <li><b>Redis failures never fail a read</b>: reads degrade to the loader (counted); failed invalidations are queued
  *       and retried ({@link PendingInvalidations}), failed fills are dropped (counted; their lease expires).</li>
+ *   <li><b>One Redis key belongs to one cache.</b> Keys are {@code namespace:keyPrefix<encoded>}; the plain shape of a
+ *       namespace refuses a key that begins with a sibling shape's prefix before it reaches Redis or L1.</li>
  * </ul>
  */
 final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
@@ -53,6 +55,7 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
   private final CacheMetrics metrics;
   private final CacheHooks hooks;
   private final ListenerWatch.Signal listener;
+  private final InvalidationTracker.KeyShape shape;
   private final SingleFlight<Optional<V>> singleFlight;
   private final byte[] leaseTtlArg;
   private final long tombstoneTtlMillis;
@@ -62,9 +65,10 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
 
   DefaultTieredCache(CacheOptions<K, V> options, RedisLink link, InvalidationTracker tracker,
       PendingInvalidations pending, L1Store l1, SingleFlight<Optional<V>> singleFlight,
-      ListenerWatch.Signal listener, CacheMetrics metrics) {
+      InvalidationTracker.KeyShape shape, CacheMetrics metrics) {
     this.options = options;
-    this.prefix = options.namespace + ":";
+    this.prefix = options.namespace + ":" + options.keyPrefix;
+    this.shape = shape;
     this.link = link;
     this.tracker = tracker;
     this.pending = pending;
@@ -77,7 +81,7 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
     this.tombstoneTtlMillis = options.tombstoneTtl.toMillis();
     this.tombstoneTtlArg = ascii(tombstoneTtlMillis);
     this.singleFlight = singleFlight;
-    this.listener = listener;
+    this.listener = shape.signal;
     this.leaseWaitNanos = options.leaseWaitTimeout.toNanos();
     this.defaultKeyEncoder = options.keyEncoder == CacheOptions.DEFAULT_KEY_ENCODER;
   }
@@ -122,6 +126,7 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
   }
 
   private V getFromRedis(K key, String local, CacheLoader<? super K, ? extends V> loader) {
+    checkOwnKey(key, local);
     return singleFlight.run(local, () -> Optional.ofNullable(readThroughRedis(key, local, loader))).orElse(null);
   }
 
@@ -383,6 +388,7 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
   private void invalidate(K key, Invalidation invalidation) {
     notNull(key, "key");
     String local = encodeKey(key);
+    checkOwnKey(key, local);
     String redisKey = prefix + local;
     if (l1 != null) {
       l1.invalidate(local);
@@ -419,6 +425,7 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
       throw e;
     }
     String local = encodeKey(key);
+    checkOwnKey(key, local);
     String redisKey = prefix + local;
     byte[] record = encodeRecordOrNull(redisKey, value, version);
     if (record == null) {
@@ -576,6 +583,19 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
           + " into null");
     }
     return local;
+  }
+
+  /**
+   * The plain key shape of a namespace refuses a key that begins with a sibling shape's prefix: it would be that
+   * shape's Redis key too (off the L1 hit path: an L1 entry is only ever made after this check).
+   */
+  private void checkOwnKey(K key, String local) {
+    String sibling = shape.siblingPrefixOf(local);
+    if (sibling != null) {
+      throw new IllegalArgumentException("cache '" + options.namespace + "': key " + key + " is encoded as '" + local
+          + "', which begins with '" + sibling + "', the keyPrefix of another cache of this namespace: both would "
+          + "use the Redis key '" + prefix + local + "'");
+    }
   }
 
   private long jitteredTtlMillis() {

@@ -13,9 +13,11 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -45,6 +47,10 @@ import org.slf4j.LoggerFactory;
  *   <li>Tracking is (re)enabled as OFF then ON with every prefix, and only counts for the connection generation it was
  *       sent on: a reply that raced a disconnect does not mark the new connection tracked.</li>
  *   <li>A push with no keys (FLUSHALL, FLUSHDB, a tracking-table overflow) clears every L1.</li>
+ *   <li>A namespace may have several caches, one per key shape ({@code CacheOptions.keyPrefix}); a pushed key is
+ *       offered to every shape of its namespace whose prefix it begins with, so each drops its own entry (an extra
+ *       drop in the plain shape is harmless: no key of it begins with a sibling's prefix). The shapes of a namespace
+ *       never overlap (equal prefixes, or one beginning with another, are refused) and share one staleness bound.</li>
  * </ul>
  */
 final class InvalidationTracker implements AutoCloseable {
@@ -58,8 +64,11 @@ final class InvalidationTracker implements AutoCloseable {
   private final RedisLink link;
   /** Every cache's namespace is tracked (pushes also wake misses waiting for a lease); L1s only where enabled. */
   private final Set<String> namespaces = ConcurrentHashMap.newKeySet();
-  private final ConcurrentHashMap<String, L1Store> stores = new ConcurrentHashMap<>();
-  private final ConcurrentHashMap<String, SingleFlight<?>> flights = new ConcurrentHashMap<>();
+  /** The key shapes (caches) of each namespace, in registration order; a push is offered to every one. */
+  private final ConcurrentHashMap<String, List<KeyShape>> shapes = new ConcurrentHashMap<>();
+  /** Each namespace's listener signal and the bound it was registered with (every shape must agree on it). */
+  private final ConcurrentHashMap<String, ListenerWatch.Signal> signals = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<String, Optional<Duration>> bounds = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<String, CompletableFuture<Void>> keyWaiters = new ConcurrentHashMap<>();
   private final AtomicLong connectionGeneration = new AtomicLong();
   private final ScheduledExecutorService guardian;
@@ -152,20 +161,96 @@ final class InvalidationTracker implements AutoCloseable {
   }
 
   /**
-   * Adds a cache's namespace, its L1 ({@code null} when L1 is off) and its single-flight table (a change detaches the
-   * key's flight, so that no later read joins a load that may have read the old row); tracking is re-enabled to cover
-   * the namespace before this returns (if Redis is up).
+   * One cache of a namespace: its keys are {@code namespace:prefix<local>}; its L1 and single flight are keyed by
+   * {@code <local>}. A namespace has several when a row is cached under several keys (by id, by SKU).
    */
-  ListenerWatch.Signal register(String namespace, L1Store store, SingleFlight<?> flight,
+  static final class KeyShape {
+    final String namespace;
+    final String prefix; // "" for the plain shape
+    final L1Store store; // null when L1 is off
+    final SingleFlight<?> flight;
+    final ListenerWatch.Signal signal;
+    private final List<KeyShape> siblings; // every shape of the namespace, this one included
+
+    private KeyShape(String namespace, String prefix, L1Store store, SingleFlight<?> flight,
+        ListenerWatch.Signal signal, List<KeyShape> siblings) {
+      this.namespace = namespace;
+      this.prefix = prefix;
+      this.store = store;
+      this.flight = flight;
+      this.signal = signal;
+      this.siblings = siblings;
+    }
+
+    /**
+     * For the plain shape: the prefix of a sibling shape that {@code local} begins with, or null. Such a key would
+     * be the sibling's Redis key as well (two value types in one record), so the plain shape refuses it.
+     */
+    String siblingPrefixOf(String local) {
+      if (!prefix.isEmpty()) {
+        return null;
+      }
+      for (KeyShape sibling : siblings) {
+        if (!sibling.prefix.isEmpty() && local.startsWith(sibling.prefix)) {
+          return sibling.prefix;
+        }
+      }
+      return null;
+    }
+  }
+
+  /**
+   * Adds a cache (one key shape of a namespace), its L1 ({@code null} when L1 is off) and its single-flight table (a
+   * change detaches the key's flight, so that no later read joins a load that may have read the old row); tracking is
+   * re-enabled to cover the namespace before this returns (if Redis is up).
+   *
+   * @throws IllegalArgumentException when the namespace already has this key shape, or one that overlaps it, or its
+   *     other shapes set another listener staleness bound
+   */
+  KeyShape register(String namespace, String prefix, L1Store store, SingleFlight<?> flight,
       Duration listenerStalenessBound) {
-    if (!namespaces.add(namespace)) {
-      throw new IllegalArgumentException("a cache with namespace '" + namespace + "' already exists in this client");
+    KeyShape shape;
+    boolean newNamespace;
+    synchronized (shapes) {
+      List<KeyShape> existing = shapes.get(namespace);
+      newNamespace = existing == null;
+      if (!newNamespace) {
+        for (KeyShape other : existing) {
+          if (other.prefix.equals(prefix)) {
+            throw new IllegalArgumentException("a cache with namespace '" + namespace + "'" + (prefix.isEmpty()
+                ? "" : " and keyPrefix '" + prefix + "'") + " already exists in this client; to cache the rows of "
+                + "one namespace under another kind of key, give that cache its own CacheOptions.keyPrefix");
+          }
+          if (!other.prefix.isEmpty() && !prefix.isEmpty()
+              && (other.prefix.startsWith(prefix) || prefix.startsWith(other.prefix))) {
+            throw new IllegalArgumentException("namespace '" + namespace + "': keyPrefix '" + prefix + "' overlaps "
+                + "keyPrefix '" + other.prefix + "' of another cache in this client (one begins with the other, so "
+                + "their keys could be one Redis key)");
+          }
+        }
+        Optional<Duration> bound = bounds.get(namespace);
+        if (!bound.equals(Optional.ofNullable(listenerStalenessBound))) {
+          throw new IllegalArgumentException("namespace '" + namespace + "': the cache with keyPrefix '" + prefix
+              + "' sets listenerStalenessBound " + listenerStalenessBound + " but the namespace's other caches set "
+              + bound.map(Duration::toString).orElse("none") + "; one CDC listener serves them all: give every cache "
+              + "of the namespace the same bound");
+        }
+      }
+      ListenerWatch.Signal signal = newNamespace ? listeners.watch(namespace, listenerStalenessBound)
+          : signals.get(namespace);
+      List<KeyShape> siblings = newNamespace ? new CopyOnWriteArrayList<>() : existing;
+      shape = new KeyShape(namespace, prefix, store, flight, signal, siblings);
+      siblings.add(shape);
+      if (newNamespace) {
+        signals.put(namespace, signal);
+        bounds.put(namespace, Optional.ofNullable(listenerStalenessBound));
+        shapes.put(namespace, siblings);
+      }
     }
-    if (store != null) {
-      stores.put(namespace, store);
+    if (!newNamespace) {
+      return shape; // tracking already covers the namespace's prefix
     }
-    flights.put(namespace, flight);
-    ListenerWatch.Signal signal = listeners.watch(namespace, listenerStalenessBound);
+    namespaces.add(namespace);
     synchronized (stateLock) {
       trackingOn = false;
       updateDegraded();
@@ -178,7 +263,19 @@ final class InvalidationTracker implements AutoCloseable {
     } catch (Exception e) {
       log.warn("could not enable Redis tracking for namespace '{}' yet; it will be retried", namespace);
     }
-    return signal;
+    return shape;
+  }
+
+  /** Every L1 cleared and every flight detached (leaving degraded mode, a flush). Under {@link #stateLock}. */
+  private void clearEveryShape() {
+    for (List<KeyShape> list : shapes.values()) {
+      for (KeyShape shape : list) {
+        if (shape.store != null) {
+          shape.store.clear();
+        }
+        shape.flight.detachAll();
+      }
+    }
   }
 
   void onRecovery(Runnable action) {
@@ -319,8 +416,7 @@ final class InvalidationTracker implements AutoCloseable {
         // Whatever changed while we could not hear about it must not be served: start L1 over, and distrust watched
         // namespaces until their listener has caught up with this moment.
         listeners.onRedisRecovered();
-        stores.values().forEach(L1Store::clear);
-        flights.values().forEach(SingleFlight::detachAll);
+        clearEveryShape();
         recoveries.increment();
         degraded = false;
         log.info("Redis at {} is back and tracking is on: L1 cleared, normal mode", link.endpoint());
@@ -339,8 +435,7 @@ final class InvalidationTracker implements AutoCloseable {
       flushes.increment();
       synchronized (stateLock) {
         epoch++;
-        stores.values().forEach(L1Store::clear);
-        flights.values().forEach(SingleFlight::detachAll);
+        clearEveryShape();
       }
       keyWaiters.forEach((k, f) -> f.complete(null));
       keyWaiters.clear();
@@ -357,16 +452,22 @@ final class InvalidationTracker implements AutoCloseable {
   private void onKeyChanged(String redisKey) {
     CompletableFuture<Void> waiter = keyWaiters.remove(redisKey);
     int colon = redisKey.indexOf(':');
-    if (colon > 0) {
-      String namespace = redisKey.substring(0, colon);
-      String local = redisKey.substring(colon + 1);
-      SingleFlight<?> flight = flights.get(namespace);
-      if (flight != null) {
-        flight.detach(local);
+    List<KeyShape> list = colon > 0 ? shapes.get(redisKey.substring(0, colon)) : null;
+    if (list != null) {
+      String afterNamespace = redisKey.substring(colon + 1);
+      boolean dropped = false;
+      for (KeyShape shape : list) {
+        if (!afterNamespace.startsWith(shape.prefix)) {
+          continue;
+        }
+        String local = afterNamespace.substring(shape.prefix.length());
+        shape.flight.detach(local);
+        if (shape.store != null) {
+          shape.store.invalidate(local);
+          dropped = true;
+        }
       }
-      L1Store store = stores.get(namespace);
-      if (store != null) {
-        store.invalidate(local);
+      if (dropped) {
         pushInvalidations.increment();
       }
     }

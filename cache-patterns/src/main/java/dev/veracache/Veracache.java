@@ -29,6 +29,9 @@ public final class Veracache implements AutoCloseable {
   private final RedisLink link;
   private final InvalidationTracker tracker;
   private final PendingInvalidations pending;
+  /** One set of meters per namespace, shared by its key shapes (Micrometer keeps the first meter of an id). */
+  private final java.util.concurrent.ConcurrentHashMap<String, CacheMetrics> metricsByNamespace =
+      new java.util.concurrent.ConcurrentHashMap<>();
 
   private Veracache(VeracacheOptions options) {
     this.options = options;
@@ -48,7 +51,14 @@ public final class Veracache implements AutoCloseable {
     return new Veracache(notNull(options, "options"));
   }
 
-  /** The two-level cache of one namespace; the strategies below wrap it. One per namespace per client. */
+  /**
+   * The two-level cache of one namespace, or of one key shape of a namespace ({@link CacheOptions.Builder#keyPrefix}):
+   * the strategies below wrap it. One per namespace and key prefix per client; the caches of one namespace share its
+   * meters ({@code cache=<namespace>}) and its CDC listener's staleness bound.
+   *
+   * @throws IllegalArgumentException when this client already has a cache of that namespace and key prefix, or one
+   *     whose key prefix overlaps it, or when {@code l1Ttl} exceeds the client's {@code maxL1Ttl}
+   */
   public <K, V> TieredCache<K, V> cache(CacheOptions<K, V> cacheOptions) {
     notNull(cacheOptions, "cacheOptions");
     check(cacheOptions.l1Ttl.compareTo(options.maxL1Ttl) <= 0, "cache '" + cacheOptions.namespace + "': l1Ttl ("
@@ -58,11 +68,11 @@ public final class Veracache implements AutoCloseable {
         ? new L1Store(cacheOptions.l1MaximumSize, cacheOptions.l1Ttl, cacheOptions.negativeTtl, tracker)
         : null;
     SingleFlight<java.util.Optional<V>> flight = new SingleFlight<>();
-    ListenerWatch.Signal listener = tracker.register(namespace, l1, flight, cacheOptions.listenerStalenessBound);
-    CacheMetrics metrics = new CacheMetrics(options.meterRegistry, options.clientName, namespace);
-    DefaultTieredCache<K, V> cache =
-        new DefaultTieredCache<>(cacheOptions, link, tracker, pending, l1, flight, listener, metrics);
-    return cache;
+    InvalidationTracker.KeyShape shape = tracker.register(namespace, cacheOptions.keyPrefix, l1, flight,
+        cacheOptions.listenerStalenessBound);
+    CacheMetrics metrics = metricsByNamespace.computeIfAbsent(namespace,
+        ns -> new CacheMetrics(options.meterRegistry, options.clientName, ns));
+    return new DefaultTieredCache<>(cacheOptions, link, tracker, pending, l1, flight, shape, metrics);
   }
 
   /** Cache-aside: the caller passes the loader on each read and invalidates after each committed write. */

@@ -6,6 +6,7 @@ import dev.veracache.RedisInvalidator.KeyInvalidation;
 import io.debezium.embedded.Connect;
 import io.debezium.engine.DebeziumEngine;
 import io.debezium.engine.RecordChangeEvent;
+import io.debezium.engine.StopEngineException;
 import io.debezium.engine.format.ChangeEventFormat;
 import io.github.resilience4j.core.IntervalFunction;
 import io.micrometer.core.instrument.Counter;
@@ -121,6 +122,8 @@ public final class CdcInvalidator implements AutoCloseable {
   private volatile boolean closing;
   private volatile Throwable failure;
   private final AtomicLong markerToken = new AtomicLong();
+  /** Counted down by the completion callback of the current engine (a purged position starts a new engine). */
+  private volatile java.util.concurrent.CountDownLatch engineFinished = new java.util.concurrent.CountDownLatch(0);
   private final AtomicLong lastCommitMillis = new AtomicLong();
   private final AtomicInteger backlog = new AtomicInteger();
   private final Counter eventsApplied;
@@ -549,6 +552,7 @@ public final class CdcInvalidator implements AutoCloseable {
         .notifying(this::handleBatch)
         .using(this::engineStopped)
         .build();
+    engineFinished = new java.util.concurrent.CountDownLatch(1);
     engineThread.execute(engine);
     prover.execute(() -> proveLive(flushWhenLive));
     log.info("listener {} started on {}:{} ({}), capturing {}", options.name, options.host, options.port,
@@ -687,6 +691,7 @@ public final class CdcInvalidator implements AutoCloseable {
   }
 
   private void engineStopped(boolean success, String message, Throwable error) {
+    engineFinished.countDown();
     if (success || closing) {
       return;
     }
@@ -820,7 +825,32 @@ public final class CdcInvalidator implements AutoCloseable {
     }
   }
 
+  /**
+   * Debezium's batch handler. While closing, it ends the polling loop the way Debezium stops cleanly
+   * ({@link StopEngineException}), before or instead of applying anything: nothing of the batch is acknowledged, so
+   * the next start replays it.
+   */
   private void handleBatch(List<RecordChangeEvent<SourceRecord>> records,
+      DebeziumEngine.RecordCommitter<RecordChangeEvent<SourceRecord>> committer) throws InterruptedException {
+    if (closing) {
+      throw closingStop();
+    }
+    try {
+      applyBatch(records, committer);
+    } catch (InterruptedException e) {
+      if (closing) {
+        throw closingStop();
+      }
+      throw e;
+    }
+  }
+
+  private StopEngineException closingStop() {
+    return new StopEngineException("listener " + options.name + " is closing; unacknowledged changes are replayed by "
+        + "the next start");
+  }
+
+  private void applyBatch(List<RecordChangeEvent<SourceRecord>> records,
       DebeziumEngine.RecordCommitter<RecordChangeEvent<SourceRecord>> committer) throws InterruptedException {
     List<KeyInvalidation> invalidations = new ArrayList<>();
     int applied = 0;
@@ -980,6 +1010,9 @@ public final class CdcInvalidator implements AutoCloseable {
         taken(what, received, attempt);
         return;
       } catch (CacheUnavailableException e) {
+        if (closing) {
+          throw closingStop(); // interrupted by the close, not refused by Redis: nothing to report
+        }
         long pause = refused(what, received, attempt, e);
         if (attempt == 1 || attempt % 20 == 0) {
           log.warn("listener {}: Redis did not take {} invalidations (attempt {}, {}); position not acknowledged, "
@@ -1077,6 +1110,13 @@ public final class CdcInvalidator implements AutoCloseable {
         + "&allowPublicKeyRetrieval=true&connectTimeout=5000";
   }
 
+  /**
+   * Stops the listener: lets the engine's polling loop end by itself (see the class invariants), then closes the
+   * engine, the Redis connection and the offset store, and removes the meters. Changes read but not acknowledged are
+   * replayed by the next start. A clean close logs one INFO line and nothing above it; if the engine does not stop
+   * within {@link #CLOSE_DRAIN_TIMEOUT} (the database is unreachable, so no marker can bring a batch), it is closed
+   * under the polling loop, as before.
+   */
   @Override
   public synchronized void close() {
     if (closing) {
@@ -1088,7 +1128,7 @@ public final class CdcInvalidator implements AutoCloseable {
       liveSignal.notifyAll();
     }
     try {
-      if (engine != null && failure == null) {
+      if (engine != null && failure == null && !stopPollingQuietly()) {
         engine.close();
       }
     } catch (IOException | IllegalStateException e) {
@@ -1115,5 +1155,30 @@ public final class CdcInvalidator implements AutoCloseable {
       }
     }
     log.info("listener {} closed", options.name);
+  }
+
+  /** How long {@link #close()} waits for the polling loop to end by itself before closing the engine under it. */
+  static final Duration CLOSE_DRAIN_TIMEOUT = Duration.ofSeconds(10);
+
+  /**
+   * With {@code closing} set, the next batch ends the polling loop ({@link #handleBatch}); a marker row brings one at
+   * once. True when the engine finished by itself within {@link #CLOSE_DRAIN_TIMEOUT}.
+   */
+  private boolean stopPollingQuietly() {
+    java.util.concurrent.CountDownLatch finished = engineFinished;
+    if (finished.getCount() == 0) {
+      return true;
+    }
+    writeMarker("close");
+    try {
+      if (finished.await(CLOSE_DRAIN_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)) {
+        return true;
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    log.info("listener {}: the engine did not stop by itself within {}; closing it", options.name,
+        CLOSE_DRAIN_TIMEOUT);
+    return false;
   }
 }

@@ -11,6 +11,7 @@ import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
+import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -107,6 +108,13 @@ final class EmbeddedMariaDbServer extends EmbeddedServer implements DatabaseServ
   @Override
   public Connection connect() throws SQLException {
     return DriverManager.getConnection(jdbcUrl(), user(), password());
+  }
+
+  /** The client unpacked next to the server ({@code base/bin/mariadb}), and {@code --skip-ssl}: the server has no TLS. */
+  @Override
+  public List<String> clientCommand() {
+    return List.of(dir.resolve("base").resolve("bin").resolve("mariadb").toString(), "--host=127.0.0.1",
+        "--port=" + port, "--user=" + user(), "--skip-ssl", DATABASE);
   }
 
   @Override

@@ -37,12 +37,23 @@ public final class EmbeddedStack implements AutoCloseable {
     Runtime.getRuntime().addShutdownHook(shutdownHook);
   }
 
-  /** Starts the stack configured by environment variables and system properties ({@link StackConfig}). */
+  /**
+   * Starts the stack configured by environment variables and system properties ({@link StackConfig#fromEnvironment}).
+   * <b>Embedded by default, but external as soon as a variable says so:</b> with {@code VERACACHE_DB_URL} (or the
+   * system property {@code veracache.db.url}) set, the database is that server, and with {@code VERACACHE_REDIS_URI}
+   * ({@code veracache.redis.uri}) set, Redis is that server: neither is started, and their controls (stop, restart,
+   * pause) throw {@link UnsupportedOperationException}. {@code VERACACHE_REDIS_BINARY} keeps Redis embedded but runs
+   * that {@code redis-server}. Use {@link #start(StackConfig)} with {@link StackConfig#embedded()} to ignore the
+   * environment. Either way one INFO line says which servers are used (never a password), for example
+   * {@code EmbeddedStack up in 812 ms: database embedded MariaDB on 127.0.0.1:40123 (client: .../bin/mariadb
+   * --host=127.0.0.1 --port=40123 --user=root --skip-ssl veracache); Redis external Redis at 10.0.0.5:6379 (set by
+   * VERACACHE_REDIS_URI or veracache.redis.uri, with a password)}.
+   */
   public static EmbeddedStack start() {
     return start(StackConfig.fromEnvironment());
   }
 
-  /** Starts the embedded servers in parallel; external ones are only described. */
+  /** Starts the embedded servers in parallel; external ones are only described (see {@link #start()}). */
   public static EmbeddedStack start(StackConfig config) {
     long started = System.nanoTime();
     StackDirectories.cleanStale();
@@ -62,7 +73,9 @@ public final class EmbeddedStack implements AutoCloseable {
       throw e.getCause() instanceof RuntimeException r ? r : e;
     }
     EmbeddedStack stack = new EmbeddedStack(dir, database, redis);
-    log.info("stack up in {} ms: {}, {}", (System.nanoTime() - started) / 1_000_000, database, redis);
+    log.info("EmbeddedStack up in {} ms: database {}{}; Redis {}", (System.nanoTime() - started) / 1_000_000,
+        database, database.controllable() ? " (client: " + String.join(" ", database.clientCommand()) + ")" : "",
+        redis);
     return stack;
   }
 

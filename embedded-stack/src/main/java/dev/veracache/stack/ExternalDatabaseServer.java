@@ -3,6 +3,7 @@ package dev.veracache.stack;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
+import java.util.List;
 
 /** A MySQL or MariaDB server given by {@code VERACACHE_DB_URL}. */
 final class ExternalDatabaseServer extends ExternalServer implements DatabaseServer {
@@ -49,8 +50,17 @@ final class ExternalDatabaseServer extends ExternalServer implements DatabaseSer
     return DriverManager.getConnection(config.dbUrl, config.dbUser, config.dbPassword);
   }
 
+  /** {@code mariadb} from the PATH; TLS is left to the client's and the server's defaults. */
+  @Override
+  public List<String> clientCommand() {
+    return List.of("mariadb", "--host=" + config.dbHost, "--port=" + config.dbPort, "--user=" + config.dbUser,
+        config.dbName);
+  }
+
   @Override
   public String toString() {
-    return "external database at " + config.dbHost + ":" + config.dbPort;
+    return "external database at " + config.dbHost + ":" + config.dbPort + " ("
+        + (config.fromEnvironment ? "set by VERACACHE_DB_URL or veracache.db.url" : "StackConfig") + ", user "
+        + config.dbUser + ")";
   }
 }

@@ -49,6 +49,8 @@ final class ExternalRedisServer extends ExternalServer implements RedisServer {
 
   @Override
   public String toString() {
-    return "external Redis at " + config.redisHost + ":" + config.redisPort;
+    return "external Redis at " + config.redisHost + ":" + config.redisPort + " ("
+        + (config.fromEnvironment ? "set by VERACACHE_REDIS_URI or veracache.redis.uri" : "StackConfig")
+        + (config.redisPassword == null ? "" : ", with a password") + ")";
   }
 }

@@ -53,8 +53,11 @@ public final class StackConfig {
   final String redisHost;
   final int redisPort;
   final String redisPassword;
+  /** True when read by {@link #fromEnvironment()}: logs then name the variable that chose an external server. */
+  final boolean fromEnvironment;
 
   private StackConfig(Builder b) {
+    this.fromEnvironment = b.fromEnvironment;
     this.dbUrl = b.dbUrl;
     this.dbUser = b.dbUser;
     this.dbPassword = b.dbPassword;
@@ -114,6 +117,7 @@ public final class StackConfig {
   /** From system properties and environment variables (see the class comment). */
   public static StackConfig fromEnvironment() {
     Builder b = builder();
+    b.fromEnvironment = true;
     String dbUrl = setting("veracache.db.url", "VERACACHE_DB_URL");
     if (dbUrl != null) {
       b.externalDatabase(dbUrl, orDefault(setting("veracache.db.user", "VERACACHE_DB_USER"), "root"),
@@ -170,6 +174,7 @@ public final class StackConfig {
     private String dbPassword;
     private String redisUri;
     private Path redisBinary;
+    private boolean fromEnvironment;
 
     private Builder() {}
 
