@@ -175,6 +175,7 @@ public class CdcListener implements SmartLifecycle {
   @Override
   public void stop() {
     running = false;
+    ShutdownInterruptFilter.stopping();
     CdcInvalidator current = invalidator;
     if (current == null) {
       return;
