@@ -134,6 +134,9 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
     String redisKey = prefix + local;
     L1Store.ReadTicket ticket = l1 == null ? null : l1.beginRead(local);
     try {
+      // Again with the ticket taken: a sibling shape registered since the first check took its keys out of this L1
+      // before or after the ticket; after, the ticket refuses the answer, before, this refuses the read.
+      checkOwnKey(key, local);
       if (tracker.redisUnsafe) {
         return degradedLoad(key, redisKey, loader, ticket, "Redis cannot take invalidations (heartbeat failed)");
       }

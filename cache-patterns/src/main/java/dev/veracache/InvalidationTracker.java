@@ -50,7 +50,8 @@ import org.slf4j.LoggerFactory;
  *   <li>A namespace may have several caches, one per key shape ({@code CacheOptions.keyPrefix}); a pushed key is
  *       offered to every shape of its namespace whose prefix it begins with, so each drops its own entry (an extra
  *       drop in the plain shape is harmless: no key of it begins with a sibling's prefix). The shapes of a namespace
- *       never overlap (equal prefixes, or one beginning with another, are refused) and share one staleness bound.</li>
+ *       never overlap (equal prefixes, or one beginning with another, are refused) and share one staleness bound. A
+ *       shape added later takes its keys out of the plain shape's L1 (entries and reads in flight).</li>
  * </ul>
  */
 final class InvalidationTracker implements AutoCloseable {
@@ -248,6 +249,15 @@ final class InvalidationTracker implements AutoCloseable {
       }
     }
     if (!newNamespace) {
+      if (!prefix.isEmpty()) {
+        // Keys the plain shape cached before this shape existed may now be this shape's keys: the plain shape must
+        // not serve them from L1 (it refuses to read them from now on), nor let a read in flight put them there.
+        for (KeyShape sibling : shape.siblings) {
+          if (sibling.prefix.isEmpty() && sibling.store != null) {
+            sibling.store.invalidateStartingWith(prefix);
+          }
+        }
+      }
       return shape; // tracking already covers the namespace's prefix
     }
     namespaces.add(namespace);

@@ -3,6 +3,7 @@ package dev.veracache;
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import java.time.Duration;
+import java.util.List;
 import java.util.OptionalLong;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
@@ -21,6 +22,9 @@ import java.util.concurrent.TimeUnit;
  *   <li><b>No entry is written from a read that straddled a loss of invalidations.</b> The ticket carries the
  *       tracker's epoch, which changes whenever invalidations may have been lost; a ticket from another epoch does not
  *       write.</li>
+ *   <li><b>A key that becomes a sibling shape's leaves this L1.</b> When a cache of another key shape of the namespace
+ *       is added, the plain shape drops (and refuses reads in flight of) every key beginning with its prefix
+ *       ({@link #invalidateStartingWith}).</li>
  *   <li>While invalidations cannot arrive ({@code degraded}), an entry older than {@code degradedTtl} is not served
  *       (its age comes from Caffeine's expiration policy, so a hit outside degraded mode reads no clock).</li>
  * </ul>
@@ -149,6 +153,23 @@ final class L1Store {
     });
     values.invalidate(key);
     notFound.invalidate(key);
+  }
+
+  /**
+   * Drops every entry, and refuses the answer of every read in flight, whose key begins with {@code prefix}: keys this
+   * cache may no longer hold (a sibling key shape of its namespace now owns them).
+   */
+  void invalidateStartingWith(String prefix) {
+    java.util.Set<String> keys = new java.util.HashSet<>();
+    for (java.util.Collection<String> source : List.of(inFlight.keySet(), values.asMap().keySet(),
+        notFound.asMap().keySet())) {
+      for (String key : source) {
+        if (key.startsWith(prefix)) {
+          keys.add(key);
+        }
+      }
+    }
+    keys.forEach(this::invalidate);
   }
 
   void clear() {
