@@ -58,6 +58,7 @@ public class CdcListener implements SmartLifecycle {
 
   @Override
   public void start() {
+    ShutdownInterruptFilter.running();
     Path stateDirectory = stateDirectory();
     CdcOptions.Builder options = CdcOptions.builder()
         .connector(properties.connector())

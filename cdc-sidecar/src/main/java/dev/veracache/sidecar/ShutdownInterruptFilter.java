@@ -21,8 +21,8 @@ public final class ShutdownInterruptFilter extends TurboFilter {
     stopping = true;
   }
 
-  /** For tests: not stopping. */
-  static void reset() {
+  /** The sidecar (re)started its listener: interruptions are failures again. */
+  static void running() {
     stopping = false;
   }
 

@@ -6,6 +6,7 @@ import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.LoggerContext;
 import ch.qos.logback.core.spi.FilterReply;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /** Only Debezium's interrupted work, and only once the sidecar is stopping, is kept out of the log. */
@@ -14,9 +15,10 @@ class ShutdownInterruptFilterTest {
   private final LoggerContext context = new LoggerContext();
   private final ShutdownInterruptFilter filter = new ShutdownInterruptFilter();
 
+  @BeforeEach
   @AfterEach
   void notStopping() {
-    ShutdownInterruptFilter.reset();
+    ShutdownInterruptFilter.running(); // the flag is per JVM: another test's application may have stopped
   }
 
   @Test
