@@ -546,6 +546,9 @@ public final class CdcInvalidator implements AutoCloseable {
     return last == 0 ? 0 : Math.max(0, System.currentTimeMillis() - last);
   }
 
+  /** How often the binlog client checks its connection and reconnects after the database went away. */
+  static final Duration BINLOG_RECONNECT_INTERVAL = Duration.ofSeconds(1);
+
   private void startEngine(boolean flushWhenLive) {
     engine = DebeziumEngine.create(ChangeEventFormat.of(Connect.class))
         .using(debeziumProperties(options))
@@ -593,6 +596,11 @@ public final class CdcInvalidator implements AutoCloseable {
     props.setProperty("max.batch.size", Integer.toString(options.maxBatchSize));
     props.setProperty("max.queue.size", Integer.toString(Math.max(8192, options.maxBatchSize * 4)));
     props.setProperty("heartbeat.interval.ms", Long.toString(options.heartbeatInterval.toMillis()));
+    // The binlog client's keep-alive thread is what reconnects after the database went away (a restart, a failover):
+    // Debezium's default checks once a minute, so a listener would stream nothing for up to a minute while reporting
+    // itself live. Found by the chaos db-restart scenario once quiescence waited for the listener.
+    props.setProperty("connect.keep.alive", "true");
+    props.setProperty("connect.keep.alive.interval.ms", Long.toString(BINLOG_RECONNECT_INTERVAL.toMillis()));
     props.setProperty("bootstrap.servers", "unused:9092"); // required by Kafka 4.2 config classes, never contacted
     return props;
   }

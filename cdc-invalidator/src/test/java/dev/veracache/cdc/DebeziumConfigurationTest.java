@@ -188,7 +188,10 @@ class DebeziumConfigurationTest {
         .containsEntry("heartbeat.interval.ms", "3000")
         .containsEntry("offset.flush.interval.ms", "250")
         .containsEntry("max.batch.size", "4096")
-        .containsEntry("max.queue.size", "16384");
+        .containsEntry("max.queue.size", "16384")
+        // reconnect within a second after the database went away, not Debezium's default minute
+        .containsEntry("connect.keep.alive", "true")
+        .containsEntry("connect.keep.alive.interval.ms", "1000");
     assertThat(mySqlProblems(props)).isEmpty();
   }
 }

@@ -171,9 +171,15 @@ final class RunContext {
 
   /** Owes a read of {@code key} W (and a millisecond) after the newest commit of it. */
   private void oweRead(String key) {
-    owedReads.add(new OwedRead(key, signals.lastCommittedNanos(key)
-        + TimeUnit.MILLISECONDS.toNanos(scenario.windowMillis() + 1)));
+    long afterWindow = signals.lastCommittedNanos(key) + TimeUnit.MILLISECONDS.toNanos(scenario.windowMillis() + 1);
+    // The late fill or set lands just after this returns: a read due before it landed (a hold that outlasted W, as an
+    // eviction wait can) would look at the key before the late write is there.
+    long afterLanding = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(OWED_READ_AFTER_LANDING_MILLIS);
+    owedReads.add(new OwedRead(key, Math.max(afterWindow, afterLanding)));
   }
+
+  /** How long after a held fill or set is let go its owed read comes at the earliest: time for it to land. */
+  private static final long OWED_READ_AFTER_LANDING_MILLIS = 20;
 
   static void beginRead() {
     LEVEL.set(History.Level.L1);
