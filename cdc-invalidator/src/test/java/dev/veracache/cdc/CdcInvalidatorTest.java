@@ -80,6 +80,7 @@ class CdcInvalidatorTest {
     this.namespace = "cdc" + n;
     this.serverId = 5400 + n;
     this.stateDir = Files.createTempDirectory("veracache-cdc-test");
+    closeables.push(ListenerFixture.deleting(stateDir)); // closed last: after every listener using it
     // A case-sensitive collation: the mapping can render {sku} as stored (a *_ci column needs {sku:lower} or so).
     sql("CREATE TABLE " + table + " (id BIGINT PRIMARY KEY, sku VARCHAR(40) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin "
         + "NOT NULL, name VARCHAR(100) NOT NULL, version BIGINT NOT NULL)");
@@ -494,6 +495,7 @@ class CdcInvalidatorTest {
     fresh.close();
 
     stateDir = Files.createTempDirectory("veracache-cdc-test"); // a new state directory: no stored position
+    closeables.push(ListenerFixture.deleting(stateDir));
     startListener(CdcHooks.NONE);
     assertThat(redisCli.sync().get(namespace + ":1")).as("flushed once live").isNull();
     assertThat(counter("veracache.cdc.first.starts", "action", "flushed")).isEqualTo(1);

@@ -63,6 +63,7 @@ abstract class ListenerFixture {
     this.namespace = table.replace("_", "");
     this.serverId = 6100 + n;
     this.stateDir = Files.createTempDirectory("veracache-cdc-test");
+    closeables.push(deleting(stateDir)); // closed last: after every listener using it
     RedisClient client = RedisClient.create(redis.uri());
     closeables.push(() -> client.shutdown(Duration.ZERO, Duration.ofSeconds(1)));
     redisCli = client.connect();
@@ -74,6 +75,19 @@ abstract class ListenerFixture {
     while (!closeables.isEmpty()) {
       closeables.pop().close();
     }
+  }
+
+  /** Deletes a test's temporary directory when closed: a test run leaves nothing in the temporary directory. */
+  static AutoCloseable deleting(java.nio.file.Path dir) {
+    return () -> {
+      try (java.util.stream.Stream<java.nio.file.Path> paths = Files.walk(dir)) {
+        for (java.nio.file.Path path : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
+          Files.deleteIfExists(path);
+        }
+      } catch (java.nio.file.NoSuchFileException e) {
+        // already gone
+      }
+    };
   }
 
   /** {@code database.table} of this test's table. */

@@ -42,6 +42,10 @@ import tools.jackson.databind.json.JsonMapper;
  */
 class CdcHealthTest {
 
+  /** Every file a test writes goes here: JUnit deletes it, so a run leaves nothing in the temporary directory. */
+  @org.junit.jupiter.api.io.TempDir
+  Path tmp;
+
   private static final Duration WITHIN = Duration.ofSeconds(60);
   private static final AtomicInteger SEQUENCE = new AtomicInteger();
   private static EmbeddedStack servers;
@@ -172,7 +176,7 @@ class CdcHealthTest {
 
   @Test
   void aListenerThatCannotStartFailsTheApplicationNamingTheTableAndColumn() throws Exception {
-    Path mappings = Files.createTempFile("mappings", ".yml");
+    Path mappings = Files.createTempFile(tmp, "mappings", ".yml");
     Files.writeString(mappings, """
         tables:
           - table: veracache.%s
@@ -187,7 +191,7 @@ class CdcHealthTest {
 
   /** Starts the sidecar against the servers, mapping this test's table; returns the base URL. */
   private String start(String... extra) throws Exception {
-    Path mappings = Files.createTempFile("mappings", ".yml");
+    Path mappings = Files.createTempFile(tmp, "mappings", ".yml");
     Files.writeString(mappings, """
         tables:
           - table: veracache.%s
@@ -212,7 +216,7 @@ class CdcHealthTest {
         "--veracache.cdc.database.user=" + servers.database().user(),
         "--veracache.cdc.redis.uri=" + servers.redis().uri(),
         "--veracache.cdc.mappings=" + mappings,
-        "--veracache.cdc.state-directory=" + Files.createTempDirectory("sidecar-health-state"),
+        "--veracache.cdc.state-directory=" + Files.createTempDirectory(tmp, "sidecar-health-state"),
         "--veracache.cdc.server-id=" + serverId,
         "--veracache.cdc.name=sidecar-health-" + serverId};
   }

@@ -30,6 +30,10 @@ import tools.jackson.databind.json.JsonMapper;
  */
 class CdcSidecarApplicationTest {
 
+  /** Every file a test writes goes here: JUnit deletes it, so a run leaves nothing in the temporary directory. */
+  @org.junit.jupiter.api.io.TempDir
+  Path tmp;
+
   private static final Duration WITHIN = Duration.ofSeconds(60);
   private static EmbeddedStack external;
 
@@ -48,7 +52,7 @@ class CdcSidecarApplicationTest {
 
   @Test
   void againstExternalEndpointsItStreamsReportsHealthAndMetricsAndShutsDownGracefully() throws Exception {
-    Path mappings = Files.createTempFile("mappings", ".yml");
+    Path mappings = Files.createTempFile(tmp, "mappings", ".yml");
     Files.writeString(mappings, """
         tables:
           - table: veracache.orders
@@ -56,7 +60,7 @@ class CdcSidecarApplicationTest {
             keys: ["{id}", "customer:{customer:asis}"]
             version: version
         """);
-    Path state = Files.createTempDirectory("sidecar-state");
+    Path state = Files.createTempDirectory(tmp, "sidecar-state");
     ConfigurableApplicationContext app = SpringApplication.run(CdcSidecarApplication.class,
         "--server.port=0",
         "--veracache.cdc.database.host=" + external.database().host(),
@@ -94,7 +98,7 @@ class CdcSidecarApplicationTest {
 
   @Test
   void aBatchRedisKeepsRefusingTurnsHealthDownAsStalledWithTheReasonUntilRedisTakesIt() throws Exception {
-    Path mappings = Files.createTempFile("mappings", ".yml");
+    Path mappings = Files.createTempFile(tmp, "mappings", ".yml");
     Files.writeString(mappings, """
         tables:
           - table: veracache.orders
@@ -109,7 +113,7 @@ class CdcSidecarApplicationTest {
         "--veracache.cdc.database.user=" + external.database().user(),
         "--veracache.cdc.redis.uri=" + external.redis().uri(),
         "--veracache.cdc.mappings=" + mappings,
-        "--veracache.cdc.state-directory=" + Files.createTempDirectory("sidecar-state"),
+        "--veracache.cdc.state-directory=" + Files.createTempDirectory(tmp, "sidecar-state"),
         "--veracache.cdc.server-id=6003",
         "--veracache.cdc.name=sidecar-stall",
         "--veracache.cdc.stall-threshold=500ms");
@@ -145,7 +149,7 @@ class CdcSidecarApplicationTest {
 
   @Test
   void withItsOwnEmbeddedStackItComesUpForDemos() throws Exception {
-    Path state = Files.createTempDirectory("sidecar-state");
+    Path state = Files.createTempDirectory(tmp, "sidecar-state");
     ConfigurableApplicationContext app = SpringApplication.run(CdcSidecarApplication.class,
         "--server.port=0", "--veracache.cdc.embedded-stack=true", "--veracache.cdc.state-directory=" + state,
         "--veracache.cdc.server-id=6002", "--veracache.cdc.name=sidecar-embedded");
