@@ -80,6 +80,14 @@ final class RunContext {
   final FaultMeasures measures = new FaultMeasures();
   /** Reads owed after a late fill or set landed (see {@link #owedRead()}). */
   private final DelayQueue<OwedRead> owedReads = new DelayQueue<>();
+  /**
+   * Reads owed by a reader's hold, taken by the readers of that reader's instance first: what a late reply left in an
+   * instance's own L1 (R7) is only seen there.
+   */
+  private final java.util.concurrent.ConcurrentHashMap<Integer, DelayQueue<OwedRead>> owedReadsByInstance =
+      new java.util.concurrent.ConcurrentHashMap<>();
+  /** The instance of the calling reader thread; null on writer threads. */
+  private static final ThreadLocal<Integer> READER_INSTANCE = new ThreadLocal<>();
   /** EVICTION_RACE's memory pressure, set by the runner before any reader starts; null under other faults. */
   volatile RedisMemoryPressure memoryPressure;
   /** Race injections plus level attribution, for the caches' hooks. */
@@ -166,7 +174,18 @@ final class RunContext {
    * hoping that a reader happens by before the key is written again.
    */
   OwedRead owedRead() {
-    return owedReads.poll();
+    Integer instance = READER_INSTANCE.get();
+    OwedRead own = instance == null ? null : owedReadsOf(instance).poll();
+    return own != null ? own : owedReads.poll();
+  }
+
+  /** Marks the calling thread as a reader of {@code instance} (its owed reads go to that instance's readers). */
+  static void readerOf(int instance) {
+    READER_INSTANCE.set(instance);
+  }
+
+  private DelayQueue<OwedRead> owedReadsOf(int instance) {
+    return owedReadsByInstance.computeIfAbsent(instance, i -> new DelayQueue<>());
   }
 
   /** Owes a read of {@code key} W (and a millisecond) after the newest commit of it. */
@@ -175,7 +194,8 @@ final class RunContext {
     // The late fill or set lands just after this returns: a read due before it landed (a hold that outlasted W, as an
     // eviction wait can) would look at the key before the late write is there.
     long afterLanding = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(OWED_READ_AFTER_LANDING_MILLIS);
-    owedReads.add(new OwedRead(key, Math.max(afterWindow, afterLanding)));
+    Integer instance = READER_INSTANCE.get();
+    (instance == null ? owedReads : owedReadsOf(instance)).add(new OwedRead(key, Math.max(afterWindow, afterLanding)));
   }
 
   /** How long after a held fill or set is let go its owed read comes at the earliest: time for it to land. */
@@ -304,7 +324,12 @@ final class RunContext {
     if (scenario.fault() != Scenario.Fault.GET_REPLY_RACE || !signals.holding() || !RACING.get()) {
       return false;
     }
-    return overtaken(signals.awaitSettledAfter(key, signals.lastCommitted(key), scenario.raceHoldMillis()));
+    boolean overtaken = overtaken(
+        signals.awaitSettledAfter(key, signals.lastCommitted(key), scenario.raceHoldMillis()));
+    if (overtaken) {
+      oweRead(key); // what the late reply left in this instance's L1 is looked at W after the newer write (R7)
+    }
+    return overtaken;
   }
 
   /**

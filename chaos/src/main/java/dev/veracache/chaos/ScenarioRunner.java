@@ -143,6 +143,7 @@ public final class ScenarioRunner {
           boolean racing = scenario.readerRaces(r);
           threads.add(start("chaos-reader-" + i + "-" + r, () -> {
             RunContext.racing(racing);
+            RunContext.readerOf(instance);
             readLoop(instances.get(instance), instance, context, rows(scenario, readerSeed), new Random(readerSeed),
                 running);
           }));
