@@ -18,8 +18,9 @@ import java.util.Map;
  *       which takes the next version too) had committed more than W before the read started; its staleness is how long
  *       before the read's start the first such write had committed;</li>
  *   <li>a read that returned "not found" is stale when the last write of k committed more than W before the read
- *       started left the row present, and no delete of k committed between then and the read's end; its staleness is
- *       measured from the write that made the row present. A key never written before the cut-off is not judged (the
+ *       started left the row present (the newest version committed by then, whatever order the commits returned
+ *       in), and no newer delete of k was sent before the read's end; its staleness is measured from the write that
+ *       made the row present. A key never written before the cut-off is not judged (the
  *       checker does not know the initial rows), so the checker errs towards not calling a read stale.</li>
  * </ul>
  * Reads that returned nothing (FAILED) count against availability, not staleness. A read is <b>judged</b> when a commit
@@ -212,23 +213,34 @@ public final class Checker {
       }
       return Long.MAX_VALUE;
     }
+    // The row's state before the cut-off is that of the newest version committed by then: commit times are taken
+    // after the commit returned, so a writer descheduled there can record its commit after a later version's.
     History.Write last = null;
-    long presentSince = Long.MAX_VALUE;
     for (History.Write write : writes) {
-      if (write.commitNanos() >= cutoff) {
-        if (write.deleted() && write.commitNanos() <= read.endNanos()) {
-          return Long.MAX_VALUE; // a delete the read may have seen
-        }
-        continue;
-      }
-      last = write;
-      if (write.deleted()) {
-        presentSince = Long.MAX_VALUE;
-      } else if (presentSince == Long.MAX_VALUE) {
-        presentSince = write.commitNanos();
+      if (write.commitNanos() < cutoff && (last == null || write.version() > last.version())) {
+        last = write;
       }
     }
-    return last == null || last.deleted() ? Long.MAX_VALUE : presentSince;
+    if (last == null || last.deleted()) {
+      return Long.MAX_VALUE;
+    }
+    long lastDeleteBefore = Long.MIN_VALUE;
+    for (History.Write write : writes) {
+      if (write.version() > last.version() && write.deleted() && write.sentNanos() <= read.endNanos()) {
+        return Long.MAX_VALUE; // a newer delete the read may have seen: it was sent before the read ended
+      }
+      if (write.deleted() && write.version() < last.version()) {
+        lastDeleteBefore = Math.max(lastDeleteBefore, write.version());
+      }
+    }
+    // The row has been present since the earliest commit of the versions after the last delete before it.
+    long presentSince = last.commitNanos();
+    for (History.Write write : writes) {
+      if (write.version() > lastDeleteBefore && write.version() <= last.version()) {
+        presentSince = Math.min(presentSince, write.commitNanos());
+      }
+    }
+    return presentSince;
   }
 
   /** The most loads of one key that ran at the same time (overlapping intervals). */

@@ -170,7 +170,7 @@ final class Faults {
     long started = System.nanoTime();
     List<History.Write> deletes = context.workload.truncate();
     for (History.Write delete : deletes) {
-      context.history.write(delete.key(), delete.version(), delete.commitNanos(), true);
+      context.history.write(delete.key(), delete.version(), delete.sentNanos(), delete.commitNanos(), true);
       context.signals.committed(delete.key(), delete.version(), delete.commitNanos());
       context.signals.settled(delete.key(), delete.version(), true); // no post-write step: nobody is told
     }

@@ -28,9 +28,23 @@ public final class History {
   /**
    * A committed write of a cache key: afterwards the row has {@code version}, or is gone ({@code deleted}; a delete
    * still takes the next version, so that a read of the old value is recognisably older). {@code commitNanos} is when
-   * the commit returned.
+   * the commit returned; {@code sentNanos} when it was sent, the earliest instant the commit could have become visible
+   * (a writer thread may be descheduled between the commit and taking the time, so the two can be far apart).
    */
-  public record Write(String key, long version, long commitNanos, boolean deleted) {}
+  public record Write(String key, long version, long commitNanos, boolean deleted, long sentNanos) {
+
+    public Write {
+      if (sentNanos > commitNanos) {
+        throw new IllegalArgumentException("a commit of " + key + " v" + version + " was sent (" + sentNanos
+            + " ns) after it returned (" + commitNanos + " ns)");
+      }
+    }
+
+    /** A write whose commit was sent when it returned (hand-made histories, and writes timed at one instant). */
+    public Write(String key, long version, long commitNanos, boolean deleted) {
+      this(key, version, commitNanos, deleted, commitNanos);
+    }
+  }
 
   /** One run of a cache's loader (a database read on behalf of the cache) for a key. */
   public record Load(String key, long startNanos, long endNanos) {}
@@ -51,6 +65,11 @@ public final class History {
 
   public void write(String key, long version, long commitNanos, boolean deleted) {
     writes.add(new Write(key, version, commitNanos, deleted));
+  }
+
+  /** A write whose commit was sent at {@code sentNanos} and returned at {@code commitNanos}. */
+  public void write(String key, long version, long sentNanos, long commitNanos, boolean deleted) {
+    writes.add(new Write(key, version, commitNanos, deleted, sentNanos));
   }
 
   public void load(String key, long startNanos, long endNanos) {

@@ -435,7 +435,7 @@ final class RunContext {
       Workload.Commit commit = workload.write(connection, row, random, intent);
       long now = System.nanoTime();
       for (History.Write effect : commit.effects()) {
-        history.write(effect.key(), effect.version(), now, effect.deleted());
+        history.write(effect.key(), effect.version(), commit.sentNanos(), now, effect.deleted());
         signals.committed(effect.key(), effect.version(), now);
       }
       return commit;

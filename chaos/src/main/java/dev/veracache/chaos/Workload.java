@@ -25,7 +25,17 @@ import java.util.Random;
 final class Workload {
 
   /** What one committed write did. */
-  record Commit(long version, List<History.Write> effects, List<String> appInvalidates, boolean insert) {
+  record Commit(long version, List<History.Write> effects, List<String> appInvalidates, boolean insert,
+      long sentNanos) {
+
+    Commit(long version, List<History.Write> effects, List<String> appInvalidates, boolean insert) {
+      this(version, effects, appInvalidates, insert, 0);
+    }
+
+    /** This commit, sent to the database at {@code nanos} ({@link System#nanoTime()}). */
+    Commit sentAt(long nanos) {
+      return new Commit(version, effects, appInvalidates, insert, nanos);
+    }
 
     /** Whether this commit deleted the row behind {@code key} (or the row left that SKU). */
     boolean deleted(String key) {
@@ -174,8 +184,9 @@ final class Workload {
         execute(c, "UPDATE " + table + " SET version = ?, sku = ? WHERE k = ?", version, newSku, k);
         commit = new Commit(version, effects(k, version, false, sku, newSku), appKeys(k, newSku), false);
       }
+      long sent = System.nanoTime();
       c.commit();
-      return commit;
+      return commit.sentAt(sent);
     } catch (SQLException | RuntimeException e) {
       try {
         c.rollback();
@@ -194,9 +205,9 @@ final class Workload {
   /**
    * R16: {@code TRUNCATE TABLE} while the writers run, as one change of every row. Under the locks of every sequence
    * row (writers wait at their first statement, before they touch the table) each row takes its next version; the
-   * table is truncated; the versions commit. Every row counts as deleted at its version from just before the
-   * TRUNCATE was sent (so the history errs towards not calling a read stale); the writers' next writes insert the
-   * rows again above it.
+   * table is truncated; the versions commit. Every row counts as deleted at its version, sent just before the
+   * TRUNCATE was sent and returned once the versions committed; the writers' next writes insert the rows again above
+   * it.
    *
    * @return one delete per cache key of every row (with alternate keys, both its possible SKUs), at that time
    */
@@ -224,13 +235,14 @@ final class Workload {
           truncate.execute("TRUNCATE TABLE " + table);
         }
         locks.commit();
+        long committed = System.nanoTime();
         for (int i = 0; i < keys.size(); i++) {
           String k = keys.get(i);
-          deletes.add(new History.Write(k, versions.get(i), before, true));
+          deletes.add(new History.Write(k, versions.get(i), committed, true, before));
           if (scenario.alternateKeys()) {
             String row = k.substring(1);
-            deletes.add(new History.Write("a" + row, versions.get(i), before, true));
-            deletes.add(new History.Write("b" + row, versions.get(i), before, true));
+            deletes.add(new History.Write("a" + row, versions.get(i), committed, true, before));
+            deletes.add(new History.Write("b" + row, versions.get(i), committed, true, before));
           }
         }
       } catch (SQLException | RuntimeException e) {

@@ -1,6 +1,7 @@
 package dev.veracache.chaos;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
@@ -95,6 +96,44 @@ class CheckerTest {
     h.read("k", History.NOT_FOUND, 150 * MS, 160 * MS, 0, History.Level.L2);
     h.read("never-written", History.NOT_FOUND, 150 * MS, 151 * MS, 0, History.Level.L2);
     assertThat(Checker.check("s", h, W, 0, 0).staleReads()).isZero();
+  }
+
+  @Test
+  void aNotFoundReadIsNotStaleWhenADeleteWasSentBeforeItEndedThoughTheDeleteReturnedLongAfter() {
+    // The CI failure this pins: a database read (never stale) counted stale, because the writer thread was
+    // descheduled between its delete's commit and taking the time.
+    History h = new History();
+    h.write("k", 2, 100 * MS);
+    h.write("k", 3, 140 * MS, 400 * MS, true); // sent at 140, returned at 400
+    h.read("k", History.NOT_FOUND, 150 * MS, 151 * MS, 0, History.Level.DATABASE);
+    assertThat(Checker.check("s", h, W, 0, 0).staleReads()).isZero();
+    h.read("k", History.NOT_FOUND, 120 * MS, 121 * MS, 0, History.Level.L1); // ended before the delete was sent
+    assertThat(Checker.check("s", h, W, 0, 0).staleReads()).isEqualTo(1);
+  }
+
+  @Test
+  void aNotFoundReadIsJudgedByTheNewestVersionNotByTheOrderTheCommitsReturnedIn() {
+    History h = new History();
+    h.write("k", 5, 100 * MS); // inserted at v5
+    h.write("k", 6, 90 * MS, 300 * MS, false); // updated at v6: its writer took the time late
+    h.write("k", 7, 200 * MS, true); // deleted at v7, returned before v6's time was taken
+    h.read("k", History.NOT_FOUND, 400 * MS, 401 * MS, 0, History.Level.DATABASE);
+    assertThat(Checker.check("s", h, W, 0, 0).staleReads()).isZero();
+
+    History present = new History();
+    present.write("k", 2, 50 * MS, true); // deleted
+    present.write("k", 3, 100 * MS); // inserted again
+    present.write("k", 4, 80 * MS, 120 * MS, false); // updated; returned after
+    present.read("k", History.NOT_FOUND, 300 * MS, 301 * MS, 0, History.Level.L1);
+    Report r = Checker.check("s", present, W, 0, 0);
+    assertThat(r.staleReads()).isEqualTo(1);
+    assertThat(r.stalenessMax()).as("present since the insert after the delete").isEqualTo(200 * MS);
+  }
+
+  @Test
+  void aCommitSentAfterItReturnedIsRefused() {
+    assertThatThrownBy(() -> new History.Write("k", 2, 100 * MS, false, 101 * MS))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("k v2");
   }
 
   @Test
