@@ -35,13 +35,13 @@ final class Faults {
   private final Scenario scenario;
   private final RunContext context; // null when healing after a run that failed before it had one
   private final List<TcpProxy> proxies;
-  private final CdcListenerControl listener;
+  private final CdcInvalidatorControl listener;
   private RedisSnapshot snapshot;
   private long pausedAtNanos;
   private RedisMemoryPressure memoryPressure;
 
   Faults(EmbeddedStack stack, Scenario scenario, RunContext context, List<TcpProxy> proxies,
-      CdcListenerControl listener) {
+      CdcInvalidatorControl listener) {
     this.stack = stack;
     this.scenario = scenario;
     this.context = context;

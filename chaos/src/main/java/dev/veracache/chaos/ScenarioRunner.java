@@ -112,9 +112,9 @@ public final class ScenarioRunner {
     List<Thread> threads = new ArrayList<>();
     Faults faults = null;
     try {
-      CdcListenerControl listener = null;
+      CdcInvalidatorControl listener = null;
       if (strategy.usesCdc) {
-        listener = new CdcListenerControl(stack, workload.table, namespace, scenario.alternateKeys(), serverId,
+        listener = new CdcInvalidatorControl(stack, workload.table, namespace, scenario.alternateKeys(), serverId,
             listenerProcess, strategy == Strategy.FORGETFUL_CDC, scenario.listenerProgressInterval(strategy),
             strategy == Strategy.CDC_NO_LOSS_CHECK, context.cdcHooks);
         resources.add(listener);
@@ -351,7 +351,7 @@ public final class ScenarioRunner {
    * most {@link ListenerCatchUp#TIMEOUT}; a listener that cannot get there fails the run), then W, the caches' own
    * catch-up (tracking pushes to L1). Without a listener, W.
    */
-  private static void awaitQuiescence(CdcListenerControl listener, Scenario scenario, String label)
+  private static void awaitQuiescence(CdcInvalidatorControl listener, Scenario scenario, String label)
       throws SQLException, InterruptedException {
     if (listener != null) {
       try {

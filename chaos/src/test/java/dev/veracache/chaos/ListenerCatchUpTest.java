@@ -30,7 +30,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
- * Quiescence's wait for the CDC listener ({@link ListenerCatchUp}, through {@link CdcListenerControl#awaitCaughtUp})
+ * Quiescence's wait for the CDC listener ({@link ListenerCatchUp}, through {@link CdcInvalidatorControl#awaitCaughtUp})
  * against the real MariaDB binlog, Debezium and Redis: it returns once the listener applied every commit made before
  * it, whatever the listener's progress interval; it gives up after its timeout with a message naming the listener
  * when the listener cannot get there (held in this JVM, or paused in its own); and it fails at once, with the exit
@@ -79,7 +79,7 @@ class ListenerCatchUpTest {
   @Test
   void returnsOnceTheListenerHasAppliedEveryCommitMadeBeforeIt() throws Exception {
     // Progress published once an hour (as the CDC_NO_LOSS_CHECK baseline): the wait must not depend on it.
-    CdcListenerControl listener = listener(false, Duration.ofHours(1), CdcHooks.NONE);
+    CdcInvalidatorControl listener = listener(false, Duration.ofHours(1), CdcHooks.NONE);
     long version = commitNewVersion(1);
 
     listener.awaitCaughtUp(PATIENCE);
@@ -103,7 +103,7 @@ class ListenerCatchUpTest {
         }
       }
     };
-    CdcListenerControl listener = listener(false, null, holdTheMarker);
+    CdcInvalidatorControl listener = listener(false, null, holdTheMarker);
     closeables.push(release::countDown); // before the listener closes: never leave its engine thread held
 
     assertThatThrownBy(() -> listener.awaitCaughtUp(Duration.ofSeconds(2)))
@@ -119,7 +119,7 @@ class ListenerCatchUpTest {
 
   @Test
   void aListenerInItsOwnJvmIsWaitedForWhilePausedAndAJvmThatExitedFailsTheWaitAtOnce() throws Exception {
-    CdcListenerControl listener = listener(true, null, CdcHooks.NONE);
+    CdcInvalidatorControl listener = listener(true, null, CdcHooks.NONE);
 
     listener.pause();
     try {
@@ -149,8 +149,8 @@ class ListenerCatchUpTest {
         .hasMessageContaining("exited with code 137");
   }
 
-  private CdcListenerControl listener(boolean ownJvm, Duration progressInterval, CdcHooks hooks) {
-    CdcListenerControl listener = new CdcListenerControl(stack, workload.table, namespace, false, serverId, ownJvm,
+  private CdcInvalidatorControl listener(boolean ownJvm, Duration progressInterval, CdcHooks hooks) {
+    CdcInvalidatorControl listener = new CdcInvalidatorControl(stack, workload.table, namespace, false, serverId, ownJvm,
         false, progressInterval, false, hooks);
     closeables.push(listener);
     listener.start();

@@ -39,13 +39,13 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * a later change was provably applied.
  */
 @ExtendWith(EmbeddedStackExtension.class)
-class ListenerProcessTest {
+class CdcInvalidatorProcessTest {
 
   private static final Duration LIVE_TIMEOUT = Duration.ofSeconds(60);
   private static final Duration APPLY_TIMEOUT = Duration.ofSeconds(10);
   private static final String CACHED = "x";
 
-  private final List<ListenerProcess> children = new ArrayList<>();
+  private final List<CdcInvalidatorProcess> children = new ArrayList<>();
   private final List<Path> stateDirectories = new ArrayList<>();
   private RedisClient redisClient;
   private StatefulRedisConnection<String, String> redisConnection;
@@ -60,7 +60,7 @@ class ListenerProcessTest {
 
   @AfterEach
   void cleanUp() throws Exception {
-    for (ListenerProcess child : children) {
+    for (CdcInvalidatorProcess child : children) {
       child.close();
       assertThat(child.isAlive()).as("%s after close", child).isFalse();
     }
@@ -79,9 +79,9 @@ class ListenerProcessTest {
       throws Exception {
     DatabaseServer db = stack.database();
     String table = createTable(db, "lp_crash");
-    ListenerProcess.Spec spec = spec(stack, table, "lp", 7601, "lp-crash", newStateDirectory());
+    CdcInvalidatorProcess.Spec spec = spec(stack, table, "lp", 7601, "lp-crash", newStateDirectory());
 
-    ListenerProcess first = start(spec); // a first start flushes the namespace once live: cache after it
+    CdcInvalidatorProcess first = start(spec); // a first start flushes the namespace once live: cache after it
     cache("lp", "k1", "k2", "k5");
     assertThat(first.isAlive()).isTrue();
     assertThat(first.pid()).isNotEqualTo(ProcessHandle.current().pid());
@@ -101,12 +101,12 @@ class ListenerProcessTest {
     first.crashBeforeNextApply();
     bump(db, table, "k2");
     assertThat(first.awaitExit(APPLY_TIMEOUT)).as("the child crashed at the k2 batch").isTrue();
-    assertThat(first.exitCode()).hasValue(ListenerMain.EXIT_CRASHED);
-    assertThat(first.lastOutput()).contains(ListenerMain.CRASHING);
+    assertThat(first.exitCode()).hasValue(CdcInvalidatorMain.EXIT_CRASHED);
+    assertThat(first.lastOutput()).contains(CdcInvalidatorMain.CRASHING);
     assertThat(redis.get("lp:k2")).as("the crashed batch was not applied").isEqualTo(CACHED);
 
     // the same state directory resumes from the last acknowledged position: the k2 change is replayed
-    ListenerProcess restarted = start(spec);
+    CdcInvalidatorProcess restarted = start(spec);
     assertInvalidated("lp:k2");
     assertThat(restarted.isAlive()).isTrue();
   }
@@ -119,17 +119,17 @@ class ListenerProcessTest {
   void aListenerRestartedWithAFreshStateMissesTheWritesMadeWhileItWasDown(EmbeddedStack stack) throws Exception {
     DatabaseServer db = stack.database();
     String table = createTable(db, "lp_kill");
-    ListenerProcess.Spec spec = spec(stack, table, "lpk", 7602, "lp-kill", newStateDirectory())
+    CdcInvalidatorProcess.Spec spec = spec(stack, table, "lpk", 7602, "lp-kill", newStateDirectory())
         .withFirstStart(CdcOptions.FirstStartPolicy.ASSUME_FRESH_INSTALL);
     cache("lpk", "k3", "k4");
 
-    ListenerProcess first = start(spec);
+    CdcInvalidatorProcess first = start(spec);
     first.kill();
     assertThat(first.isAlive()).isFalse();
     assertThat(first.exitCode()).hasValue(137); // 128 + SIGKILL
     bump(db, table, "k3");
 
-    ListenerProcess fresh = start(spec.withStateDirectory(newStateDirectory()));
+    CdcInvalidatorProcess fresh = start(spec.withStateDirectory(newStateDirectory()));
     bump(db, table, "k4");
     assertInvalidated("lpk:k4"); // the restarted listener is past this point in the binlog ...
     assertThat(redis.get("lpk:k3")).as("... and never saw the k3 change made while none ran").isEqualTo(CACHED);
@@ -139,14 +139,14 @@ class ListenerProcessTest {
   /** (e) A missing property: exit code 2 and a message naming it; nothing printed on the protocol stream. */
   @Test
   void aMissingPropertyExitsWithCode2AndNamesIt(EmbeddedStack stack) throws Exception {
-    ListenerProcess.Spec spec = spec(stack, "no_such_table", "lpm", 7603, "lp-missing", newStateDirectory());
+    CdcInvalidatorProcess.Spec spec = spec(stack, "no_such_table", "lpm", 7603, "lp-missing", newStateDirectory());
     Map<String, String> properties = new LinkedHashMap<>(spec.properties());
     properties.remove("table");
-    Process child = ListenerProcess.childProcess(properties, spec.environment()).start();
+    Process child = CdcInvalidatorProcess.childProcess(properties, spec.environment()).start();
     try {
       child.getOutputStream(); // kept open: the child must exit for its configuration, not for EOF
       assertThat(child.waitFor(30, TimeUnit.SECONDS)).isTrue();
-      assertThat(child.exitValue()).isEqualTo(ListenerMain.EXIT_BAD_CONFIGURATION);
+      assertThat(child.exitValue()).isEqualTo(CdcInvalidatorMain.EXIT_BAD_CONFIGURATION);
       String stderr = new String(child.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
       String stdout = new String(child.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
       assertThat(stderr).contains("veracache.listener.table");
@@ -163,33 +163,33 @@ class ListenerProcessTest {
     String dbSecret = "db-s3cret-" + System.nanoTime();
     String redisSecret = "redis-s3cret-" + System.nanoTime();
     DatabaseServer db = stack.database();
-    ListenerProcess.Spec spec = new ListenerProcess.Spec(db.host(), db.port(), db.user(), dbSecret,
+    CdcInvalidatorProcess.Spec spec = new CdcInvalidatorProcess.Spec(db.host(), db.port(), db.user(), dbSecret,
         db.databaseName(), "no_such_table", "lpf", List.of("{k:asis}"), null, 7604, "lp-failing", newStateDirectory(),
         "redis://:" + redisSecret + "@127.0.0.1:" + stack.redis().port());
-    assertThat(String.join(" ", ListenerProcess.childProcess(spec.properties(), spec.environment()).command()))
+    assertThat(String.join(" ", CdcInvalidatorProcess.childProcess(spec.properties(), spec.environment()).command()))
         .as("the command line, which ps shows").doesNotContain(dbSecret).doesNotContain(redisSecret);
 
-    assertThatThrownBy(() -> ListenerProcess.start(spec, LIVE_TIMEOUT))
+    assertThatThrownBy(() -> CdcInvalidatorProcess.start(spec, LIVE_TIMEOUT))
         .isInstanceOf(IllegalStateException.class)
         .hasMessageContaining("lp-failing")
-        .hasMessageContaining("exited with code " + ListenerMain.EXIT_FAILED)
-        .hasMessageContaining(ListenerMain.FAILED)
+        .hasMessageContaining("exited with code " + CdcInvalidatorMain.EXIT_FAILED)
+        .hasMessageContaining(CdcInvalidatorMain.FAILED)
         .satisfies(e -> assertThat(e.getMessage()).doesNotContain(dbSecret).doesNotContain(redisSecret));
   }
 
-  private ListenerProcess start(ListenerProcess.Spec spec) {
+  private CdcInvalidatorProcess start(CdcInvalidatorProcess.Spec spec) {
     long started = System.nanoTime();
-    ListenerProcess child = ListenerProcess.start(spec, LIVE_TIMEOUT);
+    CdcInvalidatorProcess child = CdcInvalidatorProcess.start(spec, LIVE_TIMEOUT);
     children.add(child);
     System.out.printf("listener %s pid %d: start to LIVE in %d ms%n", spec.name(), child.pid(),
         (System.nanoTime() - started) / 1_000_000);
     return child;
   }
 
-  private ListenerProcess.Spec spec(EmbeddedStack stack, String table, String namespace, long serverId, String name,
+  private CdcInvalidatorProcess.Spec spec(EmbeddedStack stack, String table, String namespace, long serverId, String name,
       Path stateDirectory) {
     DatabaseServer db = stack.database();
-    return new ListenerProcess.Spec(db.host(), db.port(), db.user(), db.password(), db.databaseName(), table,
+    return new CdcInvalidatorProcess.Spec(db.host(), db.port(), db.user(), db.password(), db.databaseName(), table,
         namespace, List.of("{k:asis}"), "version", serverId, name, stateDirectory, stack.redis().uri());
   }
 

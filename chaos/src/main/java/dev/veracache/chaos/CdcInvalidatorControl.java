@@ -5,7 +5,7 @@ import dev.veracache.cdc.CdcHooks;
 import dev.veracache.cdc.CdcInvalidator;
 import dev.veracache.cdc.CdcOptions;
 import dev.veracache.cdc.InvalidationMappings;
-import dev.veracache.chaos.fault.ListenerProcess;
+import dev.veracache.chaos.fault.CdcInvalidatorProcess;
 import dev.veracache.stack.DatabaseServer;
 import dev.veracache.stack.EmbeddedStack;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -31,9 +31,9 @@ import org.slf4j.LoggerFactory;
  * nothing. A listener in this JVM reports each batch it received to the run's hooks (the R13 injection waits for
  * the batch that carries a delete to be applied).
  */
-final class CdcListenerControl implements AutoCloseable {
+final class CdcInvalidatorControl implements AutoCloseable {
 
-  private static final Logger log = LoggerFactory.getLogger(CdcListenerControl.class);
+  private static final Logger log = LoggerFactory.getLogger(CdcInvalidatorControl.class);
   private static final Duration LIVE_TIMEOUT = Duration.ofSeconds(60);
 
   private final EmbeddedStack stack;
@@ -48,9 +48,9 @@ final class CdcListenerControl implements AutoCloseable {
   private final CdcHooks hooks; // in this JVM only
   private Path stateDirectory;
   private CdcInvalidator inProcess;
-  private ListenerProcess process;
+  private CdcInvalidatorProcess process;
 
-  CdcListenerControl(EmbeddedStack stack, String table, String namespace, boolean alternateKeys, long serverId,
+  CdcInvalidatorControl(EmbeddedStack stack, String table, String namespace, boolean alternateKeys, long serverId,
       boolean separateProcess, boolean forgetful, Duration progressInterval, boolean ignoreRedisDataLoss,
       CdcHooks hooks) {
     this.stack = stack;
@@ -73,7 +73,7 @@ final class CdcListenerControl implements AutoCloseable {
     DatabaseServer db = stack.database();
     String name = name();
     if (separateProcess) {
-      process = ListenerProcess.start(new ListenerProcess.Spec(db.host(), db.port(), db.user(), db.password(),
+      process = CdcInvalidatorProcess.start(new CdcInvalidatorProcess.Spec(db.host(), db.port(), db.user(), db.password(),
           db.databaseName(), table, namespace, keyTemplates, "version", serverId, name, stateDirectory,
           stack.redis().uri(), firstStart(), progressInterval), LIVE_TIMEOUT);
       return;
@@ -120,17 +120,17 @@ final class CdcListenerControl implements AutoCloseable {
     ListenerCatchUp.Listener watched = new ListenerCatchUp.Listener() {
       @Override
       public String name() {
-        return CdcListenerControl.this.name();
+        return CdcInvalidatorControl.this.name();
       }
 
       @Override
       public String stoppedBecause() {
-        return CdcListenerControl.this.stoppedBecause();
+        return CdcInvalidatorControl.this.stoppedBecause();
       }
 
       @Override
       public String describe() {
-        return CdcListenerControl.this.describe();
+        return CdcInvalidatorControl.this.describe();
       }
     };
     return ListenerCatchUp.await(stack.database(), stack.redis().uri(), table, namespace, watched, timeout);
@@ -218,7 +218,7 @@ final class CdcListenerControl implements AutoCloseable {
     start();
   }
 
-  private ListenerProcess requireProcess(String what) {
+  private CdcInvalidatorProcess requireProcess(String what) {
     if (process == null) {
       throw new IllegalStateException("cannot " + what + " the CDC listener: it does not run in its own process");
     }

@@ -24,7 +24,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The parent side of a CDC listener running in its own JVM ({@link ListenerMain}): start it and wait for
+ * The parent side of a CDC listener running in its own JVM ({@link CdcInvalidatorMain}): start it and wait for
  * {@code LIVE}, then SIGKILL it, SIGSTOP/SIGCONT it, or make it crash between reading and applying a batch (R6).
  * A restart is {@link #start} again with the same {@link Spec}: the same state directory resumes from the last
  * acknowledged binlog position, a fresh one starts from the current position (and so misses what was written while
@@ -46,9 +46,9 @@ import org.slf4j.LoggerFactory;
  * </ul>
  * Signals are sent with {@code kill(1)}: Linux and macOS only.
  */
-public final class ListenerProcess implements AutoCloseable {
+public final class CdcInvalidatorProcess implements AutoCloseable {
 
-  private static final Logger log = LoggerFactory.getLogger(ListenerProcess.class);
+  private static final Logger log = LoggerFactory.getLogger(CdcInvalidatorProcess.class);
   private static final int TAIL_LINES = 50;
   private static final Duration POLITE_STOP = Duration.ofSeconds(5);
   private static final Duration KILL_WAIT = Duration.ofSeconds(10);
@@ -141,7 +141,7 @@ public final class ListenerProcess implements AutoCloseable {
 
     /** The child's environment additions: the secrets. */
     Map<String, String> environment() {
-      return Map.of(ListenerMain.DB_PASSWORD_ENV, dbPassword, ListenerMain.REDIS_URI_ENV, redisUri);
+      return Map.of(CdcInvalidatorMain.DB_PASSWORD_ENV, dbPassword, CdcInvalidatorMain.REDIS_URI_ENV, redisUri);
     }
 
     String mask(String text) {
@@ -171,7 +171,7 @@ public final class ListenerProcess implements AutoCloseable {
   private volatile boolean paused;
   private boolean closed;
 
-  private ListenerProcess(Spec spec, Process process, Path crashFile) {
+  private CdcInvalidatorProcess(Spec spec, Process process, Path crashFile) {
     this.spec = spec;
     this.process = process;
     this.crashFile = crashFile;
@@ -181,19 +181,19 @@ public final class ListenerProcess implements AutoCloseable {
   }
 
   /**
-   * Starts a child JVM running ListenerMain and waits until it printed LIVE; throws (naming the listener, with the
+   * Starts a child JVM running CdcInvalidatorMain and waits until it printed LIVE; throws (naming the listener, with the
    * child's last output lines, never the secrets) if it failed or timed out.
    */
-  public static ListenerProcess start(Spec spec, Duration liveTimeout) {
+  public static CdcInvalidatorProcess start(Spec spec, Duration liveTimeout) {
     Objects.requireNonNull(spec, "spec");
     long started = System.nanoTime();
     Path crashFile = Path.of(System.getProperty("java.io.tmpdir"),
         "veracache-listener-" + spec.name() + "-" + UUID.randomUUID() + ".crash");
     Map<String, String> properties = new LinkedHashMap<>(spec.properties());
     properties.put("crashFile", crashFile.toString());
-    ListenerProcess child;
+    CdcInvalidatorProcess child;
     try {
-      child = new ListenerProcess(spec, childProcess(properties, spec.environment()).start(), crashFile);
+      child = new CdcInvalidatorProcess(spec, childProcess(properties, spec.environment()).start(), crashFile);
     } catch (IOException e) {
       throw new IllegalStateException("listener " + spec.name() + ": cannot start its JVM: " + e.getMessage(), e);
     }
@@ -207,9 +207,9 @@ public final class ListenerProcess implements AutoCloseable {
   static ProcessBuilder childProcess(Map<String, String> properties, Map<String, String> environment) {
     List<String> options = new ArrayList<>(List.of("-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
         "-Dlogback.configurationFile=logback.xml")); // the chaos module's quiet logging, not logback-test.xml
-    properties.forEach((k, v) -> options.add("-D" + ListenerMain.PREFIX + k + "=" + v));
+    properties.forEach((k, v) -> options.add("-D" + CdcInvalidatorMain.PREFIX + k + "=" + v));
     List<String> command = ChildJvm.javaCommand(options);
-    command.add(ListenerMain.class.getName());
+    command.add(CdcInvalidatorMain.class.getName());
     ProcessBuilder builder = new ProcessBuilder(command);
     builder.environment().putAll(environment);
     return builder;
@@ -220,7 +220,7 @@ public final class ListenerProcess implements AutoCloseable {
       try (BufferedReader reader = new BufferedReader(new InputStreamReader(stream, StandardCharsets.UTF_8))) {
         for (String line = reader.readLine(); line != null; line = reader.readLine()) {
           remember(line);
-          if (protocol && line.equals(ListenerMain.LIVE)) {
+          if (protocol && line.equals(CdcInvalidatorMain.LIVE)) {
             live.countDown();
           }
         }
@@ -424,6 +424,6 @@ public final class ListenerProcess implements AutoCloseable {
 
   @Override
   public String toString() {
-    return "ListenerProcess[" + spec.name() + ", pid " + pid() + (isAlive() ? "" : ", exited") + "]";
+    return "CdcInvalidatorProcess[" + spec.name() + ", pid " + pid() + (isAlive() ? "" : ", exited") + "]";
   }
 }

@@ -23,7 +23,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * One CDC listener ({@link CdcInvalidator}, one table mapping) as its own JVM, so that chaos scenarios can really
- * SIGKILL, SIGSTOP/SIGCONT and restart it. {@link ListenerProcess} is the parent side.
+ * SIGKILL, SIGSTOP/SIGCONT and restart it. {@link CdcInvalidatorProcess} is the parent side.
  *
  * <p>Invariants:
  * <ul>
@@ -49,7 +49,7 @@ import org.slf4j.LoggerFactory;
  * ({@code FLUSH_NAMESPACES}, the default, or {@code ASSUME_FRESH_INSTALL}: see {@link CdcOptions.FirstStartPolicy}),
  * {@code progressIntervalMillis} (the library's default when absent).
  */
-public final class ListenerMain {
+public final class CdcInvalidatorMain {
 
   static final String PREFIX = "veracache.listener.";
   static final String DB_PASSWORD_ENV = "VERACACHE_LISTENER_DB_PASSWORD";
@@ -63,14 +63,14 @@ public final class ListenerMain {
 
   private static final Duration CLOSE_BOUND = Duration.ofSeconds(3);
 
-  private ListenerMain() {}
+  private CdcInvalidatorMain() {}
 
   public static void main(String[] args) {
     PrintStream protocol = new PrintStream(new FileOutputStream(FileDescriptor.out), true, StandardCharsets.UTF_8);
     System.setOut(System.err); // logback's console appender and stray prints go to stderr from here on
     org.slf4j.bridge.SLF4JBridgeHandler.removeHandlersForRootLogger(); // the binlog client's JUL, through logback
     org.slf4j.bridge.SLF4JBridgeHandler.install();
-    Logger log = LoggerFactory.getLogger(ListenerMain.class);
+    Logger log = LoggerFactory.getLogger(CdcInvalidatorMain.class);
     Secrets secrets = new Secrets(System.getenv(DB_PASSWORD_ENV), System.getenv(REDIS_URI_ENV));
     Holder holder = new Holder();
     watchStdin(holder);
