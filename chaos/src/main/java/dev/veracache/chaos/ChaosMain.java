@@ -1,5 +1,11 @@
 package dev.veracache.chaos;
 
+import dev.veracache.chaos.report.HtmlReport;
+import dev.veracache.chaos.report.Report;
+import dev.veracache.chaos.report.Run;
+import dev.veracache.chaos.scenario.Scenario;
+import dev.veracache.chaos.scenario.ScenarioCatalog;
+import dev.veracache.chaos.scenario.ScenarioFileException;
 import dev.veracache.stack.EmbeddedStack;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -92,11 +98,11 @@ public final class ChaosMain implements Callable<Integer> {
     for (Scenario scenario : catalog.select(scenarioIds)) {
       chosen.add(seconds == null ? scenario : scenario.withSeconds(seconds)); // refused here, before any run
     }
-    List<ScenarioRunner.Run> runs = new ArrayList<>();
+    List<Run> runs = new ArrayList<>();
     try (EmbeddedStack stack = EmbeddedStack.start()) {
       for (Scenario scenario : chosen) {
         for (long seed : seeds) {
-          for (ScenarioRunner.Run run : ScenarioRunner.runAll(stack, scenario, seed)) {
+          for (Run run : ScenarioRunner.runAll(stack, scenario, seed)) {
             System.out.println(run.report().scenario() + ": " + run.verdict());
             runs.add(run);
           }

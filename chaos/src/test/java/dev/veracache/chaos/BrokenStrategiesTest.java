@@ -2,7 +2,15 @@ package dev.veracache.chaos;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.veracache.chaos.Scenario.Strategy;
+import dev.veracache.chaos.report.Report;
+import dev.veracache.chaos.report.Run;
+import dev.veracache.chaos.scenario.Scenario;
+import dev.veracache.chaos.scenario.ScenarioCatalog;
+import dev.veracache.chaos.scenario.Scenario.Strategy;
+import dev.veracache.chaos.strategy.BrokenStrategies;
+import dev.veracache.chaos.strategy.StrategyRegistry.InstanceFactory;
+import dev.veracache.chaos.workload.RunContext;
+
 import dev.veracache.stack.EmbeddedStack;
 import dev.veracache.stack.EmbeddedStackExtension;
 import java.util.List;
@@ -22,7 +30,7 @@ class BrokenStrategiesTest {
 
   @Test
   void aCacheWhoseReadsAlwaysFailIsUnexpected(EmbeddedStack stack) throws Exception {
-    ScenarioRunner.Run run = run(stack, "r10-negative-cache", BrokenStrategies.alwaysFailingReads());
+    Run run = run(stack, "r10-negative-cache", BrokenStrategies.alwaysFailingReads());
 
     assertThat(run.verdict()).startsWith("UNEXPECTED");
     assertThat(run.violations()).anyMatch(v -> v.startsWith("VERACACHE_CACHE_ASIDE answered 0.00% of the reads outside"));
@@ -30,7 +38,7 @@ class BrokenStrategiesTest {
 
   @Test
   void aPassThroughThatNeverCachesIsUnexpected(EmbeddedStack stack) throws Exception {
-    ScenarioRunner.Run run = run(stack, "r10-negative-cache", BrokenStrategies.noCache());
+    Run run = run(stack, "r10-negative-cache", BrokenStrategies.noCache());
 
     assertThat(run.report().staleReads()).as("a pass-through is never stale").isZero();
     assertThat(run.violations()).containsExactly("VERACACHE_CACHE_ASIDE answered 0.0% of the reads outside the fault "
@@ -39,14 +47,14 @@ class BrokenStrategiesTest {
 
   @Test
   void aCacheWithoutItsCrossJvmLeaseShowsAHerd(EmbeddedStack stack) throws Exception {
-    ScenarioRunner.Run run = run(stack, "r9-thundering-herd", BrokenStrategies.noRedisLease());
+    Run run = run(stack, "r9-thundering-herd", BrokenStrategies.noRedisLease());
 
     assertThat(run.violations()).contains("VERACACHE_CACHE_ASIDE showed HERD");
   }
 
   @Test
   void aRaceWhoseHooksNeverFiredProvesNothing(EmbeddedStack stack) throws Exception {
-    ScenarioRunner.Run run = run(stack, "r1-stale-fill", BrokenStrategies.hooksNeverFired());
+    Run run = run(stack, "r1-stale-fill", BrokenStrategies.hooksNeverFired());
 
     // The fences still refuse fills that race naturally (two instances, eight readers), so the run's fence refusals
     // are above 0: what proves the race is a hold overtaken and then refused on the held thread.
@@ -56,14 +64,14 @@ class BrokenStrategiesTest {
 
   @Test
   void aClientThatTrustsL1ThroughARedisPauseShowsStaleReads(EmbeddedStack stack) throws Exception {
-    ScenarioRunner.Run run = run(stack, "redis-paused", BrokenStrategies.l1TrustedThroughAPause());
+    Run run = run(stack, "redis-paused", BrokenStrategies.l1TrustedThroughAPause());
 
     assertThat(run.violations()).contains("VERACACHE_CACHE_ASIDE showed STALE_READS");
   }
 
   @Test
   void aCacheWhoseReadsFailWhileRedisIsPausedIsUnexpected(EmbeddedStack stack) throws Exception {
-    ScenarioRunner.Run run = run(stack, "redis-paused", BrokenStrategies.failsInsteadOfDegrading());
+    Run run = run(stack, "redis-paused", BrokenStrategies.failsInsteadOfDegrading());
 
     assertThat(run.report().faultAvailabilityPercent()).as("the broken variant fails in the fault").isLessThan(99);
     assertThat(run.violations()).anyMatch(v -> v.startsWith("VERACACHE_CACHE_ASIDE answered")
@@ -72,17 +80,17 @@ class BrokenStrategiesTest {
 
   @Test
   void aCacheThatNeverRecoversFromARedisPauseIsUnexpected(EmbeddedStack stack) throws Exception {
-    ScenarioRunner.Run run = run(stack, "redis-paused", BrokenStrategies.neverRecoversFromARedisFault());
+    Run run = run(stack, "redis-paused", BrokenStrategies.neverRecoversFromARedisFault());
 
     assertThat(run.report().cacheHitPercentOutsideFault()).as("its hits before the pause").isGreaterThan(50);
     assertThat(run.violations()).anyMatch(v -> v.startsWith("VERACACHE_CACHE_ASIDE answered")
         && v.endsWith("it did not recover from the fault"));
   }
 
-  private static ScenarioRunner.Run run(EmbeddedStack stack, String scenarioId,
-      ScenarioRunner.InstanceFactory broken) throws Exception {
+  private static Run run(EmbeddedStack stack, String scenarioId,
+      InstanceFactory broken) throws Exception {
     Scenario scenario = ScenarioCatalog.builtIn().select(List.of(scenarioId)).get(0);
-    ScenarioRunner.Run run = ScenarioRunner.run(stack, scenario, Strategy.VERACACHE_CACHE_ASIDE, SEED, broken);
+    Run run = ScenarioRunner.run(stack, scenario, Strategy.VERACACHE_CACHE_ASIDE, SEED, broken);
     System.out.println(Report.markdownOfRuns(List.of(run)));
     return run;
   }

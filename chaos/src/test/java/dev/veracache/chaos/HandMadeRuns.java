@@ -1,6 +1,12 @@
 package dev.veracache.chaos;
 
-import dev.veracache.chaos.Scenario.Strategy;
+import dev.veracache.chaos.check.Checker;
+import dev.veracache.chaos.report.Report;
+import dev.veracache.chaos.report.Run;
+import dev.veracache.chaos.scenario.Scenario;
+import dev.veracache.chaos.scenario.Scenario.Strategy;
+import dev.veracache.chaos.scenario.ScenarioCatalog;
+import dev.veracache.chaos.workload.History;
 import java.io.ByteArrayInputStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -18,17 +24,17 @@ import java.util.List;
  *       the 20 stale keys it is expected to show (and some stale reads in the fault); Veracache cache-aside is clean.</li>
  * </ul>
  */
-final class HandMadeRuns {
+public final class HandMadeRuns {
 
-  static final long MS = 1_000_000L;
+  public static final long MS = 1_000_000L;
 
-  static final Scenario RACE = scenario("""
+  public static final Scenario RACE = scenario("""
       - {id: race, race: R1, title: Stale fill, description: Each fill is held until a newer write settled.,
          fault: FILL_RACE, windowMillis: 10,
          strategies: [NAIVE, VERACACHE_CACHE_ASIDE, VERACACHE_WRITE_THROUGH, VERACACHE_READ_THROUGH],
          expect: {NAIVE: [STALE_READS, STALE_KEYS]}}
       """);
-  static final Scenario PAUSE = scenario("""
+  public static final Scenario PAUSE = scenario("""
       - {id: pause, title: Redis paused, description: Redis is SIGSTOPped for the middle of the run.,
          fault: REDIS_PAUSE, seconds: 6, strategies: [NAIVE_TWO_LEVEL, VERACACHE_CACHE_ASIDE],
          expect: {NAIVE_TWO_LEVEL: [STALE_KEYS]}}
@@ -37,7 +43,7 @@ final class HandMadeRuns {
   private HandMadeRuns() {}
 
   /** The naive baseline of RACE: stale reads in buckets 1, 2 and 4 (expected), no stale key (expected too). */
-  static ScenarioRunner.Run raceNaiveMissingItsStaleKeys() {
+  public static Run raceNaiveMissingItsStaleKeys() {
     History history = fresh(History.Level.L1);
     for (int t : new int[] {320, 330, 450, 650, 660, 670}) {
       history.read("k", 1, t * MS, t * MS + 1, 0, History.Level.L2); // v2 committed at 100 ms
@@ -45,16 +51,16 @@ final class HandMadeRuns {
     return run(RACE, Strategy.NAIVE, check(RACE, history, 0, 0));
   }
 
-  static ScenarioRunner.Run raceVeracacheClean() {
+  public static Run raceVeracacheClean() {
     return run(RACE, Strategy.VERACACHE_CACHE_ASIDE, check(RACE, fresh(History.Level.L1), 0, 0));
   }
 
-  static ScenarioRunner.Run raceVeracacheWithAStaleKey() {
+  public static Run raceVeracacheWithAStaleKey() {
     return run(RACE, Strategy.VERACACHE_WRITE_THROUGH, check(RACE, fresh(History.Level.L1), 1, 0));
   }
 
   /** Read-through whose only read came within W of the only commit: nothing could be judged. */
-  static ScenarioRunner.Run raceVeracacheUnjudgeable() {
+  public static Run raceVeracacheUnjudgeable() {
     History history = new History();
     history.write("k", 1, 100 * MS);
     history.read("k", 1, 105 * MS, 106 * MS, 0, History.Level.L1);
@@ -62,7 +68,7 @@ final class HandMadeRuns {
   }
 
   /** The forgetful baseline of PAUSE: 20 keys stale after quiescence (expected), stale reads late in the fault. */
-  static ScenarioRunner.Run pauseBaselineWithStaleKeys() {
+  public static Run pauseBaselineWithStaleKeys() {
     History history = pausedRun(History.Level.L1);
     for (int t = 2000; t < 2600; t += 20) {
       history.read("k", 10, t * MS, t * MS + 1, 0, History.Level.L1); // v11 committed at 1.1 s
@@ -70,26 +76,26 @@ final class HandMadeRuns {
     return run(PAUSE, Strategy.NAIVE_TWO_LEVEL, check(PAUSE, history, 20, 0));
   }
 
-  static ScenarioRunner.Run pauseVeracacheClean() {
+  public static Run pauseVeracacheClean() {
     return run(PAUSE, Strategy.VERACACHE_CACHE_ASIDE, check(PAUSE, pausedRun(History.Level.L1), 0, 0));
   }
 
   /** Every hand-made run, in the order ChaosMain would list them (scenario by scenario, baselines first). */
-  static List<ScenarioRunner.Run> all() {
+  public static List<Run> all() {
     return List.of(raceNaiveMissingItsStaleKeys(), raceVeracacheClean(), raceVeracacheWithAStaleKey(),
         raceVeracacheUnjudgeable(), pauseBaselineWithStaleKeys(), pauseVeracacheClean());
   }
 
-  static ScenarioRunner.Run run(Scenario scenario, Strategy strategy, Report report) {
-    return new ScenarioRunner.Run(scenario, strategy, 42, report);
+  public static Run run(Scenario scenario, Strategy strategy, Report report) {
+    return new Run(scenario, strategy, 42, report);
   }
 
-  static Report check(Scenario scenario, History history, int staleKeys, int lostWrites) {
+  public static Report check(Scenario scenario, History history, int staleKeys, int lostWrites) {
     return Checker.check(scenario.id(), history, Duration.ofMillis(scenario.windowMillis()), staleKeys, lostWrites);
   }
 
   /** k written (v2) at 100 ms, then 100 fresh reads of v2 from {@code level} between 200 and 300 ms. */
-  static History fresh(History.Level level) {
+  public static History fresh(History.Level level) {
     History history = new History();
     history.write("k", 2, 100 * MS);
     for (int i = 0; i < 100; i++) {
@@ -99,7 +105,7 @@ final class HandMadeRuns {
   }
 
   /** A 5 s run with a fault from 1 s to 3 s: a commit every 100 ms, each read fresh, one read every 10 ms. */
-  static History pausedRun(History.Level level) {
+  public static History pausedRun(History.Level level) {
     History history = new History();
     for (int v = 1; v <= 50; v++) {
       history.write("k", v, v * 100 * MS);

@@ -1,0 +1,69 @@
+package dev.veracache.chaos.strategy;
+
+import dev.veracache.chaos.scenario.Scenario.Strategy;
+import dev.veracache.chaos.workload.RunContext;
+import java.util.EnumMap;
+import java.util.Map;
+
+/**
+ * Which {@link CacheUnderTest} class runs each {@link Strategy} a scenario names. Adding a strategy is a constant of
+ * {@link Strategy} (its label and flags), its class, and one line here.
+ *
+ * <p>Invariant: every strategy that runs cache instances has a factory (checked when the class loads); the one that
+ * does not (HEAP_WRITE_BEHIND, a write-behind in a JVM of its own) says so ({@link #runsCacheInstances}).
+ */
+public final class StrategyRegistry {
+
+  /** Makes one cache instance of a run. */
+  @FunctionalInterface
+  public interface InstanceFactory {
+    /**
+     * @param instance 0-based, standing for one JVM of the application
+     * @param redisUri Redis as this instance reaches it (through its proxy when the fault needs one)
+     */
+    CacheUnderTest create(RunContext context, int instance, String redisUri);
+  }
+
+  private static final Map<Strategy, InstanceFactory> FACTORIES = new EnumMap<>(Strategy.class);
+
+  static {
+    // Short timeouts for the naive clients too: a paused Redis must cost a timeout, not a minute.
+    FACTORIES.put(Strategy.NAIVE, (context, instance, uri) -> new NaiveRedisStrategy(context, naive(uri)));
+    FACTORIES.put(Strategy.DOUBLE_DELETE, (context, instance, uri) -> new NaiveRedisStrategy(context, naive(uri)));
+    FACTORIES.put(Strategy.NAIVE_WRITE_THROUGH,
+        (context, instance, uri) -> new NaiveRedisStrategy(context, naive(uri)));
+    FACTORIES.put(Strategy.NAIVE_TWO_LEVEL, (context, instance, uri) -> new NaiveTwoLevelStrategy(context, naive(uri)));
+    FACTORIES.put(Strategy.VERSION_FENCE_ONLY,
+        (context, instance, uri) -> new VersionFenceOnlyStrategy(context, naive(uri)));
+    for (Strategy veracache : new Strategy[] {Strategy.FORGETFUL_CDC, Strategy.CDC_ONLY_UNBOUNDED,
+        Strategy.CDC_NO_LOSS_CHECK, Strategy.VERACACHE_CACHE_ASIDE, Strategy.VERACACHE_READ_THROUGH,
+        Strategy.VERACACHE_WRITE_THROUGH, Strategy.VERACACHE_CDC_ONLY}) {
+      FACTORIES.put(veracache, VeracacheStrategy::new);
+    }
+    for (Strategy strategy : Strategy.values()) {
+      if (runsCacheInstances(strategy) != FACTORIES.containsKey(strategy)) {
+        throw new ExceptionInInitializerError("no CacheUnderTest for " + strategy + ": add one to StrategyRegistry");
+      }
+    }
+  }
+
+  private StrategyRegistry() {}
+
+  /** Whether a run of the strategy drives cache instances (all but the heap write-behind, which runs its own JVM). */
+  public static boolean runsCacheInstances(Strategy strategy) {
+    return strategy != Strategy.HEAP_WRITE_BEHIND;
+  }
+
+  /** The strategy's own instances. */
+  public static InstanceFactory factory(Strategy strategy) {
+    InstanceFactory factory = FACTORIES.get(strategy);
+    if (factory == null) {
+      throw new IllegalArgumentException(strategy + " has no cache instances");
+    }
+    return factory;
+  }
+
+  private static String naive(String redisUri) {
+    return redisUri + (redisUri.contains("?") ? "&" : "?") + "timeout=300ms";
+  }
+}
