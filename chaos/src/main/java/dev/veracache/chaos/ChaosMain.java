@@ -1,7 +1,6 @@
 package dev.veracache.chaos;
 
 import dev.veracache.chaos.report.HtmlReport;
-import dev.veracache.chaos.report.Report;
 import dev.veracache.chaos.report.Run;
 import dev.veracache.chaos.scenario.Scenario;
 import dev.veracache.chaos.scenario.ScenarioCatalog;
@@ -115,7 +114,7 @@ public final class ChaosMain implements Callable<Integer> {
     Files.createDirectories(out);
     Path markdown = out.resolve("chaos-report.md");
     Path html = out.resolve("chaos-report.html");
-    String table = Report.markdownOfRuns(runs);
+    String table = Run.markdown(runs);
     Files.writeString(markdown, "# Veracache chaos report\n\n" + subtitle + "\n\n" + table);
     Files.writeString(html, HtmlReport.render("Veracache chaos report", subtitle, runs));
     System.out.println();

@@ -1,15 +1,15 @@
 package dev.veracache.chaos;
 
 import dev.veracache.chaos.check.Checker;
-import dev.veracache.chaos.fault.ListenerCatchUp;
 import dev.veracache.chaos.check.LostWrites;
 import dev.veracache.chaos.check.QuiescenceComparison;
+import dev.veracache.chaos.check.Report;
 import dev.veracache.chaos.fault.CdcInvalidatorControl;
 import dev.veracache.chaos.fault.Fault;
 import dev.veracache.chaos.fault.FaultRegistry;
 import dev.veracache.chaos.fault.FaultTarget;
+import dev.veracache.chaos.fault.ListenerCatchUp;
 import dev.veracache.chaos.fault.TcpProxy;
-import dev.veracache.chaos.report.Report;
 import dev.veracache.chaos.scenario.Scenario;
 import dev.veracache.chaos.scenario.Scenario.Strategy;
 import dev.veracache.chaos.strategy.CacheUnderTest;

@@ -1,8 +1,8 @@
 package dev.veracache.chaos;
 
 import dev.veracache.chaos.check.Checker;
+import dev.veracache.chaos.check.Report;
 import dev.veracache.chaos.fault.HeapWriteBehindProcess;
-import dev.veracache.chaos.report.Report;
 import dev.veracache.chaos.scenario.Scenario;
 import dev.veracache.chaos.workload.History;
 import dev.veracache.chaos.workload.Workload;

@@ -2,15 +2,13 @@ package dev.veracache.chaos;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.veracache.chaos.report.Report;
 import dev.veracache.chaos.report.Run;
 import dev.veracache.chaos.scenario.Scenario;
-import dev.veracache.chaos.scenario.ScenarioCatalog;
 import dev.veracache.chaos.scenario.Scenario.Strategy;
+import dev.veracache.chaos.scenario.ScenarioCatalog;
 import dev.veracache.chaos.strategy.BrokenStrategies;
 import dev.veracache.chaos.strategy.StrategyRegistry.InstanceFactory;
 import dev.veracache.chaos.workload.RunContext;
-
 import dev.veracache.stack.EmbeddedStack;
 import dev.veracache.stack.EmbeddedStackExtension;
 import java.util.List;
@@ -91,7 +89,7 @@ class BrokenStrategiesTest {
       InstanceFactory broken) throws Exception {
     Scenario scenario = ScenarioCatalog.builtIn().select(List.of(scenarioId)).get(0);
     Run run = ScenarioRunner.run(stack, scenario, Strategy.VERACACHE_CACHE_ASIDE, SEED, broken);
-    System.out.println(Report.markdownOfRuns(List.of(run)));
+    System.out.println(Run.markdown(List.of(run)));
     return run;
   }
 }

@@ -3,7 +3,6 @@ package dev.veracache.chaos;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.veracache.chaos.check.Expectations;
-import dev.veracache.chaos.report.Report;
 import dev.veracache.chaos.report.Run;
 import dev.veracache.chaos.scenario.Scenario;
 import dev.veracache.chaos.scenario.ScenarioCatalog;
@@ -52,7 +51,7 @@ class ChaosScenariosTest {
         for (long seed : seeds) {
           tests.add(DynamicTest.dynamicTest(scenario.id() + " / " + strategy + " / seed " + seed, () -> {
             Run run = ScenarioRunner.run(stack, scenario, strategy, seed);
-            System.out.println(Report.markdownOfRuns(List.of(run)));
+            System.out.println(Run.markdown(List.of(run)));
             assertThat(run.report().writes()).as("acknowledged writes").isPositive();
             assertThat(run.violations()).as(run.verdict()).isEmpty();
           }));

@@ -1,7 +1,7 @@
 package dev.veracache.chaos;
 
 import dev.veracache.chaos.check.Checker;
-import dev.veracache.chaos.report.Report;
+import dev.veracache.chaos.check.Report;
 import dev.veracache.chaos.report.Run;
 import dev.veracache.chaos.scenario.Scenario;
 import dev.veracache.chaos.scenario.Scenario.Strategy;

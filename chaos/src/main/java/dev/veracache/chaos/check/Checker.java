@@ -1,6 +1,5 @@
 package dev.veracache.chaos.check;
 
-import dev.veracache.chaos.report.Report;
 import dev.veracache.chaos.workload.FaultMeasures;
 import dev.veracache.chaos.workload.History;
 import java.time.Duration;

@@ -1,6 +1,5 @@
 package dev.veracache.chaos.check;
 
-import dev.veracache.chaos.report.Report;
 import dev.veracache.chaos.scenario.Scenario;
 import dev.veracache.chaos.scenario.Scenario.Anomaly;
 import dev.veracache.chaos.scenario.Scenario.Strategy;

@@ -52,9 +52,6 @@ public final class FaultRegistry {
     return FAULTS.get(kind).get();
   }
 
-  /** NONE (and PROCESS_KILL in a cache run): nothing is injected. */
-  private static final class NoFault implements Fault {
-    @Override
-    public void inject(FaultTarget target) {}
-  }
+  /** NONE, and PROCESS_KILL (whose run kills its process itself): nothing is injected into a cache run. */
+  private static final class NoFault implements Fault {}
 }

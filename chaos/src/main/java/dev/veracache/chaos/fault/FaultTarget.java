@@ -16,8 +16,8 @@ import org.slf4j.LoggerFactory;
  * {@linkplain Fault#needsProxies needs them}) and the CDC listener (null for a strategy without one).
  *
  * <p>Invariants: {@link #healServers()} is idempotent and leaves the servers as a run found them (Redis a primary,
- * running, not paused; the database running; every proxy healed without latency; the listener resumed and live): quiescence
- * starts from there.
+ * running, not paused; the database running; every proxy healed without latency; the listener resumed and live):
+ * quiescence starts from there.
  *
  * @param context null when healing after a run that failed before it had one
  */

@@ -1,5 +1,6 @@
 package dev.veracache.chaos.report;
 
+import dev.veracache.chaos.check.Report;
 import dev.veracache.chaos.scenario.FaultKind;
 import dev.veracache.chaos.scenario.Scenario;
 import java.util.ArrayList;

@@ -1,6 +1,7 @@
 package dev.veracache.chaos.report;
 
 import dev.veracache.chaos.check.Expectations;
+import dev.veracache.chaos.check.Report;
 import dev.veracache.chaos.scenario.Scenario;
 import dev.veracache.chaos.scenario.Scenario.Anomaly;
 import dev.veracache.chaos.workload.FaultMeasures;

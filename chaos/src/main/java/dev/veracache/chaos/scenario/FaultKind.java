@@ -93,7 +93,7 @@ public enum FaultKind {
      * from an old snapshot): heartbeat + command timeout + degraded L1 trust.
      */
     NOTICE_REDIS_FAULT,
-    /** Refused invalidations are retried, and reads of their keys bypass Redis and L1 until then: the recovery grace. */
+    /** Refused invalidations are retried, and reads of their keys bypass Redis and L1 meanwhile: the recovery grace. */
     RECOVERY_GRACE,
     /** One way's latency of a slow network. */
     ONE_WAY_LATENCY

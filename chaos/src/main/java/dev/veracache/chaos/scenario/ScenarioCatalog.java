@@ -26,8 +26,9 @@ import tools.jackson.dataformat.yaml.YAMLMapper;
 
 /**
  * Scenarios as data: a YAML file with optional {@code defaults} and a list of {@code scenarios}, each a flat mapping
- * of the fields of {@link Scenario} and its specs by name ({@link Entry}: {@code fault} is {@code FaultSpec.kind}). The built-in catalogue is {@code scenarios.yaml} beside this class; {@link #load(Path)}
- * reads another file of the same shape. Every mistake is reported with the file, the scenario and the field: unknown
+ * of the fields of {@link Scenario} and its specs by name ({@link Entry}: {@code fault} is {@code FaultSpec.kind}).
+ * The built-in catalogue is {@code scenarios.yaml} beside this class; {@link #load(Path)} reads another file of the
+ * same shape. Every mistake is reported with the file, the scenario and the field: unknown
  * fields, values out of range, strategies that cannot run under the scenario's fault or workload, baselines with no
  * expected anomaly.
  */
@@ -209,47 +210,52 @@ public final class ScenarioCatalog {
           "must list at least one");
       return; // the checks below need these
     }
+    WorkloadSpec w = s.workload();
+    RaceSpec r = s.raceInjection();
+    FaultSpec f = s.fault();
+    CacheSpec c = s.cache();
     require(problems, s.id() != null && ID.matcher(s.id()).matches(), where, "id",
         "must be lower-case letters, digits and '-', was " + s.id());
     require(problems, s.title() != null && !s.title().isBlank(), where, "title", "is required");
     require(problems, s.seconds() >= 1, where, "seconds", "must be >= 1, was " + s.seconds());
-    require(problems, s.workload().keys() >= 1, where, "keys", "must be >= 1, was " + s.workload().keys());
-    require(problems, s.workload().instances() >= 1, where, "instances", "must be >= 1, was " + s.workload().instances());
-    require(problems, s.workload().readersPerInstance() >= 0, where, "readersPerInstance", "must be >= 0");
-    require(problems, s.workload().readsPerSecondPerReader() >= 1, where, "readsPerSecondPerReader",
-        "must be >= 1, was " + s.workload().readsPerSecondPerReader());
-    require(problems, s.workload().writers() >= 1, where, "writers", "must be >= 1, was " + s.workload().writers());
-    require(problems, s.workload().writesPerSecond() >= 1, where, "writesPerSecond", "must be >= 1, was " + s.workload().writesPerSecond());
+    require(problems, w.keys() >= 1, where, "keys", "must be >= 1, was " + w.keys());
+    require(problems, w.instances() >= 1, where, "instances", "must be >= 1, was " + w.instances());
+    require(problems, w.readersPerInstance() >= 0, where, "readersPerInstance", "must be >= 0");
+    require(problems, w.readsPerSecondPerReader() >= 1, where, "readsPerSecondPerReader",
+        "must be >= 1, was " + w.readsPerSecondPerReader());
+    require(problems, w.writers() >= 1, where, "writers", "must be >= 1, was " + w.writers());
+    require(problems, w.writesPerSecond() >= 1, where, "writesPerSecond", "must be >= 1, was " + w.writesPerSecond());
     require(problems, s.windowMillis() >= 0, where, "windowMillis", "must be >= 0");
     require(problems, s.minCacheHitPercent() >= 0 && s.minCacheHitPercent() <= 100, where, "minCacheHitPercent",
         "must be in [0, 100], was " + s.minCacheHitPercent());
     require(problems, s.minAvailabilityInFaultPercent() >= 0 && s.minAvailabilityInFaultPercent() <= 100, where,
         "minAvailabilityInFaultPercent", "must be in [0, 100], was " + s.minAvailabilityInFaultPercent());
-    notNegative(problems, where, "raceHoldMillis", s.raceInjection().raceHoldMillis());
-    notNegative(problems, where, "fillDelayAfterWriteMillis", s.raceInjection().fillDelayAfterWriteMillis());
-    notNegative(problems, where, "loadDelayMillis", s.workload().loadDelayMillis());
-    notNegative(problems, where, "latencyMillis", s.fault().latencyMillis());
-    notNegative(problems, where, "tombstoneTtlMillis", s.cache().tombstoneTtlMillis());
-    notNegative(problems, where, "doubleDeleteDelayMillis", s.cache().doubleDeleteDelayMillis());
-    require(problems, s.cache().leaseWaitMillis() >= 1, where, "leaseWaitMillis", "must be >= 1");
-    require(problems, s.workload().deleteFraction() >= 0 && s.workload().deleteFraction() < 1, where, "deleteFraction", "must be in [0, 1)");
-    require(problems, s.workload().skuChangeFraction() >= 0 && s.workload().skuChangeFraction() <= 1, where, "skuChangeFraction",
+    notNegative(problems, where, "raceHoldMillis", r.raceHoldMillis());
+    notNegative(problems, where, "fillDelayAfterWriteMillis", r.fillDelayAfterWriteMillis());
+    notNegative(problems, where, "loadDelayMillis", w.loadDelayMillis());
+    notNegative(problems, where, "latencyMillis", f.latencyMillis());
+    notNegative(problems, where, "tombstoneTtlMillis", c.tombstoneTtlMillis());
+    notNegative(problems, where, "doubleDeleteDelayMillis", c.doubleDeleteDelayMillis());
+    require(problems, c.leaseWaitMillis() >= 1, where, "leaseWaitMillis", "must be >= 1");
+    require(problems, w.deleteFraction() >= 0 && w.deleteFraction() < 1, where, "deleteFraction", "must be in [0, 1)");
+    require(problems, w.skuChangeFraction() >= 0 && w.skuChangeFraction() <= 1, where, "skuChangeFraction",
         "must be in [0, 1]");
-    require(problems, s.fault().kind() != FaultKind.PARTITION_INSTANCE || s.workload().instances() >= 2, where, "instances",
+    require(problems, f.kind() != FaultKind.PARTITION_INSTANCE || w.instances() >= 2, where, "instances",
         "must be >= 2 for PARTITION_INSTANCE (one instance is cut off, the others are not)");
-    require(problems, s.workload().deleteOnlyWriters() >= 0 && s.workload().deleteOnlyWriters() < s.workload().writers(), where, "deleteOnlyWriters",
-        "must be in [0, writers - 1] (some writer must insert the rows again), was " + s.workload().deleteOnlyWriters());
-    require(problems, s.fault().faultFraction() > 0 && s.fault().faultFraction() < 1, where, "faultFraction",
-        "must be in (0, 1), was " + s.fault().faultFraction());
-    require(problems, s.fault().memoryHeadroomKib() >= 64, where, "memoryHeadroomKib",
-        "must be >= 64 (client buffers alone move Redis's memory by tens of KiB), was " + s.fault().memoryHeadroomKib());
-    require(problems, s.raceInjection().racingReadersPerInstance() >= -1 && s.raceInjection().racingReadersPerInstance() <= s.workload().readersPerInstance(), where,
+    require(problems, w.deleteOnlyWriters() >= 0 && w.deleteOnlyWriters() < w.writers(), where, "deleteOnlyWriters",
+        "must be in [0, writers - 1] (some writer must insert the rows again), was " + w.deleteOnlyWriters());
+    require(problems, f.faultFraction() > 0 && f.faultFraction() < 1, where, "faultFraction",
+        "must be in (0, 1), was " + f.faultFraction());
+    require(problems, f.memoryHeadroomKib() >= 64, where, "memoryHeadroomKib",
+        "must be >= 64 (client buffers alone move Redis's memory by tens of KiB), was " + f.memoryHeadroomKib());
+    require(problems, r.racingReadersPerInstance() >= -1
+        && r.racingReadersPerInstance() <= w.readersPerInstance(), where,
         "racingReadersPerInstance", "must be -1 (all) or in [0, readersPerInstance], was "
-        + s.raceInjection().racingReadersPerInstance());
-    require(problems, s.raceInjection().racingWriters() >= -1 && s.raceInjection().racingWriters() <= s.workload().writers(), where, "racingWriters",
-        "must be -1 (all) or in [0, writers], was " + s.raceInjection().racingWriters());
-    require(problems, s.cache().listenerStalenessBoundMillis() >= 0, where, "listenerStalenessBoundMillis", "must not be negative");
-    require(problems, s.cache().listenerStalenessBoundMillis() == 0 || s.windowMillis() >= s.boundedWindowMillis(), where,
+        + r.racingReadersPerInstance());
+    require(problems, r.racingWriters() >= -1 && r.racingWriters() <= w.writers(), where, "racingWriters",
+        "must be -1 (all) or in [0, writers], was " + r.racingWriters());
+    require(problems, c.listenerStalenessBoundMillis() >= 0, where, "listenerStalenessBoundMillis", "must not be negative");
+    require(problems, c.listenerStalenessBoundMillis() == 0 || s.windowMillis() >= s.boundedWindowMillis(), where,
         "windowMillis", "must be >= 2 x listenerStalenessBoundMillis + the client heartbeat ("
         + Scenario.CLIENT_HEARTBEAT_MILLIS + " ms) = " + s.boundedWindowMillis() + ", was " + s.windowMillis()
         + ": a client may read an answer up to bound + heartbeat old while it trusts Redis, and serve it from L1 for "
@@ -263,10 +269,10 @@ public final class ScenarioCatalog {
         + Scenario.WINDOW_MARGIN_MILLIS + " ms)");
     String judgeability = s.judgeabilityProblem();
     require(problems, judgeability == null, where, "windowMillis", judgeability);
-    require(problems, EVICTION_POLICIES.contains(s.fault().evictionPolicy()), where, "evictionPolicy",
+    require(problems, EVICTION_POLICIES.contains(f.evictionPolicy()), where, "evictionPolicy",
         "must be one of " + EVICTION_POLICIES + " (the filler keys carry no TTL: a volatile policy would end in "
-        + "out-of-memory errors, not evictions), was " + s.fault().evictionPolicy());
-    require(problems, s.fault().kind() != FaultKind.SET_VS_DELETE || s.workload().deleteFraction() > 0 || s.workload().deleteOnlyWriters() > 0, where,
+        + "out-of-memory errors, not evictions), was " + f.evictionPolicy());
+    require(problems, f.kind() != FaultKind.SET_VS_DELETE || w.deleteFraction() > 0 || w.deleteOnlyWriters() > 0, where,
         "deleteOnlyWriters", "SET_VS_DELETE holds sets until a delete: the workload must delete (deleteOnlyWriters "
         + "or deleteFraction)");
     Map<Strategy, Set<Anomaly>> expect = s.expect() == null ? Map.of() : s.expect();
@@ -279,17 +285,18 @@ public final class ScenarioCatalog {
       require(problems, !strategy.baseline || !expect.getOrDefault(strategy, Set.of()).isEmpty(), where, "expect",
           "baseline " + strategy + " needs the anomaly it is known for (a baseline that shows nothing proves nothing)");
       boolean writeThrough = strategy.writeThrough();
-      require(problems, !writeThrough || !s.workload().alternateKeys(), where, "strategies",
+      require(problems, !writeThrough || !w.alternateKeys(), where, "strategies",
           strategy + " runs only with rows cached by primary key (alternateKeys false)");
-      require(problems, s.fault().kind() != FaultKind.SET_REORDER || writeThrough, where, "strategies",
+      require(problems, f.kind() != FaultKind.SET_REORDER || writeThrough, where, "strategies",
           "SET_REORDER reorders cache sets: only write-through strategies make them, not " + strategy);
-      require(problems, s.fault().kind() != FaultKind.SET_VS_DELETE || writeThrough, where, "strategies",
+      require(problems, f.kind() != FaultKind.SET_VS_DELETE || writeThrough, where, "strategies",
           "SET_VS_DELETE holds cache sets: only write-through strategies make them, not " + strategy);
-      require(problems, strategy != Strategy.CDC_ONLY_UNBOUNDED || s.cache().listenerStalenessBoundMillis() > 0, where, "strategies",
+      require(problems, strategy != Strategy.CDC_ONLY_UNBOUNDED || c.listenerStalenessBoundMillis() > 0, where, "strategies",
           "CDC_ONLY_UNBOUNDED is the baseline of a listener staleness bound: set listenerStalenessBoundMillis");
-      require(problems, (strategy == Strategy.HEAP_WRITE_BEHIND) == (s.fault().kind() == FaultKind.PROCESS_KILL), where, "strategies",
+      require(problems, (strategy == Strategy.HEAP_WRITE_BEHIND) == (f.kind() == FaultKind.PROCESS_KILL), where, "strategies",
           "HEAP_WRITE_BEHIND and the PROCESS_KILL fault go together");
-      require(problems, strategy.usesCdc || (s.fault().kind() != FaultKind.LISTENER_CRASH && s.fault().kind() != FaultKind.LISTENER_PAUSE), where,
+      require(problems, strategy.usesCdc
+          || (f.kind() != FaultKind.LISTENER_CRASH && f.kind() != FaultKind.LISTENER_PAUSE), where,
           "strategies", strategy + " has no CDC listener to crash or pause");
     }
   }

@@ -1,6 +1,5 @@
 package dev.veracache.chaos.strategy;
 
-import dev.veracache.chaos.check.QuiescenceComparison;
 import dev.veracache.chaos.workload.FaultMeasures;
 import dev.veracache.chaos.workload.History;
 import dev.veracache.chaos.workload.RunContext;
@@ -28,7 +27,7 @@ public interface CacheUnderTest extends AutoCloseable {
    * What this instance's L1 holds for the key, looked at directly: no load, no {@code get}, no Redis, nothing changed.
    * The version, {@link History#NOT_FOUND} for a cached "not found", or null when its L1 holds nothing for the key (or
    * the strategy has no L1). An entry the instance would not serve right now (while it distrusts its L1) is shown
-   * all the same. The end-of-run comparison ({@link QuiescenceComparison}) reads Redis itself.
+   * all the same. The end-of-run comparison ({@code QuiescenceComparison}) reads Redis itself.
    *
    * <p>The default refuses, naming the strategy: a strategy that does not say what its L1 holds must not pass the
    * comparison by default.

@@ -1,6 +1,5 @@
 package dev.veracache.chaos.workload;
 
-import dev.veracache.chaos.check.Expectations;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -12,7 +11,7 @@ import java.util.stream.Collectors;
  * What the fault injection of one run counted (keys Redis evicted, sets held until a delete landed, keys restored from
  * an old snapshot, tables truncated...), for the report, and which of those counts prove that the fault took effect.
  * A clean Veracache verdict on a fault that never happened is hollow, so a run whose proving count stayed 0 is a
- * violation (see {@link Expectations}), for baselines and Veracache alike.
+ * violation (see {@code Expectations}), for baselines and Veracache alike.
  *
  * <p>Invariants: a name is counted in the order it was first declared or added; a proving count is declared before the
  * run starts (so that "never counted" reads as 0, not as absent); counts only grow. Thread-safe.

@@ -1,10 +1,10 @@
 package dev.veracache.chaos.workload;
 
-import dev.veracache.chaos.scenario.Scenario;
 import dev.veracache.CacheHooks;
 import dev.veracache.CacheLoader;
 import dev.veracache.RedisInvalidator.KeyInvalidation;
 import dev.veracache.cdc.CdcHooks;
+import dev.veracache.chaos.scenario.Scenario;
 import java.sql.Connection;
 import java.util.HashMap;
 import java.util.List;
@@ -17,8 +17,8 @@ import java.util.concurrent.TimeUnit;
 /**
  * What every strategy instance of one run shares: the scenario, the workload, the history, the write signals, the
  * race injection (the fault's {@link RaceInjection}, called through {@link CacheHooks} on racing threads), what the
- * fault injection counted ({@link FaultMeasures}) and the instrumented loader. Also attributes each read to the level that answered it: a read starts as L1, becomes L2 when
- * Redis had an answer for it (or it waited for another loader's fill), and DATABASE when it ran the loader (a
+ * fault injection counted ({@link FaultMeasures}) and the instrumented loader. Also attributes each read to the level
+ * that answered it: a read starts as L1, becomes L2 when Redis had an answer for it (or it waited for another loader's fill), and DATABASE when it ran the loader (a
  * thread-local, since cache code calls hooks and loaders on the reader's thread).
  *
  * <p>Invariants: every hold is bounded by {@code raceHoldMillis} per step and ends at once when the workload stops

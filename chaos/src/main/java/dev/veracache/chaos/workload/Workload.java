@@ -1,6 +1,5 @@
 package dev.veracache.chaos.workload;
 
-import dev.veracache.chaos.check.LostWrites;
 import dev.veracache.chaos.scenario.Scenario;
 import dev.veracache.stack.DatabaseServer;
 import java.sql.Connection;
@@ -110,7 +109,7 @@ public final class Workload {
 
   /**
    * The version the database has committed for every cache key of the scenario, as the lost-writes count needs it
-   * ({@link LostWrites}): for a key whose row is there, the row's version; for a key whose row is gone, the version of
+   * ({@code LostWrites}): for a key whose row is there, the row's version; for a key whose row is gone, the version of
    * the change that removed it, which is the row's sequence counter ({@code <table>_seq.last}: a delete takes the
    * next version there, in its own transaction, and so does a TRUNCATE). For a SKU the row left while it stayed, the
    * row's version (at least the version of the move). Read in one statement.
@@ -141,7 +140,7 @@ public final class Workload {
    * {@link Scenario#deleteFraction()}, an insert if the row is gone, an update otherwise (moving the SKU with
    * probability {@link Scenario#skuChangeFraction()} when alternate keys are on).
    */
-  public Commit write(Connection c, int row, Random random) throws SQLException {
+  Commit write(Connection c, int row, Random random) throws SQLException {
     return write(c, row, random, Intent.ANY);
   }
 

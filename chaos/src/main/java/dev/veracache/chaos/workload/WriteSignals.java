@@ -39,7 +39,7 @@ public final class WriteSignals {
   }
 
   /** When the newest committed version of {@code key} was committed; 0 if none was. */
-  public long lastCommittedNanos(String key) {
+  long lastCommittedNanos(String key) {
     KeyState state = keys.computeIfAbsent(key, k -> new KeyState());
     synchronized (state) {
       return state.committedNanos;

@@ -3,7 +3,6 @@ package dev.veracache.chaos.check;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.veracache.chaos.report.Report;
 import dev.veracache.chaos.workload.History;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;

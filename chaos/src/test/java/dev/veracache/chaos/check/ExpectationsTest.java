@@ -2,7 +2,6 @@ package dev.veracache.chaos.check;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.veracache.chaos.report.Report;
 import dev.veracache.chaos.scenario.Scenario;
 import dev.veracache.chaos.scenario.Scenario.Strategy;
 import dev.veracache.chaos.scenario.ScenarioCatalog;

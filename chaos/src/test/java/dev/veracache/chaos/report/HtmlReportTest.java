@@ -4,6 +4,7 @@ import static dev.veracache.chaos.HandMadeRuns.MS;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.veracache.chaos.HandMadeRuns;
+import dev.veracache.chaos.check.Report;
 import dev.veracache.chaos.scenario.Scenario.Strategy;
 import dev.veracache.chaos.workload.History;
 import java.util.ArrayList;

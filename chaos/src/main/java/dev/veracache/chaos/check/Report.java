@@ -1,6 +1,5 @@
-package dev.veracache.chaos.report;
+package dev.veracache.chaos.check;
 
-import dev.veracache.chaos.check.Checker;
 import dev.veracache.chaos.workload.FaultMeasures;
 import dev.veracache.chaos.workload.History;
 import java.util.List;
@@ -52,7 +51,7 @@ public record Report(String scenario, int reads, int writes, int staleReads, lon
   }
 
   /** The columns of {@link #markdown} and of the HTML table, in order. */
-  static final List<String> COLUMNS = List.of("scenario", "reads", "L1 / L2 / DB / failed", "writes",
+  public static final List<String> COLUMNS = List.of("scenario", "reads", "L1 / L2 / DB / failed", "writes",
       "stale reads (judged; in fault)", "stale %", "staleness p50 / p99 / max (ms)", "keys stale after quiescence",
       "lost writes", "availability % (in fault; outside)", "cache hits % outside fault (after it)", "read p99 ms (in fault)",
       "DB loads (peak per key)", "fault measures");
@@ -123,14 +122,8 @@ public record Report(String scenario, int reads, int writes, int staleReads, lon
     return markdown(COLUMNS, reports.stream().map(Report::cells).toList());
   }
 
-  /** A Markdown table of several runs, one row each, with their verdicts. */
-  public static String markdownOfRuns(List<Run> runs) {
-    List<String> columns = new java.util.ArrayList<>(COLUMNS);
-    columns.add("verdict");
-    return markdown(columns, runs.stream().map(Run::cells).toList());
-  }
-
-  private static String markdown(List<String> columns, List<List<String>> rows) {
+  /** A Markdown table: the header, then one line per row. */
+  public static String markdown(List<String> columns, List<List<String>> rows) {
     StringBuilder md = new StringBuilder("| ").append(String.join(" | ", columns)).append(" |\n|---");
     md.append("|---:".repeat(columns.size() - 1)).append("|\n");
     for (List<String> row : rows) {
