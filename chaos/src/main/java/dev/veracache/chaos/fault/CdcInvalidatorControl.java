@@ -49,8 +49,8 @@ public final class CdcInvalidatorControl implements AutoCloseable {
   private CdcInvalidator inProcess;
   private CdcInvalidatorProcess process;
 
-  public CdcInvalidatorControl(EmbeddedStack stack, String table, String namespace, boolean alternateKeys, long serverId,
-      boolean separateProcess, boolean forgetful, Duration progressInterval, boolean ignoreRedisDataLoss,
+  public CdcInvalidatorControl(EmbeddedStack stack, String table, String namespace, boolean alternateKeys,
+      long serverId, boolean separateProcess, boolean forgetful, Duration progressInterval, boolean ignoreRedisDataLoss,
       CdcHooks hooks) {
     this.stack = stack;
     this.table = table;

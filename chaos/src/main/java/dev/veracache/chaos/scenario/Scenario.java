@@ -68,8 +68,8 @@ public record Scenario(String id, String race, String title, String description,
    *     tombstone)
    * @param racingReadersPerInstance how many readers of each instance have their fills (and Redis replies, R7) held by
    *     a race injection (-1: all); the others keep reading, and see what the held fills leave behind
-   * @param racingWriters how many writers (the first ones) have their cache sets held by a race injection (-1: all); the
-   *     others write freely, so that a held set always has a newer write to wait for
+   * @param racingWriters how many writers (the first ones) have their cache sets held by a race injection (-1: all);
+   *     the others write freely, so that a held set always has a newer write to wait for
    */
   public record RaceSpec(int raceHoldMillis, int fillDelayAfterWriteMillis, int racingReadersPerInstance,
       int racingWriters) {

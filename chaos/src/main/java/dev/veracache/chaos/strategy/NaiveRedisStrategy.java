@@ -2,7 +2,6 @@ package dev.veracache.chaos.strategy;
 
 import dev.veracache.ValueCodec;
 import dev.veracache.baseline.NaiveCacheAside;
-import dev.veracache.chaos.scenario.Scenario;
 import dev.veracache.chaos.workload.History;
 import dev.veracache.chaos.workload.RunContext;
 import dev.veracache.chaos.workload.Workload;
@@ -24,12 +23,24 @@ final class NaiveRedisStrategy implements CacheUnderTest {
 
   private static final Logger log = LoggerFactory.getLogger(NaiveRedisStrategy.class);
 
+  /** What the application does after its commit. */
+  enum Mode {
+    /** Delete the keys (NAIVE). */
+    DELETE,
+    /** Delete the keys, and again after {@code doubleDeleteDelayMillis} (DOUBLE_DELETE). */
+    DOUBLE_DELETE,
+    /** SET the committed value, or DEL the key after a delete (NAIVE_WRITE_THROUGH). */
+    WRITE_THROUGH
+  }
+
   private final RunContext context;
+  private final Mode mode;
   private final NaiveCacheAside<String> cache;
   private final ScheduledExecutorService secondDeletes = Executors.newSingleThreadScheduledExecutor();
 
-  NaiveRedisStrategy(RunContext context, String redisUri) {
+  NaiveRedisStrategy(RunContext context, String redisUri, Mode mode) {
     this.context = context;
+    this.mode = mode;
     this.cache = new NaiveCacheAside<>(redisUri, context.namespace, ValueCodec.utf8(), Duration.ofMinutes(10),
         context.hooks, true);
   }
@@ -41,7 +52,7 @@ final class NaiveRedisStrategy implements CacheUnderTest {
 
   @Override
   public void write(RunContext.Writer writer, int row) throws Exception {
-    if (context.strategy == Scenario.Strategy.NAIVE_WRITE_THROUGH) {
+    if (mode == Mode.WRITE_THROUGH) {
       Workload.Intent intent = writer.nextIntent();
       Workload.Commit commit = writer.commit(row, intent);
       if (intent == Workload.Intent.DELETE) {
@@ -60,18 +71,14 @@ final class NaiveRedisStrategy implements CacheUnderTest {
       return;
     }
     Workload.Commit commit = writer.commit(row);
-    switch (context.strategy) {
-      case DOUBLE_DELETE -> {
-        delete(commit.appInvalidates());
-        secondDeletes.schedule(() -> {
-          delete(commit.appInvalidates());
-          writer.settle(commit);
-        }, context.scenario.cache().doubleDeleteDelayMillis(), TimeUnit.MILLISECONDS);
-      }
-      default -> {
+    delete(commit.appInvalidates());
+    if (mode == Mode.DOUBLE_DELETE) {
+      secondDeletes.schedule(() -> {
         delete(commit.appInvalidates());
         writer.settle(commit);
-      }
+      }, context.scenario.cache().doubleDeleteDelayMillis(), TimeUnit.MILLISECONDS);
+    } else {
+      writer.settle(commit);
     }
   }
 

@@ -90,7 +90,8 @@ final class NaiveTwoLevelStrategy implements CacheUnderTest {
       if (!context.holdRedisReply(key)) {
         return;
       }
-      long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(context.scenario.raceInjection().raceHoldMillis());
+      long deadline = System.nanoTime()
+          + TimeUnit.MILLISECONDS.toNanos(context.scenario.raceInjection().raceHoldMillis());
       synchronized (count) {
         while (count[0] == pushesBefore && System.nanoTime() < deadline) {
           try {

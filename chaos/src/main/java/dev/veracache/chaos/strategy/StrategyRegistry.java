@@ -28,18 +28,20 @@ public final class StrategyRegistry {
 
   static {
     // Short timeouts for the naive clients too: a paused Redis must cost a timeout, not a minute.
-    FACTORIES.put(Strategy.NAIVE, (context, instance, uri) -> new NaiveRedisStrategy(context, naive(uri)));
-    FACTORIES.put(Strategy.DOUBLE_DELETE, (context, instance, uri) -> new NaiveRedisStrategy(context, naive(uri)));
-    FACTORIES.put(Strategy.NAIVE_WRITE_THROUGH,
-        (context, instance, uri) -> new NaiveRedisStrategy(context, naive(uri)));
+    FACTORIES.put(Strategy.NAIVE, naiveRedis(NaiveRedisStrategy.Mode.DELETE));
+    FACTORIES.put(Strategy.DOUBLE_DELETE, naiveRedis(NaiveRedisStrategy.Mode.DOUBLE_DELETE));
+    FACTORIES.put(Strategy.NAIVE_WRITE_THROUGH, naiveRedis(NaiveRedisStrategy.Mode.WRITE_THROUGH));
     FACTORIES.put(Strategy.NAIVE_TWO_LEVEL, (context, instance, uri) -> new NaiveTwoLevelStrategy(context, naive(uri)));
     FACTORIES.put(Strategy.VERSION_FENCE_ONLY,
         (context, instance, uri) -> new VersionFenceOnlyStrategy(context, naive(uri)));
-    for (Strategy veracache : new Strategy[] {Strategy.FORGETFUL_CDC, Strategy.CDC_ONLY_UNBOUNDED,
-        Strategy.CDC_NO_LOSS_CHECK, Strategy.VERACACHE_CACHE_ASIDE, Strategy.VERACACHE_READ_THROUGH,
-        Strategy.VERACACHE_WRITE_THROUGH, Strategy.VERACACHE_CDC_ONLY}) {
-      FACTORIES.put(veracache, VeracacheStrategy::new);
+    // The CDC-only ones (and their baselines) are cache-aside clients whose application does not invalidate
+    // (Strategy.appInvalidates); the listener's configuration is the runner's (ScenarioRun.prepare).
+    for (Strategy asideClient : new Strategy[] {Strategy.FORGETFUL_CDC, Strategy.CDC_ONLY_UNBOUNDED,
+        Strategy.CDC_NO_LOSS_CHECK, Strategy.VERACACHE_CACHE_ASIDE, Strategy.VERACACHE_CDC_ONLY}) {
+      FACTORIES.put(asideClient, veracache(VeracacheStrategy.Pattern.CACHE_ASIDE));
     }
+    FACTORIES.put(Strategy.VERACACHE_READ_THROUGH, veracache(VeracacheStrategy.Pattern.READ_THROUGH));
+    FACTORIES.put(Strategy.VERACACHE_WRITE_THROUGH, veracache(VeracacheStrategy.Pattern.WRITE_THROUGH));
     for (Strategy strategy : Strategy.values()) {
       if (runsCacheInstances(strategy) != FACTORIES.containsKey(strategy)) {
         throw new ExceptionInInitializerError("no CacheUnderTest for " + strategy + ": add one to StrategyRegistry");
@@ -61,6 +63,14 @@ public final class StrategyRegistry {
       throw new IllegalArgumentException(strategy + " has no cache instances");
     }
     return factory;
+  }
+
+  private static InstanceFactory naiveRedis(NaiveRedisStrategy.Mode mode) {
+    return (context, instance, uri) -> new NaiveRedisStrategy(context, naive(uri), mode);
+  }
+
+  private static InstanceFactory veracache(VeracacheStrategy.Pattern pattern) {
+    return (context, instance, uri) -> new VeracacheStrategy(context, instance, uri, pattern);
   }
 
   private static String naive(String redisUri) {

@@ -53,6 +53,9 @@ final class VeracacheStrategy implements CacheUnderTest {
    * Changes to the configuration this class gives Veracache, applied last: for the deliberately broken variants the
    * chaos tests run through the checker (the chaos configuration is not meant to be tuned per run otherwise).
    */
+  /** How the application uses the cache. */
+  enum Pattern { CACHE_ASIDE, READ_THROUGH, WRITE_THROUGH }
+
   interface Tweaks {
     Tweaks NONE = new Tweaks() {};
 
@@ -65,11 +68,11 @@ final class VeracacheStrategy implements CacheUnderTest {
     }
   }
 
-  VeracacheStrategy(RunContext context, int instance, String redisUri) {
-    this(context, instance, redisUri, Tweaks.NONE);
+  VeracacheStrategy(RunContext context, int instance, String redisUri, Pattern pattern) {
+    this(context, instance, redisUri, pattern, Tweaks.NONE);
   }
 
-  VeracacheStrategy(RunContext context, int instance, String redisUri, Tweaks tweaks) {
+  VeracacheStrategy(RunContext context, int instance, String redisUri, Pattern pattern, Tweaks tweaks) {
     this.context = context;
     this.veracache = Veracache.create(tweaks.client(VeracacheOptions.builder(redisUri).clientName("chaos-" + instance)
         .commandTimeout(Duration.ofMillis(Scenario.CLIENT_COMMAND_TIMEOUT_MILLIS))
@@ -95,11 +98,10 @@ final class VeracacheStrategy implements CacheUnderTest {
     CacheAside<String, String> aside = null;
     ReadThroughCache<String, String> readThrough = null;
     WriteThroughCache<String, String> writeThrough = null;
-    switch (context.strategy) {
-      case VERACACHE_READ_THROUGH -> readThrough = veracache.readThrough(options.build(), context.loader);
-      case VERACACHE_WRITE_THROUGH -> writeThrough = veracache.writeThrough(options.build(), context.loader,
-          new RowWriter());
-      default -> aside = veracache.cacheAside(options.build());
+    switch (pattern) {
+      case READ_THROUGH -> readThrough = veracache.readThrough(options.build(), context.loader);
+      case WRITE_THROUGH -> writeThrough = veracache.writeThrough(options.build(), context.loader, new RowWriter());
+      case CACHE_ASIDE -> aside = veracache.cacheAside(options.build());
     }
     this.aside = aside;
     this.readThrough = readThrough;

@@ -18,8 +18,9 @@ import java.util.concurrent.TimeUnit;
  * What every strategy instance of one run shares: the scenario, the workload, the history, the write signals, the
  * race injection (the fault's {@link RaceInjection}, called through {@link CacheHooks} on racing threads), what the
  * fault injection counted ({@link FaultMeasures}) and the instrumented loader. Also attributes each read to the level
- * that answered it: a read starts as L1, becomes L2 when Redis had an answer for it (or it waited for another loader's fill), and DATABASE when it ran the loader (a
- * thread-local, since cache code calls hooks and loaders on the reader's thread).
+ * that answered it: a read starts as L1, becomes L2 when Redis had an answer for it (or it waited for another loader's
+ * fill), and DATABASE when it ran the loader (a thread-local, since cache code calls hooks and loaders on the reader's
+ * thread).
  *
  * <p>Invariants: every hold is bounded by {@code raceHoldMillis} per step and ends at once when the workload stops
  * ({@link WriteSignals#release()}, the fault's own {@code releaseHolds()}); only racing threads are held

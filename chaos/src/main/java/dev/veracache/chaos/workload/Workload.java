@@ -180,7 +180,8 @@ public final class Workload {
         execute(c, "DELETE FROM " + table + " WHERE k = ?", k);
         commit = new Commit(version, effects(k, version, true, sku, null), appKeys(k, sku), false);
       } else {
-        String newSku = scenario.workload().alternateKeys() && random.nextDouble() < scenario.workload().skuChangeFraction()
+        Scenario.WorkloadSpec spec = scenario.workload();
+        String newSku = spec.alternateKeys() && random.nextDouble() < spec.skuChangeFraction()
             ? (sku.startsWith("a") ? "b" : "a") + row : sku;
         execute(c, "UPDATE " + table + " SET version = ?, sku = ? WHERE k = ?", version, newSku, k);
         commit = new Commit(version, effects(k, version, false, sku, newSku), appKeys(k, newSku), false);

@@ -19,7 +19,7 @@ public final class BrokenStrategies {
 
   /** Every read throws: an unavailable cache (skipped by the staleness check, so never stale). */
   public static InstanceFactory alwaysFailingReads() {
-    return (context, instance, uri) -> new Delegating(new VeracacheStrategy(context, instance, uri)) {
+    return (context, instance, uri) -> new Delegating(cacheAside(context, instance, uri)) {
       @Override
       public long read(String key) {
         throw new IllegalStateException("broken on purpose: every read fails");
@@ -29,7 +29,7 @@ public final class BrokenStrategies {
 
   /** Every read goes to the database: a pass-through that is never stale because it never caches. */
   public static InstanceFactory noCache() {
-    return (context, instance, uri) -> new Delegating(new VeracacheStrategy(context, instance, uri)) {
+    return (context, instance, uri) -> new Delegating(cacheAside(context, instance, uri)) {
       @Override
       public long read(String key) throws Exception {
         return NaiveRedisStrategy.version(context.loader.load(key));
@@ -94,7 +94,7 @@ public final class BrokenStrategies {
    */
   public static InstanceFactory failsInsteadOfDegrading() {
     return (context, instance, uri) -> {
-      VeracacheStrategy veracache = new VeracacheStrategy(context, instance, uri);
+      VeracacheStrategy veracache = cacheAside(context, instance, uri);
       return new Delegating(veracache) {
         @Override
         public long read(String key) throws Exception {
@@ -116,7 +116,7 @@ public final class BrokenStrategies {
    */
   public static InstanceFactory neverRecoversFromARedisFault() {
     return (context, instance, uri) -> {
-      VeracacheStrategy veracache = new VeracacheStrategy(context, instance, uri);
+      VeracacheStrategy veracache = cacheAside(context, instance, uri);
       return new Delegating(veracache) {
         @Override
         public long read(String key) throws Exception {
@@ -130,7 +130,13 @@ public final class BrokenStrategies {
   }
 
   private static InstanceFactory tweaked(VeracacheStrategy.Tweaks tweaks) {
-    return (context, instance, uri) -> new VeracacheStrategy(context, instance, uri, tweaks);
+    return (context, instance, uri) -> new VeracacheStrategy(context, instance, uri,
+        VeracacheStrategy.Pattern.CACHE_ASIDE, tweaks);
+  }
+
+  /** The strategy the broken variants stand in for: VERACACHE_CACHE_ASIDE. */
+  private static VeracacheStrategy cacheAside(RunContext context, int instance, String uri) {
+    return new VeracacheStrategy(context, instance, uri, VeracacheStrategy.Pattern.CACHE_ASIDE);
   }
 
   /** A Veracache instance with one method replaced. */

@@ -176,7 +176,7 @@ class QuiescenceComparisonTest {
   }
 
   private VeracacheStrategy instance(String redisUri) {
-    VeracacheStrategy instance = new VeracacheStrategy(context, 0, redisUri);
+    VeracacheStrategy instance = new VeracacheStrategy(context, 0, redisUri, VeracacheStrategy.Pattern.CACHE_ASIDE);
     closeables.push(instance);
     return instance;
   }
