@@ -12,7 +12,7 @@ package dev.veracache;
  *   <li>Each reason is either <em>unavailable</em> (Redis cannot be reached, did not answer in time, or cannot serve
  *       now: the circuit breaker counts it) or a <em>refusal</em> (Redis answered with an error: the breaker does not
  *       count it, an open breaker would not help). Callers degrade to the loader in both cases.</li>
- *   <li>An error reply is classified by its code (OOM, READONLY, ...), which is read the same from Redis 6.2 and 7.</li>
+ *   <li>An error reply is classified by its code (OOM, READONLY, ...), read the same from Redis 6.2 and 7.</li>
  * </ul>
  */
 public enum FailureReason {
@@ -31,7 +31,7 @@ public enum FailureReason {
   OOM("oom", false),
   /** {@code READONLY}: a read-only replica (for example after a failover) refuses writes. A refusal. */
   READONLY("readonly", false),
-  /** {@code WRONGTYPE}: the key holds another type than a string (a foreign key under a cache's namespace). A refusal. */
+  /** {@code WRONGTYPE}: the key holds another type than a string (a foreign key in a cache's namespace). A refusal. */
   WRONGTYPE("wrongtype", false),
   /** {@code NOPERM}: the ACL user may not run the command or touch the key. A refusal. */
   NOPERM("noperm", false),

@@ -1,10 +1,11 @@
 package dev.veracache;
 
 /**
- * A Redis call that did not complete, and why ({@link FailureReason}). {@link Kind#UNAVAILABLE} means Redis cannot be
- * reached or did not answer in time (the circuit breaker counts it, callers degrade to the loader); {@link Kind#REFUSED}
- * means Redis answered with an error such as OOM or READONLY (callers degrade the same way, the breaker does not count
- * it). The kind follows from the reason ({@link FailureReason#isUnavailable()}), so the two never disagree.
+ * A Redis call that did not complete, and why ({@link FailureReason}). {@link Kind#UNAVAILABLE} means Redis cannot
+ * be reached or did not answer in time (the circuit breaker counts it, callers degrade to the loader);
+ * {@link Kind#REFUSED} means Redis answered with an error such as OOM or READONLY (callers degrade the same way, the
+ * breaker does not count it). The kind follows from the reason ({@link FailureReason#isUnavailable()}), so the two
+ * never disagree.
  */
 final class L2Failure extends RuntimeException {
 
