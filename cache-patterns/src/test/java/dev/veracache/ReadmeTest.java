@@ -77,6 +77,33 @@ class ReadmeTest {
     });
   }
 
+  /**
+   * The project's docs are its own: no file of the repository points to a directory outside it (the consistency
+   * contract the code keeps is GUARANTEES.md, at the root).
+   */
+  @Test
+  void noFileOfTheRepositoryPointsOutsideIt() throws IOException {
+    Path root = Path.of("").toAbsolutePath().getParent();
+    assertThat(root.resolve("GUARANTEES.md")).as("the repository root").exists();
+    String outside = ".." + "/shared"; // spelled in two parts so that this file does not match itself
+    List<String> offenders = new ArrayList<>();
+    try (Stream<Path> files = Files.walk(root)) {
+      files.filter(Files::isRegularFile)
+          .filter(f -> !root.relativize(f).toString().matches("(.*/)?(target|\\.git|node_modules)/.*"))
+          .filter(f -> f.toString().matches(".*\\.(md|java|ya?ml|xml|properties|lua|sh)$"))
+          .forEach(f -> {
+            try {
+              if (Files.readString(f).contains(outside)) {
+                offenders.add(root.relativize(f).toString());
+              }
+            } catch (IOException e) {
+              throw new java.io.UncheckedIOException(e);
+            }
+          });
+    }
+    assertThat(offenders).as("files pointing to %s", outside).isEmpty();
+  }
+
   /** How the README writes a default: 500 ms, 1.5 s, 10 min, 100,000, 0.1, 50, true, veracache. */
   static String readable(Object value) {
     if (value instanceof Duration d) {
