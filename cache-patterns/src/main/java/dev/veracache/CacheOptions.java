@@ -11,7 +11,7 @@ import java.util.regex.Pattern;
 
 /**
  * Settings of one cache (one namespace). Build with {@link #builder(String, ValueCodec)}; every other setting has a
- * default.
+ * default; {@link #toBuilder()} derives options that differ in a few settings (another key shape of the namespace).
  *
  * <h2>Lifetimes, and why they are ordered</h2>
  * Each default is a {@code DEFAULT_*} constant of this class.

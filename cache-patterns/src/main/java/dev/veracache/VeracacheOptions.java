@@ -11,7 +11,8 @@ import java.time.Duration;
 
 /**
  * Settings shared by every cache of one {@link Veracache} client: the Redis connection, the circuit breaker, and how L1
- * behaves while invalidations cannot arrive. Build with {@link #builder(String)}; every setting has a default.
+ * behaves while invalidations cannot arrive. Build with {@link #builder(String)}; every setting has a default, one of
+ * the {@code DEFAULT_*} constants below; {@link #toBuilder()} derives options that differ in a few settings.
  *
  * <p>Credentials and TLS come with the Redis URI ({@code rediss://user:password@host:port}); Veracache never logs the
  * URI's password.
