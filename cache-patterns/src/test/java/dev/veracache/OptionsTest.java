@@ -120,6 +120,97 @@ class OptionsTest {
     assertThat(original.keyPrefix()).as("the original is not changed").isEqualTo("sku:");
   }
 
+  /**
+   * Every field of the options, including one added later, comes back from toBuilder(): each field is set to a value
+   * no builder would give it (by reflection, so the test needs no update for a new field of a known type), and the
+   * builder must hold exactly that.
+   */
+  @Test
+  void toBuilderCopiesEveryFieldIncludingOnesAddedLater() throws Exception {
+    VeracacheOptions client = VeracacheOptions.builder("redis://localhost:6379").build();
+    // Derived from circuitBreaker for RedisLink; the builder has no field of their own.
+    assertToBuilderCopiesEveryField(client, o -> ((VeracacheOptions) o).toBuilder(),
+        "breakerFailureRatePercent", "breakerMinimumCalls", "breakerWindowSize", "breakerOpenDuration");
+    CacheOptions<String, String> cache = CacheOptions.<String, String>builder("items", CODEC).build();
+    assertToBuilderCopiesEveryField(cache, o -> ((CacheOptions<?, ?>) o).toBuilder());
+    assertToBuilderCopiesEveryField(BreakerSettings.defaults(), o -> ((BreakerSettings) o).toBuilder());
+  }
+
+  private static void assertToBuilderCopiesEveryField(Object options, Function<Object, Object> toBuilder,
+      String... derived) throws Exception {
+    java.util.List<java.lang.reflect.Field> fields = new java.util.ArrayList<>();
+    int n = 0;
+    for (java.lang.reflect.Field field : options.getClass().getDeclaredFields()) {
+      if (java.lang.reflect.Modifier.isStatic(field.getModifiers()) || java.util.List.of(derived)
+          .contains(field.getName())) {
+        continue;
+      }
+      field.setAccessible(true);
+      field.set(options, unusual(field, field.get(options), ++n));
+      fields.add(field);
+    }
+    assertThat(fields).as("fields of %s", options.getClass().getSimpleName()).isNotEmpty();
+    Object builder = toBuilder.apply(options);
+    for (java.lang.reflect.Field field : fields) {
+      java.lang.reflect.Field copy;
+      try {
+        copy = builder.getClass().getDeclaredField(field.getName());
+      } catch (NoSuchFieldException e) {
+        throw new AssertionError(options.getClass().getSimpleName() + "." + field.getName() + " has no builder field "
+            + "of that name: name it alike, or list it here as derived", e);
+      }
+      copy.setAccessible(true);
+      assertThat(copy.get(builder)).as("%s.toBuilder() copies %s", options.getClass().getSimpleName(),
+          field.getName()).isEqualTo(field.get(options));
+    }
+  }
+
+  /** A value of the field's type that differs from {@code current} and from every default. */
+  private static Object unusual(java.lang.reflect.Field field, Object current, int n) {
+    Class<?> type = field.getType();
+    if (type == Duration.class) {
+      return Duration.ofMillis(7_000 + n);
+    }
+    if (type == int.class) {
+      return 7_000 + n;
+    }
+    if (type == long.class) {
+      return 7_000L + n;
+    }
+    if (type == float.class) {
+      return 7f + n / 100f;
+    }
+    if (type == double.class) {
+      return 0.001 * n;
+    }
+    if (type == boolean.class) {
+      return !(Boolean) current;
+    }
+    if (type == String.class) {
+      return "unusual-" + n;
+    }
+    if (type == io.lettuce.core.RedisURI.class) {
+      return io.lettuce.core.RedisURI.create("redis://unusual-" + n + ":6390");
+    }
+    if (type == BreakerSettings.class) {
+      return BreakerSettings.builder().windowSize(70 + n).build();
+    }
+    if (type == io.micrometer.core.instrument.MeterRegistry.class) {
+      return new SimpleMeterRegistry();
+    }
+    if (type.isInterface()) {
+      return java.lang.reflect.Proxy.newProxyInstance(OptionsTest.class.getClassLoader(), new Class<?>[] {type},
+          (proxy, method, args) -> switch (method.getName()) {
+            case "equals" -> proxy == args[0];
+            case "hashCode" -> System.identityHashCode(proxy);
+            case "toString" -> "unusual " + type.getSimpleName() + " " + n;
+            default -> null;
+          });
+    }
+    throw new AssertionError("OptionsTest has no unusual value for " + type.getName() + " (field " + field.getName()
+        + "): add one to unusual()");
+  }
+
   @Test
   void toBuilderChecksTheCombinedSettingsAgainAtBuild() {
     CacheOptions<String, String> original = CacheOptions.<String, String>builder("items", CODEC).build();
