@@ -3,8 +3,15 @@ package dev.veracache;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.lettuce.core.RedisURI;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.lang.reflect.Field;
+import java.lang.reflect.Modifier;
+import java.lang.reflect.Proxy;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.function.Function;
 import java.util.function.ToLongFunction;
 import org.junit.jupiter.api.Test;
@@ -138,11 +145,10 @@ class OptionsTest {
 
   private static void assertToBuilderCopiesEveryField(Object options, Function<Object, Object> toBuilder,
       String... derived) throws Exception {
-    java.util.List<java.lang.reflect.Field> fields = new java.util.ArrayList<>();
+    List<Field> fields = new ArrayList<>();
     int n = 0;
-    for (java.lang.reflect.Field field : options.getClass().getDeclaredFields()) {
-      if (java.lang.reflect.Modifier.isStatic(field.getModifiers()) || java.util.List.of(derived)
-          .contains(field.getName())) {
+    for (Field field : options.getClass().getDeclaredFields()) {
+      if (Modifier.isStatic(field.getModifiers()) || List.of(derived).contains(field.getName())) {
         continue;
       }
       field.setAccessible(true);
@@ -151,8 +157,8 @@ class OptionsTest {
     }
     assertThat(fields).as("fields of %s", options.getClass().getSimpleName()).isNotEmpty();
     Object builder = toBuilder.apply(options);
-    for (java.lang.reflect.Field field : fields) {
-      java.lang.reflect.Field copy;
+    for (Field field : fields) {
+      Field copy;
       try {
         copy = builder.getClass().getDeclaredField(field.getName());
       } catch (NoSuchFieldException e) {
@@ -166,7 +172,7 @@ class OptionsTest {
   }
 
   /** A value of the field's type that differs from {@code current} and from every default. */
-  private static Object unusual(java.lang.reflect.Field field, Object current, int n) {
+  private static Object unusual(Field field, Object current, int n) {
     Class<?> type = field.getType();
     if (type == Duration.class) {
       return Duration.ofMillis(7_000 + n);
@@ -189,17 +195,17 @@ class OptionsTest {
     if (type == String.class) {
       return "unusual-" + n;
     }
-    if (type == io.lettuce.core.RedisURI.class) {
-      return io.lettuce.core.RedisURI.create("redis://unusual-" + n + ":6390");
+    if (type == RedisURI.class) {
+      return RedisURI.create("redis://unusual-" + n + ":6390");
     }
     if (type == BreakerSettings.class) {
       return BreakerSettings.builder().windowSize(70 + n).build();
     }
-    if (type == io.micrometer.core.instrument.MeterRegistry.class) {
+    if (type == MeterRegistry.class) {
       return new SimpleMeterRegistry();
     }
     if (type.isInterface()) {
-      return java.lang.reflect.Proxy.newProxyInstance(OptionsTest.class.getClassLoader(), new Class<?>[] {type},
+      return Proxy.newProxyInstance(OptionsTest.class.getClassLoader(), new Class<?>[] {type},
           (proxy, method, args) -> switch (method.getName()) {
             case "equals" -> proxy == args[0];
             case "hashCode" -> System.identityHashCode(proxy);
