@@ -11,28 +11,52 @@ import java.util.regex.Pattern;
 
 /**
  * Settings of one cache (one namespace). Build with {@link #builder(String, ValueCodec)}; every other setting has a
- * default.
+ * default; {@link #toBuilder()} derives options that differ in a few settings (another key shape of the namespace).
  *
  * <h2>Lifetimes, and why they are ordered</h2>
+ * Each default is a {@code DEFAULT_*} constant of this class.
  * <ul>
- *   <li>{@code ttl} (10 min, +/- {@code ttlJitter} 10%): a value's life in Redis. Jitter spreads expiries of keys filled
- *       together so they do not all miss at once.</li>
- *   <li>{@code negativeTtl} (30 s): a cached "not found".</li>
- *   <li>{@code l1Ttl} (1 min, capped by {@link VeracacheOptions.Builder#maxL1Ttl}): a value's life in this JVM's L1.</li>
- *   <li>{@code leaseTtl} (10 s): how long a miss holds the right to fill. It must exceed the slowest load: a fill that
- *       arrives after its lease expired and was taken by someone else is refused.</li>
- *   <li>{@code leaseWaitTimeout} (1 s): how long a concurrent miss waits for the lease holder's value before loading
- *       itself (without filling).</li>
- *   <li>{@code tombstoneTtl} (60 s, at least {@code leaseTtl}): how long a versioned invalidation is remembered. A fill
- *       from a lagging replica older than a forgotten tombstone would be accepted (race R12), so keep it longer than
- *       the slowest replica lag. A forgotten tombstone does not let a late write-through set in: a set is stored only
- *       over a record that proves it newest (R14).</li>
+ *   <li>{@code ttl} ({@link #DEFAULT_TTL}, +/- {@code ttlJitter} {@value #DEFAULT_TTL_JITTER}): a value's life in
+ *       Redis. Jitter spreads expiries of keys filled together so they do not all miss at once.</li>
+ *   <li>{@code negativeTtl} ({@link #DEFAULT_NEGATIVE_TTL}): a cached "not found".</li>
+ *   <li>{@code l1Ttl} ({@link #DEFAULT_L1_TTL}, capped by {@link VeracacheOptions.Builder#maxL1Ttl}): a value's life
+ *       in this JVM's L1.</li>
+ *   <li>{@code leaseTtl} ({@link #DEFAULT_LEASE_TTL}): how long a miss holds the right to fill. It must exceed the
+ *       slowest load: a fill that arrives after its lease expired and was taken by someone else is refused.</li>
+ *   <li>{@code leaseWaitTimeout} ({@link #DEFAULT_LEASE_WAIT_TIMEOUT}, at most {@code leaseTtl}): how long a
+ *       concurrent miss waits for the lease holder's value before loading itself (without filling).</li>
+ *   <li>{@code tombstoneTtl} ({@link #DEFAULT_TOMBSTONE_TTL}, at least {@code leaseTtl}): how long a versioned
+ *       invalidation is remembered. A fill from a lagging replica older than a forgotten tombstone would be accepted
+ *       (race R12), so keep it longer than the slowest replica lag. A forgotten tombstone does not let a late
+ *       write-through set in: a set is stored only over a record that proves it newest (R14).</li>
  * </ul>
  */
 public final class CacheOptions<K, V> {
 
   /** {@code String.valueOf}; recognised on the read path so that String keys skip the call. */
   static final Function<Object, String> DEFAULT_KEY_ENCODER = String::valueOf;
+  /** A value's life in Redis: 10 minutes. */
+  public static final Duration DEFAULT_TTL = Duration.ofMinutes(10);
+  /** Each Redis TTL is drawn from {@code ttl * (1 +/- jitter)}. */
+  public static final double DEFAULT_TTL_JITTER = 0.1;
+  /** Whether "not found" is cached. */
+  public static final boolean DEFAULT_NEGATIVE_CACHING = true;
+  /** A cached "not found"'s life: 30 seconds. */
+  public static final Duration DEFAULT_NEGATIVE_TTL = Duration.ofSeconds(30);
+  /** Whether this JVM keeps an L1. */
+  public static final boolean DEFAULT_L1_ENABLED = true;
+  /** How many entries L1 holds. */
+  public static final long DEFAULT_L1_MAXIMUM_SIZE = 10_000;
+  /** A value's life in L1: 1 minute. */
+  public static final Duration DEFAULT_L1_TTL = Duration.ofMinutes(1);
+  /** How long a miss holds the right to fill: 10 seconds. */
+  public static final Duration DEFAULT_LEASE_TTL = Duration.ofSeconds(10);
+  /** How long a miss waits for another's lease: 1 second. */
+  public static final Duration DEFAULT_LEASE_WAIT_TIMEOUT = Duration.ofSeconds(1);
+  /** How long a versioned invalidation is remembered: 60 seconds. */
+  public static final Duration DEFAULT_TOMBSTONE_TTL = Duration.ofSeconds(60);
+  /** Encoded values larger than this many bytes (1 MiB) are not cached. */
+  public static final int DEFAULT_MAX_VALUE_BYTES = 1024 * 1024;
 
   private static final Pattern NAMESPACE = Pattern.compile("[A-Za-z0-9_.\\-]{1,64}");
   private static final Pattern KEY_PREFIX = Pattern.compile("[A-Za-z0-9_.\\-:]{1,64}");
@@ -99,22 +123,47 @@ public final class CacheOptions<K, V> {
     return versionOf != null;
   }
 
+  /**
+   * A builder holding every setting of these options (namespace and codec included), to derive options that differ
+   * in a few: another key shape of the namespace ({@code keyPrefix}), another loader's TTL, another version.
+   */
+  public Builder<K, V> toBuilder() {
+    Builder<K, V> b = new Builder<>(namespace, codec);
+    b.keyEncoder = keyEncoder;
+    b.keyPrefix = keyPrefix;
+    b.ttl = ttl;
+    b.ttlJitter = ttlJitter;
+    b.cacheNegatives = cacheNegatives;
+    b.negativeTtl = negativeTtl;
+    b.l1Enabled = l1Enabled;
+    b.l1MaximumSize = l1MaximumSize;
+    b.l1Ttl = l1Ttl;
+    b.leaseTtl = leaseTtl;
+    b.leaseWaitTimeout = leaseWaitTimeout;
+    b.tombstoneTtl = tombstoneTtl;
+    b.maxValueBytes = maxValueBytes;
+    b.versionOf = versionOf;
+    b.hooks = hooks;
+    b.listenerStalenessBound = listenerStalenessBound;
+    return b;
+  }
+
   public static final class Builder<K, V> {
     private final String namespace;
     private final ValueCodec<V> codec;
     private Function<? super K, String> keyEncoder = DEFAULT_KEY_ENCODER;
     private String keyPrefix = "";
-    private Duration ttl = Duration.ofMinutes(10);
-    private double ttlJitter = 0.1;
-    private boolean cacheNegatives = true;
-    private Duration negativeTtl = Duration.ofSeconds(30);
-    private boolean l1Enabled = true;
-    private long l1MaximumSize = 10_000;
-    private Duration l1Ttl = Duration.ofMinutes(1);
-    private Duration leaseTtl = Duration.ofSeconds(10);
-    private Duration leaseWaitTimeout = Duration.ofSeconds(1);
-    private Duration tombstoneTtl = Duration.ofSeconds(60);
-    private int maxValueBytes = 1024 * 1024;
+    private Duration ttl = DEFAULT_TTL;
+    private double ttlJitter = DEFAULT_TTL_JITTER;
+    private boolean cacheNegatives = DEFAULT_NEGATIVE_CACHING;
+    private Duration negativeTtl = DEFAULT_NEGATIVE_TTL;
+    private boolean l1Enabled = DEFAULT_L1_ENABLED;
+    private long l1MaximumSize = DEFAULT_L1_MAXIMUM_SIZE;
+    private Duration l1Ttl = DEFAULT_L1_TTL;
+    private Duration leaseTtl = DEFAULT_LEASE_TTL;
+    private Duration leaseWaitTimeout = DEFAULT_LEASE_WAIT_TIMEOUT;
+    private Duration tombstoneTtl = DEFAULT_TOMBSTONE_TTL;
+    private int maxValueBytes = DEFAULT_MAX_VALUE_BYTES;
     private ToLongFunction<? super V> versionOf;
     private CacheHooks hooks = CacheHooks.NONE;
     private Duration listenerStalenessBound;
@@ -162,57 +211,78 @@ public final class CacheOptions<K, V> {
       return this;
     }
 
+    /** A value's life in Redis, before jitter. Default {@link CacheOptions#DEFAULT_TTL}. */
     public Builder<K, V> ttl(Duration ttl) {
       this.ttl = positive(ttl, "ttl");
       return this;
     }
 
-    /** A fraction in [0, 0.5]: each L2 TTL is drawn uniformly from {@code ttl * (1 +/- jitter)}. Default 0.1. */
+    /**
+     * A fraction in [0, 0.5]: each L2 TTL is drawn uniformly from {@code ttl * (1 +/- jitter)}. Default
+     * {@value CacheOptions#DEFAULT_TTL_JITTER}.
+     */
     public Builder<K, V> ttlJitter(double jitter) {
       check(jitter >= 0 && jitter <= 0.5, "ttlJitter must be in [0, 0.5], was " + jitter);
       this.ttlJitter = jitter;
       return this;
     }
 
-    /** Cache "not found" (a loader returning null) for {@code negativeTtl}. Default on, 30 s. */
+    /**
+     * Cache "not found" (a loader returning null) for {@code negativeTtl}. Default
+     * {@value CacheOptions#DEFAULT_NEGATIVE_CACHING}, {@link CacheOptions#DEFAULT_NEGATIVE_TTL}.
+     */
     public Builder<K, V> negativeCaching(boolean enabled, Duration negativeTtl) {
       this.cacheNegatives = enabled;
       this.negativeTtl = positive(negativeTtl, "negativeTtl");
       return this;
     }
 
-    /** Turn this JVM's L1 off (every read goes to Redis). Default on. */
+    /** Turn this JVM's L1 off (every read goes to Redis). Default {@value CacheOptions#DEFAULT_L1_ENABLED}. */
     public Builder<K, V> l1Enabled(boolean enabled) {
       this.l1Enabled = enabled;
       return this;
     }
 
+    /** How many entries this JVM's L1 holds. Default {@value CacheOptions#DEFAULT_L1_MAXIMUM_SIZE}. */
     public Builder<K, V> l1MaximumSize(long maximumSize) {
       this.l1MaximumSize = positive(maximumSize, "l1MaximumSize");
       return this;
     }
 
+    /** A value's life in L1, at most the client's {@code maxL1Ttl}. Default {@link CacheOptions#DEFAULT_L1_TTL}. */
     public Builder<K, V> l1Ttl(Duration l1Ttl) {
       this.l1Ttl = positive(l1Ttl, "l1Ttl");
       return this;
     }
 
+    /** How long a miss holds the right to fill; above the slowest load. Default {@link #DEFAULT_LEASE_TTL}. */
     public Builder<K, V> leaseTtl(Duration leaseTtl) {
       this.leaseTtl = positive(leaseTtl, "leaseTtl");
       return this;
     }
 
+    /**
+     * How long a miss that finds another's lease waits for its value before loading itself (without filling); at most
+     * {@code leaseTtl}. Default {@link CacheOptions#DEFAULT_LEASE_WAIT_TIMEOUT}.
+     */
     public Builder<K, V> leaseWaitTimeout(Duration leaseWaitTimeout) {
       this.leaseWaitTimeout = positive(leaseWaitTimeout, "leaseWaitTimeout");
       return this;
     }
 
+    /**
+     * How long a versioned invalidation is remembered; at least {@code leaseTtl}, longer than the slowest replica lag.
+     * Default {@link CacheOptions#DEFAULT_TOMBSTONE_TTL}.
+     */
     public Builder<K, V> tombstoneTtl(Duration tombstoneTtl) {
       this.tombstoneTtl = positive(tombstoneTtl, "tombstoneTtl");
       return this;
     }
 
-    /** Encoded values larger than this are not cached (counted and logged). Default 1 MiB. */
+    /**
+     * Encoded values larger than this are not cached (counted and logged). Default
+     * {@value CacheOptions#DEFAULT_MAX_VALUE_BYTES} (1 MiB).
+     */
     public Builder<K, V> maxValueBytes(int maxValueBytes) {
       this.maxValueBytes = (int) positive(maxValueBytes, "maxValueBytes");
       return this;

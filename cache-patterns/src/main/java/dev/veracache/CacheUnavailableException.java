@@ -1,17 +1,23 @@
 package dev.veracache;
 
-/** Redis did not take an operation that must not be dropped (unreachable, timed out, OOM, READONLY): retry it. */
+import static dev.veracache.Preconditions.notNull;
+
+/**
+ * Redis did not take an operation that must not be dropped (unreachable, timed out, OOM, READONLY, not durable): retry
+ * it. Thrown by the invalidation calls the CDC listener makes; a cache's reads and invalidations never throw it (reads
+ * degrade to the loader, invalidations are queued and retried).
+ */
 public class CacheUnavailableException extends VeracacheException {
 
-  private final String reason;
+  private final FailureReason reason;
 
-  public CacheUnavailableException(String message, String reason, Throwable cause) {
+  public CacheUnavailableException(String message, FailureReason reason, Throwable cause) {
     super(message, cause);
-    this.reason = reason;
+    this.reason = notNull(reason, "reason");
   }
 
-  /** A short machine-readable reason: timeout, disconnected, circuit_open, oom, readonly, loading, busy, other. */
-  public String reason() {
+  /** Why Redis did not take it; {@link FailureReason#tag()} spells it as the {@code veracache.redis.errors} tag. */
+  public FailureReason getReason() {
     return reason;
   }
 }

@@ -247,7 +247,7 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V> {
     try {
       return link.get(redisKey);
     } catch (L2Failure e) {
-      if (!L2Failure.WRONG_TYPE.equals(e.reason)) {
+      if (e.reason != FailureReason.WRONGTYPE) {
         throw e;
       }
       unreadable(redisKey, e);

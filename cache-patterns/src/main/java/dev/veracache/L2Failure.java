@@ -1,24 +1,23 @@
 package dev.veracache;
 
 /**
- * A Redis call that did not complete. {@link Kind#UNAVAILABLE} means Redis cannot be reached or did not answer in time
- * (the circuit breaker counts it, callers degrade to the loader); {@link Kind#REFUSED} means Redis answered with an
- * error such as OOM or READONLY (callers degrade the same way, the breaker does not count it).
+ * A Redis call that did not complete, and why ({@link FailureReason}). {@link Kind#UNAVAILABLE} means Redis cannot
+ * be reached or did not answer in time (the circuit breaker counts it, callers degrade to the loader);
+ * {@link Kind#REFUSED} means Redis answered with an error such as OOM or READONLY (callers degrade the same way, the
+ * breaker does not count it). The kind follows from the reason ({@link FailureReason#isUnavailable()}), so the two
+ * never disagree.
  */
 final class L2Failure extends RuntimeException {
 
   enum Kind { UNAVAILABLE, REFUSED }
 
-  /** The reason of a command on a key that holds another type than a string: a foreign key under our namespace. */
-  static final String WRONG_TYPE = "wrongtype";
-
   final Kind kind;
-  /** A metric tag: timeout, disconnected, circuit_open, loading, busy, oom, readonly, wrongtype, noperm, other. */
-  final String reason;
+  /** Why; its {@link FailureReason#tag()} is the {@code reason} tag of {@code veracache.redis.errors}. */
+  final FailureReason reason;
 
-  L2Failure(Kind kind, String reason, String message, Throwable cause) {
+  L2Failure(FailureReason reason, String message, Throwable cause) {
     super(message, cause, false, false);
-    this.kind = kind;
+    this.kind = reason.isUnavailable() ? Kind.UNAVAILABLE : Kind.REFUSED;
     this.reason = reason;
   }
 }

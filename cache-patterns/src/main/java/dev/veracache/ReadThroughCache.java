@@ -11,7 +11,11 @@ public final class ReadThroughCache<K, V> {
     this.loader = loader;
   }
 
-  /** The cached value, or the loader's (null = not found). */
+  /**
+   * The cached value, or the loader's (null = not found). See {@link TieredCache#get}.
+   *
+   * @throws CacheLoaderException if the loader threw; nothing is cached
+   */
   public V get(K key) {
     return cache.get(key, loader);
   }

@@ -192,7 +192,7 @@ public final class RedisInvalidator implements AutoCloseable {
                 link.codec()).add(1).add(replicas).add(timeout.toMillis())));
         if ((Long) counts.get(0) < 1) {
           throw new CacheUnavailableException("Redis did not fsync the invalidations to its append-only file within "
-              + timeout, "not_durable", null);
+              + timeout, FailureReason.NOT_DURABLE, null);
         }
         acknowledged = (Long) counts.get(1);
       } else {
@@ -200,7 +200,7 @@ public final class RedisInvalidator implements AutoCloseable {
       }
       if (acknowledged < replicas) {
         throw new CacheUnavailableException("only " + acknowledged + " of " + replicas + " Redis replicas acknowledged "
-            + "the invalidations within " + timeout, "not_durable", null);
+            + "the invalidations within " + timeout, FailureReason.NOT_DURABLE, null);
       }
     } catch (L2Failure e) {
       throw new CacheUnavailableException(e.getMessage(), e.reason, e);

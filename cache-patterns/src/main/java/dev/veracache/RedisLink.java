@@ -73,7 +73,7 @@ final class RedisLink implements AutoCloseable {
   private final MeterRegistry registry;
   private final String clientName;
   private final long commandTimeoutNanos;
-  private final ConcurrentHashMap<String, Counter> errorCounters = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<FailureReason, Counter> errorCounters = new ConcurrentHashMap<>();
 
   RedisLink(VeracacheOptions options) {
     this.registry = options.meterRegistry;
@@ -216,7 +216,7 @@ final class RedisLink implements AutoCloseable {
         }
       });
     } catch (CallNotPermittedException e) {
-      throw failure(L2Failure.Kind.UNAVAILABLE, "circuit_open", "Redis at " + endpoint + " is considered down "
+      throw failure(FailureReason.CIRCUIT_OPEN, "Redis at " + endpoint + " is considered down "
           + "(circuit breaker open)", e);
     }
   }
@@ -227,36 +227,36 @@ final class RedisLink implements AutoCloseable {
     }
     String message = String.valueOf(e.getMessage());
     if (e instanceof RedisCommandTimeoutException) {
-      return failure(L2Failure.Kind.UNAVAILABLE, "timeout", "Redis at " + endpoint + " timed out: " + message, e);
+      return failure(FailureReason.TIMEOUT, "Redis at " + endpoint + " timed out: " + message, e);
     }
     if (e instanceof RedisCommandExecutionException) {
       switch (errorCode(message)) {
         case "OOM":
-          return failure(L2Failure.Kind.REFUSED, "oom", "Redis at " + endpoint + " is out of memory: " + message, e);
+          return failure(FailureReason.OOM, "Redis at " + endpoint + " is out of memory: " + message, e);
         case "READONLY":
-          return failure(L2Failure.Kind.REFUSED, "readonly", "Redis at " + endpoint + " is a read-only replica: "
+          return failure(FailureReason.READONLY, "Redis at " + endpoint + " is a read-only replica: "
               + message, e);
         case "LOADING":
-          return failure(L2Failure.Kind.UNAVAILABLE, "loading", "Redis at " + endpoint + " is loading its data set: "
+          return failure(FailureReason.LOADING, "Redis at " + endpoint + " is loading its data set: "
               + message, e);
         case "BUSY":
-          return failure(L2Failure.Kind.UNAVAILABLE, "busy", "Redis at " + endpoint + " is busy: " + message, e);
+          return failure(FailureReason.BUSY, "Redis at " + endpoint + " is busy: " + message, e);
         case "WRONGTYPE":
-          return failure(L2Failure.Kind.REFUSED, L2Failure.WRONG_TYPE, "Redis at " + endpoint + " holds a key of "
+          return failure(FailureReason.WRONGTYPE, "Redis at " + endpoint + " holds a key of "
               + "another type: " + message, e);
         case "NOPERM":
-          return failure(L2Failure.Kind.REFUSED, "noperm", "Redis at " + endpoint + " refuses this key or command to "
+          return failure(FailureReason.NOPERM, "Redis at " + endpoint + " refuses this key or command to "
               + "our user (ACL): " + message, e);
         default:
-          return failure(L2Failure.Kind.REFUSED, "other", "Redis at " + endpoint + " answered an error: " + message,
+          return failure(FailureReason.OTHER, "Redis at " + endpoint + " answered an error: " + message,
               e);
       }
     }
     if (e instanceof RedisException) {
-      return failure(L2Failure.Kind.UNAVAILABLE, "disconnected", "Redis at " + endpoint + " is unreachable: "
+      return failure(FailureReason.DISCONNECTED, "Redis at " + endpoint + " is unreachable: "
           + message, e);
     }
-    return failure(L2Failure.Kind.REFUSED, "other", "Redis call to " + endpoint + " failed: " + e, e);
+    return failure(FailureReason.OTHER, "Redis call to " + endpoint + " failed: " + e, e);
   }
 
   /** Where Redis 6.2 puts the code of an error raised inside a script: {@code ... @user_script: 1: -OOM ...}. */
@@ -279,13 +279,13 @@ final class RedisLink implements AutoCloseable {
     return space < 0 ? message : message.substring(0, space);
   }
 
-  private L2Failure failure(L2Failure.Kind kind, String reason, String message, Throwable cause) {
+  private L2Failure failure(FailureReason reason, String message, Throwable cause) {
     errorCounters.computeIfAbsent(reason, r -> Counter.builder("veracache.redis.errors")
         .description("Redis calls that failed, by reason")
         .tag("client", clientName)
-        .tag("reason", r)
+        .tag("reason", r.tag())
         .register(registry)).increment();
-    return new L2Failure(kind, reason, message, cause);
+    return new L2Failure(reason, message, cause);
   }
 
   @Override

@@ -25,6 +25,10 @@ public interface TieredCache<K, V> {
    *
    * @throws NullPointerException if {@code key} or {@code loader} is null
    * @throws CacheLoaderException if the loader threw; nothing is cached
+   * @throws IllegalArgumentException if the encoded key begins with the {@code keyPrefix} of a sibling key shape of
+   *     the namespace (it would be that shape's Redis key)
+   * @throws VeracacheException if the thread was interrupted while waiting for another instance's fill (its interrupt
+   *     flag is set again)
    */
   V get(K key, CacheLoader<? super K, ? extends V> loader);
 

@@ -7,7 +7,13 @@ import java.util.Objects;
  * Turns cached values into bytes for Redis and back. Implementations must be thread-safe.
  *
  * <p>{@link #json(Class)} (Jackson) is the default choice; {@link #bytes()} passes raw bytes through for users who
- * serialize themselves. A codec failure surfaces as {@link CacheCodecException}, naming the cache and the key.
+ * serialize themselves.
+ *
+ * <p>A codec failure never fails a read or a write: a value that cannot be encoded (or is larger than
+ * {@link CacheOptions.Builder#maxValueBytes maxValueBytes}) is not cached (a read returns it to its caller, a
+ * write-through set invalidates the key instead); an entry in Redis that cannot be decoded is invalidated and the
+ * loader is read. Each is logged, naming the cache and the key, and
+ * counted ({@code veracache.codec.errors}, or {@code veracache.fills{result=too_large}}).
  */
 public interface ValueCodec<V> {
 

@@ -11,18 +11,42 @@ import java.time.Duration;
 
 /**
  * Settings shared by every cache of one {@link Veracache} client: the Redis connection, the circuit breaker, and how L1
- * behaves while invalidations cannot arrive. Build with {@link #builder(String)}; every setting has a default.
+ * behaves while invalidations cannot arrive. Build with {@link #builder(String)}; every setting has a default, one of
+ * the {@code DEFAULT_*} constants below; {@link #toBuilder()} derives options that differ in a few settings.
  *
  * <p>Credentials and TLS come with the Redis URI ({@code rediss://user:password@host:port}); Veracache never logs the
  * URI's password.
  */
 public final class VeracacheOptions {
 
+  /** The Redis client name and the {@code client} metric tag: {@value}. */
+  public static final String DEFAULT_CLIENT_NAME = "veracache";
+  /** How long one Redis command may take: 500 ms. */
+  public static final Duration DEFAULT_COMMAND_TIMEOUT = Duration.ofMillis(500);
+  /** The upper bound of every cache's L1 TTL: 5 minutes. */
+  public static final Duration DEFAULT_MAX_L1_TTL = Duration.ofMinutes(5);
+  /** The age past which L1 entries are not served while invalidations cannot arrive: 1 second. */
+  public static final Duration DEFAULT_DEGRADED_L1_TTL = Duration.ofSeconds(1);
+  /** The circuit breaker around Redis: {@link BreakerSettings#defaults()}. */
+  public static final BreakerSettings DEFAULT_CIRCUIT_BREAKER = BreakerSettings.defaults();
+  /** Between attempts to switch client tracking on after a reconnect: 50 ms. */
+  public static final Duration DEFAULT_TRACKING_RETRY_INTERVAL = Duration.ofMillis(50);
+  /** Between heartbeat writes: 250 ms. */
+  public static final Duration DEFAULT_HEARTBEAT_INTERVAL = Duration.ofMillis(250);
+  /** How long Redis must take writes again, after a failed heartbeat, before reads trust it: 1.5 seconds. */
+  public static final Duration DEFAULT_RECOVERY_GRACE = Duration.ofMillis(1500);
+  /** Between retries of the invalidations Redis refused: 200 ms. */
+  public static final Duration DEFAULT_INVALIDATION_RETRY_INTERVAL = Duration.ofMillis(200);
+  /** How many refused invalidations are kept for retry. */
+  public static final int DEFAULT_MAX_PENDING_INVALIDATIONS = 100_000;
+
   final RedisURI redisUri;
   final String clientName;
   final Duration commandTimeout;
   final Duration maxL1Ttl;
   final Duration degradedL1Ttl;
+  final BreakerSettings circuitBreaker;
+  // The breaker's settings, as RedisLink reads them.
   final float breakerFailureRatePercent;
   final int breakerMinimumCalls;
   final int breakerWindowSize;
@@ -40,10 +64,11 @@ public final class VeracacheOptions {
     this.commandTimeout = b.commandTimeout;
     this.maxL1Ttl = b.maxL1Ttl;
     this.degradedL1Ttl = b.degradedL1Ttl;
-    this.breakerFailureRatePercent = b.breakerFailureRatePercent;
-    this.breakerMinimumCalls = b.breakerMinimumCalls;
-    this.breakerWindowSize = b.breakerWindowSize;
-    this.breakerOpenDuration = b.breakerOpenDuration;
+    this.circuitBreaker = b.circuitBreaker;
+    this.breakerFailureRatePercent = b.circuitBreaker.failureRatePercent();
+    this.breakerMinimumCalls = b.circuitBreaker.minimumCalls();
+    this.breakerWindowSize = b.circuitBreaker.windowSize();
+    this.breakerOpenDuration = b.circuitBreaker.openDuration();
     this.trackingRetryInterval = b.trackingRetryInterval;
     this.heartbeatInterval = b.heartbeatInterval;
     this.recoveryGrace = b.recoveryGrace;
@@ -55,6 +80,26 @@ public final class VeracacheOptions {
   /** The Redis endpoint, with its credentials and TLS settings (do not log it). */
   public RedisURI redisUri() {
     return redisUri;
+  }
+
+  /**
+   * A builder holding every setting of these options, to derive options that differ in a few (another client name
+   * for a second client in the same registry, say). The Redis URI stays the same.
+   */
+  public Builder toBuilder() {
+    Builder b = new Builder(redisUri);
+    b.clientName = clientName;
+    b.commandTimeout = commandTimeout;
+    b.maxL1Ttl = maxL1Ttl;
+    b.degradedL1Ttl = degradedL1Ttl;
+    b.circuitBreaker = circuitBreaker;
+    b.trackingRetryInterval = trackingRetryInterval;
+    b.heartbeatInterval = heartbeatInterval;
+    b.recoveryGrace = recoveryGrace;
+    b.invalidationRetryInterval = invalidationRetryInterval;
+    b.maxPendingInvalidations = maxPendingInvalidations;
+    b.meterRegistry = meterRegistry;
+    return b;
   }
 
   /** @param redisUri for example {@code redis://localhost:6379} or {@code rediss://:secret@host:6380/0} */
@@ -73,19 +118,16 @@ public final class VeracacheOptions {
 
   public static final class Builder {
     private final RedisURI redisUri;
-    private String clientName = "veracache";
-    private Duration commandTimeout = Duration.ofMillis(500);
-    private Duration maxL1Ttl = Duration.ofMinutes(5);
-    private Duration degradedL1Ttl = Duration.ofSeconds(1);
-    private float breakerFailureRatePercent = 50;
-    private int breakerMinimumCalls = 5;
-    private int breakerWindowSize = 20;
-    private Duration breakerOpenDuration = Duration.ofSeconds(1);
-    private Duration trackingRetryInterval = Duration.ofMillis(50);
-    private Duration heartbeatInterval = Duration.ofMillis(250);
-    private Duration recoveryGrace = Duration.ofMillis(1500);
-    private Duration invalidationRetryInterval = Duration.ofMillis(200);
-    private int maxPendingInvalidations = 100_000;
+    private String clientName = DEFAULT_CLIENT_NAME;
+    private Duration commandTimeout = DEFAULT_COMMAND_TIMEOUT;
+    private Duration maxL1Ttl = DEFAULT_MAX_L1_TTL;
+    private Duration degradedL1Ttl = DEFAULT_DEGRADED_L1_TTL;
+    private BreakerSettings circuitBreaker = DEFAULT_CIRCUIT_BREAKER;
+    private Duration trackingRetryInterval = DEFAULT_TRACKING_RETRY_INTERVAL;
+    private Duration heartbeatInterval = DEFAULT_HEARTBEAT_INTERVAL;
+    private Duration recoveryGrace = DEFAULT_RECOVERY_GRACE;
+    private Duration invalidationRetryInterval = DEFAULT_INVALIDATION_RETRY_INTERVAL;
+    private int maxPendingInvalidations = DEFAULT_MAX_PENDING_INVALIDATIONS;
     private MeterRegistry meterRegistry = Metrics.globalRegistry;
 
     private Builder(RedisURI redisUri) {
@@ -94,20 +136,21 @@ public final class VeracacheOptions {
 
     /**
      * The Redis CLIENT SETNAME of the connection, to find it in {@code CLIENT LIST}, and the {@code client} tag of
-     * every metric. Give each client in one JVM (and one meter registry) its own name. Default {@code veracache}.
+     * every metric. Give each client in one JVM (and one meter registry) its own name. Default
+     * {@value VeracacheOptions#DEFAULT_CLIENT_NAME}.
      */
     public Builder clientName(String clientName) {
       this.clientName = notNull(clientName, "clientName");
       return this;
     }
 
-    /** How long one Redis command may take before it counts as failed. Default 500 ms. */
+    /** How long one Redis command may take before it counts as failed. Default {@link #DEFAULT_COMMAND_TIMEOUT}. */
     public Builder commandTimeout(Duration commandTimeout) {
       this.commandTimeout = positive(commandTimeout, "commandTimeout");
       return this;
     }
 
-    /** The hard upper bound of every cache's L1 TTL: no L1 entry outlives it. Default 5 minutes. */
+    /** The hard upper bound of every cache's L1 TTL: no L1 entry outlives it. Default {@link #DEFAULT_MAX_L1_TTL}. */
     public Builder maxL1Ttl(Duration maxL1Ttl) {
       this.maxL1Ttl = positive(maxL1Ttl, "maxL1Ttl");
       return this;
@@ -115,7 +158,8 @@ public final class VeracacheOptions {
 
     /**
      * While invalidations cannot arrive (Redis unreachable, circuit open, tracking being re-established) an L1 entry
-     * older than this is not served. Default 1 second. It bounds staleness during a Redis outage.
+     * older than this is not served. Default {@link #DEFAULT_DEGRADED_L1_TTL}. It bounds staleness during a Redis
+     * outage.
      */
     public Builder degradedL1Ttl(Duration degradedL1Ttl) {
       this.degradedL1Ttl = positive(degradedL1Ttl, "degradedL1Ttl");
@@ -123,23 +167,21 @@ public final class VeracacheOptions {
     }
 
     /**
-     * The circuit breaker around Redis (Resilience4j): it opens when {@code failureRatePercent} of the last
-     * {@code windowSize} calls (at least {@code minimumCalls}) failed or timed out, stays open for {@code openDuration},
-     * then lets trial calls through. While open, reads go to the loader.
+     * The circuit breaker around Redis (Resilience4j), named settings: it opens when
+     * {@link BreakerSettings#failureRatePercent()} of the last {@link BreakerSettings#windowSize()} calls (at least
+     * {@link BreakerSettings#minimumCalls()}) failed or timed out, stays open for
+     * {@link BreakerSettings#openDuration()}, then lets a trial call through. While open, reads go to the loader.
+     * Default {@link #DEFAULT_CIRCUIT_BREAKER}: {@link BreakerSettings#defaults()}.
      */
-    public Builder circuitBreaker(float failureRatePercent, int minimumCalls, int windowSize, Duration openDuration) {
-      check(failureRatePercent > 0 && failureRatePercent <= 100,
-          "circuitBreaker failureRatePercent must be in (0, 100], was " + failureRatePercent);
-      positive(minimumCalls, "circuitBreaker minimumCalls");
-      positive(windowSize, "circuitBreaker windowSize");
-      this.breakerFailureRatePercent = failureRatePercent;
-      this.breakerMinimumCalls = minimumCalls;
-      this.breakerWindowSize = windowSize;
-      this.breakerOpenDuration = positive(openDuration, "circuitBreaker openDuration");
+    public Builder circuitBreaker(BreakerSettings settings) {
+      this.circuitBreaker = notNull(settings, "circuitBreaker");
       return this;
     }
 
-    /** How often to retry switching Redis client tracking on after a reconnect. Default 50 ms. */
+    /**
+     * How often to retry switching Redis client tracking on after a reconnect. Default
+     * {@link #DEFAULT_TRACKING_RETRY_INTERVAL}.
+     */
     public Builder trackingRetryInterval(Duration interval) {
       this.trackingRetryInterval = positive(interval, "trackingRetryInterval");
       return this;
@@ -150,7 +192,7 @@ public final class VeracacheOptions {
      * or cut off behind a live connection sends neither pushes nor a disconnect, and one that refuses writes
      * (read-only replica, OOM) takes nobody's invalidations: while the heartbeat fails, reads bypass Redis and L1
      * serves only entries younger than degradedL1Ttl. The staleness a reader can see in those cases is bounded by
-     * about heartbeatInterval + commandTimeout + degradedL1Ttl. Default 250 ms.
+     * about heartbeatInterval + commandTimeout + degradedL1Ttl. Default {@link #DEFAULT_HEARTBEAT_INTERVAL}.
      */
     public Builder heartbeatInterval(Duration interval) {
       this.heartbeatInterval = positive(interval, "heartbeatInterval");
@@ -160,14 +202,15 @@ public final class VeracacheOptions {
     /**
      * After the heartbeat failed, how long Redis must take writes again before reads trust it: the invalidations it
      * refused meanwhile (this client's, retried at once, and the CDC listener's, retried with its backoff) land in
-     * this time. Keep it above the CDC listener's maximum retry backoff (1 s by default). Default 1.5 s.
+     * this time. Keep it above the CDC listener's maximum retry backoff (1 s by default). Default
+     * {@link #DEFAULT_RECOVERY_GRACE}.
      */
     public Builder recoveryGrace(Duration grace) {
       this.recoveryGrace = positive(grace, "recoveryGrace");
       return this;
     }
 
-    /** How often invalidations that Redis refused are retried. Default 200 ms. */
+    /** How often invalidations that Redis refused are retried. Default {@link #DEFAULT_INVALIDATION_RETRY_INTERVAL}. */
     public Builder invalidationRetryInterval(Duration interval) {
       this.invalidationRetryInterval = positive(interval, "invalidationRetryInterval");
       return this;
@@ -175,7 +218,8 @@ public final class VeracacheOptions {
 
     /**
      * How many refused invalidations are kept for retry (one per key, newest version). Past it the oldest is dropped
-     * with a log line and the {@code veracache.invalidations{result=dropped}} counter. Default 100,000.
+     * with a log line and the {@code veracache.invalidations{result=dropped}} counter. Default
+     * {@value VeracacheOptions#DEFAULT_MAX_PENDING_INVALIDATIONS}.
      */
     public Builder maxPendingInvalidations(int max) {
       this.maxPendingInvalidations = (int) positive(max, "maxPendingInvalidations");

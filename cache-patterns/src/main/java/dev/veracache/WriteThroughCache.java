@@ -19,6 +19,11 @@ public final class WriteThroughCache<K, V> {
     this.writer = writer;
   }
 
+  /**
+   * The cached value, or the loader's (null = not found). See {@link TieredCache#get}.
+   *
+   * @throws CacheLoaderException if the loader threw; nothing is cached
+   */
   public V get(K key) {
     return cache.get(key, loader);
   }
@@ -46,7 +51,11 @@ public final class WriteThroughCache<K, V> {
     return committed;
   }
 
-  /** Deletes the row, then invalidates the key. */
+  /**
+   * Deletes the row, then invalidates the key.
+   *
+   * @throws CacheWriterException if the database delete failed; the cache is untouched
+   */
   public void delete(K key) {
     notNull(key, "key");
     try {

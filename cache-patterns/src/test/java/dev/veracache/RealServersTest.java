@@ -79,7 +79,8 @@ abstract class RealServersTest {
     SimpleMeterRegistry registry = new SimpleMeterRegistry();
     VeracacheOptions.Builder builder = VeracacheOptions.builder(redisUri)
         .commandTimeout(Duration.ofMillis(300))
-        .circuitBreaker(50, 2, 4, Duration.ofMillis(300))
+        .circuitBreaker(BreakerSettings.builder().failureRatePercent(50).minimumCalls(2).windowSize(4)
+            .openDuration(Duration.ofMillis(300)).build())
         .meterRegistry(registry);
     customizer.accept(builder);
     Veracache veracache = Veracache.create(builder.build());

@@ -39,12 +39,12 @@ class RedisErrorClassificationTest extends RealServersTest {
     redisCli.configSet("maxmemory", "1");
     try {
       L2Failure plain = failureOf(() -> link.connection().sync().set(redisKey(1), VALUE));
-      assertRefused(plain, "oom");
+      assertRefused(plain, FailureReason.OOM);
       assertThat(plain.getCause().getMessage()).startsWith("OOM ");
 
       L2Failure inScript = failureOf(() -> link.connection().sync()
           .eval(WRITE_SCRIPT, ScriptOutputType.STATUS, new String[] {redisKey(1)}, VALUE));
-      assertRefused(inScript, "oom");
+      assertRefused(inScript, FailureReason.OOM);
       assertScriptErrorWording(inScript, "OOM");
     } finally {
       redisCli.configSet("maxmemory", "0");
@@ -56,12 +56,12 @@ class RedisErrorClassificationTest extends RealServersTest {
     redisCli.replicaof("127.0.0.1", 1); // nothing listens there: a read-only replica that keeps its data
     try {
       L2Failure plain = failureOf(() -> link.connection().sync().set(redisKey(1), VALUE));
-      assertRefused(plain, "readonly");
+      assertRefused(plain, FailureReason.READONLY);
       assertThat(plain.getCause().getMessage()).startsWith("READONLY ");
 
       L2Failure inScript = failureOf(() -> link.connection().sync()
           .eval(WRITE_SCRIPT, ScriptOutputType.STATUS, new String[] {redisKey(1)}, VALUE));
-      assertRefused(inScript, "readonly");
+      assertRefused(inScript, FailureReason.READONLY);
       assertScriptErrorWording(inScript, "READONLY");
     } finally {
       redisCli.replicaofNoOne();
@@ -78,7 +78,7 @@ class RedisErrorClassificationTest extends RealServersTest {
     });
     L2Failure busyKey = failureOf(() -> link.connection().sync().restore(redisKey(1), 0, dump));
     assertThat(busyKey.getCause().getMessage()).startsWith("BUSYKEY ");
-    assertRefused(busyKey, "other");
+    assertRefused(busyKey, FailureReason.OTHER);
   }
 
   @Test
@@ -105,7 +105,7 @@ class RedisErrorClassificationTest extends RealServersTest {
     return failure;
   }
 
-  private void assertRefused(L2Failure failure, String reason) {
+  private void assertRefused(L2Failure failure, FailureReason reason) {
     assertThat(failure.reason).as("reason on Redis %s for: %s", redisServer.version(), failure.getMessage())
         .isEqualTo(reason);
     assertThat(failure.kind).as("an answered error does not count against the breaker")
