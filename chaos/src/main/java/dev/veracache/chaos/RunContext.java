@@ -3,7 +3,7 @@ package dev.veracache.chaos;
 import dev.veracache.CacheHooks;
 import dev.veracache.CacheLoader;
 import dev.veracache.RedisInvalidator.KeyInvalidation;
-import dev.veracache.cdc.CdcHooks;
+import dev.veracache.cdc.testing.CdcHooks;
 import dev.veracache.chaos.fault.RedisMemoryPressure;
 import java.sql.Connection;
 import java.util.HashMap;

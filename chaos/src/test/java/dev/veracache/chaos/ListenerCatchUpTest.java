@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.veracache.RedisInvalidator.KeyInvalidation;
-import dev.veracache.cdc.CdcHooks;
+import dev.veracache.cdc.testing.CdcHooks;
 import dev.veracache.stack.DatabaseServer;
 import dev.veracache.stack.EmbeddedStack;
 import dev.veracache.stack.EmbeddedStackExtension;
