@@ -1,7 +1,7 @@
 package dev.veracache.cdc;
 
-import java.time.Duration;
 import dev.veracache.cdc.internal.KeyTemplate;
+import java.time.Duration;
 import java.util.List;
 
 /**
