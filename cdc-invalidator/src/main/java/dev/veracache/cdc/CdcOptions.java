@@ -18,12 +18,22 @@ public final class CdcOptions {
     MARIADB("io.debezium.connector.mariadb.MariaDbConnector", "disable"),
     MYSQL("io.debezium.connector.mysql.MySqlConnector", "disabled");
 
-    final String connectorClass;
-    final String sslDisabled;
+    private final String connectorClass;
+    private final String sslDisabled;
 
     Connector(String connectorClass, String sslDisabled) {
       this.connectorClass = connectorClass;
       this.sslDisabled = sslDisabled;
+    }
+
+    /** The Debezium connector class. */
+    public String connectorClass() {
+      return connectorClass;
+    }
+
+    /** This connector's spelling of {@code database.ssl.mode} when SSL is off. */
+    public String sslDisabled() {
+      return sslDisabled;
     }
   }
 
@@ -92,34 +102,34 @@ public final class CdcOptions {
   static final long DEFAULT_PROGRESS_INTERVAL_MILLIS = 500;
   static final Duration DEFAULT_PROGRESS_INTERVAL = Duration.ofMillis(DEFAULT_PROGRESS_INTERVAL_MILLIS);
 
-  final Connector connector;
-  final OffsetStorage offsetStorage;
-  final PurgedPositionPolicy purgedPositionPolicy;
-  final FirstStartPolicy firstStartPolicy;
-  final WholeTableChangePolicy wholeTableChangePolicy;
-  final String host;
-  final int port;
-  final String user;
-  final String password;
-  final boolean ssl;
-  final long serverId;
-  final String name;
-  final VeracacheOptions redis;
-  final InvalidationMappings mappings;
-  final Path stateDirectory;
-  final Duration pollInterval;
-  final Duration heartbeatInterval;
-  final Duration offsetFlushInterval;
-  final int maxBatchSize;
-  final Duration retryInitialBackoff;
-  final Duration retryMaxBackoff;
-  final Duration stallThreshold;
-  final Duration progressInterval;
-  final RedisDataLossPolicy redisDataLossPolicy;
-  final int redisReplicasToAwait;
-  final boolean redisAwaitAof;
-  final Duration redisDurabilityTimeout;
-  final MeterRegistry meterRegistry;
+  private final Connector connector;
+  private final OffsetStorage offsetStorage;
+  private final PurgedPositionPolicy purgedPositionPolicy;
+  private final FirstStartPolicy firstStartPolicy;
+  private final WholeTableChangePolicy wholeTableChangePolicy;
+  private final String host;
+  private final int port;
+  private final String user;
+  private final String password;
+  private final boolean ssl;
+  private final long serverId;
+  private final String name;
+  private final VeracacheOptions redis;
+  private final InvalidationMappings mappings;
+  private final Path stateDirectory;
+  private final Duration pollInterval;
+  private final Duration heartbeatInterval;
+  private final Duration offsetFlushInterval;
+  private final int maxBatchSize;
+  private final Duration retryInitialBackoff;
+  private final Duration retryMaxBackoff;
+  private final Duration stallThreshold;
+  private final Duration progressInterval;
+  private final RedisDataLossPolicy redisDataLossPolicy;
+  private final int redisReplicasToAwait;
+  private final boolean redisAwaitAof;
+  private final Duration redisDurabilityTimeout;
+  private final MeterRegistry meterRegistry;
 
   private CdcOptions(Builder b) {
     this.connector = b.connector;
@@ -150,6 +160,120 @@ public final class CdcOptions {
     this.redisAwaitAof = b.redisAwaitAof;
     this.redisDurabilityTimeout = b.redisDurabilityTimeout;
     this.meterRegistry = b.meterRegistry;
+  }
+
+  // Read-back of the settings (the listener's internals read them; an application may log them, except password()).
+
+  public Connector connector() {
+    return connector;
+  }
+
+  public OffsetStorage offsetStorage() {
+    return offsetStorage;
+  }
+
+  public PurgedPositionPolicy purgedPositionPolicy() {
+    return purgedPositionPolicy;
+  }
+
+  public FirstStartPolicy firstStartPolicy() {
+    return firstStartPolicy;
+  }
+
+  public WholeTableChangePolicy wholeTableChangePolicy() {
+    return wholeTableChangePolicy;
+  }
+
+  public String host() {
+    return host;
+  }
+
+  public int port() {
+    return port;
+  }
+
+  public String user() {
+    return user;
+  }
+
+  public String password() {
+    return password;
+  }
+
+  public boolean ssl() {
+    return ssl;
+  }
+
+  public long serverId() {
+    return serverId;
+  }
+
+  public String name() {
+    return name;
+  }
+
+  public VeracacheOptions redis() {
+    return redis;
+  }
+
+  public InvalidationMappings mappings() {
+    return mappings;
+  }
+
+  public Path stateDirectory() {
+    return stateDirectory;
+  }
+
+  public Duration pollInterval() {
+    return pollInterval;
+  }
+
+  public Duration heartbeatInterval() {
+    return heartbeatInterval;
+  }
+
+  public Duration offsetFlushInterval() {
+    return offsetFlushInterval;
+  }
+
+  public int maxBatchSize() {
+    return maxBatchSize;
+  }
+
+  public Duration retryInitialBackoff() {
+    return retryInitialBackoff;
+  }
+
+  public Duration retryMaxBackoff() {
+    return retryMaxBackoff;
+  }
+
+  public Duration stallThreshold() {
+    return stallThreshold;
+  }
+
+  public Duration progressInterval() {
+    return progressInterval;
+  }
+
+  public RedisDataLossPolicy redisDataLossPolicy() {
+    return redisDataLossPolicy;
+  }
+
+  public int redisReplicasToAwait() {
+    return redisReplicasToAwait;
+  }
+
+  public boolean redisAwaitAof() {
+    return redisAwaitAof;
+  }
+
+  public Duration redisDurabilityTimeout() {
+    return redisDurabilityTimeout;
+  }
+
+  public MeterRegistry meterRegistry() {
+    return meterRegistry;
   }
 
   public static Builder builder() {

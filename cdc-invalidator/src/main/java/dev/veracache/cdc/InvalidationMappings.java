@@ -1,5 +1,6 @@
 package dev.veracache.cdc;
 
+import dev.veracache.cdc.internal.KeyTemplate;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;

@@ -1,7 +1,13 @@
 package dev.veracache.cdc;
 
-/** A table mapping does not fit the table it maps (a missing column, a non-numeric version): the listener stops. */
-public class MappingException extends RuntimeException {
+import dev.veracache.VeracacheException;
+
+/**
+ * A row does not fit the mapping of its table (a key column of a type its template cannot render faithfully, a version
+ * that is not a non-negative integer): the listener stops rather than drop the invalidation. The message names the
+ * table, the template or field, the column and the value's type.
+ */
+public class MappingException extends VeracacheException {
   public MappingException(String message) {
     super(message);
   }

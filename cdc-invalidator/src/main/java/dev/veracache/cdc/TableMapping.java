@@ -1,15 +1,14 @@
 package dev.veracache.cdc;
 
+import dev.veracache.cdc.internal.KeyTemplate;
 import java.time.Duration;
 import java.util.List;
-import java.util.Locale;
-import java.util.Map;
 
 /**
  * How the changes of one table become cache invalidations: the namespace, the key templates (each row image yields
  * every key), the optional version column (an integer row version that grows with every change and fences stale
  * fills) and the tombstone lifetime. Built by {@link InvalidationMappings}, which validates its form; checked against
- * the table's columns at start ({@link #checkAgainst}).
+ * the table's columns when the listener starts.
  */
 public final class TableMapping {
 
@@ -55,37 +54,6 @@ public final class TableMapping {
 
   List<KeyTemplate> keys() {
     return keys;
-  }
-
-  /** Every column the mapping reads: to check against the table at start. */
-  List<String> columns() {
-    java.util.LinkedHashSet<String> columns = new java.util.LinkedHashSet<>();
-    keys.forEach(k -> columns.addAll(k.columns()));
-    if (versionColumn != null) {
-      columns.add(versionColumn);
-    }
-    return List.copyOf(columns);
-  }
-
-  /**
-   * At start: every column the mapping reads exists, each key template can render its columns faithfully, and the
-   * version column is an integer.
-   *
-   * @param columns the table's columns by lower-case name
-   * @throws IllegalArgumentException naming the table, the field, the column and its type
-   */
-  void checkAgainst(Map<String, ColumnType> columns) {
-    for (KeyTemplate key : keys) {
-      key.check(table, columns);
-    }
-    if (versionColumn != null) {
-      ColumnType type = columns.get(versionColumn.toLowerCase(Locale.ROOT));
-      if (type == null) {
-        throw new IllegalArgumentException("table " + table + ": field 'version' names column '" + versionColumn
-            + "', which the table does not have (it has " + columns.keySet() + ")");
-      }
-      KeyRendering.checkVersion(table, versionColumn, type);
-    }
   }
 
   @Override

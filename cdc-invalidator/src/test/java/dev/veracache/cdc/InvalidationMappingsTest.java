@@ -6,7 +6,10 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import java.io.ByteArrayInputStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
 
 class InvalidationMappingsTest {
 
@@ -38,28 +41,59 @@ class InvalidationMappingsTest {
     assertThat(built.forTable("shop", "product").toString()).isEqualTo(mapping.toString());
   }
 
-  @Test
-  void malformedMappingsNameTheTableAndTheField() {
-    assertThatThrownBy(() -> yaml("tables:\n  - table: shop.product\n    keys: ['{id}']\n"))
-        .hasMessage("table shop.product: field 'namespace' is missing or empty");
-    assertThatThrownBy(() -> yaml("tables:\n  - table: shop.product\n    namespace: p\n"))
-        .hasMessage("table shop.product: field 'keys' must be a list of key templates");
-    assertThatThrownBy(() -> yaml("tables:\n  - table: shop.product\n    namespace: p\n    keys: ['{id']\n"))
-        .hasMessageContaining("table shop.product: key template '{id' has an unclosed '{'");
-    assertThatThrownBy(() -> yaml("tables:\n  - table: shop.product\n    namespace: p\n    keys: ['static']\n"))
-        .hasMessageContaining("table shop.product: key template 'static' names no column");
-    assertThatThrownBy(() -> yaml("tables:\n  - table: product\n    namespace: p\n    keys: ['{id}']\n"))
-        .hasMessageContaining("table 'product' must be written database.table");
-    assertThatThrownBy(() -> yaml("tables:\n  - table: shop.product\n    namespace: 'a:b'\n    keys: ['{id}']\n"))
-        .hasMessageContaining("table shop.product: field 'namespace' ('a:b')");
-    assertThatThrownBy(() -> yaml("tables:\n  - table: shop.product\n    namespace: p\n    keys: ['{id}']\n"
-        + "    tombstoneTtl: soon\n"))
-        .hasMessageContaining("table shop.product: field 'tombstoneTtl': 'soon' is not a duration");
-    assertThatThrownBy(() -> yaml("tables:\n  - table: shop.product\n    namespace: p\n    keys: ['{id}']\n"
-        + "    colour: blue\n"))
-        .hasMessage("table shop.product: unknown field 'colour'");
-    assertThatThrownBy(() -> yaml("nothing: here\n")).hasMessageContaining("expected a non-empty list under 'tables'");
-    assertThatThrownBy(() -> yaml("tables: [")).hasMessageContaining("test.yml is not valid YAML");
+  /** One malformed mapping file: what is wrong in it, the file, and the message that must name it. */
+  private record Malformed(String whatIsWrong, String yaml, String message, boolean wholeMessage) {
+    @Override
+    public String toString() {
+      return whatIsWrong;
+    }
+  }
+
+  private static Malformed exactly(String whatIsWrong, String yaml, String message) {
+    return new Malformed(whatIsWrong, yaml, message, true);
+  }
+
+  private static Malformed containing(String whatIsWrong, String yaml, String message) {
+    return new Malformed(whatIsWrong, yaml, message, false);
+  }
+
+  static Stream<Malformed> malformedMappings() {
+    return Stream.of(
+        exactly("no namespace", "tables:\n  - table: shop.product\n    keys: ['{id}']\n",
+            "table shop.product: field 'namespace' is missing or empty"),
+        exactly("no keys", "tables:\n  - table: shop.product\n    namespace: p\n",
+            "table shop.product: field 'keys' must be a list of key templates"),
+        containing("an unclosed placeholder",
+            "tables:\n  - table: shop.product\n    namespace: p\n    keys: ['{id']\n",
+            "table shop.product: key template '{id' has an unclosed '{'"),
+        containing("a key naming no column",
+            "tables:\n  - table: shop.product\n    namespace: p\n    keys: ['static']\n",
+            "table shop.product: key template 'static' names no column"),
+        containing("a table without its database",
+            "tables:\n  - table: product\n    namespace: p\n    keys: ['{id}']\n",
+            "table 'product' must be written database.table"),
+        containing("a namespace with a colon",
+            "tables:\n  - table: shop.product\n    namespace: 'a:b'\n    keys: ['{id}']\n",
+            "table shop.product: field 'namespace' ('a:b')"),
+        containing("a tombstone lifetime that is no duration",
+            "tables:\n  - table: shop.product\n    namespace: p\n    keys: ['{id}']\n    tombstoneTtl: soon\n",
+            "table shop.product: field 'tombstoneTtl': 'soon' is not a duration"),
+        exactly("an unknown field",
+            "tables:\n  - table: shop.product\n    namespace: p\n    keys: ['{id}']\n    colour: blue\n",
+            "table shop.product: unknown field 'colour'"),
+        containing("no tables list", "nothing: here\n", "expected a non-empty list under 'tables'"),
+        containing("text that is not YAML", "tables: [", "test.yml is not valid YAML"));
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("malformedMappings")
+  void aMalformedMappingIsRefusedNamingTheTableAndTheField(Malformed malformed) {
+    var thrown = assertThatThrownBy(() -> yaml(malformed.yaml()));
+    if (malformed.wholeMessage()) {
+      thrown.hasMessage(malformed.message());
+    } else {
+      thrown.hasMessageContaining(malformed.message());
+    }
   }
 
   @Test

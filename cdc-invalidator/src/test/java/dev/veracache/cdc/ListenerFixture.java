@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.veracache.RedisInvalidator.KeyInvalidation;
 import dev.veracache.VeracacheOptions;
+import dev.veracache.cdc.testing.CdcHooks;
 import dev.veracache.stack.DatabaseServer;
 import dev.veracache.stack.EmbeddedStackExtension;
 import dev.veracache.stack.RedisServer;

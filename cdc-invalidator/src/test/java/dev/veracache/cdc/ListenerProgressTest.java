@@ -11,6 +11,8 @@ import dev.veracache.RedisInvalidator.KeyInvalidation;
 import dev.veracache.ValueCodec;
 import dev.veracache.Veracache;
 import dev.veracache.VeracacheOptions;
+import dev.veracache.cdc.internal.ReadinessProver;
+import dev.veracache.cdc.testing.CdcHooks;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -163,7 +165,7 @@ class ListenerProgressTest extends ListenerFixture {
    */
   private void progressTimerFires(String listener) throws Exception {
     try (Connection c = db.connect();
-         PreparedStatement ps = c.prepareStatement("REPLACE INTO " + CdcInvalidator.MARKER_TABLE
+         PreparedStatement ps = c.prepareStatement("REPLACE INTO " + ReadinessProver.MARKER_TABLE
              + " (listener, token) VALUES (?, ?)")) {
       ps.setString(1, listener);
       ps.setLong(2, System.currentTimeMillis());

@@ -11,6 +11,7 @@ import dev.veracache.RedisInvalidator.KeyInvalidation;
 import dev.veracache.ValueCodec;
 import dev.veracache.Veracache;
 import dev.veracache.VeracacheOptions;
+import dev.veracache.cdc.testing.CdcHooks;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.sql.Connection;
 import java.sql.PreparedStatement;

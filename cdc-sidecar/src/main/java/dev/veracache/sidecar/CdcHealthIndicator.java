@@ -10,9 +10,9 @@ import org.springframework.boot.health.contributor.HealthIndicator;
  */
 public class CdcHealthIndicator implements HealthIndicator {
 
-  private final CdcListener listener;
+  private final CdcInvalidatorLifecycle listener;
 
-  public CdcHealthIndicator(CdcListener listener) {
+  public CdcHealthIndicator(CdcInvalidatorLifecycle listener) {
     this.listener = listener;
   }
 

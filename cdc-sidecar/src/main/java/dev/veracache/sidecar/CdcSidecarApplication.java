@@ -24,13 +24,13 @@ public class CdcSidecarApplication {
 
   /** With the demo servers when demo mode is on ({@link dev.veracache.sidecar.demo.DemoStackConfiguration}). */
   @Bean
-  CdcListener cdcListener(CdcSidecarProperties properties, ObjectProvider<DemoServers> demo,
+  CdcInvalidatorLifecycle cdcInvalidatorLifecycle(CdcSidecarProperties properties, ObjectProvider<DemoServers> demo,
       MeterRegistry registry) {
-    return new CdcListener(properties, demo.getIfAvailable(), registry);
+    return new CdcInvalidatorLifecycle(properties, demo.getIfAvailable(), registry);
   }
 
   @Bean
-  CdcHealthIndicator cdcHealthIndicator(CdcListener listener) {
+  CdcHealthIndicator cdcHealthIndicator(CdcInvalidatorLifecycle listener) {
     return new CdcHealthIndicator(listener);
   }
 }

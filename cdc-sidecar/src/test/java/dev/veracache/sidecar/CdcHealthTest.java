@@ -56,7 +56,7 @@ class CdcHealthTest {
   private int serverId;
   private StatefulRedisConnection<String, String> redis;
   /** The listener of the sidecar {@link #start} started last. */
-  private CdcListener listener;
+  private CdcInvalidatorLifecycle listener;
 
   @BeforeAll
   static void startServers() {
@@ -91,7 +91,7 @@ class CdcHealthTest {
 
   @Test
   void beforeTheListenerStartsHealthIsDownAsNotStarted() {
-    CdcListener notStarted = new CdcListener(null, null, new SimpleMeterRegistry());
+    CdcInvalidatorLifecycle notStarted = new CdcInvalidatorLifecycle(null, null, new SimpleMeterRegistry());
 
     Health health = new CdcHealthIndicator(notStarted).health();
 
@@ -204,7 +204,7 @@ class CdcHealthTest {
     ConfigurableApplicationContext app =
         SpringApplication.run(CdcSidecarApplication.class, args.toArray(String[]::new));
     closeables.add(0, app::close);
-    listener = app.getBean(CdcListener.class);
+    listener = app.getBean(CdcInvalidatorLifecycle.class);
     return "http://127.0.0.1:" + app.getEnvironment().getProperty("local.server.port");
   }
 

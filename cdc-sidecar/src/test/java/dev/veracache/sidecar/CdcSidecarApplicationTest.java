@@ -71,7 +71,7 @@ class CdcSidecarApplicationTest {
         "--veracache.cdc.state-directory=" + state,
         "--veracache.cdc.server-id=6001",
         "--veracache.cdc.name=sidecar-test");
-    CdcListener listener = app.getBean(CdcListener.class);
+    CdcInvalidatorLifecycle listener = app.getBean(CdcInvalidatorLifecycle.class);
     try {
       String base = "http://127.0.0.1:" + app.getEnvironment().getProperty("local.server.port");
       await().atMost(WITHIN).until(() -> "UP".equals(healthStatus(base)));

@@ -42,7 +42,7 @@ class DemoModeCustomSchemaTest {
         "--veracache.cdc.demo-schema=" + schema, "--veracache.cdc.server-id=6011", "--veracache.cdc.name=demo-schema");
     Path state;
     try {
-      CdcListener listener = app.getBean(CdcListener.class);
+      CdcInvalidatorLifecycle listener = app.getBean(CdcInvalidatorLifecycle.class);
       assertThat(listener.invalidator().awaitLive(Duration.ofSeconds(60))).as("live").isTrue();
       DemoServers demo = app.getBean(DemoServers.class);
       state = demo.stateDirectory();

@@ -1,9 +1,9 @@
 package dev.veracache.chaos.fault;
 
 import dev.veracache.VeracacheOptions;
-import dev.veracache.cdc.CdcHooks;
 import dev.veracache.cdc.CdcInvalidator;
 import dev.veracache.cdc.CdcOptions;
+import dev.veracache.cdc.testing.CdcHooks;
 import dev.veracache.cdc.InvalidationMappings;
 import dev.veracache.stack.DatabaseServer;
 import dev.veracache.stack.EmbeddedStack;

@@ -3,7 +3,7 @@ package dev.veracache.chaos.workload;
 import dev.veracache.CacheHooks;
 import dev.veracache.CacheLoader;
 import dev.veracache.RedisInvalidator.KeyInvalidation;
-import dev.veracache.cdc.CdcHooks;
+import dev.veracache.cdc.testing.CdcHooks;
 import dev.veracache.chaos.scenario.Scenario;
 import java.sql.Connection;
 import java.util.HashMap;

@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.veracache.RedisInvalidator.KeyInvalidation;
-import dev.veracache.cdc.CdcHooks;
+import dev.veracache.cdc.testing.CdcHooks;
 import dev.veracache.chaos.scenario.Scenario;
 import dev.veracache.chaos.scenario.ScenarioCatalog;
 import dev.veracache.chaos.workload.Workload;

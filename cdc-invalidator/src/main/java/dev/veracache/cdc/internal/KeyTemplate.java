@@ -1,5 +1,7 @@
-package dev.veracache.cdc;
+package dev.veracache.cdc.internal;
 
+import dev.veracache.cdc.MappingException;
+import dev.veracache.cdc.TableMapping;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -12,6 +14,8 @@ import org.apache.kafka.connect.data.Struct;
  * {@code "{email:lower}"}, {@code "{uuid:uuid}"}. It renders the part after {@code namespace:}, the same text a
  * {@code TieredCache} key encoder produces.
  *
+ * <p>Internal: not part of the API; may change in any release (public only for {@link TableMapping}'s builder).
+ *
  * <p>Invariants:
  * <ul>
  *   <li>Each placeholder is {@code {column}} or {@code {column:format}} ({@link KeyFormat}); a malformed template or an
@@ -22,7 +26,7 @@ import org.apache.kafka.connect.data.Struct;
  *   <li>A NULL column yields no key (no such key exists), never the text {@code "null"}.</li>
  * </ul>
  */
-final class KeyTemplate {
+public final class KeyTemplate {
 
   /** One {@code {column}} or {@code {column:format}} of a template. */
   record Placeholder(String column, KeyFormat format) {}
@@ -38,7 +42,7 @@ final class KeyTemplate {
   }
 
   /** @throws IllegalArgumentException naming the table and the template when it is malformed */
-  static KeyTemplate parse(String template, String table) {
+  public static KeyTemplate parse(String template, String table) {
     if (template == null || template.isBlank()) {
       throw new IllegalArgumentException("table " + table + ": a key template is empty");
     }
@@ -79,7 +83,12 @@ final class KeyTemplate {
     return new KeyTemplate(template, List.copyOf(literals), List.copyOf(placeholders));
   }
 
-  List<String> columns() {
+  /** A mapping's key templates, parsed (the mapping was checked when built: they parse). */
+  static List<KeyTemplate> of(TableMapping mapping) {
+    return mapping.keyTemplates().stream().map(t -> parse(t, mapping.table())).toList();
+  }
+
+  public List<String> columns() {
     return placeholders.stream().map(Placeholder::column).toList();
   }
 

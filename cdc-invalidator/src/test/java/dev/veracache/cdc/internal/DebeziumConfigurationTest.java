@@ -1,8 +1,10 @@
-package dev.veracache.cdc;
+package dev.veracache.cdc.internal;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.veracache.VeracacheOptions;
+import dev.veracache.cdc.CdcOptions;
+import dev.veracache.cdc.InvalidationMappings;
 import io.debezium.config.Configuration;
 import io.debezium.connector.mysql.MySqlConnectorConfig.MySqlSecureConnectionMode;
 import io.debezium.connector.mariadb.MariaDbConnectorConfig;
@@ -16,7 +18,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The Debezium configuration the listener generates, checked without Docker, a database or a connector: what
- * {@link CdcInvalidator#debeziumProperties} produces for the MySQL connector (and, for contrast, MariaDB's), and that
+ * {@link DebeziumConfiguration#of} produces for the MySQL connector (and, for contrast, MariaDB's), and that
  * the connector's own configuration class accepts it and reads it back as meant. The MySQL connector is otherwise run
  * only by {@code MySql8ContainerTest}, which needs Docker.
  */
@@ -52,7 +54,7 @@ class DebeziumConfigurationTest {
 
   @Test
   void theMySqlConnectorGetsItsClassServerIdCaptureListsAndCredentialsAndAcceptsThem() {
-    Properties props = CdcInvalidator.debeziumProperties(mysql().build());
+    Properties props = DebeziumConfiguration.of(mysql().build());
 
     assertThat(props).containsEntry("connector.class", "io.debezium.connector.mysql.MySqlConnector")
         .containsEntry("name", "orders-cdc")
@@ -87,7 +89,7 @@ class DebeziumConfigurationTest {
 
   @Test
   void databaseSslMakesTheMySqlConnectorRequireTls() {
-    Properties props = CdcInvalidator.debeziumProperties(mysql().databaseSsl(true).build());
+    Properties props = DebeziumConfiguration.of(mysql().databaseSsl(true).build());
 
     assertThat(props).containsEntry("database.ssl.mode", "required");
     assertThat(mySqlProblems(props)).isEmpty();
@@ -97,7 +99,7 @@ class DebeziumConfigurationTest {
 
   @Test
   void theMariaDbConnectorGetsItsOwnClassAndItsOwnWordForNoTls() {
-    Properties props = CdcInvalidator.debeziumProperties(mysql().connector(CdcOptions.Connector.MARIADB).build());
+    Properties props = DebeziumConfiguration.of(mysql().connector(CdcOptions.Connector.MARIADB).build());
 
     assertThat(props).containsEntry("connector.class", "io.debezium.connector.mariadb.MariaDbConnector")
         .containsEntry("database.ssl.mode", "disable");
@@ -109,7 +111,7 @@ class DebeziumConfigurationTest {
 
   @Test
   void fileStorageKeepsOffsetsAndSchemaHistoryInTheStateDirectory() {
-    Properties props = CdcInvalidator.debeziumProperties(mysql().offsetStorage(CdcOptions.OffsetStorage.FILE).build());
+    Properties props = DebeziumConfiguration.of(mysql().offsetStorage(CdcOptions.OffsetStorage.FILE).build());
 
     assertThat(props)
         .containsEntry("offset.storage", "org.apache.kafka.connect.storage.FileOffsetBackingStore")
@@ -122,7 +124,7 @@ class DebeziumConfigurationTest {
 
   @Test
   void redisStorageUsesTheCachesRedisWithItsCredentialsAndKeysNamedAfterTheListener() {
-    Properties props = CdcInvalidator.debeziumProperties(mysql().offsetStorage(CdcOptions.OffsetStorage.REDIS).build());
+    Properties props = DebeziumConfiguration.of(mysql().offsetStorage(CdcOptions.OffsetStorage.REDIS).build());
 
     assertThat(props)
         .containsEntry("offset.storage", "io.debezium.storage.redis.offset.RedisOffsetBackingStore")
@@ -142,7 +144,7 @@ class DebeziumConfigurationTest {
 
   @Test
   void redisStorageOverTlsWithoutAUserSendsOnlyThePassword() {
-    Properties props = CdcInvalidator.debeziumProperties(mysql().offsetStorage(CdcOptions.OffsetStorage.REDIS)
+    Properties props = DebeziumConfiguration.of(mysql().offsetStorage(CdcOptions.OffsetStorage.REDIS)
         .redis(VeracacheOptions.builder("rediss://:only-pw@redis.internal:6390").build()).build());
 
     for (String prefix : List.of("offset.storage.", "schema.history.internal.")) {
@@ -156,7 +158,7 @@ class DebeziumConfigurationTest {
 
   @Test
   void jdbcStorageKeepsOffsetsAndSchemaHistoryInTheFirstCapturedDatabaseWithTheListenersCredentials() {
-    Properties props = CdcInvalidator.debeziumProperties(mysql().offsetStorage(CdcOptions.OffsetStorage.JDBC)
+    Properties props = DebeziumConfiguration.of(mysql().offsetStorage(CdcOptions.OffsetStorage.JDBC)
         .databaseSsl(true).build());
 
     assertThat(props)
@@ -177,7 +179,7 @@ class DebeziumConfigurationTest {
 
   @Test
   void intervalsAndBatchSizesComeFromTheOptions() {
-    Properties props = CdcInvalidator.debeziumProperties(mysql()
+    Properties props = DebeziumConfiguration.of(mysql()
         .pollInterval(java.time.Duration.ofMillis(7))
         .heartbeatInterval(java.time.Duration.ofSeconds(3))
         .offsetFlushInterval(java.time.Duration.ofMillis(250))

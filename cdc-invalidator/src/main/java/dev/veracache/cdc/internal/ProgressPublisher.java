@@ -1,4 +1,4 @@
-package dev.veracache.cdc;
+package dev.veracache.cdc.internal;
 
 import dev.veracache.RedisInvalidator;
 import dev.veracache.RedisInvalidator.ProgressOutcome;

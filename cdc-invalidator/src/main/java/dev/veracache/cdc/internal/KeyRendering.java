@@ -1,6 +1,7 @@
-package dev.veracache.cdc;
+package dev.veracache.cdc.internal;
 
-import dev.veracache.cdc.ColumnType.Family;
+import dev.veracache.cdc.MappingException;
+import dev.veracache.cdc.internal.ColumnType.Family;
 import java.math.BigDecimal;
 import java.nio.ByteBuffer;
 import java.time.Duration;

@@ -1,5 +1,6 @@
-package dev.veracache.cdc;
+package dev.veracache.cdc.internal;
 
+import dev.veracache.cdc.CdcOptions;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisException;
 import io.lettuce.core.RedisURI;
@@ -26,7 +27,9 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * The listener's durable state, in the store its offsets live in ({@link CdcOptions.OffsetStorage}): the stored
+ * Internal: not part of the API; may change in any release.
+ *
+ * <p>The listener's durable state, in the store its offsets live in ({@link CdcOptions.OffsetStorage}): the stored
  * position (read at start, deleted after a purged position) and the <b>flush duty</b>, a note that the mapped
  * namespaces must be flushed once the listener is live because invalidations may have been lost.
  *
@@ -44,7 +47,7 @@ import java.util.Optional;
  *       the caller decides between failing the start and retrying.</li>
  * </ul>
  */
-abstract class ListenerState implements AutoCloseable {
+public abstract class ListenerState implements AutoCloseable {
 
   /** JDBC offsets and schema history tables (named in the engine properties) and the flush duty table. */
   static final String JDBC_OFFSETS_TABLE = "veracache_cdc_offsets";
@@ -63,11 +66,17 @@ abstract class ListenerState implements AutoCloseable {
     this.listener = listener;
   }
 
+  /** The state of this listener in its offset store; JDBC state lives in the first mapped database. */
+  public static ListenerState open(CdcOptions options) {
+    String database = options.mappings().databases().get(0);
+    return of(options, () -> Jdbc.connect(options, database));
+  }
+
   static ListenerState of(CdcOptions options, ConnectionFactory database) {
-    return switch (options.offsetStorage) {
-      case FILE -> new FileState(options.name, options.stateDirectory);
-      case REDIS -> new RedisState(options.name, options.redis.redisUri());
-      case JDBC -> new JdbcState(options.name, database);
+    return switch (options.offsetStorage()) {
+      case FILE -> new FileState(options.name(), options.stateDirectory());
+      case REDIS -> new RedisState(options.name(), options.redis().redisUri());
+      case JDBC -> new JdbcState(options.name(), database);
     };
   }
 

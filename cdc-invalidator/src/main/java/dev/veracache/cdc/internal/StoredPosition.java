@@ -1,4 +1,4 @@
-package dev.veracache.cdc;
+package dev.veracache.cdc.internal;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -23,9 +23,11 @@ import tools.jackson.databind.json.JsonMapper;
  * {@code file}, {@code pos}, {@code gtids}...; only the entry whose key names this listener counts, as only that one is
  * what Debezium resumes from.
  *
+ * <p>Internal: not part of the API; may change in any release.
+ *
  * @param binlogFile the binlog file the position names; empty if the stored offset names none
  */
-record StoredPosition(Optional<String> binlogFile) {
+public record StoredPosition(Optional<String> binlogFile) {
 
   private static final JsonMapper JSON = JsonMapper.builder().build();
 
@@ -33,7 +35,7 @@ record StoredPosition(Optional<String> binlogFile) {
    * FILE storage: the file {@code FileOffsetBackingStore} wrote (a serialized map of JSON keys to JSON values, as
    * bytes). Empty when the file is missing, empty, or holds no offset of this listener.
    */
-  static Optional<StoredPosition> fromFile(Path offsetsFile, String listener) throws IOException {
+  public static Optional<StoredPosition> fromFile(Path offsetsFile, String listener) throws IOException {
     if (!Files.isRegularFile(offsetsFile) || Files.size(offsetsFile) == 0) {
       return Optional.empty();
     }

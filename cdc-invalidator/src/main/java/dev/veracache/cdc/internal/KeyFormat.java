@@ -1,4 +1,4 @@
-package dev.veracache.cdc;
+package dev.veracache.cdc.internal;
 
 import java.util.Arrays;
 import java.util.stream.Collectors;

@@ -36,9 +36,9 @@ import org.springframework.jdbc.datasource.init.ScriptUtils;
  *       a bad setting surfaces as a {@link SidecarConfigurationException} naming the file, table or setting.</li>
  * </ul>
  */
-public class CdcListener implements SmartLifecycle {
+public class CdcInvalidatorLifecycle implements SmartLifecycle {
 
-  private static final Logger log = LoggerFactory.getLogger(CdcListener.class);
+  private static final Logger log = LoggerFactory.getLogger(CdcInvalidatorLifecycle.class);
   static final String DEMO_MAPPINGS = "/embedded-demo-mappings.yml";
   /** The default of veracache.cdc.state-directory (application.yml and {@link CdcSidecarProperties}). */
   private static final Path DEFAULT_STATE_DIRECTORY = Path.of("cdc-state");
@@ -49,7 +49,7 @@ public class CdcListener implements SmartLifecycle {
   private volatile CdcInvalidator invalidator;
   private volatile boolean running;
 
-  public CdcListener(CdcSidecarProperties properties, DemoServers demo,
+  public CdcInvalidatorLifecycle(CdcSidecarProperties properties, DemoServers demo,
       io.micrometer.core.instrument.MeterRegistry registry) {
     this.properties = properties;
     this.demo = demo;
@@ -144,7 +144,7 @@ public class CdcListener implements SmartLifecycle {
       throw new SidecarConfigurationException("No mapping file: veracache.cdc.mappings is not set.",
           "Set veracache.cdc.mappings to the YAML file of table mappings.");
     }
-    try (InputStream in = CdcListener.class.getResourceAsStream(DEMO_MAPPINGS)) {
+    try (InputStream in = CdcInvalidatorLifecycle.class.getResourceAsStream(DEMO_MAPPINGS)) {
       return InvalidationMappings.fromYaml(in, DEMO_MAPPINGS);
     } catch (IOException e) {
       throw new IllegalStateException("cannot read the bundled " + DEMO_MAPPINGS + ": " + e.getMessage(), e);

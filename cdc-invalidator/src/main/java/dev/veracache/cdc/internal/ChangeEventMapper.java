@@ -1,6 +1,9 @@
-package dev.veracache.cdc;
+package dev.veracache.cdc.internal;
 
 import dev.veracache.RedisInvalidator.KeyInvalidation;
+import dev.veracache.cdc.InvalidationMappings;
+import dev.veracache.cdc.MappingException;
+import dev.veracache.cdc.TableMapping;
 import java.math.BigDecimal;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -66,9 +69,14 @@ final class ChangeEventMapper {
   private static final BigDecimal LARGEST_VERSION = BigDecimal.valueOf(Long.MAX_VALUE);
 
   private final InvalidationMappings mappings;
+  /** Each mapped table's key templates, parsed once (the mappings hold them as written). */
+  private final Map<String, List<KeyTemplate>> templates = new LinkedHashMap<>();
 
   ChangeEventMapper(InvalidationMappings mappings) {
     this.mappings = mappings;
+    for (TableMapping mapping : mappings.tables()) {
+      templates.put(mapping.table(), KeyTemplate.of(mapping));
+    }
   }
 
   /** The row change a record carries, or null for heartbeats, schema changes and tombstones. */
@@ -227,12 +235,12 @@ final class ChangeEventMapper {
     return result;
   }
 
-  private static Set<String> keys(Struct image, TableMapping mapping) {
+  private Set<String> keys(Struct image, TableMapping mapping) {
     Set<String> keys = new LinkedHashSet<>();
     if (image == null) {
       return keys;
     }
-    for (KeyTemplate template : mapping.keys()) {
+    for (KeyTemplate template : templates.get(mapping.table())) {
       String key = template.render(image, mapping.table());
       if (key != null) {
         keys.add(key);

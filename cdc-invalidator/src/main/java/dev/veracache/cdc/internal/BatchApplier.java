@@ -1,0 +1,255 @@
+package dev.veracache.cdc.internal;
+
+import dev.veracache.RedisInvalidator;
+import dev.veracache.RedisInvalidator.KeyInvalidation;
+import dev.veracache.RedisInvalidator.ProgressOutcome;
+import dev.veracache.cdc.CdcInvalidator;
+import dev.veracache.cdc.CdcOptions;
+import dev.veracache.cdc.TableMapping;
+import dev.veracache.cdc.internal.Lifecycle.Phase;
+import dev.veracache.cdc.testing.CdcHooks;
+import io.debezium.engine.DebeziumEngine;
+import io.debezium.engine.RecordChangeEvent;
+import io.debezium.engine.StopEngineException;
+import io.micrometer.core.instrument.Counter;
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.kafka.connect.source.SourceRecord;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Applies each Debezium batch to Redis: row changes become key invalidations, whole-table changes namespace flushes,
+ * marker rows progress; only then is the batch acknowledged. Runs on the engine thread only.
+ *
+ * <p>Internal: not part of the API; may change in any release.
+ *
+ * <p>Invariants:
+ * <ul>
+ *   <li><b>No position is acknowledged before its invalidations are in Redis</b> (R2, R6). A batch is marked processed
+ *       only after Redis took all of it ({@link RedisRetry}); a crash replays from the last acknowledged position (at
+ *       least once; invalidations are idempotent).</li>
+ *   <li><b>Order.</b> Batches are applied one after the other, each pipelined in binlog order on one connection; a
+ *       whole-table change is flushed at its place in the batch (what came before it first, the rest after).</li>
+ *   <li><b>Nothing is skipped silently.</b> Unmapped tables are counted; a row that does not fit its mapping stops the
+ *       listener; a whole-table change (R16) is logged and counted, flushed or (policy FAIL) stops the listener.</li>
+ *   <li><b>Progress only for what Redis took</b> (R18), and never before the listener is LIVE; every applied batch
+ *       checks that Redis kept what it acknowledged (R15) and a Redis that lost data is made whole first (by
+ *       policy).</li>
+ *   <li><b>A close ends the polling loop quietly</b> ({@link StopEngineException}) before or instead of applying:
+ *       nothing of the batch is acknowledged, the next start replays it.</li>
+ * </ul>
+ */
+public final class BatchApplier implements DebeziumEngine.ChangeConsumer<RecordChangeEvent<SourceRecord>> {
+
+  private static final Logger log = LoggerFactory.getLogger(CdcInvalidator.class);
+  private static final String NOT_ACKNOWLEDGED = "position not acknowledged";
+
+  /** A mapped table changed as a whole under policy FAIL. */
+  static final class WholeTableChangeException extends RuntimeException {
+    WholeTableChangeException(String message) {
+      super(message);
+    }
+  }
+
+  private final CdcOptions options;
+  private final CdcHooks hooks;
+  private final ChangeEventMapper mapper;
+  private final RedisInvalidator invalidator;
+  private final ListenerMetrics metrics;
+  private final RedisRetry retry;
+  private final Lifecycle lifecycle;
+  private final ReadinessProver prover;
+  private final NamespaceFlush flush;
+  private final ProgressPublisher progress;
+
+  public BatchApplier(CdcOptions options, CdcHooks hooks, RedisInvalidator invalidator, ListenerMetrics metrics,
+      RedisRetry retry, Lifecycle lifecycle, ReadinessProver prover, NamespaceFlush flush) {
+    this.options = options;
+    this.hooks = hooks;
+    this.mapper = new ChangeEventMapper(options.mappings());
+    this.invalidator = invalidator;
+    this.metrics = metrics;
+    this.retry = retry;
+    this.lifecycle = lifecycle;
+    this.prover = prover;
+    this.flush = flush;
+    this.progress = new ProgressPublisher(invalidator, options.name(), flush.namespaces());
+  }
+
+  @Override
+  public void handleBatch(List<RecordChangeEvent<SourceRecord>> records,
+      DebeziumEngine.RecordCommitter<RecordChangeEvent<SourceRecord>> committer) throws InterruptedException {
+    if (lifecycle.isClosed()) {
+      throw closingStop();
+    }
+    try {
+      applyBatch(records, committer);
+    } catch (InterruptedException e) {
+      if (lifecycle.isClosed()) {
+        throw closingStop();
+      }
+      throw e;
+    }
+  }
+
+  private StopEngineException closingStop() {
+    return new StopEngineException("listener " + options.name() + " is closing; unacknowledged changes are replayed "
+        + "by the next start");
+  }
+
+  private void applyBatch(List<RecordChangeEvent<SourceRecord>> records,
+      DebeziumEngine.RecordCommitter<RecordChangeEvent<SourceRecord>> committer) throws InterruptedException {
+    List<KeyInvalidation> invalidations = new ArrayList<>();
+    int applied = 0;
+    int keys = 0;
+    long newestCommit = 0;
+    long newestMarker = 0;
+    for (RecordChangeEvent<SourceRecord> event : records) {
+      List<ChangeEventMapper.TableReset> resets = mapper.tableResets(event.record());
+      if (!resets.isEmpty()) {
+        // In binlog order: what came before is in Redis before the flush, what comes after lands after it.
+        if (!invalidations.isEmpty()) {
+          hooks.beforeApply(invalidations);
+          keys += applyUntilTaken(invalidations);
+          invalidations = new ArrayList<>();
+        }
+        for (ChangeEventMapper.TableReset reset : resets) {
+          resetTable(reset);
+        }
+        continue;
+      }
+      ChangeEventMapper.RowChange change = ChangeEventMapper.rowChange(event.record());
+      if (change == null) {
+        continue;
+      }
+      if (ReadinessProver.MARKER_TABLE.equals(change.table())) {
+        newestMarker = Math.max(newestMarker, prover.noticeMarker(change.after()));
+        continue;
+      }
+      TableMapping mapping = mapper.mappingOf(change);
+      if (mapping == null) {
+        metrics.eventsUnmapped.increment();
+        continue;
+      }
+      invalidations.addAll(mapper.invalidations(change, mapping));
+      applied++;
+      newestCommit = Math.max(newestCommit, change.commitMillis());
+    }
+    hooks.beforeApply(invalidations);
+    keys += applyUntilTaken(invalidations);
+    publishProgress(newestMarker); // everything before the newest marker of this batch is in Redis now
+    for (RecordChangeEvent<SourceRecord> event : records) {
+      committer.markProcessed(event);
+    }
+    committer.markBatchFinished();
+    metrics.eventsApplied.increment(applied);
+    metrics.keysInvalidated.increment(keys);
+    if (newestCommit > 0) {
+      metrics.lastCommitMillis.set(newestCommit);
+    }
+  }
+
+  /** Sends the invalidations (none: nothing to do) and waits for the durability asked for; returns how many. */
+  private int applyUntilTaken(List<KeyInvalidation> invalidations) throws InterruptedException {
+    if (invalidations.isEmpty()) {
+      return 0;
+    }
+    metrics.backlog.set(invalidations.size());
+    retry.untilTaken("a batch of " + invalidations.size() + " invalidations", true, NOT_ACKNOWLEDGED, () -> {
+      invalidator.invalidate(invalidations);
+      invalidator.awaitDurability(options.redisReplicasToAwait(), options.redisAwaitAof(),
+          options.redisDurabilityTimeout());
+      return null;
+    });
+    metrics.backlog.set(0);
+    return invalidations.size();
+  }
+
+  /**
+   * A mapped table changed as a whole (TRUNCATE, DROP, RENAME, CREATE OR REPLACE): no row event says which keys
+   * changed. FLUSH_NAMESPACES deletes every key of its namespace, retrying until Redis took it (the batch is not
+   * acknowledged before); FAIL stops the listener, naming table and statement.
+   */
+  private void resetTable(ChangeEventMapper.TableReset reset) throws InterruptedException {
+    TableMapping mapping = reset.mapping();
+    String statement = reset.statement().length() > 300 ? reset.statement().substring(0, 300) + "..."
+        : reset.statement();
+    boolean flushIt = options.wholeTableChangePolicy() == CdcOptions.WholeTableChangePolicy.FLUSH_NAMESPACES;
+    Counter counter = metrics.tableChange(mapping.table(), reset.reason(), flushIt ? "flushed" : "failed");
+    if (!flushIt) {
+      counter.increment();
+      String message = "listener " + options.name() + ": mapped table " + mapping.table() + " changed as a whole ("
+          + reset.reason() + ": " + statement + "); policy FAIL: stopping. Flush the namespace '"
+          + mapping.namespace() + "', then restart with policy FLUSH_NAMESPACES (or from a new state directory)";
+      log.error(message);
+      throw new WholeTableChangeException(message);
+    }
+    log.warn("listener {}: mapped table {} changed as a whole ({}: {}): flushing namespace '{}'", options.name(),
+        mapping.table(), reset.reason(), statement, mapping.namespace());
+    hooks.beforeFlush(mapping.table(), reset.reason(), mapping.namespace());
+    long deleted = retry.untilTaken("the flush of namespace '" + mapping.namespace() + "'", false, NOT_ACKNOWLEDGED,
+        () -> invalidator.flushNamespace(mapping.namespace()));
+    counter.increment();
+    log.warn("listener {}: flushed namespace '{}' ({} keys) after the {} of {}", options.name(), mapping.namespace(),
+        deleted, reset.reason(), mapping.table());
+  }
+
+  /**
+   * After every applied batch: check that Redis kept everything acknowledged so far and advance the sequence; when the
+   * batch carried a marker row (its token, else 0), also publish that every commit before it is applied, for clients.
+   * Retried while Redis refuses. Nothing is checked or published before the listener is LIVE (a flush may be owed).
+   */
+  private void publishProgress(long marker) throws InterruptedException {
+    while (lifecycle.phase() == Phase.LIVE) {
+      ProgressOutcome outcome = retry.untilTaken("the progress record", false, "clients that bound their staleness "
+          + "stop trusting the caches meanwhile", () -> marker == 0 ? progress.advance()
+          : progress.publish(prover.markerLagMillis(marker)));
+      if (outcome != ProgressOutcome.REDIS_LOST_DATA) {
+        if (marker != 0) {
+          metrics.progressPublished.increment();
+        }
+        return;
+      }
+      onRedisDataLoss(); // then publish again, on a new sequence
+    }
+  }
+
+  /**
+   * Redis does not hold what this listener last wrote there: it restarted from an older snapshot, failed over to a
+   * replica that lagged, or was flushed, so invalidations it acknowledged may be gone and old values may be back.
+   * FLUSH_NAMESPACES stores the duty, flushes, and starts a new progress sequence; FAIL stops the listener.
+   */
+  private void onRedisDataLoss() throws InterruptedException {
+    String reason = "Redis lost invalidations it had acknowledged (restarted from an older snapshot, failed over to a "
+        + "lagging replica, or flushed)";
+    switch (options.redisDataLossPolicy()) {
+      case IGNORE -> {
+        metrics.redisDataLossesIgnored.increment();
+        log.error("listener {}: {}; policy IGNORE: flushing nothing, the namespaces {} may serve restored old values "
+            + "until their TTL", options.name(), reason, flush.namespaces());
+        progress.startOver();
+      }
+      case FAIL -> {
+        metrics.redisDataLossesFailed.increment();
+        log.error("listener {}: {}; policy FAIL: stopping. Flush the namespaces {} and start the listener again",
+            options.name(), reason, flush.namespaces());
+        throw new IllegalStateException("listener " + options.name() + ": " + reason);
+      }
+      case FLUSH_NAMESPACES -> {
+        metrics.redisDataLossesFlushed.increment();
+        log.error("listener {}: {}; flushing the mapped namespaces {} (not live until done)", options.name(), reason,
+            flush.namespaces());
+        flush.owe(reason);
+        lifecycle.move(Phase.FLUSHING, Phase.LIVE);
+        if (!flush.flushAll()) {
+          throw new InterruptedException("closing during the flush; the stored duty makes the next start flush");
+        }
+        flush.clear();
+        progress.startOver();
+        lifecycle.move(Phase.LIVE, Phase.FLUSHING);
+      }
+      default -> throw new IllegalStateException("unknown policy " + options.redisDataLossPolicy());
+    }
+  }
+}
