@@ -18,6 +18,10 @@ import java.time.Duration;
  */
 public final class VeracacheOptions {
 
+  static { // lets the internal Redis layer read these fields without making them API
+    dev.veracache.internal.RedisSettings.installReader(RedisSettingsReader::read);
+  }
+
   final RedisURI redisUri;
   final String clientName;
   final Duration commandTimeout;

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.veracache.baseline.NaiveTwoLevelCache;
+import dev.veracache.testing.CacheHooks;
 import io.lettuce.core.KillArgs;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;

@@ -1,6 +1,6 @@
 package dev.veracache.cdc;
 
-import dev.veracache.RedisInvalidator.KeyInvalidation;
+import dev.veracache.internal.RedisInvalidator.KeyInvalidation;
 import java.util.List;
 
 /** Callbacks at the race points of the listener, for tests and chaos scenarios (a crash between receive and apply). */

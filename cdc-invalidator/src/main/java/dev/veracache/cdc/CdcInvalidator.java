@@ -1,8 +1,8 @@
 package dev.veracache.cdc;
 
 import dev.veracache.CacheUnavailableException;
-import dev.veracache.RedisInvalidator;
-import dev.veracache.RedisInvalidator.KeyInvalidation;
+import dev.veracache.internal.RedisInvalidator;
+import dev.veracache.internal.RedisInvalidator.KeyInvalidation;
 import io.debezium.embedded.Connect;
 import io.debezium.engine.DebeziumEngine;
 import io.debezium.engine.RecordChangeEvent;

@@ -1,8 +1,8 @@
 package dev.veracache.chaos;
 
-import dev.veracache.CacheHooks;
+import dev.veracache.testing.CacheHooks;
 import dev.veracache.CacheLoader;
-import dev.veracache.RedisInvalidator.KeyInvalidation;
+import dev.veracache.internal.RedisInvalidator.KeyInvalidation;
 import dev.veracache.cdc.CdcHooks;
 import dev.veracache.chaos.fault.RedisMemoryPressure;
 import java.sql.Connection;

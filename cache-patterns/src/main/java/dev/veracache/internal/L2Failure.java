@@ -1,20 +1,22 @@
-package dev.veracache;
+package dev.veracache.internal;
 
 /**
  * A Redis call that did not complete. {@link Kind#UNAVAILABLE} means Redis cannot be reached or did not answer in time
  * (the circuit breaker counts it, callers degrade to the loader); {@link Kind#REFUSED} means Redis answered with an
  * error such as OOM or READONLY (callers degrade the same way, the breaker does not count it).
+ *
+ * <p>Internal: not part of the API; may change in any release.
  */
-final class L2Failure extends RuntimeException {
+public final class L2Failure extends RuntimeException {
 
-  enum Kind { UNAVAILABLE, REFUSED }
+  public enum Kind { UNAVAILABLE, REFUSED }
 
   /** The reason of a command on a key that holds another type than a string: a foreign key under our namespace. */
-  static final String WRONG_TYPE = "wrongtype";
+  public static final String WRONG_TYPE = "wrongtype";
 
-  final Kind kind;
+  public final Kind kind;
   /** A metric tag: timeout, disconnected, circuit_open, loading, busy, oom, readonly, wrongtype, noperm, other. */
-  final String reason;
+  public final String reason;
 
   L2Failure(Kind kind, String reason, String message, Throwable cause) {
     super(message, cause, false, false);
