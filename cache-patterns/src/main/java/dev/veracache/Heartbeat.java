@@ -1,5 +1,6 @@
 package dev.veracache;
 
+import com.github.benmanes.caffeine.cache.Ticker;
 import dev.veracache.internal.L2Failure;
 import dev.veracache.internal.RedisLink;
 import io.lettuce.core.SetArgs;
@@ -33,10 +34,13 @@ final class Heartbeat implements Runnable {
   private final RedisLink link;
   private final ListenerWatch listeners;
   private final TrackingSubscription subscription;
+  private final Ticker ticker; // the client's clock (VeracacheOptions.Builder.ticker)
   private final String heartbeatKey;
   private final long recoveryGraceNanos;
   private final long heartbeatTtlMillis;
+  /** Since when Redis takes writes again after a failed heartbeat; only while {@link #writableAgain}. */
   private volatile long writableSince;
+  private volatile boolean writableAgain;
 
   Heartbeat(InvalidationTracker tracker, RedisLink link, ListenerWatch listeners, TrackingSubscription subscription,
       VeracacheOptions options) {
@@ -44,6 +48,7 @@ final class Heartbeat implements Runnable {
     this.link = link;
     this.listeners = listeners;
     this.subscription = subscription;
+    this.ticker = options.ticker;
     this.heartbeatKey = "veracache:heartbeat:" + options.clientName;
     this.recoveryGraceNanos = options.recoveryGrace.toNanos();
     this.heartbeatTtlMillis = Math.max(1000, options.heartbeatInterval.toMillis() * 4);
@@ -61,14 +66,14 @@ final class Heartbeat implements Runnable {
     } catch (L2Failure e) {
       failure = e.getMessage();
     }
-    long now = System.nanoTime();
+    long now = ticker.read();
     if (failure == null) {
       listeners.poll();
     } else {
       listeners.distrustAll("Redis heartbeat failed");
     }
     if (failure != null) {
-      writableSince = 0;
+      writableAgain = false;
       if (!tracker.redisUnsafe) {
         tracker.redisUnsafe = true;
         log.warn("Redis heartbeat failed ({}): reading from the loader, L1 entries trusted for at most {}", failure,
@@ -80,10 +85,11 @@ final class Heartbeat implements Runnable {
     if (!tracker.redisUnsafe) {
       return;
     }
-    if (writableSince == 0) {
+    if (!writableAgain) {
       // Redis takes writes again: let the invalidations refused meanwhile (ours, the CDC listener's) land before
       // Redis is trusted again, or a reader could still find a value they were meant to remove.
       writableSince = now;
+      writableAgain = true;
       tracker.recovering();
     }
     // Namespaces whose CDC listener is watched need no guess: they stay untrusted until the listener has applied

@@ -1,6 +1,5 @@
 package dev.veracache;
 
-import dev.veracache.internal.FenceProtocol;
 import dev.veracache.internal.Invalidation;
 import dev.veracache.internal.L2Failure;
 import io.micrometer.core.instrument.Counter;
@@ -62,7 +61,12 @@ final class PendingInvalidations implements AutoCloseable {
     }
   }
 
-  private final FenceProtocol fence;
+  /** Runs one invalidation in Redis ({@code FenceProtocol.invalidate}); throws {@link L2Failure} when not taken. */
+  interface Applier {
+    void apply(String redisKey, Invalidation invalidation, long tombstoneTtlMillis);
+  }
+
+  private final Applier applier;
   private final int max;
   private final long retryIntervalNanos;
   private final ConcurrentHashMap<String, Entry> pending = new ConcurrentHashMap<>();
@@ -71,8 +75,8 @@ final class PendingInvalidations implements AutoCloseable {
   private final Counter retried;
   private final Counter refused;
 
-  PendingInvalidations(FenceProtocol fence, VeracacheOptions options) {
-    this.fence = fence;
+  PendingInvalidations(Applier applier, VeracacheOptions options) {
+    this.applier = applier;
     this.max = options.maxPendingInvalidations;
     MeterRegistry registry = options.meterRegistry;
     Gauge.builder("veracache.invalidations.pending", pending, Map::size).tag("client", options.clientName)
@@ -102,7 +106,7 @@ final class PendingInvalidations implements AutoCloseable {
 
   /** Runs the invalidation script once; throws {@link L2Failure} when Redis did not take it. */
   void apply(String redisKey, Invalidation invalidation, long tombstoneTtlMillis) {
-    fence.invalidate(redisKey, invalidation, tombstoneTtlMillis);
+    applier.apply(redisKey, invalidation, tombstoneTtlMillis);
   }
 
   void enqueue(String redisKey, Invalidation invalidation, long tombstoneTtlMillis) {

@@ -41,7 +41,7 @@ public final class Veracache implements AutoCloseable {
     this.link = new RedisLink(options);
     this.fence = new FenceProtocol(link);
     this.tracker = new InvalidationTracker(link, options);
-    this.pending = new PendingInvalidations(fence, options);
+    this.pending = new PendingInvalidations(fence::invalidate, options);
     tracker.onRecovery(pending::retrySoon);
   }
 
@@ -76,7 +76,8 @@ public final class Veracache implements AutoCloseable {
         + cacheOptions.l1Ttl + ") exceeds the client's maxL1Ttl (" + options.maxL1Ttl + ")");
     String namespace = cacheOptions.namespace;
     L1Store l1 = cacheOptions.l1Enabled
-        ? new L1Store(cacheOptions.l1MaximumSize, cacheOptions.l1Ttl, cacheOptions.negativeTtl, tracker)
+        ? new L1Store(cacheOptions.l1MaximumSize, cacheOptions.l1Ttl, cacheOptions.negativeTtl, options.ticker,
+            () -> tracker.epoch)
         : null;
     SingleFlight<Lookup.Hit<V>> flight = new SingleFlight<>();
     KeyShape shape = tracker.register(namespace, cacheOptions.keyPrefix, l1, flight,

@@ -4,6 +4,7 @@ import static dev.veracache.Preconditions.check;
 import static dev.veracache.Preconditions.notNull;
 import static dev.veracache.Preconditions.positive;
 
+import com.github.benmanes.caffeine.cache.Ticker;
 import io.lettuce.core.RedisURI;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Metrics;
@@ -37,6 +38,7 @@ public final class VeracacheOptions {
   final Duration invalidationRetryInterval;
   final int maxPendingInvalidations;
   final MeterRegistry meterRegistry;
+  final Ticker ticker;
 
   private VeracacheOptions(Builder b) {
     this.redisUri = b.redisUri;
@@ -54,6 +56,7 @@ public final class VeracacheOptions {
     this.invalidationRetryInterval = b.invalidationRetryInterval;
     this.maxPendingInvalidations = b.maxPendingInvalidations;
     this.meterRegistry = b.meterRegistry;
+    this.ticker = b.ticker;
   }
 
   /** The Redis endpoint, with its credentials and TLS settings (do not log it). */
@@ -91,6 +94,7 @@ public final class VeracacheOptions {
     private Duration invalidationRetryInterval = Duration.ofMillis(200);
     private int maxPendingInvalidations = 100_000;
     private MeterRegistry meterRegistry = Metrics.globalRegistry;
+    private Ticker ticker = Ticker.systemTicker();
 
     private Builder(RedisURI redisUri) {
       this.redisUri = redisUri;
@@ -189,6 +193,15 @@ public final class VeracacheOptions {
     /** Where metrics go. Default: Micrometer's global registry. */
     public Builder meterRegistry(MeterRegistry meterRegistry) {
       this.meterRegistry = notNull(meterRegistry, "meterRegistry");
+      return this;
+    }
+
+    /**
+     * The clock of L1 ages (l1Ttl, degradedL1Ttl) and of the heartbeat's recovery grace. Default: the system clock
+     * ({@code System.nanoTime}); tests pass a ticker they advance, instead of sleeping.
+     */
+    public Builder ticker(Ticker ticker) {
+      this.ticker = notNull(ticker, "ticker");
       return this;
     }
 

@@ -41,14 +41,18 @@ class DegradedModeTest extends RealServersTest {
   @Test
   void l1IsNotTrustedBeyondDegradedTtlWhileInvalidationsCannotArrive() throws Exception {
     products.insert(1, "v1");
-    Veracache jvm = newInstance(b -> b.degradedL1Ttl(Duration.ofMillis(50)));
+    FakeTicker clock = new FakeTicker(); // L1 ages by the client's ticker: the test moves time instead of waiting
+    Veracache jvm = newInstance(b -> b.degradedL1Ttl(Duration.ofSeconds(1)).ticker(clock));
     CacheAside<Long, Product> cache = jvm.cacheAside(productOptions().build());
     warmL1(jvm, cache, 1L, loader());
 
     redisServer.stop();
     try {
       products.update(1, "v2"); // no invalidation can reach this instance now
-      await().atMost(WITHIN).until(() -> cache.get(1L, loader()).name().equals("v2"));
+      await().atMost(WITHIN).until(jvm::degraded);
+      assertThat(cache.get(1L, loader()).name()).as("an entry younger than degradedL1Ttl").isEqualTo("v1");
+      clock.advance(Duration.ofMillis(1001));
+      assertThat(cache.get(1L, loader()).name()).as("older than degradedL1Ttl: from the loader").isEqualTo("v2");
     } finally {
       redisServer.start();
     }

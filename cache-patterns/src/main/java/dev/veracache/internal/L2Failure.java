@@ -18,7 +18,7 @@ public final class L2Failure extends RuntimeException {
   /** A metric tag: timeout, disconnected, circuit_open, loading, busy, oom, readonly, wrongtype, noperm, other. */
   public final String reason;
 
-  L2Failure(Kind kind, String reason, String message, Throwable cause) {
+  public L2Failure(Kind kind, String reason, String message, Throwable cause) {
     super(message, cause, false, false);
     this.kind = kind;
     this.reason = reason;
