@@ -46,14 +46,14 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V>, L1Peek.Peekab
   private final CacheHooks hooks;
   private final ListenerWatch.Signal listener;
   private final KeyShape shape;
-  private final SingleFlight<Lookup.Hit<V>> singleFlight;
+  private final SingleFlight<V> singleFlight;
   private final RedisEntries<V> entries;
   private final Misses<K, V> misses;
   private final CacheWrites<K, V> writes;
   private final boolean defaultKeyEncoder;
 
   DefaultTieredCache(CacheOptions<K, V> options, FenceProtocol fence, RedisEntries<V> entries,
-      InvalidationTracker tracker, PendingInvalidations pending, L1Store l1, SingleFlight<Lookup.Hit<V>> singleFlight,
+      InvalidationTracker tracker, PendingInvalidations pending, L1Store l1, SingleFlight<V> singleFlight,
       KeyShape shape, CacheMetrics metrics) {
     this.options = options;
     this.prefix = options.namespace + ":" + options.keyPrefix;
@@ -108,7 +108,7 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V>, L1Peek.Peekab
 
   private V getFromRedis(K key, String local, CacheLoader<? super K, ? extends V> loader) {
     shape.checkOwnKey(key, local);
-    return singleFlight.run(local, () -> new Lookup.Hit<>(readThroughRedis(key, local, loader))).value();
+    return singleFlight.run(local, () -> readThroughRedis(key, local, loader)); // null ("not found") is shared too
   }
 
   private V readThroughRedis(K key, String local, CacheLoader<? super K, ? extends V> loader) {
@@ -211,6 +211,9 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V>, L1Peek.Peekab
   public L1Peek.Entry<V> peekL1(K key) {
     notNull(key, "key");
     Object entry = l1 == null ? null : l1.peek(encodeKey(key));
-    return entry == null ? L1Peek.Entry.absent() : new L1Peek.Entry<>(true, entry == L1Store.NOT_FOUND ? null : (V) entry);
+    if (entry == null) {
+      return L1Peek.Entry.absent();
+    }
+    return new L1Peek.Entry<>(true, entry == L1Store.NOT_FOUND ? null : (V) entry);
   }
 }

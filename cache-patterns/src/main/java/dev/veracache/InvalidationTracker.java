@@ -33,7 +33,10 @@ import org.slf4j.LoggerFactory;
  *       Entering it bumps the epoch too, so no read that straddles the change writes L1 (see {@link L1Store}). A flush
  *       push bumps it as well.</li>
  *   <li>The constructor only builds; {@link #start} registers the listeners and schedules the tracking and heartbeat
- *       tasks, after every field they touch exists. Every state change happens under {@link #stateLock}.</li>
+ *       tasks, after every field they touch exists.</li>
+ *   <li>{@link #epoch} and {@link #degraded} change only under {@link #stateLock} ({@link #updateDegraded}), where
+ *       the tracking subscription also flips {@code trackingOn}; {@link #redisUnsafe} is written by the heartbeat
+ *       thread only.</li>
  * </ul>
  */
 final class InvalidationTracker implements AutoCloseable {

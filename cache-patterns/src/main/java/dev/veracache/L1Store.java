@@ -23,8 +23,8 @@ import java.util.function.LongSupplier;
  *       {@link #complete} puts the answer only if the key was not bumped since the ticket was taken, inside Caffeine's
  *       per-key compute so the put and a concurrent removal cannot interleave.</li>
  *   <li><b>No entry is written from a read that straddled a loss of invalidations.</b> The ticket carries the
- *       tracker's epoch ({@code epoch}), which changes whenever invalidations may have been lost; a ticket from another epoch does not
- *       write.</li>
+ *       tracker's epoch ({@code epoch}), which changes whenever invalidations may have been lost; a ticket from
+ *       another epoch does not write.</li>
  *   <li><b>A key that becomes a sibling shape's leaves this L1.</b> When a cache of another key shape of the namespace
  *       is added, the plain shape drops (and refuses reads in flight of) every key beginning with its prefix
  *       ({@link #invalidateStartingWith}).</li>

@@ -2,7 +2,7 @@ package dev.veracache;
 
 import dev.veracache.internal.RedisSettings;
 
-/** Reads the Redis settings of {@link VeracacheOptions} for {@code dev.veracache.internal} (see {@link RedisSettings}). */
+/** Reads the Redis settings of {@link VeracacheOptions} for the internal Redis layer; see {@link RedisSettings}. */
 final class RedisSettingsReader {
   private RedisSettingsReader() {}
 

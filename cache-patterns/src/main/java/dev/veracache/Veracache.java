@@ -79,7 +79,7 @@ public final class Veracache implements AutoCloseable {
         ? new L1Store(cacheOptions.l1MaximumSize, cacheOptions.l1Ttl, cacheOptions.negativeTtl, options.ticker,
             () -> tracker.epoch)
         : null;
-    SingleFlight<Lookup.Hit<V>> flight = new SingleFlight<>();
+    SingleFlight<V> flight = new SingleFlight<>();
     KeyShape shape = tracker.register(namespace, cacheOptions.keyPrefix, l1, flight,
         cacheOptions.listenerStalenessBound);
     CacheMetrics metrics = metricsByNamespace.computeIfAbsent(namespace,
