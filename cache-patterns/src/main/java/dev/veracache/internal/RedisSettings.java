@@ -32,6 +32,13 @@ public record RedisSettings(RedisURI redisUri, String clientName, Duration comma
     reader = Objects.requireNonNull(optionsReader, "optionsReader");
   }
 
+  /** Never shows the URI's credentials: host and port only. */
+  @Override
+  public String toString() {
+    return "RedisSettings[endpoint=" + redisUri.getHost() + ":" + redisUri.getPort() + ", clientName=" + clientName
+        + ", commandTimeout=" + commandTimeout + "]";
+  }
+
   /** The Redis settings of {@code options}. */
   public static RedisSettings of(VeracacheOptions options) {
     Objects.requireNonNull(options, "options must not be null");
