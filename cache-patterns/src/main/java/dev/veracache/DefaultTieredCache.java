@@ -205,6 +205,11 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V>, L1Peek.Peekab
     return l1 != null && l1.contains(encodeKey(key));
   }
 
+  /** For tests: how many reads of the key hold an L1 ticket now. */
+  int l1ReadsInFlight(K key) {
+    return l1 == null ? 0 : l1.readsInFlight(encodeKey(key));
+  }
+
   /** For {@link L1Peek} only (an unsupported test seam): the L1 entry as it is; see there. */
   @Override
   @SuppressWarnings("unchecked")

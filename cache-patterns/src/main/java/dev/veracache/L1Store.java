@@ -182,6 +182,12 @@ final class L1Store {
     notFound.invalidateAll();
   }
 
+  /** For tests: how many reads of the key hold a ticket now (0 once every read ended). */
+  int readsInFlight(String key) {
+    InFlight f = inFlight.get(key);
+    return f == null ? 0 : f.readers;
+  }
+
   boolean contains(String key) {
     return values.getIfPresent(key) != null || notFound.getIfPresent(key) != null;
   }

@@ -84,6 +84,12 @@ class ThrowingHooksTest extends RealServersTest {
         .leaseWaitTimeout(Duration.ofSeconds(20)).hooks(hooks);
   }
 
+  /** No read of the key still holds an L1 ticket. */
+  private static void assertNoTicketLeft(CacheAside<Long, Product> cache, long id) {
+    assertThat(((DefaultTieredCache<Long, Product>) cache.tiered()).l1ReadsInFlight(id)).as("L1 tickets held")
+        .isZero();
+  }
+
   /** No live fill lease is recorded for the key (absent, a value, or a tombstone without a lease). */
   private void assertNoLeaseLeft(long id) {
     byte[] raw = redisCli.get(redisKey(id));
@@ -101,6 +107,7 @@ class ThrowingHooksTest extends RealServersTest {
 
     assertThatThrownBy(() -> cache.get(1L, loader())).isInstanceOf(HookFailure.class);
     assertNoLeaseLeft(1);
+    assertNoTicketLeft(cache, 1);
 
     assertThat(cache.get(1L, loader()).name()).isEqualTo("one");
     assertThat(hooks.leaseWaits).as("the next read waited for a lease").hasValue(0);
@@ -133,6 +140,8 @@ class ThrowingHooksTest extends RealServersTest {
     jvm.awaitPushesSoFar(); // the fill's own push has dropped whatever L1 kept
 
     assertThatThrownBy(() -> cache.get(3L, loader())).isInstanceOf(HookFailure.class);
+    assertNoTicketLeft(cache, 3);
+    assertThat(cache.get(3L, loader()).name()).as("the next read, not joined to the failed one").isEqualTo("three");
     products.update(3, "three, changed");
     cache.invalidate(3L); // a flight or ticket left open would keep the old answer
 
@@ -154,6 +163,7 @@ class ThrowingHooksTest extends RealServersTest {
     CompletableFuture<Product> fill = CompletableFuture.supplyAsync(() -> holder.get(4L, loader()));
     filling.awaitArrival(); // the holder has the lease and is parked before its fill
     assertThatThrownBy(() -> waiter.get(4L, loader())).isInstanceOf(HookFailure.class);
+    assertNoTicketLeft(waiter, 4);
     filling.open();
     assertThat(fill.get(10, TimeUnit.SECONDS).name()).isEqualTo("four");
 
