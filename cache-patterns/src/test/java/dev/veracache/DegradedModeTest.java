@@ -124,4 +124,29 @@ class DegradedModeTest extends RealServersTest {
     }
     await().atMost(WITHIN).until(() -> !reader.degraded());
   }
+
+  @Test
+  void afterAFailedHeartbeatRedisIsTrustedOnlyOnceRecoveryGraceHasPassedOnTheClientsClock() {
+    FakeTicker clock = new FakeTicker(); // the grace is an hour of this clock: the wall clock alone never ends it
+    Veracache reader = newInstance(b -> b.clientName("grace").heartbeatInterval(Duration.ofMillis(50))
+        .recoveryGrace(Duration.ofHours(1)).ticker(clock));
+    reader.cacheAside(productOptions().build());
+    String heartbeatKey = "veracache:heartbeat:grace";
+
+    redisCli.replicaof("127.0.0.1", 1); // read-only: the heartbeat write fails
+    try {
+      await().atMost(WITHIN).until(reader::degraded);
+    } finally {
+      redisCli.replicaofNoOne();
+    }
+    redisCli.del(heartbeatKey);
+    await().atMost(WITHIN).until(() -> redisCli.exists(heartbeatKey) == 1); // a heartbeat write succeeded again
+    assertThat(reader.degraded()).as("Redis takes writes, but the grace has not passed on the client's clock")
+        .isTrue();
+
+    await().atMost(WITHIN).until(() -> {
+      clock.advance(Duration.ofHours(1));
+      return !reader.degraded();
+    });
+  }
 }
