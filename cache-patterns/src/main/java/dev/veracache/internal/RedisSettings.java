@@ -24,8 +24,12 @@ public record RedisSettings(RedisURI redisUri, String clientName, Duration comma
 
   private static volatile Function<VeracacheOptions, RedisSettings> reader;
 
-  /** Called once, by {@code VeracacheOptions}'s static initialiser; a second reader is refused. */
+  /** Called once, by {@code VeracacheOptions}'s static initialiser; any other caller, or a second call, is refused. */
   public static synchronized void installReader(Function<VeracacheOptions, RedisSettings> optionsReader) {
+    Class<?> caller = StackWalker.getInstance(StackWalker.Option.RETAIN_CLASS_REFERENCE).getCallerClass();
+    if (caller != VeracacheOptions.class) {
+      throw new IllegalStateException("only VeracacheOptions installs its reader, not " + caller.getName());
+    }
     if (reader != null) {
       throw new IllegalStateException("the reader of VeracacheOptions is already installed");
     }
