@@ -51,8 +51,7 @@ final class Misses<K, V> {
   }
 
   /** A miss: take the lease and fill, or serve what another filled meanwhile, or wait (bounded) for another's fill. */
-  V underLease(K key, String redisKey, CacheLoader<? super K, ? extends V> loader,
-      L1Store.ReadTicket ticket) {
+  V underLease(K key, String redisKey, CacheLoader<? super K, ? extends V> loader, L1Store.ReadTicket ticket) {
     LeaseWait wait = new LeaseWait(keyWaiters, options.namespace, options.leaseWaitTimeout.toNanos());
     boolean sawUnreadable = false;
     while (true) {
