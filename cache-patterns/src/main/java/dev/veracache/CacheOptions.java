@@ -4,6 +4,7 @@ import static dev.veracache.Preconditions.check;
 import static dev.veracache.Preconditions.notNull;
 import static dev.veracache.Preconditions.positive;
 
+import dev.veracache.testing.CacheHooks;
 import java.time.Duration;
 import java.util.function.Function;
 import java.util.function.ToLongFunction;

@@ -2,11 +2,13 @@ package dev.veracache;
 
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
+import com.github.benmanes.caffeine.cache.Ticker;
 import java.time.Duration;
 import java.util.List;
 import java.util.OptionalLong;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.function.LongSupplier;
 
 /**
  * One cache's L1: a bounded Caffeine map from the encoded key to the decoded value, guarded against the two ways an
@@ -14,14 +16,15 @@ import java.util.concurrent.TimeUnit;
  *
  * <p>Invariants:
  * <ul>
- *   <li><b>No entry outlives {@code l1Ttl}</b>, which the client caps at {@code maxL1Ttl}.</li>
+ *   <li><b>No entry outlives {@code l1Ttl}</b>, which the client caps at {@code maxL1Ttl}. Ages are read from the
+ *       client's {@code Ticker} ({@code VeracacheOptions.Builder.ticker}).</li>
  *   <li><b>An invalidation that arrives while a read is in flight wins</b> (race R7). A read takes a {@link ReadTicket}
  *       before it asks Redis; {@link #invalidate} bumps the ticket's key and then removes the entry;
  *       {@link #complete} puts the answer only if the key was not bumped since the ticket was taken, inside Caffeine's
  *       per-key compute so the put and a concurrent removal cannot interleave.</li>
  *   <li><b>No entry is written from a read that straddled a loss of invalidations.</b> The ticket carries the
- *       tracker's epoch, which changes whenever invalidations may have been lost; a ticket from another epoch does not
- *       write.</li>
+ *       tracker's epoch ({@code epoch}), which changes whenever invalidations may have been lost; a ticket from
+ *       another epoch does not write.</li>
  *   <li><b>A key that becomes a sibling shape's leaves this L1.</b> When a cache of another key shape of the namespace
  *       is added, the plain shape drops (and refuses reads in flight of) every key beginning with its prefix
  *       ({@link #invalidateStartingWith}).</li>
@@ -69,13 +72,14 @@ final class L1Store {
   final Cache<String, Object> values; // read directly by DefaultTieredCache on the hit path
   private final Cache<String, Object> notFound;
   private final ConcurrentHashMap<String, InFlight> inFlight = new ConcurrentHashMap<>();
-  private final InvalidationTracker tracker;
+  /** The tracker's epoch: it changes whenever invalidations may have been lost. */
+  private final LongSupplier epoch;
 
-  L1Store(long maximumSize, Duration ttl, Duration negativeTtl, InvalidationTracker tracker) {
-    this.values = Caffeine.newBuilder().maximumSize(maximumSize).expireAfterWrite(ttl).build();
+  L1Store(long maximumSize, Duration ttl, Duration negativeTtl, Ticker ticker, LongSupplier epoch) {
+    this.values = Caffeine.newBuilder().maximumSize(maximumSize).expireAfterWrite(ttl).ticker(ticker).build();
     this.notFound = Caffeine.newBuilder().maximumSize(maximumSize)
-        .expireAfterWrite(negativeTtl.compareTo(ttl) < 0 ? negativeTtl : ttl).build();
-    this.tracker = tracker;
+        .expireAfterWrite(negativeTtl.compareTo(ttl) < 0 ? negativeTtl : ttl).ticker(ticker).build();
+    this.epoch = epoch;
   }
 
   /**
@@ -112,7 +116,7 @@ final class L1Store {
   }
 
   ReadTicket beginRead(String key) {
-    long epoch = tracker.epoch;
+    long epochAtStart = epoch.getAsLong();
     InFlight[] holder = new InFlight[1];
     long[] seen = new long[1];
     inFlight.compute(key, (k, current) -> {
@@ -122,7 +126,7 @@ final class L1Store {
       seen[0] = f.invalidations;
       return f;
     });
-    return new ReadTicket(key, epoch, holder[0], seen[0]);
+    return new ReadTicket(key, epochAtStart, holder[0], seen[0]);
   }
 
   /**
@@ -135,7 +139,7 @@ final class L1Store {
     Object stored = value == null ? NOT_FOUND : value;
     boolean[] refused = new boolean[1];
     target.asMap().compute(ticket.key, (k, current) -> {
-      refused[0] = ticket.invalidatedSinceStart() || ticket.epoch != tracker.epoch;
+      refused[0] = ticket.invalidatedSinceStart() || ticket.epoch != epoch.getAsLong();
       return refused[0] ? current : stored;
     });
     return !refused[0];
@@ -176,6 +180,12 @@ final class L1Store {
     inFlight.forEach((k, f) -> invalidate(k));
     values.invalidateAll();
     notFound.invalidateAll();
+  }
+
+  /** For tests: how many reads of the key hold a ticket now (0 once every read ended). */
+  int readsInFlight(String key) {
+    InFlight f = inFlight.get(key);
+    return f == null ? 0 : f.readers;
   }
 
   boolean contains(String key) {

@@ -1,5 +1,8 @@
 package dev.veracache;
 
+import dev.veracache.internal.FenceProtocol;
+import dev.veracache.internal.L2Failure;
+import dev.veracache.internal.RedisLink;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.util.ArrayList;
@@ -11,7 +14,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Watches the progress the CDC listeners publish in Redis ({@code veracache:progress:<namespace>}, written by
- * {@link RedisInvalidator#publishProgress}) for the namespaces that set {@code listenerStalenessBound}, and tells each
+ * {@code RedisInvalidator.publishProgress}) for the namespaces that set {@code listenerStalenessBound}, and tells each
  * such cache whether it may trust Redis and L1 (race R18: a dead, stalled or lagging listener must not leave readers
  * trusting caches for as long as the outage lasts).
  *
@@ -33,7 +36,6 @@ import org.slf4j.LoggerFactory;
 final class ListenerWatch {
 
   private static final Logger log = LoggerFactory.getLogger(ListenerWatch.class);
-  static final String PROGRESS_PREFIX = "veracache:progress:";
   /** How far in the future of Redis's clock published progress may lie and still count (clock steps, rounding). */
   static final long CLOCK_TOLERANCE_MILLIS = 1000;
   /** {@code mustReachRedisMillis} while the connection is lost: no progress is enough until Redis is back. */
@@ -62,7 +64,7 @@ final class ListenerWatch {
     }
   }
 
-  private final RedisLink link;
+  private final FenceProtocol fence;
   private final MeterRegistry registry;
   private final String clientName;
   private final Map<String, Signal> signals = new ConcurrentHashMap<>();
@@ -73,7 +75,7 @@ final class ListenerWatch {
   private boolean redisLost;
 
   ListenerWatch(RedisLink link, VeracacheOptions options) {
-    this.link = link;
+    this.fence = new FenceProtocol(link);
     this.registry = options.meterRegistry;
     this.clientName = options.clientName;
   }
@@ -157,10 +159,9 @@ final class ListenerWatch {
       return;
     }
     List<Signal> watched = new ArrayList<>(signals.values());
-    String[] keys = watched.stream().map(s -> PROGRESS_PREFIX + s.namespace).toArray(String[]::new);
-    List<?> reply;
+    FenceProtocol.Progress progress;
     try {
-      reply = (List<?>) link.runOnKeys(FenceScript.PROGRESS, keys);
+      progress = fence.progress(watched.stream().map(s -> s.namespace).toList());
     } catch (L2Failure e) {
       for (Signal signal : watched) {
         synchronized (signal) {
@@ -170,10 +171,10 @@ final class ListenerWatch {
       }
       return;
     }
-    long redisNow = (Long) reply.get(0);
+    long redisNow = progress.redisNowMillis();
     for (int i = 0; i < watched.size(); i++) {
       Signal signal = watched.get(i);
-      long safeThrough = (Long) reply.get(i + 1);
+      long safeThrough = progress.safeThroughMillis().get(i);
       synchronized (signal) {
         if (signal.markAtNextPoll) {
           signal.markAtNextPoll = false;

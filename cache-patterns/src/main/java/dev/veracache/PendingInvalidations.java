@@ -1,9 +1,10 @@
 package dev.veracache;
 
+import dev.veracache.internal.Invalidation;
+import dev.veracache.internal.L2Failure;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
-import java.nio.charset.StandardCharsets;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
@@ -60,16 +61,22 @@ final class PendingInvalidations implements AutoCloseable {
     }
   }
 
-  private final RedisLink link;
+  /** Runs one invalidation in Redis ({@code FenceProtocol.invalidate}); throws {@link L2Failure} when not taken. */
+  interface Applier {
+    void apply(String redisKey, Invalidation invalidation, long tombstoneTtlMillis);
+  }
+
+  private final Applier applier;
   private final int max;
+  private final long retryIntervalNanos;
   private final ConcurrentHashMap<String, Entry> pending = new ConcurrentHashMap<>();
   private final ScheduledExecutorService retrier;
   private final Counter dropped;
   private final Counter retried;
   private final Counter refused;
 
-  PendingInvalidations(RedisLink link, VeracacheOptions options) {
-    this.link = link;
+  PendingInvalidations(Applier applier, VeracacheOptions options) {
+    this.applier = applier;
     this.max = options.maxPendingInvalidations;
     MeterRegistry registry = options.meterRegistry;
     Gauge.builder("veracache.invalidations.pending", pending, Map::size).tag("client", options.clientName)
@@ -84,8 +91,12 @@ final class PendingInvalidations implements AutoCloseable {
       t.setDaemon(true);
       return t;
     });
-    long interval = options.invalidationRetryInterval.toNanos();
-    retrier.scheduleWithFixedDelay(this::retryAll, interval, interval, TimeUnit.NANOSECONDS);
+    this.retryIntervalNanos = options.invalidationRetryInterval.toNanos();
+  }
+
+  /** Schedules the retries. */
+  void start() {
+    retrier.scheduleWithFixedDelay(this::retryAll, retryIntervalNanos, retryIntervalNanos, TimeUnit.NANOSECONDS);
   }
 
   private static Counter counter(MeterRegistry registry, String client, String result, String description) {
@@ -95,7 +106,7 @@ final class PendingInvalidations implements AutoCloseable {
 
   /** Runs the invalidation script once; throws {@link L2Failure} when Redis did not take it. */
   void apply(String redisKey, Invalidation invalidation, long tombstoneTtlMillis) {
-    link.run(FenceScript.INVALIDATE, redisKey, invalidation.scriptArgs(tombstoneTtlMillis));
+    applier.apply(redisKey, invalidation, tombstoneTtlMillis);
   }
 
   void enqueue(String redisKey, Invalidation invalidation, long tombstoneTtlMillis) {
@@ -170,10 +181,6 @@ final class PendingInvalidations implements AutoCloseable {
       log.info("pending invalidation of '{}' applied", redisKey);
     }
     return null;
-  }
-
-  static byte[] ascii(long n) {
-    return Long.toString(n).getBytes(StandardCharsets.US_ASCII);
   }
 
   @Override

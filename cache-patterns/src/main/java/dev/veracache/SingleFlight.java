@@ -7,7 +7,8 @@ import java.util.function.Supplier;
 
 /**
  * Collapses concurrent calls for one key within this JVM into one: the first caller runs, the others get its result
- * (or its exception). Across JVMs the Redis lease does the same job.
+ * (or its exception); a {@code null} result is shared like any other. Across JVMs the Redis lease does the same
+ * job.
  *
  * <p>Invariant: a call that starts after {@link #detach} of its key never joins a flight that started before it
  * (read-your-writes within one JVM, R11 of the hardening list: a read that starts after {@code invalidate()}

@@ -3,6 +3,8 @@ package dev.veracache;
 import static dev.veracache.Preconditions.check;
 import static dev.veracache.Preconditions.notNull;
 
+import dev.veracache.internal.FenceProtocol;
+import dev.veracache.internal.RedisLink;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -27,6 +29,7 @@ public final class Veracache implements AutoCloseable {
 
   private final VeracacheOptions options;
   private final RedisLink link;
+  private final FenceProtocol fence;
   private final InvalidationTracker tracker;
   private final PendingInvalidations pending;
   /** One set of meters per namespace, shared by its key shapes (Micrometer keeps the first meter of an id). */
@@ -36,10 +39,18 @@ public final class Veracache implements AutoCloseable {
   private Veracache(VeracacheOptions options) {
     this.options = options;
     this.link = new RedisLink(options);
+    this.fence = new FenceProtocol(link);
     this.tracker = new InvalidationTracker(link, options);
-    this.pending = new PendingInvalidations(link, options);
+    this.pending = new PendingInvalidations(fence::invalidate, options);
     tracker.onRecovery(pending::retrySoon);
+  }
+
+  /** Registers the listeners and schedules the background work, once every part exists. */
+  private Veracache start() {
+    tracker.start();
+    pending.start();
     log.info("Veracache connected to Redis at {}", link.endpoint());
+    return this;
   }
 
   /**
@@ -48,7 +59,7 @@ public final class Veracache implements AutoCloseable {
    * @throws VeracacheException naming the endpoint if Redis cannot be reached at start
    */
   public static Veracache create(VeracacheOptions options) {
-    return new Veracache(notNull(options, "options"));
+    return new Veracache(notNull(options, "options")).start();
   }
 
   /**
@@ -65,14 +76,16 @@ public final class Veracache implements AutoCloseable {
         + cacheOptions.l1Ttl + ") exceeds the client's maxL1Ttl (" + options.maxL1Ttl + ")");
     String namespace = cacheOptions.namespace;
     L1Store l1 = cacheOptions.l1Enabled
-        ? new L1Store(cacheOptions.l1MaximumSize, cacheOptions.l1Ttl, cacheOptions.negativeTtl, tracker)
+        ? new L1Store(cacheOptions.l1MaximumSize, cacheOptions.l1Ttl, cacheOptions.negativeTtl, options.ticker,
+            () -> tracker.epoch)
         : null;
-    SingleFlight<java.util.Optional<V>> flight = new SingleFlight<>();
-    InvalidationTracker.KeyShape shape = tracker.register(namespace, cacheOptions.keyPrefix, l1, flight,
+    SingleFlight<V> flight = new SingleFlight<>();
+    KeyShape shape = tracker.register(namespace, cacheOptions.keyPrefix, l1, flight,
         cacheOptions.listenerStalenessBound);
     CacheMetrics metrics = metricsByNamespace.computeIfAbsent(namespace,
         ns -> new CacheMetrics(options.meterRegistry, options.clientName, ns));
-    return new DefaultTieredCache<>(cacheOptions, link, tracker, pending, l1, flight, shape, metrics);
+    return new DefaultTieredCache<>(cacheOptions, fence, new RedisEntries<>(cacheOptions, link, pending, metrics),
+        tracker, pending, l1, flight, shape, metrics);
   }
 
   /** Cache-aside: the caller passes the loader on each read and invalidates after each committed write. */

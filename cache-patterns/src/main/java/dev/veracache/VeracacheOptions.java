@@ -4,6 +4,7 @@ import static dev.veracache.Preconditions.check;
 import static dev.veracache.Preconditions.notNull;
 import static dev.veracache.Preconditions.positive;
 
+import com.github.benmanes.caffeine.cache.Ticker;
 import io.lettuce.core.RedisURI;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Metrics;
@@ -40,6 +41,10 @@ public final class VeracacheOptions {
   /** How many refused invalidations are kept for retry. */
   public static final int DEFAULT_MAX_PENDING_INVALIDATIONS = 100_000;
 
+  static { // lets the internal Redis layer read these fields without making them API
+    dev.veracache.internal.RedisSettings.installReader(RedisSettingsReader::read);
+  }
+
   final RedisURI redisUri;
   final String clientName;
   final Duration commandTimeout;
@@ -57,6 +62,7 @@ public final class VeracacheOptions {
   final Duration invalidationRetryInterval;
   final int maxPendingInvalidations;
   final MeterRegistry meterRegistry;
+  final Ticker ticker;
 
   private VeracacheOptions(Builder b) {
     this.redisUri = b.redisUri;
@@ -75,6 +81,7 @@ public final class VeracacheOptions {
     this.invalidationRetryInterval = b.invalidationRetryInterval;
     this.maxPendingInvalidations = b.maxPendingInvalidations;
     this.meterRegistry = b.meterRegistry;
+    this.ticker = b.ticker;
   }
 
   /** The Redis endpoint, with its credentials and TLS settings (do not log it). */
@@ -99,6 +106,7 @@ public final class VeracacheOptions {
     b.invalidationRetryInterval = invalidationRetryInterval;
     b.maxPendingInvalidations = maxPendingInvalidations;
     b.meterRegistry = meterRegistry;
+    b.ticker = ticker;
     return b;
   }
 
@@ -129,6 +137,7 @@ public final class VeracacheOptions {
     private Duration invalidationRetryInterval = DEFAULT_INVALIDATION_RETRY_INTERVAL;
     private int maxPendingInvalidations = DEFAULT_MAX_PENDING_INVALIDATIONS;
     private MeterRegistry meterRegistry = Metrics.globalRegistry;
+    private Ticker ticker = Ticker.systemTicker();
 
     private Builder(RedisURI redisUri) {
       this.redisUri = redisUri;
@@ -229,6 +238,15 @@ public final class VeracacheOptions {
     /** Where metrics go. Default: Micrometer's global registry. */
     public Builder meterRegistry(MeterRegistry meterRegistry) {
       this.meterRegistry = notNull(meterRegistry, "meterRegistry");
+      return this;
+    }
+
+    /**
+     * The clock of L1 ages (l1Ttl, degradedL1Ttl) and of the heartbeat's recovery grace. Default: the system clock
+     * ({@code System.nanoTime}); tests pass a ticker they advance, instead of sleeping.
+     */
+    public Builder ticker(Ticker ticker) {
+      this.ticker = notNull(ticker, "ticker");
       return this;
     }
 

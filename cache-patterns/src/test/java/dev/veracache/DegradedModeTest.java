@@ -41,14 +41,18 @@ class DegradedModeTest extends RealServersTest {
   @Test
   void l1IsNotTrustedBeyondDegradedTtlWhileInvalidationsCannotArrive() throws Exception {
     products.insert(1, "v1");
-    Veracache jvm = newInstance(b -> b.degradedL1Ttl(Duration.ofMillis(50)));
+    FakeTicker clock = new FakeTicker(); // L1 ages by the client's ticker: the test moves time instead of waiting
+    Veracache jvm = newInstance(b -> b.degradedL1Ttl(Duration.ofSeconds(1)).ticker(clock));
     CacheAside<Long, Product> cache = jvm.cacheAside(productOptions().build());
     warmL1(jvm, cache, 1L, loader());
 
     redisServer.stop();
     try {
       products.update(1, "v2"); // no invalidation can reach this instance now
-      await().atMost(WITHIN).until(() -> cache.get(1L, loader()).name().equals("v2"));
+      await().atMost(WITHIN).until(jvm::degraded);
+      assertThat(cache.get(1L, loader()).name()).as("an entry younger than degradedL1Ttl").isEqualTo("v1");
+      clock.advance(Duration.ofMillis(1001));
+      assertThat(cache.get(1L, loader()).name()).as("older than degradedL1Ttl: from the loader").isEqualTo("v2");
     } finally {
       redisServer.start();
     }
@@ -119,5 +123,30 @@ class DegradedModeTest extends RealServersTest {
       redisCli.replicaofNoOne();
     }
     await().atMost(WITHIN).until(() -> !reader.degraded());
+  }
+
+  @Test
+  void afterAFailedHeartbeatRedisIsTrustedOnlyOnceRecoveryGraceHasPassedOnTheClientsClock() {
+    FakeTicker clock = new FakeTicker(); // the grace is an hour of this clock: the wall clock alone never ends it
+    Veracache reader = newInstance(b -> b.clientName("grace").heartbeatInterval(Duration.ofMillis(50))
+        .recoveryGrace(Duration.ofHours(1)).ticker(clock));
+    reader.cacheAside(productOptions().build());
+    String heartbeatKey = "veracache:heartbeat:grace";
+
+    redisCli.replicaof("127.0.0.1", 1); // read-only: the heartbeat write fails
+    try {
+      await().atMost(WITHIN).until(reader::degraded);
+    } finally {
+      redisCli.replicaofNoOne();
+    }
+    redisCli.del(heartbeatKey);
+    await().atMost(WITHIN).until(() -> redisCli.exists(heartbeatKey) == 1); // a heartbeat write succeeded again
+    assertThat(reader.degraded()).as("Redis takes writes, but the grace has not passed on the client's clock")
+        .isTrue();
+
+    await().atMost(WITHIN).until(() -> {
+      clock.advance(Duration.ofHours(1));
+      return !reader.degraded();
+    });
   }
 }

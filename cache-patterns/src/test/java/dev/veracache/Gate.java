@@ -1,5 +1,6 @@
 package dev.veracache;
 
+import dev.veracache.testing.CacheHooks;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;

@@ -3,6 +3,8 @@ package dev.veracache;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.veracache.internal.FenceProtocol;
+import dev.veracache.internal.RedisInvalidator;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
@@ -112,7 +114,7 @@ class HostileReviewTest extends RealServersTest {
     // The old primary's clock was 10 minutes ahead: that is the value its last publish left in the progress hash.
     alive.shutdown();
     assertThat(alive.awaitTermination(5, TimeUnit.SECONDS)).isTrue();
-    redisCli.hset(ListenerWatch.PROGRESS_PREFIX + namespace, "cdc",
+    redisCli.hset(FenceProtocol.PROGRESS_PREFIX + namespace, "cdc",
         Long.toString(redisNowMillis() + Duration.ofMinutes(10).toMillis()).getBytes(StandardCharsets.US_ASCII));
     // The listener dies now. A commit it never invalidates:
     products.update(1, "v2");

@@ -3,7 +3,10 @@ package dev.veracache;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import dev.veracache.RedisInvalidator.ProgressOutcome;
+import dev.veracache.internal.RedisInvalidator;
+import dev.veracache.internal.RedisInvalidator.ProgressOutcome;
+import dev.veracache.internal.RedisLink;
+import dev.veracache.internal.RedisRecord;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;

@@ -1,5 +1,7 @@
 package dev.veracache;
 
+import dev.veracache.testing.CacheHooks;
+import dev.veracache.internal.L2Failure;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 

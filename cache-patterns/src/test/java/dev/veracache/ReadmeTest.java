@@ -53,7 +53,7 @@ class ReadmeTest {
   @Test
   void theOptionsTablesGiveEveryDefaultConstantWithItsValue() throws Exception {
     Map<String, String> documented = new LinkedHashMap<>(); // constant -> default column
-    for (List<String> row : table(section("### Options"))) {
+    for (List<String> row : table(section("## Options"))) {
       Matcher constant = TICKED.matcher(row.get(2));
       if (constant.matches()) {
         documented.put(constant.group(1), row.get(1));

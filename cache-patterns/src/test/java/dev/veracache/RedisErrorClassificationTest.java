@@ -3,6 +3,8 @@ package dev.veracache;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
+import dev.veracache.internal.L2Failure;
+import dev.veracache.internal.RedisLink;
 import io.lettuce.core.ScriptOutputType;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.charset.StandardCharsets;

@@ -3,6 +3,7 @@ package dev.veracache;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.veracache.baseline.NaiveCacheAside;
+import dev.veracache.testing.CacheHooks;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.veracache.baseline.NaiveCacheAside;
+import dev.veracache.testing.CacheHooks;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;

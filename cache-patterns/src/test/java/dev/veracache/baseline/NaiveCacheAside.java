@@ -1,6 +1,6 @@
 package dev.veracache.baseline;
 
-import dev.veracache.CacheHooks;
+import dev.veracache.testing.CacheHooks;
 import dev.veracache.CacheLoader;
 import dev.veracache.ValueCodec;
 import io.lettuce.core.RedisClient;

@@ -2,7 +2,7 @@ package dev.veracache.baseline;
 
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
-import dev.veracache.CacheHooks;
+import dev.veracache.testing.CacheHooks;
 import dev.veracache.CacheLoader;
 import dev.veracache.ValueCodec;
 import io.lettuce.core.ClientOptions;

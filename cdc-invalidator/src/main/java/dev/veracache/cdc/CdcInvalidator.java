@@ -1,7 +1,7 @@
 package dev.veracache.cdc;
 
 import dev.veracache.CacheUnavailableException;
-import dev.veracache.RedisInvalidator;
+import dev.veracache.internal.RedisInvalidator;
 import dev.veracache.cdc.internal.BatchApplier;
 import dev.veracache.cdc.internal.EngineRunner;
 import dev.veracache.cdc.internal.Lifecycle;

@@ -9,7 +9,7 @@ import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
 import dev.veracache.CacheAside;
-import dev.veracache.CacheHooks;
+import dev.veracache.testing.CacheHooks;
 import dev.veracache.CacheLoader;
 import dev.veracache.CacheOptions;
 import dev.veracache.L1Probe;
@@ -253,7 +253,7 @@ class CdcInvalidatorTest {
     AtomicBoolean crash = new AtomicBoolean(false);
     CdcInvalidator first = startListener(new CdcHooks() {
       @Override
-      public void beforeApply(java.util.List<dev.veracache.RedisInvalidator.KeyInvalidation> invalidations) {
+      public void beforeApply(java.util.List<dev.veracache.internal.RedisInvalidator.KeyInvalidation> invalidations) {
         if (crash.get() && !invalidations.isEmpty()) {
           throw new IllegalStateException("simulated crash between receive and apply");
         }

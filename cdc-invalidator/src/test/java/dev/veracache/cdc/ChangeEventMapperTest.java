@@ -3,7 +3,7 @@ package dev.veracache.cdc;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import dev.veracache.RedisInvalidator.KeyInvalidation;
+import dev.veracache.internal.RedisInvalidator.KeyInvalidation;
 import java.util.List;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;

@@ -2,7 +2,7 @@ package dev.veracache.cdc;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.veracache.RedisInvalidator.KeyInvalidation;
+import dev.veracache.internal.RedisInvalidator.KeyInvalidation;
 import dev.veracache.VeracacheOptions;
 import dev.veracache.cdc.testing.CdcHooks;
 import dev.veracache.stack.DatabaseServer;

@@ -7,7 +7,7 @@ import static org.awaitility.Awaitility.await;
 import dev.veracache.CacheAside;
 import dev.veracache.CacheLoader;
 import dev.veracache.CacheOptions;
-import dev.veracache.RedisInvalidator.KeyInvalidation;
+import dev.veracache.internal.RedisInvalidator.KeyInvalidation;
 import dev.veracache.ValueCodec;
 import dev.veracache.Veracache;
 import dev.veracache.VeracacheOptions;

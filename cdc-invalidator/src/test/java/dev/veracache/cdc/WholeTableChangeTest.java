@@ -4,10 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.veracache.CacheAside;
-import dev.veracache.CacheHooks;
+import dev.veracache.testing.CacheHooks;
 import dev.veracache.CacheLoader;
 import dev.veracache.CacheOptions;
-import dev.veracache.RedisInvalidator.KeyInvalidation;
+import dev.veracache.internal.RedisInvalidator.KeyInvalidation;
 import dev.veracache.ValueCodec;
 import dev.veracache.Veracache;
 import dev.veracache.VeracacheOptions;

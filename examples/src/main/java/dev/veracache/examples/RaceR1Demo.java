@@ -1,7 +1,7 @@
 package dev.veracache.examples;
 
 import dev.veracache.CacheAside;
-import dev.veracache.CacheHooks;
+import dev.veracache.testing.CacheHooks;
 import dev.veracache.CacheOptions;
 import dev.veracache.ValueCodec;
 import dev.veracache.Veracache;

@@ -1,8 +1,8 @@
 package dev.veracache.cdc.internal;
 
-import dev.veracache.RedisInvalidator;
-import dev.veracache.RedisInvalidator.KeyInvalidation;
-import dev.veracache.RedisInvalidator.ProgressOutcome;
+import dev.veracache.internal.RedisInvalidator;
+import dev.veracache.internal.RedisInvalidator.KeyInvalidation;
+import dev.veracache.internal.RedisInvalidator.ProgressOutcome;
 import dev.veracache.cdc.CdcInvalidator;
 import dev.veracache.cdc.CdcOptions;
 import dev.veracache.cdc.TableMapping;

@@ -1,6 +1,6 @@
 package dev.veracache.cdc.internal;
 
-import dev.veracache.RedisInvalidator.KeyInvalidation;
+import dev.veracache.internal.RedisInvalidator.KeyInvalidation;
 import dev.veracache.cdc.InvalidationMappings;
 import dev.veracache.cdc.MappingException;
 import dev.veracache.cdc.TableMapping;

@@ -1,7 +1,7 @@
 package dev.veracache.cdc.internal;
 
 import dev.veracache.CacheUnavailableException;
-import dev.veracache.RedisInvalidator;
+import dev.veracache.internal.RedisInvalidator;
 import dev.veracache.cdc.CdcInvalidator;
 import dev.veracache.cdc.CdcOptions;
 import dev.veracache.cdc.TableMapping;

@@ -1,7 +1,7 @@
 package dev.veracache.cdc.internal;
 
-import dev.veracache.RedisInvalidator;
-import dev.veracache.RedisInvalidator.ProgressOutcome;
+import dev.veracache.internal.RedisInvalidator;
+import dev.veracache.internal.RedisInvalidator.ProgressOutcome;
 import java.util.List;
 
 /**

@@ -1,6 +1,6 @@
 package dev.veracache.cdc.testing;
 
-import dev.veracache.RedisInvalidator.KeyInvalidation;
+import dev.veracache.internal.RedisInvalidator.KeyInvalidation;
 import java.util.List;
 
 /**

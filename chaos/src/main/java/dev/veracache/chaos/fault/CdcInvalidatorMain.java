@@ -1,6 +1,6 @@
 package dev.veracache.chaos.fault;
 
-import dev.veracache.RedisInvalidator.KeyInvalidation;
+import dev.veracache.internal.RedisInvalidator.KeyInvalidation;
 import dev.veracache.VeracacheOptions;
 import dev.veracache.cdc.CdcInvalidator;
 import dev.veracache.cdc.CdcOptions;

@@ -1,6 +1,6 @@
 package dev.veracache.chaos.strategy;
 
-import dev.veracache.CacheHooks;
+import dev.veracache.testing.CacheHooks;
 import dev.veracache.ValueCodec;
 import dev.veracache.baseline.NaiveTwoLevelCache;
 import dev.veracache.chaos.workload.RunContext;

@@ -3,7 +3,7 @@ package dev.veracache.chaos.strategy;
 import dev.veracache.CacheAside;
 import dev.veracache.CacheOptions;
 import dev.veracache.CacheWriter;
-import dev.veracache.L1Peek;
+import dev.veracache.testing.L1Peek;
 import dev.veracache.ReadThroughCache;
 import dev.veracache.TieredCache;
 import dev.veracache.ValueCodec;

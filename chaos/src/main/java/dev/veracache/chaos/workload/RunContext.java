@@ -1,8 +1,8 @@
 package dev.veracache.chaos.workload;
 
-import dev.veracache.CacheHooks;
+import dev.veracache.testing.CacheHooks;
 import dev.veracache.CacheLoader;
-import dev.veracache.RedisInvalidator.KeyInvalidation;
+import dev.veracache.internal.RedisInvalidator.KeyInvalidation;
 import dev.veracache.cdc.testing.CdcHooks;
 import dev.veracache.chaos.scenario.Scenario;
 import java.sql.Connection;

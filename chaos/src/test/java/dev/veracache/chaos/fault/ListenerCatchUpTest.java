@@ -3,7 +3,7 @@ package dev.veracache.chaos.fault;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.veracache.RedisInvalidator.KeyInvalidation;
+import dev.veracache.internal.RedisInvalidator.KeyInvalidation;
 import dev.veracache.cdc.testing.CdcHooks;
 import dev.veracache.chaos.scenario.Scenario;
 import dev.veracache.chaos.scenario.ScenarioCatalog;

@@ -1,6 +1,6 @@
 package dev.veracache.chaos.strategy;
 
-import dev.veracache.CacheHooks;
+import dev.veracache.testing.CacheHooks;
 import dev.veracache.CacheOptions;
 import dev.veracache.VeracacheOptions;
 import dev.veracache.chaos.strategy.StrategyRegistry.InstanceFactory;

@@ -1,4 +1,4 @@
-package dev.veracache;
+package dev.veracache.internal;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;

@@ -1,4 +1,4 @@
-package dev.veracache;
+package dev.veracache.internal;
 
 import java.nio.charset.StandardCharsets;
 
@@ -18,8 +18,10 @@ import java.nio.charset.StandardCharsets;
  *
  * <p>The floor is an unsigned decimal: the floor of a delete at {@code Long.MAX_VALUE} is 2^63, which the scripts
  * compare exactly (as strings).
+ *
+ * <p>Internal: not part of the API; may change in any release.
  */
-final class Invalidation {
+public final class Invalidation {
 
   /** The record kinds of record.lua: T latest change unknown, P the row exists, D the row was deleted. */
   private static final char UNKNOWN = 'T';
@@ -39,22 +41,22 @@ final class Invalidation {
     this.floor = floor;
   }
 
-  static Invalidation unversioned() {
+  public static Invalidation unversioned() {
     return UNVERSIONED;
   }
 
-  static Invalidation changed(long version) {
+  public static Invalidation changed(long version) {
     checkVersion(version);
     return new Invalidation(EXISTS, true, version);
   }
 
-  static Invalidation deleted(long version) {
+  public static Invalidation deleted(long version) {
     checkVersion(version);
     return new Invalidation(DELETED, true, version + 1); // Long.MAX_VALUE + 1 is 2^63, read unsigned
   }
 
   /** From the CDC listener's form: version -1 = unversioned. */
-  static Invalidation of(long version, boolean rowDeleted) {
+  public static Invalidation of(long version, boolean rowDeleted) {
     if (version == RedisRecord.NO_VERSION) {
       return UNVERSIONED;
     }
@@ -73,7 +75,7 @@ final class Invalidation {
    * the merge is applied, so it read the database after both changes). The higher floor wins; an unversioned one
    * makes the merge unversioned (drop any value, no proof for sets); at equal floors "the row exists" wins.
    */
-  Invalidation merge(Invalidation other) {
+  public Invalidation merge(Invalidation other) {
     if (kind == UNKNOWN || other.kind == UNKNOWN) {
       Invalidation higher = higherFloor(this, other);
       return new Invalidation(UNKNOWN, higher.hasFloor, higher.floor);

@@ -1,4 +1,4 @@
-package dev.veracache;
+package dev.veracache.internal;
 
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
@@ -18,15 +18,17 @@ import java.util.Arrays;
  * {@code 0} means "no lease". The full rules are in {@code record.lua}, which every script starts with. One key holds everything, so a
  * read is one plain {@code GET} and every fence check in {@code *.lua} is one atomic script on one key. The Lua
  * scripts parse the same layout: change both together.
+ *
+ * <p>Internal: not part of the API; may change in any release.
  */
-final class RedisRecord {
+public final class RedisRecord {
 
-  enum Kind { VALUE, NEGATIVE, TOMBSTONE }
+  public enum Kind { VALUE, NEGATIVE, TOMBSTONE }
 
-  static final long NO_VERSION = -1L;
+  public static final long NO_VERSION = -1L;
 
-  final Kind kind;
-  final long version;
+  public final Kind kind;
+  public final long version;
   /** The payload of a VALUE record; empty otherwise. */
   private final byte[] raw;
   private final int payloadOffset;
@@ -39,14 +41,14 @@ final class RedisRecord {
   }
 
   /** Encodes a value record: the header and the payload in one array. */
-  static byte[] value(long version, byte[] payload) {
+  public static byte[] value(long version, byte[] payload) {
     byte[] header = ("V:" + version + ":").getBytes(StandardCharsets.US_ASCII);
     byte[] record = Arrays.copyOf(header, header.length + payload.length);
     System.arraycopy(payload, 0, record, header.length, payload.length);
     return record;
   }
 
-  static byte[] negative(long version) {
+  public static byte[] negative(long version) {
     return ("N:" + version + ":").getBytes(StandardCharsets.US_ASCII);
   }
 
@@ -55,7 +57,7 @@ final class RedisRecord {
    *
    * @throws IllegalArgumentException if the bytes are not a Veracache record (written by something else)
    */
-  static RedisRecord parse(byte[] raw) {
+  public static RedisRecord parse(byte[] raw) {
     if (raw.length < 4 || raw[1] != ':') {
       throw new IllegalArgumentException("not a Veracache record (" + raw.length + " bytes)");
     }
@@ -91,12 +93,12 @@ final class RedisRecord {
   }
 
   /** For a TOMBSTONE: whether a fill lease is recorded in it (token not "0"); it may have expired since. */
-  boolean leaseRecorded() {
+  public boolean leaseRecorded() {
     return kind == Kind.TOMBSTONE && !(raw.length > payloadOffset + 1 && raw[payloadOffset] == '0'
         && raw[payloadOffset + 1] == ':');
   }
 
-  byte[] payload() {
+  public byte[] payload() {
     return Arrays.copyOfRange(raw, payloadOffset, raw.length);
   }
 }

@@ -1,7 +1,12 @@
-package dev.veracache;
+package dev.veracache.testing;
+
+import dev.veracache.TieredCache;
+import dev.veracache.Veracache;
+import java.util.Objects;
 
 /**
- * <b>For tests and diagnostic tools only, not for application code:</b> what one JVM's L1 holds for a key, looked at
+ * <b>An unsupported test seam: for tests and diagnostic tools only, not for application code; it may change or go in
+ * any release.</b> what one JVM's L1 holds for a key, looked at
  * directly. An application reads through {@link TieredCache#get}; this exists so that a checker can compare every
  * level with the database on its own (the chaos module's end-of-run comparison), which {@code get} cannot do: a miss
  * in L1 goes on to Redis and the loader, and an L1 entry that {@code get} would not serve right now (while
@@ -18,7 +23,13 @@ public final class L1Peek {
    */
   public record Entry<V>(boolean present, V value) {
 
-    static final Entry<Object> ABSENT = new Entry<>(false, null);
+    private static final Entry<Object> ABSENT = new Entry<>(false, null);
+
+    /** L1 holds nothing for the key. */
+    @SuppressWarnings("unchecked")
+    public static <V> Entry<V> absent() {
+      return (Entry<V>) ABSENT;
+    }
 
     public Entry {
       if (!present && value != null) {
@@ -32,6 +43,14 @@ public final class L1Peek {
     }
   }
 
+  /**
+   * Implemented by the caches {@link Veracache} makes, so that {@link #peek} can reach their L1. Not for application
+   * code: call {@link #peek}.
+   */
+  public interface Peekable<K, V> {
+    Entry<V> peekL1(K key);
+  }
+
   private L1Peek() {}
 
   /**
@@ -43,15 +62,11 @@ public final class L1Peek {
    */
   @SuppressWarnings("unchecked")
   public static <K, V> Entry<V> peek(TieredCache<K, V> cache, K key) {
-    Preconditions.notNull(cache, "cache");
-    if (!(cache instanceof DefaultTieredCache<K, V> tiered)) {
+    Objects.requireNonNull(cache, "cache must not be null");
+    if (!(cache instanceof Peekable<?, ?> peekable)) {
       throw new IllegalArgumentException("L1Peek: " + cache.getClass().getName() + " (namespace "
           + cache.namespace() + ") is not a cache made by Veracache; its L1 cannot be looked at");
     }
-    Object entry = tiered.peekL1(key);
-    if (entry == null) {
-      return (Entry<V>) Entry.ABSENT;
-    }
-    return new Entry<>(true, entry == L1Store.NOT_FOUND ? null : (V) entry);
+    return ((Peekable<K, V>) peekable).peekL1(key);
   }
 }

@@ -1,11 +1,13 @@
-package dev.veracache;
+package dev.veracache.testing;
 
 /**
- * Callbacks at the points where cache races happen. They let tests and chaos scenarios hold a thread at an exact
- * point (with a latch) instead of sleeping and hoping. Production code leaves them at {@link #NONE}.
+ * <b>An unsupported test seam</b> (it may change or go in any release): callbacks at the points where cache races
+ * happen. They let tests and chaos scenarios hold a thread at an exact point (with a latch) instead of sleeping and
+ * hoping. Production code leaves them at {@link #NONE} ({@code CacheOptions.Builder.hooks}).
  *
- * <p>Each receives the full Redis key ({@code namespace:key}). A hook runs on the calling thread; an exception thrown
- * by a hook propagates to the caller.
+ * <p>Each receives the full Redis key ({@code namespace:key}). A hook runs on the calling thread, inside the fenced
+ * path; an exception thrown by a hook propagates to the caller and leaves nothing behind: no fill lease held, no L1
+ * read ticket or single flight open, and after {@link #beforeVersionedSet} the key invalidated (the write committed).
  */
 public interface CacheHooks {
 

@@ -1,4 +1,4 @@
-package dev.veracache;
+package dev.veracache.internal;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -9,8 +9,9 @@ import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 
 /**
- * One of the Lua scripts in {@code src/main/resources/dev/veracache}, with its SHA-1 for EVALSHA. Each is loaded with
+ * One of the Lua scripts in {@code src/main/resources/dev/veracache/internal}, with its SHA-1 for EVALSHA. Each is loaded with
  * {@code record.lua} in front of it: the record layout, its parser and the exact version comparison live once, there.
+ * Only {@link FenceProtocol} runs them: it owns their arguments and replies.
  */
 enum FenceScript {
   ACQUIRE("acquire.lua"),
@@ -39,7 +40,7 @@ enum FenceScript {
   private static String resource(String name) {
     try (InputStream in = FenceScript.class.getResourceAsStream(name)) {
       if (in == null) {
-        throw new IllegalStateException("missing script resource dev/veracache/" + name);
+        throw new IllegalStateException("missing script resource dev/veracache/internal/" + name);
       }
       return new String(in.readAllBytes(), StandardCharsets.UTF_8);
     } catch (IOException e) {

@@ -1,5 +1,8 @@
-package dev.veracache;
+package dev.veracache.internal;
 
+import dev.veracache.FailureReason;
+import dev.veracache.VeracacheException;
+import dev.veracache.VeracacheOptions;
 import io.github.resilience4j.circuitbreaker.CallNotPermittedException;
 import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
@@ -39,7 +42,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The one Redis connection of a {@link Veracache} client, behind a circuit breaker.
+ * The one Redis connection of a {@code Veracache} client (or of a {@link RedisInvalidator}), behind a circuit breaker.
+ *
+ * <p>Internal: not part of the API; may change in any release. The fence scripts run through {@link FenceProtocol}
+ * only: this class carries commands and classifies their failures, it knows no script's arguments or replies.
  *
  * <p>Invariants:
  * <ul>
@@ -59,12 +65,12 @@ import org.slf4j.LoggerFactory;
  *       breaker), LOADING and BUSY mean Redis cannot serve now (counted), any other code is a refusal.</li>
  * </ul>
  */
-final class RedisLink implements AutoCloseable {
+public final class RedisLink implements AutoCloseable {
 
   private static final Logger log = LoggerFactory.getLogger(RedisLink.class);
   private static final byte[][] NO_ARGS = new byte[0][];
 
-  final CircuitBreaker breaker;
+  private final CircuitBreaker breaker;
   private final ClientResources resources;
   private final RedisClient client;
   private final StatefulRedisConnection<String, byte[]> connection;
@@ -75,11 +81,15 @@ final class RedisLink implements AutoCloseable {
   private final long commandTimeoutNanos;
   private final ConcurrentHashMap<FailureReason, Counter> errorCounters = new ConcurrentHashMap<>();
 
-  RedisLink(VeracacheOptions options) {
-    this.registry = options.meterRegistry;
-    this.clientName = options.clientName;
-    this.commandTimeoutNanos = options.commandTimeout.toNanos();
-    RedisURI uri = options.redisUri;
+  public RedisLink(VeracacheOptions options) {
+    this(RedisSettings.of(options));
+  }
+
+  public RedisLink(RedisSettings options) {
+    this.registry = options.meterRegistry();
+    this.clientName = options.clientName();
+    this.commandTimeoutNanos = options.commandTimeout().toNanos();
+    RedisURI uri = options.redisUri();
     this.endpoint = uri.getHost() + ":" + uri.getPort(); // never the password
     this.resources = ClientResources.builder()
         .reconnectDelay(Delay.exponential(Duration.ofMillis(10), Duration.ofSeconds(1), 2, TimeUnit.MILLISECONDS))
@@ -89,15 +99,15 @@ final class RedisLink implements AutoCloseable {
         .protocolVersion(ProtocolVersion.RESP3)
         .autoReconnect(true)
         .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS)
-        .timeoutOptions(TimeoutOptions.enabled(options.commandTimeout))
-        .socketOptions(SocketOptions.builder().connectTimeout(options.commandTimeout.multipliedBy(4)).build())
+        .timeoutOptions(TimeoutOptions.enabled(options.commandTimeout()))
+        .socketOptions(SocketOptions.builder().connectTimeout(options.commandTimeout().multipliedBy(4)).build())
         .build());
     this.breaker = CircuitBreaker.of("veracache-redis-" + endpoint, CircuitBreakerConfig.custom()
         .slidingWindowType(CircuitBreakerConfig.SlidingWindowType.COUNT_BASED)
-        .slidingWindowSize(options.breakerWindowSize)
-        .minimumNumberOfCalls(options.breakerMinimumCalls)
-        .failureRateThreshold(options.breakerFailureRatePercent)
-        .waitDurationInOpenState(options.breakerOpenDuration)
+        .slidingWindowSize(options.breakerWindowSize())
+        .minimumNumberOfCalls(options.breakerMinimumCalls())
+        .failureRateThreshold(options.breakerFailureRatePercent())
+        .waitDurationInOpenState(options.breakerOpenDuration())
         .permittedNumberOfCallsInHalfOpenState(1)
         .automaticTransitionFromOpenToHalfOpenEnabled(true)
         .recordException(e -> e instanceof L2Failure f && f.kind == L2Failure.Kind.UNAVAILABLE)
@@ -111,7 +121,7 @@ final class RedisLink implements AutoCloseable {
     }
     this.commands = connection.sync();
     try {
-      commands.clientSetname(options.clientName);
+      commands.clientSetname(options.clientName());
     } catch (RedisException e) {
       log.warn("Redis at {} refused CLIENT SETNAME: {}", endpoint, e.getMessage());
     }
@@ -123,20 +133,27 @@ final class RedisLink implements AutoCloseable {
     return CODEC;
   }
 
-  StatefulRedisConnection<String, byte[]> connection() {
+  /** The circuit breaker every data call goes through. */
+  public CircuitBreaker breaker() {
+    return breaker;
+  }
+
+  /** The one connection: tracking is switched on here, and its pushes arrive here. */
+  public StatefulRedisConnection<String, byte[]> connection() {
     return connection;
   }
 
-  RedisClient client() {
+  public RedisClient client() {
     return client;
   }
 
-  String endpoint() {
+  /** {@code host:port}, never the password: for logs. */
+  public String endpoint() {
     return endpoint;
   }
 
   /** GET, or null when absent. */
-  byte[] get(String key) {
+  public byte[] get(String key) {
     return call(() -> commands.get(key));
   }
 
@@ -198,7 +215,7 @@ final class RedisLink implements AutoCloseable {
   }
 
   /** A command that is not a data operation (CLIENT TRACKING, PING): counted, not guarded by the breaker. */
-  <T> T control(Supplier<T> command) {
+  public <T> T control(Supplier<T> command) {
     try {
       return command.get();
     } catch (RuntimeException e) {
@@ -270,7 +287,7 @@ final class RedisLink implements AutoCloseable {
    * ({@code ERR Error running script (call to f_<sha>): @user_script:1: @user_script: 1: -OOM command not allowed ...},
    * and a pcall error table reads {@code @user_script: 1: -OOM ...}): then the wrapped code is answered.
    */
-  static String errorCode(String message) {
+  public static String errorCode(String message) {
     Matcher wrapped = WRAPPED_SCRIPT_ERROR.matcher(message);
     if ((message.startsWith("ERR Error running script") || message.startsWith("@user_script")) && wrapped.find()) {
       return wrapped.group(1);

@@ -1,4 +1,6 @@
-package dev.veracache;
+package dev.veracache.internal;
+
+import dev.veracache.FailureReason;
 
 /**
  * A Redis call that did not complete, and why ({@link FailureReason}). {@link Kind#UNAVAILABLE} means Redis cannot
@@ -6,16 +8,18 @@ package dev.veracache;
  * {@link Kind#REFUSED} means Redis answered with an error such as OOM or READONLY (callers degrade the same way, the
  * breaker does not count it). The kind follows from the reason ({@link FailureReason#isUnavailable()}), so the two
  * never disagree.
+ *
+ * <p>Internal: not part of the API; may change in any release.
  */
-final class L2Failure extends RuntimeException {
+public final class L2Failure extends RuntimeException {
 
-  enum Kind { UNAVAILABLE, REFUSED }
+  public enum Kind { UNAVAILABLE, REFUSED }
 
-  final Kind kind;
+  public final Kind kind;
   /** Why; its {@link FailureReason#tag()} is the {@code reason} tag of {@code veracache.redis.errors}. */
-  final FailureReason reason;
+  public final FailureReason reason;
 
-  L2Failure(FailureReason reason, String message, Throwable cause) {
+  public L2Failure(FailureReason reason, String message, Throwable cause) {
     super(message, cause, false, false);
     this.kind = reason.isUnavailable() ? Kind.UNAVAILABLE : Kind.REFUSED;
     this.reason = reason;

@@ -1,21 +1,24 @@
-package dev.veracache;
+package dev.veracache.internal;
 
-import static dev.veracache.PendingInvalidations.ascii;
-import static dev.veracache.Preconditions.notNull;
+import dev.veracache.FailureReason;
+import static java.util.Objects.requireNonNull;
 
+import dev.veracache.CacheUnavailableException;
+import dev.veracache.VeracacheOptions;
 import io.lettuce.core.KeyScanCursor;
 import io.lettuce.core.ScanArgs;
 import io.lettuce.core.ScanCursor;
 import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
 import java.util.List;
 
 /**
  * Invalidates cache keys in Redis for a writer outside the caches: the CDC listener. Each invalidation runs the same
- * script as {@link TieredCache#invalidate(Object, long)} (cancels fill leases, leaves a versioned tombstone), so every
+ * script as {@code TieredCache.invalidate(key, version)} (cancels fill leases, leaves a versioned tombstone), so every
  * instance's L1 drops the key through its tracking push.
  *
- * <p>Unlike {@link TieredCache}, it never queues a failure: {@link #invalidate(List)} either returns after Redis took
+ * <p>Internal: not part of the API; may change in any release. It is public for the {@code cdc-invalidator} module.
+ *
+ * <p>Unlike {@code TieredCache}, it never queues a failure: {@link #invalidate(List)} either returns after Redis took
  * every invalidation, or throws {@link CacheUnavailableException} and the caller (which must not acknowledge its
  * source position) retries. A batch is pipelined on one connection in list order, so per-key order is kept;
  * invalidations are idempotent, so retrying a partly applied batch is harmless.
@@ -51,9 +54,11 @@ public final class RedisInvalidator implements AutoCloseable {
   }
 
   private final RedisLink link;
+  private final FenceProtocol fence;
 
   private RedisInvalidator(RedisLink link) {
     this.link = link;
+    this.fence = new FenceProtocol(link);
   }
 
   /** Opens its own Redis connection (no L1, no tracking). */
@@ -71,14 +76,12 @@ public final class RedisInvalidator implements AutoCloseable {
     if (invalidations.isEmpty()) {
       return;
     }
-    List<String> keys = new ArrayList<>(invalidations.size());
-    List<byte[][]> args = new ArrayList<>(invalidations.size());
-    for (KeyInvalidation i : invalidations) {
-      keys.add(i.redisKey());
-      args.add(Invalidation.of(i.version(), i.rowDeleted()).scriptArgs(i.tombstoneTtlMillis()));
-    }
+    List<FenceProtocol.KeyedInvalidation> batch = invalidations.stream()
+        .map(i -> new FenceProtocol.KeyedInvalidation(i.redisKey(), Invalidation.of(i.version(), i.rowDeleted()),
+            i.tombstoneTtlMillis()))
+        .toList();
     try {
-      link.runPipelined(FenceScript.INVALIDATE, keys, args);
+      fence.invalidatePipelined(batch);
     } catch (L2Failure e) {
       throw new CacheUnavailableException(e.getMessage(), e.reason, e);
     }
@@ -141,7 +144,7 @@ public final class RedisInvalidator implements AutoCloseable {
   public ProgressOutcome publishProgress(String listener, String instance, List<String> namespaces, long lastSequence,
       long sequence, long lagMillis) {
     notNull(namespaces, "namespaces");
-    return runPublish(listener, instance, namespaces, lastSequence, sequence, ascii(Math.max(0, lagMillis)));
+    return runPublish(listener, instance, namespaces, lastSequence, sequence, Math.max(0, lagMillis));
   }
 
   /**
@@ -150,23 +153,16 @@ public final class RedisInvalidator implements AutoCloseable {
    * snapshot is always lost together with a sequence number written after it, and is detected at the next check.
    */
   public ProgressOutcome advanceSequence(String listener, String instance, long lastSequence, long sequence) {
-    return runPublish(listener, instance, List.of(), lastSequence, sequence, new byte[0]);
+    return runPublish(listener, instance, List.of(), lastSequence, sequence, -1);
   }
 
   private ProgressOutcome runPublish(String listener, String instance, List<String> namespaces, long lastSequence,
-      long sequence, byte[] lag) {
+      long sequence, long lagMillis) {
     notNull(listener, "listener");
     notNull(instance, "instance");
-    String[] keys = new String[namespaces.size() + 1];
-    keys[0] = "veracache:cdc:" + listener + ":seq:" + instance;
-    for (int i = 0; i < namespaces.size(); i++) {
-      keys[i + 1] = ListenerWatch.PROGRESS_PREFIX + namespaces.get(i);
-    }
     try {
-      List<?> reply = (List<?>) link.runOnKeys(FenceScript.PUBLISH, keys,
-          (lastSequence == 0 ? "" : Long.toString(lastSequence)).getBytes(StandardCharsets.US_ASCII),
-          ascii(sequence), listener.getBytes(StandardCharsets.UTF_8), lag);
-      return (Long) reply.get(0) == 1 ? ProgressOutcome.PUBLISHED : ProgressOutcome.REDIS_LOST_DATA;
+      return fence.publish(listener, instance, namespaces, lastSequence, sequence, lagMillis)
+          == FenceProtocol.PublishOutcome.PUBLISHED ? ProgressOutcome.PUBLISHED : ProgressOutcome.REDIS_LOST_DATA;
     } catch (L2Failure e) {
       throw new CacheUnavailableException(e.getMessage(), e.reason, e);
     }
@@ -228,5 +224,9 @@ public final class RedisInvalidator implements AutoCloseable {
   @Override
   public void close() {
     link.close();
+  }
+
+  private static <T> T notNull(T value, String name) {
+    return requireNonNull(value, () -> name + " must not be null");
   }
 }

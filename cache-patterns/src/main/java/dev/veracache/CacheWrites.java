@@ -1,0 +1,149 @@
+package dev.veracache;
+
+import dev.veracache.internal.FenceProtocol;
+import dev.veracache.internal.FenceProtocol.PutOutcome;
+import dev.veracache.internal.Invalidation;
+import dev.veracache.internal.L2Failure;
+import dev.veracache.testing.CacheHooks;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One cache's write path, after a committed database write: invalidations and versioned sets (write-through). Keys
+ * arrive encoded and checked by {@link DefaultTieredCache}.
+ *
+ * <p>Invariants:
+ * <ul>
+ *   <li><b>Versioned sets never go back in time</b> ({@code put.lua}, R4).</li>
+ *   <li><b>Own writes drop L1 before and after the Redis call</b>: before, so this JVM stops serving the old value at
+ *       once; after, because a read that started in between may have fetched the old value, and this client must not
+ *       count on the push of its own write (Redis 6.2 and 7.0 push script writes back despite NOLOOP, redis#11052,
+ *       but NOLOOP is meant to spare them). The key's single flight is detached first, so a read that starts after
+ *       the write returned never joins a load that may have read the old row (R11).</li>
+ *   <li><b>An invalidation Redis refuses is queued and retried</b> ({@link PendingInvalidations}), never dropped.</li>
+ *   <li><b>A set that cannot be made becomes an invalidation at its version</b>: a value the codec refuses, a Redis
+ *       failure, or a test hook that throws before the set. The database has the write, so the old value must not
+ *       stay cached anywhere.</li>
+ * </ul>
+ */
+final class CacheWrites<K, V> {
+
+  private static final Logger log = LoggerFactory.getLogger(CacheWrites.class);
+
+  private final CacheOptions<K, V> options;
+  private final FenceProtocol fence;
+  private final PendingInvalidations pending;
+  private final RedisEntries<V> entries;
+  private final Misses<K, V> misses;
+  private final L1Store l1; // null when L1 is off
+  private final SingleFlight<?> singleFlight;
+  private final CacheMetrics metrics;
+  private final CacheHooks hooks;
+  private final long tombstoneTtlMillis;
+
+  CacheWrites(CacheOptions<K, V> options, FenceProtocol fence, PendingInvalidations pending, RedisEntries<V> entries,
+      Misses<K, V> misses, L1Store l1, SingleFlight<?> singleFlight, CacheMetrics metrics) {
+    this.options = options;
+    this.fence = fence;
+    this.pending = pending;
+    this.entries = entries;
+    this.misses = misses;
+    this.l1 = l1;
+    this.singleFlight = singleFlight;
+    this.metrics = metrics;
+    this.hooks = options.hooks;
+    this.tombstoneTtlMillis = options.tombstoneTtl.toMillis();
+  }
+
+  Invalidation versioned(long version, boolean deleted) {
+    if (version < 0) {
+      throw new IllegalArgumentException("cache '" + options.namespace + "': version must be >= 0"
+          + (deleted ? "" : " (or -1 for none)") + ", was " + version);
+    }
+    return deleted ? Invalidation.deleted(version) : Invalidation.changed(version);
+  }
+
+  void invalidate(String local, String redisKey, Invalidation invalidation) {
+    if (l1 != null) {
+      l1.invalidate(local);
+    }
+    singleFlight.detach(local);
+    try {
+      pending.apply(redisKey, invalidation, tombstoneTtlMillis);
+      metrics.invalidationsApplied.increment();
+    } catch (L2Failure e) {
+      pending.enqueue(redisKey, invalidation, tombstoneTtlMillis);
+      metrics.invalidationsQueued.increment();
+      log.warn("cache '{}': invalidation of '{}' ({}) not taken by Redis, queued for retry: {}", options.namespace,
+          redisKey, invalidation, e.getMessage());
+    }
+    if (l1 != null) {
+      l1.invalidate(local);
+    }
+  }
+
+  /** A versioned set; see {@link TieredCache#put}. */
+  boolean put(String local, String redisKey, V value) {
+    long version = versionForPut(local, redisKey, value);
+    byte[] record = entries.encodeOrNull(redisKey, value, version);
+    if (record == null) {
+      invalidate(local, redisKey, versioned(version, false));
+      return false;
+    }
+    if (l1 != null) {
+      l1.invalidate(local);
+    }
+    singleFlight.detach(local); // a read after this returns must not join a load that may have read the old row
+    L1Store.ReadTicket ticket = l1 == null ? null : l1.beginRead(local);
+    try {
+      try {
+        hooks.beforeVersionedSet(redisKey, version);
+      } catch (RuntimeException | Error e) {
+        invalidate(local, redisKey, versioned(version, false)); // the write is committed: drop the old value
+        throw e;
+      }
+      PutOutcome outcome;
+      try {
+        outcome = fence.put(redisKey, version, record, misses.valueTtlMillis(), tombstoneTtlMillis);
+      } catch (L2Failure e) {
+        log.warn("cache '{}': set of '{}' version {} not taken by Redis, invalidating instead: {}",
+            options.namespace, redisKey, version, e.getMessage());
+        invalidate(local, redisKey, versioned(version, false));
+        return false;
+      }
+      hooks.fenceDecided(redisKey, outcome == PutOutcome.STORED || outcome == PutOutcome.ALREADY_CACHED);
+      switch (outcome) {
+        case REFUSED_BY_VERSION -> {
+          metrics.putRefusedVersion.increment();
+          return false;
+        }
+        case NO_FLOOR -> {
+          metrics.putNoFloor.increment();
+          log.debug("cache '{}': set of '{}' version {} not cached: the key holds no version to prove it is the "
+              + "newest (a tombstone at version {} is left; the next read loads the row)", options.namespace, redisKey,
+              version, version);
+          return false;
+        }
+        default -> {
+          metrics.putStored.increment();
+          misses.rememberOwnWrite(ticket, value);
+          return true;
+        }
+      }
+    } finally {
+      if (ticket != null) {
+        l1.endRead(ticket);
+      }
+    }
+  }
+
+  /** The version of a value about to be set; when it cannot be read the key is invalidated (the write committed). */
+  private long versionForPut(String local, String redisKey, V value) {
+    try {
+      return entries.versionOf(value);
+    } catch (RuntimeException e) {
+      invalidate(local, redisKey, Invalidation.unversioned());
+      throw e;
+    }
+  }
+}

@@ -1,0 +1,177 @@
+package dev.veracache;
+
+import dev.veracache.internal.L2Failure;
+import dev.veracache.internal.RedisLink;
+import io.lettuce.core.RedisChannelHandler;
+import io.lettuce.core.RedisConnectionStateListener;
+import io.lettuce.core.TrackingArgs;
+import io.lettuce.core.api.push.PushMessage;
+import io.micrometer.core.instrument.Counter;
+import java.net.SocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The tracking subscription of the one connection: RESP3 client tracking in broadcast mode
+ * ({@code CLIENT TRACKING ON BCAST PREFIX ns: ... NOLOOP}), and the pushes it brings.
+ *
+ * <p>NOLOOP spares the pushes of this client's own plain writes only: writes made inside Lua scripts are pushed back
+ * to the client that ran the script, on Redis 6.2 and 7.0 alike (redis/redis#11052; pinned by
+ * {@code NoloopScriptWritesTest}). Every fence write is a script, so this client hears its own fills and
+ * invalidations, which only costs an L1 entry that the next read re-creates: an invalidation too many is always safe.
+ *
+ * <p>Why broadcast: in default mode Redis forgets a key for a client once it has sent one invalidation, so a fill
+ * after a miss would leave an untracked L1 entry. Broadcast notifies every change under the prefixes, whoever made it
+ * (another instance, the CDC listener, {@code redis-cli}).
+ *
+ * <p>Invariants:
+ * <ul>
+ *   <li>Tracking is (re)enabled as OFF then ON with every prefix, and only counts for the connection generation it was
+ *       sent on: a reply that raced a disconnect does not mark the new connection tracked.</li>
+ *   <li>{@link #trackingOn} is false from a disconnect, or a namespace added, until tracking covers every namespace on
+ *       the current connection; the tracker is degraded meanwhile.</li>
+ *   <li>A push with no keys (FLUSHALL, FLUSHDB, a tracking-table overflow) clears every L1 and wakes every waiter.</li>
+ * </ul>
+ */
+final class TrackingSubscription {
+
+  private static final Logger log = LoggerFactory.getLogger(TrackingSubscription.class);
+
+  private final InvalidationTracker tracker;
+  private final RedisLink link;
+  private final KeyShapes shapes;
+  private final KeyWaiters waiters;
+  /** Every cache's namespace is tracked (pushes also wake misses waiting for a lease); L1s only where enabled. */
+  private final Set<String> namespaces = ConcurrentHashMap.newKeySet();
+  private final AtomicLong connectionGeneration = new AtomicLong();
+  private final Counter pushInvalidations;
+  private final Counter flushes;
+  volatile boolean trackingOn;
+  private volatile Set<String> trackedNamespaces = Set.of();
+
+  TrackingSubscription(InvalidationTracker tracker, RedisLink link, KeyShapes shapes, KeyWaiters waiters,
+      Counter pushInvalidations, Counter flushes) {
+    this.tracker = tracker;
+    this.link = link;
+    this.shapes = shapes;
+    this.waiters = waiters;
+    this.pushInvalidations = pushInvalidations;
+    this.flushes = flushes;
+  }
+
+  /** Listens to pushes and to the connection's drops and reconnects. */
+  void start() {
+    link.connection().addListener(this::onPush);
+    link.client().addListener(new RedisConnectionStateListener() {
+      @Override
+      public void onRedisConnected(RedisChannelHandler<?, ?> connection, SocketAddress socketAddress) {
+        tracker.execute(TrackingSubscription.this::ensureTracking);
+      }
+
+      @Override
+      public void onRedisDisconnected(RedisChannelHandler<?, ?> connection) {
+        onDisconnected();
+      }
+    });
+  }
+
+  Set<String> namespaces() {
+    return namespaces;
+  }
+
+  /** A new namespace: tracking must be re-enabled to cover it (the caller then runs {@link #ensureTracking}). */
+  void add(String namespace) {
+    namespaces.add(namespace);
+    synchronized (tracker.stateLock) {
+      trackingOn = false;
+      tracker.updateDegraded();
+    }
+  }
+
+  private void onDisconnected() {
+    synchronized (tracker.stateLock) {
+      // Under the lock ensureTracking checks the generation in: a drop between that check and "tracking on" must
+      // not be overwritten by it (tracking believed on for a connection that has none, and never re-enabled).
+      connectionGeneration.incrementAndGet();
+      trackingOn = false;
+    }
+    tracker.connectionLost();
+  }
+
+  void ensureTracking() {
+    if (trackingOn && trackedNamespaces.equals(namespaces)) {
+      return;
+    }
+    if (!link.connection().isOpen()) {
+      return;
+    }
+    long generation = connectionGeneration.get();
+    Set<String> wanted = Set.copyOf(namespaces);
+    if (wanted.isEmpty()) {
+      return; // tracking without a prefix would mean every key in Redis
+    }
+    String[] prefixes = wanted.stream().map(ns -> ns + ":").toArray(String[]::new);
+    synchronized (tracker.stateLock) {
+      // Between OFF and ON below, Redis sends no pushes: nothing may be trusted in that window, and whatever changed
+      // in it is cleared from L1 when tracking is on again (leaving the degraded state clears every L1).
+      trackingOn = false;
+      tracker.updateDegraded();
+    }
+    try {
+      link.control(() -> link.connection().sync().clientTracking(TrackingArgs.Builder.enabled(false)));
+      link.control(() -> link.connection().sync()
+          .clientTracking(TrackingArgs.Builder.enabled().bcast().prefixes(prefixes).noloop()));
+    } catch (L2Failure e) {
+      log.debug("enabling Redis tracking failed, will retry: {}", e.getMessage());
+      return;
+    }
+    synchronized (tracker.stateLock) {
+      if (connectionGeneration.get() != generation) {
+        return; // the connection dropped while we were enabling; the next round starts over
+      }
+      trackedNamespaces = wanted;
+      trackingOn = true;
+      tracker.updateDegraded();
+    }
+    log.info("Redis tracking on for {} (prefixes {})", link.endpoint(), String.join(" ", prefixes));
+  }
+
+  private void onPush(PushMessage message) {
+    if (!"invalidate".equals(message.getType())) {
+      return;
+    }
+    List<Object> content = message.getContent();
+    Object keys = content.size() > 1 ? content.get(1) : null;
+    if (!(keys instanceof List<?> list)) {
+      flushes.increment();
+      tracker.everythingChanged();
+      waiters.everythingChanged();
+      return;
+    }
+    for (Object raw : list) {
+      String key = asString(raw);
+      if (key != null) {
+        if (shapes.changed(key)) {
+          pushInvalidations.increment();
+        }
+        waiters.changed(key);
+      }
+    }
+  }
+
+  private static String asString(Object raw) {
+    if (raw instanceof ByteBuffer buffer) {
+      return StandardCharsets.UTF_8.decode(buffer.duplicate()).toString();
+    }
+    if (raw instanceof byte[] bytes) {
+      return new String(bytes, StandardCharsets.UTF_8);
+    }
+    return raw == null ? null : raw.toString();
+  }
+}

@@ -1,0 +1,294 @@
+package dev.veracache.internal;
+
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.ThreadLocalRandom;
+
+/**
+ * The fence protocol: the one class that knows the Lua scripts' arguments and replies ({@code *.lua} next to this
+ * class; the record layout and its rules are in {@code record.lua} and {@link RedisRecord}). Callers speak in leases,
+ * records and typed outcomes; they never see a script, an ARGV position or a reply code.
+ *
+ * <p>Internal: not part of the API; may change in any release.
+ *
+ * <p>Invariants:
+ * <ul>
+ *   <li><b>No script reply code leaves this class.</b> Each reply is decoded here, once, into a result type; a reply
+ *       of another shape (a script edited without this class) fails loudly with an {@link IllegalStateException}
+ *       naming the script and the reply, never as a silent "refused".</li>
+ *   <li><b>A lease token is never {@code 0}</b> ({@code 0} means "no lease" in a record) and is drawn at random per
+ *       acquire, so a fill can only pass with the lease its own acquire took (R1, R10).</li>
+ *   <li><b>Versions travel as canonical decimals</b> (no sign but a lone {@code -1}, no leading zero), which the
+ *       scripts compare exactly as strings; floors of deletes are unsigned ({@link Invalidation}).</li>
+ *   <li>Every call goes through the {@link RedisLink} (breaker, classification); a Redis failure leaves as an
+ *       {@link L2Failure}, never as an outcome.</li>
+ * </ul>
+ */
+public final class FenceProtocol {
+
+  /** Where the CDC listeners publish their progress, one hash per namespace: {@code veracache:progress:<ns>}. */
+  public static final String PROGRESS_PREFIX = "veracache:progress:";
+  /** Where one running CDC listener instance keeps the sequence number it wrote last. */
+  static final String SEQUENCE_PREFIX = "veracache:cdc:";
+
+  /** A fill lease this client took on one key; its token is what {@code fill.lua} and {@code release.lua} check. */
+  public record Lease(String key, long token) {}
+
+  /** What an attempt to take the fill lease found ({@code acquire.lua}). */
+  public sealed interface LeaseReply permits Granted, Busy, Present {}
+
+  /** The lease is ours: load, then {@link #fill} or {@link #release}. */
+  public record Granted(Lease lease) implements LeaseReply {}
+
+  /** Another caller (maybe in another JVM) holds a live lease on the key for about {@code remainingMillis} more. */
+  public record Busy(long remainingMillis) implements LeaseReply {}
+
+  /** A value, a cached "not found", or bytes that are not a record are in place: the caller serves or reports them. */
+  public record Present(byte[] record) implements LeaseReply {}
+
+  /** What became of a fill ({@code fill.lua}). */
+  public enum FillOutcome {
+    STORED,
+    /** The lease was cancelled by an invalidation, or expired and was taken by another filler (R1, R10, R14). */
+    REFUSED_BY_LEASE,
+    /** Older than the floor an invalidation left, or a "not found" while the row is known to exist (R12). */
+    REFUSED_BY_VERSION,
+    /** Another value is already cached. */
+    REFUSED_PRESENT
+  }
+
+  /** What became of a versioned set ({@code put.lua}). */
+  public enum PutOutcome {
+    STORED,
+    /** The same version is already cached (counted as stored: the cache holds this value). */
+    ALREADY_CACHED,
+    /** A newer version or floor is in place (R4). */
+    REFUSED_BY_VERSION,
+    /** Nothing proves the set is the newest: a tombstone at its version is left instead (R13, R14). */
+    NO_FLOOR
+  }
+
+  /** What {@link #publish} found. */
+  public enum PublishOutcome {
+    PUBLISHED,
+    /** Redis does not hold the sequence number the listener wrote last: it lost data; nothing was published. */
+    SEQUENCE_LOST
+  }
+
+  /**
+   * Where the CDC listeners of some namespaces stand: Redis's clock now, and per namespace (in the order asked) the
+   * Redis time up to which its slowest listener applied every commit, or {@code -1} when none published.
+   */
+  public record Progress(long redisNowMillis, List<Long> safeThroughMillis) {}
+
+  /** One invalidation of a pipelined batch. */
+  public record KeyedInvalidation(String key, Invalidation invalidation, long tombstoneTtlMillis) {}
+
+  private final RedisLink link;
+
+  public FenceProtocol(RedisLink link) {
+    this.link = Objects.requireNonNull(link, "link");
+  }
+
+  /** Tries to take the fill lease of {@code key} for {@code leaseTtlMillis}. */
+  public LeaseReply acquire(String key, long leaseTtlMillis) {
+    long token = ThreadLocalRandom.current().nextLong(1, Long.MAX_VALUE);
+    return decodeAcquire(key, token, link.run(FenceScript.ACQUIRE, key, ascii(token), ascii(leaseTtlMillis)));
+  }
+
+  /** Stores a value record ({@link RedisRecord#value}) of {@code version} if the lease and the floor allow it. */
+  public FillOutcome fill(Lease lease, long version, byte[] record, long ttlMillis) {
+    return decodeFill(link.run(FenceScript.FILL, lease.key(), ascii(lease.token()), ascii(version), record,
+        ascii(ttlMillis)));
+  }
+
+  /** Stores a "not found" if the lease allows it and the row is not known to exist. */
+  public FillOutcome fillNotFound(Lease lease, long ttlMillis) {
+    return decodeFill(link.run(FenceScript.FILL, lease.key(), ascii(lease.token()), ascii(RedisRecord.NO_VERSION),
+        NOT_FOUND_FILL, ascii(ttlMillis)));
+  }
+
+  /** Gives the lease up without storing anything; false when it was not ours any more. */
+  public boolean release(Lease lease) {
+    return decodeApplied(FenceScript.RELEASE, link.run(FenceScript.RELEASE, lease.key(), ascii(lease.token())));
+  }
+
+  /** A versioned set (write-through): {@code record} is a value record of {@code version}. */
+  public PutOutcome put(String key, long version, byte[] record, long ttlMillis, long tombstoneTtlMillis) {
+    return decodePut(link.run(FenceScript.PUT, key, ascii(version), record, ascii(ttlMillis),
+        ascii(tombstoneTtlMillis)));
+  }
+
+  /** Applies one invalidation; false when there was nothing to do (a value at least as new is cached). */
+  public boolean invalidate(String key, Invalidation invalidation, long tombstoneTtlMillis) {
+    return decodeApplied(FenceScript.INVALIDATE, link.run(FenceScript.INVALIDATE, key,
+        invalidation.scriptArgs(tombstoneTtlMillis)));
+  }
+
+  /**
+   * Applies a batch, pipelined on the one connection in list order (so per-key order is kept), waiting for every
+   * reply; not guarded by the breaker (the CDC listener retries with backoff).
+   */
+  public void invalidatePipelined(List<KeyedInvalidation> batch) {
+    List<String> keys = new ArrayList<>(batch.size());
+    List<byte[][]> args = new ArrayList<>(batch.size());
+    for (KeyedInvalidation i : batch) {
+      keys.add(i.key());
+      args.add(i.invalidation().scriptArgs(i.tombstoneTtlMillis()));
+    }
+    link.runPipelined(FenceScript.INVALIDATE, keys, args);
+  }
+
+  /** Reads how far the CDC listeners of {@code namespaces} have applied, in one atomic call. */
+  public Progress progress(List<String> namespaces) {
+    String[] keys = namespaces.stream().map(ns -> PROGRESS_PREFIX + ns).toArray(String[]::new);
+    return decodeProgress(namespaces.size(), link.runOnKeys(FenceScript.PROGRESS, keys));
+  }
+
+  /**
+   * Checks that Redis still holds {@code lastSequence} (0: just started, nothing to check) for this listener instance,
+   * writes {@code sequence}, and, when {@code lagMillis >= 0}, publishes "applied up to {@code lagMillis} ago" in each
+   * namespace's progress hash; with {@code lagMillis < 0} only the sequence is checked and advanced.
+   */
+  public PublishOutcome publish(String listener, String instance, List<String> namespaces, long lastSequence,
+      long sequence, long lagMillis) {
+    String[] keys = new String[namespaces.size() + 1];
+    keys[0] = SEQUENCE_PREFIX + listener + ":seq:" + instance;
+    for (int i = 0; i < namespaces.size(); i++) {
+      keys[i + 1] = PROGRESS_PREFIX + namespaces.get(i);
+    }
+    return decodePublish(link.runOnKeys(FenceScript.PUBLISH, keys,
+        lastSequence == 0 ? EMPTY : ascii(lastSequence), ascii(sequence), listener.getBytes(StandardCharsets.UTF_8),
+        lagMillis < 0 ? EMPTY : ascii(lagMillis)));
+  }
+
+  // ---- reply decoding: the only place that reads script reply codes (package-private for the unit tests) ----
+
+  /** acquire.lua: {1} granted; {0, remaining_ms} busy; {2, record} present. */
+  static LeaseReply decodeAcquire(String key, long token, Object reply) {
+    List<?> list = list(FenceScript.ACQUIRE, reply);
+    long code = code(FenceScript.ACQUIRE, list);
+    if (code == 1) {
+      return new Granted(new Lease(key, token));
+    }
+    if (code == 0 && list.size() == 2 && list.get(1) instanceof Long remaining) {
+      return new Busy(remaining);
+    }
+    if (code == 2 && list.size() == 2 && list.get(1) instanceof byte[] record) {
+      return new Present(record);
+    }
+    throw unexpected(FenceScript.ACQUIRE, reply);
+  }
+
+  /** fill.lua: 1 stored; 0 lease gone; -1 a value is present; -2 refused by the version fence. */
+  static FillOutcome decodeFill(Object reply) {
+    long code = code(FenceScript.FILL, list(FenceScript.FILL, reply));
+    if (code == 1) {
+      return FillOutcome.STORED;
+    }
+    if (code == 0) {
+      return FillOutcome.REFUSED_BY_LEASE;
+    }
+    if (code == -1) {
+      return FillOutcome.REFUSED_PRESENT;
+    }
+    if (code == -2) {
+      return FillOutcome.REFUSED_BY_VERSION;
+    }
+    throw unexpected(FenceScript.FILL, reply);
+  }
+
+  /** put.lua: 1 stored; 2 the same version is cached; 0 refused, newer in place; 3 no floor proves it newest. */
+  static PutOutcome decodePut(Object reply) {
+    long code = code(FenceScript.PUT, list(FenceScript.PUT, reply));
+    if (code == 1) {
+      return PutOutcome.STORED;
+    }
+    if (code == 2) {
+      return PutOutcome.ALREADY_CACHED;
+    }
+    if (code == 0) {
+      return PutOutcome.REFUSED_BY_VERSION;
+    }
+    if (code == 3) {
+      return PutOutcome.NO_FLOOR;
+    }
+    throw unexpected(FenceScript.PUT, reply);
+  }
+
+  /** release.lua and invalidate.lua: 1 done, 0 nothing to do. */
+  static boolean decodeApplied(FenceScript script, Object reply) {
+    long code = code(script, list(script, reply));
+    if (code == 1 || code == 0) {
+      return code == 1;
+    }
+    throw unexpected(script, reply);
+  }
+
+  /** progress.lua: {redis_now_ms, safe_1, ..., safe_n}. */
+  static Progress decodeProgress(int namespaces, Object reply) {
+    List<?> list = list(FenceScript.PROGRESS, reply);
+    if (list.size() != namespaces + 1) {
+      throw unexpected(FenceScript.PROGRESS, reply);
+    }
+    List<Long> safe = new ArrayList<>(namespaces);
+    for (Object o : list) {
+      if (!(o instanceof Long n)) {
+        throw unexpected(FenceScript.PROGRESS, reply);
+      }
+      safe.add(n);
+    }
+    return new Progress(safe.remove(0), List.copyOf(safe));
+  }
+
+  /** publish.lua: {1} published; {0, found} the sequence key does not hold what was written last. */
+  static PublishOutcome decodePublish(Object reply) {
+    long code = code(FenceScript.PUBLISH, list(FenceScript.PUBLISH, reply));
+    if (code == 1) {
+      return PublishOutcome.PUBLISHED;
+    }
+    if (code == 0) {
+      return PublishOutcome.SEQUENCE_LOST;
+    }
+    throw unexpected(FenceScript.PUBLISH, reply);
+  }
+
+  private static List<?> list(FenceScript script, Object reply) {
+    if (reply instanceof List<?> list && !list.isEmpty()) {
+      return list;
+    }
+    throw unexpected(script, reply);
+  }
+
+  private static long code(FenceScript script, List<?> reply) {
+    if (reply.get(0) instanceof Long code) {
+      return code;
+    }
+    throw unexpected(script, reply);
+  }
+
+  private static IllegalStateException unexpected(FenceScript script, Object reply) {
+    return new IllegalStateException("fence script " + script.name().toLowerCase() + ".lua answered " + describe(reply)
+        + ", a reply it does not have: the script and FenceProtocol must change together");
+  }
+
+  private static String describe(Object reply) {
+    if (reply instanceof List<?> list) {
+      return list.stream().map(FenceProtocol::describe).toList().toString();
+    }
+    if (reply instanceof byte[] bytes) {
+      return "<" + bytes.length + " bytes>";
+    }
+    return String.valueOf(reply);
+  }
+
+  /** What fill.lua takes as the record of a "not found": the script writes it with the floor it finds. */
+  private static final byte[] NOT_FOUND_FILL = new byte[0];
+  private static final byte[] EMPTY = new byte[0];
+
+  static byte[] ascii(long n) {
+    return Long.toString(n).getBytes(StandardCharsets.US_ASCII);
+  }
+}
