@@ -227,7 +227,7 @@ final class CdcListenerControl implements AutoCloseable {
 
   private void stopQuietly() {
     if (process != null) {
-      log.debug("listener process {} last output:\n{}", process.pid(), String.join("\n", process.lastOutput()));
+      log.debug("listener process {} last output:\n{}", process.pid(), process.lastOutput());
       process.close();
       process = null;
     }
