@@ -34,6 +34,7 @@ abstract class EmbeddedServer implements ServerControls {
     if (pid > 0) {
       return;
     }
+    StackConfig.refuseInUnitTier(toString());
     long started = System.nanoTime();
     pid = startProcess();
     watchdog = ProcessControl.watchdog(pid);

@@ -55,6 +55,7 @@ public final class EmbeddedStack implements AutoCloseable {
 
   /** Starts the embedded servers in parallel; external ones are only described (see {@link #start()}). */
   public static EmbeddedStack start(StackConfig config) {
+    StackConfig.refuseInUnitTier("an EmbeddedStack");
     long started = System.nanoTime();
     StackDirectories.cleanStale();
     Path dir = StackDirectories.create();

@@ -33,6 +33,19 @@ import java.util.regex.Pattern;
  */
 public final class StackConfig {
 
+  /**
+   * System property that the build sets for the unit tier (surefire, classes named {@code *Test}): starting an embedded
+   * server there fails naming the fix, so that a test needing servers cannot hide among the fast tests.
+   */
+  public static final String UNIT_TIER_PROPERTY = "veracache.stack.unit-tier";
+  /** Fails when the unit tier (see {@link #UNIT_TIER_PROPERTY}) is about to use a server: {@code what} names it. */
+  static void refuseInUnitTier(String what) {
+    if (Boolean.getBoolean(UNIT_TIER_PROPERTY)) {
+      throw new IllegalStateException("the unit tier (surefire, classes named *Test) runs without servers, but this "
+          + "test started " + what + ": name the test class *IT so that failsafe runs it with the servers");
+    }
+  }
+
   /** System property naming the redis-server binary to run as the embedded Redis. */
   public static final String REDIS_BINARY_PROPERTY = "veracache.redis.binary";
   /** Environment variable naming the redis-server binary to run as the embedded Redis. */

@@ -226,7 +226,7 @@ public final class CdcInvalidatorControl implements AutoCloseable {
 
   private void stopQuietly() {
     if (process != null) {
-      log.debug("listener process {} last output:\n{}", process.pid(), String.join("\n", process.lastOutput()));
+      log.debug("listener process {} last output:\n{}", process.pid(), process.lastOutput());
       process.close();
       process = null;
     }
