@@ -23,7 +23,7 @@ import org.slf4j.LoggerFactory;
  *
  * <p>NOLOOP spares the pushes of this client's own plain writes only: writes made inside Lua scripts are pushed back
  * to the client that ran the script, on Redis 6.2 and 7.0 alike (redis/redis#11052; pinned by
- * {@code NoloopScriptWritesTest}). Every fence write is a script, so this client hears its own fills and
+ * {@code NoloopScriptWritesIT}). Every fence write is a script, so this client hears its own fills and
  * invalidations, which only costs an L1 entry that the next read re-creates: an invalidation too many is always safe.
  *
  * <p>Why broadcast: in default mode Redis forgets a key for a client once it has sent one invalidation, so a fill

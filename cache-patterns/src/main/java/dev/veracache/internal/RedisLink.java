@@ -53,7 +53,7 @@ import org.slf4j.LoggerFactory;
  *       connection arrive in the order Redis produced them, which is what closes race R7 across JVMs.</li>
  *   <li>A command in flight when the connection drops fails; it is never re-sent after the reconnect
  *       ({@code REJECT_COMMANDS}): the Redis reconnected to may have restarted from an older snapshot, and a read that
- *       passed its trust checks before the drop must not be answered by it (R15; pinned by {@code ListenerWatchTest}).
+ *       passed its trust checks before the drop must not be answered by it (R15; pinned by {@code ListenerWatchIT}).
  *       </li>
  *   <li>While disconnected, commands are rejected at once (no queue of commands waiting for a reconnect), and every call
  *       has the command timeout: a dead or paused Redis costs at most one timeout per call until the breaker opens,

@@ -3,7 +3,7 @@ package dev.veracache.stack;
 import java.nio.file.Path;
 
 /**
- * Run in a child JVM by {@link OrphanCleanupTest} and {@link GivenRedisBinaryTest}: starts an embedded stack, prints
+ * Run in a child JVM by {@link OrphanCleanupIT} and {@link GivenRedisBinaryIT}: starts an embedded stack, prints
  * the server pids, waits. With a redis-server as the first argument, only that Redis is started (the database is a
  * never-contacted external one, pid -1), to keep the test short.
  */

@@ -20,7 +20,7 @@ import org.junit.jupiter.api.Test;
  * The Debezium configuration the listener generates, checked without Docker, a database or a connector: what
  * {@link DebeziumConfiguration#of} produces for the MySQL connector (and, for contrast, MariaDB's), and that
  * the connector's own configuration class accepts it and reads it back as meant. The MySQL connector is otherwise run
- * only by {@code MySql8ContainerTest}, which needs Docker.
+ * only by {@code MySql8ContainerIT}, which needs Docker.
  */
 class DebeziumConfigurationTest {
 

@@ -18,7 +18,7 @@ import org.junit.jupiter.api.Test;
  * (a baseline's expected anomaly shown is good, missing is bad; any Veracache anomaly is bad; a figure that could not
  * be judged is grey, never green), each scenario starts with its strategies side by side, and each scenario has one
  * chart with a y-axis, the fault shaded, and one labelled series per strategy. The page is checked in Chromium by
- * {@code HtmlReportScreenshotTest}.
+ * {@code HtmlReportScreenshotIT}.
  */
 class HtmlReportTest {
 

@@ -18,7 +18,7 @@ class ScenarioCatalogTest {
   void theBuiltInCatalogueCoversEveryRaceOfTheContractButR17() {
     Set<String> races = ScenarioCatalog.builtIn().scenarios().stream().map(Scenario::race)
         .collect(Collectors.toSet());
-    // R17 (a change without a version bump) is decided from the binlog's before image: ChangeEventMapperTest.
+    // R17 (a change without a version bump) is decided from the binlog's before image: ChangeEventMapperIT.
     assertThat(races).containsAll(IntStream.rangeClosed(1, 18).filter(i -> i != 17).mapToObj(i -> "R" + i).toList());
   }
 

@@ -1,0 +1,68 @@
+package dev.veracache.chaos;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.veracache.chaos.check.Expectations;
+import dev.veracache.chaos.report.Run;
+import dev.veracache.chaos.scenario.Scenario;
+import dev.veracache.chaos.scenario.ScenarioCatalog;
+import dev.veracache.chaos.workload.WriteSignals;
+import dev.veracache.stack.EmbeddedStack;
+import dev.veracache.stack.EmbeddedStackExtension;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Set;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.TestFactory;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * Every scenario of the built-in catalogue, every strategy, at the scenario's own duration (long enough for W to judge
+ * its fault; the catalogue refuses one that is not), for a set of seeds: each baseline must show the anomaly it is
+ * known for (so the checker provably sees it), every Veracache strategy must show none (no read stale beyond W, no key
+ * stale after quiescence, no lost write, no herd) and be a cache that answers (availability and cache hits outside the
+ * fault), and every run must prove something (its fault measures above 0, reads judgeable): see
+ * {@link Expectations}. Race injections are latch-based (see {@link WriteSignals}), so the baselines' anomalies do not
+ * depend on luck. {@code BrokenStrategiesIT} proves that this verdict turns red for broken Veracache variants.
+ *
+ * <p>Seeds: {@code -Dchaos.seeds=42,7} (the {@code chaos-full} Maven profile) runs each with both; CI runs seed 42, to
+ * stay within its time budget. {@code -Dchaos.scenarios=id,id} runs only those scenarios,
+ * {@code -Dchaos.strategies=NAME,NAME} only those strategies.
+ */
+@ExtendWith(EmbeddedStackExtension.class)
+class ChaosScenariosIT {
+
+  @TestFactory
+  Stream<DynamicTest> everyScenarioEveryStrategy(EmbeddedStack stack) {
+    List<DynamicTest> tests = new ArrayList<>();
+    String only = System.getProperty("chaos.scenarios", "").trim();
+    Set<String> strategies = names(System.getProperty("chaos.strategies", ""));
+    List<Long> seeds = names(System.getProperty("chaos.seeds", "42")).stream().map(Long::parseLong).sorted().toList();
+    ScenarioCatalog catalog = ScenarioCatalog.builtIn();
+    List<Scenario> scenarios = only.isEmpty() ? catalog.scenarios() : catalog.select(List.of(only.split(",")));
+    for (Scenario scenario : scenarios) {
+      for (Scenario.Strategy strategy : scenario.strategies()) {
+        if (!strategies.isEmpty() && !strategies.contains(strategy.name())) {
+          continue;
+        }
+        for (long seed : seeds) {
+          tests.add(DynamicTest.dynamicTest(scenario.id() + " / " + strategy + " / seed " + seed, () -> {
+            Run run = ScenarioRunner.run(stack, scenario, strategy, seed);
+            System.out.println(Run.markdown(List.of(run)));
+            assertThat(run.report().writes()).as("acknowledged writes").isPositive();
+            assertThat(run.violations()).as(run.verdict()).isEmpty();
+          }));
+        }
+      }
+    }
+    return tests.stream();
+  }
+
+  private static Set<String> names(String commaSeparated) {
+    return Arrays.stream(commaSeparated.split(",")).map(String::trim).filter(name -> !name.isEmpty())
+        .collect(Collectors.toSet());
+  }
+}
