@@ -41,10 +41,6 @@ public final class VeracacheOptions {
   /** How many refused invalidations are kept for retry. */
   public static final int DEFAULT_MAX_PENDING_INVALIDATIONS = 100_000;
 
-  static { // lets the internal Redis layer read these fields without making them API
-    dev.veracache.internal.RedisSettings.installReader(RedisSettingsReader::read);
-  }
-
   final RedisURI redisUri;
   final String clientName;
   final Duration commandTimeout;
@@ -87,6 +83,26 @@ public final class VeracacheOptions {
   /** The Redis endpoint, with its credentials and TLS settings (do not log it). */
   public RedisURI redisUri() {
     return redisUri;
+  }
+
+  /** The Redis client name, also the {@code client} tag of every meter. */
+  public String clientName() {
+    return clientName;
+  }
+
+  /** How long one Redis command may take. */
+  public Duration commandTimeout() {
+    return commandTimeout;
+  }
+
+  /** The circuit breaker's settings. */
+  public BreakerSettings circuitBreaker() {
+    return circuitBreaker;
+  }
+
+  /** Where the meters go. */
+  public MeterRegistry meterRegistry() {
+    return meterRegistry;
   }
 
   /**

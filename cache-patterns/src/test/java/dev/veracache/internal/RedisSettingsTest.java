@@ -2,7 +2,6 @@ package dev.veracache.internal;
 
 import dev.veracache.BreakerSettings;
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.veracache.VeracacheOptions;
 import java.time.Duration;
@@ -27,11 +26,5 @@ class RedisSettingsTest {
     assertThat(settings.breakerWindowSize()).isEqualTo(10);
     assertThat(settings.breakerOpenDuration()).isEqualTo(Duration.ofSeconds(2));
     assertThat(settings.toString()).contains("localhost:6390").doesNotContain("s3cret");
-  }
-
-  @Test
-  void noOneButVeracacheOptionsInstallsTheReader() {
-    assertThatThrownBy(() -> RedisSettings.installReader(options -> null))
-        .isInstanceOf(IllegalStateException.class).hasMessageContaining("only VeracacheOptions installs its reader");
   }
 }
