@@ -1,5 +1,6 @@
 package dev.veracache.cdc;
 
+import dev.veracache.VeracacheException;
 import dev.veracache.cdc.internal.KeyTemplate;
 import java.io.IOException;
 import java.io.InputStream;
@@ -203,7 +204,7 @@ public final class InvalidationMappings {
   public record Problem(String entry, String table, String field, String value, String message) {}
 
   /** A mapping file with problems: {@link #problems()} lists every one, the message has one line each. */
-  public static final class InvalidMappingsException extends IllegalArgumentException {
+  public static final class InvalidMappingsException extends VeracacheException {
     private final String source;
     private final transient List<Problem> problems;
 
