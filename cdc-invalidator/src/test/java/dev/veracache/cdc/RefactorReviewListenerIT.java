@@ -1,0 +1,69 @@
+package dev.veracache.cdc;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
+import dev.veracache.cdc.testing.CdcHooks;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Hostile review of the issue-11 split (H18), on the embedded servers: a listener FAILED by its start-up thread.
+ *
+ * <p>Before the split a failure only ever came from a stopped engine, so {@code close()} skipped stopping the engine
+ * when a failure was set. The split added failures that leave the engine running: {@code ReadinessProver} fails the
+ * listener when a hook or its flush throws ({@code lifecycle.fail(e)}), while the Debezium engine streams on.
+ * {@code EngineRunner.close()} still reads "failed" as "the engine has stopped" and neither drains nor closes it: the
+ * close waits for the engine thread until the next batch (a Debezium heartbeat record, every
+ * {@code heartbeatInterval}) or 30 s, logs that it is still running, and returns with the engine (its binlog
+ * connection, server id and offset store) alive. A supervisor that closes a FAILED listener and starts a new one (the
+ * sidecar does) then runs two engines of one name and server id.
+ */
+class RefactorReviewListenerIT extends ListenerFixture {
+
+  @Test
+  void closingAListenerFailedByItsStartUpThreadStopsItsEngine() throws Exception {
+    sql("CREATE TABLE " + table + " (id BIGINT PRIMARY KEY, name VARCHAR(100) NOT NULL, version BIGINT NOT NULL)");
+    Logger root = (Logger) LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
+    ListAppender<ILoggingEvent> logs = new ListAppender<>();
+    logs.start();
+    root.addAppender(logs);
+    closeables.push(() -> root.detachAppender(logs));
+    CdcHooks refuseTheFlush = new CdcHooks() {
+      @Override
+      public void beforeFlush(List<String> namespaces) {
+        throw new IllegalStateException("H18: the start-up flush fails");
+      }
+    };
+    CdcOptions options = options(InvalidationMappings.builder().table(qualified()).namespace(namespace).key("{id}")
+        .version("version").add().build())
+        // No Debezium heartbeat record during the test: only a drain (a marker row) or a close can end the polling
+        // loop, as on a quiet database with a long heartbeat interval. (With the default 10 s the bug only shows as a
+        // close that waits for the next heartbeat.)
+        .heartbeatInterval(Duration.ofHours(1))
+        .build(); // a first start: a flush is owed once the marker is back
+    CdcInvalidator cdc = CdcInvalidator.start(options, refuseTheFlush);
+    closeables.push(cdc);
+    await().atMost(WITHIN).until(() -> cdc.status().state() == CdcInvalidator.State.FAILED);
+    assertThat(cdc.failure()).hasMessageContaining("H18: the start-up flush fails");
+    String engineThread = "veracache-cdc-" + options.name();
+    assertThat(threadAlive(engineThread)).as("the engine streams on after the start-up thread failed").isTrue();
+
+    cdc.close();
+
+    assertThat(threadAlive(engineThread)).as("close() stopped the engine").isFalse();
+    assertThat(logs.list).as("close() did not have to give up on the engine thread")
+        .noneMatch(e -> e.getLevel().isGreaterOrEqual(Level.WARN)
+            && e.getFormattedMessage().contains("engine thread still running"));
+  }
+
+  private static boolean threadAlive(String name) {
+    return Thread.getAllStackTraces().keySet().stream().anyMatch(t -> t.isAlive() && t.getName().equals(name));
+  }
+}
