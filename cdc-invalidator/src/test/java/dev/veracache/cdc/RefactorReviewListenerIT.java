@@ -63,6 +63,80 @@ class RefactorReviewListenerIT extends ListenerFixture {
             && e.getFormattedMessage().contains("engine thread still running"));
   }
 
+  /**
+   * A close that interrupts the start-up flush while its Redis call is in flight (Redis holds writes here with
+   * {@code CLIENT PAUSE ... WRITE}, so the flush's UNLINK waits) is a clean close: RedisRetry says "the close cut it:
+   * nothing to report" for every other Redis step, but {@code NamespaceFlush.flushAll} counts the interrupted call as a
+   * refusal ({@code veracache.cdc.retries}) and logs "Redis did not flush namespace" at WARN.
+   */
+  @Test
+  void aCloseDuringTheStartUpFlushIsNotReportedAsARedisRefusal() throws Exception {
+    sql("CREATE TABLE " + table + " (id BIGINT PRIMARY KEY, name VARCHAR(100) NOT NULL, version BIGINT NOT NULL)");
+    Logger root = (Logger) LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
+    ListAppender<ILoggingEvent> logs = new ListAppender<>();
+    logs.start();
+    root.addAppender(logs);
+    closeables.push(() -> root.detachAppender(logs));
+    java.util.concurrent.CountDownLatch atFlush = new java.util.concurrent.CountDownLatch(1);
+    java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+    CdcHooks holdTheFlush = new CdcHooks() {
+      @Override
+      public void beforeFlush(List<String> namespaces) {
+        atFlush.countDown();
+        try {
+          release.await();
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+      }
+    };
+    CdcOptions options = options(InvalidationMappings.builder().table(qualified()).namespace(namespace).key("{id}")
+        .version("version").add().build())
+        .redis(dev.veracache.VeracacheOptions.builder(redis.uri()).commandTimeout(Duration.ofSeconds(30))
+            .clientName("cdc").build())
+        .build();
+    redisCli.sync().set(namespace + ":1", "V:1:{}");
+    CdcInvalidator cdc = CdcInvalidator.start(options, holdTheFlush);
+    closeables.push(cdc);
+    assertThat(atFlush.await(60, java.util.concurrent.TimeUnit.SECONDS)).as("the start-up flush is next").isTrue();
+    redisCli.sync().dispatch(io.lettuce.core.protocol.CommandType.CLIENT,
+        new io.lettuce.core.output.StatusOutput<>(io.lettuce.core.codec.StringCodec.UTF8),
+        new io.lettuce.core.protocol.CommandArgs<>(io.lettuce.core.codec.StringCodec.UTF8).add("PAUSE").add(20_000)
+            .add("WRITE"));
+    io.micrometer.core.instrument.Counter retries;
+    try {
+      String prover = "veracache-cdc-prover-" + options.name();
+      release.countDown();
+      await().atMost(WITHIN).until(() -> inRedisCall(prover)); // the flush's UNLINK waits for the pause to end
+      retries = registry.get("veracache.cdc.retries").counter(); // close() removes it from the registry
+      cdc.close();
+    } finally {
+      redisCli.sync().dispatch(io.lettuce.core.protocol.CommandType.CLIENT,
+          new io.lettuce.core.output.StatusOutput<>(io.lettuce.core.codec.StringCodec.UTF8),
+          new io.lettuce.core.protocol.CommandArgs<>(io.lettuce.core.codec.StringCodec.UTF8).add("UNPAUSE"));
+    }
+
+    assertThat(retries.count()).as("a close is not a Redis refusal").isZero();
+    assertThat(logs.list).as("a clean close logs nothing above INFO about the flush it cut short")
+        .noneMatch(e -> e.getLevel().isGreaterOrEqual(Level.WARN)
+            && e.getFormattedMessage().contains("did not flush namespace"));
+  }
+
+  /** The thread waits inside a Redis command of {@code RedisInvalidator.flushNamespace}. */
+  private static boolean inRedisCall(String threadName) {
+    for (var entry : Thread.getAllStackTraces().entrySet()) {
+      if (!entry.getKey().getName().equals(threadName)) {
+        continue;
+      }
+      List<String> frames = java.util.Arrays.stream(entry.getValue())
+          .map(f -> f.getClassName() + "." + f.getMethodName()).toList();
+      return frames.stream().anyMatch(f -> f.endsWith("RedisInvalidator.flushNamespace"))
+          && frames.stream().anyMatch(f -> f.startsWith("io.lettuce.core.") && f.contains("await"))
+          && frames.stream().anyMatch(f -> f.contains("unlink"));
+    }
+    return false;
+  }
+
   private static boolean threadAlive(String name) {
     return Thread.getAllStackTraces().keySet().stream().anyMatch(t -> t.isAlive() && t.getName().equals(name));
   }
