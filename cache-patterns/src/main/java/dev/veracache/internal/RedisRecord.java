@@ -89,7 +89,29 @@ public final class RedisRecord {
     if (i == raw.length || digits == 0) {
       throw new IllegalArgumentException("not a Veracache record: header has no version");
     }
+    // As strict as record.lua's parse: what the scripts cannot parse, Java must not read as a record either (a
+    // tombstone Java accepted but the scripts refused was served as a miss for ever, never reported or replaced).
+    if (negativeNumber ? version != 1 || digits != 1 : digits > 1 && raw[2] == '0') {
+      throw new IllegalArgumentException("not a Veracache record: the version is not canonical (-1, 0, or no leading "
+          + "zero)");
+    }
+    if (kind == Kind.TOMBSTONE && !isTokenAndDeadline(raw, i + 1)) {
+      throw new IllegalArgumentException("not a Veracache record: a tombstone's payload is not <token>:<deadline>");
+    }
     return new RedisRecord(kind, negativeNumber ? -version : version, raw, i + 1);
+  }
+
+  /** {@code raw[from..]} is {@code <digits>:<digits>}, as record.lua requires of a tombstone. */
+  private static boolean isTokenAndDeadline(byte[] raw, int from) {
+    int colon = -1;
+    for (int j = from; j < raw.length; j++) {
+      if (raw[j] == ':' && colon < 0) {
+        colon = j;
+      } else if (raw[j] < '0' || raw[j] > '9') {
+        return false;
+      }
+    }
+    return colon > from && colon < raw.length - 1;
   }
 
   /** For a TOMBSTONE: whether a fill lease is recorded in it (token not "0"); it may have expired since. */

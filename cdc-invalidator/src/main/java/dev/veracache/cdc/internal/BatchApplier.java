@@ -80,8 +80,8 @@ public final class BatchApplier implements DebeziumEngine.ChangeConsumer<RecordC
   @Override
   public void handleBatch(List<RecordChangeEvent<SourceRecord>> records,
       DebeziumEngine.RecordCommitter<RecordChangeEvent<SourceRecord>> committer) throws InterruptedException {
-    if (lifecycle.isClosed()) {
-      throw closingStop();
+    if (lifecycle.isOver()) {
+      throw closingStop(); // closed, or failed on another thread: nothing more is applied or acknowledged
     }
     try {
       applyBatch(records, committer);
@@ -94,8 +94,8 @@ public final class BatchApplier implements DebeziumEngine.ChangeConsumer<RecordC
   }
 
   private StopEngineException closingStop() {
-    return new StopEngineException("listener " + options.name() + " is closing; unacknowledged changes are replayed "
-        + "by the next start");
+    return new StopEngineException("listener " + options.name() + (lifecycle.isClosed() ? " is closing" : " failed")
+        + "; unacknowledged changes are replayed by the next start");
   }
 
   private void applyBatch(List<RecordChangeEvent<SourceRecord>> records,
@@ -241,11 +241,12 @@ public final class BatchApplier implements DebeziumEngine.ChangeConsumer<RecordC
         log.error("listener {}: {}; flushing the mapped namespaces {} (not live until done)", options.name(), reason,
             flush.namespaces());
         flush.owe(reason);
+        long duty = flush.dutyGeneration();
         lifecycle.move(Phase.FLUSHING, Phase.LIVE);
         if (!flush.flushAll()) {
           throw new InterruptedException("closing during the flush; the stored duty makes the next start flush");
         }
-        flush.clear();
+        flush.clearIfStill(duty);
         progress.startOver();
         lifecycle.move(Phase.LIVE, Phase.FLUSHING);
       }

@@ -126,7 +126,9 @@ public final class EngineRunner {
   public void close() {
     try {
       DebeziumEngine<RecordChangeEvent<SourceRecord>> running = engine;
-      if (running != null && lifecycle.failure() == null && !stopPollingQuietly()) {
+      // Also when the listener failed: a failure on the start-up thread (the proof, the owed flush) leaves the engine
+      // streaming, holding its binlog connection, server id and offsets until stopped here.
+      if (running != null && !stopPollingQuietly()) {
         running.close();
       }
     } catch (IOException | IllegalStateException e) {

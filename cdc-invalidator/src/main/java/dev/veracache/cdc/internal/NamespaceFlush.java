@@ -40,6 +40,8 @@ public final class NamespaceFlush {
   /** The last Redis refusal of the flush, for the status; null when none. */
   private volatile String refusal;
 
+  private long dutyGeneration; // guarded by this
+
   public NamespaceFlush(CdcOptions options, ListenerState state, RedisInvalidator invalidator,
       ListenerMetrics metrics, RedisRetry retry, Lifecycle lifecycle) {
     this.options = options;
@@ -71,14 +73,21 @@ public final class NamespaceFlush {
   }
 
   /** A duty found stored at start (left by an earlier run). */
-  void owedFromEarlierRun(String reason) {
+  synchronized void owedFromEarlierRun(String reason) {
     duty = reason;
+    dutyGeneration++;
   }
 
   /** Stores the duty first (throws IllegalStateException naming the store when it cannot), then owes it. */
-  void owe(String reason) {
+  synchronized void owe(String reason) {
     state.recordFlushDuty(reason);
     duty = reason;
+    dutyGeneration++;
+  }
+
+  /** Changes with every duty owed: a flush clears only the duty it was started for ({@link #clearIfStill}). */
+  synchronized long dutyGeneration() {
+    return dutyGeneration;
   }
 
   /**
@@ -99,6 +108,9 @@ public final class NamespaceFlush {
               duty);
           break;
         } catch (CacheUnavailableException e) {
+          if (lifecycle.isClosed()) {
+            return false; // the close interrupted the call: not a refusal by Redis; the duty stays stored
+          }
           metrics.retries.increment();
           refusal = e.getMessage();
           long pause = retry.backoff(attempt);
@@ -118,8 +130,15 @@ public final class NamespaceFlush {
     return true;
   }
 
-  /** After the flush: the duty is done. If it cannot be cleared it stays, and the next start flushes again. */
-  void clear() {
+  /**
+   * After the flush: the duty is done, unless another was owed since the flush began ({@code generation} is
+   * {@link #dutyGeneration()} read before it): a restarted engine's duty stays for its own flush. If the stored duty
+   * cannot be cleared it stays, and the next start flushes again.
+   */
+  synchronized void clearIfStill(long generation) {
+    if (generation != dutyGeneration) {
+      return;
+    }
     try {
       state.clearFlushDuty();
       duty = null;

@@ -109,11 +109,15 @@ public final class ReadinessProver {
       }
       if (lifecycle.phase() == Phase.FLUSHING && proof == currentProof.get()) {
         if (flushWhenLive) {
+          long duty = flush.dutyGeneration();
           hooks.beforeFlush(flush.namespaces());
           if (!flush.flushAll()) {
             return; // closing: the duty stays stored, the next start flushes
           }
-          flush.clear();
+          if (proof != currentProof.get()) {
+            return; // a restarted engine overtook this proof: its own proof flushes and clears its duty
+          }
+          flush.clearIfStill(duty);
         }
         lifecycle.move(Phase.LIVE, Phase.FLUSHING);
       }

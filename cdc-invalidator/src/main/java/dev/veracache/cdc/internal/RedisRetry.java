@@ -108,17 +108,31 @@ public final class RedisRetry {
     unapplied = new Unapplied(what, received, attempt, e.getMessage());
     long waitedMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - received);
     if (!stallReported && waitedMillis >= options.stallThreshold().toMillis()) {
-      stallReported = true;
-      metrics.stalls.increment();
-      log.error("listener {} stalled: Redis has refused {} for {} ms ({} attempts, last: {}); the position does not "
-          + "move and the mapped caches may serve stale values until Redis takes it. Retrying every {} ms at most",
-          options.name(), what, waitedMillis, attempt, e.getMessage(), options.retryMaxBackoff().toMillis());
+      reportStall(what, waitedMillis, attempt, e.getMessage());
     }
     return backoff(attempt);
   }
 
-  /** Redis took a step: nothing is unapplied now; one INFO line if the stream had stalled on it. */
+  private void reportStall(String what, long waitedMillis, int attempts, String lastError) {
+    stallReported = true;
+    metrics.stalls.increment();
+    log.error("listener {} stalled: Redis has refused {} for {} ms ({} attempts, last: {}); the position does not "
+        + "move and the mapped caches may serve stale values until Redis takes it. Retrying every {} ms at most",
+        options.name(), what, waitedMillis, attempts, lastError, options.retryMaxBackoff().toMillis());
+  }
+
+  /**
+   * Redis took a step: nothing is unapplied now; one INFO line if the stream had stalled on it. A stall that began
+   * during the pause before this attempt ({@link #isStalled()} said so, nothing reported it yet) is reported first,
+   * so that every stall health showed is counted and logged, and its end wakes {@code awaitLive}.
+   */
   private void taken(String what, long received, int attempt) {
+    Unapplied step = unapplied;
+    if (!stallReported && step != null && step.failedAttempts() > 0
+        && System.nanoTime() - received >= options.stallThreshold().toNanos()) {
+      reportStall(what, TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - received), step.failedAttempts(),
+          step.lastError());
+    }
     unapplied = null;
     if (stallReported) {
       stallReported = false;
