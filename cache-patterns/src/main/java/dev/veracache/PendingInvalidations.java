@@ -104,7 +104,10 @@ final class PendingInvalidations implements AutoCloseable {
         TimeUnit.NANOSECONDS);
   }
 
-  /** A failure escaping a scheduled round would end every later round silently: log it and keep the schedule. */
+  /**
+   * One retry round, scheduled or asked for by {@link #retrySoon}. The executor would keep a failure escaping it to
+   * itself, and the scheduled one would silently end every later round: it is logged and the schedule goes on.
+   */
   private void retryRound() {
     try {
       retryAll();
@@ -159,7 +162,7 @@ final class PendingInvalidations implements AutoCloseable {
   /** Retries now rather than at the next tick: called when Redis is healthy again. */
   void retrySoon() {
     if (!pending.isEmpty()) {
-      retrier.execute(this::retryAll);
+      retrier.execute(this::retryRound);
     }
   }
 
