@@ -6,8 +6,11 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -62,6 +65,8 @@ final class InvalidationTracker implements AutoCloseable {
   private final TrackingSubscription subscription;
   private final Heartbeat heartbeat;
   private final ScheduledExecutorService guardian;
+  /** The tracking and heartbeat tasks ({@link #guarded}: a failure is logged, they run again); cancelled on close. */
+  private final List<ScheduledFuture<?>> periodicTasks = new CopyOnWriteArrayList<>();
   private final Counter recoveries;
   private volatile boolean closed;
   /** Runs when Redis is healthy again (leaving degraded mode): the client retries its refused invalidations at once. */
@@ -105,10 +110,11 @@ final class InvalidationTracker implements AutoCloseable {
       updateDegraded();
     });
     long interval = options.trackingRetryInterval.toNanos();
-    guardian.scheduleWithFixedDelay(guarded("tracking", subscription::ensureTracking), interval, interval,
-        TimeUnit.NANOSECONDS);
+    periodicTasks.add(guardian.scheduleWithFixedDelay(guarded("tracking", subscription::ensureTracking), interval,
+        interval, TimeUnit.NANOSECONDS));
     long beat = options.heartbeatInterval.toNanos();
-    guardian.scheduleWithFixedDelay(guarded("heartbeat", heartbeat), beat, beat, TimeUnit.NANOSECONDS);
+    periodicTasks.add(guardian.scheduleWithFixedDelay(guarded("heartbeat", heartbeat), beat, beat,
+        TimeUnit.NANOSECONDS));
   }
 
   /**
@@ -216,6 +222,7 @@ final class InvalidationTracker implements AutoCloseable {
   @Override
   public void close() {
     closed = true;
+    periodicTasks.forEach(task -> task.cancel(false));
     guardian.shutdownNow();
   }
 }

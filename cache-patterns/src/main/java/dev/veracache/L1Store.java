@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.OptionalLong;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.LongSupplier;
 
 /**
@@ -34,7 +35,7 @@ import java.util.function.LongSupplier;
  */
 final class L1Store {
 
-  /** What {@link #get} returns for a cached "not found". */
+  /** What {@link #getSlowly} returns for a cached "not found". */
   static final Object NOT_FOUND = new Object() {
     @Override
     public String toString() {
@@ -45,7 +46,7 @@ final class L1Store {
   /** Readers in flight for one key, and how many invalidations of that key they have seen. */
   private static final class InFlight {
     int readers;
-    volatile long invalidations;
+    final AtomicLong invalidations = new AtomicLong(); // bumped under the map's per-key lock, read without it
   }
 
   /** Taken before a read of Redis or the loader; decides whether the answer may enter L1. */
@@ -63,7 +64,7 @@ final class L1Store {
     }
 
     boolean invalidatedSinceStart() {
-      return inFlight.invalidations != invalidationsAtStart;
+      return inFlight.invalidations.get() != invalidationsAtStart;
     }
   }
 
@@ -123,7 +124,7 @@ final class L1Store {
       InFlight f = current == null ? new InFlight() : current;
       f.readers++;
       holder[0] = f;
-      seen[0] = f.invalidations;
+      seen[0] = f.invalidations.get();
       return f;
     });
     return new ReadTicket(key, epochAtStart, holder[0], seen[0]);
@@ -152,7 +153,7 @@ final class L1Store {
 
   void invalidate(String key) {
     inFlight.computeIfPresent(key, (k, f) -> {
-      f.invalidations++;
+      f.invalidations.incrementAndGet();
       return f;
     });
     values.invalidate(key);

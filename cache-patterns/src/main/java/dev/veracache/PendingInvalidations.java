@@ -9,6 +9,7 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -31,6 +32,7 @@ import org.slf4j.LoggerFactory;
  *       {@code veracache.invalidations{result=refused}}) and kept: the key stays the safe way, see next.</li>
  *   <li><b>While a key has an entry, reads of it bypass Redis and do not enter L1</b> ({@link #settle}): neither
  *       level can be trusted for a key whose invalidation Redis has not taken, and no push will come for it.</li>
+ *   <li><b>Retries do not stop until close</b>: a retry round that fails is logged, and the next one runs.</li>
  * </ul>
  * The queue lives in this JVM's heap: a crash loses it, which is why the CDC listener, not this queue, is the durable
  * guarantee.
@@ -71,6 +73,8 @@ final class PendingInvalidations implements AutoCloseable {
   private final long retryIntervalNanos;
   private final ConcurrentHashMap<String, Entry> pending = new ConcurrentHashMap<>();
   private final ScheduledExecutorService retrier;
+  /** The periodic {@link #retryRound}, cancelled on close. */
+  private volatile ScheduledFuture<?> retries;
   private final Counter dropped;
   private final Counter retried;
   private final Counter refused;
@@ -96,7 +100,20 @@ final class PendingInvalidations implements AutoCloseable {
 
   /** Schedules the retries. */
   void start() {
-    retrier.scheduleWithFixedDelay(this::retryAll, retryIntervalNanos, retryIntervalNanos, TimeUnit.NANOSECONDS);
+    retries = retrier.scheduleWithFixedDelay(this::retryRound, retryIntervalNanos, retryIntervalNanos,
+        TimeUnit.NANOSECONDS);
+  }
+
+  /**
+   * One retry round, scheduled or asked for by {@link #retrySoon}. The executor would keep a failure escaping it to
+   * itself, and the scheduled one would silently end every later round: it is logged and the schedule goes on.
+   */
+  private void retryRound() {
+    try {
+      retryAll();
+    } catch (RuntimeException e) {
+      log.error("a retry round of pending invalidations failed; the next round runs as scheduled", e);
+    }
   }
 
   private static Counter counter(MeterRegistry registry, String client, String result, String description) {
@@ -145,7 +162,7 @@ final class PendingInvalidations implements AutoCloseable {
   /** Retries now rather than at the next tick: called when Redis is healthy again. */
   void retrySoon() {
     if (!pending.isEmpty()) {
-      retrier.execute(this::retryAll);
+      retrier.execute(this::retryRound);
     }
   }
 
@@ -185,6 +202,10 @@ final class PendingInvalidations implements AutoCloseable {
 
   @Override
   public void close() {
+    ScheduledFuture<?> scheduled = retries;
+    if (scheduled != null) {
+      scheduled.cancel(false);
+    }
     retrier.shutdownNow();
     if (!pending.isEmpty()) {
       log.error("closing with {} invalidations Redis never took; those keys may stay stale in Redis until their TTL",

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.veracache.internal.RedisInvalidator;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -17,7 +18,7 @@ class ForeignAndRefusedKeysIT extends RealServersTest {
 
   @Test
   void aKeyOfAnotherTypeUnderTheNamespaceIsReplacedOnRead() {
-    redisCli.hset(redisKey(1), "field", "written by someone else".getBytes());
+    redisCli.hset(redisKey(1), "field", "written by someone else".getBytes(StandardCharsets.UTF_8));
     Veracache jvm = newInstance();
     CacheAside<Long, Product> cache = jvm.cacheAside(productOptions().build());
 
@@ -29,7 +30,7 @@ class ForeignAndRefusedKeysIT extends RealServersTest {
 
   @Test
   void aKeyOfAnotherTypeIsInvalidatedLikeAnyOther() {
-    redisCli.hset(redisKey(1), "field", "x".getBytes());
+    redisCli.hset(redisKey(1), "field", "x".getBytes(StandardCharsets.UTF_8));
     Veracache jvm = newInstance();
     CacheAside<Long, Product> cache = jvm.cacheAside(productOptions().build());
 
@@ -41,7 +42,7 @@ class ForeignAndRefusedKeysIT extends RealServersTest {
 
   @Test
   void aKeyOfAnotherTypeDoesNotStopTheListenersBatch() {
-    redisCli.lpush(redisKey(2), "x".getBytes());
+    redisCli.lpush(redisKey(2), "x".getBytes(StandardCharsets.UTF_8));
     try (RedisInvalidator invalidator = RedisInvalidator.create(VeracacheOptions.builder(redisServer.uri()).build())) {
       invalidator.invalidate(List.of(
           new RedisInvalidator.KeyInvalidation(namespace, "1", 5, 60_000),

@@ -10,6 +10,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -101,12 +102,14 @@ class HostileReviewIT extends RealServersTest {
     AtomicLong sequence = new AtomicLong();
     ScheduledExecutorService alive = Executors.newSingleThreadScheduledExecutor();
     closeLater(alive::shutdownNow);
-    alive.scheduleWithFixedDelay(() -> {
+    Future<?> publishing = alive.scheduleWithFixedDelay(() -> {
       long last = sequence.get();
       listener.publishProgress("cdc", "i1", List.of(namespace), last, last + 1, 0);
       sequence.set(last + 1);
     }, 0, 50, TimeUnit.MILLISECONDS);
-    await().atMost(Duration.ofSeconds(5)).until(() -> !jvm.listenerUntrusted(namespace));
+    // A failed publish ends the schedule: say so instead of timing out on the namespace never being trusted.
+    await().atMost(Duration.ofSeconds(5)).failFast("the live listener's publishing failed",
+        () -> assertThat(publishing).isNotDone()).until(() -> !jvm.listenerUntrusted(namespace));
     products.insert(1, "v1");
     await().atMost(Duration.ofSeconds(5)).until(() -> cache.get(1L, loader()) != null
         && String.valueOf(rawRecord(1)).startsWith("V:1:"));

@@ -7,6 +7,7 @@ import dev.veracache.internal.RedisInvalidator;
 import dev.veracache.internal.RedisInvalidator.ProgressOutcome;
 import dev.veracache.internal.RedisLink;
 import dev.veracache.internal.RedisRecord;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -42,7 +43,8 @@ class ListenerWatchIT extends RealServersTest {
   void aNamespaceWithoutPublishedProgressIsNotTrusted() {
     Veracache jvm = newInstance();
     CacheAside<Long, Product> cache = watchedCache(jvm, Duration.ofSeconds(5));
-    redisCli.set(redisKey(1), RedisRecord.value(1, "{\"id\":1,\"name\":\"in Redis\",\"version\":1}".getBytes()));
+    redisCli.set(redisKey(1),
+        RedisRecord.value(1, "{\"id\":1,\"name\":\"in Redis\",\"version\":1}".getBytes(StandardCharsets.UTF_8)));
 
     assertThat(jvm.listenerUntrusted(namespace)).isTrue();
     assertThat(cache.get(1L, id -> new Product(id, "from the database", 2)).name()).isEqualTo("from the database");
@@ -179,7 +181,8 @@ class ListenerWatchIT extends RealServersTest {
     CacheAside<Long, Product> cache = jvm.cacheAside(productOptions().listenerStalenessBound(Duration.ofSeconds(30))
         .l1Enabled(false).build());
     await().atMost(WITHIN).until(() -> publish(listener, 0) != null && !jvm.listenerUntrusted(namespace));
-    redisCli.set(redisKey(1), RedisRecord.value(1, "{\"id\":1,\"name\":\"snapshot\",\"version\":1}".getBytes()));
+    redisCli.set(redisKey(1),
+        RedisRecord.value(1, "{\"id\":1,\"name\":\"snapshot\",\"version\":1}".getBytes(StandardCharsets.UTF_8)));
     redisCli.save(); // the snapshot holds version 1
     redisCli.del(redisKey(1)); // the listener's invalidation of version 2, acknowledged
     assertThat(publish(listener, 0)).isEqualTo(ProgressOutcome.PUBLISHED);

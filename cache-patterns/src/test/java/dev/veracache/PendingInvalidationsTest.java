@@ -1,13 +1,16 @@
 package dev.veracache;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import dev.veracache.internal.Invalidation;
 import dev.veracache.internal.L2Failure;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -15,7 +18,7 @@ import org.junit.jupiter.api.Test;
  * The queue of invalidations Redis did not take, without a server (the Redis call is a stand-in that takes or refuses):
  * one entry per key holding the merge of what was asked; an entry leaves only when Redis took that very entry; while
  * a key has one, reads of it must bypass Redis and L1. Retries are driven by hand ({@link PendingInvalidations#settle});
- * the scheduled retries are never started here.
+ * the scheduled retries are started only to prove that a failing round does not end them.
  */
 class PendingInvalidationsTest {
 
@@ -73,6 +76,22 @@ class PendingInvalidationsTest {
     assertThat(pending.settle("ns:1")).isTrue();
     assertThat(applied).containsExactly("ns:1 changed to version 3", "ns:1 changed to version 4");
     assertThat(pending.isEmpty()).isTrue();
+  }
+
+  @Test
+  void aRetryRoundThatThrowsSomethingUnexpectedDoesNotEndTheScheduledRetries() {
+    AtomicInteger calls = new AtomicInteger();
+    try (PendingInvalidations retried = new PendingInvalidations((key, invalidation, ttl) -> {
+      if (calls.incrementAndGet() == 1) {
+        throw new IllegalStateException("a bug in the Redis call, not an L2Failure (stand-in)");
+      }
+    }, VeracacheOptions.builder("redis://localhost:1").meterRegistry(registry)
+        .invalidationRetryInterval(Duration.ofMillis(10)).build())) {
+      retried.enqueue("ns:1", Invalidation.unversioned(), 1000);
+      retried.start();
+      await().atMost(Duration.ofSeconds(10)).until(retried::isEmpty);
+      assertThat(calls.get()).as("the first round threw, a later one applied it").isGreaterThanOrEqualTo(2);
+    }
   }
 
   @Test

@@ -16,7 +16,6 @@ import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.Deque;
 import java.util.IdentityHashMap;
-import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 import org.junit.jupiter.api.AfterEach;
@@ -42,7 +41,7 @@ abstract class RealServersTest {
   RedisCommands<String, byte[]> redisCli;
 
   private final Deque<AutoCloseable> closeables = new ArrayDeque<>();
-  private final Map<Veracache, MeterRegistry> registries = new IdentityHashMap<>();
+  private final IdentityHashMap<Veracache, MeterRegistry> registries = new IdentityHashMap<>();
 
   @BeforeEach
   void startFixture(RedisServer redisServer, DatabaseServer db, TestInfo info) throws SQLException {

@@ -8,6 +8,7 @@ import dev.veracache.Veracache;
 import dev.veracache.VeracacheOptions;
 import dev.veracache.stack.EmbeddedStack;
 import io.lettuce.core.RedisClient;
+import io.lettuce.core.SetArgs;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.api.sync.RedisCommands;
 import io.lettuce.core.codec.ByteArrayCodec;
@@ -127,7 +128,7 @@ public class L2Benchmark {
     String key = "bench-naive:" + fresh.incrementAndGet();
     byte[] cached = raw.get(key);
     if (cached == null) {
-      raw.psetex(key, 300_000, VALUE);
+      raw.set(key, VALUE, SetArgs.Builder.px(300_000)); // PSETEX is deprecated in Lettuce; SET PX is the same
       return VALUE;
     }
     return cached;

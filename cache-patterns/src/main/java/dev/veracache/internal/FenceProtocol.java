@@ -3,6 +3,7 @@ package dev.veracache.internal;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Objects;
 import java.util.concurrent.ThreadLocalRandom;
 
@@ -270,8 +271,8 @@ public final class FenceProtocol {
   }
 
   private static IllegalStateException unexpected(FenceScript script, Object reply) {
-    return new IllegalStateException("fence script " + script.name().toLowerCase() + ".lua answered " + describe(reply)
-        + ", a reply it does not have: the script and FenceProtocol must change together");
+    return new IllegalStateException("fence script " + script.name().toLowerCase(Locale.ROOT) + ".lua answered "
+        + describe(reply) + ", a reply it does not have: the script and FenceProtocol must change together");
   }
 
   private static String describe(Object reply) {

@@ -203,6 +203,7 @@ public final class RedisInvalidator implements AutoCloseable {
     }
   }
 
+  @SuppressWarnings("deprecation") // Enum.name() implements ProtocolKeyword.name(), which Lettuce 7 deprecates
   private enum WaitAof implements io.lettuce.core.protocol.ProtocolKeyword {
     WAITAOF;
 

@@ -116,7 +116,7 @@ public final class RedisLink implements AutoCloseable {
       this.connection = client.connect(CODEC);
     } catch (RedisException e) {
       client.shutdown();
-      resources.shutdown();
+      logIfNotShutDown(resources.shutdown(), endpoint);
       throw new VeracacheException("cannot connect to Redis at " + endpoint + ": " + e.getMessage(), e);
     }
     this.commands = connection.sync();
@@ -311,7 +311,16 @@ public final class RedisLink implements AutoCloseable {
       connection.close();
     } finally {
       client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
-      resources.shutdown(0, 2, TimeUnit.SECONDS);
+      logIfNotShutDown(resources.shutdown(0, 2, TimeUnit.SECONDS), endpoint);
     }
+  }
+
+  /** Lettuce stops its threads in the background and nobody waits for that: a failure to stop is logged here. */
+  private static void logIfNotShutDown(io.netty.util.concurrent.Future<Boolean> shutdown, String endpoint) {
+    shutdown.addListener(done -> {
+      if (!done.isSuccess()) {
+        log.warn("Redis client resources for {} did not shut down cleanly: {}", endpoint, done.cause().toString());
+      }
+    });
   }
 }

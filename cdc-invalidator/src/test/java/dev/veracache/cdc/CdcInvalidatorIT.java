@@ -35,7 +35,6 @@ import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.Deque;
 import java.util.IdentityHashMap;
-import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -69,7 +68,7 @@ class CdcInvalidatorIT {
   private StatefulRedisConnection<String, String> redisCli;
   private final Deque<AutoCloseable> closeables = new ArrayDeque<>();
   /** The client behind each cache made by {@link #instance}, standing for one application JVM. */
-  private final Map<CacheAside<Long, Product>, Veracache> instances = new IdentityHashMap<>();
+  private final IdentityHashMap<CacheAside<Long, Product>, Veracache> instances = new IdentityHashMap<>();
   private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
   private final ListAppender<ILoggingEvent> logs = new ListAppender<>();
 
@@ -80,7 +79,7 @@ class CdcInvalidatorIT {
     int n = SEQUENCE.incrementAndGet();
     this.table = "cdc_product_" + n;
     this.namespace = "cdc" + n;
-    this.serverId = 5400 + n;
+    this.serverId = 5400L + n;
     this.stateDir = Files.createTempDirectory("veracache-cdc-test");
     closeables.push(ListenerFixture.deleting(stateDir)); // closed last: after every listener using it
     // A case-sensitive collation: the mapping can render {sku} as stored (a *_ci column needs {sku:lower} or so).
@@ -407,7 +406,7 @@ class CdcInvalidatorIT {
       sql("UPDATE " + table + " SET name = 'v2', version = 2 WHERE id = 1");
       await().atMost(WITHIN).until(cdc::isStalled);
       double ageWhenStalled = gauge("veracache.cdc.oldest.unapplied.age");
-      assertThat(ageWhenStalled).as("age of the refused change").isGreaterThanOrEqualTo(threshold.toMillis());
+      assertThat(ageWhenStalled).as("age of the refused change").isGreaterThanOrEqualTo((double) threshold.toMillis());
       await().atMost(WITHIN).until(() -> gauge("veracache.cdc.oldest.unapplied.age") > ageWhenStalled);
       assertThat(cdc.isLive()).as("a stalled listener is not live").isFalse();
       assertThat(cdc.status().state()).isEqualTo(CdcInvalidator.State.STALLED);

@@ -62,7 +62,7 @@ abstract class ListenerFixture {
     int n = SEQUENCE.incrementAndGet();
     this.table = getClass().getSimpleName().toLowerCase(java.util.Locale.ROOT).replaceAll("test$", "") + "_" + n;
     this.namespace = table.replace("_", "");
-    this.serverId = 6100 + n;
+    this.serverId = 6100L + n;
     this.stateDir = Files.createTempDirectory("veracache-cdc-test");
     closeables.push(deleting(stateDir)); // closed last: after every listener using it
     RedisClient client = RedisClient.create(redis.uri());

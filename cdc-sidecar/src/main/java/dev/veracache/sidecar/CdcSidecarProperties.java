@@ -58,7 +58,10 @@ public record CdcSidecarProperties(
     @DefaultValue("FLUSH_NAMESPACES") CdcOptions.RedisDataLossPolicy redisDataLossPolicy,
     @DefaultValue RedisDurability redisDurability) {
 
-  /** @param replicas {@code WAIT} for this many replicas; @param appendOnlyFile {@code WAITAOF} on the primary */
+  /**
+   * @param replicas {@code WAIT} for this many replicas
+   * @param appendOnlyFile {@code WAITAOF} on the primary
+   */
   public record RedisDurability(@DefaultValue("0") int replicas, @DefaultValue("false") boolean appendOnlyFile,
       @DefaultValue("1s") Duration timeout) {}
 

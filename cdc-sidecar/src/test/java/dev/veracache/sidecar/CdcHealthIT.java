@@ -203,7 +203,7 @@ class CdcHealthIT {
     args.addAll(List.of(extra));
     ConfigurableApplicationContext app =
         SpringApplication.run(CdcSidecarApplication.class, args.toArray(String[]::new));
-    closeables.add(0, app::close);
+    closeables.add(0, app);
     listener = app.getBean(CdcInvalidatorLifecycle.class);
     return "http://127.0.0.1:" + app.getEnvironment().getProperty("local.server.port");
   }

@@ -108,7 +108,7 @@ public final class HandMadeRuns {
   public static History pausedRun(History.Level level) {
     History history = new History();
     for (int v = 1; v <= 50; v++) {
-      history.write("k", v, v * 100 * MS);
+      history.write("k", v, v * 100L * MS);
     }
     for (int t = 0; t < 5000; t += 10) {
       long version = Math.max(1, Math.min(50, t / 100));

@@ -68,7 +68,7 @@ public final class EmbeddedStackExtension implements ParameterResolver, BeforeEa
 
   private static EmbeddedStack stack(ExtensionContext context) {
     return context.getRoot().getStore(NAMESPACE)
-        .getOrComputeIfAbsent(EmbeddedStack.class, k -> new StoredStack(EmbeddedStack.start()), StoredStack.class)
+        .computeIfAbsent(EmbeddedStack.class, k -> new StoredStack(EmbeddedStack.start()), StoredStack.class)
         .stack;
   }
 

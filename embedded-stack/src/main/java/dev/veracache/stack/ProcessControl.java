@@ -1,6 +1,7 @@
 package dev.veracache.stack;
 
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
@@ -23,7 +24,7 @@ public final class ProcessControl {
       Process kill = new ProcessBuilder("kill", "-" + signal, Long.toString(pid)).redirectErrorStream(true).start();
       if (!kill.waitFor(5, TimeUnit.SECONDS) || kill.exitValue() != 0) {
         throw new IllegalStateException("kill -" + signal + " " + pid + " failed: "
-            + new String(kill.getInputStream().readAllBytes()).trim());
+            + new String(kill.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim());
       }
     } catch (IOException e) {
       throw new IllegalStateException("cannot run kill -" + signal + " " + pid, e);

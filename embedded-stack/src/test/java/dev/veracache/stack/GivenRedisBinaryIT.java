@@ -99,7 +99,8 @@ class GivenRedisBinaryIT {
     Process child = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"),
         StackChildMain.class.getName(), binary.toString()).redirectErrorStream(true).start();
     long redisPid;
-    try (BufferedReader out = new BufferedReader(new InputStreamReader(child.getInputStream()))) {
+    try (BufferedReader out =
+        new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8))) {
       String line;
       do {
         line = out.readLine();

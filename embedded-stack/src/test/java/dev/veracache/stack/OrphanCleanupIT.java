@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -26,7 +27,8 @@ class OrphanCleanupIT {
         StackChildMain.class.getName()).redirectErrorStream(true).start();
     long dbPid;
     long redisPid;
-    try (BufferedReader out = new BufferedReader(new InputStreamReader(child.getInputStream()))) {
+    try (BufferedReader out =
+        new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8))) {
       String line;
       do {
         line = out.readLine();

@@ -160,7 +160,7 @@ final class KeyRendering {
         case "io.debezium.time.NanoTime":
           return time(table, template, column, format, schema, ((Number) value).longValue());
         case "org.apache.kafka.connect.data.Time":
-          return time(table, template, column, format, schema, ((java.util.Date) value).getTime() * 1_000_000);
+          return time(table, template, column, format, schema, connectTimeNanos(value));
         case "io.debezium.time.Year":
           return defaultOnly(format, table, template, column, schema, value.toString());
         case "io.debezium.data.Enum", "io.debezium.data.EnumSet":
@@ -177,6 +177,12 @@ final class KeyRendering {
     }
   }
 
+  /** Kafka Connect's Time: milliseconds since midnight, as a {@code java.util.Date}; in nanoseconds. */
+  @SuppressWarnings("JavaUtilDate") // the value type is Kafka Connect's, not ours: Debezium hands us this Date
+  private static long connectTimeNanos(Object value) {
+    return ((java.util.Date) value).getTime() * 1_000_000;
+  }
+
   /** Connect types without a logical name: integers, booleans, text, bytes. */
   private static String plain(String table, String template, String column, KeyFormat format, Schema schema,
       Object value) {
@@ -185,7 +191,7 @@ final class KeyRendering {
       // A BOOLEAN-declared column is a TINYINT(1); Debezium may emit it as a boolean: render it as its digit.
       case BOOLEAN -> defaultOnly(format, table, template, column, schema, ((Boolean) value) ? "1" : "0");
       case STRING -> text(table, template, column, format, schema, (String) value);
-      case BYTES -> bytes(table, template, column, format, schema, value);
+      case BYTES -> bytes(table, template, column, format, value);
       default -> throw mismatch(table, template, column, format, schema);
     };
   }
@@ -209,8 +215,7 @@ final class KeyRendering {
     };
   }
 
-  private static String bytes(String table, String template, String column, KeyFormat format, Schema schema,
-      Object value) {
+  private static String bytes(String table, String template, String column, KeyFormat format, Object value) {
     byte[] bytes;
     if (value instanceof ByteBuffer buffer) {
       ByteBuffer copy = buffer.duplicate();

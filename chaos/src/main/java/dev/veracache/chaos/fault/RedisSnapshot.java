@@ -39,7 +39,6 @@ public final class RedisSnapshot implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(RedisSnapshot.class);
 
   private final RedisServer redis;
-  private final String keyPrefix;
   private final Path file;
   private final String marker;
   private final long keysAtSave;
@@ -47,10 +46,8 @@ public final class RedisSnapshot implements AutoCloseable {
   private long keysRestored = -1;
   private boolean closed;
 
-  private RedisSnapshot(RedisServer redis, String keyPrefix, Path file, String marker, long keysAtSave,
-      long savedNanos) {
+  private RedisSnapshot(RedisServer redis, Path file, String marker, long keysAtSave, long savedNanos) {
     this.redis = redis;
-    this.keyPrefix = keyPrefix;
     this.file = file;
     this.marker = marker;
     this.keysAtSave = keysAtSave;
@@ -83,7 +80,7 @@ public final class RedisSnapshot implements AutoCloseable {
         throw new IllegalStateException("Redis SAVE returned but " + file + " is not there");
       }
       log.info("Redis snapshot of {} keys saved to {}", keys, file);
-      return new RedisSnapshot(redis, keyPrefix, file, marker, keys, saved);
+      return new RedisSnapshot(redis, file, marker, keys, saved);
     });
   }
 

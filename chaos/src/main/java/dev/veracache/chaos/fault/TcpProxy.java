@@ -121,7 +121,7 @@ public final class TcpProxy implements AutoCloseable {
     }
     ServerSocket listener;
     try {
-      listener = new ServerSocket(0, LISTEN_BACKLOG, InetAddress.getByName(LOOPBACK));
+      listener = new ServerSocket(0, LISTEN_BACKLOG, InetAddress.getByAddress(LOOPBACK, new byte[] {127, 0, 0, 1}));
     } catch (IOException e) {
       throw new UncheckedIOException("tcp proxy " + name + ": cannot listen on " + LOOPBACK, e);
     }
@@ -429,7 +429,7 @@ public final class TcpProxy implements AutoCloseable {
       down.wake();
       pairs.remove(this);
       log.debug("tcp proxy {}: connection {} closed ({}), {} bytes up, {} bytes down", name, id, reason,
-          up.forwardedBytes, down.forwardedBytes);
+          up.forwardedBytes.get(), down.forwardedBytes.get());
     }
 
     void directionEnded() {
@@ -463,7 +463,7 @@ public final class TcpProxy implements AutoCloseable {
     private final Condition changed = lock.newCondition();
     private final ArrayDeque<Chunk> queue = new ArrayDeque<>();
     private long queuedBytes;
-    private volatile long forwardedBytes;
+    private final AtomicLong forwardedBytes = new AtomicLong(); // written by the write thread, read on close
     private volatile boolean ended;
 
     Direction(Pair pair, String label, Socket from, Socket to) {
@@ -552,7 +552,7 @@ public final class TcpProxy implements AutoCloseable {
             return;
           }
           out.write(chunk.bytes());
-          forwardedBytes += chunk.length();
+          forwardedBytes.addAndGet(chunk.length());
         }
       } catch (IOException e) {
         pair.close(label + " write: " + e.getMessage());

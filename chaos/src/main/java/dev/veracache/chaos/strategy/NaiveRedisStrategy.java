@@ -7,6 +7,8 @@ import dev.veracache.chaos.workload.RunContext;
 import dev.veracache.chaos.workload.Workload;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -47,7 +49,7 @@ final class NaiveRedisStrategy implements CacheUnderTest {
 
   @Override
   public long read(String key) throws Exception {
-    return version(cache.get(key, context.loader::load));
+    return version(cache.get(key, context.loader));
   }
 
   @Override
@@ -73,10 +75,16 @@ final class NaiveRedisStrategy implements CacheUnderTest {
     Workload.Commit commit = writer.commit(row);
     delete(commit.appInvalidates());
     if (mode == Mode.DOUBLE_DELETE) {
-      secondDeletes.schedule(() -> {
+      // Runs on secondDeletes after the delay; a failure would leave the commit unsettled: it is logged, not lost.
+      Executor afterTheDelay = CompletableFuture.delayedExecutor(context.scenario.cache().doubleDeleteDelayMillis(),
+          TimeUnit.MILLISECONDS, secondDeletes);
+      CompletableFuture.runAsync(() -> {
         delete(commit.appInvalidates());
         writer.settle(commit);
-      }, context.scenario.cache().doubleDeleteDelayMillis(), TimeUnit.MILLISECONDS);
+      }, afterTheDelay).exceptionally(e -> {
+        log.error("second delete of {} failed; the commit stays unsettled", commit.appInvalidates(), e);
+        return null;
+      });
     } else {
       writer.settle(commit);
     }

@@ -152,7 +152,7 @@ class ExpectationsTest {
   void aVeracacheThatNeverRecoversFromTheFaultIsRedThoughItsHitsBeforeItOutnumberItsMisses() {
     History history = new History();
     for (int v = 1; v <= 50; v++) {
-      history.write("k", v, v * 100 * MS);
+      history.write("k", v, v * 100L * MS);
     }
     for (int t = 0; t < 5000; t += 10) { // from L1 before the fault, from the database ever after
       long version = Math.max(1, Math.min(50, t / 100));
@@ -237,7 +237,7 @@ class ExpectationsTest {
   private static History pausedRun(History.Level level) {
     History history = new History();
     for (int v = 1; v <= 50; v++) {
-      history.write("k", v, v * 100 * MS);
+      history.write("k", v, v * 100L * MS);
     }
     for (int t = 0; t < 5000; t += 10) {
       long version = Math.max(1, Math.min(50, t / 100));

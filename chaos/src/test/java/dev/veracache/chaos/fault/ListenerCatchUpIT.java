@@ -64,7 +64,7 @@ class ListenerCatchUpIT {
     workload = new Workload(stack.database(), table, scenario);
     closeables.push(() -> drop(stack.database(), table));
     namespace = "lcu" + ProcessHandle.current().pid() + "n" + run;
-    serverId = 7800 + run;
+    serverId = 7800L + run;
     RedisClient client = RedisClient.create(stack.redis().uri());
     closeables.push(() -> client.shutdown(Duration.ZERO, Duration.ofSeconds(1)));
     StatefulRedisConnection<String, String> connection = client.connect();

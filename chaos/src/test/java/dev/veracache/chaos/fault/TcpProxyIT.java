@@ -63,7 +63,7 @@ class TcpProxyIT {
 
   @AfterAll
   static void shutDownClientResources() {
-    resources.shutdown(0, 2, TimeUnit.SECONDS);
+    resources.shutdown(0, 2, TimeUnit.SECONDS).syncUninterruptibly(); // rethrows a failure to shut down
   }
 
   @AfterEach
@@ -251,8 +251,9 @@ class TcpProxyIT {
     assertThat(command(raw, "PING")).isEqualTo("+PONG");
     proxy.latency(Duration.ofSeconds(5));
     proxy.blackhole();
-    connection.async().ping();
+    RedisFuture<String> heldPing = connection.async().ping();
     waitUntil("the PING is held", () -> proxy.pendingBytes() > 0);
+    assertThat(heldPing.isDone()).as("a blackholed PING is not answered").isFalse();
     assertThat(proxyThreads("close")).isNotEmpty();
 
     proxy.close();
