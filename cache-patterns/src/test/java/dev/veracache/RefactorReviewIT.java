@@ -2,6 +2,7 @@ package dev.veracache;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.nio.charset.StandardCharsets;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 
@@ -21,7 +22,7 @@ class RefactorReviewIT extends RealServersTest {
 
   @Test
   void bytesTheScriptsCannotParseAreReplacedOnReadEvenWhenJavaReadsThemAsATombstone() {
-    redisCli.set(redisKey(1), "T:5:not-a-lease".getBytes());
+    redisCli.set(redisKey(1), "T:5:not-a-lease".getBytes(StandardCharsets.UTF_8));
     Veracache jvm = newInstance();
     CacheAside<Long, Product> cache = jvm.cacheAside(productOptions().l1Enabled(false).build());
     AtomicInteger loads = new AtomicInteger();

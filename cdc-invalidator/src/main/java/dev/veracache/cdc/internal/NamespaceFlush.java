@@ -18,7 +18,7 @@ import org.slf4j.LoggerFactory;
  * <p>Invariants:
  * <ul>
  *   <li><b>Lost invalidations are flushed at least once.</b> The duty is stored ({@link ListenerState}) before the
- *       position can move ({@link #owe}), and cleared only after every namespace was flushed ({@link #clear}). A
+ *       position can move ({@link #owe}), and cleared only after every namespace was flushed ({@link #clearIfStill}). A
  *       listener stopped in between flushes on its next start.</li>
  *   <li><b>Each namespace is retried until Redis took it</b>; every refusal is counted in
  *       {@code veracache.cdc.retries}, logged, and shown in the status ({@link #refusal()}). A close ends the retries with the duty still stored.</li>
