@@ -1,9 +1,9 @@
 package dev.veracache;
 
-import dev.veracache.internal.L2Failure;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.veracache.internal.L2Failure;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -1,10 +1,9 @@
 package dev.veracache;
 
-import dev.veracache.testing.CacheHooks;
-import dev.veracache.internal.L2Failure;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.veracache.testing.CacheHooks;
 import io.lettuce.core.RedisURI;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;

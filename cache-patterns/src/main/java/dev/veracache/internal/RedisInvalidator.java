@@ -1,9 +1,9 @@
 package dev.veracache.internal;
 
-import dev.veracache.FailureReason;
 import static java.util.Objects.requireNonNull;
 
 import dev.veracache.CacheUnavailableException;
+import dev.veracache.FailureReason;
 import dev.veracache.VeracacheOptions;
 import io.lettuce.core.KeyScanCursor;
 import io.lettuce.core.ScanArgs;

@@ -1,8 +1,8 @@
 package dev.veracache.baseline;
 
-import dev.veracache.testing.CacheHooks;
 import dev.veracache.CacheLoader;
 import dev.veracache.ValueCodec;
+import dev.veracache.testing.CacheHooks;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.SetArgs;
 import io.lettuce.core.api.StatefulRedisConnection;

@@ -2,9 +2,9 @@ package dev.veracache.baseline;
 
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
-import dev.veracache.testing.CacheHooks;
 import dev.veracache.CacheLoader;
 import dev.veracache.ValueCodec;
+import dev.veracache.testing.CacheHooks;
 import io.lettuce.core.ClientOptions;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.SetArgs;

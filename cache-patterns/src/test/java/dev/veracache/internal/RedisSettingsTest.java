@@ -1,8 +1,8 @@
 package dev.veracache.internal;
 
-import dev.veracache.BreakerSettings;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.veracache.BreakerSettings;
 import dev.veracache.VeracacheOptions;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;

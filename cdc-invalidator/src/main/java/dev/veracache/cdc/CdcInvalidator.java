@@ -1,7 +1,6 @@
 package dev.veracache.cdc;
 
 import dev.veracache.CacheUnavailableException;
-import dev.veracache.internal.RedisInvalidator;
 import dev.veracache.cdc.internal.BatchApplier;
 import dev.veracache.cdc.internal.EngineRunner;
 import dev.veracache.cdc.internal.Lifecycle;
@@ -12,6 +11,7 @@ import dev.veracache.cdc.internal.ReadinessProver;
 import dev.veracache.cdc.internal.RedisRetry;
 import dev.veracache.cdc.internal.SchemaCheck;
 import dev.veracache.cdc.testing.CdcHooks;
+import dev.veracache.internal.RedisInvalidator;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;

@@ -2,9 +2,9 @@ package dev.veracache.cdc;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.veracache.internal.RedisInvalidator.KeyInvalidation;
 import dev.veracache.VeracacheOptions;
 import dev.veracache.cdc.testing.CdcHooks;
+import dev.veracache.internal.RedisInvalidator.KeyInvalidation;
 import dev.veracache.stack.DatabaseServer;
 import dev.veracache.stack.EmbeddedStackExtension;
 import dev.veracache.stack.RedisServer;

@@ -4,14 +4,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.veracache.CacheAside;
-import dev.veracache.testing.CacheHooks;
 import dev.veracache.CacheLoader;
 import dev.veracache.CacheOptions;
-import dev.veracache.internal.RedisInvalidator.KeyInvalidation;
 import dev.veracache.ValueCodec;
 import dev.veracache.Veracache;
 import dev.veracache.VeracacheOptions;
 import dev.veracache.cdc.testing.CdcHooks;
+import dev.veracache.internal.RedisInvalidator.KeyInvalidation;
+import dev.veracache.testing.CacheHooks;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.sql.Connection;
 import java.sql.PreparedStatement;

@@ -1,7 +1,6 @@
 package dev.veracache.examples;
 
 import dev.veracache.CacheAside;
-import dev.veracache.testing.CacheHooks;
 import dev.veracache.CacheOptions;
 import dev.veracache.ValueCodec;
 import dev.veracache.Veracache;
@@ -9,6 +8,7 @@ import dev.veracache.VeracacheOptions;
 import dev.veracache.baseline.NaiveCacheAside;
 import dev.veracache.stack.DatabaseServer;
 import dev.veracache.stack.EmbeddedStack;
+import dev.veracache.testing.CacheHooks;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;

@@ -1,13 +1,13 @@
 package dev.veracache.cdc.internal;
 
-import dev.veracache.internal.RedisInvalidator;
-import dev.veracache.internal.RedisInvalidator.KeyInvalidation;
-import dev.veracache.internal.RedisInvalidator.ProgressOutcome;
 import dev.veracache.cdc.CdcInvalidator;
 import dev.veracache.cdc.CdcOptions;
 import dev.veracache.cdc.TableMapping;
 import dev.veracache.cdc.internal.Lifecycle.Phase;
 import dev.veracache.cdc.testing.CdcHooks;
+import dev.veracache.internal.RedisInvalidator;
+import dev.veracache.internal.RedisInvalidator.KeyInvalidation;
+import dev.veracache.internal.RedisInvalidator.ProgressOutcome;
 import io.debezium.engine.DebeziumEngine;
 import io.debezium.engine.RecordChangeEvent;
 import io.debezium.engine.StopEngineException;

@@ -1,9 +1,9 @@
 package dev.veracache.cdc.internal;
 
-import dev.veracache.internal.RedisInvalidator.KeyInvalidation;
 import dev.veracache.cdc.InvalidationMappings;
 import dev.veracache.cdc.MappingException;
 import dev.veracache.cdc.TableMapping;
+import dev.veracache.internal.RedisInvalidator.KeyInvalidation;
 import java.math.BigDecimal;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;

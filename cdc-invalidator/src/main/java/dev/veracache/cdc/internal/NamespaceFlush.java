@@ -1,10 +1,10 @@
 package dev.veracache.cdc.internal;
 
 import dev.veracache.CacheUnavailableException;
-import dev.veracache.internal.RedisInvalidator;
 import dev.veracache.cdc.CdcInvalidator;
 import dev.veracache.cdc.CdcOptions;
 import dev.veracache.cdc.TableMapping;
+import dev.veracache.internal.RedisInvalidator;
 import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;

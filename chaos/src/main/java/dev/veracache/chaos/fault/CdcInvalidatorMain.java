@@ -1,11 +1,11 @@
 package dev.veracache.chaos.fault;
 
-import dev.veracache.internal.RedisInvalidator.KeyInvalidation;
 import dev.veracache.VeracacheOptions;
 import dev.veracache.cdc.CdcInvalidator;
 import dev.veracache.cdc.CdcOptions;
 import dev.veracache.cdc.InvalidationMappings;
 import dev.veracache.cdc.testing.CdcHooks;
+import dev.veracache.internal.RedisInvalidator.KeyInvalidation;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.FileDescriptor;
 import java.io.FileOutputStream;

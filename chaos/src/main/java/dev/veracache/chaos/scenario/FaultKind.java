@@ -99,4 +99,3 @@ public enum FaultKind {
     ONE_WAY_LATENCY
   }
 }
-

@@ -1,10 +1,10 @@
 package dev.veracache.chaos.strategy;
 
-import dev.veracache.testing.CacheHooks;
 import dev.veracache.ValueCodec;
 import dev.veracache.baseline.NaiveTwoLevelCache;
 import dev.veracache.chaos.workload.RunContext;
 import dev.veracache.chaos.workload.Workload;
+import dev.veracache.testing.CacheHooks;
 import java.time.Duration;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;

@@ -1,10 +1,10 @@
 package dev.veracache.chaos.workload;
 
-import dev.veracache.testing.CacheHooks;
 import dev.veracache.CacheLoader;
-import dev.veracache.internal.RedisInvalidator.KeyInvalidation;
 import dev.veracache.cdc.testing.CdcHooks;
 import dev.veracache.chaos.scenario.Scenario;
+import dev.veracache.internal.RedisInvalidator.KeyInvalidation;
+import dev.veracache.testing.CacheHooks;
 import java.sql.Connection;
 import java.util.HashMap;
 import java.util.List;

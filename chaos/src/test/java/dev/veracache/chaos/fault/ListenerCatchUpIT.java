@@ -3,11 +3,11 @@ package dev.veracache.chaos.fault;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.veracache.internal.RedisInvalidator.KeyInvalidation;
 import dev.veracache.cdc.testing.CdcHooks;
 import dev.veracache.chaos.scenario.Scenario;
 import dev.veracache.chaos.scenario.ScenarioCatalog;
 import dev.veracache.chaos.workload.Workload;
+import dev.veracache.internal.RedisInvalidator.KeyInvalidation;
 import dev.veracache.stack.DatabaseServer;
 import dev.veracache.stack.EmbeddedStack;
 import dev.veracache.stack.EmbeddedStackExtension;

@@ -1,11 +1,11 @@
 package dev.veracache.chaos.strategy;
 
-import dev.veracache.testing.CacheHooks;
 import dev.veracache.CacheOptions;
 import dev.veracache.VeracacheOptions;
 import dev.veracache.chaos.strategy.StrategyRegistry.InstanceFactory;
 import dev.veracache.chaos.workload.FaultMeasures;
 import dev.veracache.chaos.workload.RunContext;
+import dev.veracache.testing.CacheHooks;
 import java.time.Duration;
 
 /**
