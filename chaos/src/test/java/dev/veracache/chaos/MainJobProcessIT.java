@@ -21,6 +21,10 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class MainJobProcessIT {
 
+  /** The scenario the main job runs here, at its default seed 42; {@link ChaosScenariosIT} does not run it again. */
+  static final String SCENARIO = "r6-listener-crash";
+  static final long SEED = 42;
+
   @Test
   void aCleanRunIsQuietEndsWithItsSummaryAndLeavesNoTemporaryFiles(@TempDir Path work) throws Exception {
     Path tmp = Files.createDirectories(work.resolve("tmp"));
@@ -28,7 +32,7 @@ class MainJobProcessIT {
     Path log = work.resolve("main-job.log");
     Process process = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
         "-Djava.io.tmpdir=" + tmp, "-cp", System.getProperty("java.class.path"), ChaosMain.class.getName(),
-        "-s", "r6-listener-crash", "-o", out.toString())
+        "-s", SCENARIO, "--seeds", Long.toString(SEED), "-o", out.toString())
         .redirectErrorStream(true).redirectOutput(log.toFile()).start();
     boolean ended = process.waitFor(5, TimeUnit.MINUTES);
     if (!ended) {
