@@ -25,23 +25,58 @@ import org.junit.jupiter.api.Test;
 class RedisRetryTest {
 
   private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
-  private final CdcOptions options = CdcOptions.builder()
-      .database("db.invalid", 3306, "cdc", "pw")
-      .name("retry-test")
-      .redis(VeracacheOptions.builder("redis://redis.invalid:6379").build())
-      .mappings(InvalidationMappings.builder().table("shop.product").namespace("product").key("{id}").add().build())
-      .stateDirectory(Path.of("unused"))
-      .retryBackoff(Duration.ofMillis(1), Duration.ofMillis(1))
-      .stallThreshold(Duration.ofNanos(1))
-      .meterRegistry(registry)
-      .build();
+  private final CdcOptions options = options("retry-test", Duration.ofMillis(1), Duration.ofNanos(1));
   private final Lifecycle lifecycle = new Lifecycle();
   private final ListenerMetrics metrics = new ListenerMetrics(options);
   private final RedisRetry retry = new RedisRetry(options, metrics, lifecycle);
 
+  private CdcOptions options(String name, Duration backoff, Duration stallThreshold) {
+    return CdcOptions.builder()
+        .database("db.invalid", 3306, "cdc", "pw")
+        .name(name)
+        .redis(VeracacheOptions.builder("redis://redis.invalid:6379").build())
+        .mappings(InvalidationMappings.builder().table("shop.product").namespace("product").key("{id}").add().build())
+        .stateDirectory(Path.of("unused"))
+        .retryBackoff(backoff, backoff)
+        .stallThreshold(stallThreshold)
+        .meterRegistry(registry)
+        .build();
+  }
+
   @AfterEach
   void closeMetrics() {
     metrics.close();
+  }
+
+  /**
+   * Found by the hostile review of the listener's split: {@link RedisRetry#isStalled()} is derived from how long a
+   * refused step has waited, so health reads STALLED during the retry's pause, but the stall was reported (ERROR line,
+   * {@code veracache.cdc.stalls}) only at a later refusal, and its end woke {@code awaitLive} only when reported. The
+   * threshold (300 ms) is far above the time to the first refusal and far below the pause (1.5 s): the order is fixed
+   * by the settings, not by luck.
+   */
+  @Test
+  void aStallThatBeganDuringTheBackoffIsReportedAndItsEndWakesAwaitLive() throws Exception {
+    CdcOptions slow = options("stall-in-backoff", Duration.ofMillis(1500), Duration.ofMillis(300));
+    Lifecycle slowLifecycle = new Lifecycle();
+    try (ListenerMetrics slowMetrics = new ListenerMetrics(slow)) {
+      RedisRetry slowRetry = new RedisRetry(slow, slowMetrics, slowLifecycle);
+      List<Boolean> stalledAtAttempt = new ArrayList<>();
+      CompletableFuture<Void> changed = slowLifecycle.changed();
+
+      slowRetry.untilTaken("a batch of 1 invalidations", true, "position not acknowledged", () -> {
+        stalledAtAttempt.add(slowRetry.isStalled());
+        if (stalledAtAttempt.size() == 1) {
+          throw new CacheUnavailableException("OOM command not allowed", FailureReason.OOM, null);
+        }
+        return null;
+      });
+
+      assertThat(stalledAtAttempt).as("health read STALLED before the second attempt").containsExactly(false, true);
+      assertThat(registry.get("veracache.cdc.stalls").tag("listener", "stall-in-backoff").counter().count())
+          .as("a stall that health reported is counted (and logged at ERROR)").isEqualTo(1);
+      assertThat(changed).as("the end of a stall wakes awaitLive, which waits on this signal").isDone();
+    }
   }
 
   private static CacheUnavailableException refusal() {
