@@ -57,6 +57,28 @@ abstract class EmbeddedServer implements ServerControls {
     log.info("{} stopped", this);
   }
 
+  /**
+   * SIGKILL (also of a paused server): no clean shutdown. Waits until the process is gone; {@link #start()} then
+   * starts it again on the same port and directory. Servers whose data survives this (Kafka) expose it as a control.
+   */
+  final synchronized void sigkill() {
+    if (pid <= 0) {
+      return;
+    }
+    ProcessControl.signal(pid, "KILL");
+    if (!ProcessControl.awaitExit(pid, java.time.Duration.ofSeconds(10))) {
+      throw new IllegalStateException(this + " (pid " + pid + ") still runs 10 s after SIGKILL");
+    }
+    processKilled();
+    watchdog.destroy();
+    pid = -1;
+    paused = false;
+    log.info("{} killed (SIGKILL)", this);
+  }
+
+  /** After {@link #sigkill()}: forget the dead process (the next {@link #startProcess()} starts a new one). */
+  void processKilled() {}
+
   @Override
   public final void restart() {
     stop();

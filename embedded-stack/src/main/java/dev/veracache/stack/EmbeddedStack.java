@@ -7,10 +7,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A real MariaDB (binlog on) and a real Redis for tests and demos, each embedded or external as {@link StackConfig}
- * says. Embedded servers run on free ports in a private directory, are stopped by {@link #close()} or a JVM shutdown
- * hook, and are killed by a watchdog if the JVM dies without either. Directories left by dead JVMs are cleaned at the
- * next start.
+ * A real MariaDB (binlog on), a real Redis and, on first use of {@link #kafka()}, a real Kafka broker for tests and
+ * demos, each embedded or external as {@link StackConfig} says. Embedded servers run on free ports in a private
+ * directory, are stopped by {@link #close()} or a JVM shutdown hook, and are killed by a watchdog if the JVM dies
+ * without either. Directories left by dead JVMs are cleaned at the next start.
  *
  * <pre>{@code
  * try (EmbeddedStack stack = EmbeddedStack.start()) {
@@ -24,13 +24,19 @@ public final class EmbeddedStack implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(EmbeddedStack.class);
 
   private final Path dir;
+  private final StackConfig config;
   private final DatabaseServer database;
   private final RedisServer redis;
   private final Thread shutdownHook;
+  /** Null until the first {@link #kafka()}: most users never need the broker (about 4 s and 300 MB). */
+  private KafkaServer kafka;
+  /** True once {@link #kafka} has started (a failed start is retried by the next call, on the same ports). */
+  private boolean kafkaStarted;
   private boolean closed;
 
-  private EmbeddedStack(Path dir, DatabaseServer database, RedisServer redis) {
+  private EmbeddedStack(Path dir, StackConfig config, DatabaseServer database, RedisServer redis) {
     this.dir = dir;
+    this.config = config;
     this.database = database;
     this.redis = redis;
     this.shutdownHook = new Thread(this::stopServers, "veracache-stack-shutdown");
@@ -73,10 +79,10 @@ public final class EmbeddedStack implements AutoCloseable {
       StackDirectories.delete(dir);
       throw e.getCause() instanceof RuntimeException r ? r : e;
     }
-    EmbeddedStack stack = new EmbeddedStack(dir, database, redis);
-    log.info("EmbeddedStack up in {} ms: database {}{}; Redis {}", (System.nanoTime() - started) / 1_000_000,
+    EmbeddedStack stack = new EmbeddedStack(dir, config, database, redis);
+    log.info("EmbeddedStack up in {} ms: database {}{}; Redis {}; Kafka {}", (System.nanoTime() - started) / 1_000_000,
         database, database.controllable() ? " (client: " + String.join(" ", database.clientCommand()) + ")" : "",
-        redis);
+        redis, config.externalKafka() ? new ExternalKafkaServer(config) : "embedded, started on first use (kafka())");
     return stack;
   }
 
@@ -114,6 +120,36 @@ public final class EmbeddedStack implements AutoCloseable {
     return redis;
   }
 
+  /**
+   * The Kafka broker: {@code VERACACHE_KAFKA_BOOTSTRAP}'s if set (see {@link StackConfig}), else an embedded KRaft
+   * broker in a child JVM, <b>started on the first call</b> (about 4 s, a format of its log directory included) on
+   * free ports in this stack's directory, and stopped by {@link #close()}. Later calls return the same server, in
+   * whatever state the caller's controls left it.
+   *
+   * @throws IllegalStateException if the stack is closed, or the broker does not start (naming its {@code kafka.log})
+   */
+  public synchronized KafkaServer kafka() {
+    if (closed) {
+      throw new IllegalStateException("this EmbeddedStack (" + dir + ") is closed: its Kafka broker cannot start");
+    }
+    if (kafka == null) {
+      kafka = config.externalKafka() ? new ExternalKafkaServer(config)
+          : new EmbeddedKafkaServer(dir.resolve("kafka"), StackDirectories.freePort(), StackDirectories.freePort());
+    }
+    if (!kafkaStarted) {
+      long started = System.nanoTime();
+      startIfEmbedded(kafka);
+      kafkaStarted = true;
+      log.info("EmbeddedStack Kafka up in {} ms: {}", (System.nanoTime() - started) / 1_000_000, kafka);
+    }
+    return kafka;
+  }
+
+  /** Whether {@link #kafka()} has been called (and the broker, if embedded, started): nothing to heal otherwise. */
+  public synchronized boolean kafkaStarted() {
+    return kafkaStarted;
+  }
+
   /** Stops the embedded servers and deletes the private directory. */
   @Override
   public void close() {
@@ -131,8 +167,17 @@ public final class EmbeddedStack implements AutoCloseable {
     }
     closed = true;
     stopQuietly(redis);
+    if (kafka != null) {
+      stopQuietly(kafka);
+    }
     stopQuietly(database);
     StackDirectories.delete(dir);
+  }
+
+  @Override
+  public synchronized String toString() {
+    return "EmbeddedStack[database " + database + "; Redis " + redis + "; Kafka "
+        + (kafkaStarted ? kafka : config.externalKafka() ? "external, not yet used" : "not started") + "]";
   }
 
   private static void stopQuietly(ServerControls server) {

@@ -6,9 +6,11 @@ import org.junit.jupiter.api.extension.ParameterContext;
 import org.junit.jupiter.api.extension.ParameterResolver;
 
 /**
- * JUnit 5: injects {@link EmbeddedStack}, {@link DatabaseServer} and {@link RedisServer} into test constructors,
- * lifecycle methods and tests. One stack per test JVM, started on first use and closed when JUnit finishes. Before each
- * test, servers a previous test left stopped or paused are brought back, so fault injection cannot leak between tests.
+ * JUnit 5: injects {@link EmbeddedStack}, {@link DatabaseServer}, {@link RedisServer} and {@link KafkaServer} into test
+ * constructors, lifecycle methods and tests. One stack per test JVM, started on first use and closed when JUnit
+ * finishes; the Kafka broker is started on the first injection of a {@link KafkaServer} (or call of
+ * {@link EmbeddedStack#kafka()}). Before each test, servers a previous test left stopped or paused are brought back
+ * (Kafka only if it was started), so fault injection cannot leak between tests.
  *
  * <pre>{@code
  * @ExtendWith(EmbeddedStackExtension.class)
@@ -24,7 +26,8 @@ public final class EmbeddedStackExtension implements ParameterResolver, BeforeEa
   @Override
   public boolean supportsParameter(ParameterContext parameter, ExtensionContext context) {
     Class<?> type = parameter.getParameter().getType();
-    return type == EmbeddedStack.class || type == DatabaseServer.class || type == RedisServer.class;
+    return type == EmbeddedStack.class || type == DatabaseServer.class || type == RedisServer.class
+        || type == KafkaServer.class;
   }
 
   @Override
@@ -37,6 +40,9 @@ public final class EmbeddedStackExtension implements ParameterResolver, BeforeEa
     if (type == RedisServer.class) {
       return stack.redis();
     }
+    if (type == KafkaServer.class) {
+      return stack.kafka();
+    }
     return stack;
   }
 
@@ -46,12 +52,16 @@ public final class EmbeddedStackExtension implements ParameterResolver, BeforeEa
   }
 
   /**
-   * What runs before each test: resumes a paused server and starts a stopped one (database first, then Redis).
-   * External servers are left alone. Package-private so a test can drive exactly this step.
+   * What runs before each test: resumes a paused server and starts a stopped (or killed) one (database first, then
+   * Redis, then Kafka if {@link EmbeddedStack#kafka()} started it). External servers are left alone. Package-private
+   * so a test can drive exactly this step.
    */
   static void heal(EmbeddedStack stack) {
     heal(stack.database());
     heal(stack.redis());
+    if (stack.kafkaStarted()) {
+      heal(stack.kafka());
+    }
   }
 
   private static void heal(ServerControls server) {

@@ -9,7 +9,8 @@ abstract class ExternalServer implements ServerControls {
     this.description = description;
   }
 
-  private UnsupportedOperationException external(String action) {
+  /** The error each control of an external server throws; {@code action} names the control. */
+  final UnsupportedOperationException external(String action) {
     return new UnsupportedOperationException("cannot " + action + " " + description
         + ": it is an external server (configured by environment), not started by this JVM");
   }

@@ -27,6 +27,8 @@ import java.util.regex.Pattern;
  *   <tr><td>{@code VERACACHE_DB_PASSWORD}</td><td>{@code veracache.db.password}</td><td>default empty</td></tr>
  *   <tr><td>{@code VERACACHE_REDIS_URI}</td><td>{@code veracache.redis.uri}</td>
  *       <td>{@code redis://[:password@]host:port}</td></tr>
+ *   <tr><td>{@code VERACACHE_KAFKA_BOOTSTRAP}</td><td>{@code veracache.kafka.bootstrap}</td>
+ *       <td>{@code host:port[,host:port...]} of an external Kafka broker (the embedded one is started lazily)</td></tr>
  *   <tr><td>{@code VERACACHE_REDIS_BINARY}</td><td>{@code veracache.redis.binary}</td>
  *       <td>path of an executable {@code redis-server} (6.2 or newer) to run as the embedded Redis</td></tr>
  * </table>
@@ -51,6 +53,12 @@ public final class StackConfig {
   /** Environment variable naming the redis-server binary to run as the embedded Redis. */
   public static final String REDIS_BINARY_ENV = "VERACACHE_REDIS_BINARY";
 
+  /** System property naming an external Kafka broker ({@code bootstrap.servers}). */
+  public static final String KAFKA_BOOTSTRAP_PROPERTY = "veracache.kafka.bootstrap";
+  /** Environment variable naming an external Kafka broker ({@code bootstrap.servers}). */
+  public static final String KAFKA_BOOTSTRAP_ENV = "VERACACHE_KAFKA_BOOTSTRAP";
+
+  private static final Pattern HOST_PORT = Pattern.compile("([^:,\\s]+):(\\d{1,5})");
   private static final Pattern JDBC = Pattern.compile("jdbc:(mysql|mariadb)://([^:/?]+)(?::(\\d+))?/([^?]+)(\\?.*)?");
 
   final String dbUrl;
@@ -59,6 +67,8 @@ public final class StackConfig {
   final String redisUri;
   /** The redis-server to run as the embedded Redis; null means the one shipped in embedded-redis. */
   final Path redisBinary;
+  /** {@code bootstrap.servers} of an external Kafka broker; null means the embedded broker. */
+  final String kafkaBootstrap;
   // Parsed parts of the external URLs.
   final String dbHost;
   final int dbPort;
@@ -66,6 +76,8 @@ public final class StackConfig {
   final String redisHost;
   final int redisPort;
   final String redisPassword;
+  final String kafkaHost;
+  final int kafkaPort;
   /** True when read by {@link #fromEnvironment()}: logs then name the variable that chose an external server. */
   final boolean fromEnvironment;
 
@@ -76,6 +88,22 @@ public final class StackConfig {
     this.dbPassword = b.dbPassword;
     this.redisUri = b.redisUri;
     this.redisBinary = b.redisBinary;
+    this.kafkaBootstrap = b.kafkaBootstrap;
+    if (kafkaBootstrap != null) {
+      String first = null;
+      for (String server : kafkaBootstrap.split(",", -1)) {
+        if (!HOST_PORT.matcher(server.trim()).matches() || Integer.parseInt(server.trim().split(":")[1]) > 65535) {
+          throw new IllegalArgumentException("VERACACHE_KAFKA_BOOTSTRAP must be host:port[,host:port...], but '"
+              + server.trim() + "' in '" + kafkaBootstrap + "' is not host:port");
+        }
+        first = first == null ? server.trim() : first;
+      }
+      this.kafkaHost = first.substring(0, first.lastIndexOf(':'));
+      this.kafkaPort = Integer.parseInt(first.substring(first.lastIndexOf(':') + 1));
+    } else {
+      this.kafkaHost = null;
+      this.kafkaPort = -1;
+    }
     if (redisBinary != null) {
       if (redisUri != null) {
         throw new IllegalArgumentException("VERACACHE_REDIS_BINARY ('" + redisBinary + "') and VERACACHE_REDIS_URI "
@@ -140,6 +168,10 @@ public final class StackConfig {
     if (redis != null) {
       b.externalRedis(redis);
     }
+    String kafka = setting(KAFKA_BOOTSTRAP_PROPERTY, KAFKA_BOOTSTRAP_ENV);
+    if (kafka != null) {
+      b.externalKafka(kafka);
+    }
     String binary = setting(REDIS_BINARY_PROPERTY, REDIS_BINARY_ENV);
     if (binary != null) {
       try {
@@ -162,6 +194,10 @@ public final class StackConfig {
 
   public boolean externalRedis() {
     return redisUri != null;
+  }
+
+  public boolean externalKafka() {
+    return kafkaBootstrap != null;
   }
 
   /** The redis-server binary run as the embedded Redis, if one was given (empty: the one shipped in embedded-redis). */
@@ -187,6 +223,7 @@ public final class StackConfig {
     private String dbPassword;
     private String redisUri;
     private Path redisBinary;
+    private String kafkaBootstrap;
     private boolean fromEnvironment;
 
     private Builder() {}
@@ -200,6 +237,12 @@ public final class StackConfig {
 
     public Builder externalRedis(String uri) {
       this.redisUri = Objects.requireNonNull(uri, "uri must not be null");
+      return this;
+    }
+
+    /** An external Kafka broker: {@code bootstrap.servers}, {@code host:port[,host:port...]}; checked by build. */
+    public Builder externalKafka(String bootstrapServers) {
+      this.kafkaBootstrap = Objects.requireNonNull(bootstrapServers, "bootstrapServers must not be null").trim();
       return this;
     }
 

@@ -60,6 +60,8 @@ final class StackDirectories {
         Path redis = dir.resolve("redis");
         killRecordedServer(redis.resolve(EmbeddedRedisServer.PID_FILE), "redis-server",
             recordedBinary(redis.resolve(EmbeddedRedisServer.BINARY_FILE)));
+        killRecordedServer(dir.resolve("kafka").resolve(EmbeddedKafkaServer.PID_FILE), EmbeddedKafkaServer.MAIN_CLASS,
+            null);
         delete(dir);
         removed++;
         log.info("removed stale embedded stack directory {} (its JVM {} is gone)", dir, owner.get());

@@ -13,7 +13,7 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import redis.embedded.core.ExecutableProvider;
 
-/** No server outlives the JVM that started it, even a JVM killed with SIGKILL. */
+/** No server (MariaDB, Redis, the Kafka broker's JVM) outlives the JVM that started it, even one killed by SIGKILL. */
 class OrphanCleanupIT {
 
   @Test
@@ -27,6 +27,7 @@ class OrphanCleanupIT {
         StackChildMain.class.getName()).redirectErrorStream(true).start();
     long dbPid;
     long redisPid;
+    long kafkaPid;
     try (BufferedReader out =
         new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8))) {
       String line;
@@ -37,14 +38,17 @@ class OrphanCleanupIT {
       String[] pids = line.split(" ");
       dbPid = Long.parseLong(pids[1]);
       redisPid = Long.parseLong(pids[2]);
+      kafkaPid = Long.parseLong(pids[3]);
       assertThat(ProcessControl.alive(dbPid)).isTrue();
       assertThat(ProcessControl.alive(redisPid)).isTrue();
+      assertThat(ProcessControl.commandLine(kafkaPid)).get().asString().contains(EmbeddedKafkaServer.MAIN_CLASS);
 
       child.destroyForcibly(); // SIGKILL: no shutdown hook runs
       assertThat(child.waitFor(10, TimeUnit.SECONDS)).isTrue();
     }
     assertThat(ProcessControl.awaitExit(dbPid, Duration.ofSeconds(15))).as("mariadbd gone").isTrue();
     assertThat(ProcessControl.awaitExit(redisPid, Duration.ofSeconds(15))).as("redis-server gone").isTrue();
+    assertThat(ProcessControl.awaitExit(kafkaPid, Duration.ofSeconds(15))).as("Kafka broker JVM gone").isTrue();
 
     List<Path> leftBehind;
     try (var dirs = Files.list(root)) {
@@ -75,6 +79,32 @@ class OrphanCleanupIT {
       assertThat(Files.exists(dir.getParent())).isFalse();
     } finally {
       orphan.destroyForcibly();
+    }
+  }
+
+  @Test
+  void anEscapedKafkaBrokerIsRecognisedByItsMainClassAndOnlyItIsKilled() throws Exception {
+    // Stand-ins with the command lines that matter (starting a real broker without a watchdog costs 6 s): the cleanup
+    // recognises a broker by kafka.Kafka on its command line, and must leave a reused pid (anything else) alone.
+    Process deadJvm = new ProcessBuilder("true").start();
+    deadJvm.waitFor();
+    Path stale = StackDirectories.root().resolve(deadJvm.pid() + "-escaped-kafka");
+    Process broker = new ProcessBuilder("sh", "-c", "sleep 60; true", EmbeddedKafkaServer.MAIN_CLASS).start();
+    Process reusedPid = new ProcessBuilder("sh", "-c", "sleep 60; true", "something-else").start();
+    try {
+      Files.createDirectories(stale.resolve("kafka"));
+      Files.writeString(stale.resolve("kafka").resolve(EmbeddedKafkaServer.PID_FILE), Long.toString(broker.pid()));
+      Path other = StackDirectories.root().resolve(deadJvm.pid() + "-reused-pid").resolve("kafka");
+      Files.createDirectories(other);
+      Files.writeString(other.resolve(EmbeddedKafkaServer.PID_FILE), Long.toString(reusedPid.pid()));
+
+      assertThat(StackDirectories.cleanStale()).isGreaterThanOrEqualTo(2);
+      assertThat(broker.waitFor(10, TimeUnit.SECONDS)).as("escaped broker killed").isTrue();
+      assertThat(reusedPid.isAlive()).as("a process that is not a broker is left alone").isTrue();
+      assertThat(Files.exists(stale)).isFalse();
+    } finally {
+      broker.destroyForcibly();
+      reusedPid.destroyForcibly();
     }
   }
 

@@ -3,9 +3,10 @@ package dev.veracache.stack;
 import java.nio.file.Path;
 
 /**
- * Run in a child JVM by {@link OrphanCleanupIT} and {@link GivenRedisBinaryIT}: starts an embedded stack, prints
- * the server pids, waits. With a redis-server as the first argument, only that Redis is started (the database is a
- * never-contacted external one, pid -1), to keep the test short.
+ * Run in a child JVM by {@link OrphanCleanupIT} and {@link GivenRedisBinaryIT}: starts an embedded stack and its Kafka
+ * broker, prints the server pids ({@code PIDS <database> <redis> <kafka>}), waits. With a redis-server as the first
+ * argument, only that Redis is started (the database is a never-contacted external one, pid -1, and there is no
+ * broker), to keep the test short.
  */
 public final class StackChildMain {
   public static void main(String[] args) throws Exception {
@@ -14,7 +15,8 @@ public final class StackChildMain {
             .externalDatabase("jdbc:mysql://127.0.0.1:1/unused", "root", "").build()
         : StackConfig.embedded();
     EmbeddedStack stack = EmbeddedStack.start(config);
-    System.out.println("PIDS " + stack.database().pid() + " " + stack.redis().pid());
+    String kafka = args.length > 0 ? "" : " " + stack.kafka().pid();
+    System.out.println("PIDS " + stack.database().pid() + " " + stack.redis().pid() + kafka);
     System.out.flush();
     Thread.currentThread().join(); // until killed
   }

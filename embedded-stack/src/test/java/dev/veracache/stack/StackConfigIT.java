@@ -51,6 +51,21 @@ class StackConfigIT {
   }
 
   @Test
+  void aBadKafkaBootstrapIsNamedAndAGoodOneGivesTheFirstHostAndPort() {
+    assertThatThrownBy(() -> StackConfig.builder().externalKafka("broker1:9092,broker2").build())
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("VERACACHE_KAFKA_BOOTSTRAP").hasMessageContaining("'broker2'")
+        .hasMessageContaining("broker1:9092,broker2");
+    assertThatThrownBy(() -> StackConfig.builder().externalKafka("kafka://broker:9092").build())
+        .hasMessageContaining("VERACACHE_KAFKA_BOOTSTRAP").hasMessageContaining("kafka://broker:9092");
+    StackConfig config = StackConfig.builder().externalKafka("broker1:9093, broker2:9092").build();
+    assertThat(config.externalKafka()).isTrue();
+    assertThat(config.kafkaHost).isEqualTo("broker1");
+    assertThat(config.kafkaPort).isEqualTo(9093);
+    assertThat(StackConfig.embedded().externalKafka()).isFalse();
+  }
+
+  @Test
   void systemPropertiesChooseExternalServers() {
     System.setProperty("veracache.redis.uri", "redis://other:7000");
     try {
