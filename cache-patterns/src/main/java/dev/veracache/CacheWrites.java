@@ -90,6 +90,18 @@ final class CacheWrites<K, V> {
       invalidate(local, redisKey, versioned(version, false));
       return false;
     }
+    return store(local, redisKey, value, version, record);
+  }
+
+  /**
+   * A write-behind write the log has taken, at the version {@link FenceProtocol#reserve} gave it: {@code value} (null
+   * for a delete, cached as "not found" above the deleted version) and its {@code record}. Fenced like a versioned set.
+   */
+  boolean storeLogged(String local, String redisKey, V value, long version, byte[] record) {
+    return store(local, redisKey, value, version, record);
+  }
+
+  private boolean store(String local, String redisKey, V value, long version, byte[] record) {
     if (l1 != null) {
       l1.invalidate(local);
     }

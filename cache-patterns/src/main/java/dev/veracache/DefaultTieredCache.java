@@ -51,6 +51,7 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V>, L1Peek.Peekab
   private final Misses<K, V> misses;
   private final CacheWrites<K, V> writes;
   private final boolean defaultKeyEncoder;
+  private final FenceProtocol fence;
 
   DefaultTieredCache(CacheOptions<K, V> options, FenceProtocol fence, RedisEntries<V> entries,
       InvalidationTracker tracker, PendingInvalidations pending, L1Store l1, SingleFlight<V> singleFlight,
@@ -71,6 +72,7 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V>, L1Peek.Peekab
     this.misses = new Misses<>(options, fence, entries, tracker.keyWaiters, l1, metrics);
     this.writes = new CacheWrites<>(options, fence, pending, entries, misses, l1, singleFlight, metrics);
     this.defaultKeyEncoder = options.keyEncoder == CacheOptions.DEFAULT_KEY_ENCODER;
+    this.fence = fence;
   }
 
   @Override
@@ -182,6 +184,31 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V>, L1Peek.Peekab
     String local = encodeKey(key);
     shape.checkOwnKey(key, local);
     return writes.put(local, prefix + local, value);
+  }
+
+  // ---- write-behind (WriteBehindCache): the log sits between the reserve and the store ----
+
+  /** The key as the log carries it (checked like every key of this cache). */
+  String localKey(K key) {
+    notNull(key, "key");
+    String local = encodeKey(key);
+    shape.checkOwnKey(key, local);
+    return local;
+  }
+
+  /** Reserves the next version of an encoded key and fences it there; drops the key from this JVM's L1 first. */
+  long reserveVersion(String local, long fenceTtlMillis) {
+    if (l1 != null) {
+      l1.invalidate(local);
+    }
+    singleFlight.detach(local);
+    return fence.reserve(prefix + local, fenceTtlMillis);
+  }
+
+  /** Caches a logged write at its reserved version: {@code payload} of {@code value}, or "not found" for a delete. */
+  boolean storeLogged(String local, V value, long version, byte[] payload) {
+    byte[] record = value == null ? RedisRecord.negative(version) : RedisRecord.value(version, payload);
+    return writes.storeLogged(local, prefix + local, value, version, record);
   }
 
   private String encodeKey(K key) {

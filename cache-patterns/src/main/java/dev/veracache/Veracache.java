@@ -36,6 +36,11 @@ public final class Veracache implements AutoCloseable {
   private final java.util.concurrent.ConcurrentHashMap<String, CacheMetrics> metricsByNamespace =
       new java.util.concurrent.ConcurrentHashMap<>();
 
+  private final java.util.concurrent.ConcurrentHashMap<String, WriteBehindMetrics> writeBehindMetricsByNamespace =
+      new java.util.concurrent.ConcurrentHashMap<>();
+  /** Write-behind caches and flushers, closed (newest first) before the Redis connection. */
+  private final java.util.Deque<AutoCloseable> closeWithClient = new java.util.concurrent.ConcurrentLinkedDeque<>();
+
   private Veracache(VeracacheOptions options) {
     this.options = options;
     this.link = new RedisLink(options);
@@ -106,6 +111,99 @@ public final class Veracache implements AutoCloseable {
     return new WriteThroughCache<>(cache(cacheOptions), notNull(loader, "loader"), notNull(writer, "writer"));
   }
 
+  /**
+   * Write-behind on a Kafka log: puts return once the log holds them and the cache serves them; a
+   * {@link #writeBehindFlusher flusher} applies them to the database. Close it (or this client) on shutdown.
+   *
+   * @throws WriteBehindException naming the topic or the Kafka address when the topic does not exist or Kafka does
+   *     not answer within the send timeout
+   * @throws IllegalStateException when org.apache.kafka:kafka-clients is not on the classpath
+   */
+  public <K, V> WriteBehindCache<K, V> writeBehind(WriteBehindOptions<K, V> writeBehindOptions,
+      CacheLoader<K, V> loader) {
+    notNull(writeBehindOptions, "writeBehindOptions");
+    notNull(loader, "loader");
+    requireKafkaClients("cache '" + writeBehindOptions.cache.namespace + "'");
+    TieredCache<K, V> tiered = cache(writeBehindOptions.cache);
+    WriteBehindCache<K, V> cache = new WriteBehindCache<>((DefaultTieredCache<K, V>) tiered, loader,
+        writeBehindOptions, writeBehindMetrics(writeBehindOptions.cache.namespace));
+    closeWithClient.add(cache);
+    return cache;
+  }
+
+  /**
+   * Starts a flusher of a write-behind log: it applies the log to the database through {@code writer}, in
+   * transactions from {@code database}, and fences the cache's keys after each commit. Flushers of one log share
+   * {@code flusherOptions}' consumer group. Close it (or this client) on shutdown.
+   *
+   * @throws IllegalArgumentException when the options have no {@code keyDecoder}
+   * @throws WriteBehindException naming the topic (or the dead-letter topic) or the Kafka address
+   */
+  public <K, V> WriteBehindFlusher<K, V> writeBehindFlusher(WriteBehindOptions<K, V> writeBehindOptions,
+      FlusherOptions flusherOptions, javax.sql.DataSource database, WriteBehindWriter<K, V> writer) {
+    notNull(writeBehindOptions, "writeBehindOptions");
+    notNull(flusherOptions, "flusherOptions");
+    notNull(database, "database");
+    notNull(writer, "writer");
+    check(writeBehindOptions.keyDecoder != null, "cache '" + writeBehindOptions.cache.namespace + "': the flusher "
+        + "needs WriteBehindOptions.Builder.keyDecoder(...) (how the log's key text becomes a key again; "
+        + "Function.identity() for String keys)");
+    requireKafkaClients("cache '" + writeBehindOptions.cache.namespace + "'");
+    WriteBehindFlusher<K, V> flusher = new WriteBehindFlusher<>(new FlushedKeys(writeBehindOptions.cache, pending),
+        writeBehindOptions, flusherOptions, database, writer, writeBehindMetrics(writeBehindOptions.cache.namespace))
+        .start();
+    closeWithClient.add(flusher);
+    return flusher;
+  }
+
+  /**
+   * Flash-sale stock written behind: atomic decrements in Redis that never go below zero, logged to Kafka before the
+   * buyer is told; a {@link #stockFlusher} applies them to the database exactly once each.
+   *
+   * @throws WriteBehindException naming the topic or the Kafka address
+   */
+  public FlashSaleStock flashSaleStock(StockOptions stockOptions) {
+    notNull(stockOptions, "stockOptions");
+    requireKafkaClients("stock '" + stockOptions.namespace + "'");
+    FlashSaleStock stock = new FlashSaleStock(stockOptions, fence, options.meterRegistry, options.clientName);
+    closeWithClient.add(stock);
+    return stock;
+  }
+
+  /**
+   * Starts a flusher of a flash-sale log: it applies the logged sales through {@code writer}, records each sale's id in
+   * {@link StockOptions#appliedTableDdl the applied table} in the same transaction, and gives back the units of
+   * buyers that died before logging their sale.
+   *
+   * @throws WriteBehindException naming the topic, the Kafka address, or the applied table (with its DDL)
+   */
+  public StockFlusher stockFlusher(StockOptions stockOptions, FlusherOptions flusherOptions,
+      javax.sql.DataSource database, StockWriter writer) {
+    notNull(stockOptions, "stockOptions");
+    notNull(flusherOptions, "flusherOptions");
+    notNull(database, "database");
+    notNull(writer, "writer");
+    requireKafkaClients("stock '" + stockOptions.namespace + "'");
+    StockFlusher flusher = new StockFlusher(stockOptions, flusherOptions, fence, database, writer,
+        writeBehindMetrics("stock:" + stockOptions.namespace), options.meterRegistry, options.clientName).start();
+    closeWithClient.add(flusher);
+    return flusher;
+  }
+
+  private WriteBehindMetrics writeBehindMetrics(String namespace) {
+    return writeBehindMetricsByNamespace.computeIfAbsent(namespace,
+        ns -> new WriteBehindMetrics(options.meterRegistry, options.clientName, ns));
+  }
+
+  private static void requireKafkaClients(String owner) {
+    try {
+      Class.forName("org.apache.kafka.clients.producer.KafkaProducer", false, Veracache.class.getClassLoader());
+    } catch (ClassNotFoundException e) {
+      throw new IllegalStateException(owner + ": write-behind needs "
+          + "org.apache.kafka:kafka-clients on the classpath (an optional dependency of veracache-cache-patterns)");
+    }
+  }
+
   /** True while invalidations may be missed (Redis unreachable, breaker open, tracking being restored). */
   public boolean degraded() {
     return tracker.degraded;
@@ -136,6 +234,13 @@ public final class Veracache implements AutoCloseable {
 
   @Override
   public void close() {
+    for (AutoCloseable c; (c = closeWithClient.pollLast()) != null; ) {
+      try {
+        c.close();
+      } catch (Exception e) {
+        log.warn("closing {}: {}", c.getClass().getSimpleName(), e.toString());
+      }
+    }
     try {
       pending.close();
       tracker.close();

@@ -60,7 +60,8 @@ class ReadmeTest {
       }
     }
     Map<String, Object> constants = new LinkedHashMap<>();
-    for (Class<?> type : List.of(CacheOptions.class, VeracacheOptions.class, BreakerSettings.class)) {
+    for (Class<?> type : List.of(CacheOptions.class, VeracacheOptions.class, BreakerSettings.class,
+        WriteBehindOptions.class, FlusherOptions.class, StockOptions.class)) {
       for (Field field : type.getFields()) {
         int modifiers = field.getModifiers();
         if (field.getName().startsWith("DEFAULT_") && Modifier.isStatic(modifiers) && Modifier.isFinal(modifiers)) {

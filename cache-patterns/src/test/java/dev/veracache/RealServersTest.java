@@ -92,6 +92,15 @@ abstract class RealServersTest {
     closeables.push(closeable);
   }
 
+  /** A DataSource of the embedded database, as an application would configure one. */
+  static javax.sql.DataSource dataSource(DatabaseServer db) {
+    com.mysql.cj.jdbc.MysqlDataSource ds = new com.mysql.cj.jdbc.MysqlDataSource();
+    ds.setURL(db.jdbcUrl());
+    ds.setUser(db.user());
+    ds.setPassword(db.password());
+    return ds;
+  }
+
   CacheOptions.Builder<Long, Product> productOptions() {
     return CacheOptions.<Long, Product>builder(namespace, ValueCodec.json(Product.class)).version(Product::version);
   }

@@ -122,6 +122,75 @@ public final class FenceProtocol {
         ascii(tombstoneTtlMillis)));
   }
 
+  /**
+   * Write-behind: reserves the next version of {@code key} (Redis's clock in microseconds, or one above the key's
+   * floor) and fences the key at it for {@code fenceTtlMillis}, cancelling any lease: a fill below it is refused.
+   */
+  public long reserve(String key, long fenceTtlMillis) {
+    return decodeReserve(link.run(FenceScript.RESERVE, key, ascii(fenceTtlMillis)));
+  }
+
+  /** What {@link #stockDecrement} did. */
+  public record StockTake(boolean taken, boolean open, long left) {}
+
+  /** One reservation past its deadline: its id and how many units it holds. */
+  public record StockOrphan(String id, long amount) {}
+
+  /** Flash-sale stock: opens the sale of {@code item} with {@code quantity} units (drops older reservations). */
+  public void stockOpen(String counterKey, String pendingKey, String itemsKey, String item, long quantity) {
+    decodeApplied(FenceScript.STOCK_OPEN, link.runOnKeys(FenceScript.STOCK_OPEN,
+        new String[] {counterKey, pendingKey, itemsKey}, ascii(quantity), item.getBytes(StandardCharsets.UTF_8)));
+  }
+
+  /** Takes {@code amount} units if that many are left, recording reservation {@code id} until it is settled. */
+  public StockTake stockDecrement(String counterKey, String pendingKey, long amount, String id, long orphanAfterMs) {
+    Object reply = link.runOnKeys(FenceScript.STOCK_DECREMENT, new String[] {counterKey, pendingKey}, ascii(amount),
+        id.getBytes(StandardCharsets.UTF_8), ascii(orphanAfterMs));
+    List<?> list = list(FenceScript.STOCK_DECREMENT, reply);
+    long code = code(FenceScript.STOCK_DECREMENT, list);
+    if (code == -1 && list.size() == 1) {
+      return new StockTake(false, false, 0);
+    }
+    if ((code == 0 || code == 1) && list.size() == 2 && list.get(1) instanceof Long left) {
+      return new StockTake(code == 1, true, left);
+    }
+    throw unexpected(FenceScript.STOCK_DECREMENT, reply);
+  }
+
+  /** Settles reservation {@code id}, giving its units back if {@code restore}; false if it was settled already. */
+  public boolean stockSettle(String counterKey, String pendingKey, String id, boolean restore) {
+    return decodeApplied(FenceScript.STOCK_SETTLE, link.runOnKeys(FenceScript.STOCK_SETTLE,
+        new String[] {counterKey, pendingKey}, id.getBytes(StandardCharsets.UTF_8), ascii(restore ? 1 : 0)));
+  }
+
+  /** Reservations of one item unsettled past their deadline. */
+  public List<StockOrphan> stockOrphans(String pendingKey) {
+    Object reply = link.runOnKeys(FenceScript.STOCK_ORPHANS, new String[] {pendingKey});
+    if (!(reply instanceof List<?> list) || list.size() % 2 != 0) {
+      throw unexpected(FenceScript.STOCK_ORPHANS, reply);
+    }
+    List<StockOrphan> orphans = new ArrayList<>();
+    for (int i = 0; i < list.size(); i += 2) {
+      if (!(list.get(i) instanceof byte[] id) || !(list.get(i + 1) instanceof byte[] amount)) {
+        throw unexpected(FenceScript.STOCK_ORPHANS, reply);
+      }
+      orphans.add(new StockOrphan(new String(id, StandardCharsets.UTF_8),
+          Long.parseLong(new String(amount, StandardCharsets.US_ASCII))));
+    }
+    return orphans;
+  }
+
+  /** The members of a set (the items of a stock namespace). */
+  public List<String> members(String setKey) {
+    return link.smembers(setKey);
+  }
+
+  /** Units left of an item, or -1 when its sale is not open. */
+  public long stockLeft(String counterKey) {
+    byte[] raw = link.get(counterKey);
+    return raw == null ? -1 : Long.parseLong(new String(raw, StandardCharsets.US_ASCII));
+  }
+
   /** Applies one invalidation; false when there was nothing to do (a value at least as new is cached). */
   public boolean invalidate(String key, Invalidation invalidation, long tombstoneTtlMillis) {
     return decodeApplied(FenceScript.INVALIDATE, link.run(FenceScript.INVALIDATE, key,
@@ -217,6 +286,22 @@ public final class FenceProtocol {
       return PutOutcome.NO_FLOOR;
     }
     throw unexpected(FenceScript.PUT, reply);
+  }
+
+  /** reserve.lua: {version} as a canonical decimal. */
+  static long decodeReserve(Object reply) {
+    List<?> list = list(FenceScript.RESERVE, reply);
+    if (list.size() == 1 && list.get(0) instanceof byte[] digits) {
+      try {
+        long version = Long.parseLong(new String(digits, StandardCharsets.US_ASCII));
+        if (version >= 0) {
+          return version;
+        }
+      } catch (NumberFormatException e) {
+        // falls through to the error below
+      }
+    }
+    throw unexpected(FenceScript.RESERVE, reply);
   }
 
   /** release.lua and invalidate.lua: 1 done, 0 nothing to do. */

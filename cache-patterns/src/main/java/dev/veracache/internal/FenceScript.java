@@ -22,7 +22,14 @@ enum FenceScript {
   /** Clients: how far the CDC listeners of some namespaces have applied (multi-key). */
   PROGRESS("progress.lua"),
   /** The CDC listener: how far it has applied, checked against what it wrote last (multi-key). */
-  PUBLISH("publish.lua");
+  PUBLISH("publish.lua"),
+  /** Write-behind: the next version of a key, fenced before its write goes to the log. */
+  RESERVE("reserve.lua"),
+  /** Flash-sale stock (multi-key): open a sale, take units, settle a reservation, find orphaned reservations. */
+  STOCK_OPEN("stock_open.lua"),
+  STOCK_DECREMENT("stock_decrement.lua"),
+  STOCK_SETTLE("stock_settle.lua"),
+  STOCK_ORPHANS("stock_orphans.lua");
 
   final String source;
   final String sha1;

@@ -157,6 +157,12 @@ public final class RedisLink implements AutoCloseable {
     return call(() -> commands.get(key));
   }
 
+  /** SMEMBERS, as text. */
+  public List<String> smembers(String key) {
+    return call(() -> commands.smembers(key)).stream()
+        .map(b -> new String(b, java.nio.charset.StandardCharsets.UTF_8)).toList();
+  }
+
   /** Runs a fence script on one key; the script's reply as Lettuce decodes it (Long, byte[] or a List of those). */
   Object run(FenceScript script, String key, byte[]... args) {
     return runOnKeys(script, new String[] {key}, args);

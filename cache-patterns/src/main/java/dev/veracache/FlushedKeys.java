@@ -1,0 +1,49 @@
+package dev.veracache;
+
+import dev.veracache.internal.Invalidation;
+import dev.veracache.internal.L2Failure;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The cache side of a {@link WriteBehindFlusher}: the fences it leaves after a flush or a dead letter, without a cache
+ * of its own (the flusher may run in a JVM that also has the write-behind cache; every L1 hears of the change through
+ * Redis's invalidation push). An invalidation Redis does not take is queued and retried, never dropped.
+ */
+final class FlushedKeys {
+
+  private static final Logger log = LoggerFactory.getLogger(FlushedKeys.class);
+
+  private final String namespace;
+  private final String prefix;
+  private final PendingInvalidations pending;
+  private final long tombstoneTtlMillis;
+
+  FlushedKeys(CacheOptions<?, ?> options, PendingInvalidations pending) {
+    this.namespace = options.namespace;
+    this.prefix = options.namespace + ":" + options.keyPrefix;
+    this.pending = pending;
+    this.tombstoneTtlMillis = options.tombstoneTtl.toMillis();
+  }
+
+  /** After the database commit: fences the key at the flushed change (a value at least as new stays cached). */
+  void invalidateFlushed(String local, long version, boolean deleted) {
+    apply(local, deleted ? Invalidation.deleted(version - 1) : Invalidation.changed(version));
+  }
+
+  /** A write the database will never have: drops whatever is cached, keeps the floor. */
+  void invalidateUnversioned(String local) {
+    apply(local, Invalidation.unversioned());
+  }
+
+  private void apply(String local, Invalidation invalidation) {
+    String redisKey = prefix + local;
+    try {
+      pending.apply(redisKey, invalidation, tombstoneTtlMillis);
+    } catch (L2Failure e) {
+      pending.enqueue(redisKey, invalidation, tombstoneTtlMillis);
+      log.warn("cache '{}': invalidation of '{}' ({}) after a flush not taken by Redis, queued for retry: {}",
+          namespace, redisKey, invalidation, e.getMessage());
+    }
+  }
+}
