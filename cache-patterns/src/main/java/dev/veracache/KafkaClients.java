@@ -43,7 +43,7 @@ final class KafkaClients {
   }
 
   /**
-   * Checks that the cluster answers within the send timeout and that every topic exists; returns the partition count
+   * Checks that the cluster answers within the start-up timeout and that every topic exists; returns the partition count
    * of the first.
    *
    * @throws WriteBehindException naming the cache, the bootstrap servers and the topic
@@ -51,7 +51,7 @@ final class KafkaClients {
   static int checkTopics(LogSettings log, List<String> topics) {
     String owner = log.owner();
     Properties p = base(log);
-    long timeoutMillis = log.sendTimeout().toMillis();
+    long timeoutMillis = log.startupTimeout().toMillis();
     p.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, (int) timeoutMillis);
     p.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, (int) Math.min(timeoutMillis, 30_000));
     try (Admin admin = Admin.create(p)) {

@@ -8,4 +8,5 @@ import java.util.Map;
  * stock): for the producers, consumers and admin clients of {@link KafkaClients}, {@link FlushLoop} and
  * {@link DeadLetters}. {@code owner} names the owner in messages ("cache 'product'").
  */
-record LogSettings(String owner, String bootstrapServers, Map<String, String> kafkaProperties, Duration sendTimeout) {}
+record LogSettings(String owner, String bootstrapServers, Map<String, String> kafkaProperties, Duration sendTimeout,
+    Duration startupTimeout) {}

@@ -17,6 +17,8 @@ import java.util.regex.Pattern;
 public final class StockOptions {
 
   public static final Duration DEFAULT_SEND_TIMEOUT = Duration.ofSeconds(10);
+  /** How long creating it waits for Kafka to answer and to describe the topics (a cold JVM's first call is slow). */
+  public static final Duration DEFAULT_STARTUP_TIMEOUT = Duration.ofSeconds(15);
   /** The table of applied decrement ids, in the flusher's database: see {@link #appliedTableDdl}. */
   public static final String DEFAULT_APPLIED_TABLE = "veracache_stock_ops";
 
@@ -28,6 +30,7 @@ public final class StockOptions {
   final String topic;
   final Map<String, String> kafkaProperties;
   final Duration sendTimeout;
+  final Duration startupTimeout;
   final Duration orphanAfter;
   final String appliedTable;
   final StockHooks hooks;
@@ -39,6 +42,7 @@ public final class StockOptions {
     this.topic = b.topic;
     this.kafkaProperties = Map.copyOf(b.kafkaProperties);
     this.sendTimeout = b.sendTimeout;
+    this.startupTimeout = b.startupTimeout;
     this.orphanAfter = b.orphanAfter != null ? b.orphanAfter : b.sendTimeout.multipliedBy(3);
     this.appliedTable = b.appliedTable;
   }
@@ -58,7 +62,8 @@ public final class StockOptions {
   }
 
   LogSettings logSettings() {
-    return new LogSettings("stock '" + namespace + "'", bootstrapServers, kafkaProperties, sendTimeout);
+    return new LogSettings("stock '" + namespace + "'", bootstrapServers, kafkaProperties, sendTimeout,
+        startupTimeout);
   }
 
   String counterKey(String item) {
@@ -80,6 +85,7 @@ public final class StockOptions {
     private final String topic;
     private final Map<String, String> kafkaProperties = new LinkedHashMap<>();
     private Duration sendTimeout = DEFAULT_SEND_TIMEOUT;
+    private Duration startupTimeout = DEFAULT_STARTUP_TIMEOUT;
     private Duration orphanAfter;
     private String appliedTable = DEFAULT_APPLIED_TABLE;
     private StockHooks hooks = StockHooks.NONE;
@@ -106,6 +112,14 @@ public final class StockOptions {
     }
 
     /** How long a decrement waits for the log; default {@link #DEFAULT_SEND_TIMEOUT}; at least 1 s. */
+    /** How long creating it waits for Kafka at start; default {@link #DEFAULT_STARTUP_TIMEOUT}. */
+    public Builder startupTimeout(Duration startupTimeout) {
+      notNull(startupTimeout, "startupTimeout");
+      check(!startupTimeout.isNegative() && !startupTimeout.isZero(), "stock '" + namespace + "': startupTimeout must be positive, was " + startupTimeout);
+      this.startupTimeout = startupTimeout;
+      return this;
+    }
+
     public Builder sendTimeout(Duration sendTimeout) {
       notNull(sendTimeout, "sendTimeout");
       check(sendTimeout.compareTo(Duration.ofSeconds(1)) >= 0, "stock '" + namespace

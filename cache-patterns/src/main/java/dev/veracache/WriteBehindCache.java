@@ -120,7 +120,7 @@ public final class WriteBehindCache<K, V> implements AutoCloseable {
     String local = cache.localKey(key);
     byte[] payload = encode(local, value);
     return log(local, payload, LogEntry.Operation.PUT).thenApplyAsync(
-        version -> cacheLogged(local, value, version, payload, LogEntry.Operation.PUT), cacheSteps);
+        version -> cacheLogged(local, value, version, payload, LogEntry.Operation.PUT), this::runCacheStep);
   }
 
   /**
@@ -141,7 +141,7 @@ public final class WriteBehindCache<K, V> implements AutoCloseable {
     notNull(key, "key");
     String local = cache.localKey(key);
     return log(local, null, LogEntry.Operation.DELETE).thenApplyAsync(
-        version -> cacheLogged(local, null, version, null, LogEntry.Operation.DELETE), cacheSteps);
+        version -> cacheLogged(local, null, version, null, LogEntry.Operation.DELETE), this::runCacheStep);
   }
 
   /** Steps 1 and 2: reserves the version and logs the write; completes with the version once Kafka acknowledged. */
@@ -178,6 +178,15 @@ public final class WriteBehindCache<K, V> implements AutoCloseable {
   private WriteBehindException notLogged(String local, long version, Throwable cause) {
     return new WriteBehindException(name + ": write of key '" + local + "' version " + version
         + " not logged by Kafka at " + options.bootstrapServers + ": " + cause, cause);
+  }
+
+  /** Runs a cache step on the pool; after {@link #close} on the calling thread (a logged write must not fail). */
+  private void runCacheStep(Runnable step) {
+    try {
+      cacheSteps.execute(step);
+    } catch (java.util.concurrent.RejectedExecutionException e) {
+      step.run();
+    }
   }
 
   /** Step 3: the log holds the write; cache it at its version. */

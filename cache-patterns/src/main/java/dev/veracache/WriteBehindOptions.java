@@ -31,6 +31,8 @@ public final class WriteBehindOptions<K, V> {
 
   /** How long {@code put} waits for Kafka to acknowledge a write before it fails (and acknowledges nothing). */
   public static final Duration DEFAULT_SEND_TIMEOUT = Duration.ofSeconds(10);
+  /** How long creating it waits for Kafka to answer and to describe the topics (a cold JVM's first call is slow). */
+  public static final Duration DEFAULT_STARTUP_TIMEOUT = Duration.ofSeconds(15);
 
   /** Properties Veracache sets itself: the guarantees rest on them. */
   static final Set<String> RESERVED_PROPERTIES = Set.of("bootstrap.servers", "acks", "enable.idempotence",
@@ -43,6 +45,7 @@ public final class WriteBehindOptions<K, V> {
   final Function<String, K> keyDecoder; // null: only a flusher needs it
   final Map<String, String> kafkaProperties;
   final Duration sendTimeout;
+  final Duration startupTimeout;
 
   private WriteBehindOptions(Builder<K, V> b) {
     this.cache = b.cache;
@@ -51,6 +54,7 @@ public final class WriteBehindOptions<K, V> {
     this.keyDecoder = b.keyDecoder;
     this.kafkaProperties = Map.copyOf(b.kafkaProperties);
     this.sendTimeout = b.sendTimeout;
+    this.startupTimeout = b.startupTimeout;
   }
 
   /**
@@ -64,7 +68,8 @@ public final class WriteBehindOptions<K, V> {
   }
 
   LogSettings logSettings() {
-    return new LogSettings("cache '" + cache.namespace + "'", bootstrapServers, kafkaProperties, sendTimeout);
+    return new LogSettings("cache '" + cache.namespace + "'", bootstrapServers, kafkaProperties, sendTimeout,
+        startupTimeout);
   }
 
   public CacheOptions<K, V> cache() {
@@ -91,6 +96,7 @@ public final class WriteBehindOptions<K, V> {
     private Function<String, K> keyDecoder;
     private final Map<String, String> kafkaProperties = new LinkedHashMap<>();
     private Duration sendTimeout = DEFAULT_SEND_TIMEOUT;
+    private Duration startupTimeout = DEFAULT_STARTUP_TIMEOUT;
 
     private Builder(CacheOptions<K, V> cache, String bootstrapServers, String topic) {
       this.cache = notNull(cache, "cache");
@@ -128,6 +134,14 @@ public final class WriteBehindOptions<K, V> {
     }
 
     /** How long a put waits for the log; default {@link #DEFAULT_SEND_TIMEOUT}; at least 1 s. */
+    /** How long creating it waits for Kafka at start; default {@link #DEFAULT_STARTUP_TIMEOUT}. */
+    public Builder<K, V> startupTimeout(Duration startupTimeout) {
+      notNull(startupTimeout, "startupTimeout");
+      check(!startupTimeout.isNegative() && !startupTimeout.isZero(), "cache '" + cache.namespace + "': startupTimeout must be positive, was " + startupTimeout);
+      this.startupTimeout = startupTimeout;
+      return this;
+    }
+
     public Builder<K, V> sendTimeout(Duration sendTimeout) {
       notNull(sendTimeout, "sendTimeout");
       check(sendTimeout.compareTo(Duration.ofSeconds(1)) >= 0, "cache '" + cache.namespace

@@ -9,7 +9,7 @@ import java.util.List;
 
 /**
  * A flash-sale buyer or flusher in a JVM of its own, for the kill -9 tests ({@link StockKillIT}). Arguments:
- * {@code buyer <redisUri> <bootstrap> <topic> <namespace> <item> <threads>}: buys one unit at a time on each thread
+ * {@code buyer <redisUri> <bootstrap> <topic> <namespace> <item> <threads> - <appliedTable>}: buys one unit at a time on each thread
  * until sold out, printing {@code ACK <saleId>} once a sale is logged, then {@code DONE}; {@code flusher <redisUri>
  * <bootstrap> <topic> <namespace> <jdbcUrl> <user> <stockTable> <appliedTable> <group>}: runs a stock flusher,
  * printing {@code READY}. Either halts when its stdin closes, so it never outlives the test.
@@ -34,7 +34,7 @@ public final class StockChildMain {
     watchParent.start();
     Veracache veracache = Veracache.create(VeracacheOptions.builder(args[1]).build());
     StockOptions options = StockOptions.builder(args[4], args[2], args[3]).sendTimeout(Duration.ofSeconds(1))
-        .orphanAfter(Duration.ofSeconds(2)).appliedTable(args.length > 8 ? args[8] : StockOptions.DEFAULT_APPLIED_TABLE)
+        .orphanAfter(Duration.ofSeconds(2)).appliedTable(args[8])
         .build();
     if (args[0].equals("buyer")) {
       FlashSaleStock stock = veracache.flashSaleStock(options);

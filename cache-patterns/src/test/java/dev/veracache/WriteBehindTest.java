@@ -57,8 +57,13 @@ abstract class WriteBehindTest extends RealServersTest {
     return new Product(id, name, 0);
   }
 
-  /** Every record of a topic from the beginning, read until {@code expected} are in (bounded wait). */
+  /** Every record of a topic from the beginning, read until {@code expected} are in (at most 20 s). */
   List<ConsumerRecord<String, byte[]>> readTopic(String name, int expected) {
+    return readTopic(name, expected, Duration.ofSeconds(20));
+  }
+
+  /** The same, reading for at most {@code wait}. */
+  List<ConsumerRecord<String, byte[]>> readTopic(String name, int expected, Duration wait) {
     Properties p = new Properties();
     p.put("bootstrap.servers", kafka.bootstrapServers());
     p.put("group.id", "reader-" + name + "-" + System.nanoTime());
@@ -67,7 +72,7 @@ abstract class WriteBehindTest extends RealServersTest {
     try (KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(p, new StringDeserializer(),
         new ByteArrayDeserializer())) {
       consumer.subscribe(List.of(name));
-      long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+      long deadline = System.nanoTime() + wait.toNanos();
       while (records.size() < expected && System.nanoTime() < deadline) {
         consumer.poll(Duration.ofMillis(200)).forEach(records::add);
       }
