@@ -8,8 +8,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.FileTime;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.util.Comparator;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.UUID;
@@ -30,6 +32,7 @@ import org.slf4j.LoggerFactory;
  *   <li>An archive is used only under the key it was written for: a hash of {@code java.home}, the JVM version, the
  *       JVM options and the class path with each jar's size and modification time. Another class path (another
  *       module, a rebuilt jar) has another file in {@link #directory()}.</li>
+ *   <li>At most {@link #KEPT} archives are kept, the most recently used (mapped or written).</li>
  *   <li>A finished archive appears atomically: the broker JVM writes a temporary file named after this JVM's pid, and
  *       it is moved into place only after that broker exited by itself (a clean stop). A broker killed (or stopped by
  *       force) while writing leaves a temporary file, deleted at once, or by the next JVM once this one is gone.</li>
@@ -39,6 +42,11 @@ final class KafkaClassArchive {
 
   private static final Logger log = LoggerFactory.getLogger(KafkaClassArchive.class);
   private static final String TEMPORARY_SUFFIX = ".tmp.jsa";
+  /**
+   * Archives kept: the most recently used ones. A project's own jars are on a test class path and change with each
+   * build, so each build of a module may write a new archive; without a limit they would pile up (50 MB each).
+   */
+  static final int KEPT = 4;
 
   private final Path directory;
   private final Path archive;
@@ -85,6 +93,7 @@ final class KafkaClassArchive {
    */
   synchronized List<String> optionsForBroker() {
     if (Files.isRegularFile(archive)) {
+      markUsed();
       return List.of("-XX:SharedArchiveFile=" + archive);
     }
     try {
@@ -128,11 +137,43 @@ final class KafkaClassArchive {
           return;
         }
         log.info("class-data archive for the Kafka broker written: {} ({} MB)", archive, Files.size(archive) >> 20);
+        deleteLeastRecentlyUsed();
       } else {
         Files.deleteIfExists(written);
       }
     } catch (IOException e) {
       log.warn("cannot publish the Kafka broker's class-data archive {}: {}", written, e.getMessage());
+    }
+  }
+
+  /** The modification time says when an archive was last used (mapped or written), for {@link #KEPT}. */
+  private void markUsed() {
+    try {
+      Files.setLastModifiedTime(archive, FileTime.fromMillis(System.currentTimeMillis()));
+    } catch (IOException e) {
+      // only the retention order suffers
+    }
+  }
+
+  /** Keeps the {@link #KEPT} most recently used archives (a broker that maps a deleted one keeps its mapping). */
+  private void deleteLeastRecentlyUsed() throws IOException {
+    List<Path> archives;
+    try (Stream<Path> files = Files.list(directory)) {
+      archives = files.filter(f -> f.getFileName().toString().startsWith("kafka-")
+          && f.getFileName().toString().endsWith(".jsa") && !f.getFileName().toString().endsWith(TEMPORARY_SUFFIX))
+          .sorted(Comparator.comparing(KafkaClassArchive::lastUsed).reversed()).toList();
+    }
+    for (Path old : archives.subList(Math.min(KEPT, archives.size()), archives.size())) {
+      Files.deleteIfExists(old);
+      log.info("deleted the least recently used Kafka class-data archive {}", old);
+    }
+  }
+
+  private static FileTime lastUsed(Path file) {
+    try {
+      return Files.getLastModifiedTime(file);
+    } catch (IOException e) {
+      return FileTime.fromMillis(0);
     }
   }
 

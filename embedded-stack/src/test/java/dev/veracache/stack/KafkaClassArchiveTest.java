@@ -70,6 +70,33 @@ class KafkaClassArchiveTest {
     assertThat(new KafkaClassArchive(dir, jar.toString(), OPTIONS).file()).isNotEqualTo(before);
   }
 
+  @Test
+  void onlyTheMostRecentlyUsedArchivesAreKept(@TempDir Path dir) throws Exception {
+    Path cds = dir.resolve("cds");
+    List<KafkaClassArchive> archives = new java.util.ArrayList<>();
+    for (int i = 0; i < KafkaClassArchive.KEPT; i++) {
+      // one per build of a module whose own jar changed
+      KafkaClassArchive archive = new KafkaClassArchive(cds,
+          Files.writeString(dir.resolve("build" + i + ".jar"), "jar").toString(), OPTIONS);
+      Files.writeString(writtenAt(archive.optionsForBroker()), "archive " + i);
+      archive.brokerExited(true);
+      Files.setLastModifiedTime(archive.file(), java.nio.file.attribute.FileTime.fromMillis(1_000_000L * (i + 1)));
+      archives.add(archive);
+    }
+    archives.get(0).optionsForBroker(); // the oldest is used again: it is now the most recent
+    KafkaClassArchive newest = new KafkaClassArchive(cds, Files.writeString(dir.resolve("new.jar"), "jar").toString(),
+        OPTIONS);
+    Files.writeString(writtenAt(newest.optionsForBroker()), "newest");
+    newest.brokerExited(true);
+
+    assertThat(newest.file()).exists();
+    assertThat(archives.get(0).file()).as("used most recently before the newest").exists();
+    assertThat(archives.get(1).file()).as("the least recently used").doesNotExist();
+    try (var files = Files.list(cds)) {
+      assertThat(files.count()).isEqualTo(KafkaClassArchive.KEPT);
+    }
+  }
+
   private static Path writtenAt(List<String> options) {
     assertThat(options).hasSize(1);
     assertThat(options.get(0)).startsWith("-XX:ArchiveClassesAtExit=");
