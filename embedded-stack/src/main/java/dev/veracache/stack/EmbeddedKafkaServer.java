@@ -161,13 +161,16 @@ final class EmbeddedKafkaServer extends EmbeddedServer implements KafkaServer {
   }
 
   /**
-   * The jars of this JVM's class path: Kafka and its dependencies come from jars, and the JDK will not write a
-   * class-data archive for a class path with a non-empty directory in it (the project's {@code target/classes} and
-   * {@code target/test-classes}, whose logging configuration the broker does not want either).
+   * The jars of this JVM's class path but Veracache's own ({@code veracache-*.jar}): Kafka and its dependencies come
+   * from jars, and the broker needs none of Veracache's classes. Directories are left out because the JDK will not
+   * write a class-data archive for a class path with a non-empty directory in it (the project's
+   * {@code target/classes} and {@code target/test-classes}, whose logging configuration the broker does not want
+   * either); Veracache's jars because they change with each build, and a changed jar makes the JDK refuse the archive.
    */
   static String brokerClassPath() {
     return Arrays.stream(System.getProperty("java.class.path").split(File.pathSeparator))
         .filter(entry -> !entry.isEmpty() && Files.isRegularFile(Path.of(entry)))
+        .filter(entry -> !Path.of(entry).getFileName().toString().startsWith("veracache-"))
         .collect(Collectors.joining(File.pathSeparator));
   }
 
