@@ -1,5 +1,6 @@
 package dev.veracache.stack;
 
+import java.io.File;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.Socket;
@@ -7,14 +8,16 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.common.Uuid;
 
 /**
  * A real Kafka broker (KRaft: broker and controller in one process, node 1, no ZooKeeper) run as a child JVM:
- * {@code CLASSPATH=<this JVM's class path> java -Xmx384m ... kafka.Kafka server.properties}, so that killing the
+ * {@code CLASSPATH=<the jars of this JVM's class path> java -Xmx384m ... kafka.Kafka server.properties}, so that killing the
  * application does not kill the log, and the broker can be stopped, SIGSTOPped and SIGKILLed like the other servers.
  *
  * <p>Invariants:
@@ -29,7 +32,8 @@ import org.apache.kafka.common.Uuid;
  *       {@value #LOG_FILE}, which holds the broker's own output (nothing goes to this JVM's stdout).</li>
  *   <li>The directory records the broker's pid ({@value #PID_FILE}) so that a later JVM can kill a broker whose JVM
  *       died and whose watchdog missed it; it is recognised by {@value #MAIN_CLASS} on its command line.</li>
- *   <li>Stop is SIGTERM (controlled shutdown) bounded by {@link #STOP_TIMEOUT}, then SIGKILL.</li>
+ *   <li>Stop is SIGTERM (controlled shutdown) bounded by {@link #STOP_TIMEOUT} (three times that while the broker
+ *       writes the shared class-data archive at exit), then SIGKILL.</li>
  * </ul>
  */
 final class EmbeddedKafkaServer extends EmbeddedServer implements KafkaServer {
@@ -63,11 +67,14 @@ final class EmbeddedKafkaServer extends EmbeddedServer implements KafkaServer {
       """;
   /**
    * The child JVM's options: C1 only and the serial collector halve the start (11 s to 6 s measured on 2 busy cores:
-   * the broker's start is mostly JIT work); a test broker needs a quick start more than peak throughput.
+   * the broker's start is mostly JIT work); a test broker needs a quick start more than peak throughput. A shared
+   * class-data archive ({@link KafkaClassArchive}) takes it to about 2 s once written.
    */
   static final List<String> JVM_OPTIONS = List.of("-Xmx384m", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC");
 
   private final int controllerPort;
+  private final String classPath = brokerClassPath();
+  private final KafkaClassArchive classArchive = KafkaClassArchive.of(classPath, JVM_OPTIONS);
   private Process process;
 
   EmbeddedKafkaServer(Path dir, int port, int controllerPort) {
@@ -88,6 +95,7 @@ final class EmbeddedKafkaServer extends EmbeddedServer implements KafkaServer {
         format(properties);
       }
       List<String> args = new ArrayList<>(JVM_OPTIONS);
+      args.addAll(classArchive.optionsForBroker());
       args.add(MAIN_CLASS);
       args.add(properties.toString());
       process = java(args).start();
@@ -130,8 +138,11 @@ final class EmbeddedKafkaServer extends EmbeddedServer implements KafkaServer {
 
   /** {@code kafka.tools.StorageTool format} in a child JVM (it calls System.exit), once per log directory. */
   private void format(Path properties) throws IOException {
-    Process format = java(List.of("-Xmx128m", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "kafka.tools.StorageTool",
-        "format", "-t", Uuid.randomUuid().toString(), "-c", properties.toString(), "--standalone")).start();
+    List<String> args = new ArrayList<>(JVM_OPTIONS);
+    args.addAll(classArchive.optionsForTool());
+    args.addAll(List.of("kafka.tools.StorageTool", "format", "-t", Uuid.randomUuid().toString(), "-c",
+        properties.toString(), "--standalone"));
+    Process format = java(args).start();
     try {
       if (!format.waitFor(FORMAT_TIMEOUT.toSeconds(), TimeUnit.SECONDS)) {
         format.destroyForcibly();
@@ -150,10 +161,24 @@ final class EmbeddedKafkaServer extends EmbeddedServer implements KafkaServer {
   }
 
   /**
-   * A child JVM on this JVM's java binary and class path, its output appended to {@value #LOG_FILE}. The class path
-   * goes in the {@code CLASSPATH} variable, not {@code -cp}: the OS reports only the first 4 kB of a command line,
-   * and a test class path (several kB) pushed {@value #MAIN_CLASS}, by which the stale cleanup recognises a broker,
-   * out of it.
+   * The jars of this JVM's class path but Veracache's own ({@code veracache-*.jar}): Kafka and its dependencies come
+   * from jars, and the broker needs none of Veracache's classes. Directories are left out because the JDK will not
+   * write a class-data archive for a class path with a non-empty directory in it (the project's
+   * {@code target/classes} and {@code target/test-classes}, whose logging configuration the broker does not want
+   * either); Veracache's jars because they change with each build, and a changed jar makes the JDK refuse the archive.
+   */
+  static String brokerClassPath() {
+    return Arrays.stream(System.getProperty("java.class.path").split(File.pathSeparator))
+        .filter(entry -> !entry.isEmpty() && Files.isRegularFile(Path.of(entry)))
+        .filter(entry -> !Path.of(entry).getFileName().toString().startsWith("veracache-"))
+        .collect(Collectors.joining(File.pathSeparator));
+  }
+
+  /**
+   * A child JVM on this JVM's java binary and the jars of its class path, its output appended to {@value #LOG_FILE}.
+   * The class path goes in the {@code CLASSPATH} variable, not {@code -cp}: the OS reports only the first 4 kB of a
+   * command line, and a test class path (several kB) pushed {@value #MAIN_CLASS}, by which the stale cleanup
+   * recognises a broker, out of it.
    */
   private ProcessBuilder java(List<String> args) {
     List<String> command = new ArrayList<>();
@@ -163,7 +188,7 @@ final class EmbeddedKafkaServer extends EmbeddedServer implements KafkaServer {
     command.addAll(args);
     ProcessBuilder builder = new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true)
         .redirectOutput(ProcessBuilder.Redirect.appendTo(logFile().toFile()));
-    builder.environment().put("CLASSPATH", System.getProperty("java.class.path"));
+    builder.environment().put("CLASSPATH", classPath);
     return builder;
   }
 
@@ -205,6 +230,7 @@ final class EmbeddedKafkaServer extends EmbeddedServer implements KafkaServer {
     if (!process.isAlive()) {
       int code = process.exitValue();
       process = null;
+      classArchive.brokerExited(false);
       throw new IllegalStateException(this + " exited at start (code " + code + "); see " + logFile());
     }
     if (System.nanoTime() > deadline) {
@@ -218,21 +244,25 @@ final class EmbeddedKafkaServer extends EmbeddedServer implements KafkaServer {
     process.destroyForcibly();
     ProcessControl.awaitExit(process.pid(), Duration.ofSeconds(10));
     process = null;
+    classArchive.brokerExited(false);
   }
 
   @Override
   void stopProcess(long pid) {
     process.destroy(); // SIGTERM: controlled shutdown, flushes and marks the log clean
-    if (!ProcessControl.awaitExit(pid, STOP_TIMEOUT)) {
+    boolean clean = ProcessControl.awaitExit(pid, classArchive.writing() ? STOP_TIMEOUT.multipliedBy(3) : STOP_TIMEOUT);
+    if (!clean) {
       process.destroyForcibly();
       ProcessControl.awaitExit(pid, Duration.ofSeconds(10));
     }
     process = null;
+    classArchive.brokerExited(clean);
   }
 
   @Override
   void processKilled() {
     process = null;
+    classArchive.brokerExited(false);
   }
 
   @Override

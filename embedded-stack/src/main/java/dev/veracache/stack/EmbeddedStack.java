@@ -48,8 +48,9 @@ public final class EmbeddedStack implements AutoCloseable {
    * <b>Embedded by default, but external as soon as a variable says so:</b> with {@code VERACACHE_DB_URL} (or the
    * system property {@code veracache.db.url}) set, the database is that server, and with {@code VERACACHE_REDIS_URI}
    * ({@code veracache.redis.uri}) set, Redis is that server: neither is started, and their controls (stop, restart,
-   * pause) throw {@link UnsupportedOperationException}. {@code VERACACHE_REDIS_BINARY} keeps Redis embedded but runs
-   * that {@code redis-server}. Use {@link #start(StackConfig)} with {@link StackConfig#embedded()} to ignore the
+   * pause) throw {@link UnsupportedOperationException}. {@code VERACACHE_KAFKA_BOOTSTRAP} does the same for the broker
+   * that {@link #kafka()} returns. {@code VERACACHE_REDIS_BINARY} keeps Redis embedded but runs that
+   * {@code redis-server}. Use {@link #start(StackConfig)} with {@link StackConfig#embedded()} to ignore the
    * environment. Either way one INFO line says which servers are used (never a password), for example
    * {@code EmbeddedStack up in 812 ms: database embedded MariaDB on 127.0.0.1:40123 (client: .../bin/mariadb
    * --host=127.0.0.1 --port=40123 --user=root --skip-ssl veracache); Redis external Redis at 10.0.0.5:6379 (set by

@@ -10,8 +10,9 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * Where the servers come from. By default both are embedded; setting a URL makes that server external (not started,
- * not controllable), so the same tests and demos run against a real MySQL or Redis. A Redis binary keeps Redis
+ * Where the servers come from. By default all are embedded; setting a URL (or Kafka bootstrap servers) makes that
+ * server external (not started, not controllable), so the same tests and demos run against a real MySQL, Redis or
+ * Kafka. A Redis binary keeps Redis
  * embedded (started, controlled, cleaned up as usual) but runs that {@code redis-server} instead of the 6.2 shipped in
  * embedded-redis, e.g. Debian's Redis 7.0 at {@code /usr/bin/redis-server}.
  *

@@ -45,6 +45,8 @@ class OrphanCleanupIT {
 
       child.destroyForcibly(); // SIGKILL: no shutdown hook runs
       assertThat(child.waitFor(10, TimeUnit.SECONDS)).isTrue();
+    } finally {
+      child.destroyForcibly(); // a failed assertion above must not leave the child (and its servers) running
     }
     assertThat(ProcessControl.awaitExit(dbPid, Duration.ofSeconds(15))).as("mariadbd gone").isTrue();
     assertThat(ProcessControl.awaitExit(redisPid, Duration.ofSeconds(15))).as("redis-server gone").isTrue();

@@ -1,0 +1,105 @@
+package dev.veracache.stack;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The broker's shared class-data archive: written once, published only after a clean exit, keyed by the jars. */
+class KafkaClassArchiveTest {
+
+  private static final List<String> OPTIONS = List.of("-Xmx384m");
+
+  @Test
+  void anArchiveWrittenByACleanExitIsPublishedAndThenMapped(@TempDir Path dir) throws Exception {
+    Path jar = Files.writeString(dir.resolve("kafka.jar"), "jar");
+    KafkaClassArchive archive = new KafkaClassArchive(dir.resolve("cds"), jar.toString(), OPTIONS);
+
+    Path written = writtenAt(archive.optionsForBroker());
+    assertThat(archive.writing()).isTrue();
+    assertThat(archive.optionsForTool()).as("a tool never writes one").isEmpty();
+    Files.writeString(written, "archive"); // what the broker JVM does at exit
+    archive.brokerExited(true);
+
+    assertThat(archive.file()).hasContent("archive");
+    assertThat(written).doesNotExist();
+    assertThat(archive.writing()).isFalse();
+    assertThat(archive.optionsForBroker()).containsExactly("-XX:SharedArchiveFile=" + archive.file());
+    assertThat(new KafkaClassArchive(dir.resolve("cds"), jar.toString(), OPTIONS).optionsForTool())
+        .as("another server on the same jars maps it too").containsExactly("-XX:SharedArchiveFile=" + archive.file());
+  }
+
+  @Test
+  void aBrokerKilledWhileWritingLeavesNoArchive(@TempDir Path dir) throws Exception {
+    Path jar = Files.writeString(dir.resolve("kafka.jar"), "jar");
+    KafkaClassArchive archive = new KafkaClassArchive(dir.resolve("cds"), jar.toString(), OPTIONS);
+    Path written = writtenAt(archive.optionsForBroker());
+    Files.writeString(written, "half an arch");
+    archive.brokerExited(false);
+
+    assertThat(written).doesNotExist();
+    assertThat(archive.file()).doesNotExist();
+    assertThat(writtenAt(archive.optionsForBroker())).as("the next start tries again").isNotEqualTo(written);
+  }
+
+  @Test
+  void aTemporaryFileOfAGoneJvmIsDeletedAndOneOfALiveJvmKept(@TempDir Path dir) throws Exception {
+    Process gone = new ProcessBuilder("true").start();
+    gone.waitFor();
+    Path cds = Files.createDirectories(dir.resolve("cds"));
+    Path orphan = Files.writeString(cds.resolve("kafka-x.jsa." + gone.pid() + "-ab12cd34.tmp.jsa"), "partial");
+    Path live = Files.writeString(cds.resolve("kafka-y.jsa." + ProcessHandle.current().pid() + "-ab12cd34.tmp.jsa"),
+        "being written");
+
+    new KafkaClassArchive(cds, Files.writeString(dir.resolve("a.jar"), "jar").toString(), OPTIONS).optionsForBroker();
+
+    assertThat(orphan).doesNotExist();
+    assertThat(live).exists();
+  }
+
+  @Test
+  void aChangedJarOrOtherOptionsMeanAnotherArchive(@TempDir Path dir) throws Exception {
+    Path jar = Files.writeString(dir.resolve("kafka.jar"), "jar");
+    Path before = new KafkaClassArchive(dir, jar.toString(), OPTIONS).file();
+    assertThat(new KafkaClassArchive(dir, jar.toString(), OPTIONS).file()).isEqualTo(before);
+    assertThat(new KafkaClassArchive(dir, jar.toString(), List.of("-Xmx1g")).file()).isNotEqualTo(before);
+    Files.writeString(jar, "a rebuilt jar");
+    assertThat(new KafkaClassArchive(dir, jar.toString(), OPTIONS).file()).isNotEqualTo(before);
+  }
+
+  @Test
+  void onlyTheMostRecentlyUsedArchivesAreKept(@TempDir Path dir) throws Exception {
+    Path cds = dir.resolve("cds");
+    List<KafkaClassArchive> archives = new java.util.ArrayList<>();
+    for (int i = 0; i < KafkaClassArchive.KEPT; i++) {
+      // one per build of a module whose own jar changed
+      KafkaClassArchive archive = new KafkaClassArchive(cds,
+          Files.writeString(dir.resolve("build" + i + ".jar"), "jar").toString(), OPTIONS);
+      Files.writeString(writtenAt(archive.optionsForBroker()), "archive " + i);
+      archive.brokerExited(true);
+      Files.setLastModifiedTime(archive.file(), java.nio.file.attribute.FileTime.fromMillis(1_000_000L * (i + 1)));
+      archives.add(archive);
+    }
+    archives.get(0).optionsForBroker(); // the oldest is used again: it is now the most recent
+    KafkaClassArchive newest = new KafkaClassArchive(cds, Files.writeString(dir.resolve("new.jar"), "jar").toString(),
+        OPTIONS);
+    Files.writeString(writtenAt(newest.optionsForBroker()), "newest");
+    newest.brokerExited(true);
+
+    assertThat(newest.file()).exists();
+    assertThat(archives.get(0).file()).as("used most recently before the newest").exists();
+    assertThat(archives.get(1).file()).as("the least recently used").doesNotExist();
+    try (var files = Files.list(cds)) {
+      assertThat(files.count()).isEqualTo(KafkaClassArchive.KEPT);
+    }
+  }
+
+  private static Path writtenAt(List<String> options) {
+    assertThat(options).hasSize(1);
+    assertThat(options.get(0)).startsWith("-XX:ArchiveClassesAtExit=");
+    return Path.of(options.get(0).substring("-XX:ArchiveClassesAtExit=".length()));
+  }
+}
