@@ -29,9 +29,9 @@ record LogEntry(String namespace, String key, Operation operation, long version,
 
   Headers headers() {
     RecordHeaders headers = new RecordHeaders();
-    headers.add(NAMESPACE_HEADER, ascii(namespace));
-    headers.add(OPERATION_HEADER, ascii(operation.name()));
-    headers.add(VERSION_HEADER, ascii(Long.toString(version)));
+    headers.add(NAMESPACE_HEADER, utf8(namespace));
+    headers.add(OPERATION_HEADER, utf8(operation.name()));
+    headers.add(VERSION_HEADER, utf8(Long.toString(version)));
     return headers;
   }
 
@@ -72,15 +72,19 @@ record LogEntry(String namespace, String key, Operation operation, long version,
   }
 
   private static String header(ConsumerRecord<String, byte[]> record, String name, String where) {
+    return header(record, name, "log record " + where, "a Veracache write-behind cache");
+  }
+
+  /** A header's text; {@code what} names the record, {@code writer} what should have written it. */
+  static String header(ConsumerRecord<String, byte[]> record, String name, String what, String writer) {
     Header header = record.headers().lastHeader(name);
     if (header == null || header.value() == null) {
-      throw new IllegalArgumentException("log record " + where + " has no header " + name
-          + " (not written by a Veracache write-behind cache)");
+      throw new IllegalArgumentException(what + " has no header " + name + " (not written by " + writer + ")");
     }
     return new String(header.value(), StandardCharsets.UTF_8);
   }
 
-  static byte[] ascii(String s) {
+  static byte[] utf8(String s) {
     return s.getBytes(StandardCharsets.UTF_8);
   }
 }

@@ -1,8 +1,6 @@
 package dev.veracache;
 
-import java.nio.charset.StandardCharsets;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.header.Headers;
 import org.apache.kafka.common.header.internals.RecordHeaders;
 
@@ -62,15 +60,10 @@ record StockEntry(String namespace, String item, Operation operation, String id,
   }
 
   private static String header(ConsumerRecord<String, byte[]> record, String name, String where) {
-    Header header = record.headers().lastHeader(name);
-    if (header == null || header.value() == null) {
-      throw new IllegalArgumentException("stock record " + where + " has no header " + name
-          + " (not written by a Veracache flash-sale stock)");
-    }
-    return new String(header.value(), StandardCharsets.UTF_8);
+    return LogEntry.header(record, name, "stock record " + where, "a Veracache flash-sale stock");
   }
 
   private static byte[] utf8(String s) {
-    return s.getBytes(StandardCharsets.UTF_8);
+    return LogEntry.utf8(s);
   }
 }
