@@ -34,7 +34,8 @@ import org.slf4j.LoggerFactory;
  *       are paused; the consumer keeps polling, so it stays in its group, and records that arrive meanwhile (from a
  *       partition assigned during the wait) join the batch. Retries are counted and logged.</li>
  *   <li><b>A rebalance abandons the records of revoked (or lost) partitions</b> without committing past them: their
- *       next owner replays them. A commit refused because the group moved on is not an error for the same reason.</li>
+ *       next owner replays them. A commit refused because the group moved on is not an error for the same reason.
+ *       Partitions are paused only while a batch waits for its retry: once nothing is in flight, all are resumed.</li>
  *   <li><b>The thread never dies silently</b>: an unexpected error is logged at ERROR and {@link #isRunning} turns
  *       false; the records stay in the log for the group's next member.</li>
  * </ul>
@@ -101,6 +102,8 @@ final class FlushLoop {
       while (running) {
         applier.betweenPolls();
         if (inFlight.isEmpty()) {
+          // Nothing is waiting for a retry (a rebalance may have abandoned the batch that was): nothing stays paused.
+          consumer.resume(consumer.paused());
           consumer.poll(POLL_TIMEOUT).forEach(inFlight::add);
           updateBacklog();
           if (inFlight.isEmpty()) {
@@ -113,7 +116,6 @@ final class FlushLoop {
           commitOffsets(batch);
           inFlight.clear();
           failures = 0;
-          consumer.resume(consumer.paused());
           updateBacklog();
         } catch (RetryLater e) {
           failures++;
