@@ -109,9 +109,8 @@ public final class WriteBehindFlusher<K, V> implements AutoCloseable {
         cache.invalidateUnversioned(poison.key()); // the cache may hold the value the database will never have
       }
     }
-    for (Pending<K, V> p : applied) {
-      cache.invalidateFlushed(p.local, p.change.version(), p.change.deleted());
-    }
+    cache.invalidateFlushed(applied.stream()
+        .map(p -> new FlushedKeys.Flushed(p.local, p.change.version(), p.change.deleted())).toList());
     long now = System.currentTimeMillis();
     for (ConsumerRecord<String, byte[]> record : records) {
       metrics.flushLag.record(Math.max(0, now - record.timestamp()), TimeUnit.MILLISECONDS);

@@ -53,7 +53,7 @@ final class ChildJvm implements AutoCloseable {
     while (!lines.contains(line)) {
       if (System.nanoTime() > deadline || !process.isAlive()) {
         throw new AssertionError("child " + process.pid() + " did not print " + line + " (alive: "
-            + process.isAlive() + ")");
+            + process.isAlive() + "); its last lines:\n" + tail());
       }
       Thread.sleep(20);
     }
@@ -65,10 +65,15 @@ final class ChildJvm implements AutoCloseable {
     while (linesStartingWith(prefix).size() < count) {
       if (System.nanoTime() > deadline || !process.isAlive()) {
         throw new AssertionError("child " + process.pid() + " printed " + linesStartingWith(prefix).size() + " "
-            + prefix + " lines, not " + count);
+            + prefix + " lines, not " + count + " (alive: " + process.isAlive() + "); its last lines:\n" + tail());
       }
       Thread.sleep(5);
     }
+  }
+
+  private String tail() {
+    List<String> all = List.copyOf(lines);
+    return String.join("\n", all.subList(Math.max(0, all.size() - 20), all.size()));
   }
 
   List<String> linesStartingWith(String prefix) {

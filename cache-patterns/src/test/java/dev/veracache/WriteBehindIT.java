@@ -238,24 +238,28 @@ class WriteBehindIT extends WriteBehindTest {
   }
 
   @Test
-  void aPutWhileKafkaIsDownFailsAndAcknowledgesNothing() throws Exception {
+  void aPutWhileKafkaDoesNotAnswerFailsAndAcknowledgesNothing() throws Exception {
     rows.insert(60, "committed", 1);
     Veracache client = newInstance();
-    WriteBehindCache<Long, Product> cache = writeBehind(client);
-    kafka.stop();
+    WriteBehindCache<Long, Product> cache = client.writeBehind(writeBehindOptions().sendTimeout(Duration.ofSeconds(1))
+        .build(), rows::find);
+    kafka.pause(); // SIGSTOP: the broker holds the connection and answers nothing
     try {
-      assertThatThrownBy(() -> cache.put(60L, product(60, "lost?")))
+      assertThatThrownBy(() -> cache.put(60L, product(60, "maybe")))
           .isInstanceOf(WriteBehindException.class).hasMessageContaining("not logged by Kafka at "
               + kafka.bootstrapServers());
-      assertThat(cache.get(60L).name()).as("the cache does not serve what the log does not hold")
+      assertThat(cache.get(60L).name()).as("the cache does not serve what the log may not hold")
           .isEqualTo("committed");
       assertThat(counter(client, "veracache.writebehind.rejected", "reason", "log")).isEqualTo(1);
     } finally {
-      kafka.start();
+      kafka.resume();
     }
-    long version = cache.put(60L, product(60, "after-restart"));
+    // The timed-out record may still be appended once the broker runs again (its fate is unknown, like any timed-out
+    // write); a later put gets a higher version and wins either way.
+    long version = cache.put(60L, product(60, "after"));
     flusher(client);
     await().atMost(FLUSHED).until(() -> rows.row(60).version() == version);
+    assertThat(rows.row(60).name()).isEqualTo("after");
   }
 
   @Test

@@ -133,6 +133,9 @@ final class EmbeddedKafkaServer extends EmbeddedServer implements KafkaServer {
         // registration (DUPLICATE_BROKER_REGISTRATION) until the session expires: 9 s by default, 2 s here.
         "broker.heartbeat.interval.ms=500",
         "broker.session.timeout.ms=2000",
+        // A consumer killed -9 holds its partitions until its session times out (45 s by default, at least 6 s):
+        // crash tests set session.timeout.ms to a few seconds, which the broker must allow.
+        "group.min.session.timeout.ms=1000",
         "");
   }
 
