@@ -128,6 +128,44 @@ class StockReviewIT extends RealServersTest {
     }
   }
 
+  /**
+   * Reopening: open() drops the pending reservations of the earlier sale, but not a DECREMENT of that sale still on
+   * its way to the log. A buyer stalled between Redis and the log across a reopen is told its sale is taken; the
+   * flusher subtracts it from the reopened stock too, the database's CHECK refuses the batch, and the flusher retries
+   * it forever: no later sale of any item on that partition is ever applied.
+   */
+  @Test
+  void aSaleOfTheEarlierOpeningLoggedAfterAReopenDoesNotWedgeTheFlusher() throws Exception {
+    FlashSaleStock seller = openSale(newInstance(), 1);
+    Gate stalled = new Gate();
+    FlashSaleStock slowBuyer = newInstance().flashSaleStock(options().hooks(new StockHooks() {
+      @Override
+      public void afterUnitsTaken(String item, String id) {
+        stalled.hold();
+      }
+    }).build());
+    CompletableFuture<Sale> slow = CompletableFuture.supplyAsync(() -> slowBuyer.decrementIfEnough(ITEM, 1));
+    stalled.awaitArrival(); // the unit of the first opening is taken, its DECREMENT not yet sent
+
+    stock.put(ITEM, 1); // reopen with one unit: the database says the same quantity first, as open() asks
+    seller.open(ITEM, 1);
+    Veracache flusherClient = newInstance();
+    StockFlusher flusher = flusher(flusherClient);
+    Sale second = seller.decrementIfEnough(ITEM, 1);
+    assertThat(second.taken()).isTrue();
+    stalled.open();
+    Sale first = slow.get(20, TimeUnit.SECONDS);
+
+    try {
+      await().alias("the sale of the reopened stock is applied (the flusher is not wedged)").atMost(SETTLED)
+          .until(() -> stock.outcomes().containsKey(second.id()));
+    } finally {
+      flusher.close();
+    }
+    assertThat(stock.outcomes()).as("the sale of the reopened stock is applied (first was told %s)", first.taken())
+        .containsEntry(second.id(), "APPLIED");
+  }
+
   // ---- Attacks that failed: each pins a property that holds. ----
 
   /**

@@ -170,6 +170,28 @@ class WriteBehindReviewIT extends WriteBehindTest {
         .isEqualTo(rows.find(140).name());
   }
 
+  /**
+   * "Read your writes": reserve.lua overwrites the key's record with the new write's fence, dropping the value of an
+   * earlier acknowledged write still waiting for its flush. When the log then refuses the new write, the key stays
+   * fenced with no value, and readers get the database's row from before both writes: the acknowledged write is
+   * hidden until it is flushed.
+   */
+  @Test
+  void aPutTheLogRefusesDoesNotHideAnEarlierAcknowledgedPendingWrite() throws Exception {
+    rows.insert(150, "before", 1);
+    Veracache client = newInstance();
+    WriteBehindCache<Long, Product> cache = writeBehind(client);
+    cache.put(150L, product(150, "acknowledged")); // pending: no flusher runs
+    kafka.stop();
+    try {
+      assertThatThrownBy(() -> cache.put(150L, product(150, "refused"))).isInstanceOf(WriteBehindException.class);
+      assertThat(freshReader().get(150L, rows::find).name())
+          .as("the acknowledged, not yet flushed write is what readers get").isEqualTo("acknowledged");
+    } finally {
+      kafka.start();
+    }
+  }
+
   // ---- Attacks that failed: each pins a property that holds. ----
 
   /** Two writes of a key started from one thread by putAsync are logged, cached and flushed in that order. */
