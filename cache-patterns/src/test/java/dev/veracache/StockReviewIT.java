@@ -166,6 +166,61 @@ class StockReviewIT extends RealServersTest {
         .containsEntry(second.id(), "APPLIED");
   }
 
+  /**
+   * While the database is down, every acknowledged sale stays pending in Redis past its deadline, and the reaper,
+   * which runs between each retry of the stuck batch, writes a RELEASE for every one of them again each round: the
+   * log grows by (pending sales x rounds) for as long as the outage lasts, each send waited for on the flusher's
+   * thread. One RELEASE per reservation is all the outcome needs.
+   */
+  @Test
+  void theReaperWritesOneReleasePerReservationWhileTheDatabaseIsDown() throws Exception {
+    FlashSaleStock sale = openSale(newInstance(), 5);
+    Veracache flusherClient = newInstance();
+    flusher(flusherClient); // started while the database is up: it checks the applied table
+    List<String> sold = new ArrayList<>();
+    db.stop();
+    try {
+      for (int i = 0; i < 2; i++) {
+        sold.add(sale.decrementIfEnough(ITEM, 1).id());
+      }
+      // Past the deadline (2 s), then at least six more retries of the stuck batch (>= 1.5 s of backoff: the reaper,
+      // due every 0.5 s, runs at least twice more).
+      await().atMost(SETTLED).until(() -> countReleases(sold) >= sold.size());
+      double retried = counter(flusherClient, "veracache.writebehind.retried");
+      await().atMost(SETTLED).until(() -> counter(flusherClient, "veracache.writebehind.retried") >= retried + 6);
+    } finally {
+      db.start();
+    }
+    await().atMost(SETTLED).until(() -> stock.quantity(ITEM) == 3);
+    assertThat(countReleases(sold)).as("RELEASE records for the %d pending sales", sold.size())
+        .isEqualTo(sold.size());
+  }
+
+  private int countReleases(List<String> ids) {
+    int n = 0;
+    java.util.Properties p = new java.util.Properties();
+    p.put("bootstrap.servers", kafka.bootstrapServers());
+    p.put("group.id", "count-" + System.nanoTime());
+    p.put("auto.offset.reset", "earliest");
+    try (var consumer = new org.apache.kafka.clients.consumer.KafkaConsumer<String, byte[]>(p,
+        new org.apache.kafka.common.serialization.StringDeserializer(),
+        new org.apache.kafka.common.serialization.ByteArrayDeserializer())) {
+      consumer.subscribe(List.of(topic));
+      long deadline = System.nanoTime() + Duration.ofSeconds(3).toNanos();
+      while (System.nanoTime() < deadline) {
+        for (var r : consumer.poll(Duration.ofMillis(200))) {
+          var op = r.headers().lastHeader("veracache.op");
+          var id = r.headers().lastHeader("veracache.id");
+          if (op != null && "RELEASE".equals(new String(op.value(), java.nio.charset.StandardCharsets.UTF_8))
+              && id != null && ids.contains(new String(id.value(), java.nio.charset.StandardCharsets.UTF_8))) {
+            n++;
+          }
+        }
+      }
+    }
+    return n;
+  }
+
   // ---- Attacks that failed: each pins a property that holds. ----
 
   /**

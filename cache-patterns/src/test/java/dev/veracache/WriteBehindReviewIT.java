@@ -232,6 +232,35 @@ class WriteBehindReviewIT extends WriteBehindTest {
     assertThat(readTopic(topic, 2, Duration.ofSeconds(3))).as("only the first put is in the log").hasSize(1);
   }
 
+  /**
+   * A rebalance between two flushers: the first is closed while its writer is inside a batch, a second member of the
+   * group takes the partitions over. The batch is applied by the closing member, not committed, replayed by the new
+   * one without applying twice, and the write made meanwhile is flushed by the new member.
+   */
+  @Test
+  void aFlusherClosedMidBatchHandsItsPartitionsOverAndTheReplayAppliesNothingTwice() throws Exception {
+    Veracache client = newInstance();
+    WriteBehindCache<Long, Product> cache = writeBehind(client);
+    long first = cache.put(500L, product(500, "first"));
+    Gate inBatch = new Gate();
+    WriteBehindWriter<Long, Product> holding = (connection, changes) -> {
+      inBatch.hold();
+      rows.writer.write(connection, changes);
+    };
+    WriteBehindFlusher<Long, Product> closing = flusher(newInstance(), FlusherHooks.NONE, holding);
+    inBatch.awaitArrival();
+    CompletableFuture<Void> closed = CompletableFuture.runAsync(closing::close);
+    WriteBehindFlusher<Long, Product> next = flusher(newInstance());
+    long second = cache.put(501L, product(501, "second"));
+    inBatch.open();
+    closed.get(30, TimeUnit.SECONDS);
+    await().atMost(Duration.ofSeconds(60)).until(() -> rows.row(501) != null && rows.row(500) != null);
+    await().atMost(Duration.ofSeconds(60)).until(() -> next.backlog() == 0);
+    assertThat(rows.row(500)).isEqualTo(new ProductLog.Row("first", false, first, 1));
+    assertThat(rows.row(501)).isEqualTo(new ProductLog.Row("second", false, second, 1));
+    assertThat(closing.isRunning()).isFalse();
+  }
+
   /** A delete then a put of one key across two batches: the database and the cache end at the put. */
   @Test
   void aDeleteThenAPutInSeparateBatchesEndsAtThePut() throws Exception {
