@@ -90,18 +90,19 @@ final class CacheWrites<K, V> {
       invalidate(local, redisKey, versioned(version, false));
       return false;
     }
-    return store(local, redisKey, value, version, record);
+    return store(local, redisKey, value, version, record, misses.valueTtlMillis());
   }
 
   /**
    * A write-behind write the log has taken, at the version {@link FenceProtocol#reserve} gave it: {@code value} (null
-   * for a delete, cached as "not found" above the deleted version) and its {@code record}. Fenced like a versioned set.
+   * for a delete, cached as "not found" above the deleted version) and its {@code record}, for {@code ttlMillis}.
+   * Fenced like a versioned set.
    */
-  boolean storeLogged(String local, String redisKey, V value, long version, byte[] record) {
-    return store(local, redisKey, value, version, record);
+  boolean storeLogged(String local, String redisKey, V value, long version, byte[] record, long ttlMillis) {
+    return store(local, redisKey, value, version, record, ttlMillis);
   }
 
-  private boolean store(String local, String redisKey, V value, long version, byte[] record) {
+  private boolean store(String local, String redisKey, V value, long version, byte[] record, long ttlMillis) {
     if (l1 != null) {
       l1.invalidate(local);
     }
@@ -116,7 +117,7 @@ final class CacheWrites<K, V> {
       }
       PutOutcome outcome;
       try {
-        outcome = fence.put(redisKey, version, record, misses.valueTtlMillis(), tombstoneTtlMillis);
+        outcome = fence.put(redisKey, version, record, ttlMillis, tombstoneTtlMillis);
       } catch (L2Failure e) {
         log.warn("cache '{}': set of '{}' version {} not taken by Redis, invalidating instead: {}",
             options.namespace, redisKey, version, e.getMessage());

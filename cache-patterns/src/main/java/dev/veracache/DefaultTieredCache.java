@@ -52,6 +52,8 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V>, L1Peek.Peekab
   private final CacheWrites<K, V> writes;
   private final boolean defaultKeyEncoder;
   private final FenceProtocol fence;
+  /** Where write-behind keeps each key's last reserved version: outside the namespace, so never tracked. */
+  private final String lastReservedPrefix;
 
   DefaultTieredCache(CacheOptions<K, V> options, FenceProtocol fence, RedisEntries<V> entries,
       InvalidationTracker tracker, PendingInvalidations pending, L1Store l1, SingleFlight<V> singleFlight,
@@ -73,6 +75,7 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V>, L1Peek.Peekab
     this.writes = new CacheWrites<>(options, fence, pending, entries, misses, l1, singleFlight, metrics);
     this.defaultKeyEncoder = options.keyEncoder == CacheOptions.DEFAULT_KEY_ENCODER;
     this.fence = fence;
+    this.lastReservedPrefix = "veracache:wb:" + options.namespace + ":" + options.keyPrefix;
   }
 
   @Override
@@ -202,13 +205,21 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V>, L1Peek.Peekab
       l1.invalidate(local);
     }
     singleFlight.detach(local);
-    return fence.reserve(prefix + local, fenceTtlMillis);
+    return fence.reserve(prefix + local, lastReservedPrefix + local, fenceTtlMillis);
   }
 
-  /** Caches a logged write at its reserved version: {@code payload} of {@code value}, or "not found" for a delete. */
-  boolean storeLogged(String local, V value, long version, byte[] payload) {
-    byte[] record = value == null ? RedisRecord.negative(version) : RedisRecord.value(version, payload);
-    return writes.storeLogged(local, prefix + local, value, version, record);
+  /**
+   * Caches a logged write at its reserved version for {@code pendingTtlMillis} (the flusher's fence gives it the
+   * normal lifetime once the database has it): {@code payload} of {@code value} as "V:version", or for a delete "not
+   * found" as "N:version+1" (the floor of a delete at that version, as CDC and the flusher's fence write it).
+   */
+  boolean storeLogged(String local, V value, long version, byte[] payload, long pendingTtlMillis) {
+    if (value == null) {
+      return writes.storeLogged(local, prefix + local, null, version + 1, RedisRecord.negative(version + 1),
+          pendingTtlMillis);
+    }
+    return writes.storeLogged(local, prefix + local, value, version, RedisRecord.value(version, payload),
+        pendingTtlMillis);
   }
 
   private String encodeKey(K key) {

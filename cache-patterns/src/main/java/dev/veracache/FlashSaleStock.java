@@ -35,7 +35,9 @@ import org.slf4j.LoggerFactory;
  *   <li><b>Units of a buyer that died are given back</b>: the reservation stays pending in Redis until the flusher
  *       settles it; one still pending after {@code orphanAfter} (its buyer died between Redis and the log, or the log
  *       refused it) makes the flusher write a RELEASE behind whatever the buyer may have written: if the DECREMENT
- *       is in the log first it stands, otherwise the units go back and a late DECREMENT is ignored.</li>
+ *       is in the log first it stands, otherwise the units go back and a late DECREMENT is ignored. A buyer is told of
+ *       its sale only if the log acknowledged it before the reservation's deadline (by Redis's clock), so before any
+ *       RELEASE of it.</li>
  * </ul>
  */
 public final class FlashSaleStock implements AutoCloseable {
@@ -90,7 +92,9 @@ public final class FlashSaleStock implements AutoCloseable {
    *     units are left, a sale not taken (nothing was written)
    * @throws IllegalStateException when the sale of the item is not open
    * @throws WriteBehindException when Redis cannot be reached (nothing taken), or the log did not take the sale in
-   *     {@code sendTimeout} (the units stay reserved until the flusher gives them back, after {@code orphanAfter})
+   *     {@code sendTimeout} (the units stay reserved until the flusher gives them back, after {@code orphanAfter}), or
+   *     took it only after the reservation's deadline (a RELEASE may be ahead of it): the buyer is never told of a
+   *     sale that may be given back
    */
   public Sale decrementIfEnough(String item, long amount) {
     checkItem(item);
@@ -112,7 +116,7 @@ public final class FlashSaleStock implements AutoCloseable {
       return new Sale(false, id, take.left());
     }
     options.hooks.afterUnitsTaken(item, id);
-    StockEntry entry = new StockEntry(options.namespace, item, StockEntry.Operation.DECREMENT, id, amount);
+    StockEntry entry = new StockEntry(options.namespace, item, StockEntry.Operation.DECREMENT, id, amount, null);
     try {
       producer.send(new ProducerRecord<>(options.topic, null, item, null, entry.headers()))
           .get(options.sendTimeout.toMillis() + 5_000, TimeUnit.MILLISECONDS);
@@ -121,12 +125,26 @@ public final class FlashSaleStock implements AutoCloseable {
       Throwable cause = e instanceof ExecutionException ? e.getCause() : e;
       log.warn("{}: sale {} of {} x '{}' not logged by Kafka at {}: {}; the units stay reserved until the flusher "
           + "gives them back", name, id, amount, item, options.bootstrapServers, cause.toString());
-      throw new WriteBehindException(name + ": sale of " + amount + " x '" + item + "' not logged by Kafka at "
+      throw new WriteBehindException(name + ": sale " + id + " of " + amount + " x '" + item + "' not logged by Kafka at "
           + options.bootstrapServers + ": " + cause + "; the units are given back after " + options.orphanAfter,
           cause);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new WriteBehindException(name + ": interrupted while logging a sale of '" + item + "'", e);
+    }
+    boolean inTime;
+    try {
+      inTime = fence.stockConfirm(take.deadlineMillis());
+    } catch (L2Failure e) {
+      notLogged.increment();
+      throw new WriteBehindException(name + ": sale " + id + " of " + amount + " x '" + item + "' is logged but "
+          + "Redis could not confirm it was in time (" + e.getMessage() + "); its outcome is decided in the log", e);
+    }
+    if (!inTime) {
+      // The log took the sale after its reservation's deadline: a RELEASE may be ahead of it, giving the units back.
+      notLogged.increment();
+      throw new WriteBehindException(name + ": sale " + id + " of " + amount + " x '" + item + "' reached the log "
+          + "after its reservation expired (" + options.orphanAfter + "); it may have been given back: not confirmed");
     }
     taken.increment();
     return new Sale(true, id, take.left());

@@ -1,7 +1,7 @@
 package dev.veracache;
 
 import dev.veracache.internal.FenceProtocol;
-import dev.veracache.internal.FenceProtocol.KeyedInvalidation;
+import dev.veracache.internal.FenceProtocol.FlushFence;
 import dev.veracache.internal.Invalidation;
 import dev.veracache.internal.L2Failure;
 import java.util.ArrayList;
@@ -23,8 +23,12 @@ final class FlushedKeys {
   private final FenceProtocol fence;
   private final PendingInvalidations pending;
   private final long tombstoneTtlMillis;
+  private final long valueTtlMillis;
+  private final long notFoundTtlMillis;
 
   FlushedKeys(CacheOptions<?, ?> options, FenceProtocol fence, PendingInvalidations pending) {
+    this.valueTtlMillis = options.ttl.toMillis();
+    this.notFoundTtlMillis = options.negativeTtl.toMillis();
     this.fence = fence;
     this.namespace = options.namespace;
     this.prefix = options.namespace + ":" + options.keyPrefix;
@@ -32,10 +36,21 @@ final class FlushedKeys {
     this.tombstoneTtlMillis = options.tombstoneTtl.toMillis();
   }
 
-  /** One key's flushed change: the key text, the version, whether it was a delete. */
-  record Flushed(String local, long version, boolean deleted) {
-    Invalidation invalidation() {
-      return deleted ? Invalidation.deleted(version - 1) : Invalidation.changed(version);
+  /** One key's fence: the key text and the change the fence stands for. */
+  record Flushed(String local, Invalidation change) {
+
+    /** The database committed this put or delete (a delete's floor is its version + 1). */
+    static Flushed committed(String local, long version, boolean deleted) {
+      return new Flushed(local, deleted ? Invalidation.deleted(version) : Invalidation.changed(version));
+    }
+
+    /**
+     * The database will never have this write (dead-lettered): nothing at or below it may stay cached, as after a
+     * delete just above it (a put at v cached "V:v", a delete at v cached "N:v+1"); newer pending writes stay, and a
+     * "not found" may be cached if the row does not exist.
+     */
+    static Flushed deadLettered(String local, long version, boolean deleted) {
+      return new Flushed(local, Invalidation.deleted(deleted ? version + 1 : version));
     }
   }
 
@@ -47,22 +62,25 @@ final class FlushedKeys {
     if (flushed.isEmpty()) {
       return;
     }
-    List<KeyedInvalidation> batch = new ArrayList<>(flushed.size());
+    List<FlushFence> batch = new ArrayList<>(flushed.size());
     for (Flushed f : flushed) {
-      batch.add(new KeyedInvalidation(prefix + f.local(), f.invalidation(), tombstoneTtlMillis));
+      batch.add(new FlushFence(prefix + f.local(), f.change(), tombstoneTtlMillis, valueTtlMillis,
+          notFoundTtlMillis));
     }
     try {
-      fence.invalidatePipelined(batch);
+      fence.flushedPipelined(batch);
     } catch (L2Failure e) {
-      for (KeyedInvalidation i : batch) {
-        pending.enqueue(i.key(), i.invalidation(), tombstoneTtlMillis);
+      // The retry queue applies plain invalidations: a newer pending value may be dropped (served from the database
+      // until its flush), never an older one kept.
+      for (FlushFence f : batch) {
+        pending.enqueue(f.key(), f.change(), tombstoneTtlMillis);
       }
       log.warn("cache '{}': {} invalidations after a flush not taken by Redis, queued for retry: {}", namespace,
           batch.size(), e.getMessage());
     }
   }
 
-  /** A write the database will never have: drops whatever is cached, keeps the floor. */
+  /** A record that did not even decode (no version): drops whatever is cached, keeps the floor. */
   void invalidateUnversioned(String local) {
     apply(local, Invalidation.unversioned());
   }

@@ -10,7 +10,8 @@ import org.apache.kafka.common.header.internals.RecordHeaders;
  * buyer was told about; a RELEASE is the reaper asking for a reservation whose DECREMENT may never have been written
  * to be given back (it is, unless the DECREMENT came first).
  */
-record StockEntry(String namespace, String item, Operation operation, String id, long amount) {
+record StockEntry(String namespace, String item, Operation operation, String id, long amount,
+    ConsumerRecord<String, byte[]> record) {
 
   static final String STOCK_HEADER = "veracache.stock";
   static final String ID_HEADER = "veracache.id";
@@ -56,7 +57,7 @@ record StockEntry(String namespace, String item, Operation operation, String id,
     if (record.key() == null || id.isEmpty() || id.length() > 64) {
       throw new IllegalArgumentException("stock record " + where + " has no item key or a bad id '" + id + "'");
     }
-    return new StockEntry(namespace, record.key(), operation, id, amount);
+    return new StockEntry(namespace, record.key(), operation, id, amount, record);
   }
 
   private static String header(ConsumerRecord<String, byte[]> record, String name, String where) {

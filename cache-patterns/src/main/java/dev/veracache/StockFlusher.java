@@ -51,6 +51,7 @@ public final class StockFlusher implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(StockFlusher.class);
   private static final String APPLIED = "APPLIED";
   private static final String RELEASED = "RELEASED";
+  private static final String REFUSED = "REFUSED";
 
   private final StockOptions options;
   private final FlusherOptions flusherOptions;
@@ -59,6 +60,7 @@ public final class StockFlusher implements AutoCloseable {
   private final StockWriter writer;
   private final WriteBehindMetrics metrics;
   private final Counter released;
+  private final Counter refused;
   private final String name;
   private final DeadLetters deadLetters;
   private final KafkaProducer<String, byte[]> releases;
@@ -76,6 +78,9 @@ public final class StockFlusher implements AutoCloseable {
     this.metrics = metrics;
     this.released = Counter.builder("veracache.stock.released").tags("client", client, "stock", options.namespace)
         .description("Reservations given back: their sale never reached the log").register(registry);
+    this.refused = Counter.builder("veracache.stock.refused").tags("client", client, "stock", options.namespace)
+        .description("Sales the database refused (the stock they need is not there): recorded as REFUSED")
+        .register(registry);
     this.name = "stock flusher of '" + options.namespace + "'";
     this.reapEveryNanos = options.orphanAfter.toNanos() / 4;
     String deadLetterTopic = flusherOptions.deadLetterTopic(options.topic);
@@ -140,7 +145,7 @@ public final class StockFlusher implements AutoCloseable {
         poisons.add(new Poison(record, record.key(), e));
       }
     }
-    Map<String, String> outcomes = entries.isEmpty() ? Map.of() : applyInTransaction(entries);
+    Map<String, String> outcomes = entries.isEmpty() ? Map.of() : applyInTransaction(entries, poisons);
     deadLetters.send(poisons);
     for (Poison poison : poisons) {
       metrics.deadLettered.increment();
@@ -172,8 +177,60 @@ public final class StockFlusher implements AutoCloseable {
     metrics.flushed.increment(entries.size());
   }
 
-  /** Records the ids, subtracts first-seen sales, commits; returns each id's outcome (APPLIED or RELEASED). */
-  private Map<String, String> applyInTransaction(List<StockEntry> entries) throws RetryLater {
+  /**
+   * Records the ids, subtracts first-seen sales, commits; returns each id's outcome. If the database refuses the batch
+   * for a bad record (a stock that would go below its CHECK: Redis lost acknowledged sales and sold again), applies
+   * sale by sale and records each refused one as REFUSED, dead-lettered and counted, so one refusal never holds back
+   * the item's other sales.
+   */
+  private Map<String, String> applyInTransaction(List<StockEntry> entries, List<Poison> poisons) throws RetryLater {
+    try {
+      return applyBatch(entries);
+    } catch (SQLException | RuntimeException e) {
+      if (!DeadLetters.marksBadRecord(e)) {
+        throw new RetryLater(DeadLetters.describe(e), e); // the database's state: retried, never dropped
+      }
+      log.warn("{}: batch of {} sales refused ({}); applying them one by one", name, entries.size(),
+          DeadLetters.describe(e));
+    }
+    Map<String, String> outcomes = new HashMap<>();
+    for (StockEntry entry : entries) {
+      try {
+        outcomes.putAll(applyBatch(List.of(entry)));
+      } catch (SQLException | RuntimeException e) {
+        if (!DeadLetters.marksBadRecord(e)) {
+          throw new RetryLater(DeadLetters.describe(e), e);
+        }
+        try {
+          outcomes.putAll(record(entry, REFUSED));
+        } catch (SQLException recordFailed) {
+          throw new RetryLater(DeadLetters.describe(recordFailed), recordFailed);
+        }
+        refused.increment();
+        poisons.add(new Poison(entry.record(), entry.item(), e));
+        log.error("{}: sale {} of {} x '{}' refused by the database ({}): the stock it needs is not there (Redis "
+            + "lost acknowledged sales and sold them again?); recorded as REFUSED", name, entry.id(), entry.amount(),
+            entry.item(), DeadLetters.describe(e));
+      }
+    }
+    return outcomes;
+  }
+
+  /** Records {@code outcome} for one sale id (if it has none yet), in a transaction of its own. */
+  private Map<String, String> record(StockEntry entry, String outcome) throws SQLException {
+    try (Connection c = database.getConnection()) {
+      c.setAutoCommit(true);
+      try (PreparedStatement ps = c.prepareStatement("INSERT IGNORE INTO " + options.appliedTable
+          + " (op_id, outcome) VALUES (?, ?)")) {
+        ps.setString(1, entry.id());
+        ps.setString(2, outcome);
+        ps.executeUpdate();
+      }
+      return outcomes(c, Set.of(entry.id()));
+    }
+  }
+
+  private Map<String, String> applyBatch(List<StockEntry> entries) throws SQLException {
     try (Connection c = database.getConnection()) {
       c.setAutoCommit(false);
       try {
@@ -210,9 +267,6 @@ public final class StockFlusher implements AutoCloseable {
         }
         throw e;
       }
-    } catch (SQLException | RuntimeException e) {
-      // A stock change that fails is the database's state (a sale Redis granted always fits): retried, never dropped.
-      throw new RetryLater(DeadLetters.describe(e), e);
     }
   }
 
@@ -243,11 +297,12 @@ public final class StockFlusher implements AutoCloseable {
     lastReap = now;
     try {
       for (String item : fence.members(options.itemsKey())) {
-        for (StockOrphan orphan : fence.stockOrphans(options.pendingKey(item))) {
+        for (StockOrphan orphan : fence.stockOrphans(options.pendingKey(item), options.orphanAfter.toMillis())) {
           StockEntry release = new StockEntry(options.namespace, item, StockEntry.Operation.RELEASE, orphan.id(),
-              orphan.amount());
+              orphan.amount(), null);
           releases.send(new ProducerRecord<>(options.topic, null, item, null, release.headers()))
               .get(options.sendTimeout.toMillis() + 5_000, TimeUnit.MILLISECONDS);
+          fence.stockReaped(options.pendingKey(item), orphan.id());
           log.info("{}: reservation {} of {} x '{}' unsettled past its deadline; RELEASE written to the log", name,
               orphan.id(), orphan.amount(), item);
         }

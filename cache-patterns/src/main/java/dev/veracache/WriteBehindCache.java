@@ -60,6 +60,7 @@ public final class WriteBehindCache<K, V> implements AutoCloseable {
   /** Where the cache step of putAsync runs: never on the producer's I/O thread (a put runs it on its caller's). */
   private final ExecutorService cacheSteps;
   private final long fenceTtlMillis;
+  private final long pendingTtlMillis;
   private final String name;
 
   WriteBehindCache(DefaultTieredCache<K, V> cache, CacheLoader<K, V> loader, WriteBehindOptions<K, V> options,
@@ -72,6 +73,7 @@ public final class WriteBehindCache<K, V> implements AutoCloseable {
     // The fence must outlive the longest wait for the log, so that a write the log takes at the last moment is
     // still fenced when its value is cached.
     this.fenceTtlMillis = Math.max(options.cache.tombstoneTtl.toMillis(), 2 * options.sendTimeout.toMillis());
+    this.pendingTtlMillis = options.pendingTtl.toMillis();
     KafkaClients.checkTopics(options.logSettings(), java.util.List.of(options.topic));
     this.producer = new KafkaProducer<>(KafkaClients.producer(options.logSettings()), new StringSerializer(),
         new ByteArraySerializer());
@@ -193,7 +195,7 @@ public final class WriteBehindCache<K, V> implements AutoCloseable {
   private long cacheLogged(String local, V value, long version, byte[] payload, LogEntry.Operation operation) {
     try {
       // Failures are handled inside: a set Redis does not take becomes a (retried) invalidation at this version.
-      cache.storeLogged(local, value, version, payload);
+      cache.storeLogged(local, value, version, payload, pendingTtlMillis);
     } catch (RuntimeException e) {
       log.warn("{}: write of key '{}' version {} is logged but not cached ({}); the key stays fenced", name, local,
           version, e.toString());

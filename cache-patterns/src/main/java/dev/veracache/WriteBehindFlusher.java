@@ -82,68 +82,89 @@ public final class WriteBehindFlusher<K, V> implements AutoCloseable {
 
   /** One batch: decode, coalesce, apply, dead-letter, fence the cache. The loop commits the offsets after. */
   private void flush(List<ConsumerRecord<String, byte[]>> records) throws RetryLater {
-    Map<String, Pending<K, V>> latest = new LinkedHashMap<>();
+    Map<String, List<Pending<K, V>>> byKey = new LinkedHashMap<>(); // each key's writes, newest first
     List<Poison> poisons = new ArrayList<>();
+    List<FlushedKeys.Flushed> deadFences = new ArrayList<>();
     for (ConsumerRecord<String, byte[]> record : records) {
       try {
         Pending<K, V> change = decode(record);
-        latest.merge(change.local, change, (a, b) -> a.change.version() >= b.change.version() ? a : b);
+        byKey.computeIfAbsent(change.local, k -> new ArrayList<>()).add(change);
       } catch (Exception e) {
         poisons.add(new Poison(record, record.key(), e));
       }
     }
-    List<Pending<K, V>> changes = new ArrayList<>(latest.values());
-    int coalesced = records.size() - poisons.size() - changes.size();
-    List<Pending<K, V>> applied = apply(changes, poisons);
+    byKey.values().forEach(writes -> writes.sort(NEWEST_FIRST));
+    int decoded = records.size() - poisons.size();
+    List<Pending<K, V>> applied = apply(byKey, poisons, deadFences);
     deadLetters.send(poisons);
     try {
       flusherOptions.hooks.afterDatabaseCommit(applied.size());
     } catch (RuntimeException e) {
       throw new RetryLater("a test hook threw after the database commit: " + e, e);
     }
+    List<FlushedKeys.Flushed> fences = new ArrayList<>();
+    for (Pending<K, V> p : applied) {
+      fences.add(FlushedKeys.Flushed.committed(p.local, p.change.version(), p.change.deleted()));
+    }
+    fences.addAll(deadFences); // after the commits of their keys: a dead letter's fence must have the last word
     for (Poison poison : poisons) {
       metrics.deadLettered.increment();
       log.error("{}: record {} (key '{}') can never be applied, sent to {}: {}", name, poison.where(), poison.key(),
           deadLetters.topic, DeadLetters.describe(poison.error()));
-      if (poison.key() != null) {
-        cache.invalidateUnversioned(poison.key()); // the cache may hold the value the database will never have
+    }
+    cache.invalidateFlushed(fences);
+    for (Poison poison : poisons) {
+      if (poison.key() != null && deadFences.stream().noneMatch(f -> f.local().equals(poison.key()))) {
+        cache.invalidateUnversioned(poison.key()); // did not decode: no version to fence at
       }
     }
-    cache.invalidateFlushed(applied.stream()
-        .map(p -> new FlushedKeys.Flushed(p.local, p.change.version(), p.change.deleted())).toList());
     long now = System.currentTimeMillis();
     for (ConsumerRecord<String, byte[]> record : records) {
       metrics.flushLag.record(Math.max(0, now - record.timestamp()), TimeUnit.MILLISECONDS);
     }
     metrics.flushed.increment(applied.size());
-    metrics.coalesced.increment(coalesced);
+    metrics.coalesced.increment(decoded - applied.size() - deadFences.size());
   }
 
-  /** Applies the changes in one transaction; on an error that marks a bad record, one by one. Returns what applied. */
-  private List<Pending<K, V>> apply(List<Pending<K, V>> changes, List<Poison> poisons) throws RetryLater {
-    if (changes.isEmpty()) {
-      return changes;
+  private static final java.util.Comparator<Pending<?, ?>> NEWEST_FIRST =
+      (a, b) -> Long.compare(b.change.version(), a.change.version());
+
+  /**
+   * Applies each key's newest write in one transaction. If the batch is refused for a bad record, applies key by key:
+   * a key's newest write that the database refuses is dead-lettered and its next older write is tried, so an
+   * acknowledged write is never dropped because a later one of its key can never be applied. Returns what applied.
+   */
+  private List<Pending<K, V>> apply(Map<String, List<Pending<K, V>>> byKey, List<Poison> poisons,
+      List<FlushedKeys.Flushed> deadFences) throws RetryLater {
+    List<Pending<K, V>> newest = byKey.values().stream().map(writes -> writes.get(0)).toList();
+    if (newest.isEmpty()) {
+      return newest;
     }
     try {
-      applyInTransaction(changes);
-      return changes;
+      applyInTransaction(newest);
+      return newest;
     } catch (Exception e) {
       if (!DeadLetters.marksBadRecord(e)) {
         throw new RetryLater(DeadLetters.describe(e), e);
       }
       log.info("{}: batch of {} changes refused ({}); applying them one by one to find the bad one", name,
-          changes.size(), DeadLetters.describe(e));
+          newest.size(), DeadLetters.describe(e));
     }
     List<Pending<K, V>> applied = new ArrayList<>();
-    for (Pending<K, V> change : changes) {
-      try {
-        applyInTransaction(List.of(change));
-        applied.add(change);
-      } catch (Exception e) {
-        if (!DeadLetters.marksBadRecord(e)) {
-          throw new RetryLater(DeadLetters.describe(e), e);
+    for (List<Pending<K, V>> writes : byKey.values()) {
+      for (Pending<K, V> change : writes) {
+        try {
+          applyInTransaction(List.of(change));
+          applied.add(change);
+          break;
+        } catch (Exception e) {
+          if (!DeadLetters.marksBadRecord(e)) {
+            throw new RetryLater(DeadLetters.describe(e), e);
+          }
+          poisons.add(new Poison(change.record, change.local, e));
+          deadFences.add(FlushedKeys.Flushed.deadLettered(change.local, change.change.version(),
+              change.change.deleted()));
         }
-        poisons.add(new Poison(change.record, change.local, e));
       }
     }
     return applied;

@@ -31,6 +31,11 @@ public final class WriteBehindOptions<K, V> {
 
   /** How long {@code put} waits for Kafka to acknowledge a write before it fails (and acknowledges nothing). */
   public static final Duration DEFAULT_SEND_TIMEOUT = Duration.ofSeconds(10);
+  /**
+   * How long a write not flushed yet stays cached: the flusher's fence gives it the cache's normal {@code ttl} once
+   * the database has it. Read your writes holds through a database outage (or a flusher down) this long.
+   */
+  public static final Duration DEFAULT_PENDING_TTL = Duration.ofHours(24);
   /** How long creating it waits for Kafka to answer and to describe the topics (a cold JVM's first call is slow). */
   public static final Duration DEFAULT_STARTUP_TIMEOUT = Duration.ofSeconds(15);
 
@@ -46,6 +51,7 @@ public final class WriteBehindOptions<K, V> {
   final Map<String, String> kafkaProperties;
   final Duration sendTimeout;
   final Duration startupTimeout;
+  final Duration pendingTtl;
 
   private WriteBehindOptions(Builder<K, V> b) {
     this.cache = b.cache;
@@ -55,6 +61,7 @@ public final class WriteBehindOptions<K, V> {
     this.kafkaProperties = Map.copyOf(b.kafkaProperties);
     this.sendTimeout = b.sendTimeout;
     this.startupTimeout = b.startupTimeout;
+    this.pendingTtl = b.pendingTtl.compareTo(b.cache.ttl) >= 0 ? b.pendingTtl : b.cache.ttl;
   }
 
   /**
@@ -97,6 +104,7 @@ public final class WriteBehindOptions<K, V> {
     private final Map<String, String> kafkaProperties = new LinkedHashMap<>();
     private Duration sendTimeout = DEFAULT_SEND_TIMEOUT;
     private Duration startupTimeout = DEFAULT_STARTUP_TIMEOUT;
+    private Duration pendingTtl = DEFAULT_PENDING_TTL;
 
     private Builder(CacheOptions<K, V> cache, String bootstrapServers, String topic) {
       this.cache = notNull(cache, "cache");
@@ -134,7 +142,12 @@ public final class WriteBehindOptions<K, V> {
     }
 
     /** How long a put waits for the log; default {@link #DEFAULT_SEND_TIMEOUT}; at least 1 s. */
-    /** How long creating it waits for Kafka at start; default {@link #DEFAULT_STARTUP_TIMEOUT}. */
+    /**
+   * How long a write not flushed yet stays cached: the flusher's fence gives it the cache's normal {@code ttl} once
+   * the database has it. Read your writes holds through a database outage (or a flusher down) this long.
+   */
+  public static final Duration DEFAULT_PENDING_TTL = Duration.ofHours(24);
+  /** How long creating it waits for Kafka at start; default {@link #DEFAULT_STARTUP_TIMEOUT}. */
     public Builder<K, V> startupTimeout(Duration startupTimeout) {
       notNull(startupTimeout, "startupTimeout");
       check(!startupTimeout.isNegative() && !startupTimeout.isZero(), "cache '" + cache.namespace + "': startupTimeout must be positive, was " + startupTimeout);

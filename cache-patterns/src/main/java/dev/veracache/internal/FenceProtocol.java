@@ -124,14 +124,34 @@ public final class FenceProtocol {
 
   /**
    * Write-behind: reserves the next version of {@code key} (Redis's clock in microseconds, or one above the key's
-   * floor) and fences the key at it for {@code fenceTtlMillis}, cancelling any lease: a fill below it is refused.
+   * floor or its last reserved version, kept under {@code lastReservedKey}) for {@code fenceTtlMillis}; a key without a
+   * value is fenced at it (any lease cancelled, fills below it refused), a cached value or "not found" stays.
    */
-  public long reserve(String key, long fenceTtlMillis) {
-    return decodeReserve(link.run(FenceScript.RESERVE, key, ascii(fenceTtlMillis)));
+  public long reserve(String key, String lastReservedKey, long fenceTtlMillis) {
+    return decodeReserve(link.runOnKeys(FenceScript.RESERVE, new String[] {key, lastReservedKey},
+        ascii(fenceTtlMillis)));
+  }
+
+  /** One key's fence after a write-behind flush ({@code flushed.lua}). */
+  public record FlushFence(String key, Invalidation change, long tombstoneTtlMillis, long valueTtlMillis,
+      long notFoundTtlMillis) {}
+
+  /**
+   * Write-behind: fences a flushed batch's keys, pipelined in list order, waiting for every reply; not guarded by the
+   * breaker (the caller queues what Redis did not take).
+   */
+  public void flushedPipelined(List<FlushFence> batch) {
+    List<String> keys = new ArrayList<>(batch.size());
+    List<byte[][]> args = new ArrayList<>(batch.size());
+    for (FlushFence f : batch) {
+      keys.add(f.key());
+      args.add(f.change().flushedScriptArgs(f.tombstoneTtlMillis(), f.valueTtlMillis(), f.notFoundTtlMillis()));
+    }
+    link.runPipelined(FenceScript.FLUSHED, keys, args);
   }
 
   /** What {@link #stockDecrement} did. */
-  public record StockTake(boolean taken, boolean open, long left) {}
+  public record StockTake(boolean taken, boolean open, long left, long deadlineMillis) {}
 
   /** One reservation past its deadline: its id and how many units it holds. */
   public record StockOrphan(String id, long amount) {}
@@ -149,10 +169,13 @@ public final class FenceProtocol {
     List<?> list = list(FenceScript.STOCK_DECREMENT, reply);
     long code = code(FenceScript.STOCK_DECREMENT, list);
     if (code == -1 && list.size() == 1) {
-      return new StockTake(false, false, 0);
+      return new StockTake(false, false, 0, 0);
     }
-    if ((code == 0 || code == 1) && list.size() == 2 && list.get(1) instanceof Long left) {
-      return new StockTake(code == 1, true, left);
+    if (code == 0 && list.size() == 2 && list.get(1) instanceof Long left) {
+      return new StockTake(false, true, left, 0);
+    }
+    if (code == 1 && list.size() == 3 && list.get(1) instanceof Long left && list.get(2) instanceof Long deadline) {
+      return new StockTake(true, true, left, deadline);
     }
     throw unexpected(FenceScript.STOCK_DECREMENT, reply);
   }
@@ -163,9 +186,21 @@ public final class FenceProtocol {
         new String[] {counterKey, pendingKey}, id.getBytes(StandardCharsets.UTF_8), ascii(restore ? 1 : 0)));
   }
 
-  /** Reservations of one item unsettled past their deadline. */
-  public List<StockOrphan> stockOrphans(String pendingKey) {
-    Object reply = link.runOnKeys(FenceScript.STOCK_ORPHANS, new String[] {pendingKey});
+  /** True while Redis's clock is before a reservation's deadline: its buyer may be told of the sale. */
+  public boolean stockConfirm(long deadlineMillis) {
+    return decodeApplied(FenceScript.STOCK_CONFIRM, link.runOnKeys(FenceScript.STOCK_CONFIRM, new String[0],
+        ascii(deadlineMillis)));
+  }
+
+  /** The reaper's RELEASE of reservation {@code id} is in the log: no reaper writes another. */
+  public void stockReaped(String pendingKey, String id) {
+    decodeApplied(FenceScript.STOCK_REAPED, link.runOnKeys(FenceScript.STOCK_REAPED, new String[] {pendingKey},
+        id.getBytes(StandardCharsets.UTF_8)));
+  }
+
+  /** Reservations of one item unsettled past their deadline, each pushed {@code againAfterMs} forward. */
+  public List<StockOrphan> stockOrphans(String pendingKey, long againAfterMs) {
+    Object reply = link.runOnKeys(FenceScript.STOCK_ORPHANS, new String[] {pendingKey}, ascii(againAfterMs));
     if (!(reply instanceof List<?> list) || list.size() % 2 != 0) {
       throw unexpected(FenceScript.STOCK_ORPHANS, reply);
     }

@@ -25,11 +25,15 @@ enum FenceScript {
   PUBLISH("publish.lua"),
   /** Write-behind: the next version of a key, fenced before its write goes to the log. */
   RESERVE("reserve.lua"),
+  /** Write-behind: the fence after a flush or a dead letter (versions never restart: newer pending records stay). */
+  FLUSHED("flushed.lua"),
   /** Flash-sale stock (multi-key): open a sale, take units, settle a reservation, find orphaned reservations. */
   STOCK_OPEN("stock_open.lua"),
   STOCK_DECREMENT("stock_decrement.lua"),
   STOCK_SETTLE("stock_settle.lua"),
-  STOCK_ORPHANS("stock_orphans.lua");
+  STOCK_ORPHANS("stock_orphans.lua"),
+  STOCK_CONFIRM("stock_confirm.lua"),
+  STOCK_REAPED("stock_reaped.lua");
 
   final String source;
   final String sha1;

@@ -103,6 +103,24 @@ public final class Invalidation {
         {(byte) (kind == UNKNOWN ? '1' : '0')}};
   }
 
+  /**
+   * ARGV of flushed.lua (write-behind): floor, tombstone lifetime, kind, then the lifetimes a flushed value and a
+   * flushed "not found" get.
+   *
+   * @throws IllegalStateException for an unversioned invalidation (a flush always has a version)
+   */
+  byte[][] flushedScriptArgs(long tombstoneTtlMillis, long valueTtlMillis, long notFoundTtlMillis) {
+    if (kind == UNKNOWN) {
+      throw new IllegalStateException("a write-behind flush fence needs a version: " + this);
+    }
+    return new byte[][] {
+        ascii(Long.toUnsignedString(floor)),
+        ascii(Long.toString(tombstoneTtlMillis)),
+        {(byte) kind},
+        ascii(Long.toString(valueTtlMillis)),
+        ascii(Long.toString(notFoundTtlMillis))};
+  }
+
   private static byte[] ascii(String s) {
     return s.getBytes(StandardCharsets.US_ASCII);
   }
