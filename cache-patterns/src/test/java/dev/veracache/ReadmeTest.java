@@ -109,6 +109,9 @@ class ReadmeTest {
   static String readable(Object value) {
     if (value instanceof Duration d) {
       long millis = d.toMillis();
+      if (millis % 3_600_000 == 0) {
+        return millis / 3_600_000 + " h";
+      }
       if (millis % 60_000 == 0) {
         return millis / 60_000 + " min";
       }
