@@ -158,6 +158,7 @@ public final class VeracacheWriteBehindMain {
     Random random = new Random(seed);
     long periodNanos = TimeUnit.SECONDS.toNanos(1) / putsPerSecond;
     long next = System.nanoTime();
+    long failed = 0;
     for (long n = 0; ; n++) {
       String key = "k" + random.nextInt(keys);
       String line;
@@ -166,7 +167,10 @@ public final class VeracacheWriteBehindMain {
         line = HeapWriteBehindMain.ACK + " " + key + " " + version; // put() has returned: the log holds it
       } catch (WriteBehindException e) {
         line = FAIL + " " + key;
-        System.err.println("put of " + key + " failed, not acknowledged: " + e.getMessage());
+        if (failed++ % 50 == 0) { // an outage fails every put: the first, then one in 50
+          System.err.println("put of " + key + " failed, not acknowledged (" + failed + " so far): "
+              + e.getMessage());
+        }
       }
       System.out.println(line);
       System.out.flush();
