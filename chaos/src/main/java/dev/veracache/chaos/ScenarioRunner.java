@@ -1,5 +1,6 @@
 package dev.veracache.chaos;
 
+import dev.veracache.chaos.check.AppliedVersions;
 import dev.veracache.chaos.report.Run;
 import dev.veracache.chaos.scenario.Scenario;
 import dev.veracache.chaos.scenario.Scenario.Strategy;
@@ -20,7 +21,7 @@ import org.slf4j.LoggerFactory;
 /**
  * Runs strategies of a {@link Scenario} on the embedded stack, each in a table and a cache namespace of its own: a
  * strategy with cache instances as a {@link ScenarioRun} (its phases: prepare, start the workload, run the fault,
- * heal, quiesce, compare, check), the heap write-behind as a {@link WriteBehindCrashRun}.
+ * heal, quiesce, compare, check), a write-behind (heap baseline or Veracache on Kafka) as a {@link WriteBehindRun}.
  */
 public final class ScenarioRunner {
 
@@ -57,7 +58,7 @@ public final class ScenarioRunner {
     try {
       var report = StrategyRegistry.runsCacheInstances(strategy)
           ? new ScenarioRun(stack, scenario, strategy, workload, "chaos" + id, 7100 + run, label, seed, factory).run()
-          : new WriteBehindCrashRun(stack, scenario, workload, label, seed).run();
+          : new WriteBehindRun(stack, scenario, strategy, workload, "chaos" + id, label, seed).run();
       return new Run(scenario, strategy, seed, report);
     } finally {
       dropTables(stack.database(), workload.table);
@@ -66,7 +67,7 @@ public final class ScenarioRunner {
 
   private static void dropTables(DatabaseServer db, String table) {
     try (Connection c = db.connect(); Statement s = c.createStatement()) {
-      s.execute("DROP TABLE IF EXISTS " + table + ", " + table + "_seq");
+      s.execute("DROP TABLE IF EXISTS " + table + ", " + table + "_seq, " + AppliedVersions.historyTable(table));
     } catch (SQLException e) {
       log.warn("could not drop {}: {}", table, e.getMessage());
     }

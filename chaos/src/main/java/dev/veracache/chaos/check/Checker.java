@@ -140,7 +140,7 @@ public final class Checker {
         outsideFault == 0 ? 100.0 : 100.0 * answeredOutsideFault / outsideFault,
         answeredOutsideFault == 0 ? 0.0 : 100.0 * cacheHitsOutsideFault / answeredOutsideFault, afterFault,
         afterFault == 0 ? 0.0 : 100.0 * cacheHitsAfterFault / afterFault,
-        faultWindow(fault, origin, end, reads.isEmpty()));
+        faultWindow(fault, origin, end, reads.isEmpty()), 0);
   }
 
   /** The fault's active window in ms from the first read (an unhealed fault ends at the last read); null without. */

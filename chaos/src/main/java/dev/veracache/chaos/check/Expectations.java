@@ -12,7 +12,7 @@ import java.util.Set;
 /**
  * The verdict on one run: a baseline must show every anomaly its scenario expects of it (so the checker provably sees
  * it), and a Veracache strategy must show none: no stale read beyond W, no key stale after quiescence, no lost write,
- * and no herd where the scenario measures herds. A Veracache strategy must also have been a cache that answers:
+ * no write applied out of order, and no herd where the scenario measures herds. A Veracache strategy must also have been a cache that answers:
  * outside the fault and its recovery (W after it), at least {@value #MIN_AVAILABILITY_OUTSIDE_FAULT}% of its reads
  * answered and at least the scenario's {@code minCacheHitPercent} of the answers from L1 or Redis, that share also
  * after the fault's recovery alone (a cache that never recovered would hide behind its hits before the fault), and
@@ -40,6 +40,9 @@ public final class Expectations {
     }
     if (report.lostWrites() > 0) {
       shown.add(Anomaly.LOST_WRITES);
+    }
+    if (report.outOfOrderWrites() > 0) {
+      shown.add(Anomaly.OUT_OF_ORDER);
     }
     if (isHerd(scenario, report)) {
       shown.add(Anomaly.HERD);
@@ -77,7 +80,7 @@ public final class Expectations {
           + scenario.windowMillis() + " ms) is not shorter than the fault");
     }
     if (!strategy.baseline) {
-      if (report.reads() == 0) {
+      if (report.reads() == 0 && !strategy.writeBehind()) { // a write-behind run only writes
         violations.add(strategy + " made no read");
       } else if (report.readsOutsideFault() > 0) {
         if (report.availabilityOutsideFaultPercent() < MIN_AVAILABILITY_OUTSIDE_FAULT) {

@@ -23,6 +23,9 @@ import java.util.Map;
  * timed fault ended (0 without one), of all those reads (a failed read is no hit): a cache that never recovered from
  * the fault, serving every read from the database, would hide there behind the hits before the fault.
  *
+ * <p>{@code outOfOrderWrites} counts the changes the database applied to a key after a newer version of that key had
+ * been applied (a write-behind's flush out of order; 0 for runs that do not measure it).
+ *
  * <p>{@code faultWindow} is when the timed fault was active, in ms from the run's first read (the origin of
  * {@code staleTimeline}), for the report's charts; null when the scenario has no timed fault or the run made no read.
  */
@@ -32,7 +35,7 @@ public record Report(String scenario, int reads, int writes, int staleReads, lon
     double faultAvailabilityPercent, long faultLatencyP99, FaultMeasures.Result faultMeasures, int judgedReads,
     int judgedInFault, int readsOutsideFault, double availabilityOutsideFaultPercent,
     double cacheHitPercentOutsideFault, int readsAfterFault, double cacheHitPercentAfterFault,
-    FaultWindow faultWindow) {
+    FaultWindow faultWindow, int outOfOrderWrites) {
 
   public static final int BUCKET_MILLIS = 100;
 
@@ -53,7 +56,7 @@ public record Report(String scenario, int reads, int writes, int staleReads, lon
   /** The columns of {@link #markdown} and of the HTML table, in order. */
   public static final List<String> COLUMNS = List.of("scenario", "reads", "L1 / L2 / DB / failed", "writes",
       "stale reads (judged; in fault)", "stale %", "staleness p50 / p99 / max (ms)", "keys stale after quiescence",
-      "lost writes", "availability % (in fault; outside)", "cache hits % outside fault (after it)", "read p99 ms (in fault)",
+      "lost writes", "out-of-order writes", "availability % (in fault; outside)", "cache hits % outside fault (after it)", "read p99 ms (in fault)",
       "DB loads (peak per key)", "fault measures");
 
   public double staleReadPercent() {
@@ -67,7 +70,7 @@ public record Report(String scenario, int reads, int writes, int staleReads, lon
             + level(History.Level.FAILED),
         Integer.toString(writes), staleReadsCell(), format("%.2f", staleReadPercent()),
         format("%.1f / %.1f / %.1f", ms(stalenessP50), ms(stalenessP99), ms(stalenessMax)),
-        Integer.toString(keysStaleAfterQuiescence), Integer.toString(lostWrites),
+        Integer.toString(keysStaleAfterQuiescence), Integer.toString(lostWrites), Integer.toString(outOfOrderWrites),
         format("%.2f (%.2f; %s)", availabilityPercent, faultAvailabilityPercent,
             readsOutsideFault == 0 ? "n/a" : format("%.2f", availabilityOutsideFaultPercent)),
         (readsOutsideFault == 0 ? "n/a" : format("%.1f", cacheHitPercentOutsideFault))
@@ -93,6 +96,9 @@ public record Report(String scenario, int reads, int writes, int staleReads, lon
 
   /** The stale reads, or "n/a" with the reason when none could have been counted: never a bare 0 that means nothing. */
   private String staleReadsCell() {
+    if (reads == 0) {
+      return "n/a: no read";
+    }
     if (!stalenessJudgeable()) {
       return "n/a: no read judgeable (W too wide for the run)";
     }
@@ -107,8 +113,16 @@ public record Report(String scenario, int reads, int writes, int staleReads, lon
         keysStaleAfterQuiescence, lostWrites, availabilityPercent, latencyP99, staleTimeline, readsByLevel, loads,
         peakConcurrentLoads, faultAvailabilityPercent, faultLatencyP99, measures, judgedReads, judgedInFault,
         readsOutsideFault, availabilityOutsideFaultPercent, cacheHitPercentOutsideFault, readsAfterFault,
-        cacheHitPercentAfterFault, faultWindow);
+        cacheHitPercentAfterFault, faultWindow, outOfOrderWrites);
+  }
 
+  /** The same report with the out-of-order writes a write-behind run counted. */
+  public Report withOutOfOrderWrites(int count) {
+    return new Report(scenario, reads, writes, staleReads, stalenessP50, stalenessP99, stalenessMax,
+        keysStaleAfterQuiescence, lostWrites, availabilityPercent, latencyP99, staleTimeline, readsByLevel, loads,
+        peakConcurrentLoads, faultAvailabilityPercent, faultLatencyP99, faultMeasures, judgedReads, judgedInFault,
+        readsOutsideFault, availabilityOutsideFaultPercent, cacheHitPercentOutsideFault, readsAfterFault,
+        cacheHitPercentAfterFault, faultWindow, count);
   }
 
   /** Reads answered by a level, L2 including reads the strategy could only attribute to "the cache". */

@@ -15,7 +15,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * What the fault injectors that run a JVM of their own ({@link CdcInvalidatorProcess}, {@link HeapWriteBehindProcess}) share:
+ * What the fault injectors that run a JVM of their own ({@link CdcInvalidatorProcess}, {@link WriteBehindProcess}) share:
  * the command that starts a child on this JVM's java with this JVM's classpath, and a bounded tail of the child's
  * output for error messages.
  */

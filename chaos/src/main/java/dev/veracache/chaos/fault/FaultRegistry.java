@@ -35,9 +35,10 @@ public final class FaultRegistry {
     FAULTS.put(FaultKind.LISTENER_PAUSE, ListenerFaults.Pause::new);
     FAULTS.put(FaultKind.DB_RESTART, DatabaseFaults.Restart::new);
     FAULTS.put(FaultKind.TRUNCATE, DatabaseFaults.Truncate::new);
-    // The heap write-behind's run kills its own process (HEAP_WRITE_BEHIND is the only strategy of PROCESS_KILL, and
-    // runs no cache instances): nothing to inject into a cache run.
+    // The write-behind run kills its own processes and restarts its broker (the write-behind strategies are the only
+    // ones of PROCESS_KILL and BROKER_RESTART, and run no cache instances): nothing to inject into a cache run.
     FAULTS.put(FaultKind.PROCESS_KILL, NoFault::new);
+    FAULTS.put(FaultKind.BROKER_RESTART, NoFault::new);
     for (FaultKind kind : FaultKind.values()) {
       if (!FAULTS.containsKey(kind)) {
         throw new ExceptionInInitializerError("no Fault class for " + kind + ": add one to FaultRegistry");
@@ -52,6 +53,6 @@ public final class FaultRegistry {
     return FAULTS.get(kind).get();
   }
 
-  /** NONE, and PROCESS_KILL (whose run kills its process itself): nothing is injected into a cache run. */
+  /** NONE, PROCESS_KILL and BROKER_RESTART (whose run injects them itself): nothing is injected into a cache run. */
   private static final class NoFault implements Fault {}
 }

@@ -22,7 +22,7 @@ import java.util.regex.Pattern;
 /**
  * Child JVM for race R8 "write-behind crash": the common heap-queue write-behind (Redisson's and Ehcache's
  * write-behind), where {@code put} returns as soon as the write sits in an in-heap queue and a background thread
- * writes the database later. {@link HeapWriteBehindProcess} runs it and kills it with SIGKILL; every acknowledged
+ * writes the database later. {@link WriteBehindProcess} runs it and kills it with SIGKILL; every acknowledged
  * write still in the queue at that moment is lost.
  *
  * <p>Protocol: configuration from system properties {@code veracache.writebehind.*} (see the constants), the database
@@ -54,8 +54,8 @@ public final class HeapWriteBehindMain {
   static final int EXIT_FAILED = 1;
   static final int EXIT_BAD_CONFIG = 2;
 
-  private static final Pattern IDENTIFIER = Pattern.compile("[A-Za-z_][A-Za-z0-9_]{0,63}");
-  private static final long MAX_PACING_LAG_NANOS = TimeUnit.SECONDS.toNanos(1);
+  static final Pattern IDENTIFIER = Pattern.compile("[A-Za-z_][A-Za-z0-9_]{0,63}");
+  static final long MAX_PACING_LAG_NANOS = TimeUnit.SECONDS.toNanos(1);
 
   private final Config config;
   private final String password;
@@ -91,7 +91,7 @@ public final class HeapWriteBehindMain {
           parseLong(properties, SEED));
     }
 
-    private static String required(Properties properties, String name) throws BadConfigException {
+    static String required(Properties properties, String name) throws BadConfigException {
       String value = properties.getProperty(name);
       if (value == null || value.isBlank()) {
         throw new BadConfigException(name + " is missing (-D" + name + "=...)");
@@ -99,7 +99,7 @@ public final class HeapWriteBehindMain {
       return value.trim();
     }
 
-    private static long parseLong(Properties properties, String name) throws BadConfigException {
+    static long parseLong(Properties properties, String name) throws BadConfigException {
       String value = required(properties, name);
       try {
         return Long.parseLong(value);
@@ -108,7 +108,7 @@ public final class HeapWriteBehindMain {
       }
     }
 
-    private static long positiveLong(Properties properties, String name) throws BadConfigException {
+    static long positiveLong(Properties properties, String name) throws BadConfigException {
       long value = parseLong(properties, name);
       if (value <= 0) {
         throw new BadConfigException(name + " must be positive, got " + value);
@@ -116,7 +116,7 @@ public final class HeapWriteBehindMain {
       return value;
     }
 
-    private static int positiveInt(Properties properties, String name) throws BadConfigException {
+    static int positiveInt(Properties properties, String name) throws BadConfigException {
       long value = positiveLong(properties, name);
       if (value > Integer.MAX_VALUE) {
         throw new BadConfigException(name + " is too large: " + value);
@@ -159,7 +159,7 @@ public final class HeapWriteBehindMain {
   }
 
   /** A daemon thread that halts the JVM when stdin ends: the parent died or let go of us. */
-  private static void haltAtEndOfStdin() {
+  static void haltAtEndOfStdin() {
     Thread watcher = new Thread(() -> {
       byte[] buffer = new byte[256];
       InputStream in = System.in;
@@ -282,7 +282,7 @@ public final class HeapWriteBehindMain {
     }
   }
 
-  private static void parkUntil(long deadlineNanos) {
+  static void parkUntil(long deadlineNanos) {
     for (long wait = deadlineNanos - System.nanoTime(); wait > 0; wait = deadlineNanos - System.nanoTime()) {
       LockSupport.parkNanos(wait);
     }

@@ -14,8 +14,8 @@ import java.util.Map;
  * <ol>
  *   <li>how many runs were as expected, and the colour key;</li>
  *   <li>per scenario (and seed): what it does, a summary table with its baseline(s) and Veracache strategies side by
- *       side on the same figures (stale reads, stale keys, lost writes, peak loads, availability and cache hits outside
- *       the fault, fault measures) and the verdict, then one chart of stale reads per {@link Report#BUCKET_MILLIS} ms
+ *       side on the same figures (stale reads, stale keys, lost writes, out-of-order writes, peak loads, availability
+ *       and cache hits outside the fault, fault measures) and the verdict, then one chart of stale reads per {@link Report#BUCKET_MILLIS} ms
  *       with one line per strategy, a y-axis, and the fault window shaded;</li>
  *   <li>every measure of every run in one table.</li>
  * </ol>
@@ -48,6 +48,7 @@ public final class HtmlReport {
       "stale reads (judged; in fault)", "stale-reads",
       "keys stale after quiescence", "stale-keys",
       "lost writes", "lost-writes",
+      "out-of-order writes", "out-of-order",
       "availability % (in fault; outside)", "availability",
       "cache hits % outside fault (after it)", "cache-hits",
       "DB loads (peak per key)", "peak-loads",
@@ -55,7 +56,7 @@ public final class HtmlReport {
       "verdict", "verdict");
 
   private static final List<String> SUMMARY_HEADERS = List.of("strategy", "stale reads beyond W",
-      "keys stale after quiescence", "lost writes", "peak concurrent loads of a key",
+      "keys stale after quiescence", "lost writes", "out-of-order writes", "peak concurrent loads of a key",
       "availability % outside the fault", "cache hits % outside the fault", "fault measures", "verdict");
 
   // Chart geometry, in px.

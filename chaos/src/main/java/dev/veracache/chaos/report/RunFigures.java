@@ -52,7 +52,8 @@ final class RunFigures {
   record Figure(String measure, String text, Meaning meaning, String note, String why) {}
 
   /** The measures, in the order of the summary's columns (after the strategy). */
-  static final List<String> MEASURES = List.of("stale-reads", "stale-keys", "lost-writes", "peak-loads",
+  static final List<String> MEASURES = List.of("stale-reads", "stale-keys", "lost-writes", "out-of-order",
+      "peak-loads",
       "availability", "cache-hits", "fault-measures", "verdict");
 
   private RunFigures() {}
@@ -67,6 +68,8 @@ final class RunFigures {
     figures.add(anomaly(run, shown, Anomaly.STALE_KEYS, "stale-keys",
         Integer.toString(report.keysStaleAfterQuiescence())));
     figures.add(anomaly(run, shown, Anomaly.LOST_WRITES, "lost-writes", Integer.toString(report.lostWrites())));
+    figures.add(anomaly(run, shown, Anomaly.OUT_OF_ORDER, "out-of-order",
+        Integer.toString(report.outOfOrderWrites())));
     figures.add(peakLoads(run, shown));
     figures.add(share(run, "availability", report.availabilityOutsideFaultPercent(), "%.2f",
         Expectations.MIN_AVAILABILITY_OUTSIDE_FAULT, "of the reads outside the fault answered"));

@@ -52,8 +52,16 @@ public enum FaultKind {
   REDIS_OLD_SNAPSHOT(true, Detection.NOTICE_REDIS_FAULT),
   /** {@code TRUNCATE TABLE} of the workload's table when the fault starts; later writes insert the rows again (R16). */
   TRUNCATE(true, Detection.OWN_INVALIDATION),
-  /** The process of a heap-queue write-behind is killed with SIGKILL (R8). */
-  PROCESS_KILL(true, Detection.OWN_INVALIDATION);
+  /**
+   * The process of a write-behind is killed with SIGKILL (R8): the heap-queue one's, or Veracache's producer (and its
+   * flusher, killed earlier and started again so that it replays). The write-behind run injects it itself.
+   */
+  PROCESS_KILL(true, Detection.OWN_INVALIDATION),
+  /**
+   * The Kafka broker of a write-behind log is killed with SIGKILL for the fault's span and started again (it recovers
+   * its log): puts meanwhile fail and are not acknowledged. The write-behind run injects it itself.
+   */
+  BROKER_RESTART(true, Detection.OWN_INVALIDATION);
 
   /** Whether the fault is active for {@code faultFraction} of the run (else: a race injection, all of it). */
   public final boolean timed;

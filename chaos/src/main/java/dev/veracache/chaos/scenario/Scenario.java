@@ -147,7 +147,8 @@ public record Scenario(String id, String race, String title, String description,
     VERACACHE_CACHE_ASIDE("Veracache cache-aside + CDC", false, true),
     VERACACHE_READ_THROUGH("Veracache read-through + CDC", false, true),
     VERACACHE_WRITE_THROUGH("Veracache write-through + CDC", false, true),
-    VERACACHE_CDC_ONLY("Veracache cache-aside, CDC only", false, true);
+    VERACACHE_CDC_ONLY("Veracache cache-aside, CDC only", false, true),
+    VERACACHE_WRITE_BEHIND("Veracache write-behind on Kafka (producer and flusher JVMs)", false, false);
 
     public final String label;
     public final boolean baseline;
@@ -169,6 +170,14 @@ public record Scenario(String id, String race, String title, String description,
       return this == NAIVE_WRITE_THROUGH || this == VERACACHE_WRITE_THROUGH;
     }
 
+    /**
+     * A write-behind in JVMs of its own (a producer that acknowledges puts, and for Veracache a flusher): its run
+     * makes writes and no reads, and is judged on lost and out-of-order writes ({@code WriteBehindCrashRun}).
+     */
+    public boolean writeBehind() {
+      return this == HEAP_WRITE_BEHIND || this == VERACACHE_WRITE_BEHIND;
+    }
+
     /** A Veracache strategy whose clients take the scenario's listener staleness bound (baselines never do). */
     public boolean takesListenerBound() {
       return !baseline && usesCdc;
@@ -183,6 +192,11 @@ public record Scenario(String id, String race, String title, String description,
     STALE_KEYS,
     /** An acknowledged write is not in the database. */
     LOST_WRITES,
+    /**
+     * The database applied a version of a key after a newer one of that key (a write-behind flushed out of order):
+     * counted from the applied-versions history of the run's table ({@code check.AppliedVersions}).
+     */
+    OUT_OF_ORDER,
     /** {@code herdThreshold} or more loads of one key ran at once. */
     HERD
   }

@@ -293,8 +293,13 @@ public final class ScenarioCatalog {
           "SET_VS_DELETE holds cache sets: only write-through strategies make them, not " + strategy);
       require(problems, strategy != Strategy.CDC_ONLY_UNBOUNDED || c.listenerStalenessBoundMillis() > 0, where, "strategies",
           "CDC_ONLY_UNBOUNDED is the baseline of a listener staleness bound: set listenerStalenessBoundMillis");
-      require(problems, (strategy == Strategy.HEAP_WRITE_BEHIND) == (f.kind() == FaultKind.PROCESS_KILL), where, "strategies",
-          "HEAP_WRITE_BEHIND and the PROCESS_KILL fault go together");
+      boolean writeBehindFault = f.kind() == FaultKind.PROCESS_KILL || f.kind() == FaultKind.BROKER_RESTART;
+      require(problems, strategy.writeBehind() == writeBehindFault, where, "strategies",
+          "the write-behind strategies (HEAP_WRITE_BEHIND, VERACACHE_WRITE_BEHIND) and the write-behind faults "
+          + "(PROCESS_KILL, BROKER_RESTART) go together, not " + strategy + " with " + f.kind());
+      require(problems, f.kind() != FaultKind.BROKER_RESTART || strategy == Strategy.VERACACHE_WRITE_BEHIND, where,
+          "strategies", "BROKER_RESTART restarts the Kafka broker of a write-behind log: only VERACACHE_WRITE_BEHIND "
+          + "has one, not " + strategy);
       require(problems, strategy.usesCdc
           || (f.kind() != FaultKind.LISTENER_CRASH && f.kind() != FaultKind.LISTENER_PAUSE), where,
           "strategies", strategy + " has no CDC listener to crash or pause");

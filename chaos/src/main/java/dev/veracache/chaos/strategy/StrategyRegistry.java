@@ -9,8 +9,8 @@ import java.util.Map;
  * Which {@link CacheUnderTest} class runs each {@link Strategy} a scenario names. Adding a strategy is a constant of
  * {@link Strategy} (its label and flags), its class, and one line here.
  *
- * <p>Invariant: every strategy that runs cache instances has a factory (checked when the class loads); the one that
- * does not (HEAP_WRITE_BEHIND, a write-behind in a JVM of its own) says so ({@link #runsCacheInstances}).
+ * <p>Invariant: every strategy that runs cache instances has a factory (checked when the class loads); the ones that
+ * do not (HEAP_WRITE_BEHIND and VERACACHE_WRITE_BEHIND, write-behinds in JVMs of their own) say so ({@link #runsCacheInstances}).
  */
 public final class StrategyRegistry {
 
@@ -51,9 +51,9 @@ public final class StrategyRegistry {
 
   private StrategyRegistry() {}
 
-  /** Whether a run of the strategy drives cache instances (all but the heap write-behind, which runs its own JVM). */
+  /** Whether a run of the strategy drives cache instances (all but the write-behinds, which run their own JVMs). */
   public static boolean runsCacheInstances(Strategy strategy) {
-    return strategy != Strategy.HEAP_WRITE_BEHIND;
+    return !strategy.writeBehind();
   }
 
   /** The strategy's own instances. */

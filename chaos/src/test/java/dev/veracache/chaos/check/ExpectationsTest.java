@@ -35,6 +35,32 @@ class ExpectationsTest {
          expect: {NAIVE_TWO_LEVEL: [STALE_READS]}}
       """);
 
+  private static final Scenario WRITE_BEHIND = scenario("""
+      - {id: w, title: W, fault: PROCESS_KILL, strategies: [HEAP_WRITE_BEHIND, VERACACHE_WRITE_BEHIND],
+         expect: {HEAP_WRITE_BEHIND: [LOST_WRITES]}}
+      """);
+
+  @Test
+  void aWriteBehindIsJudgedOnLostAndOutOfOrderWritesNotOnReads() {
+    History writesOnly = new History();
+    writesOnly.write("k0", 1_700_000_000_000_000L, 10 * MS);
+    writesOnly.write("k0", 1_700_000_000_000_100L, 20 * MS);
+    Report clean = check(WRITE_BEHIND, writesOnly, 0, 0);
+
+    assertThat(Expectations.violations(WRITE_BEHIND, Strategy.VERACACHE_WRITE_BEHIND, clean))
+        .as("a write-behind makes no reads").isEmpty();
+    assertThat(Expectations.violations(WRITE_BEHIND, Strategy.VERACACHE_WRITE_BEHIND, clean.withOutOfOrderWrites(1)))
+        .containsExactly("VERACACHE_WRITE_BEHIND showed OUT_OF_ORDER");
+    assertThat(Expectations.violations(WRITE_BEHIND, Strategy.VERACACHE_WRITE_BEHIND,
+        check(WRITE_BEHIND, writesOnly, 0, 1))).containsExactly("VERACACHE_WRITE_BEHIND showed LOST_WRITES");
+    assertThat(Expectations.violations(WRITE_BEHIND, Strategy.HEAP_WRITE_BEHIND, clean))
+        .containsExactly("HEAP_WRITE_BEHIND was expected to show LOST_WRITES and did not");
+    assertThat(Expectations.violations(RACE, Strategy.VERACACHE_CACHE_ASIDE, check(RACE, writesOnly, 0, 0)))
+        .as("a cache strategy without reads is still refused").contains("VERACACHE_CACHE_ASIDE made no read");
+    assertThat(clean.withOutOfOrderWrites(3).cells().get(Report.COLUMNS.indexOf("out-of-order writes")))
+        .isEqualTo("3");
+  }
+
   @Test
   void aCleanVeracacheRunWhoseFaultNeverHappenedIsAViolation() {
     FaultMeasures measures = new FaultMeasures();
@@ -165,7 +191,8 @@ class ExpectationsTest {
     assertThat(report.cacheHitPercentOutsideFault()).as("190 hits before, 89 misses after").isGreaterThan(50);
     assertThat(report.readsAfterFault()).isEqualTo(89);
     assertThat(report.cacheHitPercentAfterFault()).isZero();
-    assertThat(report.cells().get(10)).isEqualTo("68.1 (0.0)");
+    assertThat(report.cells().get(Report.COLUMNS.indexOf("cache hits % outside fault (after it)")))
+        .isEqualTo("68.1 (0.0)");
     assertThat(Expectations.violations(PAUSE, Strategy.VERACACHE_CACHE_ASIDE, report)).containsExactly(
         "VERACACHE_CACHE_ASIDE answered 0.0% of the reads after the fault and its recovery from L1 or Redis, below "
             + "the scenario's 50%: it did not recover from the fault");

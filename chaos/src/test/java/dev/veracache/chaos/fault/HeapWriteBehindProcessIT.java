@@ -3,8 +3,8 @@ package dev.veracache.chaos.fault;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowable;
 
-import dev.veracache.chaos.fault.HeapWriteBehindProcess.Ack;
-import dev.veracache.chaos.fault.HeapWriteBehindProcess.Spec;
+import dev.veracache.chaos.fault.WriteBehindProcess.Ack;
+import dev.veracache.chaos.fault.WriteBehindProcess.Spec;
 import dev.veracache.stack.DatabaseServer;
 import dev.veracache.stack.EmbeddedStack;
 import dev.veracache.stack.EmbeddedStackExtension;
@@ -50,7 +50,7 @@ class HeapWriteBehindProcessIT {
     String table = createTable(db);
     List<Ack> acks;
     long pid;
-    try (HeapWriteBehindProcess child = HeapWriteBehindProcess.start(spec(db, table, 60_000), READY_TIMEOUT)) {
+    try (WriteBehindProcess child = WriteBehindProcess.start(spec(db, table, 60_000), READY_TIMEOUT)) {
       pid = child.pid();
       awaitTrue("50 acks", () -> child.acks().size() >= 50);
       child.kill();
@@ -60,7 +60,7 @@ class HeapWriteBehindProcessIT {
 
     Map<String, Long> committed = versions(db, table);
     assertThat(committed.values()).as("nothing was flushed").containsOnly(1L);
-    assertThat(HeapWriteBehindProcess.lostWrites(acks, committed::get)).as("every ack lost").isEqualTo(acks);
+    assertThat(WriteBehindProcess.lostWrites(acks, committed::get)).as("every ack lost").isEqualTo(acks);
     Map<String, List<Long>> versionsByKey = acks.stream()
         .collect(Collectors.groupingBy(Ack::key, Collectors.mapping(Ack::version, Collectors.toList())));
     versionsByKey.forEach((key, versions) -> {
@@ -80,7 +80,7 @@ class HeapWriteBehindProcessIT {
     String table = createTable(db);
     List<Ack> acks;
     long pid;
-    try (HeapWriteBehindProcess child = HeapWriteBehindProcess.start(spec(db, table, 500), READY_TIMEOUT)) {
+    try (WriteBehindProcess child = WriteBehindProcess.start(spec(db, table, 500), READY_TIMEOUT)) {
       pid = child.pid();
       awaitTrue("50 acks", () -> child.acks().size() >= 50);
       // Kill just after a flush committed: the next one is ~500 ms away, so the acks read meanwhile are in the heap.
@@ -95,7 +95,7 @@ class HeapWriteBehindProcessIT {
 
     Map<String, Long> committed = versions(db, table);
     assertThat(committed.values()).as("flushes reached the database").anyMatch(v -> v > 1);
-    List<Ack> lost = HeapWriteBehindProcess.lostWrites(acks, committed::get);
+    List<Ack> lost = WriteBehindProcess.lostWrites(acks, committed::get);
     assertThat(lost).as("acknowledged writes still queued at the kill").isNotEmpty();
     assertThat(lost.size()).as("flushed writes are not lost").isLessThan(acks.size());
     assertThat(lost).allMatch(ack -> ack.version() > committed.get(ack.key()));
@@ -132,7 +132,7 @@ class HeapWriteBehindProcessIT {
     DatabaseServer db = stack.database();
     Spec bad = new Spec(db.jdbcUrl(), db.user(), "hunter2-secret", "wb_unused", 0, PUTS_PER_SECOND, 500, 1);
     assertThat(bad.toString()).doesNotContain("hunter2-secret");
-    Throwable failure = catchThrowable(() -> HeapWriteBehindProcess.start(bad, READY_TIMEOUT));
+    Throwable failure = catchThrowable(() -> WriteBehindProcess.start(bad, READY_TIMEOUT));
     assertThat(failure).isInstanceOf(IllegalStateException.class);
     assertThat(failure.getMessage()).contains("exited with code 2", "veracache.writebehind.keys")
         .doesNotContain("hunter2-secret");

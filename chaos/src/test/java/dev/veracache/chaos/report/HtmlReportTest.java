@@ -88,8 +88,8 @@ class HtmlReportTest {
   void everyRunThatIsNotAsExpectedHasARedOrGreyFigureAndEveryCleanRunNone() {
     for (Run run : HandMadeRuns.all()) {
       List<String> colours = new ArrayList<>();
-      for (String measure : List.of("stale-reads", "stale-keys", "lost-writes", "peak-loads", "availability",
-          "cache-hits", "fault-measures")) {
+      for (String measure : List.of("stale-reads", "stale-keys", "lost-writes", "out-of-order", "peak-loads",
+          "availability", "cache-hits", "fault-measures")) {
         colours.add(cell(run.scenario().id(), run.strategy(), measure).colour());
       }
       if (run.violations().isEmpty()) {
@@ -107,7 +107,7 @@ class HtmlReportTest {
         .isLessThan(HTML.indexOf("<svg"));
     assertThat(summaryOf(HTML, "pause")).contains("Redis is SIGSTOPped for the middle of the run. W = 700 ms.");
     assertThat(headers(HTML)).containsExactly("strategy", "stale reads beyond W", "keys stale after quiescence",
-        "lost writes", "peak concurrent loads of a key", "availability % outside the fault",
+        "lost writes", "out-of-order writes", "peak concurrent loads of a key", "availability % outside the fault",
         "cache hits % outside the fault", "fault measures", "verdict");
     assertThat(rowStrategies(summaryOf(HTML, "race"))).containsExactly("NAIVE", "VERACACHE_CACHE_ASIDE",
         "VERACACHE_WRITE_THROUGH", "VERACACHE_READ_THROUGH");

@@ -142,6 +142,29 @@ class ScenarioCatalogTest {
   }
 
   @Test
+  void theWriteBehindStrategiesAndFaultsGoTogether() {
+    assertThatThrownBy(() -> parse("""
+        scenarios:
+          - {id: a, title: A, fault: PROCESS_KILL, strategies: [VERACACHE_CACHE_ASIDE]}
+        """)).hasMessageContaining("field 'strategies' the write-behind strategies")
+        .hasMessageContaining("not VERACACHE_CACHE_ASIDE with PROCESS_KILL");
+    assertThatThrownBy(() -> parse("""
+        scenarios:
+          - {id: a, title: A, fault: NONE, strategies: [VERACACHE_WRITE_BEHIND]}
+        """)).hasMessageContaining("not VERACACHE_WRITE_BEHIND with NONE");
+    assertThatThrownBy(() -> parse("""
+        scenarios:
+          - {id: a, title: A, fault: BROKER_RESTART, strategies: [HEAP_WRITE_BEHIND],
+             expect: {HEAP_WRITE_BEHIND: [LOST_WRITES]}}
+        """)).hasMessageContaining("BROKER_RESTART restarts the Kafka broker of a write-behind log: only "
+        + "VERACACHE_WRITE_BEHIND has one, not HEAP_WRITE_BEHIND");
+    assertThat(parse("""
+        scenarios:
+          - {id: a, title: A, fault: BROKER_RESTART, strategies: [VERACACHE_WRITE_BEHIND]}
+        """).scenarios()).hasSize(1);
+  }
+
+  @Test
   void anUnknownScenarioIdListsTheKnownOnes() {
     assertThatThrownBy(() -> ScenarioCatalog.builtIn().select(List.of("r99")))
         .hasMessageContaining("no scenario 'r99'").hasMessageContaining("r1-stale-fill");

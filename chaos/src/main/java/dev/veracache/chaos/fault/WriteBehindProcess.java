@@ -22,19 +22,22 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Parent-side handle of a {@link HeapWriteBehindMain} child JVM: the R8 "write-behind crash" baseline. The child
- * acknowledges puts that sit in its heap until the next flush; {@link #kill()} sends SIGKILL, and
- * {@link #lostWrites} counts the acknowledged writes the database never got.
+ * Parent-side handle of a write-behind child JVM of R8 "write-behind crash": the heap-queue baseline
+ * ({@link HeapWriteBehindMain}, {@link #start}), or Veracache's write-behind on Kafka, its producer
+ * ({@link #startProducer}) or its flusher ({@link #startFlusher}) ({@link VeracacheWriteBehindMain}). A producer
+ * acknowledges puts; {@link #kill()} sends SIGKILL, and {@link #lostWrites} counts the acknowledged writes the database
+ * never got.
  *
  * <p>Invariants: {@link #acks()} holds the child's ACK lines in the order printed, each stamped with the parent's
- * {@link System#nanoTime()} when read; after {@link #kill()} returns the child is dead and its stdout was read to EOF,
- * so the list is final. The password travels only in the child's environment and never appears in a message: not in
+ * {@link System#nanoTime()} when read, and {@link #failedPuts()} counts its FAIL lines (puts that threw: never
+ * acknowledged); after {@link #kill()} returns the child is dead and its stdout was read to EOF, so both are final.
+ * The password travels only in the child's environment and never appears in a message: not in
  * {@link Spec#toString()}, and it is masked in the child's output quoted by errors. The child halts when its stdin
  * closes, so it cannot outlive this JVM even if {@link #close()} never runs.
  */
-public final class HeapWriteBehindProcess implements AutoCloseable {
+public final class WriteBehindProcess implements AutoCloseable {
 
-  private static final Logger log = LoggerFactory.getLogger(HeapWriteBehindProcess.class);
+  private static final Logger log = LoggerFactory.getLogger(WriteBehindProcess.class);
   private static final int RECENT_LINES = 50;
   private static final Duration EXIT_TIMEOUT = Duration.ofSeconds(30);
   private static final Duration PIPE_DRAIN_TIMEOUT = Duration.ofSeconds(10);
@@ -66,13 +69,14 @@ public final class HeapWriteBehindProcess implements AutoCloseable {
   private final Process process;
   private final String password;
   private final List<Ack> acks = new ArrayList<>();
+  private final java.util.concurrent.atomic.AtomicInteger failedPuts = new java.util.concurrent.atomic.AtomicInteger();
   private final ChildJvm.OutputTail recentOutput = new ChildJvm.OutputTail(RECENT_LINES);
   private final CompletableFuture<Void> ready = new CompletableFuture<>();
   private final Thread stdoutReader;
   private final Thread stderrReader;
   private boolean killed;
 
-  private HeapWriteBehindProcess(Process process, String password) {
+  private WriteBehindProcess(Process process, String password) {
     this.process = process;
     this.password = password;
     this.stdoutReader = daemon("writebehind-stdout-" + process.pid(), () -> readStdout(process.getInputStream()));
@@ -80,34 +84,95 @@ public final class HeapWriteBehindProcess implements AutoCloseable {
   }
 
   /**
-   * Starts the child and waits until it printed READY.
+   * Starts the heap-queue write-behind child and waits until it printed READY.
    *
    * @throws IllegalStateException if the child exits or stays silent first; the message quotes its last output
    * @throws UncheckedIOException if the JVM cannot be launched
    */
-  public static HeapWriteBehindProcess start(Spec spec, Duration readyTimeout) {
+  public static WriteBehindProcess start(Spec spec, Duration readyTimeout) {
+    List<String> properties = new ArrayList<>();
+    properties.add(property(HeapWriteBehindMain.JDBC_URL, spec.jdbcUrl()));
+    properties.add(property(HeapWriteBehindMain.USER, spec.user()));
+    properties.add(property(HeapWriteBehindMain.TABLE, spec.table()));
+    properties.add(property(HeapWriteBehindMain.KEYS, spec.keys()));
+    properties.add(property(HeapWriteBehindMain.PUTS_PER_SECOND, spec.putsPerSecond()));
+    properties.add(property(HeapWriteBehindMain.FLUSH_INTERVAL_MILLIS, spec.flushIntervalMillis()));
+    properties.add(property(HeapWriteBehindMain.SEED, spec.seed()));
+    return start("heap write-behind", properties, HeapWriteBehindMain.class, spec.password(), readyTimeout,
+        spec.toString());
+  }
+
+  /** Where Veracache's write-behind children find Redis, the log, and the cache's namespace. */
+  public record LogSpec(String redisUri, String bootstrapServers, String topic, String namespace) {
+    public LogSpec {
+      Objects.requireNonNull(redisUri, "redisUri");
+      Objects.requireNonNull(bootstrapServers, "bootstrapServers");
+      Objects.requireNonNull(topic, "topic");
+      Objects.requireNonNull(namespace, "namespace");
+    }
+  }
+
+  /**
+   * Starts a Veracache write-behind producer child ({@link VeracacheWriteBehindMain}) putting over {@code keys} keys
+   * at {@code putsPerSecond}, and waits until it printed READY.
+   *
+   * @throws IllegalStateException if the child exits or stays silent first; the message quotes its last output
+   */
+  public static WriteBehindProcess startProducer(LogSpec log, int keys, int putsPerSecond, long seed,
+      Duration readyTimeout) {
+    List<String> properties = veracacheProperties(log, VeracacheWriteBehindMain.Role.PRODUCER);
+    properties.add(property(HeapWriteBehindMain.KEYS, keys));
+    properties.add(property(HeapWriteBehindMain.PUTS_PER_SECOND, putsPerSecond));
+    properties.add(property(HeapWriteBehindMain.SEED, seed));
+    return start("write-behind producer", properties, VeracacheWriteBehindMain.class, "", readyTimeout,
+        log + ", keys=" + keys + ", putsPerSecond=" + putsPerSecond + ", seed=" + seed);
+  }
+
+  /**
+   * Starts a Veracache write-behind flusher child of consumer group {@code group} that applies the log to
+   * {@code table}, and waits until it printed READY.
+   *
+   * @throws IllegalStateException if the child exits or stays silent first; the message quotes its last output
+   */
+  public static WriteBehindProcess startFlusher(LogSpec log, String group, String jdbcUrl, String user,
+      String password, String table, Duration readyTimeout) {
+    List<String> properties = veracacheProperties(log, VeracacheWriteBehindMain.Role.FLUSHER);
+    properties.add(property(VeracacheWriteBehindMain.GROUP_PROPERTY, group));
+    properties.add(property(HeapWriteBehindMain.JDBC_URL, jdbcUrl));
+    properties.add(property(HeapWriteBehindMain.USER, user));
+    properties.add(property(HeapWriteBehindMain.TABLE, table));
+    return start("write-behind flusher", properties, VeracacheWriteBehindMain.class, password, readyTimeout,
+        log + ", group=" + group + ", jdbcUrl=" + jdbcUrl + ", user=" + user + ", password=***, table=" + table);
+  }
+
+  private static List<String> veracacheProperties(LogSpec log, VeracacheWriteBehindMain.Role role) {
+    List<String> properties = new ArrayList<>();
+    properties.add(property(VeracacheWriteBehindMain.ROLE, role.name().toLowerCase(java.util.Locale.ROOT)));
+    properties.add(property(VeracacheWriteBehindMain.REDIS_URI, log.redisUri()));
+    properties.add(property(VeracacheWriteBehindMain.BOOTSTRAP, log.bootstrapServers()));
+    properties.add(property(VeracacheWriteBehindMain.TOPIC, log.topic()));
+    properties.add(property(VeracacheWriteBehindMain.NAMESPACE, log.namespace()));
+    return properties;
+  }
+
+  private static WriteBehindProcess start(String what, List<String> properties, Class<?> main, String password,
+      Duration readyTimeout, String description) {
     List<String> command = ChildJvm.javaCommand(CHILD_JVM_FLAGS);
-    command.add(property(HeapWriteBehindMain.JDBC_URL, spec.jdbcUrl()));
-    command.add(property(HeapWriteBehindMain.USER, spec.user()));
-    command.add(property(HeapWriteBehindMain.TABLE, spec.table()));
-    command.add(property(HeapWriteBehindMain.KEYS, spec.keys()));
-    command.add(property(HeapWriteBehindMain.PUTS_PER_SECOND, spec.putsPerSecond()));
-    command.add(property(HeapWriteBehindMain.FLUSH_INTERVAL_MILLIS, spec.flushIntervalMillis()));
-    command.add(property(HeapWriteBehindMain.SEED, spec.seed()));
-    command.add(HeapWriteBehindMain.class.getName());
+    command.addAll(properties);
+    command.add(main.getName());
     ProcessBuilder builder = new ProcessBuilder(command);
-    builder.environment().put(HeapWriteBehindMain.PASSWORD_ENV, spec.password());
+    builder.environment().put(HeapWriteBehindMain.PASSWORD_ENV, password);
     long started = System.nanoTime();
     Process process;
     try {
       process = builder.start(); // stdin stays an open pipe: the child halts when it closes
     } catch (IOException e) {
-      throw new UncheckedIOException("cannot launch the write-behind child JVM: " + e.getMessage(), e);
+      throw new UncheckedIOException("cannot launch the " + what + " child JVM: " + e.getMessage(), e);
     }
-    HeapWriteBehindProcess child = new HeapWriteBehindProcess(process, spec.password());
+    WriteBehindProcess child = new WriteBehindProcess(process, password);
     child.awaitReady(readyTimeout);
-    log.info("write-behind child pid {} ready in {} ms: {}", process.pid(),
-        TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started), spec);
+    log.info("{} child pid {} ready in {} ms: {}", what, process.pid(),
+        TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started), description);
     return child;
   }
 
@@ -138,6 +203,11 @@ public final class HeapWriteBehindProcess implements AutoCloseable {
     kill();
     throw new IllegalStateException("write-behind child pid " + pid() + " exited with code " + process.exitValue()
         + " before READY; last output: " + recentOutput());
+  }
+
+  /** How many FAIL lines (puts that threw, not acknowledged) were read so far; final once {@link #kill()} returned. */
+  public int failedPuts() {
+    return failedPuts.get();
   }
 
   /** All ACK lines read so far, in order; final once {@link #kill()} returned. */
@@ -232,6 +302,8 @@ public final class HeapWriteBehindProcess implements AutoCloseable {
           synchronized (acks) {
             acks.add(ack);
           }
+        } else if (line.startsWith(VeracacheWriteBehindMain.FAIL + " ")) {
+          failedPuts.incrementAndGet();
         } else if (line.equals(HeapWriteBehindMain.READY)) {
           ready.complete(null);
         } else {
