@@ -4,10 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
-import dev.veracache.stack.KafkaServer;
 import dev.veracache.testing.FlusherHooks;
 import dev.veracache.testing.StockHooks;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
@@ -15,45 +13,10 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /** The flash sale on the embedded servers: never oversold, each sale applied once, a dead buyer's units given back. */
-class StockIT extends RealServersTest {
-
-  private static final String ITEM = "sku-1";
-  private static final Duration SETTLED = Duration.ofSeconds(30);
-
-  private KafkaServer kafka;
-  private String topic;
-  private StockTable stock;
-
-  @BeforeEach
-  void startStockFixture(KafkaServer kafka) throws Exception {
-    this.kafka = kafka;
-    this.topic = "stock-" + namespace;
-    kafka.createTopic(topic, 2);
-    kafka.createTopic(topic + FlusherOptions.DEFAULT_DEAD_LETTER_SUFFIX, 1);
-    this.stock = new StockTable(db, "stock_" + namespace);
-  }
-
-  private StockOptions.Builder options() {
-    return StockOptions.builder(namespace, kafka.bootstrapServers(), topic).sendTimeout(Duration.ofSeconds(1))
-        .orphanAfter(Duration.ofSeconds(2)).appliedTable(stock.appliedTable);
-  }
-
-  private StockFlusher flusher(Veracache client, FlusherHooks hooks) {
-    return client.stockFlusher(options().build(), FlusherOptions.builder("stock-" + namespace)
-        .retryBackoff(Duration.ofMillis(50), Duration.ofMillis(400)).hooks(hooks).build(),
-        dataSource(db), stock.writer);
-  }
-
-  private FlashSaleStock openSale(Veracache client, int units) throws Exception {
-    stock.put(ITEM, units);
-    FlashSaleStock sale = client.flashSaleStock(options().build());
-    sale.open(ITEM, units);
-    return sale;
-  }
+class StockIT extends StockTest {
 
   @Test
   void concurrentBuyersOnSeveralClientsBuyExactlyTheStockAndTheDatabaseEndsAtZero() throws Exception {

@@ -3,56 +3,19 @@ package dev.veracache;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import dev.veracache.stack.KafkaServer;
-import dev.veracache.testing.FlusherHooks;
 import dev.veracache.testing.StockHooks;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
  * Hostile review of the flash sale (issue 12): never oversold, each sale applied once, every sale a buyer was told
  * about applied. Races are made deterministic with gates on {@link StockHooks}.
  */
-class StockReviewIT extends RealServersTest {
-
-  private static final String ITEM = "sku-r";
-  private static final Duration SETTLED = Duration.ofSeconds(30);
-
-  private KafkaServer kafka;
-  private String topic;
-  private StockTable stock;
-
-  @BeforeEach
-  void startStockFixture(KafkaServer kafka) throws Exception {
-    this.kafka = kafka;
-    this.topic = "stock-" + namespace;
-    kafka.createTopic(topic, 2);
-    kafka.createTopic(topic + FlusherOptions.DEFAULT_DEAD_LETTER_SUFFIX, 1);
-    this.stock = new StockTable(db, "stock_" + namespace);
-  }
-
-  private StockOptions.Builder options() {
-    return StockOptions.builder(namespace, kafka.bootstrapServers(), topic).sendTimeout(Duration.ofSeconds(1))
-        .orphanAfter(Duration.ofSeconds(2)).appliedTable(stock.appliedTable);
-  }
-
-  private StockFlusher flusher(Veracache client) {
-    return client.stockFlusher(options().build(), FlusherOptions.builder("stock-" + namespace)
-        .retryBackoff(Duration.ofMillis(50), Duration.ofMillis(400)).hooks(FlusherHooks.NONE).build(),
-        dataSource(db), stock.writer);
-  }
-
-  private FlashSaleStock openSale(Veracache client, int units) throws Exception {
-    stock.put(ITEM, units);
-    FlashSaleStock sale = client.flashSaleStock(options().build());
-    sale.open(ITEM, units);
-    return sale;
-  }
+class StockReviewIT extends StockTest {
 
   /**
    * A buyer stalls between taking the unit in Redis and logging the sale (a GC pause, a starved thread) for longer

@@ -171,7 +171,24 @@ final class EmbeddedKafkaServer extends EmbeddedServer implements KafkaServer {
    * either); Veracache's jars because they change with each build, and a changed jar makes the JDK refuse the archive.
    */
   static String brokerClassPath() {
-    return Arrays.stream(System.getProperty("java.class.path").split(File.pathSeparator))
+    // The JVM's class path, and the jars of any URL class loader between this class and the system loader: under
+    // `mvn exec:java` (the chaos main job) the project's jars are only there, java.class.path is Maven's own.
+    java.util.LinkedHashSet<String> entries = new java.util.LinkedHashSet<>();
+    for (ClassLoader loader = EmbeddedKafkaServer.class.getClassLoader(); loader != null; loader = loader.getParent()) {
+      if (loader instanceof java.net.URLClassLoader urls) {
+        for (java.net.URL url : urls.getURLs()) {
+          if ("file".equals(url.getProtocol())) {
+            try {
+              entries.add(Path.of(url.toURI()).toString());
+            } catch (java.net.URISyntaxException | IllegalArgumentException e) {
+              // not a plain file: not a jar the broker can use
+            }
+          }
+        }
+      }
+    }
+    entries.addAll(Arrays.asList(System.getProperty("java.class.path").split(File.pathSeparator)));
+    return entries.stream()
         .filter(entry -> !entry.isEmpty() && Files.isRegularFile(Path.of(entry)))
         .filter(entry -> !Path.of(entry).getFileName().toString().startsWith("veracache-"))
         .collect(Collectors.joining(File.pathSeparator));
