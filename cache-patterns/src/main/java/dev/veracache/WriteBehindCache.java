@@ -24,7 +24,9 @@ import org.slf4j.LoggerFactory;
  * <p>Each write, in this order:
  * <ol>
  *   <li><b>reserve</b>: Redis gives the key its next version (Redis's clock in microseconds, or one above the key's
- *       floor) and fences the key at it: a fill of the database's older row is refused from here on;</li>
+ *       floor and its last reserved version) and, unless a value or "not found" is cached (maybe an earlier write
+ *       still pending: it stays served), fences the key at it: a fill of the database's older row is refused from
+ *       here on;</li>
  *   <li><b>log</b>: the write goes to the topic keyed by the cache key ({@code acks=all}, idempotent producer) with
  *       its version, and the put waits for the acknowledgement;</li>
  *   <li><b>cache</b>: the value (or, for a delete, "not found") is stored at its version, fenced like a write-through
@@ -34,10 +36,10 @@ import org.slf4j.LoggerFactory;
  * <p>Invariants:
  * <ul>
  *   <li><b>Nothing is acknowledged that the log does not hold</b> (R8): a put returns only after Kafka acknowledged
- *       the record; if the log does not take it the put throws {@link WriteBehindException}, and the key stays fenced
- *       at the reserved version (readers go to the database until the fence expires).</li>
+ *       the record; if the log does not take it the put throws {@link WriteBehindException}, and the key keeps what it
+ *       held (an earlier pending value) or stays fenced at the reserved version (readers go to the database).</li>
  *   <li><b>The cache never serves a value the log does not hold</b>: the value is cached only after the log took
- *       it; a JVM killed in between leaves the fence, not the value.</li>
+ *       it; a JVM killed in between leaves the fence (or the earlier value), not the new value.</li>
  *   <li><b>Per-key order is the version order</b>: versions grow per key across clients (a hybrid clock in Redis), the
  *       flusher keeps the highest version of a key and the database applies a version only above the row's, so a
  *       replay, a duplicate or two writers' records arriving out of order change nothing.</li>
@@ -166,7 +168,7 @@ public final class WriteBehindCache<K, V> implements AutoCloseable {
         }
         metrics.notLogged.increment();
         log.warn("{}: write of key '{}' version {} not logged by Kafka at {}: {}; nothing was acknowledged (the key "
-            + "stays fenced at that version, reads go to the database)", name, local, version,
+            + "keeps an earlier pending value, or stays fenced and reads go to the database)", name, local, version,
             options.bootstrapServers, error.toString());
         logged.completeExceptionally(notLogged(local, version, error));
       });
@@ -197,7 +199,8 @@ public final class WriteBehindCache<K, V> implements AutoCloseable {
       // Failures are handled inside: a set Redis does not take becomes a (retried) invalidation at this version.
       cache.storeLogged(local, value, version, payload, pendingTtlMillis);
     } catch (RuntimeException e) {
-      log.warn("{}: write of key '{}' version {} is logged but not cached ({}); the key stays fenced", name, local,
+      log.warn("{}: write of key '{}' version {} is logged but not cached ({}); it reaches "
+          + "the database with its flush", name, local,
           version, e.toString());
     }
     (operation == LogEntry.Operation.PUT ? metrics.ackedPuts : metrics.ackedDeletes).increment();
