@@ -199,6 +199,7 @@ public final class WriteBehindCache<K, V> implements AutoCloseable {
       // Failures are handled inside: a set Redis does not take becomes a (retried) invalidation at this version.
       cache.storeLogged(local, value, version, payload, pendingTtlMillis);
     } catch (RuntimeException e) {
+      metrics.loggedNotCached.increment();
       log.warn("{}: write of key '{}' version {} is logged but not cached ({}); it reaches "
           + "the database with its flush", name, local,
           version, e.toString());

@@ -18,6 +18,7 @@ final class WriteBehindMetrics {
   final Counter ackedDeletes;
   final Counter notLogged;
   final Counter noVersion;
+  final Counter loggedNotCached;
   final Counter flushed;
   final Counter coalesced;
   final Counter retried;
@@ -30,6 +31,7 @@ final class WriteBehindMetrics {
     ackedDeletes = counter(registry, "veracache.writebehind.acked", client, cache, "op", "delete");
     notLogged = counter(registry, "veracache.writebehind.rejected", client, cache, "reason", "log");
     noVersion = counter(registry, "veracache.writebehind.rejected", client, cache, "reason", "redis");
+    loggedNotCached = counter(registry, "veracache.writebehind.logged.not.cached", client, cache);
     flushed = counter(registry, "veracache.writebehind.flushed", client, cache);
     coalesced = counter(registry, "veracache.writebehind.coalesced", client, cache);
     retried = counter(registry, "veracache.writebehind.retried", client, cache);

@@ -27,12 +27,7 @@ class StockReviewIT extends StockTest {
   void aBuyerIsNeverToldOfASaleThatTheReaperAlreadyReleased() throws Exception {
     FlashSaleStock seller = openSale(newInstance(), 1);
     Gate stalled = new Gate();
-    FlashSaleStock slowBuyer = newInstance().flashSaleStock(options().hooks(new StockHooks() {
-      @Override
-      public void afterUnitsTaken(String item, String id) {
-        stalled.hold();
-      }
-    }).build());
+    FlashSaleStock slowBuyer = buyerStalledAt(stalled);
     CompletableFuture<Sale> slow = CompletableFuture.supplyAsync(() -> slowBuyer.decrementIfEnough(ITEM, 1));
     stalled.awaitArrival(); // the unit is taken in Redis, the DECREMENT not yet sent
     assertThat(seller.available(ITEM)).isZero();
@@ -112,12 +107,7 @@ class StockReviewIT extends StockTest {
   void aSaleOfTheEarlierOpeningLoggedAfterAReopenDoesNotWedgeTheFlusher() throws Exception {
     FlashSaleStock seller = openSale(newInstance(), 1);
     Gate stalled = new Gate();
-    FlashSaleStock slowBuyer = newInstance().flashSaleStock(options().hooks(new StockHooks() {
-      @Override
-      public void afterUnitsTaken(String item, String id) {
-        stalled.hold();
-      }
-    }).build());
+    FlashSaleStock slowBuyer = buyerStalledAt(stalled);
     CompletableFuture<Sale> slow = CompletableFuture.supplyAsync(() -> slowBuyer.decrementIfEnough(ITEM, 1));
     stalled.awaitArrival(); // the unit of the first opening is taken, its DECREMENT not yet sent
 
@@ -224,5 +214,15 @@ class StockReviewIT extends StockTest {
     for (String id : sold) {
       assertThat(stock.outcomes()).containsEntry(id, "APPLIED");
     }
+  }
+
+  /** A buyer on a client of its own whose first sale parks at {@code gate} after taking the units, before logging. */
+  private FlashSaleStock buyerStalledAt(Gate gate) {
+    return newInstance().flashSaleStock(options().hooks(new StockHooks() {
+      @Override
+      public void afterUnitsTaken(String item, String id) {
+        gate.hold();
+      }
+    }).build());
   }
 }
