@@ -82,6 +82,28 @@ final class CacheWrites<K, V> {
     }
   }
 
+  /** Every key under {@code redisPrefix}; see {@link TieredCache#invalidateAll}. */
+  void invalidateAll(String redisPrefix) {
+    if (l1 != null) {
+      l1.clear(); // this client's own deletes are not pushed back to it (NOLOOP)
+    }
+    singleFlight.detachAll();
+    long deleted;
+    try {
+      deleted = entries.deleteAllStartingWith(redisPrefix);
+    } catch (L2Failure e) {
+      log.warn("cache '{}': Redis did not invalidate every key under '{}': {}", options.namespace, redisPrefix,
+          e.getMessage());
+      throw new CacheUnavailableException("cache '" + options.namespace + "': Redis did not invalidate every key under '"
+          + redisPrefix + "': " + e.getMessage(), e.reason, e);
+    }
+    if (l1 != null) {
+      l1.clear();
+    }
+    metrics.invalidationsApplied.increment((double) deleted);
+    log.info("cache '{}': invalidated every key under '{}' ({} in Redis)", options.namespace, redisPrefix, deleted);
+  }
+
   /** A versioned set; see {@link TieredCache#put}. */
   boolean put(String local, String redisKey, V value) {
     long version = versionForPut(local, redisKey, value);

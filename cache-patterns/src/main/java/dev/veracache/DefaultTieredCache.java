@@ -155,6 +155,64 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V>, L1Peek.Peekab
   }
 
   @Override
+  @SuppressWarnings("unchecked")
+  public SplitRead<V> beginRead(K key) {
+    notNull(key, "key");
+    String local = encodeKey(key);
+    if (l1Values != null) {
+      Object cached = l1.getSlowly(local, l1Values.getIfPresent(local), maxL1AgeNanos());
+      if (cached != null) {
+        l1Hits.increment();
+        return SplitRead.found(cached == L1Store.NOT_FOUND ? null : (V) cached);
+      }
+      metrics.l1Misses.increment();
+    }
+    shape.checkOwnKey(key, local);
+    String redisKey = prefix + local;
+    L1Store.ReadTicket ticket = l1 == null ? null : l1.beginRead(local);
+    try {
+      shape.checkOwnKey(key, local); // again with the ticket taken: see readThroughRedis
+      Lookup<V> found;
+      try {
+        found = tracker.redisUnsafe || listener.untrusted || (!pending.isEmpty() && !pending.settle(redisKey))
+            ? null : entries.read(redisKey);
+      } catch (L2Failure e) {
+        found = null;
+      }
+      if (found == null) { // Redis is bypassed, as in readThroughRedis: the caller loads; nothing is filled
+        metrics.degradedReads.increment();
+        return SplitRead.uncached();
+      }
+      if (found instanceof Lookup.Hit<V> hit) {
+        hooks.afterRedisRead(redisKey);
+        metrics.l2Hits.increment();
+        hooks.fenceDecided(redisKey, misses.remember(ticket, hit.value()));
+        return SplitRead.found(hit.value());
+      }
+      metrics.l2Misses.increment();
+      Misses.LeaseOutcome<V> outcome = misses.leaseOrAnswer(redisKey);
+      if (outcome instanceof Misses.Answered<V> answered) {
+        misses.remember(ticket, answered.value());
+        return SplitRead.found(answered.value());
+      } else if (outcome instanceof Misses.Leased<V> leased) {
+        return SplitRead.leased(misses, leased.lease());
+      } else if (outcome instanceof Misses.Bypassed<V>) {
+        metrics.degradedReads.increment();
+      }
+      return SplitRead.uncached();
+    } finally {
+      if (ticket != null) {
+        l1.endRead(ticket);
+      }
+    }
+  }
+
+  @Override
+  public void invalidateAll() {
+    writes.invalidateAll(prefix);
+  }
+
+  @Override
   public void invalidate(K key) {
     invalidate(key, Invalidation.unversioned());
   }

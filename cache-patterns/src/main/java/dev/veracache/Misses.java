@@ -52,6 +52,35 @@ final class Misses<K, V> {
 
   /** A miss: take the lease and fill, or serve what another filled meanwhile, or wait (bounded) for another's fill. */
   V underLease(K key, String redisKey, CacheLoader<? super K, ? extends V> loader, L1Store.ReadTicket ticket) {
+    LeaseOutcome<V> outcome = leaseOrAnswer(redisKey);
+    if (outcome instanceof Answered<V> answered) {
+      remember(ticket, answered.value());
+      return answered.value();
+    } else if (outcome instanceof Leased<V> leased) {
+      return loadAndFill(key, leased.lease(), loader, ticket);
+    } else if (outcome instanceof WaitedOut<V>) {
+      return load(key, redisKey, loader); // without filling: the lease holder will
+    }
+    return degradedLoad(key, redisKey, loader, ticket, ((Bypassed<V>) outcome).why());
+  }
+
+  /** What a miss's attempt to take the fill lease came to. */
+  sealed interface LeaseOutcome<V> {}
+
+  /** Another caller filled the key meanwhile: {@code value} (null for a cached "not found"). */
+  record Answered<V>(V value) implements LeaseOutcome<V> {}
+
+  /** The lease is this caller's: it loads, then {@link #fill fills} or {@link #release releases}. */
+  record Leased<V>(Lease lease) implements LeaseOutcome<V> {}
+
+  /** Another caller held the lease for all of {@code leaseWaitTimeout}: load without filling. */
+  record WaitedOut<V>() implements LeaseOutcome<V> {}
+
+  /** Redis did not answer, or the record stays unreadable: load from the loader, bypassing Redis. */
+  record Bypassed<V>(String why) implements LeaseOutcome<V> {}
+
+  /** Takes the lease, or serves what another filled meanwhile, or waits (bounded) for another's fill (R9). */
+  LeaseOutcome<V> leaseOrAnswer(String redisKey) {
     LeaseWait wait = new LeaseWait(keyWaiters, options.namespace, options.leaseWaitTimeout.toNanos());
     boolean sawUnreadable = false;
     while (true) {
@@ -59,15 +88,15 @@ final class Misses<K, V> {
       try {
         reply = fence.acquire(redisKey, options.leaseTtl.toMillis());
       } catch (L2Failure e) {
-        return degradedLoad(key, redisKey, loader, ticket, e.getMessage());
+        return new Bypassed<>(e.getMessage());
       }
       Lookup<V> found;
       if (reply instanceof FenceProtocol.Granted granted) {
-        return loadAndFill(key, granted.lease(), loader, ticket);
+        return new Leased<>(granted.lease());
       } else if (reply instanceof FenceProtocol.Present present) {
         found = entries.decode(redisKey, present.record());
         if (!(found instanceof Lookup.Hit) && sawUnreadable) {
-          return degradedLoad(key, redisKey, loader, ticket, "the Redis entry stays unreadable");
+          return new Bypassed<>("the Redis entry stays unreadable");
         }
         sawUnreadable = true; // if not a hit, the unreadable record was just invalidated: try the lease again
       } else { // Busy: another caller, maybe in another JVM, holds the lease and is loading
@@ -76,42 +105,59 @@ final class Misses<K, V> {
         }
         if (wait.expired()) {
           wait.finish(metrics, false);
-          return load(key, redisKey, loader); // without filling: the lease holder will
+          return new WaitedOut<>();
         }
         try {
           found = wait.awaitFill(redisKey, () -> entries.read(redisKey));
         } catch (L2Failure e) {
-          return degradedLoad(key, redisKey, loader, ticket, e.getMessage());
+          return new Bypassed<>(e.getMessage());
         }
       } // a miss here: the lease was released, cancelled or is still held: try to take it again
       if (found instanceof Lookup.Hit<V> hit) {
         wait.finish(metrics, true);
-        remember(ticket, hit.value());
-        return hit.value();
+        return new Answered<>(hit.value());
       }
     }
   }
 
   /** Loads under {@code lease} and fills; returns the loaded value whatever became of the fill. */
   private V loadAndFill(K key, Lease lease, CacheLoader<? super K, ? extends V> loader, L1Store.ReadTicket ticket) {
-    String redisKey = lease.key();
     V value;
+    try {
+      value = load(key, lease.key(), loader);
+    } catch (RuntimeException | Error e) {
+      release(lease); // a failed load leaves no lease behind for others to wait on
+      throw e;
+    }
+    if (fill(lease, value)) {
+      rememberOwnWrite(ticket, value);
+    }
+    return value;
+  }
+
+  /**
+   * Fills Redis with a value loaded under {@code lease} ({@code null}: "not found"), through the fence; releases the
+   * lease instead when there is nothing to store. A fill Redis cannot take is counted and logged, never thrown.
+   *
+   * @return true if Redis stored it
+   */
+  boolean fill(Lease lease, V value) {
+    String redisKey = lease.key();
     long version = RedisRecord.NO_VERSION;
     byte[] record = null;
     try {
-      value = load(key, redisKey, loader);
       hooks.afterLoad(redisKey);
       if (value != null) {
         version = entries.versionOrFailed(redisKey, value);
         record = version == RedisEntries.VERSION_FAILED ? null : entries.encodeOrNull(redisKey, value, version);
       }
     } catch (RuntimeException | Error e) {
-      release(lease); // a failed load or hook leaves no lease behind for others to wait on
+      release(lease); // a failed hook or version extractor leaves no lease behind
       throw e;
     }
     if (value == null ? !options.cacheNegatives : record == null) {
       release(lease);
-      return value;
+      return false;
     }
     FillOutcome outcome;
     try {
@@ -121,14 +167,11 @@ final class Misses<K, V> {
       metrics.fillFailed.increment();
       log.warn("cache '{}': fill of '{}' not stored, serving the loaded value uncached: {}", options.namespace,
           redisKey, e.getMessage());
-      return value;
+      return false;
     }
     hooks.fenceDecided(redisKey, outcome == FillOutcome.STORED);
     switch (outcome) {
-      case STORED -> {
-        metrics.fillStored.increment();
-        rememberOwnWrite(ticket, value);
-      }
+      case STORED -> metrics.fillStored.increment();
       case REFUSED_BY_LEASE -> {
         metrics.fillRefusedLease.increment();
         log.debug("cache '{}': fill of '{}' refused, its lease was cancelled by an invalidation", options.namespace,
@@ -141,7 +184,7 @@ final class Misses<K, V> {
       }
       case REFUSED_PRESENT -> metrics.fillRefusedPresent.increment();
     }
-    return value;
+    return outcome == FillOutcome.STORED;
   }
 
   V load(K key, String redisKey, CacheLoader<? super K, ? extends V> loader) {
@@ -170,7 +213,7 @@ final class Misses<K, V> {
     return value;
   }
 
-  private void release(Lease lease) {
+  void release(Lease lease) {
     try {
       fence.release(lease);
     } catch (L2Failure e) {

@@ -42,6 +42,15 @@ final class RedisEntries<V> {
   }
 
   /**
+   * Deletes every key that begins with {@code redisPrefix}; see {@link TieredCache#invalidateAll}.
+   *
+   * @throws L2Failure if Redis did not answer
+   */
+  long deleteAllStartingWith(String redisPrefix) {
+    return link.unlinkStartingWith(redisPrefix);
+  }
+
+  /**
    * GETs the key and decodes it; a key of another type under the namespace is foreign: reported, removed, a miss.
    *
    * @throws L2Failure if Redis did not answer

@@ -33,6 +33,16 @@ public interface TieredCache<K, V> {
   V get(K key, CacheLoader<? super K, ? extends V> loader);
 
   /**
+   * The first half of a read split in two calls (see {@link SplitRead}): the answer from L1 or Redis, or, on a miss, the
+   * key's fill lease for the caller, who loads the row and then calls {@link SplitRead#fill} (or
+   * {@link SplitRead#abandon}). For frameworks that look up and store separately; otherwise use {@link #get}.
+   *
+   * @throws NullPointerException if {@code key} is null
+   * @throws IllegalArgumentException as {@link #get}
+   */
+  SplitRead<V> beginRead(K key);
+
+  /**
    * Drops the key from L2 and every L1, cancels outstanding fill leases, and keeps the newest version seen as a
    * tombstone. Call it after the database transaction committed. If Redis does not take it, it is retried until it
    * does (and reads of the key bypass Redis and L1 meanwhile). A read in this JVM that starts after it returned never
@@ -54,6 +64,18 @@ public interface TieredCache<K, V> {
    * cached in that time.
    */
   void invalidateDeleted(K key, long deletedVersion);
+
+  /**
+   * Drops every key of this cache (its namespace and key prefix) from L2 and every L1, and cancels every fill lease,
+   * in every JVM: Redis deletes the keys one {@code SCAN} page at a time, each deletion pushed to every client's L1 by
+   * tracking. Floors go with the records, so a versioned set after it caches nothing until a read fills the key again
+   * (as after any lost record, R14). Not atomic: a key filled while the scan runs, by a read that began after this
+   * call, may stay (its read is not older than the call). Do not use it on a write-behind cache's namespace: writes
+   * still waiting for their flush would be dropped, and reads would see the database's older row until the flush.
+   *
+   * @throws CacheUnavailableException if Redis did not take it (nothing is retried: call it again)
+   */
+  void invalidateAll();
 
   /**
    * Versioned set: stores {@code value} only if Redis holds a version or tombstone that proves it is not older: a

@@ -77,7 +77,15 @@ class L1PeekIT extends RealServersTest {
       }
 
       @Override
+      public SplitRead<Product> beginRead(Long key) {
+        throw new UnsupportedOperationException();
+      }
+
+      @Override
       public void invalidate(Long key) {}
+
+      @Override
+      public void invalidateAll() {}
 
       @Override
       public void invalidate(Long key, long version) {}

@@ -5,9 +5,6 @@ import static java.util.Objects.requireNonNull;
 import dev.veracache.CacheUnavailableException;
 import dev.veracache.FailureReason;
 import dev.veracache.VeracacheOptions;
-import io.lettuce.core.KeyScanCursor;
-import io.lettuce.core.ScanArgs;
-import io.lettuce.core.ScanCursor;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 
@@ -98,19 +95,7 @@ public final class RedisInvalidator implements AutoCloseable {
   public long flushNamespace(String namespace) {
     notNull(namespace, "namespace");
     try {
-      return link.control(() -> {
-        var sync = link.connection().sync();
-        long deleted = 0;
-        ScanCursor cursor = ScanCursor.INITIAL;
-        do {
-          KeyScanCursor<String> page = sync.scan(cursor, ScanArgs.Builder.matches(namespace + ":*").limit(1000));
-          if (!page.getKeys().isEmpty()) {
-            deleted += sync.unlink(page.getKeys().toArray(String[]::new));
-          }
-          cursor = page;
-        } while (!cursor.isFinished());
-        return deleted;
-      });
+      return link.unlinkStartingWith(namespace + ":");
     } catch (L2Failure e) {
       throw new CacheUnavailableException(e.getMessage(), e.reason, e);
     }

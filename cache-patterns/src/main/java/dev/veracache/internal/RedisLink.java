@@ -157,6 +157,29 @@ public final class RedisLink implements AutoCloseable {
     return call(() -> commands.get(key));
   }
 
+  /**
+   * Deletes ({@code UNLINK}) every key that begins with {@code prefix}, one {@code SCAN} page at a time, and returns
+   * how many. Every key present for the whole scan is deleted; keys created meanwhile may stay. Not guarded by the
+   * breaker: its callers surface a failure to theirs.
+   */
+  public long unlinkStartingWith(String prefix) {
+    String pattern = prefix.replaceAll("([*?\\[\\]\\\\])", "\\\\$1") + "*"; // the prefix taken literally
+    return control(() -> {
+      var sync = connection.sync();
+      long deleted = 0;
+      io.lettuce.core.ScanCursor cursor = io.lettuce.core.ScanCursor.INITIAL;
+      do {
+        io.lettuce.core.KeyScanCursor<String> page =
+            sync.scan(cursor, io.lettuce.core.ScanArgs.Builder.matches(pattern).limit(1000));
+        if (!page.getKeys().isEmpty()) {
+          deleted += sync.unlink(page.getKeys().toArray(String[]::new));
+        }
+        cursor = page;
+      } while (!cursor.isFinished());
+      return deleted;
+    });
+  }
+
   /** SMEMBERS, as text. */
   public List<String> smembers(String key) {
     return call(() -> commands.smembers(key)).stream()
