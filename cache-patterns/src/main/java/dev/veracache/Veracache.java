@@ -222,6 +222,19 @@ public final class Veracache implements AutoCloseable {
     return tracker.listeners.untrusted(namespace);
   }
 
+  /**
+   * True while Redis answers but this client cannot trust it to take invalidations: the heartbeat write fails (Redis
+   * paused behind a live connection, a read-only replica after a failover, out of memory). Reads bypass Redis then.
+   */
+  public boolean redisRefusesWrites() {
+    return tracker.redisUnsafe;
+  }
+
+  /** The options this client was created with (its meter registry, client name, Redis endpoint). */
+  public VeracacheOptions options() {
+    return options;
+  }
+
   /** How many invalidations Redis has not taken yet (they are being retried). */
   public int pendingInvalidations() {
     return pending.size();

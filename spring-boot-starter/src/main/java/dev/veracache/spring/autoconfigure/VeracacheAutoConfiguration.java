@@ -1,7 +1,82 @@
 package dev.veracache.spring.autoconfigure;
 
+import dev.veracache.BreakerSettings;
+import dev.veracache.Veracache;
+import dev.veracache.VeracacheOptions;
+import dev.veracache.spring.cache.CacheOptionsFactory;
+import dev.veracache.spring.cache.VeracacheCacheManager;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.util.ArrayList;
+import java.util.List;
+import org.springframework.beans.factory.BeanFactory;
+import org.springframework.beans.factory.ObjectProvider;
+import org.springframework.beans.factory.config.ConfigurableBeanFactory;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
+import org.springframework.boot.autoconfigure.AutoConfigurationPackages;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
+import org.springframework.boot.cache.autoconfigure.CacheAutoConfiguration;
+import org.springframework.boot.context.properties.EnableConfigurationProperties;
+import org.springframework.cache.CacheManager;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Conditional;
+import org.springframework.core.env.Environment;
 
-/** Placeholder: filled in by the starter's work (issue 13). */
-@AutoConfiguration
-public class VeracacheAutoConfiguration {}
+/**
+ * The Veracache client and a {@link CacheManager} for Spring's cache annotations, when a Redis is configured
+ * ({@code veracache.redis.uri}, or {@code spring.data.redis.*}) and {@code veracache.enabled} is not false. An
+ * application's own {@code Veracache} or {@code CacheManager} bean wins. Meters go to the application's
+ * {@link MeterRegistry} when it has one.
+ */
+@AutoConfiguration(before = CacheAutoConfiguration.class,
+    afterName = "org.springframework.boot.micrometer.metrics.autoconfigure.CompositeMeterRegistryAutoConfiguration")
+@ConditionalOnProperty(prefix = "veracache", name = "enabled", havingValue = "true", matchIfMissing = true)
+@Conditional(OnRedisConfiguredCondition.class)
+@EnableConfigurationProperties(VeracacheProperties.class)
+public class VeracacheAutoConfiguration {
+
+  @Bean(destroyMethod = "close")
+  @ConditionalOnMissingBean
+  public Veracache veracache(VeracacheProperties properties, Environment environment,
+      ObjectProvider<MeterRegistry> meterRegistry) {
+    VeracacheProperties.Breaker breaker = properties.getBreaker();
+    VeracacheOptions.Builder options;
+    try {
+      options = VeracacheOptions.builder(RedisUriResolver.resolve(properties, environment))
+          .clientName(properties.getRedis().getClientName())
+          .commandTimeout(properties.getRedis().getCommandTimeout())
+          .maxL1Ttl(properties.getL1().getMaxTtl())
+          .degradedL1Ttl(properties.getL1().getDegradedTtl())
+          .heartbeatInterval(properties.getHeartbeatInterval())
+          .recoveryGrace(properties.getRecoveryGrace())
+          .circuitBreaker(BreakerSettings.builder().failureRatePercent(breaker.getFailureRatePercent())
+              .minimumCalls(breaker.getMinimumCalls()).windowSize(breaker.getWindowSize())
+              .openDuration(breaker.getOpenDuration()).build());
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("veracache: " + e.getMessage(), e);
+    }
+    MeterRegistry registry = meterRegistry.getIfAvailable();
+    if (registry != null) {
+      options.meterRegistry(registry);
+    }
+    return Veracache.create(options.build());
+  }
+
+  @Bean
+  @ConditionalOnMissingBean(CacheManager.class)
+  public VeracacheCacheManager cacheManager(Veracache veracache, VeracacheProperties properties,
+      BeanFactory beanFactory) {
+    List<String> trusted = new ArrayList<>(properties.getTrustedPackages());
+    if (AutoConfigurationPackages.has(beanFactory)) {
+      trusted.addAll(AutoConfigurationPackages.get(beanFactory));
+    }
+    return new VeracacheCacheManager(veracache, properties, new CacheOptionsFactory(properties.getCacheDefaults(),
+        CacheOptionsFactory.typedJson(trusted, classLoader(beanFactory))));
+  }
+
+  private static ClassLoader classLoader(BeanFactory beanFactory) {
+    ClassLoader loader = beanFactory instanceof ConfigurableBeanFactory configurable
+        ? configurable.getBeanClassLoader() : null;
+    return loader != null ? loader : VeracacheAutoConfiguration.class.getClassLoader();
+  }
+}

@@ -1,0 +1,128 @@
+package dev.veracache.spring.cache;
+
+import dev.veracache.CacheLoaderException;
+import dev.veracache.SplitRead;
+import dev.veracache.TieredCache;
+import java.util.concurrent.Callable;
+import org.springframework.cache.Cache;
+import org.springframework.cache.support.SimpleValueWrapper;
+
+/**
+ * One Spring {@link Cache} over one Veracache {@link TieredCache}: what each call of Spring's cache abstraction does.
+ *
+ * <ul>
+ *   <li>{@code @Cacheable(sync = true)} ({@link #get(Object, Callable)}): the library's fenced read-through. Concurrent
+ *       misses of a key, in this JVM and in others, run the method once; its result fills Redis under the miss's
+ *       lease, refused if an invalidation came meanwhile (R1).</li>
+ *   <li>{@code @Cacheable} ({@link #get(Object)}, then {@link #put}): a split read. The miss takes the fill lease,
+ *       Spring runs the method, and the put fills under that lease, fenced alike. Misses of one key in several
+ *       threads or JVMs: one runs the method and fills, the others wait up to {@code lease-wait-timeout} for it (no
+ *       single flight inside the method call itself: that is what {@code sync = true} adds).</li>
+ *   <li>{@code @CachePut} ({@link #put} without a preceding miss on this thread): a versioned set when the cache has a
+ *       {@code version-property} (stored only over a record that proves it is not older); an invalidation otherwise,
+ *       since an unversioned value cannot prove it is newest. Either way no older value can win.</li>
+ *   <li>{@code @CacheEvict} ({@link #evict}): an invalidation in every JVM, retried until Redis takes it;
+ *       {@code allEntries = true} ({@link #clear}): every key of the cache dropped in every JVM.</li>
+ *   <li>A method returning {@code null} is cached as "not found" (for {@code negative-ttl}).</li>
+ * </ul>
+ */
+public final class VeracacheSpringCache implements Cache {
+
+  private final String name;
+  private final TieredCache<Object, Object> tiered;
+  private final boolean versioned;
+
+  VeracacheSpringCache(String name, TieredCache<Object, Object> tiered, boolean versioned) {
+    this.name = name;
+    this.tiered = tiered;
+    this.versioned = versioned;
+  }
+
+  @Override
+  public String getName() {
+    return name;
+  }
+
+  /** The library's cache of this Spring cache. */
+  @Override
+  public TieredCache<Object, Object> getNativeCache() {
+    return tiered;
+  }
+
+  boolean versioned() {
+    return versioned;
+  }
+
+  @Override
+  public ValueWrapper get(Object key) {
+    SplitRead<Object> read = tiered.beginRead(key);
+    if (read.found()) {
+      OpenReads.abandon(this, key);
+      return new SimpleValueWrapper(read.value());
+    }
+    OpenReads.open(this, key, read);
+    return null;
+  }
+
+  @Override
+  @SuppressWarnings("unchecked")
+  public <T> T get(Object key, Class<T> type) {
+    ValueWrapper found = get(key);
+    Object value = found == null ? null : found.get();
+    if (value != null && type != null && !type.isInstance(value)) {
+      throw new IllegalStateException("cache '" + name + "': cached value for key '" + key + "' is a "
+          + value.getClass().getName() + ", not a " + type.getName());
+    }
+    return (T) value;
+  }
+
+  @Override
+  @SuppressWarnings("unchecked")
+  public <T> T get(Object key, Callable<T> valueLoader) {
+    try {
+      return (T) tiered.get(key, k -> valueLoader.call());
+    } catch (CacheLoaderException e) {
+      throw new ValueRetrievalException(key, valueLoader, e.getCause() == null ? e : e.getCause());
+    }
+  }
+
+  @Override
+  public void put(Object key, Object value) {
+    SplitRead<Object> miss = OpenReads.take(this, key);
+    if (miss != null) {
+      miss.fill(value);
+    } else if (value != null && versioned) {
+      tiered.put(key, value);
+    } else {
+      tiered.invalidate(key);
+    }
+  }
+
+  @Override
+  public ValueWrapper putIfAbsent(Object key, Object value) {
+    OpenReads.abandon(this, key);
+    SplitRead<Object> read = tiered.beginRead(key);
+    if (read.found()) {
+      return new SimpleValueWrapper(read.value());
+    }
+    read.fill(value);
+    return null;
+  }
+
+  @Override
+  public void evict(Object key) {
+    OpenReads.abandon(this, key);
+    tiered.invalidate(key);
+  }
+
+  @Override
+  public void clear() {
+    OpenReads.abandonAll(this);
+    tiered.invalidateAll();
+  }
+
+  @Override
+  public String toString() {
+    return "VeracacheSpringCache[" + name + ", namespace " + tiered.namespace() + (versioned ? ", versioned]" : "]");
+  }
+}
