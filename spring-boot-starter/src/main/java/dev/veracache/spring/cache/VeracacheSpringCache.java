@@ -28,6 +28,8 @@ import org.springframework.cache.support.SimpleValueWrapper;
  */
 public final class VeracacheSpringCache implements Cache {
 
+  private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(VeracacheSpringCache.class);
+
   private final String name;
   private final TieredCache<Object, Object> tiered;
   private final boolean versioned;
@@ -55,9 +57,9 @@ public final class VeracacheSpringCache implements Cache {
 
   @Override
   public ValueWrapper get(Object key) {
+    OpenReads.abandon(this, key); // an earlier miss of this key on this thread that never put: its lease would block
     SplitRead<Object> read = tiered.beginRead(key);
     if (read.found()) {
-      OpenReads.abandon(this, key);
       return new SimpleValueWrapper(read.value());
     }
     OpenReads.open(this, key, read);
@@ -92,7 +94,12 @@ public final class VeracacheSpringCache implements Cache {
     if (miss != null) {
       miss.fill(value);
     } else if (value != null && versioned) {
-      tiered.put(key, value);
+      try {
+        tiered.put(key, value);
+      } catch (IllegalArgumentException | IllegalStateException e) { // its version cannot be read: drop the key
+        log.warn("cache '{}': @CachePut of key '{}' stored as an invalidation: {}", name, key, e.getMessage());
+        tiered.invalidate(key);
+      }
     } else {
       tiered.invalidate(key);
     }

@@ -1,0 +1,115 @@
+package dev.veracache.spring;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.veracache.Veracache;
+import dev.veracache.spring.actuate.VeracacheEndpoint;
+import dev.veracache.spring.actuate.VeracacheRedisHealthIndicator;
+import dev.veracache.spring.autoconfigure.VeracacheAutoConfiguration;
+import dev.veracache.spring.autoconfigure.VeracacheEndpointAutoConfiguration;
+import dev.veracache.spring.autoconfigure.VeracacheHealthAutoConfiguration;
+import dev.veracache.spring.cache.VeracacheCacheManager;
+import dev.veracache.stack.EmbeddedStackExtension;
+import dev.veracache.stack.RedisServer;
+import io.lettuce.core.RedisURI;
+import java.util.Map;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.springframework.boot.autoconfigure.AutoConfigurations;
+import org.springframework.boot.cache.autoconfigure.CacheAutoConfiguration;
+import org.springframework.boot.health.contributor.HealthIndicator;
+import org.springframework.boot.health.contributor.Status;
+import org.springframework.boot.test.context.FilteredClassLoader;
+import org.springframework.boot.test.context.runner.ApplicationContextRunner;
+import org.springframework.cache.CacheManager;
+import org.springframework.cache.concurrent.ConcurrentMapCacheManager;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+
+/** The auto-configuration's conditions with a Redis to connect to (the embedded one). */
+@ExtendWith(EmbeddedStackExtension.class)
+class VeracacheAutoConfigurationIT {
+
+  private ApplicationContextRunner runner;
+  private RedisServer redis;
+
+  @BeforeEach
+  void setUp(RedisServer redis) {
+    this.redis = redis;
+    this.runner = new ApplicationContextRunner()
+        .withConfiguration(AutoConfigurations.of(VeracacheAutoConfiguration.class,
+            VeracacheHealthAutoConfiguration.class, VeracacheEndpointAutoConfiguration.class,
+            CacheAutoConfiguration.class))
+        .withPropertyValues("veracache.redis.uri=" + redis.uri(), "management.endpoints.jmx.exposure.include=*",
+            "management.endpoints.web.exposure.include=*", "spring.jmx.enabled=true");
+  }
+
+  @Test
+  void aConfiguredRedisGivesTheClientTheCacheManagerTheHealthAndTheEndpoint() {
+    runner.withPropertyValues("veracache.caches.products.version-property=version").run(context -> {
+      assertThat(context).hasNotFailed().hasSingleBean(Veracache.class).hasSingleBean(VeracacheCacheManager.class)
+          .hasSingleBean(VeracacheRedisHealthIndicator.class).hasSingleBean(VeracacheEndpoint.class);
+      VeracacheCacheManager manager = context.getBean(VeracacheCacheManager.class);
+      assertThat(manager.getCacheNames()).as("named caches are created at start").containsExactly("products");
+      manager.getCache("products").put(1L, "ignored"); // versioned cache, a value without the property: not cached
+      assertThat(context.getBean(VeracacheRedisHealthIndicator.class).health().getStatus()).isEqualTo(Status.UP);
+      Map<String, Object> report = context.getBean(VeracacheEndpoint.class).report();
+      assertThat(report).containsKeys("client", "pendingInvalidations", "caches");
+      assertThat(((Map<?, ?>) report.get("caches")).containsKey("products")).isTrue();
+    });
+  }
+
+  @Test
+  void anApplicationsOwnCacheManagerWins() {
+    runner.withUserConfiguration(OwnCacheManager.class).run(context -> {
+      assertThat(context).hasNotFailed().hasSingleBean(CacheManager.class).hasSingleBean(Veracache.class);
+      assertThat(context.getBean(CacheManager.class)).isInstanceOf(ConcurrentMapCacheManager.class);
+    });
+  }
+
+  @Test
+  void withoutActuatorTheCachesWorkWithoutHealthOrEndpoint() {
+    runner.withClassLoader(new FilteredClassLoader(HealthIndicator.class,
+        org.springframework.boot.actuate.endpoint.annotation.Endpoint.class)).run(context -> {
+          assertThat(context).hasNotFailed().hasSingleBean(VeracacheCacheManager.class)
+              .doesNotHaveBean(VeracacheRedisHealthIndicator.class).doesNotHaveBean(VeracacheEndpoint.class);
+        });
+  }
+
+  @Test
+  void theApplicationsSpringDataRedisSettingsAreUsedWhenNoVeracacheUriIsSet() {
+    RedisURI uri = RedisURI.create(redis.uri());
+    new ApplicationContextRunner()
+        .withConfiguration(AutoConfigurations.of(VeracacheAutoConfiguration.class))
+        .withPropertyValues("spring.data.redis.host=" + uri.getHost(), "spring.data.redis.port=" + uri.getPort())
+        .run(context -> {
+          assertThat(context).hasNotFailed().hasSingleBean(Veracache.class);
+          assertThat(context.getBean(Veracache.class).options().redisUri().getPort()).isEqualTo(uri.getPort());
+        });
+  }
+
+  @Test
+  void aNegativeSizeFailsTheStartNamingTheProperty() {
+    runner.withPropertyValues("veracache.caches.products.l1-maximum-size=-1").run(context ->
+        assertThat(context.getStartupFailure())
+            .hasStackTraceContaining("veracache.caches.products.l1-maximum-size=-1"));
+  }
+
+  @Test
+  void withDynamicCachesOffAnUnnamedCacheIsNotCreated() {
+    runner.withPropertyValues("veracache.dynamic-caches=false", "veracache.caches.products.ttl=1m").run(context -> {
+      CacheManager manager = context.getBean(CacheManager.class);
+      assertThat(manager.getCache("products")).isNotNull();
+      assertThat(manager.getCache("orders")).isNull();
+    });
+  }
+
+  @Configuration(proxyBeanMethods = false)
+  static class OwnCacheManager {
+    @Bean
+    CacheManager cacheManager() {
+      return new ConcurrentMapCacheManager("products");
+    }
+  }
+}
