@@ -1,7 +1,6 @@
 package dev.veracache.sidecar;
 
-import io.micrometer.core.instrument.MeterRegistry;
-import org.springframework.beans.factory.ObjectProvider;
+import dev.veracache.spring.cdc.CdcLifecycleCallbacks;
 import org.springframework.boot.SpringApplication;
 import org.springframework.boot.autoconfigure.SpringBootApplication;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
@@ -11,26 +10,35 @@ import org.springframework.context.annotation.Bean;
  * The CDC invalidator as a service: {@code java -jar veracache-cdc-sidecar-<version>.jar} with {@code application.yml}
  * (production: no database inside), or {@code java -jar veracache-cdc-sidecar-<version>-demo.jar
  * --veracache.cdc.embedded-stack=true} (demo: its own MariaDB and Redis, {@link dev.veracache.sidecar.demo}).
- * Settings are checked before anything starts ({@link SidecarConfigurationCheck}); configuration failures are printed
- * as a description and an action ({@link SidecarFailureAnalyzer}).
+ *
+ * <p>A thin application on {@code veracache-spring-boot-starter}: {@code veracache.cdc.enabled=true}
+ * ({@code application.yml}) makes the starter run the listener ({@code CdcInvalidatorLifecycle}), its health
+ * ({@code veracacheCdc}, in the readiness group), check its settings and mappings first and print configuration
+ * failures as a description and an action. What is the sidecar's own: the demo servers, the checks of the sidecar's
+ * settings ({@link SidecarConfigurationCheck}), and keeping an orderly stop quiet in its log
+ * ({@link ShutdownInterruptFilter}).
  */
 @SpringBootApplication
-@EnableConfigurationProperties(CdcSidecarProperties.class)
+@EnableConfigurationProperties(DemoModeProperties.class)
 public class CdcSidecarApplication {
 
   public static void main(String[] args) {
     SpringApplication.run(CdcSidecarApplication.class, args);
   }
 
-  /** With the demo servers when demo mode is on ({@link dev.veracache.sidecar.demo.DemoStackConfiguration}). */
+  /** Tells {@link ShutdownInterruptFilter} when the listener starts and when it begins stopping. */
   @Bean
-  CdcInvalidatorLifecycle cdcInvalidatorLifecycle(CdcSidecarProperties properties, ObjectProvider<DemoServers> demo,
-      MeterRegistry registry) {
-    return new CdcInvalidatorLifecycle(properties, demo.getIfAvailable(), registry);
-  }
+  CdcLifecycleCallbacks shutdownInterruptFilterSwitch() {
+    return new CdcLifecycleCallbacks() {
+      @Override
+      public void starting() {
+        ShutdownInterruptFilter.running();
+      }
 
-  @Bean
-  CdcHealthIndicator cdcHealthIndicator(CdcInvalidatorLifecycle listener) {
-    return new CdcHealthIndicator(listener);
+      @Override
+      public void stopping() {
+        ShutdownInterruptFilter.stopping();
+      }
+    };
   }
 }

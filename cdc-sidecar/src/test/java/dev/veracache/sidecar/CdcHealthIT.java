@@ -4,11 +4,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
+import dev.veracache.spring.cdc.CdcHealthIndicator;
+import dev.veracache.spring.cdc.CdcInvalidatorLifecycle;
 import dev.veracache.stack.EmbeddedStack;
 import dev.veracache.stack.StackConfig;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.api.StatefulRedisConnection;
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -36,9 +37,9 @@ import tools.jackson.databind.json.JsonMapper;
 /**
  * Every state {@link CdcHealthIndicator} reports other than UP, each reached on real servers (the embedded MariaDB
  * and Redis, given to the sidecar as external servers) and read from {@code /actuator/health} as an operator or a
- * probe reads it: not started, starting (here: the first-start flush Redis refuses), stalled (Redis stopped while a
+ * probe reads it (the starter's {@code veracacheCdc} component): not started, starting (here: the first-start flush Redis refuses), stalled (Redis stopped while a
  * change waits), stopped (the listener failed), closed. A listener that cannot start at all fails the application's
- * start instead, naming the problem. Every wait checks the overall status as well as the {@code cdc} component.
+ * start instead, naming the problem. Every wait checks the overall status as well as the {@code veracacheCdc} component.
  */
 class CdcHealthIT {
 
@@ -91,9 +92,9 @@ class CdcHealthIT {
 
   @Test
   void beforeTheListenerStartsHealthIsDownAsNotStarted() {
-    CdcInvalidatorLifecycle notStarted = new CdcInvalidatorLifecycle(null, null, new SimpleMeterRegistry());
+    CdcInvalidatorLifecycle notStarted = new CdcInvalidatorLifecycle(null, null, null, null, null);
 
-    Health health = new CdcHealthIndicator(notStarted).health();
+    Health health = new CdcHealthIndicator(notStarted::invalidator).health();
 
     assertThat(health.getStatus()).isEqualTo(Status.DOWN);
     assertThat(health.getDetails()).containsEntry("state", "not started");
@@ -247,9 +248,9 @@ class CdcHealthIT {
     return health(base).path("status").asString();
   }
 
-  /** The {@code cdc} component of the health document. */
+  /** The {@code veracacheCdc} component of the health document. */
   private static JsonNode cdc(String base) {
-    return health(base).path("components").path("cdc");
+    return health(base).path("components").path("veracacheCdc");
   }
 
   private static JsonNode health(String base) {

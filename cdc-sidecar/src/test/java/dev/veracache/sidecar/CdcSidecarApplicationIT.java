@@ -3,6 +3,7 @@ package dev.veracache.sidecar;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.veracache.spring.cdc.CdcInvalidatorLifecycle;
 import dev.veracache.stack.EmbeddedStack;
 import dev.veracache.stack.StackConfig;
 import io.lettuce.core.RedisClient;

@@ -3,6 +3,8 @@ package dev.veracache.sidecar;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowable;
 
+import dev.veracache.spring.cdc.CdcFailureAnalyzer;
+import dev.veracache.spring.cdc.CdcInvalidatorLifecycle;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -70,8 +72,8 @@ class DemoModeCustomSchemaIT {
     Throwable failure = catchThrowable(() -> SpringApplication.run(CdcSidecarApplication.class, "--server.port=0",
         "--veracache.cdc.embedded-stack=true", "--veracache.cdc.mappings=" + mappings,
         "--veracache.cdc.server-id=6012", "--veracache.cdc.name=demo-missing"));
-    FailureAnalysis analysis = new SidecarFailureAnalyzer().analyze(failure);
-    assertThat(analysis).as("analysed by SidecarFailureAnalyzer: %s", failure).isNotNull();
+    FailureAnalysis analysis = new CdcFailureAnalyzer().analyze(failure);
+    assertThat(analysis).as("analysed by CdcFailureAnalyzer: %s", failure).isNotNull();
     assertThat(analysis.getDescription()).contains(mappings.toString())
         .contains("table veracache.invoice: no such table in the database");
     assertThat(analysis.getAction()).contains("veracache.cdc.demo-schema");

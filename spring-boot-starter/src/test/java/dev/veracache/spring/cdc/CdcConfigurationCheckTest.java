@@ -1,0 +1,52 @@
+package dev.veracache.spring.cdc;
+
+import static org.assertj.core.api.Assertions.assertThatCode;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.springframework.boot.SpringApplication;
+import org.springframework.boot.bootstrap.DefaultBootstrapContext;
+import org.springframework.boot.context.event.ApplicationEnvironmentPreparedEvent;
+import org.springframework.boot.context.properties.bind.BindException;
+import org.springframework.core.env.MapPropertySource;
+import org.springframework.core.env.StandardEnvironment;
+
+/** The early check refuses what the auto-configuration would refuse, before any bean starts; only with CDC enabled. */
+class CdcConfigurationCheckTest {
+
+  private static void check(Map<String, Object> properties) {
+    StandardEnvironment environment = new StandardEnvironment();
+    environment.getPropertySources().addFirst(new MapPropertySource("test", properties));
+    new CdcConfigurationCheck().onApplicationEvent(new ApplicationEnvironmentPreparedEvent(
+        new DefaultBootstrapContext(), new SpringApplication(), new String[0], environment));
+  }
+
+  @Test
+  void aBadInlineMappingIsRefusedBeforeAnythingStartsNamingItsProperty() {
+    assertThatThrownBy(() -> check(Map.of("veracache.cdc.enabled", "true", "veracache.cdc.tables[0].table", "orders",
+        "veracache.cdc.tables[0].namespace", "order", "veracache.cdc.tables[0].keys[0]", "{id}")))
+        .isInstanceOf(CdcConfigurationException.class)
+        .hasMessageContaining("veracache.cdc.tables[0].table (orders), written 'orders'");
+  }
+
+  @Test
+  void aMissingMappingFileIsRefusedBeforeAnythingStarts() {
+    assertThatThrownBy(() -> check(Map.of("veracache.cdc.enabled", "true", "veracache.cdc.mappings", "/no/such.yml")))
+        .isInstanceOf(CdcConfigurationException.class).hasMessageContaining("veracache.cdc.mappings names "
+            + "'/no/such.yml', which does not exist");
+  }
+
+  @Test
+  void aBadDurationIsRefusedBeforeAnythingStartsNamingTheProperty() {
+    assertThatThrownBy(() -> check(Map.of("veracache.cdc.enabled", "true", "veracache.cdc.stall-threshold", "soon")))
+        .isInstanceOf(BindException.class).hasMessageContaining("veracache.cdc");
+  }
+
+  @Test
+  void withoutCdcEnabledOrWithoutMappingsNothingIsChecked() {
+    assertThatCode(() -> check(Map.of("veracache.cdc.mappings", "/no/such.yml"))).doesNotThrowAnyException();
+    assertThatCode(() -> check(Map.of("veracache.cdc.enabled", "true"))).as("left to the auto-configuration: an "
+        + "InvalidationMappings bean may bring them").doesNotThrowAnyException();
+  }
+}
