@@ -125,6 +125,32 @@ public class CdcInvalidatorLifecycle implements SmartLifecycle {
   }
 
   /** The running (or closed) listener; null before the first {@link #start()}. */
+  /**
+   * For the {@code veracache} endpoint: the listener's state and reason, how far it is behind the last commit it saw
+   * ({@code veracache.cdc.lag}), and the invalidations it has not applied yet ({@code veracache.cdc.backlog}).
+   */
+  public java.util.Map<String, Object> report() {
+    java.util.Map<String, Object> report = new java.util.LinkedHashMap<>();
+    report.put("listener", properties.name());
+    CdcInvalidator cdc = invalidator;
+    if (cdc == null) {
+      report.put("state", "NOT_STARTED");
+      return report;
+    }
+    CdcInvalidator.Status status = cdc.status();
+    report.put("state", status.state().name());
+    report.put("detail", status.detail());
+    for (String[] gauge : new String[][] {{"lagMillis", "veracache.cdc.lag"}, {"backlog", "veracache.cdc.backlog"},
+        {"oldestUnappliedAgeMillis", "veracache.cdc.oldest.unapplied.age"}}) {
+      io.micrometer.core.instrument.Gauge found =
+          registry.find(gauge[1]).tag("listener", properties.name()).gauge();
+      if (found != null) {
+        report.put(gauge[0], (long) found.value());
+      }
+    }
+    return report;
+  }
+
   public CdcInvalidator invalidator() {
     return invalidator;
   }
