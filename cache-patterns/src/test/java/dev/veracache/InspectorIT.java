@@ -64,6 +64,16 @@ class InspectorIT extends RealServersTest {
     await().atMost(Duration.ofSeconds(30)).until(() -> jvm.inspector().inFlight() == 0);
   }
 
+  /** Row 1 ("v1"), read into the L1 of a cache of {@code jvm} with {@code options}; its inspections are done. */
+  private CacheAside<Long, Product> rowOneInL1(Veracache jvm, CacheOptions.Builder<Long, Product> options)
+      throws java.sql.SQLException {
+    products.insert(1, "v1");
+    CacheAside<Long, Product> cache = jvm.cacheAside(options.build());
+    warmL1(jvm, cache, 1, loader());
+    awaitIdle(jvm);
+    return cache;
+  }
+
   private List<String> staleLines() {
     return logged.list.stream().filter(e -> e.getLevel() == Level.WARN).map(ILoggingEvent::getFormattedMessage)
         .toList();
@@ -111,12 +121,9 @@ class InspectorIT extends RealServersTest {
 
   @Test
   void anUnversionedCacheComparesTheCodecsBytes() throws Exception {
-    products.insert(1, "v1");
     Veracache jvm = inspectedEveryHit();
     CacheAside<Long, Product> cache =
-        jvm.cacheAside(CacheOptions.<Long, Product>builder(namespace, ValueCodec.json(Product.class)).build());
-    warmL1(jvm, cache, 1, loader());
-    awaitIdle(jvm);
+        rowOneInL1(jvm, CacheOptions.<Long, Product>builder(namespace, ValueCodec.json(Product.class)));
     assertThat(jvm.inspector().mismatched()).as("same bytes").isZero();
 
     products.update(1, "v2");
@@ -130,11 +137,8 @@ class InspectorIT extends RealServersTest {
 
   @Test
   void aRowInvalidatedWithinTheWindowIsMismatchedButNotStale() throws Exception {
-    products.insert(1, "v1");
     Veracache jvm = inspectedEveryHit();
-    CacheAside<Long, Product> cache = jvm.cacheAside(productOptions().build());
-    warmL1(jvm, cache, 1, loader());
-    awaitIdle(jvm);
+    CacheAside<Long, Product> cache = rowOneInL1(jvm, productOptions());
     Gate recheck = new Gate();
     jvm.inspector().beforeRecheck = key -> recheck.hold();
 
@@ -262,11 +266,8 @@ class InspectorIT extends RealServersTest {
 
   @Test
   void samplesBeyondMaxInFlightAreDroppedAndCounted() throws Exception {
-    products.insert(1, "v1");
     Veracache jvm = inspected(InspectorOptions.builder().sampleRate(1).window(WINDOW).maxInFlight(1));
-    CacheAside<Long, Product> cache = jvm.cacheAside(productOptions().build());
-    warmL1(jvm, cache, 1, loader());
-    awaitIdle(jvm);
+    CacheAside<Long, Product> cache = rowOneInL1(jvm, productOptions());
     long before = jvm.inspector().sampled();
     Gate inspection = new Gate();
     CacheLoader<Long, Product> heldOnTheInspectorsThread = id -> {
@@ -293,11 +294,8 @@ class InspectorIT extends RealServersTest {
 
   @Test
   void aLoaderErrorDuringAnInspectionIsCountedAndNeverThrown() throws Exception {
-    products.insert(1, "v1");
     Veracache jvm = inspectedEveryHit();
-    CacheAside<Long, Product> cache = jvm.cacheAside(productOptions().build());
-    warmL1(jvm, cache, 1, loader());
-    awaitIdle(jvm);
+    CacheAside<Long, Product> cache = rowOneInL1(jvm, productOptions());
     CacheLoader<Long, Product> failingOffThread = id -> {
       if (Thread.currentThread().getName().startsWith("veracache-inspector-")) {
         throw new java.sql.SQLException("database down");
