@@ -54,10 +54,12 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V>, L1Peek.Peekab
   private final FenceProtocol fence;
   /** Where write-behind keeps each key's last reserved version: outside the namespace, so never tracked. */
   private final String lastReservedPrefix;
+  /** The consistency inspector's sampler; null when the inspector is off (then the hit paths test only this). */
+  private final InspectorSampler<K, V> sampler;
 
   DefaultTieredCache(CacheOptions<K, V> options, FenceProtocol fence, RedisEntries<V> entries,
       InvalidationTracker tracker, PendingInvalidations pending, L1Store l1, SingleFlight<V> singleFlight,
-      KeyShape shape, CacheMetrics metrics) {
+      KeyShape shape, CacheMetrics metrics, InspectorSampler<K, V> sampler) {
     this.options = options;
     this.prefix = options.namespace + ":" + options.keyPrefix;
     this.tracker = tracker;
@@ -76,6 +78,7 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V>, L1Peek.Peekab
     this.defaultKeyEncoder = options.keyEncoder == CacheOptions.DEFAULT_KEY_ENCODER;
     this.fence = fence;
     this.lastReservedPrefix = "veracache:wb:" + options.namespace + ":" + options.keyPrefix;
+    this.sampler = sampler;
   }
 
   @Override
@@ -98,6 +101,9 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V>, L1Peek.Peekab
       }
       if (cached != null) {
         l1Hits.increment();
+        if (sampler != null) {
+          sampler.onHit(key, local, cached, loader);
+        }
         return cached == L1Store.NOT_FOUND ? null : (V) cached;
       }
       metrics.l1Misses.increment();
@@ -142,6 +148,9 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V>, L1Peek.Peekab
       if (found instanceof Lookup.Hit<V> hit) {
         hooks.afterRedisRead(redisKey);
         metrics.l2Hits.increment();
+        if (sampler != null) {
+          sampler.onHit(key, local, hit.value(), loader);
+        }
         hooks.fenceDecided(redisKey, misses.remember(ticket, hit.value()));
         return hit.value();
       }

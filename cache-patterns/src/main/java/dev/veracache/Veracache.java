@@ -32,6 +32,7 @@ public final class Veracache implements AutoCloseable {
   private final FenceProtocol fence;
   private final InvalidationTracker tracker;
   private final PendingInvalidations pending;
+  private final ConsistencyInspector inspector;
   /** One set of meters per namespace, shared by its key shapes (Micrometer keeps the first meter of an id). */
   private final java.util.concurrent.ConcurrentHashMap<String, CacheMetrics> metricsByNamespace =
       new java.util.concurrent.ConcurrentHashMap<>();
@@ -48,6 +49,7 @@ public final class Veracache implements AutoCloseable {
     this.tracker = new InvalidationTracker(link, options);
     this.pending = new PendingInvalidations(fence::invalidate, options);
     tracker.onRecovery(pending::retrySoon);
+    this.inspector = new ConsistencyInspector(options.inspector, options.meterRegistry, options.clientName);
   }
 
   /** Registers the listeners and schedules the background work, once every part exists. */
@@ -89,8 +91,9 @@ public final class Veracache implements AutoCloseable {
         cacheOptions.listenerStalenessBound);
     CacheMetrics metrics = metricsByNamespace.computeIfAbsent(namespace,
         ns -> new CacheMetrics(options.meterRegistry, options.clientName, ns));
-    return new DefaultTieredCache<>(cacheOptions, fence, new RedisEntries<>(cacheOptions, link, pending, metrics),
-        tracker, pending, l1, flight, shape, metrics);
+    RedisEntries<V> entries = new RedisEntries<>(cacheOptions, link, pending, metrics);
+    return new DefaultTieredCache<>(cacheOptions, fence, entries, tracker, pending, l1, flight, shape, metrics,
+        inspector.samplerFor(cacheOptions, l1, entries));
   }
 
   /** Cache-aside: the caller passes the loader on each read and invalidates after each committed write. */
@@ -235,6 +238,14 @@ public final class Veracache implements AutoCloseable {
     return options;
   }
 
+  /**
+   * The consistency inspector of this client's caches: what it sampled and found stale. Off unless
+   * {@link VeracacheOptions.Builder#inspector(InspectorOptions)} set a sample rate.
+   */
+  public ConsistencyInspector inspector() {
+    return inspector;
+  }
+
   /** How many invalidations Redis has not taken yet (they are being retried). */
   public int pendingInvalidations() {
     return pending.size();
@@ -254,6 +265,7 @@ public final class Veracache implements AutoCloseable {
         log.warn("closing {}: {}", c.getClass().getSimpleName(), e.toString());
       }
     }
+    inspector.close();
     try {
       pending.close();
       tracker.close();

@@ -59,6 +59,7 @@ public final class VeracacheOptions {
   final int maxPendingInvalidations;
   final MeterRegistry meterRegistry;
   final Ticker ticker;
+  final InspectorOptions inspector;
 
   private VeracacheOptions(Builder b) {
     this.redisUri = b.redisUri;
@@ -78,6 +79,7 @@ public final class VeracacheOptions {
     this.maxPendingInvalidations = b.maxPendingInvalidations;
     this.meterRegistry = b.meterRegistry;
     this.ticker = b.ticker;
+    this.inspector = b.inspector;
   }
 
   /** The Redis endpoint, with its credentials and TLS settings (do not log it). */
@@ -105,6 +107,11 @@ public final class VeracacheOptions {
     return meterRegistry;
   }
 
+  /** The consistency inspector's settings. */
+  public InspectorOptions inspector() {
+    return inspector;
+  }
+
   /**
    * A builder holding every setting of these options, to derive options that differ in a few (another client name
    * for a second client in the same registry, say). The Redis URI stays the same.
@@ -123,6 +130,7 @@ public final class VeracacheOptions {
     b.maxPendingInvalidations = maxPendingInvalidations;
     b.meterRegistry = meterRegistry;
     b.ticker = ticker;
+    b.inspector = inspector;
     return b;
   }
 
@@ -154,6 +162,7 @@ public final class VeracacheOptions {
     private int maxPendingInvalidations = DEFAULT_MAX_PENDING_INVALIDATIONS;
     private MeterRegistry meterRegistry = Metrics.globalRegistry;
     private Ticker ticker = Ticker.systemTicker();
+    private InspectorOptions inspector = InspectorOptions.disabled();
 
     private Builder(RedisURI redisUri) {
       this.redisUri = redisUri;
@@ -263,6 +272,16 @@ public final class VeracacheOptions {
      */
     public Builder ticker(Ticker ticker) {
       this.ticker = notNull(ticker, "ticker");
+      return this;
+    }
+
+    /**
+     * The consistency inspector ({@link ConsistencyInspector}): samples a share of cache hits, re-reads the database
+     * off the request thread and counts the reads still stale after a window. Default
+     * {@link InspectorOptions#disabled()}: off, nothing on the read path.
+     */
+    public Builder inspector(InspectorOptions inspector) {
+      this.inspector = notNull(inspector, "inspector");
       return this;
     }
 

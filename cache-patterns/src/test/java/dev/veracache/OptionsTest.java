@@ -40,6 +40,7 @@ class OptionsTest {
     assertThat(options.recoveryGrace).isEqualTo(VeracacheOptions.DEFAULT_RECOVERY_GRACE);
     assertThat(options.invalidationRetryInterval).isEqualTo(VeracacheOptions.DEFAULT_INVALIDATION_RETRY_INTERVAL);
     assertThat(options.maxPendingInvalidations).isEqualTo(VeracacheOptions.DEFAULT_MAX_PENDING_INVALIDATIONS);
+    assertThat(options.inspector).isEqualTo(InspectorOptions.disabled());
   }
 
   @Test
@@ -142,6 +143,7 @@ class OptionsTest {
     CacheOptions<String, String> cache = CacheOptions.<String, String>builder("items", CODEC).build();
     assertToBuilderCopiesEveryField(cache, o -> ((CacheOptions<?, ?>) o).toBuilder());
     assertToBuilderCopiesEveryField(BreakerSettings.defaults(), o -> ((BreakerSettings) o).toBuilder());
+    assertToBuilderCopiesEveryField(InspectorOptions.builder().build(), o -> ((InspectorOptions) o).toBuilder());
   }
 
   private static void assertToBuilderCopiesEveryField(Object options, Function<Object, Object> toBuilder,
@@ -201,6 +203,9 @@ class OptionsTest {
     }
     if (type == BreakerSettings.class) {
       return BreakerSettings.builder().windowSize(70 + n).build();
+    }
+    if (type == InspectorOptions.class) {
+      return InspectorOptions.builder().sampleRate(0.5).maxInFlight(70 + n).build();
     }
     if (type == MeterRegistry.class) {
       return new SimpleMeterRegistry();
@@ -275,5 +280,46 @@ class OptionsTest {
     assertThatThrownBy(() -> VeracacheOptions.builder("redis://localhost:6379").circuitBreaker(null))
         .isInstanceOf(NullPointerException.class)
         .hasMessage("circuitBreaker must not be null");
+  }
+
+  @Test
+  void unsetInspectorSettingsTakeTheirDefaultConstantsAndMeanOff() {
+    InspectorOptions options = InspectorOptions.builder().build();
+    assertThat(options.sampleRate()).isEqualTo(InspectorOptions.DEFAULT_SAMPLE_RATE);
+    assertThat(options.window()).isEqualTo(InspectorOptions.DEFAULT_WINDOW);
+    assertThat(options.maxInFlight()).isEqualTo(InspectorOptions.DEFAULT_MAX_IN_FLIGHT);
+    assertThat(options.enabled()).isFalse();
+    assertThat(options).isEqualTo(InspectorOptions.disabled());
+    InspectorOptions on = options.toBuilder().sampleRate(0.01).build();
+    assertThat(on.enabled()).isTrue();
+    assertThat(on.toBuilder().sampleRate(0).build()).isEqualTo(options);
+  }
+
+  @Test
+  void aBadInspectorSettingIsRefusedNamingTheSettingAndTheValue() {
+    assertThatThrownBy(() -> InspectorOptions.builder().sampleRate(1.5))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("inspector sampleRate must be in [0, 1], was 1.5");
+    assertThatThrownBy(() -> InspectorOptions.builder().sampleRate(-0.1))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("inspector sampleRate must be in [0, 1], was -0.1");
+    assertThatThrownBy(() -> InspectorOptions.builder().sampleRate(Double.NaN))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("inspector sampleRate must be in [0, 1], was NaN");
+    assertThatThrownBy(() -> InspectorOptions.builder().window(Duration.ofSeconds(-1)))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("inspector window must be positive, was PT-1S");
+    assertThatThrownBy(() -> InspectorOptions.builder().window(Duration.ZERO))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("inspector window must be positive, was PT0S");
+    assertThatThrownBy(() -> InspectorOptions.builder().window(null))
+        .isInstanceOf(NullPointerException.class)
+        .hasMessage("inspector window must not be null");
+    assertThatThrownBy(() -> InspectorOptions.builder().maxInFlight(0))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("inspector maxInFlight must be positive, was 0");
+    assertThatThrownBy(() -> VeracacheOptions.builder("redis://localhost:6379").inspector(null))
+        .isInstanceOf(NullPointerException.class)
+        .hasMessage("inspector must not be null");
   }
 }

@@ -61,7 +61,7 @@ class ReadmeTest {
     }
     Map<String, Object> constants = new LinkedHashMap<>();
     for (Class<?> type : List.of(CacheOptions.class, VeracacheOptions.class, BreakerSettings.class,
-        WriteBehindOptions.class, FlusherOptions.class, StockOptions.class)) {
+        WriteBehindOptions.class, FlusherOptions.class, StockOptions.class, InspectorOptions.class)) {
       for (Field field : type.getFields()) {
         int modifiers = field.getModifiers();
         if (field.getName().startsWith("DEFAULT_") && Modifier.isStatic(modifiers) && Modifier.isFinal(modifiers)) {

@@ -3,6 +3,7 @@ package dev.veracache.benchmarks;
 import dev.veracache.CacheAside;
 import dev.veracache.CacheLoader;
 import dev.veracache.CacheOptions;
+import dev.veracache.InspectorOptions;
 import dev.veracache.ValueCodec;
 import dev.veracache.Veracache;
 import dev.veracache.VeracacheOptions;
@@ -41,6 +42,8 @@ import org.openjdk.jmh.annotations.Warmup;
  *       target at most 1.1x the raw GET;</li>
  *   <li>{@code veracacheMissWithFill}: a key never seen before: GET, lease script, in-memory loader, fill script;</li>
  *   <li>{@code naiveMissWithFill}: the same miss done the textbook way: GET, then SET with a TTL.</li>
+ *   <li>{@code veracacheL2HitInspected}: {@code veracacheL2Hit} on a second client whose consistency inspector samples
+ *       1% of hits (an in-memory loader re-read on the inspector's thread, bytes compared).</li>
  * </ul>
  */
 @BenchmarkMode(Mode.AverageTime)
@@ -63,6 +66,8 @@ public class L2Benchmark {
   private Veracache veracache;
   private CacheAside<String, byte[]> l2Only;
   private CacheAside<String, byte[]> missing;
+  private Veracache inspectedClient;
+  private CacheAside<String, byte[]> inspected;
   private String[] rawKeys;
   private String[] cacheKeys;
   private final AtomicLong fresh = new AtomicLong();
@@ -80,6 +85,10 @@ public class L2Benchmark {
         .l1Enabled(false).ttl(Duration.ofHours(1)).build());
     missing = veracache.cacheAside(CacheOptions.<String, byte[]>builder("bench-miss", ValueCodec.bytes())
         .l1Enabled(false).ttl(Duration.ofMinutes(5)).build());
+    inspectedClient = Veracache.create(VeracacheOptions.builder(stack.redis().uri()).clientName("inspected")
+        .inspector(InspectorOptions.builder().sampleRate(0.01).build()).build());
+    inspected = inspectedClient.cacheAside(CacheOptions.<String, byte[]>builder("bench-l2", ValueCodec.bytes())
+        .l1Enabled(false).ttl(Duration.ofHours(1)).build()); // the same Redis keys as l2Only
     rawKeys = new String[KEYS];
     cacheKeys = new String[KEYS];
     for (int i = 0; i < KEYS; i++) {
@@ -92,6 +101,11 @@ public class L2Benchmark {
 
   @TearDown(Level.Trial)
   public void tearDown() {
+    System.out.printf("%ninspector at 1%%: sampled %d, dropped %d, mismatched %d, stale %d, errors %d%n",
+        inspectedClient.inspector().sampled(), inspectedClient.inspector().dropped(),
+        inspectedClient.inspector().mismatched(), inspectedClient.inspector().stale(),
+        inspectedClient.inspector().errors());
+    inspectedClient.close();
     rawConnection.close();
     rawClient.shutdown();
     veracache.close();
@@ -116,6 +130,11 @@ public class L2Benchmark {
   @Benchmark
   public byte[] veracacheL2Hit(Cursor cursor) {
     return l2Only.get(cacheKeys[cursor.advance()], loader);
+  }
+
+  @Benchmark
+  public byte[] veracacheL2HitInspected(Cursor cursor) {
+    return inspected.get(cacheKeys[cursor.advance()], loader);
   }
 
   @Benchmark

@@ -1,5 +1,6 @@
 package dev.veracache.spring.actuate;
 
+import dev.veracache.ConsistencyInspector;
 import dev.veracache.Veracache;
 import dev.veracache.spring.cache.VeracacheCacheManager;
 import dev.veracache.spring.cache.VeracacheSpringCache;
@@ -52,6 +53,11 @@ public class VeracacheEndpoint {
       }
     }
     report.put("caches", caches);
+    ConsistencyInspector inspector = veracache.inspector();
+    if (inspector.enabled()) {
+      report.put("inspector", Map.of("sampled", inspector.sampled(), "mismatched", inspector.mismatched(), "stale",
+          inspector.stale(), "dropped", inspector.dropped(), "errors", inspector.errors()));
+    }
     sections.forEach((name, section) -> report.put(name, section.get()));
     return report;
   }

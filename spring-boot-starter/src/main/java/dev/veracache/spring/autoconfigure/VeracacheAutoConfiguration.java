@@ -1,6 +1,7 @@
 package dev.veracache.spring.autoconfigure;
 
 import dev.veracache.BreakerSettings;
+import dev.veracache.InspectorOptions;
 import dev.veracache.Veracache;
 import dev.veracache.VeracacheOptions;
 import dev.veracache.spring.cache.CacheOptionsFactory;
@@ -51,7 +52,9 @@ public class VeracacheAutoConfiguration {
           .recoveryGrace(properties.getRecoveryGrace())
           .circuitBreaker(BreakerSettings.builder().failureRatePercent(breaker.getFailureRatePercent())
               .minimumCalls(breaker.getMinimumCalls()).windowSize(breaker.getWindowSize())
-              .openDuration(breaker.getOpenDuration()).build());
+              .openDuration(breaker.getOpenDuration()).build())
+          .inspector(InspectorOptions.builder().sampleRate(properties.getInspector().getSampleRate())
+              .window(properties.getInspector().getWindow()).build());
     } catch (IllegalArgumentException e) {
       throw new IllegalArgumentException("veracache: " + e.getMessage(), e);
     }
