@@ -144,15 +144,30 @@ class TwoInstancesIT {
     assertThat(first.find(1).name()).isEqualTo("v2");
   }
 
+  @Test
+  void theInspectorCountsAStaleReadOfARowChangedBehindTheCachesBack() throws Exception {
+    ConfigurableApplicationContext context = startInstance("inspected", "veracache.inspector.sample-rate=1",
+        "veracache.inspector.window=200ms");
+    ProductService service = service(context);
+    dev.veracache.ConsistencyInspector inspector = context.getBean(dev.veracache.Veracache.class).inspector();
+    service.findSync(1);
+    sql("UPDATE " + table + " SET name = 'v2', version = 2 WHERE id = 1"); // no listener, no evict: a lost one
+    assertThat(service.findSync(1).name()).as("served from the cache").isEqualTo("v1");
+
+    await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> assertThat(inspector.stale()).isEqualTo(1));
+    assertThat(inspector.sampled()).isEqualTo(1);
+  }
+
   private double fillsRefused(ConfigurableApplicationContext context) {
     MeterRegistry registry = context.getBean(dev.veracache.Veracache.class).options().meterRegistry();
     return registry.find("veracache.fills").tag("result", "refused_lease").counters().stream()
         .mapToDouble(io.micrometer.core.instrument.Counter::count).sum();
   }
 
-  private ConfigurableApplicationContext startInstance(String name) {
+  private ConfigurableApplicationContext startInstance(String name, String... moreProperties) {
     ConfigurableApplicationContext context = new SpringApplicationBuilder(ShopApplication.class)
         .web(WebApplicationType.NONE)
+        .properties(moreProperties)
         .properties("veracache.redis.uri=" + redis.uri(), "veracache.redis.client-name=" + name,
             "veracache.caches.products.namespace=" + table, "veracache.caches.products.version-property=version",
             "veracache.caches.products.lease-wait-timeout=5s",
