@@ -11,13 +11,12 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Collectors;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.common.Uuid;
 
 /**
  * A real Kafka broker (KRaft: broker and controller in one process, node 1, no ZooKeeper) run as a child JVM:
- * {@code CLASSPATH=<the jars of this JVM's class path> java -Xmx384m ... kafka.Kafka server.properties}, so that killing the
+ * {@code CLASSPATH=<the broker's jars, from this JVM's class path> java -Xmx384m ... kafka.Kafka server.properties}, so that killing the
  * application does not kill the log, and the broker can be stopped, SIGSTOPped and SIGKILLed like the other servers.
  *
  * <p>Invariants:
@@ -46,6 +45,8 @@ final class EmbeddedKafkaServer extends EmbeddedServer implements KafkaServer {
   static final Duration STOP_TIMEOUT = Duration.ofSeconds(20);
   private static final Duration FORMAT_TIMEOUT = Duration.ofSeconds(60);
   static final String LOGBACK_FILE = "logback.xml";
+  /** The broker's jars: this module's runtime dependencies, listed at build time (see {@link #brokerClassPath()}). */
+  static final String BROKER_JARS = "/dev/veracache/stack/kafka-broker-jars.txt";
   /**
    * The broker's logging when the class path binds SLF4J to Logback, to stdout, which goes to {@value #LOG_FILE} (not
    * the test's logback-test.xml, whose levels are chosen for the test's own output): WARN and up, plus the lifecycle
@@ -164,15 +165,108 @@ final class EmbeddedKafkaServer extends EmbeddedServer implements KafkaServer {
   }
 
   /**
-   * The jars of this JVM's class path but Veracache's own ({@code veracache-*.jar}): Kafka and its dependencies come
-   * from jars, and the broker needs none of Veracache's classes. Directories are left out because the JDK will not
-   * write a class-data archive for a class path with a non-empty directory in it (the project's
-   * {@code target/classes} and {@code target/test-classes}, whose logging configuration the broker does not want
-   * either); Veracache's jars because they change with each build, and a changed jar makes the JDK refuse the archive.
+   * The jars the broker runs on: this module's own runtime dependencies ({@value #BROKER_JARS}, written at build time
+   * by {@code dependency:list}: {@code kafka_2.13} and everything it needs) in that list's order, plus Logback's two
+   * jars for its logging, each taken from this JVM's class path; a listed jar that is not there is left out. So every
+   * module whose class path has the same versions of them (the parent's dependency management pins them) gives the
+   * broker the same class path, whatever else its tests depend on, and maps the same class-data archive
+   * ({@link KafkaClassArchive}): the module that starts the first broker writes it, every later one maps it (on a
+   * fresh machine, the other modules' JVMs no longer write an archive of their own when they stop their broker).
+   * Directories ({@code target/classes}, whose logging configuration the broker does not want either, and which keep
+   * the JDK from writing an archive) and Veracache's own jars (rebuilt by every build, which makes the JDK refuse the
+   * archive) are never on it. Without the list (a class path that lost the resource), every jar of the class path but
+   * Veracache's, as before the list.
    */
   static String brokerClassPath() {
-    // The JVM's class path, and the jars of any URL class loader between this class and the system loader: under
-    // `mvn exec:java` (the chaos main job) the project's jars are only there, java.class.path is Maven's own.
+    return brokerClassPath(listedBrokerJars(), classPathJars());
+  }
+
+  /**
+   * The jars of {@code classPath} for {@code listed}, in {@code listed}'s order: the listed version's jar, or else the
+   * class path's jar of that artifact (another module's dependency management may have picked another version: it is
+   * the one this JVM runs, and the broker gets it); a listed artifact not on the class path at all is left out.
+   */
+  static String brokerClassPath(List<BrokerJar> listed, List<String> classPath) {
+    List<String> jars = classPath.stream().filter(entry -> !Path.of(entry).getFileName().toString()
+        .startsWith("veracache-")).toList();
+    if (listed.isEmpty()) {
+      return String.join(File.pathSeparator, jars);
+    }
+    java.util.Map<String, String> byName = new java.util.LinkedHashMap<>();
+    jars.forEach(jar -> byName.putIfAbsent(Path.of(jar).getFileName().toString(), jar));
+    java.util.LinkedHashSet<String> chosen = new java.util.LinkedHashSet<>();
+    for (BrokerJar jar : listed) {
+      String exact = byName.get(jar.fileName());
+      if (exact != null) {
+        chosen.add(exact);
+      } else {
+        byName.entrySet().stream().filter(e -> jar.sameArtifact(e.getKey())).findFirst()
+            .ifPresent(e -> chosen.add(e.getValue()));
+      }
+    }
+    return String.join(File.pathSeparator, chosen);
+  }
+
+  /** One jar of {@value #BROKER_JARS}. */
+  record BrokerJar(String artifactId, String version, String classifier) {
+    String fileName() {
+      return artifactId + "-" + version + (classifier.isEmpty() ? "" : "-" + classifier) + ".jar";
+    }
+
+    /** Whether a jar file name is this artifact in some version: {@code <artifactId>-<digit>...[-classifier].jar}. */
+    boolean sameArtifact(String name) {
+      String prefix = artifactId + "-";
+      return name.startsWith(prefix) && name.length() > prefix.length()
+          && Character.isDigit(name.charAt(prefix.length()))
+          && name.endsWith((classifier.isEmpty() ? "" : "-" + classifier) + ".jar");
+    }
+
+    /**
+     * One line of {@code dependency:list} ({@code   group:artifact:jar[:classifier]:version:scope}, possibly followed
+     * by {@code  -- module ...}), or null for a line that names no jar (the header, a blank line).
+     */
+    static BrokerJar parse(String line) {
+      String coordinates = line.strip();
+      int module = coordinates.indexOf(" -- ");
+      if (module >= 0) {
+        coordinates = coordinates.substring(0, module);
+      }
+      String[] parts = coordinates.split(":");
+      if (parts.length < 5 || !"jar".equals(parts[2])) {
+        return null;
+      }
+      return new BrokerJar(parts[1], parts[parts.length - 2], parts.length >= 6 ? parts[3] : "");
+    }
+  }
+
+  /** The jars of {@value #BROKER_JARS}, then Logback's two; empty without the list. */
+  private static List<BrokerJar> listedBrokerJars() {
+    List<BrokerJar> jars = new ArrayList<>();
+    try (var in = EmbeddedKafkaServer.class.getResourceAsStream(BROKER_JARS)) {
+      if (in == null) {
+        return List.of();
+      }
+      for (String line : new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8).split("\n")) {
+        BrokerJar jar = BrokerJar.parse(line);
+        if (jar != null) {
+          jars.add(jar);
+        }
+      }
+    } catch (IOException e) {
+      return List.of();
+    }
+    // Logback is a test dependency here, so not in the list: the broker's logging (LOGBACK) when the class path has it.
+    jars.add(new BrokerJar("logback-classic", "", ""));
+    jars.add(new BrokerJar("logback-core", "", ""));
+    return jars;
+  }
+
+  /**
+   * This JVM's class path, and the jars of any URL class loader between this class and the system loader (under
+   * {@code mvn exec:java}, the chaos main job, the project's jars are only there: java.class.path is Maven's own):
+   * regular files only.
+   */
+  private static List<String> classPathJars() {
     java.util.LinkedHashSet<String> entries = new java.util.LinkedHashSet<>();
     for (ClassLoader loader = EmbeddedKafkaServer.class.getClassLoader(); loader != null; loader = loader.getParent()) {
       if (loader instanceof java.net.URLClassLoader urls) {
@@ -188,10 +282,7 @@ final class EmbeddedKafkaServer extends EmbeddedServer implements KafkaServer {
       }
     }
     entries.addAll(Arrays.asList(System.getProperty("java.class.path").split(File.pathSeparator)));
-    return entries.stream()
-        .filter(entry -> !entry.isEmpty() && Files.isRegularFile(Path.of(entry)))
-        .filter(entry -> !Path.of(entry).getFileName().toString().startsWith("veracache-"))
-        .collect(Collectors.joining(File.pathSeparator));
+    return entries.stream().filter(entry -> !entry.isEmpty() && Files.isRegularFile(Path.of(entry))).toList();
   }
 
   /**

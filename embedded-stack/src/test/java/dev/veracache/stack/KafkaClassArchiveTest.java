@@ -8,7 +8,10 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The broker's shared class-data archive: written once, published only after a clean exit, keyed by the jars. */
+/**
+ * The broker's shared class-data archive: written once, published only after a clean exit, keyed by the jars; and the
+ * broker's class path, the same jars in every module.
+ */
 class KafkaClassArchiveTest {
 
   private static final List<String> OPTIONS = List.of("-Xmx384m");
@@ -95,6 +98,46 @@ class KafkaClassArchiveTest {
     try (var files = Files.list(cds)) {
       assertThat(files.count()).isEqualTo(KafkaClassArchive.KEPT);
     }
+  }
+
+  @Test
+  void everyModulesBrokerRunsOnTheListedJarsInTheListsOrderSoAllMapOneArchive(@TempDir Path dir) throws Exception {
+    Path repo = Files.createDirectories(dir.resolve("m2"));
+    Path kafka = Files.writeString(repo.resolve("kafka_2.13-4.2.1.jar"), "kafka");
+    Path scala = Files.writeString(repo.resolve("scala-library-2.13.16.jar"), "scala");
+    Path logback = Files.writeString(repo.resolve("logback-classic-1.5.38.jar"), "logback");
+    Path junit = Files.writeString(repo.resolve("junit-jupiter-api-5.12.2.jar"), "junit");
+    Path ownJar = Files.writeString(repo.resolve("veracache-cache-patterns-0.1.0-SNAPSHOT.jar"), "rebuilt each build");
+    List<EmbeddedKafkaServer.BrokerJar> listed = List.of(
+        EmbeddedKafkaServer.BrokerJar.parse("   org.apache.kafka:kafka_2.13:jar:4.2.1:compile -- module kafka [auto]"),
+        EmbeddedKafkaServer.BrokerJar.parse("   org.scala-lang:scala-library:jar:2.13.16:compile"),
+        new EmbeddedKafkaServer.BrokerJar("logback-classic", "", ""));
+    String thisModule = EmbeddedKafkaServer.brokerClassPath(listed,
+        List.of(junit.toString(), scala.toString(), kafka.toString(), logback.toString()));
+    String anotherModule = EmbeddedKafkaServer.brokerClassPath(listed,
+        List.of(ownJar.toString(), logback.toString(), kafka.toString(), scala.toString()));
+
+    assertThat(thisModule).isEqualTo(String.join(java.io.File.pathSeparator, kafka.toString(), scala.toString(),
+        logback.toString()));
+    assertThat(anotherModule).as("other test jars, another order, its own jar: the same jars").isEqualTo(thisModule);
+    assertThat(KafkaClassArchive.of(anotherModule, OPTIONS).file()).isEqualTo(KafkaClassArchive.of(thisModule, OPTIONS)
+        .file());
+
+    Path otherScala = Files.writeString(repo.resolve("scala-library-2.13.17.jar"), "scala, mediated elsewhere");
+    assertThat(EmbeddedKafkaServer.brokerClassPath(listed, List.of(kafka.toString(), otherScala.toString())))
+        .as("another version of a listed artifact is the one the broker gets; an absent one is left out")
+        .isEqualTo(kafka + java.io.File.pathSeparator + otherScala);
+    assertThat(EmbeddedKafkaServer.BrokerJar.parse("The following files have been resolved:")).isNull();
+    assertThat(EmbeddedKafkaServer.BrokerJar.parse("   io.netty:netty-transport-native-epoll:jar:linux-x86_64:4.1.1:"
+        + "runtime").fileName()).isEqualTo("netty-transport-native-epoll-4.1.1-linux-x86_64.jar");
+  }
+
+  @Test
+  void theBuiltListGivesTheBrokerKafkaAndLeavesTheTestJarsOut() {
+    String classPath = EmbeddedKafkaServer.brokerClassPath();
+
+    assertThat(classPath).contains("kafka_2.13-").contains("kafka-clients-").contains("logback-classic-")
+        .doesNotContain("junit").doesNotContain("assertj").doesNotContain("veracache-");
   }
 
   private static Path writtenAt(List<String> options) {
