@@ -82,26 +82,31 @@ final class CacheWrites<K, V> {
     }
   }
 
-  /** Every key under {@code redisPrefix}; see {@link TieredCache#invalidateAll}. */
+  /**
+   * Every key under {@code redisPrefix}; see {@link TieredCache#invalidateAll}. When Redis does not take it, it is
+   * queued and retried like any invalidation, and reads of the cache bypass Redis and L1 until it lands.
+   */
   void invalidateAll(String redisPrefix) {
     if (l1 != null) {
       l1.clear(); // this client's own deletes are not pushed back to it (NOLOOP)
     }
     singleFlight.detachAll();
-    long deleted;
+    Runnable clear = () -> {
+      long deleted = entries.deleteAllStartingWith(redisPrefix);
+      if (l1 != null) {
+        l1.clear();
+      }
+      metrics.invalidationsApplied.increment((double) deleted);
+      log.info("cache '{}': invalidated every key under '{}' ({} in Redis)", options.namespace, redisPrefix, deleted);
+    };
     try {
-      deleted = entries.deleteAllStartingWith(redisPrefix);
+      clear.run();
     } catch (L2Failure e) {
-      log.warn("cache '{}': Redis did not invalidate every key under '{}': {}", options.namespace, redisPrefix,
-          e.getMessage());
-      throw new CacheUnavailableException("cache '" + options.namespace + "': Redis did not invalidate every key under '"
-          + redisPrefix + "': " + e.getMessage(), e.reason, e);
+      pending.enqueueClear(redisPrefix, clear);
+      metrics.invalidationsQueued.increment();
+      log.warn("cache '{}': Redis did not invalidate every key under '{}', queued for retry (reads of the cache "
+          + "bypass Redis meanwhile): {}", options.namespace, redisPrefix, e.getMessage());
     }
-    if (l1 != null) {
-      l1.clear();
-    }
-    metrics.invalidationsApplied.increment((double) deleted);
-    log.info("cache '{}': invalidated every key under '{}' ({} in Redis)", options.namespace, redisPrefix, deleted);
   }
 
   /** A versioned set; see {@link TieredCache#put}. */

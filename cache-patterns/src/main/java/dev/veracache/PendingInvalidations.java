@@ -72,6 +72,8 @@ final class PendingInvalidations implements AutoCloseable {
   private final int max;
   private final long retryIntervalNanos;
   private final ConcurrentHashMap<String, Entry> pending = new ConcurrentHashMap<>();
+  /** Whole-cache invalidations Redis did not take, by key prefix, each with what deletes its keys. */
+  private final Map<String, Runnable> pendingClears = new java.util.concurrent.ConcurrentHashMap<>();
   private final ScheduledExecutorService retrier;
   /** The periodic {@link #retryRound}, cancelled on close. */
   private volatile ScheduledFuture<?> retries;
@@ -142,8 +144,18 @@ final class PendingInvalidations implements AutoCloseable {
     }
   }
 
+  /**
+   * Queues a whole-cache invalidation ({@link TieredCache#invalidateAll}) Redis did not take: {@code clear} deletes
+   * every key under {@code redisPrefix} (throwing {@link L2Failure} when Redis does not take it). Until it lands,
+   * reads of those keys bypass Redis and L1 ({@link #settle}); the retries run in the background only (a clear is a
+   * SCAN of the cache: no read waits for it).
+   */
+  void enqueueClear(String redisPrefix, Runnable clear) {
+    pendingClears.put(redisPrefix, clear);
+  }
+
   boolean isEmpty() {
-    return pending.isEmpty();
+    return pending.isEmpty() && pendingClears.isEmpty();
   }
 
   /**
@@ -151,22 +163,43 @@ final class PendingInvalidations implements AutoCloseable {
    * retry was applied); false when it is still pending: then neither Redis nor L1 may be used for it.
    */
   boolean settle(String redisKey) {
+    if (!pendingClears.isEmpty()) {
+      for (String prefix : pendingClears.keySet()) {
+        if (redisKey.startsWith(prefix)) {
+          return false;
+        }
+      }
+    }
     Entry entry = pending.get(redisKey);
     return entry == null || tryApply(redisKey, entry) == null;
   }
 
   int size() {
-    return pending.size();
+    return pending.size() + pendingClears.size();
   }
 
   /** Retries now rather than at the next tick: called when Redis is healthy again. */
   void retrySoon() {
-    if (!pending.isEmpty()) {
+    if (!isEmpty()) {
       retrier.execute(this::retryRound);
     }
   }
 
   private void retryAll() {
+    for (Map.Entry<String, Runnable> clear : pendingClears.entrySet()) {
+      try {
+        clear.getValue().run();
+      } catch (L2Failure e) {
+        if (e.kind == L2Failure.Kind.UNAVAILABLE) {
+          return; // next round
+        }
+        continue;
+      }
+      if (pendingClears.remove(clear.getKey(), clear.getValue())) {
+        retried.increment();
+        log.info("pending invalidation of every key under '{}' applied", clear.getKey());
+      }
+    }
     if (pending.isEmpty()) {
       return;
     }
@@ -207,9 +240,9 @@ final class PendingInvalidations implements AutoCloseable {
       scheduled.cancel(false);
     }
     retrier.shutdownNow();
-    if (!pending.isEmpty()) {
+    if (!isEmpty()) {
       log.error("closing with {} invalidations Redis never took; those keys may stay stale in Redis until their TTL",
-          pending.size());
+          size());
     }
   }
 }

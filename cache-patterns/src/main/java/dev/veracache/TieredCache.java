@@ -73,7 +73,8 @@ public interface TieredCache<K, V> {
    * call, may stay (its read is not older than the call). Do not use it on a write-behind cache's namespace: writes
    * still waiting for their flush would be dropped, and reads would see the database's older row until the flush.
    *
-   * @throws CacheUnavailableException if Redis did not take it (nothing is retried: call it again)
+   * If Redis does not take it, it is retried in the background until it does, and reads of the cache in this JVM
+   * bypass Redis and L1 meanwhile (as for {@link #invalidate}).
    */
   void invalidateAll();
 

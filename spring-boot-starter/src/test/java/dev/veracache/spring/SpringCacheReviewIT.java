@@ -3,6 +3,7 @@ package dev.veracache.spring;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatCode;
 
+import dev.veracache.spring.cache.SpringCalls;
 import dev.veracache.spring.shop.Product;
 import dev.veracache.spring.shop.ShopApplication;
 import dev.veracache.stack.EmbeddedStackExtension;
@@ -32,7 +33,8 @@ import org.springframework.context.ConfigurableApplicationContext;
  * {@code put(key, result)} unless {@code unless} vetoes it or the method throws; {@code put} alone for
  * {@code @CachePut}; {@code evict} for {@code @CacheEvict}), each "thread" being a single-thread executor, so every
  * interleaving is fixed by the order of the calls, never by timing. Values stand for database rows: {@code v1} was read
- * before the commit of {@code v2}. The caches are unversioned ({@code @CachePut} is then an invalidation).
+ * before the commit of {@code v2}. The caches are unversioned ({@code @CachePut} is then an invalidation). Calls are
+ * marked as {@code OpenReadScope} marks each cached method call around Spring's interceptor ({@link SpringCalls}).
  */
 @ExtendWith(EmbeddedStackExtension.class)
 class SpringCacheReviewIT {
@@ -78,18 +80,21 @@ class SpringCacheReviewIT {
   void aCachePutOnAThreadWithALeftoverMissStillInvalidates() throws Exception {
     ExecutorService pooled = thread();
     ExecutorService reader = thread();
-    assertThat(on(pooled, () -> cache.get(1L))).as("the first request's @Cacheable miss; its method throws").isNull();
+    assertThat(on(pooled, () -> inOneCall(() -> cache.get(1L))))
+        .as("the first request's @Cacheable miss; its method throws").isNull();
 
     cache.evict(1L); // any invalidation of the key (an @CacheEvict elsewhere, or CDC of an earlier write)
+    int readerCall = on(reader, SpringCalls::begin);
     assertThat(on(reader, () -> cache.get(1L))).as("a reader's miss; it takes the lease and reads v1").isNull();
 
     // The database now holds v2; the pooled thread's next request runs @CachePut(key = 1) with v2.
-    on(pooled, () -> {
+    on(pooled, () -> inOneCall(() -> {
       cache.put(1L, V2);
       return null;
-    });
+    }));
     on(reader, () -> {
       cache.put(1L, V1); // the reader's @Cacheable put of what it read before the commit
+      SpringCalls.end(readerCall);
       return null;
     });
 
@@ -107,12 +112,15 @@ class SpringCacheReviewIT {
   @Test
   void anOuterPutNeverFillsUnderTheLeaseOfANestedRead() throws Exception {
     ExecutorService t = thread();
+    int outerCall = on(t, SpringCalls::begin);
     assertThat(on(t, () -> cache.get(1L))).as("outer @Cacheable miss; its method reads v1").isNull();
 
     cache.evict(1L); // v2 committed, then @CacheEvict (or CDC)
-    assertThat(on(t, () -> cache.get(1L))).as("inner @Cacheable of the same key: a miss; it throws").isNull();
+    assertThat(on(t, () -> inOneCall(() -> cache.get(1L))))
+        .as("inner @Cacheable of the same key: a miss; it throws").isNull();
     on(t, () -> {
       cache.put(1L, V1); // the outer method returns what it read before the commit
+      SpringCalls.end(outerCall);
       return null;
     });
 
@@ -144,14 +152,15 @@ class SpringCacheReviewIT {
    */
   @Test
   void aVetoedPutDoesNotKeepOtherReadersFromCachingTheKey() throws Exception {
-    assertThat(on(thread(), () -> cache.get(2L))).as("a miss whose result unless vetoes: no put").isNull();
+    assertThat(on(thread(), () -> inOneCall(() -> cache.get(2L))))
+        .as("a miss whose result unless vetoes: no put").isNull();
 
     ExecutorService other = thread();
-    assertThat(on(other, () -> cache.get(2L))).as("another request's miss").isNull();
-    on(other, () -> {
+    on(other, () -> inOneCall(() -> {
+      assertThat(cache.get(2L)).as("another request's miss").isNull();
       cache.put(2L, new Product(2, "w1", 1));
       return null;
-    });
+    }));
 
     assertThat(on(thread(), () -> cache.get(2L))).as("the second reader's result, cached").isNotNull();
   }
@@ -186,6 +195,16 @@ class SpringCacheReviewIT {
     MeterRegistry registry = context.getBean(dev.veracache.Veracache.class).options().meterRegistry();
     return registry.find("veracache.lease.waits").tag("outcome", "timeout").timers().stream()
         .mapToLong(Timer::count).sum();
+  }
+
+  /** One cached method call, marked as Spring's cache interceptor marks it (see OpenReadScope). */
+  private static <T> T inOneCall(Callable<T> call) throws Exception {
+    int outer = SpringCalls.begin();
+    try {
+      return call.call();
+    } finally {
+      SpringCalls.end(outer);
+    }
   }
 
   private ExecutorService thread() {

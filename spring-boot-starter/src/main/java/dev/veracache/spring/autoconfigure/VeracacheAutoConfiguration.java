@@ -65,6 +65,12 @@ public class VeracacheAutoConfiguration {
     return Veracache.create(options.build());
   }
 
+  /** Marks each cached method call, so that a put fills only under a read of its own call (see OpenReads). */
+  @Bean
+  public static org.springframework.beans.factory.config.BeanPostProcessor veracacheOpenReadScope() {
+    return dev.veracache.spring.cache.OpenReadScope.installer();
+  }
+
   @Bean
   @ConditionalOnMissingBean(CacheManager.class)
   public VeracacheCacheManager cacheManager(Veracache veracache, VeracacheProperties properties,

@@ -11,10 +11,17 @@ import java.util.Objects;
  * method on a miss, then {@code Cache.put(key, value)} on the same thread; the miss's fill lease waits here for that
  * put. A few may be open at once (nested cached methods, several caches in one {@code @Caching}).
  *
- * <p>Invariants: an open read is taken (removed) by the put of its cache and key, or abandoned (its lease released) by
- * an evict or clear of it, or by a newer read of the same cache and key on the thread; at most {@link #MAX_OPEN} stay
- * open per thread, the eldest abandoned beyond that (a method that threw never puts: its lease goes at the thread's
- * next reads, or expires by itself after {@code lease-ttl}).
+ * <p>Invariants:
+ * <ul>
+ *   <li><b>A put fills only under a read of its own method call.</b> {@link OpenReadScope} marks each cached method
+ *       call; a put takes only a read opened since its call's mark, and when the call ends (returned, threw, or its
+ *       result vetoed by {@code unless}) every read it left open is abandoned: its lease released at once, never
+ *       matched to a later put of the same key (which may carry a value read before a newer invalidation).</li>
+ *   <li>An open read is also abandoned by an evict or clear of it, and by a newer read of the same cache and key on
+ *       the thread (which would otherwise wait on the thread's own lease).</li>
+ *   <li>Outside a marked call (the cache used directly), at most {@link #MAX_OPEN} stay open per thread, the eldest
+ *       abandoned beyond that; a lease not given back expires by itself after {@code lease-ttl}.</li>
+ * </ul>
  */
 final class OpenReads {
 
@@ -23,6 +30,8 @@ final class OpenReads {
   private record Open(Object cache, Object key, SplitRead<Object> read) {}
 
   private static final ThreadLocal<Deque<Open>> OPEN = ThreadLocal.withInitial(ArrayDeque::new);
+  /** How many reads were open when the thread's innermost marked call began; -1 outside any. */
+  private static final ThreadLocal<int[]> SCOPE = ThreadLocal.withInitial(() -> new int[] {-1});
 
   private OpenReads() {}
 
@@ -35,10 +44,29 @@ final class OpenReads {
     }
   }
 
-  /** The thread's open read of this cache and key, removed; null when there is none. */
+  /** Begins a marked call: returns what {@link #endCall} needs to restore the outer call's mark. */
+  static int beginCall() {
+    int[] scope = SCOPE.get();
+    int outer = scope[0];
+    scope[0] = OPEN.get().size();
+    return outer;
+  }
+
+  /** Ends a marked call: abandons every read it left open, and restores the outer call's mark. */
+  static void endCall(int outer) {
+    int[] scope = SCOPE.get();
+    Deque<Open> open = OPEN.get();
+    while (open.size() > Math.max(scope[0], 0)) {
+      open.removeLast().read().abandon();
+    }
+    scope[0] = outer;
+  }
+
+  /** The thread's open read of this cache and key in the current call, removed; null when there is none. */
   static SplitRead<Object> take(Object cache, Object key) {
     Deque<Open> open = OPEN.get();
-    for (Iterator<Open> it = open.descendingIterator(); it.hasNext(); ) {
+    int visible = open.size() - Math.max(SCOPE.get()[0], 0); // reads opened since the current call's mark
+    for (Iterator<Open> it = open.descendingIterator(); it.hasNext() && visible-- > 0; ) {
       Open o = it.next();
       if (o.cache() == cache && Objects.equals(o.key(), key)) {
         it.remove();

@@ -18,7 +18,8 @@ import tools.jackson.databind.jsontype.BasicPolymorphicTypeValidator;
 /**
  * The codec of a Spring cache without a {@code value-type}: a method may return any class, so each value is written
  * with its class name ({@code <class>\n<json>}), and nested values of declared type {@code Object} (a list's
- * elements) carry theirs (Jackson's default typing). A class is read back only if it is trusted: in the application's
+ * elements) carry theirs (Jackson's default typing for {@code Object} only: a field declared {@code List} or
+ * {@code Map} is read by its declared type, whatever list or map it held). A class is read back only if it is trusted: in the application's
  * packages or {@code veracache.trusted-packages}, or one of a few JDK value types; anything else in Redis is refused
  * (the library reports it, drops the record and loads the row), so a Redis writer cannot make this JVM build an
  * arbitrary class.
@@ -43,7 +44,7 @@ final class TypedJsonCodec implements ValueCodec<Object> {
         .allowIfSubType((context, type) -> trusted(type.getName()));
     this.mapper = JsonMapper.builder()
         .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
-        .activateDefaultTyping(validator.build(), DefaultTyping.NON_FINAL)
+        .activateDefaultTyping(validator.build(), DefaultTyping.JAVA_LANG_OBJECT)
         .build();
   }
 

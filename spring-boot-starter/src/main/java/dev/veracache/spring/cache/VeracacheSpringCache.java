@@ -69,8 +69,13 @@ public final class VeracacheSpringCache implements Cache {
   @Override
   @SuppressWarnings("unchecked")
   public <T> T get(Object key, Class<T> type) {
-    ValueWrapper found = get(key);
-    Object value = found == null ? null : found.get();
+    OpenReads.abandon(this, key);
+    SplitRead<Object> read = tiered.beginRead(key); // a lookup: no put follows it, so a miss keeps no lease
+    if (!read.found()) {
+      read.abandon();
+      return null;
+    }
+    Object value = read.value();
     if (value != null && type != null && !type.isInstance(value)) {
       throw new IllegalStateException("cache '" + name + "': cached value for key '" + key + "' is a "
           + value.getClass().getName() + ", not a " + type.getName());
@@ -106,14 +111,58 @@ public final class VeracacheSpringCache implements Cache {
   }
 
   @Override
+  /**
+   * The cached answer if there is one; otherwise {@code value} is stored only if it can prove it is not older than
+   * what the cache has seen (a versioned set); on an unversioned cache nothing is stored, since the value was computed
+   * before this call and may predate an invalidation (R1).
+   */
+  @Override
   public ValueWrapper putIfAbsent(Object key, Object value) {
     OpenReads.abandon(this, key);
     SplitRead<Object> read = tiered.beginRead(key);
     if (read.found()) {
       return new SimpleValueWrapper(read.value());
     }
-    read.fill(value);
+    read.abandon();
+    if (value != null && versioned) {
+      tiered.put(key, value);
+    }
     return null;
+  }
+
+  /**
+   * For {@code @Cacheable} methods returning a {@code CompletableFuture} ({@code sync = false}): a lookup. The put
+   * comes later, from whichever thread completes the future, so a miss keeps no lease: that put is then a versioned
+   * set (versioned caches) or an invalidation. Prefer {@code sync = true} for such methods.
+   */
+  @Override
+  public java.util.concurrent.CompletableFuture<?> retrieve(Object key) {
+    OpenReads.abandon(this, key);
+    SplitRead<Object> read = tiered.beginRead(key);
+    if (!read.found()) {
+      read.abandon();
+      return null;
+    }
+    return java.util.concurrent.CompletableFuture.completedFuture(new SimpleValueWrapper(read.value()));
+  }
+
+  /**
+   * For {@code @Cacheable(sync = true)} methods returning a {@code CompletableFuture}: the fenced read-through, on the
+   * common pool, the method's future awaited as the loader.
+   */
+  @Override
+  @SuppressWarnings("unchecked")
+  public <T> java.util.concurrent.CompletableFuture<T> retrieve(Object key,
+      java.util.function.Supplier<java.util.concurrent.CompletableFuture<T>> valueLoader) {
+    return java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+      try {
+        return (T) tiered.get(key, k -> valueLoader.get().join());
+      } catch (CacheLoaderException e) {
+        Throwable cause = e.getCause() instanceof java.util.concurrent.CompletionException c && c.getCause() != null
+            ? c.getCause() : e.getCause();
+        throw new java.util.concurrent.CompletionException(cause == null ? e : cause);
+      }
+    });
   }
 
   @Override

@@ -1,0 +1,45 @@
+package dev.veracache.spring.cache;
+
+import org.aopalliance.intercept.MethodInterceptor;
+import org.aopalliance.intercept.MethodInvocation;
+import org.springframework.beans.factory.config.BeanPostProcessor;
+import org.springframework.cache.interceptor.BeanFactoryCacheOperationSourceAdvisor;
+
+/**
+ * Marks each call of a cached method (around Spring's {@code CacheInterceptor}) so that a {@code put} fills only under
+ * the lease of a read opened in that same call, and every read the call left open is abandoned when it ends; see
+ * {@link OpenReads}. Installed by wrapping the advice of Spring's cache advisor as it is created.
+ */
+public final class OpenReadScope implements MethodInterceptor {
+
+  private final MethodInterceptor cacheInterceptor;
+
+  OpenReadScope(MethodInterceptor cacheInterceptor) {
+    this.cacheInterceptor = cacheInterceptor;
+  }
+
+  @Override
+  public Object invoke(MethodInvocation invocation) throws Throwable {
+    int outer = OpenReads.beginCall();
+    try {
+      return cacheInterceptor.invoke(invocation);
+    } finally {
+      OpenReads.endCall(outer);
+    }
+  }
+
+  /** The bean post-processor that wraps the cache advisor's interceptor (once). */
+  public static BeanPostProcessor installer() {
+    return new BeanPostProcessor() {
+      @Override
+      public Object postProcessAfterInitialization(Object bean, String beanName) {
+        if (bean instanceof BeanFactoryCacheOperationSourceAdvisor advisor
+            && advisor.getAdvice() instanceof MethodInterceptor interceptor
+            && !(interceptor instanceof OpenReadScope)) {
+          advisor.setAdvice(new OpenReadScope(interceptor));
+        }
+        return bean;
+      }
+    };
+  }
+}
