@@ -52,12 +52,13 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V>, L1Peek.Peekab
   private final CacheWrites<K, V> writes;
   private final boolean defaultKeyEncoder;
   private final FenceProtocol fence;
+  private final RefreshAhead<K, V> refresh; // null when refresh-ahead is off: the plain GET
   /** Where write-behind keeps each key's last reserved version: outside the namespace, so never tracked. */
   private final String lastReservedPrefix;
 
   DefaultTieredCache(CacheOptions<K, V> options, FenceProtocol fence, RedisEntries<V> entries,
       InvalidationTracker tracker, PendingInvalidations pending, L1Store l1, SingleFlight<V> singleFlight,
-      KeyShape shape, CacheMetrics metrics) {
+      KeyShape shape, CacheMetrics metrics, RefreshAhead.Threads refreshThreads) {
     this.options = options;
     this.prefix = options.namespace + ":" + options.keyPrefix;
     this.tracker = tracker;
@@ -75,6 +76,8 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V>, L1Peek.Peekab
     this.writes = new CacheWrites<>(options, fence, pending, entries, misses, l1, singleFlight, metrics);
     this.defaultKeyEncoder = options.keyEncoder == CacheOptions.DEFAULT_KEY_ENCODER;
     this.fence = fence;
+    this.refresh = options.refreshAfterWrite == null ? null
+        : new RefreshAhead<>(options, fence, entries, misses, writes, refreshThreads);
     this.lastReservedPrefix = "veracache:wb:" + options.namespace + ":" + options.keyPrefix;
   }
 
@@ -135,7 +138,7 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V>, L1Peek.Peekab
       }
       Lookup<V> found;
       try {
-        found = entries.read(redisKey);
+        found = refresh == null ? entries.read(redisKey) : refresh.read(key, local, redisKey, loader);
       } catch (L2Failure e) {
         return misses.degradedLoad(key, redisKey, loader, ticket, e.getMessage());
       }

@@ -38,6 +38,8 @@ public final class Veracache implements AutoCloseable {
 
   private final java.util.concurrent.ConcurrentHashMap<String, WriteBehindMetrics> writeBehindMetricsByNamespace =
       new java.util.concurrent.ConcurrentHashMap<>();
+  /** The refresh-ahead threads, created with the first cache that sets refreshAfterWrite; null before. */
+  private RefreshAhead.Threads refreshThreads;
   /** Write-behind caches and flushers, closed (newest first) before the Redis connection. */
   private final java.util.Deque<AutoCloseable> closeWithClient = new java.util.concurrent.ConcurrentLinkedDeque<>();
 
@@ -90,7 +92,16 @@ public final class Veracache implements AutoCloseable {
     CacheMetrics metrics = metricsByNamespace.computeIfAbsent(namespace,
         ns -> new CacheMetrics(options.meterRegistry, options.clientName, ns));
     return new DefaultTieredCache<>(cacheOptions, fence, new RedisEntries<>(cacheOptions, link, pending, metrics),
-        tracker, pending, l1, flight, shape, metrics);
+        tracker, pending, l1, flight, shape, metrics,
+        cacheOptions.refreshAfterWrite == null ? null : refreshThreads());
+  }
+
+  private synchronized RefreshAhead.Threads refreshThreads() {
+    if (refreshThreads == null) {
+      refreshThreads = new RefreshAhead.Threads(options.meterRegistry, options.clientName);
+      closeWithClient.addFirst(refreshThreads); // closed last of them: write-behind may still read while closing
+    }
+    return refreshThreads;
   }
 
   /** Cache-aside: the caller passes the loader on each read and invalidates after each committed write. */
