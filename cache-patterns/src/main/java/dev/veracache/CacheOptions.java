@@ -30,6 +30,8 @@ import java.util.regex.Pattern;
  *       invalidation is remembered. A fill from a lagging replica older than a forgotten tombstone would be accepted
  *       (race R12), so keep it longer than the slowest replica lag. A forgotten tombstone does not let a late
  *       write-through set in: a set is stored only over a record that proves it newest (R14).</li>
+ *   <li>{@code refreshAfterWrite} (off): below {@code ttl}; a value read from Redis older than this is reloaded in
+ *       the background before it expires (best below {@code ttl - l1Ttl}; see {@link RefreshAhead}).</li>
  * </ul>
  */
 public final class CacheOptions<K, V> {

@@ -25,6 +25,8 @@ import dev.veracache.testing.L1Peek;
  *   <li><b>L1 is written only through a {@link L1Store.ReadTicket}</b> taken before the Redis call whose answer it
  *       stores (R7); see {@link L1Store}.</li>
  *   <li><b>Writes</b> (invalidations, versioned sets) follow {@link CacheWrites}'s invariants.</li>
+ *   <li><b>Refresh-ahead never delays a read</b>: with {@code refreshAfterWrite} an L2 hit also reads the record's
+ *       age and may queue a background reload ({@link RefreshAhead}); the L1 hit path is the same with or without.</li>
  *   <li><b>Redis failures never fail a read</b>: reads degrade to the loader (counted); failed invalidations are queued
  *       and retried ({@link PendingInvalidations}), failed fills are dropped (counted; their lease expires).</li>
  *   <li><b>A test hook that throws leaves nothing behind</b>: no lease, L1 ticket or single flight.</li>

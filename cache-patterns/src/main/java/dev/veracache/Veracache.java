@@ -40,7 +40,8 @@ public final class Veracache implements AutoCloseable {
       new java.util.concurrent.ConcurrentHashMap<>();
   /** The refresh-ahead threads, created with the first cache that sets refreshAfterWrite; null before. */
   private RefreshAhead.Threads refreshThreads;
-  /** Write-behind caches and flushers, closed (newest first) before the Redis connection. */
+  /** Write-behind caches and flushers (and the refresh threads, closed last of them), closed newest first before the
+   * Redis connection. */
   private final java.util.Deque<AutoCloseable> closeWithClient = new java.util.concurrent.ConcurrentLinkedDeque<>();
 
   private Veracache(VeracacheOptions options) {

@@ -28,7 +28,8 @@ public interface CacheHooks {
   /**
    * A background refresh ({@code CacheOptions.Builder.refreshAfterWrite}) loaded the key, on a refresh thread, before it
    * renews the record (a new lifetime, a versioned set or an invalidation). A hook that throws makes the refresh do
-   * nothing (counted as failed).
+   * nothing (counted as failed). A refresh that stores a newer version goes through the versioned set, so
+   * {@link #beforeVersionedSet} runs then too, on the refresh thread.
    */
   default void afterRefreshLoad(String redisKey) {}
 
