@@ -158,6 +158,12 @@ public final class RedisLink implements AutoCloseable {
     return call(() -> commands.get(key));
   }
 
+  /** SMEMBERS, as text. */
+  public List<String> smembers(String key) {
+    return call(() -> commands.smembers(key)).stream()
+        .map(b -> new String(b, java.nio.charset.StandardCharsets.UTF_8)).toList();
+  }
+
   /** What {@link #getWithPttl} found: the value (null when absent) and its remaining life in ms (PTTL's reply). */
   public record ValueAndPttl(byte[] value, long pttlMillis) {}
 
@@ -192,12 +198,6 @@ public final class RedisLink implements AutoCloseable {
       Thread.currentThread().interrupt();
       throw new RedisException("interrupted while waiting for Redis", e);
     }
-  }
-
-  /** SMEMBERS, as text. */
-  public List<String> smembers(String key) {
-    return call(() -> commands.smembers(key)).stream()
-        .map(b -> new String(b, java.nio.charset.StandardCharsets.UTF_8)).toList();
   }
 
   /** Runs a fence script on one key; the script's reply as Lettuce decodes it (Long, byte[] or a List of those). */
