@@ -30,6 +30,8 @@ import java.util.regex.Pattern;
  *       invalidation is remembered. A fill from a lagging replica older than a forgotten tombstone would be accepted
  *       (race R12), so keep it longer than the slowest replica lag. A forgotten tombstone does not let a late
  *       write-through set in: a set is stored only over a record that proves it newest (R14).</li>
+ *   <li>{@code refreshAfterWrite} (off): below {@code ttl}; a value read from Redis older than this is reloaded in
+ *       the background before it expires (best below {@code ttl - l1Ttl}; see {@link RefreshAhead}).</li>
  * </ul>
  */
 public final class CacheOptions<K, V> {
@@ -80,6 +82,7 @@ public final class CacheOptions<K, V> {
   final ToLongFunction<? super V> versionOf;
   final CacheHooks hooks;
   final Duration listenerStalenessBound; // null: the CDC listener's progress is not watched
+  final Duration refreshAfterWrite; // null: no refresh-ahead
 
   private CacheOptions(Builder<K, V> b) {
     this.namespace = b.namespace;
@@ -100,6 +103,7 @@ public final class CacheOptions<K, V> {
     this.versionOf = b.versionOf;
     this.hooks = b.hooks;
     this.listenerStalenessBound = b.listenerStalenessBound;
+    this.refreshAfterWrite = b.refreshAfterWrite;
   }
 
   /**
@@ -146,6 +150,7 @@ public final class CacheOptions<K, V> {
     b.versionOf = versionOf;
     b.hooks = hooks;
     b.listenerStalenessBound = listenerStalenessBound;
+    b.refreshAfterWrite = refreshAfterWrite;
     return b;
   }
 
@@ -168,6 +173,7 @@ public final class CacheOptions<K, V> {
     private ToLongFunction<? super V> versionOf;
     private CacheHooks hooks = CacheHooks.NONE;
     private Duration listenerStalenessBound;
+    private Duration refreshAfterWrite;
 
     private Builder(String namespace, ValueCodec<V> codec) {
       notNull(namespace, "namespace");
@@ -316,6 +322,23 @@ public final class CacheOptions<K, V> {
       return this;
     }
 
+    /**
+     * Refresh-ahead: a read served a value from Redis that is older than {@code refreshAfterWrite} still gets it at
+     * once, and triggers one background reload of the key (one per key across clients, through a short claim in
+     * Redis), which renews the entry by proof, never by a blind overwrite: the same value gets a new lifetime only if
+     * the record is still exactly what was read; a newer version is stored through the versioned set; a value the
+     * database no longer has is invalidated. So a hot key never misses at its TTL. The age is Redis's: {@code ttl}
+     * minus the key's remaining life (approximate by up to {@code ttlJitter * ttl}). L1 hits do not trigger it (an L1
+     * entry lives at most {@code l1Ttl}): keep {@code refreshAfterWrite} below {@code ttl - l1Ttl} so that a key read
+     * only from L1 still meets Redis before its value expires there. The reload calls the read's loader on a refresh
+     * thread, not the caller's. Must be positive and below {@code ttl}. Off by default. See the module README,
+     * "Refresh-ahead".
+     */
+    public Builder<K, V> refreshAfterWrite(Duration refreshAfterWrite) {
+      this.refreshAfterWrite = positive(refreshAfterWrite, "refreshAfterWrite");
+      return this;
+    }
+
     /** Callbacks at the race-relevant points of the read and write paths, for tests and chaos scenarios. */
     public Builder<K, V> hooks(CacheHooks hooks) {
       this.hooks = notNull(hooks, "hooks");
@@ -327,6 +350,8 @@ public final class CacheOptions<K, V> {
           + leaseWaitTimeout + ") must not exceed leaseTtl (" + leaseTtl + ")");
       check(tombstoneTtl.compareTo(leaseTtl) >= 0, "cache '" + namespace + "': tombstoneTtl (" + tombstoneTtl
           + ") must be at least leaseTtl (" + leaseTtl + ")");
+      check(refreshAfterWrite == null || refreshAfterWrite.compareTo(ttl) < 0, "cache '" + namespace
+          + "': refreshAfterWrite (" + refreshAfterWrite + ") must be below ttl (" + ttl + ")");
       return new CacheOptions<>(this);
     }
   }

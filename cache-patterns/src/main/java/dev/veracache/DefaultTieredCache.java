@@ -25,6 +25,8 @@ import dev.veracache.testing.L1Peek;
  *   <li><b>L1 is written only through a {@link L1Store.ReadTicket}</b> taken before the Redis call whose answer it
  *       stores (R7); see {@link L1Store}.</li>
  *   <li><b>Writes</b> (invalidations, versioned sets) follow {@link CacheWrites}'s invariants.</li>
+ *   <li><b>Refresh-ahead never delays a read</b>: with {@code refreshAfterWrite} an L2 hit also reads the record's
+ *       age and may queue a background reload ({@link RefreshAhead}); the L1 hit path is the same with or without.</li>
  *   <li><b>Redis failures never fail a read</b>: reads degrade to the loader (counted); failed invalidations are queued
  *       and retried ({@link PendingInvalidations}), failed fills are dropped (counted; their lease expires).</li>
  *   <li><b>A test hook that throws leaves nothing behind</b>: no lease, L1 ticket or single flight.</li>
@@ -52,6 +54,7 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V>, L1Peek.Peekab
   private final CacheWrites<K, V> writes;
   private final boolean defaultKeyEncoder;
   private final FenceProtocol fence;
+  private final RefreshAhead<K, V> refresh; // null when refresh-ahead is off: the plain GET
   /** Where write-behind keeps each key's last reserved version: outside the namespace, so never tracked. */
   private final String lastReservedPrefix;
   /** The consistency inspector's sampler; null when the inspector is off (then the hit paths test only this). */
@@ -59,7 +62,7 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V>, L1Peek.Peekab
 
   DefaultTieredCache(CacheOptions<K, V> options, FenceProtocol fence, RedisEntries<V> entries,
       InvalidationTracker tracker, PendingInvalidations pending, L1Store l1, SingleFlight<V> singleFlight,
-      KeyShape shape, CacheMetrics metrics, InspectorSampler<K, V> sampler) {
+      KeyShape shape, CacheMetrics metrics, InspectorSampler<K, V> sampler, RefreshAhead.Threads refreshThreads) {
     this.options = options;
     this.prefix = options.namespace + ":" + options.keyPrefix;
     this.tracker = tracker;
@@ -77,6 +80,8 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V>, L1Peek.Peekab
     this.writes = new CacheWrites<>(options, fence, pending, entries, misses, l1, singleFlight, metrics);
     this.defaultKeyEncoder = options.keyEncoder == CacheOptions.DEFAULT_KEY_ENCODER;
     this.fence = fence;
+    this.refresh = options.refreshAfterWrite == null ? null
+        : new RefreshAhead<>(options, fence, entries, misses, writes, refreshThreads);
     this.lastReservedPrefix = "veracache:wb:" + options.namespace + ":" + options.keyPrefix;
     this.sampler = sampler;
   }
@@ -141,7 +146,7 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V>, L1Peek.Peekab
       }
       Lookup<V> found;
       try {
-        found = entries.read(redisKey);
+        found = refresh == null ? entries.read(redisKey) : refresh.read(key, local, redisKey, loader);
       } catch (L2Failure e) {
         return misses.degradedLoad(key, redisKey, loader, ticket, e.getMessage());
       }

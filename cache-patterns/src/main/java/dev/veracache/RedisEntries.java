@@ -68,6 +68,28 @@ final class RedisEntries<V> {
     return raw == null ? Lookup.miss() : decode(redisKey, raw);
   }
 
+  /** What {@link #readAged} found: the lookup, the record's bytes (null when absent) and its remaining life (PTTL). */
+  record Aged<V>(Lookup<V> lookup, byte[] record, long pttlMillis) {}
+
+  /**
+   * Like {@link #read}, with the record's remaining life: GET and PTTL sent back to back (one round trip).
+   *
+   * @throws L2Failure if Redis did not answer
+   */
+  Aged<V> readAged(String redisKey) {
+    RedisLink.ValueAndPttl found;
+    try {
+      found = link.getWithPttl(redisKey);
+    } catch (L2Failure e) {
+      if (e.reason != FailureReason.WRONGTYPE) {
+        throw e;
+      }
+      return new Aged<>(unreadable(redisKey, e), null, -2);
+    }
+    byte[] raw = found.value();
+    return new Aged<>(raw == null ? Lookup.miss() : decode(redisKey, raw), raw, found.pttlMillis());
+  }
+
   /** A value or cached "not found" is a hit; a tombstone a miss; anything unreadable a reported miss. */
   Lookup<V> decode(String redisKey, byte[] raw) {
     RedisRecord record;

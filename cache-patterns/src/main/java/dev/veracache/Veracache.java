@@ -39,7 +39,10 @@ public final class Veracache implements AutoCloseable {
 
   private final java.util.concurrent.ConcurrentHashMap<String, WriteBehindMetrics> writeBehindMetricsByNamespace =
       new java.util.concurrent.ConcurrentHashMap<>();
-  /** Write-behind caches and flushers, closed (newest first) before the Redis connection. */
+  /** The refresh-ahead threads, created with the first cache that sets refreshAfterWrite; null before. */
+  private RefreshAhead.Threads refreshThreads;
+  /** Write-behind caches and flushers (and the refresh threads, closed last of them), closed newest first before the
+   * Redis connection. */
   private final java.util.Deque<AutoCloseable> closeWithClient = new java.util.concurrent.ConcurrentLinkedDeque<>();
 
   private Veracache(VeracacheOptions options) {
@@ -93,7 +96,16 @@ public final class Veracache implements AutoCloseable {
         ns -> new CacheMetrics(options.meterRegistry, options.clientName, ns));
     RedisEntries<V> entries = new RedisEntries<>(cacheOptions, link, pending, metrics);
     return new DefaultTieredCache<>(cacheOptions, fence, entries, tracker, pending, l1, flight, shape, metrics,
-        inspector.samplerFor(cacheOptions, l1, entries));
+        inspector.samplerFor(cacheOptions, l1, entries),
+        cacheOptions.refreshAfterWrite == null ? null : refreshThreads());
+  }
+
+  private synchronized RefreshAhead.Threads refreshThreads() {
+    if (refreshThreads == null) {
+      refreshThreads = new RefreshAhead.Threads(options.meterRegistry, options.clientName);
+      closeWithClient.addFirst(refreshThreads); // closed last of them: write-behind may still read while closing
+    }
+    return refreshThreads;
   }
 
   /** Cache-aside: the caller passes the loader on each read and invalidates after each committed write. */

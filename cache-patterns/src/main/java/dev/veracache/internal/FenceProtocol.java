@@ -31,6 +31,9 @@ public final class FenceProtocol {
 
   /** Where the CDC listeners publish their progress, one hash per namespace: {@code veracache:progress:<ns>}. */
   public static final String PROGRESS_PREFIX = "veracache:progress:";
+  /** Where a refresh-ahead claim on a key is held: {@code veracache:refresh:<namespace>:<key>}, outside the namespace. */
+  public static final String REFRESH_PREFIX = "veracache:refresh:";
+  private static final byte[] CLAIMED = {'1'};
   /** Where one running CDC listener instance keeps the sequence number it wrote last. */
   static final String SEQUENCE_PREFIX = "veracache:cdc:";
 
@@ -120,6 +123,23 @@ public final class FenceProtocol {
   public PutOutcome put(String key, long version, byte[] record, long ttlMillis, long tombstoneTtlMillis) {
     return decodePut(link.run(FenceScript.PUT, key, ascii(version), record, ascii(ttlMillis),
         ascii(tombstoneTtlMillis)));
+  }
+
+  /**
+   * Refresh-ahead: gives the value record {@code expected} a lifetime of {@code ttlMillis} (never a shorter one) if the
+   * key still holds exactly those bytes; false when the record changed or vanished since it was read (an invalidation
+   * or a newer write won), and then nothing was done.
+   */
+  public boolean extendIfUnchanged(String key, byte[] expected, long ttlMillis) {
+    return decodeApplied(FenceScript.EXTEND, link.run(FenceScript.EXTEND, key, expected, ascii(ttlMillis)));
+  }
+
+  /**
+   * Refresh-ahead: the right to refresh {@code key} for {@code ttlMillis}, one holder across every client
+   * ({@code SET NX PX} on a key outside every namespace, so no tracking push); false when another holds it.
+   */
+  public boolean claimRefresh(String key, long ttlMillis) {
+    return link.setIfAbsent(REFRESH_PREFIX + key, CLAIMED, ttlMillis);
   }
 
   /**

@@ -19,6 +19,8 @@ enum FenceScript {
   PUT("put.lua"),
   INVALIDATE("invalidate.lua"),
   RELEASE("release.lua"),
+  /** Refresh-ahead: a new lifetime for a value, only if it is still the very record the refresh read. */
+  EXTEND("extend.lua"),
   /** Clients: how far the CDC listeners of some namespaces have applied (multi-key). */
   PROGRESS("progress.lua"),
   /** The CDC listener: how far it has applied, checked against what it wrote last (multi-key). */

@@ -15,6 +15,7 @@ import io.lettuce.core.RedisFuture;
 import io.lettuce.core.RedisNoScriptException;
 import io.lettuce.core.RedisURI;
 import io.lettuce.core.ScriptOutputType;
+import io.lettuce.core.SetArgs;
 import io.lettuce.core.SocketOptions;
 import io.lettuce.core.TimeoutOptions;
 import io.lettuce.core.api.StatefulRedisConnection;
@@ -184,6 +185,42 @@ public final class RedisLink implements AutoCloseable {
   public List<String> smembers(String key) {
     return call(() -> commands.smembers(key)).stream()
         .map(b -> new String(b, java.nio.charset.StandardCharsets.UTF_8)).toList();
+  }
+
+  /** What {@link #getWithPttl} found: the value (null when absent) and its remaining life in ms (PTTL's reply). */
+  public record ValueAndPttl(byte[] value, long pttlMillis) {}
+
+  /**
+   * GET and PTTL of one key, sent back to back on the one connection before either reply is awaited: one round trip
+   * (not atomic; a write may land between the two). PTTL answers -1 for a key without expiry, -2 for none.
+   */
+  public ValueAndPttl getWithPttl(String key) {
+    return call(() -> {
+      RedisAsyncCommands<String, byte[]> async = connection.async();
+      RedisFuture<byte[]> value = async.get(key);
+      RedisFuture<Long> pttl = async.pttl(key);
+      long deadline = System.nanoTime() + commandTimeoutNanos;
+      return new ValueAndPttl(await(value, deadline, "GET"), await(pttl, deadline, "PTTL"));
+    });
+  }
+
+  /** SET key value NX PX ttlMillis: true when this call set it (the key was absent). */
+  public boolean setIfAbsent(String key, byte[] value, long ttlMillis) {
+    return call(() -> "OK".equals(commands.set(key, value, SetArgs.Builder.nx().px(ttlMillis))));
+  }
+
+  /** The reply of an async command sent on the one connection, as a sync call would throw its failure. */
+  private static <T> T await(RedisFuture<T> reply, long deadlineNanos, String command) {
+    try {
+      return reply.get(Math.max(0, deadlineNanos - System.nanoTime()), TimeUnit.NANOSECONDS);
+    } catch (ExecutionException e) {
+      throw e.getCause() instanceof RuntimeException r ? r : new RedisException(e.getCause());
+    } catch (TimeoutException e) {
+      throw new RedisCommandTimeoutException(command + " reply not in");
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new RedisException("interrupted while waiting for Redis", e);
+    }
   }
 
   /** Runs a fence script on one key; the script's reply as Lettuce decodes it (Long, byte[] or a List of those). */

@@ -25,6 +25,14 @@ public interface CacheHooks {
   /** A write-through write committed, before the versioned set is sent (race R4). */
   default void beforeVersionedSet(String redisKey, long version) {}
 
+  /**
+   * A background refresh ({@code CacheOptions.Builder.refreshAfterWrite}) loaded the key, on a refresh thread, before it
+   * renews the record (a new lifetime, a versioned set or an invalidation). A hook that throws makes the refresh do
+   * nothing (counted as failed). A refresh that stores a newer version goes through the versioned set, so
+   * {@link #beforeVersionedSet} runs then too, on the refresh thread.
+   */
+  default void afterRefreshLoad(String redisKey) {}
+
   /** A miss found another instance's lease and is about to wait for its value (race R9). */
   default void beforeLeaseWait(String redisKey) {}
 

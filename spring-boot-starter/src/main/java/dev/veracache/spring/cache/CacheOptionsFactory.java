@@ -75,7 +75,8 @@ public final class CacheOptionsFactory {
     set(at, "max-value-bytes", own.getMaxValueBytes(), defaults.getMaxValueBytes(), b::maxValueBytes);
     set(at, "listener-staleness-bound", own.getListenerStalenessBound(), defaults.getListenerStalenessBound(),
         b::listenerStalenessBound);
-    // REFRESH-AFTER-WRITE: wired once the library has it (merge of the refresh-ahead work)
+    set(at, "refresh-after-write", own.getRefreshAfterWrite(), defaults.getRefreshAfterWrite(),
+        b::refreshAfterWrite);
     String versionProperty = pick(own.getVersionProperty(), defaults.getVersionProperty());
     if (versionProperty != null) {
       if (versionProperty.isBlank()) {
