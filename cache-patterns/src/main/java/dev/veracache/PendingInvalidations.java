@@ -186,7 +186,7 @@ final class PendingInvalidations implements AutoCloseable {
   }
 
   private void retryAll() {
-    for (Map.Entry<String, Runnable> clear : pendingClears.entrySet()) {
+    for (Map.Entry<String, Runnable> clear : java.util.List.copyOf(pendingClears.entrySet())) {
       try {
         clear.getValue().run();
       } catch (L2Failure e) {

@@ -68,7 +68,7 @@ class CacheSettingsTest {
     byte[] forged = "java.lang.ProcessBuilder\n{\"command\":[\"true\"]}".getBytes(java.nio.charset.StandardCharsets.UTF_8);
     assertThatThrownBy(() -> codec.decode(forged)).hasMessageContaining("java.lang.ProcessBuilder")
         .hasMessageContaining("veracache.trusted-packages");
-    byte[] nested = ("java.util.ArrayList\n[\"java.util.ArrayList\",[[\"java.lang.ProcessBuilder\",{}]]]")
+    byte[] nested = ("java.util.ArrayList\n[[\"java.lang.ProcessBuilder\",{\"command\":[\"true\"]}]]")
         .getBytes(java.nio.charset.StandardCharsets.UTF_8);
     assertThatThrownBy(() -> codec.decode(nested)).hasMessageContaining("ProcessBuilder");
   }

@@ -158,6 +158,18 @@ class TwoInstancesIT {
     assertThat(inspector.sampled()).isEqualTo(1);
   }
 
+  @Test
+  void aCachedMethodThatThrowsLeavesNoReadOpenOnItsThread() {
+    ConfigurableApplicationContext context = startInstance("marked");
+    assertThat(context.getBean(org.springframework.cache.interceptor.BeanFactoryCacheOperationSourceAdvisor.class)
+        .getAdvice()).as("each cached call is marked").isInstanceOf(dev.veracache.spring.cache.OpenReadScope.class);
+    ProductService service = service(context);
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> service.findOrFail(999))
+        .isInstanceOf(IllegalArgumentException.class);
+    assertThat(dev.veracache.spring.cache.SpringCalls.openOnThisThread())
+        .as("the miss's lease, given back when the call threw").isZero();
+  }
+
   private double fillsRefused(ConfigurableApplicationContext context) {
     MeterRegistry registry = context.getBean(dev.veracache.Veracache.class).options().meterRegistry();
     return registry.find("veracache.fills").tag("result", "refused_lease").counters().stream()

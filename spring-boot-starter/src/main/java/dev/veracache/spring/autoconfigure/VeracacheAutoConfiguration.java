@@ -67,7 +67,7 @@ public class VeracacheAutoConfiguration {
 
   /** Marks each cached method call, so that a put fills only under a read of its own call (see OpenReads). */
   @Bean
-  public static org.springframework.beans.factory.config.BeanPostProcessor veracacheOpenReadScope() {
+  public static dev.veracache.spring.cache.OpenReadScope.Installer veracacheOpenReadScope() {
     return dev.veracache.spring.cache.OpenReadScope.installer();
   }
 

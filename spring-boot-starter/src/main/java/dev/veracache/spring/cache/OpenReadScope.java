@@ -4,6 +4,8 @@ import org.aopalliance.intercept.MethodInterceptor;
 import org.aopalliance.intercept.MethodInvocation;
 import org.springframework.beans.factory.config.BeanPostProcessor;
 import org.springframework.cache.interceptor.BeanFactoryCacheOperationSourceAdvisor;
+import org.springframework.core.Ordered;
+import org.springframework.core.PriorityOrdered;
 
 /**
  * Marks each call of a cached method (around Spring's {@code CacheInterceptor}) so that a {@code put} fills only under
@@ -28,9 +30,28 @@ public final class OpenReadScope implements MethodInterceptor {
     }
   }
 
-  /** The bean post-processor that wraps the cache advisor's interceptor (once). */
-  public static BeanPostProcessor installer() {
-    return new BeanPostProcessor() {
+  /**
+   * The bean post-processor that wraps the cache advisor's interceptor (once). It is {@link PriorityOrdered}: the
+   * auto-proxy creator (an ordered post-processor) instantiates the advisor while later post-processors are created,
+   * and one registered after that would never see it.
+   */
+  public static Installer installer() {
+    return new Installer();
+  }
+
+  /**
+   * Wraps Spring's cache advisor's interceptor in an {@link OpenReadScope}. Declare a bean of this type (not of
+   * {@code BeanPostProcessor}): Spring sorts post-processors by the declared type before it creates them.
+   */
+  public static final class Installer implements BeanPostProcessor, PriorityOrdered {
+
+    private Installer() {}
+
+      @Override
+      public int getOrder() {
+        return Ordered.LOWEST_PRECEDENCE;
+      }
+
       @Override
       public Object postProcessAfterInitialization(Object bean, String beanName) {
         if (bean instanceof BeanFactoryCacheOperationSourceAdvisor advisor
@@ -40,6 +61,5 @@ public final class OpenReadScope implements MethodInterceptor {
         }
         return bean;
       }
-    };
   }
 }

@@ -110,7 +110,6 @@ public final class VeracacheSpringCache implements Cache {
     }
   }
 
-  @Override
   /**
    * The cached answer if there is one; otherwise {@code value} is stored only if it can prove it is not older than
    * what the cache has seen (a versioned set); on an unversioned cache nothing is stored, since the value was computed

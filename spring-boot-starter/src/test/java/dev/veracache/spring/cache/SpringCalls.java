@@ -18,4 +18,9 @@ public final class SpringCalls {
   public static void end(int outer) {
     OpenReads.endCall(outer);
   }
+
+  /** How many reads the thread has open (a miss waiting for its put). */
+  public static int openOnThisThread() {
+    return OpenReads.openOnThisThread();
+  }
 }

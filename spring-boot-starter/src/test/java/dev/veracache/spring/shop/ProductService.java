@@ -33,6 +33,16 @@ public class ProductService {
     return load(id);
   }
 
+  /** A cached method that throws when the row does not exist. */
+  @Cacheable("products")
+  public Product findOrFail(long id) {
+    Product row = load(id);
+    if (row == null) {
+      throw new IllegalArgumentException("no product " + id);
+    }
+    return row;
+  }
+
   @Cacheable(cacheNames = "productsSync", sync = true)
   public Product findSync(long id) {
     return load(id);
