@@ -9,8 +9,8 @@ import java.util.List;
 
 /**
  * A flash-sale buyer or flusher in a JVM of its own, for the kill -9 tests ({@link StockKillIT}). Arguments:
- * {@code buyer <redisUri> <bootstrap> <topic> <namespace> <item> <threads> - <appliedTable>}: buys one unit at a time on each thread
- * until sold out, printing {@code ACK <saleId>} once a sale is logged, then {@code DONE}; {@code flusher <redisUri>
+ * {@code buyer <redisUri> <bootstrap> <topic> <namespace> <item> <threads> <startFile or -> <appliedTable>}: once the
+ * start file exists (at once for {@code -}), buys one unit at a time on each thread until sold out, printing {@code ACK <saleId>} once a sale is logged, then {@code DONE}; {@code flusher <redisUri>
  * <bootstrap> <topic> <namespace> <jdbcUrl> <user> <stockTable> <appliedTable> <group>}: runs a stock flusher,
  * printing {@code READY}. Either halts when its stdin closes, so it never outlives the test.
  */
@@ -41,6 +41,12 @@ public final class StockChildMain {
     if (args[0].equals("buyer")) {
       FlashSaleStock stock = veracache.flashSaleStock(options);
       String item = args[5];
+      if (!args[7].equals("-")) { // the test's latch: it creates the file when this buyer may start
+        java.nio.file.Path startFile = java.nio.file.Path.of(args[7]);
+        while (!java.nio.file.Files.exists(startFile)) {
+          Thread.sleep(10);
+        }
+      }
       List<Thread> threads = new ArrayList<>();
       for (int i = 0; i < Integer.parseInt(args[6]); i++) {
         Thread t = new Thread(() -> {

@@ -38,12 +38,21 @@ class StockKillIT extends RealServersTest {
         db.user(), stock.table, stock.appliedTable, "flush-" + namespace};
     String[] buyerArgs = {"buyer", redisServer.uri(), kafka.bootstrapServers(), topic, namespace, ITEM, "4", "-",
         stock.appliedTable};
+    // Buyer B starts buying only once A has been told of 30 sales: otherwise a fast B could sell out first.
+    java.nio.file.Path startB = java.nio.file.Files.createTempDirectory("stock-kill").resolve("start-b");
+    closeLater(() -> {
+      java.nio.file.Files.deleteIfExists(startB);
+      java.nio.file.Files.deleteIfExists(startB.getParent());
+    });
+    String[] laterBuyerArgs = buyerArgs.clone();
+    laterBuyerArgs[7] = startB.toString();
     Set<String> told = ConcurrentHashMap.newKeySet();
     try (ChildJvm firstFlusher = ChildJvm.start(StockChildMain.class, flusherArgs);
          ChildJvm buyerA = ChildJvm.start(StockChildMain.class, buyerArgs);
-         ChildJvm buyerB = ChildJvm.start(StockChildMain.class, buyerArgs)) {
+         ChildJvm buyerB = ChildJvm.start(StockChildMain.class, laterBuyerArgs)) {
       firstFlusher.awaitLine("READY", STARTED);
       buyerA.awaitLines("ACK", 30, STARTED);
+      java.nio.file.Files.createFile(startB); // B buys alongside A from here
       buyerA.kill(); // mid-sale: up to four of its sales in flight, maybe logged, maybe only taken in Redis
       firstFlusher.kill(); // whatever batch it was in: committed or not, offsets committed or not
       try (ChildJvm secondFlusher = ChildJvm.start(StockChildMain.class, flusherArgs)) {

@@ -105,6 +105,19 @@ class VeracacheAutoConfigurationIT {
     });
   }
 
+  @Test
+  void aCdcMappingOfAnUnknownCacheFailsTheStartNamingTheProperty() {
+    runner.withConfiguration(AutoConfigurations.of(dev.veracache.spring.autoconfigure.VeracacheCdcAutoConfiguration.class))
+        .withPropertyValues("veracache.dynamic-caches=false", "veracache.caches.products.ttl=1m",
+            "veracache.cdc.enabled=true", "veracache.cdc.auto-startup=false",
+            "veracache.cdc.tables[0].table=shop.product", "veracache.cdc.tables[0].namespace=products",
+            "veracache.cdc.tables[0].keys[0]={id}",
+            "veracache.cdc.tables[1].table=shop.orders", "veracache.cdc.tables[1].namespace=order",
+            "veracache.cdc.tables[1].keys[0]={id}")
+        .run(context -> assertThat(context.getStartupFailure())
+            .hasStackTraceContaining("veracache.cdc.tables[1].namespace=order is not the namespace of any cache"));
+  }
+
   @Configuration(proxyBeanMethods = false)
   static class OwnCacheManager {
     @Bean

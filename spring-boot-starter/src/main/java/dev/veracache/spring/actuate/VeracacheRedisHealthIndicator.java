@@ -17,7 +17,8 @@ import org.springframework.boot.health.contributor.Status;
  *   <li><b>DEGRADED</b> (HTTP 200), with {@code reasons}: Redis answers but some reads bypass it: it refuses the
  *       heartbeat write (paused, read-only, out of memory), invalidations wait for a retry, or a namespace's CDC
  *       listener is too far behind.</li>
- *   <li><b>UP</b> otherwise.</li>
+ *   <li><b>UP</b> otherwise; <b>UNKNOWN</b> before the first cache exists (the link is watched through the caches'
+ *       invalidation tracking).</li>
  * </ul>
  */
 public class VeracacheRedisHealthIndicator implements HealthIndicator {
@@ -37,6 +38,9 @@ public class VeracacheRedisHealthIndicator implements HealthIndicator {
   @Override
   public Health health() {
     String endpoint = veracache.options().redisUri().getHost() + ":" + veracache.options().redisUri().getPort();
+    if (!namespaces.iterator().hasNext()) { // the client watches Redis through its caches' tracking: none yet
+      return Health.unknown().withDetail("redis", endpoint).withDetail("reason", "no cache created yet").build();
+    }
     if (veracache.degraded() && !veracache.redisRefusesWrites()) {
       return Health.down().withDetail("redis", endpoint)
           .withDetail("reason", "Redis unreachable (or breaker open): reads are served by the database").build();

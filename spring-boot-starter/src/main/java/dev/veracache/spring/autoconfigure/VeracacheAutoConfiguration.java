@@ -6,6 +6,7 @@ import dev.veracache.Veracache;
 import dev.veracache.VeracacheOptions;
 import dev.veracache.spring.cache.CacheOptionsFactory;
 import dev.veracache.spring.cache.VeracacheCacheManager;
+import dev.veracache.spring.cdc.CdcMappings;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.util.ArrayList;
 import java.util.List;
@@ -74,13 +75,49 @@ public class VeracacheAutoConfiguration {
   @Bean
   @ConditionalOnMissingBean(CacheManager.class)
   public VeracacheCacheManager cacheManager(Veracache veracache, VeracacheProperties properties,
-      BeanFactory beanFactory) {
+      BeanFactory beanFactory, ObjectProvider<CdcMappings> cdcMappings,
+      ObjectProvider<dev.veracache.spring.cdc.CdcProperties> cdcProperties) {
     List<String> trusted = new ArrayList<>(properties.getTrustedPackages());
     if (AutoConfigurationPackages.has(beanFactory)) {
       trusted.addAll(AutoConfigurationPackages.get(beanFactory));
     }
-    return new VeracacheCacheManager(veracache, properties, new CacheOptionsFactory(properties.getCacheDefaults(),
-        CacheOptionsFactory.typedJson(trusted, classLoader(beanFactory))));
+    VeracacheCacheManager manager = new VeracacheCacheManager(veracache, properties, new CacheOptionsFactory(
+        properties.getCacheDefaults(), CacheOptionsFactory.typedJson(trusted, classLoader(beanFactory))));
+    if (!properties.isDynamicCaches()) {
+      cdcMappings.ifAvailable(mappings -> checkMappedNamespacesAreCaches(mappings, cdcProperties.getIfAvailable(),
+          manager));
+    }
+    return manager;
+  }
+
+  /**
+   * With {@code veracache.dynamic-caches=false} the caches are exactly those named: a CDC mapping of this application
+   * whose namespace is no cache's would invalidate nothing it serves (a typo, or a cache renamed). Fails naming the
+   * mapping's property (or file) and the namespaces there are.
+   */
+  private static void checkMappedNamespacesAreCaches(CdcMappings mappings,
+      dev.veracache.spring.cdc.CdcProperties cdc, VeracacheCacheManager manager) {
+    java.util.Set<String> namespaces = new java.util.TreeSet<>();
+    for (String name : manager.getCacheNames()) {
+      namespaces.add(((dev.veracache.TieredCache<?, ?>) manager.getCache(name).getNativeCache()).namespace());
+    }
+    List<dev.veracache.cdc.TableMapping> tables = mappings.mappings().tables();
+    for (dev.veracache.cdc.TableMapping table : tables) {
+      if (!namespaces.contains(table.namespace())) {
+        String where = mappings.source() + " (table " + table.table() + ", namespace)";
+        if (CdcMappings.TABLES_PROPERTY.equals(mappings.source()) && cdc != null) {
+          for (int i = 0; i < cdc.tables().size(); i++) {
+            if (table.namespace().equals(cdc.tables().get(i).namespace())) {
+              where = CdcMappings.TABLES_PROPERTY + "[" + i + "].namespace";
+              break;
+            }
+          }
+        }
+        throw new IllegalArgumentException(where + "=" + table.namespace() + " is not the namespace of any cache "
+            + "under veracache.caches " + namespaces + " (veracache.dynamic-caches=false: the caches are exactly "
+            + "those named)");
+      }
+    }
   }
 
   private static ClassLoader classLoader(BeanFactory beanFactory) {
