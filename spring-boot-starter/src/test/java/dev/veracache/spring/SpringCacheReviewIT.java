@@ -84,7 +84,7 @@ class SpringCacheReviewIT {
         .as("the first request's @Cacheable miss; its method throws").isNull();
 
     cache.evict(1L); // any invalidation of the key (an @CacheEvict elsewhere, or CDC of an earlier write)
-    int readerCall = on(reader, SpringCalls::begin);
+    long readerCall = on(reader, SpringCalls::begin);
     assertThat(on(reader, () -> cache.get(1L))).as("a reader's miss; it takes the lease and reads v1").isNull();
 
     // The database now holds v2; the pooled thread's next request runs @CachePut(key = 1) with v2.
@@ -112,12 +112,14 @@ class SpringCacheReviewIT {
   @Test
   void anOuterPutNeverFillsUnderTheLeaseOfANestedRead() throws Exception {
     ExecutorService t = thread();
-    int outerCall = on(t, SpringCalls::begin);
+    long outerCall = on(t, SpringCalls::begin);
     assertThat(on(t, () -> cache.get(1L))).as("outer @Cacheable miss; its method reads v1").isNull();
 
     cache.evict(1L); // v2 committed, then @CacheEvict (or CDC)
+    long timeoutsBefore = leaseWaitTimeouts();
     assertThat(on(t, () -> inOneCall(() -> cache.get(1L))))
         .as("inner @Cacheable of the same key: a miss; it throws").isNull();
+    assertThat(leaseWaitTimeouts() - timeoutsBefore).as("the inner call waited on its outer call's lease").isZero();
     on(t, () -> {
       cache.put(1L, V1); // the outer method returns what it read before the commit
       SpringCalls.end(outerCall);
@@ -199,7 +201,7 @@ class SpringCacheReviewIT {
 
   /** One cached method call, marked as Spring's cache interceptor marks it (see OpenReadScope). */
   private static <T> T inOneCall(Callable<T> call) throws Exception {
-    int outer = SpringCalls.begin();
+    long outer = SpringCalls.begin();
     try {
       return call.call();
     } finally {

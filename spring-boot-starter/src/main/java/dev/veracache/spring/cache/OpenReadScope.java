@@ -22,7 +22,7 @@ public final class OpenReadScope implements MethodInterceptor {
 
   @Override
   public Object invoke(MethodInvocation invocation) throws Throwable {
-    int outer = OpenReads.beginCall();
+    long outer = OpenReads.beginCall();
     try {
       return cacheInterceptor.invoke(invocation);
     } finally {

@@ -27,48 +27,55 @@ final class OpenReads {
 
   static final int MAX_OPEN = 16;
 
-  private record Open(Object cache, Object key, SplitRead<Object> read) {}
+  /** One open read, and the marked call that opened it (0: outside any). */
+  private record Open(Object cache, Object key, SplitRead<Object> read, long call) {}
 
   private static final ThreadLocal<Deque<Open>> OPEN = ThreadLocal.withInitial(ArrayDeque::new);
-  /** How many reads were open when the thread's innermost marked call began; -1 outside any. */
-  private static final ThreadLocal<int[]> SCOPE = ThreadLocal.withInitial(() -> new int[] {-1});
+  /** The thread's current marked call ([0], 0 outside any) and the last call id given ([1]). */
+  private static final ThreadLocal<long[]> CALLS = ThreadLocal.withInitial(() -> new long[2]);
 
   private OpenReads() {}
 
   static void open(Object cache, Object key, SplitRead<Object> read) {
     Deque<Open> open = OPEN.get();
     abandon(cache, key);
-    open.addLast(new Open(cache, key, read));
+    open.addLast(new Open(cache, key, read, CALLS.get()[0]));
     while (open.size() > MAX_OPEN) {
       open.removeFirst().read().abandon();
     }
   }
 
-  /** Begins a marked call: returns what {@link #endCall} needs to restore the outer call's mark. */
-  static int beginCall() {
-    int[] scope = SCOPE.get();
-    int outer = scope[0];
-    scope[0] = OPEN.get().size();
+  /** Begins a marked call: returns what {@link #endCall} needs to restore the outer call. */
+  static long beginCall() {
+    long[] calls = CALLS.get();
+    long outer = calls[0];
+    calls[0] = ++calls[1];
     return outer;
   }
 
-  /** Ends a marked call: abandons every read it left open, and restores the outer call's mark. */
-  static void endCall(int outer) {
-    int[] scope = SCOPE.get();
-    Deque<Open> open = OPEN.get();
-    while (open.size() > Math.max(scope[0], 0)) {
-      open.removeLast().read().abandon();
+  /** Ends the current marked call: abandons every read it left open, and restores the outer call. */
+  static void endCall(long outer) {
+    long[] calls = CALLS.get();
+    long ending = calls[0];
+    for (Iterator<Open> it = OPEN.get().iterator(); it.hasNext(); ) {
+      Open o = it.next();
+      if (o.call() == ending) {
+        it.remove();
+        o.read().abandon();
+      }
     }
-    scope[0] = outer;
+    calls[0] = outer;
   }
 
-  /** The thread's open read of this cache and key in the current call, removed; null when there is none. */
+  /**
+   * The thread's open read of this cache and key opened by the current marked call (or any, outside a marked call),
+   * removed; null when there is none.
+   */
   static SplitRead<Object> take(Object cache, Object key) {
-    Deque<Open> open = OPEN.get();
-    int visible = open.size() - Math.max(SCOPE.get()[0], 0); // reads opened since the current call's mark
-    for (Iterator<Open> it = open.descendingIterator(); it.hasNext() && visible-- > 0; ) {
+    long current = CALLS.get()[0];
+    for (Iterator<Open> it = OPEN.get().descendingIterator(); it.hasNext(); ) {
       Open o = it.next();
-      if (o.cache() == cache && Objects.equals(o.key(), key)) {
+      if (o.cache() == cache && Objects.equals(o.key(), key) && (current == 0 || o.call() == current)) {
         it.remove();
         return o.read();
       }
@@ -76,11 +83,19 @@ final class OpenReads {
     return null;
   }
 
-  /** Releases the lease of the thread's open read of this cache and key, if any. */
+  /**
+   * Releases the lease of the thread's open read of this cache and key, whichever call opened it (a nested call of
+   * the same key would otherwise wait on its outer call's lease; the outer call's put then finds no read of its own
+   * and is stored as a {@code @CachePut} is: a versioned set or an invalidation).
+   */
   static void abandon(Object cache, Object key) {
-    SplitRead<Object> read = take(cache, key);
-    if (read != null) {
-      read.abandon();
+    for (Iterator<Open> it = OPEN.get().descendingIterator(); it.hasNext(); ) {
+      Open o = it.next();
+      if (o.cache() == cache && Objects.equals(o.key(), key)) {
+        it.remove();
+        o.read().abandon();
+        return;
+      }
     }
   }
 

@@ -10,12 +10,12 @@ public final class SpringCalls {
   private SpringCalls() {}
 
   /** A cached method call begins on this thread; pass the result to {@link #end}. */
-  public static int begin() {
+  public static long begin() {
     return OpenReads.beginCall();
   }
 
   /** The call ends (returned, threw, or its result vetoed): the reads it left open are abandoned. */
-  public static void end(int outer) {
+  public static void end(long outer) {
     OpenReads.endCall(outer);
   }
 
