@@ -134,15 +134,10 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V>, L1Peek.Peekab
       // Again with the ticket taken: a sibling shape registered since the first check took its keys out of this L1
       // before or after the ticket; after, the ticket refuses the answer, before, this refuses the read.
       shape.checkOwnKey(key, local);
-      if (tracker.redisUnsafe) {
-        return misses.degradedLoad(key, redisKey, loader, ticket, "Redis cannot take invalidations (heartbeat failed)");
-      }
-      if (listener.untrusted) {
-        return misses.degradedLoad(key, redisKey, loader, ticket, "the CDC listener is too far behind (or not known)");
-      }
-      if (!pending.isEmpty() && !pending.settle(redisKey)) {
-        // No push will come for this key while Redis refuses its invalidation: L1 must not keep the answer either.
-        return misses.degradedLoad(key, redisKey, loader, null, "an invalidation of this key is still pending");
+      String bypass = redisBypassReason(redisKey);
+      if (bypass != null) {
+        // No push comes for a key whose invalidation is still pending: L1 must not keep that answer either.
+        return misses.degradedLoad(key, redisKey, loader, INVALIDATION_PENDING.equals(bypass) ? null : ticket, bypass);
       }
       Lookup<V> found;
       try {
@@ -168,13 +163,29 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V>, L1Peek.Peekab
     }
   }
 
+  private static final String INVALIDATION_PENDING = "an invalidation of this key is still pending";
+
+  /** Why a read of the key must not use Redis now (a degraded load instead), or null when it may. */
+  private String redisBypassReason(String redisKey) {
+    if (tracker.redisUnsafe) {
+      return "Redis cannot take invalidations (heartbeat failed)";
+    }
+    if (listener.untrusted) {
+      return "the CDC listener is too far behind (or not known)";
+    }
+    return !pending.isEmpty() && !pending.settle(redisKey) ? INVALIDATION_PENDING : null;
+  }
+
   @Override
   @SuppressWarnings("unchecked")
   public SplitRead<V> beginRead(K key) {
     notNull(key, "key");
     String local = encodeKey(key);
     if (l1Values != null) {
-      Object cached = l1.getSlowly(local, l1Values.getIfPresent(local), maxL1AgeNanos());
+      Object cached = l1Values.getIfPresent(local); // the same L1 trust rules as get
+      if (cached == null || tracker.degraded || listener.untrusted) {
+        cached = l1.getSlowly(local, cached, maxL1AgeNanos());
+      }
       if (cached != null) {
         l1Hits.increment();
         return SplitRead.found(cached == L1Store.NOT_FOUND ? null : (V) cached);
@@ -188,8 +199,7 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V>, L1Peek.Peekab
       shape.checkOwnKey(key, local); // again with the ticket taken: see readThroughRedis
       Lookup<V> found;
       try {
-        found = tracker.redisUnsafe || listener.untrusted || (!pending.isEmpty() && !pending.settle(redisKey))
-            ? null : entries.read(redisKey);
+        found = redisBypassReason(redisKey) != null ? null : entries.read(redisKey);
       } catch (L2Failure e) {
         found = null;
       }

@@ -85,8 +85,8 @@ final class PendingInvalidations implements AutoCloseable {
     this.applier = applier;
     this.max = options.maxPendingInvalidations;
     MeterRegistry registry = options.meterRegistry;
-    Gauge.builder("veracache.invalidations.pending", pending, Map::size).tag("client", options.clientName)
-        .description("Invalidations Redis refused, waiting to be retried").register(registry);
+    Gauge.builder("veracache.invalidations.pending", this, PendingInvalidations::size).tag("client", options.clientName)
+        .description("Invalidations (and whole-cache clears) Redis refused, waiting to be retried").register(registry);
     this.dropped = counter(registry, options.clientName, "dropped",
         "Pending invalidations dropped because maxPendingInvalidations was exceeded");
     this.retried = counter(registry, options.clientName, "retried", "Pending invalidations applied by a retry");
@@ -193,7 +193,8 @@ final class PendingInvalidations implements AutoCloseable {
         if (e.kind == L2Failure.Kind.UNAVAILABLE) {
           return; // next round
         }
-        continue;
+        log.debug("pending invalidation of every key under '{}' refused again: {}", clear.getKey(), e.getMessage());
+        continue; // refused (an ACL, OOM): still counted in veracache.invalidations.pending, retried next round
       }
       if (pendingClears.remove(clear.getKey(), clear.getValue())) {
         retried.increment();

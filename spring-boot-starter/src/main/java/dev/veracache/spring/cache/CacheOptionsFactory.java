@@ -5,7 +5,6 @@ import dev.veracache.ValueCodec;
 import dev.veracache.spring.autoconfigure.VeracacheProperties.CacheSettings;
 import java.time.Duration;
 import java.util.function.Consumer;
-import java.util.function.Function;
 
 /**
  * Builds one cache's {@link CacheOptions} from {@code veracache.caches.<name>.*}, falling back to
@@ -15,7 +14,6 @@ import java.util.function.Function;
 public final class CacheOptionsFactory {
 
   private final CacheSettings defaults;
-  private final Function<Class<?>, ValueCodec<Object>> typedCodec;
   private final ValueCodec<Object> untypedCodec;
 
   /**
@@ -25,7 +23,6 @@ public final class CacheOptionsFactory {
   public CacheOptionsFactory(CacheSettings defaults, ValueCodec<Object> untypedCodec) {
     this.defaults = defaults;
     this.untypedCodec = untypedCodec;
-    this.typedCodec = CacheOptionsFactory::jsonOf;
   }
 
   /**
@@ -53,7 +50,7 @@ public final class CacheOptionsFactory {
     String namespace = pick(own.getNamespace(), name);
     CacheOptions.Builder<Object, Object> b;
     try {
-      b = CacheOptions.builder(namespace, valueType == null ? untypedCodec : typedCodec.apply(valueType));
+      b = CacheOptions.builder(namespace, valueType == null ? untypedCodec : jsonOf(valueType));
     } catch (IllegalArgumentException e) {
       throw new IllegalArgumentException(at + ".namespace=" + namespace + ": " + e.getMessage(), e);
     }

@@ -55,9 +55,4 @@ public class VeracacheCacheManager implements CacheManager {
   public Collection<String> getCacheNames() {
     return Collections.unmodifiableSet(caches.keySet());
   }
-
-  /** The client behind every cache. */
-  public Veracache veracache() {
-    return veracache;
-  }
 }

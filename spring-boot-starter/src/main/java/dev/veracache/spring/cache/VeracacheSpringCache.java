@@ -51,10 +51,6 @@ public final class VeracacheSpringCache implements Cache {
     return tiered;
   }
 
-  boolean versioned() {
-    return versioned;
-  }
-
   @Override
   public ValueWrapper get(Object key) {
     OpenReads.abandon(this, key); // an earlier miss of this key on this thread that never put: its lease would block
