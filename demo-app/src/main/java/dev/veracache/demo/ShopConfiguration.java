@@ -41,6 +41,8 @@ public class ShopConfiguration {
   public static final String STOCK = "stock";
   public static final String MAPPINGS = "cdc/shop-mappings.yml";
   static final long STALENESS_BOUND_SECONDS = 2;
+  /** As veracache.cache-defaults.l1-ttl: short, so that the page shows L2 hits too. */
+  static final Duration L1_TTL = Duration.ofSeconds(5);
 
   @Bean(destroyMethod = "close")
   ShopDatabase shopDatabase(Environment environment, DemoProperties demo) {
@@ -68,14 +70,14 @@ public class ShopConfiguration {
   @Bean
   ReadThroughCache<Long, ProductPage> pages(Veracache veracache, ShopDatabase database) {
     return veracache.readThrough(CacheOptions.<Long, ProductPage>builder(PAGES, ValueCodec.json(ProductPage.class))
-        .version(ProductPage::version).listenerStalenessBound(Duration.ofSeconds(STALENESS_BOUND_SECONDS)).build(),
+        .version(ProductPage::version).l1Ttl(L1_TTL).listenerStalenessBound(Duration.ofSeconds(STALENESS_BOUND_SECONDS)).build(),
         database::page);
   }
 
   @Bean
   WriteThroughCache<Long, Price> prices(Veracache veracache, ShopDatabase database) {
     return veracache.writeThrough(CacheOptions.<Long, Price>builder(PRICES, ValueCodec.json(Price.class))
-        .version(Price::version).listenerStalenessBound(Duration.ofSeconds(STALENESS_BOUND_SECONDS)).build(),
+        .version(Price::version).l1Ttl(L1_TTL).listenerStalenessBound(Duration.ofSeconds(STALENESS_BOUND_SECONDS)).build(),
         database::price, new dev.veracache.CacheWriter<>() {
           @Override
           public Price write(Long key, Price value) {
