@@ -46,6 +46,7 @@ function render(snapshot) {
   document.body.dataset.snapshots = String(snapshotsSeen);
   text('mode', snapshot.mode);
   setStatus('redis-health', snapshot.redis && snapshot.redis.health);
+  text('redis-paused', snapshot.redis && snapshot.redis.paused ? '(paused)' : '');
   renderCdc(snapshot.cdc || {});
   renderSale(snapshot.sale);
   renderSqlChange(snapshot.lastSqlChange);
@@ -228,7 +229,7 @@ async function act(button, path) {
     let answer = body;
     try {
       const json = JSON.parse(body);
-      answer = json.message || json.text || body;
+      answer = json.text || json.error || json.message || body;
     } catch (ignored) {
       // not JSON: show it as it came
     }

@@ -65,6 +65,22 @@ final class HeadlessBrowser implements AutoCloseable {
     return driver.findElement(By.id(id)).getText().trim();
   }
 
+  boolean exists(String id) {
+    return !driver.findElements(By.id(id)).isEmpty();
+  }
+
+  /** The attribute of the first element with this tag name, or {@code absent} when it has none. */
+  String attribute(String tagName, String attribute, String absent) {
+    String value = driver.findElement(By.tagName(tagName)).getAttribute(attribute);
+    return value == null ? absent : value;
+  }
+
+  /** The whole number shown in the element of class {@code cssClass} inside the element {@code id}; 0 for "–". */
+  long number(String id, String cssClass) {
+    String shown = driver.findElement(By.id(id)).findElement(By.className(cssClass)).getText().trim();
+    return shown.matches("\\d+") ? Long.parseLong(shown) : 0;
+  }
+
   /** Waits until {@code condition} holds, failing after {@link #WAIT} with {@code what} and the page's text. */
   void waitUntil(String what, Function<HeadlessBrowser, Boolean> condition) {
     try {
