@@ -39,8 +39,8 @@ final class HeadlessBrowser implements AutoCloseable {
   }
 
   static HeadlessBrowser start(int width, int height) throws IOException {
-    Path chromium = binary("chromium.binary", "/usr/bin/chromium", "chromium");
-    Path chromedriver = binary("chromedriver.binary", "/usr/bin/chromedriver", "chromium-driver");
+    Path chromium = binary("chromium.binary", "/usr/bin/chromium");
+    Path chromedriver = binary("chromedriver.binary", "/usr/bin/chromedriver");
     Path profile = Files.createTempDirectory("demo-chromium-profile");
     ChromeOptions options = new ChromeOptions();
     options.setBinary(chromium.toFile());
@@ -113,7 +113,7 @@ final class HeadlessBrowser implements AutoCloseable {
     }
   }
 
-  private static Path binary(String property, String debianPath, String debianPackage) {
+  private static Path binary(String property, String debianPath) {
     String configured = System.getProperty(property);
     Path path = Path.of(configured == null || configured.isBlank() ? debianPath : configured);
     if (!Files.isExecutable(path)) {
