@@ -106,7 +106,8 @@ class ComposeConsistencyTest {
   @Test
   void aDemoDefaultPointingAtNoServiceIsNamedWithItsFile() throws Exception {
     contractCopy();
-    replace("docker-compose.yml", "      SPRING_DATASOURCE_URL: jdbc:mysql://mysql:3306/shop\n", "");
+    replace("docker-compose.yml",
+        "      SPRING_DATASOURCE_URL: jdbc:mysql://mysql:3306/shop?allowPublicKeyRetrieval=true&useSSL=false\n", "");
     replace("demo-app/src/main/resources/application-compose.yml", "jdbc:mysql://mysql:3306/shop",
         "jdbc:mysql://localhost:3306/shop");
     assertThat(reread().servicesTheAppsPointAtExist()).anyMatch(p -> p.startsWith("demo-app: spring.datasource.url")
