@@ -659,6 +659,11 @@ final class ComposeConsistency {
             + ".env.example");
       }
     });
+    try {
+      problems.addAll(undocumentedVariables(root.resolve(".env.example")));
+    } catch (IOException e) {
+      problems.add("cannot read .env.example: " + e);
+    }
     envExample.forEach((name, value) -> {
       if (!refs.containsKey(name)) {
         problems.add(".env.example defines " + name + ", which docker-compose.yml never uses");
@@ -680,6 +685,26 @@ final class ComposeConsistency {
               + "from .env");
         }
       });
+    }
+    return problems;
+  }
+
+  /** Variables of the env file without a comment above them (in the block of lines they belong to). */
+  static List<String> undocumentedVariables(Path file) throws IOException {
+    List<String> problems = new ArrayList<>();
+    if (!Files.exists(file)) {
+      return problems;
+    }
+    boolean commented = false;
+    for (String line : Files.readAllLines(file)) {
+      String t = line.trim();
+      if (t.isEmpty()) {
+        commented = false;
+      } else if (t.startsWith("#")) {
+        commented = true;
+      } else if (t.contains("=") && !commented) {
+        problems.add(".env.example: " + t.substring(0, t.indexOf('=')).trim() + " has no comment saying what it is");
+      }
     }
     return problems;
   }

@@ -211,12 +211,15 @@ class ComposeConsistencyTest {
   void aVariableMissingFromEnvExampleOrARealSecretIsNamed() throws Exception {
     contractCopy();
     replace(".env.example", "REDIS_PASSWORD=change-me-redis\n", "");
+    replace(".env.example",
+        "# The demo application's database user: SELECT, INSERT, UPDATE, DELETE on shop.* and nothing else.\n", "");
     replace(".env.example", "APP_DB_PASSWORD=change-me-app", "APP_DB_PASSWORD=S3cr3t!");
     replace("docker-compose.yml", "VERACACHE_CDC_DATABASE_PASSWORD: ${CDC_DB_PASSWORD:?set CDC_DB_PASSWORD in .env "
         + "(see .env.example)}", "VERACACHE_CDC_DATABASE_PASSWORD: hunter2");
     assertThat(reread().envExampleDefinesEveryVariable())
         .anyMatch(p -> p.startsWith("variable REDIS_PASSWORD (used in docker-compose.yml"))
         .anyMatch(p -> p.startsWith(".env.example: APP_DB_PASSWORD holds a value that is not a placeholder"))
+        .anyMatch(p -> p.equals(".env.example: APP_DB_USER has no comment saying what it is"))
         .anyMatch(p -> p.startsWith("cdc-sidecar: environment variable VERACACHE_CDC_DATABASE_PASSWORD is written"));
   }
 
