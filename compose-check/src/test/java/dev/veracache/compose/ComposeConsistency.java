@@ -660,6 +660,11 @@ final class ComposeConsistency {
       }
     });
     try {
+      Path gitignore = root.resolve(".gitignore");
+      if (!Files.exists(gitignore) || Files.readAllLines(gitignore).stream().map(String::trim)
+          .noneMatch(l -> l.equals(".env") || l.equals("/.env"))) {
+        problems.add(".gitignore does not ignore .env (the credentials copied from .env.example)");
+      }
       problems.addAll(undocumentedVariables(root.resolve(".env.example")));
     } catch (IOException e) {
       problems.add("cannot read .env.example: " + e);

@@ -211,6 +211,7 @@ class ComposeConsistencyTest {
   void aVariableMissingFromEnvExampleOrARealSecretIsNamed() throws Exception {
     contractCopy();
     replace(".env.example", "REDIS_PASSWORD=change-me-redis\n", "");
+    replace(".gitignore", "\n.env\n", "\n");
     replace(".env.example",
         "# The demo application's database user: SELECT, INSERT, UPDATE, DELETE on shop.* and nothing else.\n", "");
     replace(".env.example", "APP_DB_PASSWORD=change-me-app", "APP_DB_PASSWORD=S3cr3t!");
@@ -220,6 +221,7 @@ class ComposeConsistencyTest {
         .anyMatch(p -> p.startsWith("variable REDIS_PASSWORD (used in docker-compose.yml"))
         .anyMatch(p -> p.startsWith(".env.example: APP_DB_PASSWORD holds a value that is not a placeholder"))
         .anyMatch(p -> p.equals(".env.example: APP_DB_USER has no comment saying what it is"))
+        .anyMatch(p -> p.startsWith(".gitignore does not ignore .env"))
         .anyMatch(p -> p.startsWith("cdc-sidecar: environment variable VERACACHE_CDC_DATABASE_PASSWORD is written"));
   }
 
@@ -263,7 +265,7 @@ class ComposeConsistencyTest {
 
   /** The files the checks read, copied from the repository, with the contract's demo-app; then checked. */
   private ComposeConsistency contractCopy() throws IOException, URISyntaxException {
-    for (String file : List.of("docker-compose.yml", ".env.example", "pom.xml", "docker/mysql/20-users.sh",
+    for (String file : List.of("docker-compose.yml", ".env.example", ".gitignore", "pom.xml", "docker/mysql/20-users.sh",
         "docker/demo-app/Dockerfile", "cdc-sidecar/Dockerfile", "cdc-sidecar/pom.xml",
         "cdc-sidecar/src/main/resources/application.yml",
         "cdc-sidecar/target/classes/META-INF/spring-configuration-metadata.json")) {
