@@ -278,8 +278,8 @@ final class ComposeConsistency {
         if (p.target().equals(serverPort) && p.published().equals(Integer.toString(contract))) {
           published = true;
         } else {
-          problems.add(s.name() + ": port mapping " + p.published() + ":" + p.target() + " does not publish server.port "
-              + serverPort + " as host port " + contract);
+          problems.add(s.name() + ": port mapping " + p.published() + ":" + p.target()
+              + " does not publish server.port " + serverPort + " as host port " + contract);
         }
       }
       if (!published) {
@@ -601,7 +601,7 @@ final class ComposeConsistency {
     return tables;
   }
 
-  /** Every table of the mapping file is created by shop-schema.sql in the database MySQL runs it in, with its columns. */
+  /** Every table of the mapping file is created by shop-schema.sql (in MySQL's init database), with its columns. */
   List<String> mappedTablesExistInTheSchema() throws IOException {
     List<String> problems = new ArrayList<>();
     Path schemaFile = root.resolve(SCHEMA);

@@ -96,7 +96,8 @@ class ComposeConsistencyTest {
   void aHostTheSidecarPointsAtThatIsNoServiceIsNamed() throws Exception {
     contractCopy();
     replace("docker-compose.yml", "VERACACHE_CDC_DATABASE_HOST: mysql", "VERACACHE_CDC_DATABASE_HOST: mysql-primary");
-    replace("docker-compose.yml", "DEMO_KAFKA_BOOTSTRAPSERVERS: kafka:9092", "DEMO_KAFKA_BOOTSTRAPSERVERS: kafka:29092");
+    replace("docker-compose.yml", "DEMO_KAFKA_BOOTSTRAPSERVERS: kafka:9092",
+        "DEMO_KAFKA_BOOTSTRAPSERVERS: kafka:29092");
     assertThat(reread().servicesTheAppsPointAtExist())
         .anyMatch(p -> p.startsWith("cdc-sidecar:") && p.contains("'mysql-primary'")
             && p.contains("environment variable VERACACHE_CDC_DATABASE_HOST"))
@@ -189,7 +190,8 @@ class ComposeConsistencyTest {
   @Test
   void theDemoLoggingInAsTheCdcUserIsNamed() throws Exception {
     contractCopy();
-    replace("docker-compose.yml", "SPRING_DATASOURCE_USERNAME: ${APP_DB_USER:?", "SPRING_DATASOURCE_USERNAME: ${CDC_DB_USER:?");
+    replace("docker-compose.yml", "SPRING_DATASOURCE_USERNAME: ${APP_DB_USER:?",
+        "SPRING_DATASOURCE_USERNAME: ${CDC_DB_USER:?");
     assertThat(reread().databaseGrants()).anyMatch(p -> p.startsWith("application user ${CDC_DB_USER")
         && p.contains("grant RELOAD ON *.*") && p.contains("is not DML"));
   }
@@ -230,10 +232,12 @@ class ComposeConsistencyTest {
     contractCopy();
     replace("docker-compose.yml", "      kafka:\n        condition: service_healthy\n",
         "      kafka:\n        condition: service_started\n");
-    replace("docker-compose.yml", "    healthcheck:\n      # REDISCLI_AUTH", "    x-healthcheck:\n      # REDISCLI_AUTH");
+    replace("docker-compose.yml", "    healthcheck:\n      # REDISCLI_AUTH",
+        "    x-healthcheck:\n      # REDISCLI_AUTH");
     assertThat(reread().healthChecksAndStartOrder())
         .anyMatch(p -> p.startsWith("redis: no health check"))
-        .anyMatch(p -> p.equals("demo-app: depends_on kafka needs condition: service_healthy (found: service_started)"));
+        .anyMatch(p -> p.equals(
+            "demo-app: depends_on kafka needs condition: service_healthy (found: service_started)"));
   }
 
   @Test
@@ -265,8 +269,8 @@ class ComposeConsistencyTest {
 
   /** The files the checks read, copied from the repository, with the contract's demo-app; then checked. */
   private ComposeConsistency contractCopy() throws IOException, URISyntaxException {
-    for (String file : List.of("docker-compose.yml", ".env.example", ".gitignore", "pom.xml", "docker/mysql/20-users.sh",
-        "docker/demo-app/Dockerfile", "cdc-sidecar/Dockerfile", "cdc-sidecar/pom.xml",
+    for (String file : List.of("docker-compose.yml", ".env.example", ".gitignore", "pom.xml",
+        "docker/mysql/20-users.sh", "docker/demo-app/Dockerfile", "cdc-sidecar/Dockerfile", "cdc-sidecar/pom.xml",
         "cdc-sidecar/src/main/resources/application.yml",
         "cdc-sidecar/target/classes/META-INF/spring-configuration-metadata.json")) {
       Path to = copy.resolve(file);

@@ -51,7 +51,9 @@ final class ComposeFile {
     }
   }
 
-  private static final Pattern VARIABLE = Pattern.compile("\\$(?:\\{([A-Za-z_][A-Za-z0-9_]*)([^}]*)\\}|([A-Za-z_][A-Za-z0-9_]*))");
+  /** ${NAME}, ${NAME:?message}, ${NAME:-default}, $NAME (group 1 and 2: braced name and modifier; group 3: bare). */
+  private static final Pattern VARIABLE =
+      Pattern.compile("\\$(?:\\{([A-Za-z_][A-Za-z0-9_]*)([^}]*)\\}|([A-Za-z_][A-Za-z0-9_]*))");
 
   final Path path;
   final Map<String, Service> services = new LinkedHashMap<>();
