@@ -31,6 +31,8 @@ class ComposeStackIT {
 
   private static final String DEMO_SERVICE = "demo-app";
   private static final int DEMO_PORT = 8080;
+  private static final String SIDECAR_SERVICE = "cdc-sidecar";
+  private static final int SIDECAR_PORT = 8081;
   private static final Duration STACK_START = Duration.ofMinutes(10);
   private static final Duration CHANGE_VISIBLE = Duration.ofSeconds(60);
 
@@ -60,6 +62,8 @@ class ComposeStackIT {
         .withEnv(env)
         .withRemoveVolumes(true)
         .withStartupTimeout(STACK_START)
+        .withExposedService(SIDECAR_SERVICE, SIDECAR_PORT,
+            Wait.forHttp("/actuator/health/readiness").forStatusCode(200).withStartupTimeout(STACK_START))
         .withExposedService(DEMO_SERVICE, DEMO_PORT,
             Wait.forHttp("/api/snapshot").forStatusCode(200).withStartupTimeout(STACK_START))) {
       stack.start();
@@ -85,6 +89,16 @@ class ComposeStackIT {
         last = get(base + "/api/snapshot").path("lastSqlChange");
       }
       assertThat(last.path("visibleAfterMillis").asLong()).isGreaterThanOrEqualTo(0);
+
+      // The invalidation came from the sidecar's listener: it applied the change (its Prometheus counter).
+      String sidecar = "http://" + stack.getServiceHost(SIDECAR_SERVICE, SIDECAR_PORT) + ":"
+          + stack.getServicePort(SIDECAR_SERVICE, SIDECAR_PORT);
+      HttpResponse<String> metrics = http.send(HttpRequest.newBuilder(URI.create(sidecar + "/actuator/prometheus"))
+          .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
+      assertThat(metrics.body().lines()
+          .filter(l -> l.startsWith("veracache_cdc_events_total{") && l.contains("result=\"applied\""))
+          .mapToDouble(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1))).sum())
+          .as("veracache_cdc_events_total{result=\"applied\"} of the sidecar").isGreaterThan(0);
     }
   }
 
