@@ -38,8 +38,6 @@ import org.yaml.snakeyaml.constructor.SafeConstructor;
  *       never a copy of it written into the test: a setting renamed in an application fails here.</li>
  *   <li>The two applications are found by their build context ({@code cdc-sidecar}, {@code demo-app}), not by their
  *       service name, so a renamed service is still checked.</li>
- *   <li>The demo checks run only when the repository has {@code demo-app/} ({@link #hasDemoApp()}); the others
- *       always.</li>
  * </ul>
  */
 final class ComposeConsistency {
@@ -78,11 +76,7 @@ final class ComposeConsistency {
     this.compose = ComposeFile.read(root.resolve("docker-compose.yml"));
     this.envExample = readEnvFile(root.resolve(".env.example"));
     this.sidecar = AppConfiguration.of(root, SIDECAR, sharedMetadata);
-    this.demo = hasDemoApp() ? AppConfiguration.of(root, DEMO, sharedMetadata) : null;
-  }
-
-  boolean hasDemoApp() {
-    return Files.isDirectory(root.resolve(DEMO));
+    this.demo = AppConfiguration.of(root, DEMO, sharedMetadata);
   }
 
   static Map<String, String> readEnvFile(Path file) throws IOException {
@@ -145,11 +139,9 @@ final class ComposeConsistency {
     if (sc != null) {
       apps.put(SIDECAR, Map.entry(sidecar, sc));
     }
-    if (demo != null) {
-      Service d = requireService(DEMO, problems);
-      if (d != null) {
-        apps.put(DEMO, Map.entry(demo, d));
-      }
+    Service d = requireService(DEMO, problems);
+    if (d != null) {
+      apps.put(DEMO, Map.entry(demo, d));
     }
     return apps;
   }
@@ -507,7 +499,7 @@ final class ComposeConsistency {
         }
       }
     }
-    Optional<Service> demoService = demo == null ? Optional.empty() : serviceBuiltFrom(DEMO);
+    Optional<Service> demoService = serviceBuiltFrom(DEMO);
     if (demoService.isPresent()) {
       Service d = demoService.get();
       String written = d.environment().getOrDefault("SPRING_DATASOURCE_USERNAME",
