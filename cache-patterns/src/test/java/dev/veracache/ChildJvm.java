@@ -40,6 +40,10 @@ final class ChildJvm implements AutoCloseable {
     List<String> command = new ArrayList<>();
     command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     command.add("-Xmx256m");
+    // C1 only and the serial collector: a child here lives seconds and mostly waits on Redis, Kafka and the database,
+    // so a quick start matters more than peak speed (as for the broker's and the chaos module's child JVMs).
+    command.add("-XX:TieredStopAtLevel=1");
+    command.add("-XX:+UseSerialGC");
     command.add("-cp");
     command.add(System.getProperty("java.class.path"));
     command.add(main.getName());

@@ -2,6 +2,7 @@ package dev.veracache.chaos;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.veracache.chaos.fault.CdcInvalidatorProcess;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -31,7 +32,8 @@ class MainJobProcessIT {
     Path out = work.resolve("reports");
     Path log = work.resolve("main-job.log");
     Process process = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-        "-Djava.io.tmpdir=" + tmp, "-cp", System.getProperty("java.class.path"), ChaosMain.class.getName(),
+        "-Djava.io.tmpdir=" + tmp, // the listener's class-data archive is this JVM's, not in tmp:
+        "-D" + CdcInvalidatorProcess.ARCHIVE_DIRECTORY_PROPERTY + "=" + CdcInvalidatorProcess.archiveDirectory(), "-cp", System.getProperty("java.class.path"), ChaosMain.class.getName(),
         "-s", SCENARIO, "--seeds", Long.toString(SEED), "-o", out.toString())
         .redirectErrorStream(true).redirectOutput(log.toFile()).start();
     boolean ended = process.waitFor(5, TimeUnit.MINUTES);

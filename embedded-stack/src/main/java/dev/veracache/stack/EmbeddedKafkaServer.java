@@ -69,13 +69,13 @@ final class EmbeddedKafkaServer extends EmbeddedServer implements KafkaServer {
   /**
    * The child JVM's options: C1 only and the serial collector halve the start (11 s to 6 s measured on 2 busy cores:
    * the broker's start is mostly JIT work); a test broker needs a quick start more than peak throughput. A shared
-   * class-data archive ({@link KafkaClassArchive}) takes it to about 2 s once written.
+   * class-data archive ({@link ClassDataArchive}) takes it to about 2 s once written.
    */
   static final List<String> JVM_OPTIONS = List.of("-Xmx384m", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC");
 
   private final int controllerPort;
   private final String classPath = brokerClassPath();
-  private final KafkaClassArchive classArchive = KafkaClassArchive.of(classPath, JVM_OPTIONS);
+  private final ClassDataArchive classArchive = ClassDataArchive.of(classPath, JVM_OPTIONS);
   private Process process;
 
   EmbeddedKafkaServer(Path dir, int port, int controllerPort) {
@@ -96,7 +96,7 @@ final class EmbeddedKafkaServer extends EmbeddedServer implements KafkaServer {
         format(properties);
       }
       List<String> args = new ArrayList<>(JVM_OPTIONS);
-      args.addAll(classArchive.optionsForBroker());
+      args.addAll(classArchive.optionsForStart());
       args.add(MAIN_CLASS);
       args.add(properties.toString());
       process = java(args).start();
@@ -170,7 +170,7 @@ final class EmbeddedKafkaServer extends EmbeddedServer implements KafkaServer {
    * jars for its logging, each taken from this JVM's class path; a listed jar that is not there is left out. So every
    * module whose class path has the same versions of them (the parent's dependency management pins them) gives the
    * broker the same class path, whatever else its tests depend on, and maps the same class-data archive
-   * ({@link KafkaClassArchive}): the module that starts the first broker writes it, every later one maps it (on a
+   * ({@link ClassDataArchive}): the module that starts the first broker writes it, every later one maps it (on a
    * fresh machine, the other modules' JVMs no longer write an archive of their own when they stop their broker).
    * Directories ({@code target/classes}, whose logging configuration the broker does not want either, and which keep
    * the JDK from writing an archive) and Veracache's own jars (rebuilt by every build, which makes the JDK refuse the
@@ -341,7 +341,7 @@ final class EmbeddedKafkaServer extends EmbeddedServer implements KafkaServer {
     if (!process.isAlive()) {
       int code = process.exitValue();
       process = null;
-      classArchive.brokerExited(false);
+      classArchive.exited(false);
       throw new IllegalStateException(this + " exited at start (code " + code + "); see " + logFile());
     }
     if (System.nanoTime() > deadline) {
@@ -355,7 +355,7 @@ final class EmbeddedKafkaServer extends EmbeddedServer implements KafkaServer {
     process.destroyForcibly();
     ProcessControl.awaitExit(process.pid(), Duration.ofSeconds(10));
     process = null;
-    classArchive.brokerExited(false);
+    classArchive.exited(false);
   }
 
   @Override
@@ -367,13 +367,13 @@ final class EmbeddedKafkaServer extends EmbeddedServer implements KafkaServer {
       ProcessControl.awaitExit(pid, Duration.ofSeconds(10));
     }
     process = null;
-    classArchive.brokerExited(clean);
+    classArchive.exited(clean);
   }
 
   @Override
   void processKilled() {
     process = null;
-    classArchive.brokerExited(false);
+    classArchive.exited(false);
   }
 
   @Override

@@ -1,6 +1,7 @@
 package dev.veracache.chaos.fault;
 
 import dev.veracache.cdc.CdcOptions;
+import dev.veracache.stack.ClassDataArchive;
 import dev.veracache.stack.ProcessControl;
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -43,6 +44,12 @@ import org.slf4j.LoggerFactory;
  *       its last output lines.</li>
  *   <li><b>{@link #kill()} and {@link #pause()} return once they took effect</b> (process gone; process stopped, where
  *       /proc tells), so a write made after them is certainly not seen by the child before a restart/resume.</li>
+ *   <li><b>The class-data archive only changes the start time.</b> Children map a shared {@link ClassDataArchive}
+ *       (the Debezium engine's classes: start to live in about half the time); the first child on a class path writes
+ *       it at exit, and it is published only if that child was live and exited by itself (a child killed, or one that
+ *       failed before live, would leave a partial or short archive). A child that cannot map it starts as without.
+ *       Its class path has its jars first ({@link ClassDataArchive#jarsFirst}): the chaos module's directories hold
+ *       no class or resource that a jar also holds.</li>
  * </ul>
  * Signals are sent with {@code kill(1)}: Linux and macOS only.
  */
@@ -52,6 +59,13 @@ public final class CdcInvalidatorProcess implements AutoCloseable {
   private static final int TAIL_LINES = 50;
   private static final Duration POLITE_STOP = Duration.ofSeconds(5);
   private static final Duration KILL_WAIT = Duration.ofSeconds(10);
+  /** How long a child writing the class-data archive gets to stop after its stdin closed (the dump takes seconds). */
+  private static final Duration POLITE_STOP_WRITING = Duration.ofSeconds(60);
+  /** The child's JVM options but the per-start {@code -D} properties; part of the class-data archive's key. */
+  static final List<String> JVM_OPTIONS = List.of("-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
+      "-Dlogback.configurationFile=logback.xml"); // the chaos module's quiet logging, not logback-test.xml
+  /** Where the listener's class-data archives are kept; default {@code ${java.io.tmpdir}/veracache-listener-cds}. */
+  public static final String ARCHIVE_DIRECTORY_PROPERTY = "veracache.listener.cds.dir";
 
   /**
    * What the child runs. {@code versionColumn} may be null; {@code dbPassword} and {@code redisUri} are secrets.
@@ -168,13 +182,15 @@ public final class CdcInvalidatorProcess implements AutoCloseable {
   private final ChildJvm.OutputTail tail = new ChildJvm.OutputTail(TAIL_LINES);
   private final CountDownLatch live = new CountDownLatch(1);
   private final List<Thread> drains = new ArrayList<>();
+  private final ClassDataArchive archive;
   private volatile boolean paused;
   private boolean closed;
 
-  private CdcInvalidatorProcess(Spec spec, Process process, Path crashFile) {
+  private CdcInvalidatorProcess(Spec spec, Process process, Path crashFile, ClassDataArchive archive) {
     this.spec = spec;
     this.process = process;
     this.crashFile = crashFile;
+    this.archive = archive;
     this.stdin = process.getOutputStream();
     drains.add(drain(process.getInputStream(), true, "stdout"));
     drains.add(drain(process.getErrorStream(), false, "stderr"));
@@ -191,24 +207,56 @@ public final class CdcInvalidatorProcess implements AutoCloseable {
         "veracache-listener-" + spec.name() + "-" + UUID.randomUUID() + ".crash");
     Map<String, String> properties = new LinkedHashMap<>(spec.properties());
     properties.put("crashFile", crashFile.toString());
+    ClassDataArchive archive = classDataArchive();
     CdcInvalidatorProcess child;
     try {
-      child = new CdcInvalidatorProcess(spec, childProcess(properties, spec.environment()).start(), crashFile);
+      child = new CdcInvalidatorProcess(spec,
+          childProcess(properties, spec.environment(), archive.optionsForStart()).start(), crashFile, archive);
     } catch (IOException e) {
+      archive.exited(false);
       throw new IllegalStateException("listener " + spec.name() + ": cannot start its JVM: " + e.getMessage(), e);
     }
     child.awaitLive(liveTimeout);
-    log.info("listener {} (pid {}) live in {} ms", spec.name(), child.pid(),
-        (System.nanoTime() - started) / 1_000_000);
+    log.info("listener {} (pid {}) live in {} ms{}", spec.name(), child.pid(),
+        (System.nanoTime() - started) / 1_000_000, archive.writing() ? " (writes the class-data archive at exit)" : "");
     return child;
   }
 
-  /** The child's command: this JVM's java, the classpath this class was loaded from, the properties as -D. */
+  /** The class-data archive for a child on this JVM's class path, in {@link #ARCHIVE_DIRECTORY_PROPERTY}'s directory. */
+  static ClassDataArchive classDataArchive() {
+    return new ClassDataArchive(archiveDirectory(), "listener", childClassPath(), JVM_OPTIONS);
+  }
+
+  /**
+   * Where the listener's class-data archives are: {@link #ARCHIVE_DIRECTORY_PROPERTY}, else
+   * {@code ${java.io.tmpdir}/veracache-listener-cds}. A JVM started with its own temporary directory (the main job in
+   * {@code MainJobProcessIT}) is given this one, to map the same archive and leave nothing in its own.
+   */
+  public static Path archiveDirectory() {
+    String directory = System.getProperty(ARCHIVE_DIRECTORY_PROPERTY);
+    return directory == null || directory.isBlank()
+        ? Path.of(System.getProperty("java.io.tmpdir"), "veracache-listener-cds") : Path.of(directory);
+  }
+
+  private static String childClassPath() {
+    return ClassDataArchive.jarsFirst(ChildJvm.classPath());
+  }
+
+  /** The child's command without a class-data archive. */
   static ProcessBuilder childProcess(Map<String, String> properties, Map<String, String> environment) {
-    List<String> options = new ArrayList<>(List.of("-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
-        "-Dlogback.configurationFile=logback.xml")); // the chaos module's quiet logging, not logback-test.xml
+    return childProcess(properties, environment, List.of());
+  }
+
+  /**
+   * The child's command: this JVM's java, its options and {@code archiveOptions}, the classpath this class was loaded
+   * from (jars first), the properties as -D.
+   */
+  static ProcessBuilder childProcess(Map<String, String> properties, Map<String, String> environment,
+      List<String> archiveOptions) {
+    List<String> options = new ArrayList<>(JVM_OPTIONS);
+    options.addAll(archiveOptions);
     properties.forEach((k, v) -> options.add("-D" + CdcInvalidatorMain.PREFIX + k + "=" + v));
-    List<String> command = ChildJvm.javaCommand(options);
+    List<String> command = ChildJvm.javaCommand(options, childClassPath());
     command.add(CdcInvalidatorMain.class.getName());
     ProcessBuilder builder = new ProcessBuilder(command);
     builder.environment().putAll(environment);
@@ -246,6 +294,7 @@ public final class CdcInvalidatorProcess implements AutoCloseable {
           if (live.getCount() == 0) {
             break; // LIVE was printed, then the child died at once: the caller sees it as not alive
           }
+          archiveExited(true); // not live: whatever it wrote is deleted
           throw new IllegalStateException("listener " + spec.name() + " exited with code " + process.exitValue()
               + " before it was live; last output:\n" + lastOutput());
         }
@@ -307,6 +356,7 @@ public final class CdcInvalidatorProcess implements AutoCloseable {
       boolean exited = process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS);
       if (exited) {
         awaitDrained();
+        archiveExited(true);
       }
       return exited;
     } catch (InterruptedException e) {
@@ -372,9 +422,10 @@ public final class CdcInvalidatorProcess implements AutoCloseable {
         } catch (IOException e) {
           // the pipe is already broken: the child is going anyway
         }
-        if (!process.waitFor(POLITE_STOP.toMillis(), TimeUnit.MILLISECONDS)) {
+        Duration politeStop = archive.writing() ? POLITE_STOP_WRITING : POLITE_STOP;
+        if (!process.waitFor(politeStop.toMillis(), TimeUnit.MILLISECONDS)) {
           log.warn("listener {} (pid {}) still running {} ms after its stdin closed: SIGKILL", spec.name(), pid(),
-              POLITE_STOP.toMillis());
+              politeStop.toMillis());
         }
       }
     } catch (InterruptedException e) {
@@ -392,6 +443,7 @@ public final class CdcInvalidatorProcess implements AutoCloseable {
   }
 
   private void destroyAndWait() {
+    boolean exitedByItself = !process.isAlive();
     process.destroyForcibly();
     try {
       if (!process.waitFor(KILL_WAIT.toMillis(), TimeUnit.MILLISECONDS)) {
@@ -408,6 +460,14 @@ public final class CdcInvalidatorProcess implements AutoCloseable {
       // gone with the child
     }
     awaitDrained();
+    archiveExited(exitedByItself);
+  }
+
+  /**
+   * After the child exited: the archive it wrote is published if it was live and exited by itself, else deleted.
+   */
+  private void archiveExited(boolean byItself) {
+    archive.exited(byItself && live.getCount() == 0);
   }
 
   /** After the child exited: lets the drain threads read the rest of its output (bounded). */

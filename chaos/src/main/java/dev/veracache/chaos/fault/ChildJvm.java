@@ -27,12 +27,17 @@ final class ChildJvm {
 
   /** This JVM's java binary, then {@code jvmOptions}, then {@code -cp} and the classpath of {@link #classPath()}. */
   static List<String> javaCommand(List<String> jvmOptions) {
+    return javaCommand(jvmOptions, classPath());
+  }
+
+  /** This JVM's java binary, then {@code jvmOptions}, then {@code -cp classPath}. */
+  static List<String> javaCommand(List<String> jvmOptions, String classPath) {
     List<String> command = new ArrayList<>();
     command.add(ProcessHandle.current().info().command()
         .orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
     command.addAll(jvmOptions);
     command.add("-cp");
-    command.add(classPath());
+    command.add(classPath);
     return command;
   }
 

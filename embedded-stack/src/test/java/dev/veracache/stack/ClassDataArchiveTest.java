@@ -1,6 +1,7 @@
 package dev.veracache.stack;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -12,40 +13,40 @@ import org.junit.jupiter.api.io.TempDir;
  * The broker's shared class-data archive: written once, published only after a clean exit, keyed by the jars; and the
  * broker's class path, the same jars in every module.
  */
-class KafkaClassArchiveTest {
+class ClassDataArchiveTest {
 
   private static final List<String> OPTIONS = List.of("-Xmx384m");
 
   @Test
   void anArchiveWrittenByACleanExitIsPublishedAndThenMapped(@TempDir Path dir) throws Exception {
     Path jar = Files.writeString(dir.resolve("kafka.jar"), "jar");
-    KafkaClassArchive archive = new KafkaClassArchive(dir.resolve("cds"), jar.toString(), OPTIONS);
+    ClassDataArchive archive = new ClassDataArchive(dir.resolve("cds"), jar.toString(), OPTIONS);
 
-    Path written = writtenAt(archive.optionsForBroker());
+    Path written = writtenAt(archive.optionsForStart());
     assertThat(archive.writing()).isTrue();
     assertThat(archive.optionsForTool()).as("a tool never writes one").isEmpty();
     Files.writeString(written, "archive"); // what the broker JVM does at exit
-    archive.brokerExited(true);
+    archive.exited(true);
 
     assertThat(archive.file()).hasContent("archive");
     assertThat(written).doesNotExist();
     assertThat(archive.writing()).isFalse();
-    assertThat(archive.optionsForBroker()).containsExactly("-XX:SharedArchiveFile=" + archive.file());
-    assertThat(new KafkaClassArchive(dir.resolve("cds"), jar.toString(), OPTIONS).optionsForTool())
+    assertThat(archive.optionsForStart()).containsExactly("-XX:SharedArchiveFile=" + archive.file());
+    assertThat(new ClassDataArchive(dir.resolve("cds"), jar.toString(), OPTIONS).optionsForTool())
         .as("another server on the same jars maps it too").containsExactly("-XX:SharedArchiveFile=" + archive.file());
   }
 
   @Test
   void aBrokerKilledWhileWritingLeavesNoArchive(@TempDir Path dir) throws Exception {
     Path jar = Files.writeString(dir.resolve("kafka.jar"), "jar");
-    KafkaClassArchive archive = new KafkaClassArchive(dir.resolve("cds"), jar.toString(), OPTIONS);
-    Path written = writtenAt(archive.optionsForBroker());
+    ClassDataArchive archive = new ClassDataArchive(dir.resolve("cds"), jar.toString(), OPTIONS);
+    Path written = writtenAt(archive.optionsForStart());
     Files.writeString(written, "half an arch");
-    archive.brokerExited(false);
+    archive.exited(false);
 
     assertThat(written).doesNotExist();
     assertThat(archive.file()).doesNotExist();
-    assertThat(writtenAt(archive.optionsForBroker())).as("the next start tries again").isNotEqualTo(written);
+    assertThat(writtenAt(archive.optionsForStart())).as("the next start tries again").isNotEqualTo(written);
   }
 
   @Test
@@ -57,7 +58,7 @@ class KafkaClassArchiveTest {
     Path live = Files.writeString(cds.resolve("kafka-y.jsa." + ProcessHandle.current().pid() + "-ab12cd34.tmp.jsa"),
         "being written");
 
-    new KafkaClassArchive(cds, Files.writeString(dir.resolve("a.jar"), "jar").toString(), OPTIONS).optionsForBroker();
+    new ClassDataArchive(cds, Files.writeString(dir.resolve("a.jar"), "jar").toString(), OPTIONS).optionsForStart();
 
     assertThat(orphan).doesNotExist();
     assertThat(live).exists();
@@ -66,37 +67,37 @@ class KafkaClassArchiveTest {
   @Test
   void aChangedJarOrOtherOptionsMeanAnotherArchive(@TempDir Path dir) throws Exception {
     Path jar = Files.writeString(dir.resolve("kafka.jar"), "jar");
-    Path before = new KafkaClassArchive(dir, jar.toString(), OPTIONS).file();
-    assertThat(new KafkaClassArchive(dir, jar.toString(), OPTIONS).file()).isEqualTo(before);
-    assertThat(new KafkaClassArchive(dir, jar.toString(), List.of("-Xmx1g")).file()).isNotEqualTo(before);
+    Path before = new ClassDataArchive(dir, jar.toString(), OPTIONS).file();
+    assertThat(new ClassDataArchive(dir, jar.toString(), OPTIONS).file()).isEqualTo(before);
+    assertThat(new ClassDataArchive(dir, jar.toString(), List.of("-Xmx1g")).file()).isNotEqualTo(before);
     Files.writeString(jar, "a rebuilt jar");
-    assertThat(new KafkaClassArchive(dir, jar.toString(), OPTIONS).file()).isNotEqualTo(before);
+    assertThat(new ClassDataArchive(dir, jar.toString(), OPTIONS).file()).isNotEqualTo(before);
   }
 
   @Test
   void onlyTheMostRecentlyUsedArchivesAreKept(@TempDir Path dir) throws Exception {
     Path cds = dir.resolve("cds");
-    List<KafkaClassArchive> archives = new java.util.ArrayList<>();
-    for (int i = 0; i < KafkaClassArchive.KEPT; i++) {
+    List<ClassDataArchive> archives = new java.util.ArrayList<>();
+    for (int i = 0; i < ClassDataArchive.KEPT; i++) {
       // one per build of a module whose own jar changed
-      KafkaClassArchive archive = new KafkaClassArchive(cds,
+      ClassDataArchive archive = new ClassDataArchive(cds,
           Files.writeString(dir.resolve("build" + i + ".jar"), "jar").toString(), OPTIONS);
-      Files.writeString(writtenAt(archive.optionsForBroker()), "archive " + i);
-      archive.brokerExited(true);
+      Files.writeString(writtenAt(archive.optionsForStart()), "archive " + i);
+      archive.exited(true);
       Files.setLastModifiedTime(archive.file(), java.nio.file.attribute.FileTime.fromMillis(1_000_000L * (i + 1)));
       archives.add(archive);
     }
-    archives.get(0).optionsForBroker(); // the oldest is used again: it is now the most recent
-    KafkaClassArchive newest = new KafkaClassArchive(cds, Files.writeString(dir.resolve("new.jar"), "jar").toString(),
+    archives.get(0).optionsForStart(); // the oldest is used again: it is now the most recent
+    ClassDataArchive newest = new ClassDataArchive(cds, Files.writeString(dir.resolve("new.jar"), "jar").toString(),
         OPTIONS);
-    Files.writeString(writtenAt(newest.optionsForBroker()), "newest");
-    newest.brokerExited(true);
+    Files.writeString(writtenAt(newest.optionsForStart()), "newest");
+    newest.exited(true);
 
     assertThat(newest.file()).exists();
     assertThat(archives.get(0).file()).as("used most recently before the newest").exists();
     assertThat(archives.get(1).file()).as("the least recently used").doesNotExist();
     try (var files = Files.list(cds)) {
-      assertThat(files.count()).isEqualTo(KafkaClassArchive.KEPT);
+      assertThat(files.count()).isEqualTo(ClassDataArchive.KEPT);
     }
   }
 
@@ -120,7 +121,7 @@ class KafkaClassArchiveTest {
     assertThat(thisModule).isEqualTo(String.join(java.io.File.pathSeparator, kafka.toString(), scala.toString(),
         logback.toString()));
     assertThat(anotherModule).as("other test jars, another order, its own jar: the same jars").isEqualTo(thisModule);
-    assertThat(KafkaClassArchive.of(anotherModule, OPTIONS).file()).isEqualTo(KafkaClassArchive.of(thisModule, OPTIONS)
+    assertThat(ClassDataArchive.of(anotherModule, OPTIONS).file()).isEqualTo(ClassDataArchive.of(thisModule, OPTIONS)
         .file());
 
     Path otherScala = Files.writeString(repo.resolve("scala-library-2.13.17.jar"), "scala, mediated elsewhere");
@@ -138,6 +139,25 @@ class KafkaClassArchiveTest {
 
     assertThat(classPath).contains("kafka_2.13-").contains("kafka-clients-").contains("logback-classic-")
         .doesNotContain("junit").doesNotContain("assertj").doesNotContain("veracache-");
+  }
+
+  @Test
+  void aChildsClassPathHasItsJarsFirstAndEachKindItsOwnArchives(@TempDir Path dir) throws Exception {
+    Path classes = Files.createDirectories(dir.resolve("target/classes"));
+    Path testClasses = Files.createDirectories(dir.resolve("target/test-classes"));
+    Path a = Files.writeString(dir.resolve("a.jar"), "a");
+    Path b = Files.writeString(dir.resolve("b.jar"), "b");
+    String sep = java.io.File.pathSeparator;
+
+    assertThat(ClassDataArchive.jarsFirst(String.join(sep, testClasses.toString(), classes.toString(), a.toString(),
+        b.toString()))).as("JDK 17 archives nothing when a non-empty directory precedes a jar it archives from")
+        .isEqualTo(String.join(sep, a.toString(), b.toString(), testClasses.toString(), classes.toString()));
+    assertThat(new ClassDataArchive(dir, "listener", a.toString(), OPTIONS).file().getFileName().toString())
+        .startsWith("listener-").endsWith(".jsa");
+    assertThat(new ClassDataArchive(dir, "listener", a.toString(), OPTIONS).file())
+        .isNotEqualTo(new ClassDataArchive(dir, "kafka", a.toString(), OPTIONS).file());
+    assertThatThrownBy(() -> new ClassDataArchive(dir, "bad/name", a.toString(), OPTIONS))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("bad/name");
   }
 
   private static Path writtenAt(List<String> options) {
