@@ -297,7 +297,7 @@ final class EmbeddedKafkaServer extends EmbeddedServer implements KafkaServer {
     command.add("-Djava.awt.headless=true");
     command.add("-Dlogback.configurationFile=" + dir.resolve(LOGBACK_FILE));
     command.addAll(args);
-    ProcessBuilder builder = new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true)
+    ProcessBuilder builder = new ProcessBuilder(ProcessControl.inOwnSession(command)).directory(dir.toFile()).redirectErrorStream(true)
         .redirectOutput(ProcessBuilder.Redirect.appendTo(logFile().toFile()));
     builder.environment().put("CLASSPATH", classPath);
     return builder;
