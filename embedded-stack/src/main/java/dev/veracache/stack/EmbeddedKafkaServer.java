@@ -100,6 +100,7 @@ final class EmbeddedKafkaServer extends EmbeddedServer implements KafkaServer {
       args.add(MAIN_CLASS);
       args.add(properties.toString());
       process = java(args).start();
+      spawned(process.pid());
       Files.writeString(dir.resolve(PID_FILE), Long.toString(process.pid()));
     } catch (IOException e) {
       throw new IllegalStateException("cannot start " + this + ": " + e.getMessage() + "; see " + logFile(), e);

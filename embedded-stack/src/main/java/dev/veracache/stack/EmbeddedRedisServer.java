@@ -54,6 +54,7 @@ final class EmbeddedRedisServer extends EmbeddedServer implements RedisServer {
           .redirectErrorStream(true)
           .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve("redis.log").toFile()))
           .start();
+      spawned(process.pid());
     } catch (IOException e) {
       throw new IllegalStateException("cannot start " + binary + " on port " + port + ": " + e.getMessage(), e);
     }
