@@ -188,9 +188,15 @@ public class DemoActions {
     }
   }
 
-  /** The context is closing: no listener restart and no new pause from now on. */
+  /**
+   * The context is closing: no listener restart and no new pause from now on, and a paused Redis resumed at once, so
+   * that the CDC listener (the first to stop) can flush to it and the servers can stop.
+   */
   synchronized void beginShutdown() {
     stopping = true;
+    if (redisPaused) {
+      resumeRedis();
+    }
   }
 
   /** Shutdown: no listener restart any more; Redis resumed so that it can stop. */

@@ -14,6 +14,12 @@ public interface DemoServers extends AutoCloseable {
   /** The properties that point the application at these servers (datasource, Redis, CDC, Kafka). */
   Map<String, Object> properties();
 
+  /**
+   * From now on the servers stop only when {@link #close()} is called (by the context, after their clients), not by
+   * a JVM shutdown hook of their own; until then, a JVM stopped during the start stops them.
+   */
+  void closedByCaller();
+
   /** SIGSTOP to Redis: clients time out until {@link #resumeRedis()}. */
   void pauseRedis();
 

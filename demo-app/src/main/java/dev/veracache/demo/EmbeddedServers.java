@@ -19,7 +19,7 @@ import org.springframework.jdbc.datasource.init.ScriptUtils;
  * broker (a child JVM), and the shop schema ({@value #SCHEMA}) created in MariaDB, all before the application context
  * starts.
  *
- * <p>Invariants: the stack's own JVM shutdown hook is removed ({@link EmbeddedStack#closedByCaller()}): the context
+ * <p>Invariants: once started, the stack's own JVM shutdown hook is removed ({@link #closedByCaller()}): the context
  * closes it as its last disposable bean, after the CDC listener, the stock flusher, the web server and every client
  * of the servers stopped (see {@link EmbeddedStackStarter}); if the JVM dies without closing, the stack's watchdogs
  * kill the servers. The CDC state lives in the stack's directory, deleted with it (each demo has a new database).
@@ -38,9 +38,13 @@ final class EmbeddedServers implements DemoServers {
     this.kafka = kafka;
   }
 
-  /** Starts MariaDB, Redis and Kafka and creates the shop schema; stops what started if anything fails. */
+  /**
+   * Starts MariaDB, Redis and Kafka and creates the shop schema; stops what started if anything fails. The stack's own
+   * JVM shutdown hook stays until {@link #closedByCaller()}: a Ctrl-C during the start (the broker takes seconds)
+   * stops the servers too.
+   */
   static EmbeddedServers start() {
-    EmbeddedStack stack = EmbeddedStack.start(StackConfig.embedded()).closedByCaller();
+    EmbeddedStack stack = EmbeddedStack.start(StackConfig.embedded());
     try {
       KafkaServer kafka = stack.kafka();
       createSchema(stack);
@@ -80,6 +84,11 @@ final class EmbeddedServers implements DemoServers {
     p.put("veracache.cdc.first-start", "ASSUME_FRESH_INSTALL");
     p.put(DemoProperties.KAFKA_BOOTSTRAP_SERVERS, kafka.bootstrapServers());
     return p;
+  }
+
+  @Override
+  public void closedByCaller() {
+    stack.closedByCaller();
   }
 
   @Override

@@ -68,6 +68,7 @@ public class EmbeddedStackStarter implements ApplicationListener<ApplicationEven
       }
     }, "demo-embedded-stack-early-stop");
     Runtime.getRuntime().addShutdownHook(earlyStopHook);
+    started0.closedByCaller(); // from now on: this class's hook until the hand-over, then the context
     environment.getPropertySources().addFirst(new MapPropertySource("demoEmbeddedStack", started0.properties()));
     log.info("embedded mode: {} up in {} ms", started0, (System.nanoTime() - started) / 1_000_000);
   }

@@ -34,6 +34,38 @@ public final class DemoApi {
         .POST(HttpRequest.BodyPublishers.noBody()), expectedStatus));
   }
 
+  /**
+   * Opens {@code GET /api/stream} and reads its first {@code count} events named {@code snapshot}: their data.
+   */
+  public java.util.List<JsonNode> streamEvents(int count) {
+    java.util.List<JsonNode> events = new java.util.ArrayList<>();
+    try {
+      HttpResponse<java.util.stream.Stream<String>> response = http.send(HttpRequest.newBuilder(
+          URI.create(base + "/api/stream")).header("Accept", "text/event-stream").GET().build(),
+          HttpResponse.BodyHandlers.ofLines());
+      if (response.statusCode() != 200) {
+        throw new AssertionError("GET /api/stream answered " + response.statusCode());
+      }
+      try (java.util.stream.Stream<String> lines = response.body()) {
+        String event = null;
+        for (java.util.Iterator<String> it = lines.iterator(); it.hasNext() && events.size() < count; ) {
+          String line = it.next();
+          if (line.startsWith("event:")) {
+            event = line.substring("event:".length()).trim();
+          } else if (line.startsWith("data:") && "snapshot".equals(event)) {
+            events.add(JSON.readTree(line.substring("data:".length())));
+          }
+        }
+      }
+      return events;
+    } catch (IOException e) {
+      throw new AssertionError("cannot read the stream at " + base + ": " + e, e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new AssertionError("interrupted", e);
+    }
+  }
+
   /** The strategy of this id in a snapshot. */
   public static JsonNode strategy(JsonNode snapshot, String id) {
     for (JsonNode s : snapshot.get("strategies")) {

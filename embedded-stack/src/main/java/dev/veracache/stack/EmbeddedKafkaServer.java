@@ -100,6 +100,7 @@ final class EmbeddedKafkaServer extends EmbeddedServer implements KafkaServer {
       args.add(MAIN_CLASS);
       args.add(properties.toString());
       process = java(args).start();
+      spawned(process.pid());
       Files.writeString(dir.resolve(PID_FILE), Long.toString(process.pid()));
     } catch (IOException e) {
       throw new IllegalStateException("cannot start " + this + ": " + e.getMessage() + "; see " + logFile(), e);
@@ -297,7 +298,7 @@ final class EmbeddedKafkaServer extends EmbeddedServer implements KafkaServer {
     command.add("-Djava.awt.headless=true");
     command.add("-Dlogback.configurationFile=" + dir.resolve(LOGBACK_FILE));
     command.addAll(args);
-    ProcessBuilder builder = new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true)
+    ProcessBuilder builder = new ProcessBuilder(ProcessControl.inOwnSession(command)).directory(dir.toFile()).redirectErrorStream(true)
         .redirectOutput(ProcessBuilder.Redirect.appendTo(logFile().toFile()));
     builder.environment().put("CLASSPATH", classPath);
     return builder;

@@ -47,13 +47,14 @@ final class EmbeddedRedisServer extends EmbeddedServer implements RedisServer {
         binary = ownCopyOfTheBundledBinary();
       }
       Files.writeString(dir.resolve(BINARY_FILE), binary.toRealPath().toString());
-      process = new ProcessBuilder(List.of(binary.toString(),
+      process = new ProcessBuilder(ProcessControl.inOwnSession(List.of(binary.toString(),
           "--port", Integer.toString(port), "--bind", "127.0.0.1", "--protected-mode", "no",
           "--save", "", "--appendonly", "no", "--daemonize", "no",
-          "--dir", dir.toString(), "--pidfile", dir.resolve(PID_FILE).toString()))
+          "--dir", dir.toString(), "--pidfile", dir.resolve(PID_FILE).toString())))
           .redirectErrorStream(true)
           .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve("redis.log").toFile()))
           .start();
+      spawned(process.pid());
     } catch (IOException e) {
       throw new IllegalStateException("cannot start " + binary + " on port " + port + ": " + e.getMessage(), e);
     }

@@ -23,8 +23,28 @@ abstract class EmbeddedServer implements ServerControls {
     this.port = port;
   }
 
-  /** Starts the server process, waits until it answers, returns its pid. */
+  /**
+   * Starts the server process, waits until it answers, returns its pid. Calls {@link #spawned(long)} as soon as the
+   * process exists, so that the watchdog also covers the wait.
+   */
   abstract long startProcess();
+
+  /**
+   * The server process exists (it may not answer yet): its orphan watchdog starts now, not once it answers, so a JVM
+   * that dies during a slow start (a Kafka broker takes seconds) leaves no server behind.
+   */
+  final void spawned(long serverPid) {
+    if (watchdog == null) {
+      watchdog = ProcessControl.watchdog(serverPid);
+    }
+  }
+
+  private void stopWatchdog() {
+    if (watchdog != null) {
+      watchdog.destroy();
+      watchdog = null;
+    }
+  }
 
   /** Stops the server process (it is not paused) and waits until it is gone. */
   abstract void stopProcess(long pid);
@@ -36,8 +56,13 @@ abstract class EmbeddedServer implements ServerControls {
     }
     StackConfig.refuseInUnitTier(toString());
     long started = System.nanoTime();
-    pid = startProcess();
-    watchdog = ProcessControl.watchdog(pid);
+    try {
+      pid = startProcess();
+    } catch (RuntimeException e) {
+      watchdog = null; // it keeps watching the failed process until this JVM is gone; the next start gets its own
+      throw e;
+    }
+    spawned(pid); // for a subclass that did not
     paused = false;
     log.info("{} started (pid {}) in {} ms", this, pid, (System.nanoTime() - started) / 1_000_000);
   }
@@ -52,7 +77,7 @@ abstract class EmbeddedServer implements ServerControls {
       paused = false;
     }
     stopProcess(pid);
-    watchdog.destroy();
+    stopWatchdog();
     pid = -1;
     log.info("{} stopped", this);
   }
@@ -70,7 +95,7 @@ abstract class EmbeddedServer implements ServerControls {
       throw new IllegalStateException(this + " (pid " + pid + ") still runs 10 s after SIGKILL");
     }
     processKilled();
-    watchdog.destroy();
+    stopWatchdog();
     pid = -1;
     paused = false;
     log.info("{} killed (SIGKILL)", this);

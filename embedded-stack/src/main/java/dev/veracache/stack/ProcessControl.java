@@ -34,6 +34,27 @@ public final class ProcessControl {
     }
   }
 
+  /** util-linux's setsid, where there is one (Debian: /usr/bin/setsid). */
+  private static final Optional<String> SETSID = java.util.stream.Stream.of("/usr/bin/setsid", "/bin/setsid")
+      .filter(path -> java.nio.file.Files.isExecutable(java.nio.file.Path.of(path))).findFirst();
+
+  /**
+   * {@code command} run in a session of its own ({@code setsid}, where installed): a Ctrl-C in the terminal sends
+   * SIGINT to the whole foreground process group, so without it a server started by an application run from a
+   * terminal (the demo, the chaos main job) dies at once, beside the JVM, instead of being stopped by the JVM after its
+   * clients (the CDC listener, the flushers). setsid execs the command in place (a child of the JVM is never a process
+   * group leader), so the pid is the server's.
+   */
+  static java.util.List<String> inOwnSession(java.util.List<String> command) {
+    if (SETSID.isEmpty()) {
+      return command;
+    }
+    java.util.List<String> own = new java.util.ArrayList<>(command.size() + 1);
+    own.add(SETSID.get());
+    own.addAll(command);
+    return own;
+  }
+
   static boolean alive(long pid) {
     return ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false);
   }
@@ -70,7 +91,7 @@ public final class ProcessControl {
     long jvm = ProcessHandle.current().pid();
     String script = "while kill -0 " + jvm + " 2>/dev/null; do sleep 1; done; kill -9 " + serverPid + " 2>/dev/null";
     try {
-      return new ProcessBuilder("sh", "-c", script).redirectErrorStream(true)
+      return new ProcessBuilder(inOwnSession(java.util.List.of("sh", "-c", script))).redirectErrorStream(true)
           .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
     } catch (IOException e) {
       throw new IllegalStateException("cannot start the orphan watchdog for pid " + serverPid, e);
