@@ -67,6 +67,8 @@ public final class StockFlusher implements AutoCloseable {
   private final FlushLoop loop;
   private final long reapEveryNanos;
   private long lastReap;
+  /** The driver answered a batch without per-row counts once: record sales one statement at a time from then on. */
+  private volatile boolean batchCountsUnknown;
 
   StockFlusher(StockOptions options, FlusherOptions flusherOptions, FenceProtocol fence, DataSource database,
       StockWriter writer, WriteBehindMetrics metrics, MeterRegistry registry, String client) {
@@ -234,15 +236,19 @@ public final class StockFlusher implements AutoCloseable {
     try (Connection c = database.getConnection()) {
       c.setAutoCommit(false);
       try {
-        int[] inserted;
-        try (PreparedStatement ps = c.prepareStatement("INSERT IGNORE INTO " + options.appliedTable
-            + " (op_id, outcome) VALUES (?, ?)")) {
-          for (StockEntry e : entries) {
-            ps.setString(1, e.id());
-            ps.setString(2, e.operation() == StockEntry.Operation.DECREMENT ? APPLIED : RELEASED);
-            ps.addBatch();
+        int[] inserted = insertApplied(c, entries, !batchCountsUnknown);
+        if (!everyCountExact(inserted)) {
+          // A driver that rewrites batches (Connector/J's rewriteBatchedStatements=true, MariaDB's bulk statements)
+          // answers SUCCESS_NO_INFO instead of each row's count, so which ids are new cannot be told: taking none
+          // would record sales as applied without subtracting their stock. Redo the inserts one by one instead.
+          c.rollback();
+          if (!batchCountsUnknown) {
+            batchCountsUnknown = true;
+            log.warn("{}: the JDBC driver gave no per-row counts for a batch insert into {} (rewriteBatchedStatements "
+                + "or bulk statements in the JDBC URL?): sales are recorded one statement at a time from now on",
+                name, options.appliedTable);
           }
-          inserted = ps.executeBatch();
+          inserted = insertApplied(c, entries, false);
         }
         Map<String, Long> units = new LinkedHashMap<>();
         Set<String> ask = new HashSet<>();
@@ -268,6 +274,39 @@ public final class StockFlusher implements AutoCloseable {
         throw e;
       }
     }
+  }
+
+  /**
+   * Records every entry's id in the applied table ({@code INSERT IGNORE}); the count of each is 1 for an id new to the
+   * table, 0 for one it already had. {@code batched}: one JDBC batch (whose counts a driver may not report, see
+   * {@link #everyCountExact}); otherwise one statement per entry, whose counts every driver reports.
+   */
+  private int[] insertApplied(Connection c, List<StockEntry> entries, boolean batched) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement("INSERT IGNORE INTO " + options.appliedTable
+        + " (op_id, outcome) VALUES (?, ?)")) {
+      int[] counts = new int[entries.size()];
+      for (int i = 0; i < entries.size(); i++) {
+        StockEntry e = entries.get(i);
+        ps.setString(1, e.id());
+        ps.setString(2, e.operation() == StockEntry.Operation.DECREMENT ? APPLIED : RELEASED);
+        if (batched) {
+          ps.addBatch();
+        } else {
+          counts[i] = ps.executeUpdate();
+        }
+      }
+      return batched ? ps.executeBatch() : counts;
+    }
+  }
+
+  /** Whether a batch's counts say, for each row, whether it was inserted (0 or 1; not SUCCESS_NO_INFO). */
+  static boolean everyCountExact(int[] counts) {
+    for (int count : counts) {
+      if (count != 0 && count != 1) {
+        return false;
+      }
+    }
+    return true;
   }
 
   private Map<String, String> outcomes(Connection c, Set<String> ids) throws SQLException {

@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 
 import dev.veracache.testing.FlusherHooks;
 import dev.veracache.testing.StockHooks;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
@@ -50,6 +51,32 @@ class StockIT extends StockTest {
     flusher(flusherClient, FlusherHooks.NONE);
     await().atMost(SETTLED).until(() -> stock.quantity(ITEM) == 0);
     assertThat(stock.outcomes()).hasSize(units).containsOnlyKeys(sold).allSatisfy((id, outcome) ->
+        assertThat(outcome).isEqualTo("APPLIED"));
+  }
+
+  /**
+   * Regression: with Connector/J's {@code rewriteBatchedStatements=true} a batch answers SUCCESS_NO_INFO for every
+   * row, and the flusher took that as "no sale is new": each sale was recorded APPLIED, no stock was subtracted, and
+   * nothing was logged (found by the demo app, whose database stayed at the full stock).
+   */
+  @Test
+  void aDriverThatRewritesBatchesStillHasEverySaleSubtractedOnce() throws Exception {
+    int units = 12;
+    FlashSaleStock sale = openSale(newInstance(), units);
+    Set<String> sold = ConcurrentHashMap.newKeySet();
+    for (Sale s = sale.decrementIfEnough(ITEM, 1); s.taken(); s = sale.decrementIfEnough(ITEM, 1)) {
+      sold.add(s.id());
+    }
+    assertThat(sold).hasSize(units);
+    com.mysql.cj.jdbc.MysqlDataSource rewriting = new com.mysql.cj.jdbc.MysqlDataSource();
+    rewriting.setURL(db.jdbcUrl() + (db.jdbcUrl().contains("?") ? "&" : "?") + "rewriteBatchedStatements=true");
+    rewriting.setUser(db.user());
+    rewriting.setPassword(db.password());
+    newInstance().stockFlusher(options().build(), FlusherOptions.builder("stock-" + namespace)
+        .retryBackoff(Duration.ofMillis(50), Duration.ofMillis(400)).build(), rewriting, stock.writer);
+    await().atMost(SETTLED).until(() -> stock.outcomes().size() == units);
+    assertThat(stock.quantity(ITEM)).as("the database's stock after %s sales of %s units", units, units).isZero();
+    assertThat(stock.outcomes()).containsOnlyKeys(sold).allSatisfy((id, outcome) ->
         assertThat(outcome).isEqualTo("APPLIED"));
   }
 
