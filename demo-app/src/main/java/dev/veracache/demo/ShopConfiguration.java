@@ -67,12 +67,6 @@ public class ShopConfiguration {
     }
   }
 
-  /** Tells {@link ShutdownInterruptFilter} when the CDC listener starts and when it begins stopping. */
-  @Bean
-  dev.veracache.spring.cdc.CdcLifecycleCallbacks shutdownInterruptFilterSwitch() {
-    return ShutdownInterruptFilter.callbacks();
-  }
-
   @Bean
   ReadThroughCache<Long, ProductPage> pages(Veracache veracache, ShopDatabase database) {
     return veracache.readThrough(CacheOptions.<Long, ProductPage>builder(PAGES, ValueCodec.json(ProductPage.class))

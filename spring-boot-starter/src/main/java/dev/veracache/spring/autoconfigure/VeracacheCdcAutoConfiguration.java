@@ -9,6 +9,7 @@ import dev.veracache.spring.cdc.CdcLifecycleCallbacks;
 import dev.veracache.spring.cdc.CdcMappings;
 import dev.veracache.spring.cdc.CdcProperties;
 import dev.veracache.spring.cdc.PropertiesCdcConnectionDetails;
+import dev.veracache.spring.cdc.ShutdownInterruptFilter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Metrics;
 import org.springframework.beans.factory.ObjectProvider;
@@ -64,6 +65,18 @@ public class VeracacheCdcAutoConfiguration {
         CdcMappings mappings, ObjectProvider<MeterRegistry> registry, ObjectProvider<CdcLifecycleCallbacks> callbacks) {
       return new CdcInvalidatorLifecycle(properties, connection, mappings,
           registry.getIfUnique(() -> Metrics.globalRegistry), callbacks.orderedStream().toList());
+    }
+  }
+
+  /** With Logback: Debezium's interrupted work is not logged as an error when the listener is being stopped. */
+  @Configuration(proxyBeanMethods = false)
+  @ConditionalOnClass(name = "ch.qos.logback.classic.LoggerContext")
+  @ConditionalOnMissingBean(CdcInvalidator.class)
+  static class QuietStop {
+
+    @Bean
+    CdcLifecycleCallbacks veracacheCdcShutdownInterruptFilter() {
+      return ShutdownInterruptFilter.install();
     }
   }
 

@@ -1,4 +1,4 @@
-package dev.veracache.sidecar;
+package dev.veracache.spring.cdc;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -9,16 +9,17 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-/** Only Debezium's interrupted work, and only once the sidecar is stopping, is kept out of the log. */
+/** Only Debezium's interrupted work, and only once the listener is stopping, is kept out of the log. */
 class ShutdownInterruptFilterTest {
 
   private final LoggerContext context = new LoggerContext();
   private final ShutdownInterruptFilter filter = new ShutdownInterruptFilter();
+  private final CdcLifecycleCallbacks listener = ShutdownInterruptFilter.callbacks();
 
   @BeforeEach
   @AfterEach
   void notStopping() {
-    ShutdownInterruptFilter.running(); // the flag is per JVM: another test's application may have stopped
+    listener.starting(); // the flag is per JVM: another test's application may have stopped
   }
 
   @Test
@@ -28,7 +29,7 @@ class ShutdownInterruptFilterTest {
 
     assertThat(filter.decide(null, debezium, Level.ERROR, "Error during snapshot", null, interrupted))
         .as("before the stop: a real failure").isEqualTo(FilterReply.NEUTRAL);
-    ShutdownInterruptFilter.stopping();
+    listener.stopping();
     assertThat(filter.decide(null, debezium, Level.ERROR, "Error during snapshot", null, interrupted))
         .isEqualTo(FilterReply.DENY);
     assertThat(filter.decide(null, debezium, Level.WARN, "interrupted", new Object[] {interrupted}, null))
