@@ -78,6 +78,8 @@ function renderSale(sale) {
   text('sale-sold', sale.sold);
   text('sale-oversold', sale.oversold);
   text('sale-db-stock', sale.dbStock);
+  text('sale-in-doubt', sale.inDoubt);
+  text('sale-given-back', sale.givenBack);
   $('sale-oversold').className = sale.oversold > 0 ? 'bad' : 'ok';
 }
 

@@ -91,10 +91,12 @@ public final class FlashSaleStock implements AutoCloseable {
    * @return once the sale is in the log (it will reach the database), a taken {@link Sale} with its id; when fewer
    *     units are left, a sale not taken (nothing was written)
    * @throws IllegalStateException when the sale of the item is not open
-   * @throws WriteBehindException when Redis cannot be reached (nothing taken), or the log did not take the sale in
-   *     {@code sendTimeout} (the units stay reserved until the flusher gives them back, after {@code orphanAfter}), or
-   *     took it only after the reservation's deadline (a RELEASE may be ahead of it): the buyer is never told of a
-   *     sale that may be given back
+   * @throws WriteBehindException when Redis cannot be reached (nothing taken)
+   * @throws SaleInDoubtException (a {@code WriteBehindException}) when the units were taken but the log did not take
+   *     the sale in {@code sendTimeout} (the units stay reserved until the flusher gives them back, after
+   *     {@code orphanAfter}), took it only after the reservation's deadline (a RELEASE may be ahead of it), or took it
+   *     while Redis could not confirm it was in time: the buyer is never told of a sale that may be given back; the
+   *     log decides it, and its id ({@link SaleInDoubtException#saleId()}) shows the outcome in the applied table
    */
   public Sale decrementIfEnough(String item, long amount) {
     checkItem(item);
@@ -125,26 +127,29 @@ public final class FlashSaleStock implements AutoCloseable {
       Throwable cause = e instanceof ExecutionException ? e.getCause() : e;
       log.warn("{}: sale {} of {} x '{}' not logged by Kafka at {}: {}; the units stay reserved until the flusher "
           + "gives them back", name, id, amount, item, options.bootstrapServers, cause.toString());
-      throw new WriteBehindException(name + ": sale " + id + " of " + amount + " x '" + item + "' not logged by Kafka at "
-          + options.bootstrapServers + ": " + cause + "; the units are given back after " + options.orphanAfter,
-          cause);
+      throw new SaleInDoubtException(name + ": sale " + id + " of " + amount + " x '" + item + "' not logged by Kafka at "
+          + options.bootstrapServers + ": " + cause + "; the units are given back after " + options.orphanAfter
+          + " unless the log took it after all", id, item, amount, cause);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-      throw new WriteBehindException(name + ": interrupted while logging a sale of '" + item + "'", e);
+      throw new SaleInDoubtException(name + ": interrupted while logging sale " + id + " of '" + item + "'; its "
+          + "outcome is decided in the log", id, item, amount, e);
     }
     boolean inTime;
     try {
       inTime = fence.stockConfirm(take.deadlineMillis());
     } catch (L2Failure e) {
       notLogged.increment();
-      throw new WriteBehindException(name + ": sale " + id + " of " + amount + " x '" + item + "' is logged but "
-          + "Redis could not confirm it was in time (" + e.getMessage() + "); its outcome is decided in the log", e);
+      throw new SaleInDoubtException(name + ": sale " + id + " of " + amount + " x '" + item + "' is logged but "
+          + "Redis could not confirm it was in time (" + e.getMessage() + "); its outcome is decided in the log", id, item,
+          amount, e);
     }
     if (!inTime) {
       // The log took the sale after its reservation's deadline: a RELEASE may be ahead of it, giving the units back.
       notLogged.increment();
-      throw new WriteBehindException(name + ": sale " + id + " of " + amount + " x '" + item + "' reached the log "
-          + "after its reservation expired (" + options.orphanAfter + "); it may have been given back: not confirmed");
+      throw new SaleInDoubtException(name + ": sale " + id + " of " + amount + " x '" + item + "' reached the log "
+          + "after its reservation expired (" + options.orphanAfter + "); it may have been given back: not confirmed", id,
+          item, amount, null);
     }
     taken.increment();
     return new Sale(true, id, take.left());

@@ -2,9 +2,11 @@ package dev.veracache.demo;
 
 import dev.veracache.FlashSaleStock;
 import dev.veracache.Sale;
+import dev.veracache.SaleInDoubtException;
 import dev.veracache.VeracacheException;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
@@ -19,9 +21,13 @@ import org.springframework.stereotype.Component;
  * sales to {@code shop.stock}.
  *
  * <p>Invariants: one sale at a time; each sale has its own item (its stock row is written before the sale opens, as
- * {@link FlashSaleStock#open} asks); {@code sold} counts the units the buyers were told they got, so {@code oversold}
- * ({@code sold - stock} when positive) is what a buyer would have been sold beyond the stock, and {@code settled}
- * means the database applied every sale ({@code dbStock == stock - sold}, the buyers done).
+ * {@link FlashSaleStock#open} asks); {@code sold} counts the units the buyers were told they got plus the units of
+ * sales in doubt ({@link SaleInDoubtException}: taken, but the buyer could not be told, for example while Redis was
+ * paused) that the log then applied; a sale in doubt is never counted as sold or failed before the applied table has
+ * its outcome ({@code inDoubt} counts the undecided ones, {@code givenBack} the units the log released). So
+ * {@code oversold} ({@code sold - stock} when positive) is what was sold beyond the stock, and {@code settled} means
+ * the buyers are done, every sale in doubt is decided and the database applied every sale
+ * ({@code dbStock == stock - sold}).
  */
 @Component
 public class FlashSale {
@@ -50,6 +56,8 @@ public class FlashSale {
     final AtomicLong sold = new AtomicLong();
     final AtomicLong soldOut = new AtomicLong();
     final AtomicLong failed = new AtomicLong();
+    /** Sale id to units, of the takes whose outcome the log decides. */
+    final Map<String, Long> inDoubt = new ConcurrentHashMap<>();
     final AtomicInteger running;
     final ExecutorService pool;
 
@@ -78,6 +86,9 @@ public class FlashSale {
               soldOut.incrementAndGet();
               return;
             }
+          } catch (SaleInDoubtException e) { // units taken, outcome decided by the log: resolved in snapshot()
+            inDoubt.put(e.saleId(), e.amount());
+            LockSupport.parkNanos(FAILURE_BACKOFF_NANOS);
           } catch (VeracacheException e) { // Redis or Kafka failed: counted, tried again (the sale is still open)
             failed.incrementAndGet();
             LockSupport.parkNanos(FAILURE_BACKOFF_NANOS);
@@ -87,7 +98,8 @@ public class FlashSale {
         if (running.decrementAndGet() == 0) {
           pool.shutdown();
           events.add("flash sale of item " + item + " ended: " + sold.get() + " sold of " + units + " by " + buyers
-              + " buyers, oversold " + Math.max(0, sold.get() - units) + ", " + failed.get() + " failed attempts");
+              + " buyers, oversold " + Math.max(0, sold.get() - units) + ", " + failed.get() + " failed attempts, "
+              + inDoubt.size() + " in doubt (decided by the log)");
         }
       }
     }
@@ -128,6 +140,19 @@ public class FlashSale {
     }
     boolean running = run.running.get() > 0;
     long sold = run.sold.get();
+    long undecided = 0;
+    long givenBack = 0;
+    Map<String, String> outcomes = database.saleOutcomes(run.inDoubt.keySet());
+    for (Map.Entry<String, Long> take : run.inDoubt.entrySet()) {
+      String outcome = outcomes.get(take.getKey());
+      if (outcome == null) {
+        undecided++;
+      } else if ("APPLIED".equals(outcome)) {
+        sold += take.getValue();
+      } else {
+        givenBack += take.getValue();
+      }
+    }
     Long dbStock = database.stock(run.item);
     Map<String, Object> sale = new LinkedHashMap<>();
     sale.put("running", running);
@@ -137,9 +162,12 @@ public class FlashSale {
     sale.put("sold", sold);
     sale.put("soldOut", run.soldOut.get());
     sale.put("failed", run.failed.get());
+    sale.put("inDoubtTakes", run.inDoubt.size());
+    sale.put("inDoubt", undecided);
+    sale.put("givenBack", givenBack);
     sale.put("oversold", Math.max(0, sold - run.units));
     sale.put("dbStock", dbStock);
-    sale.put("settled", !running && dbStock != null && dbStock == run.units - sold);
+    sale.put("settled", !running && undecided == 0 && dbStock != null && dbStock == run.units - sold);
     return sale;
   }
 

@@ -128,6 +128,21 @@ public final class ShopDatabase implements AutoCloseable {
     return found.isEmpty() ? null : found.get(0);
   }
 
+  /** The applied table's outcome (APPLIED, RELEASED, REFUSED) of each of these sale ids the log has decided. */
+  public java.util.Map<String, String> saleOutcomes(java.util.Collection<String> saleIds) {
+    java.util.Map<String, String> outcomes = new java.util.HashMap<>();
+    if (saleIds.isEmpty()) {
+      return outcomes;
+    }
+    String marks = String.join(",", java.util.Collections.nCopies(saleIds.size(), "?"));
+    jdbc.query("SELECT op_id, outcome FROM " + dev.veracache.StockOptions.DEFAULT_APPLIED_TABLE + " WHERE op_id IN ("
+        + marks
+        + ")", rs -> {
+          outcomes.put(rs.getString(1), rs.getString(2));
+        }, saleIds.toArray());
+    return outcomes;
+  }
+
   /** The stock flusher's writer: adds each item's units (negative: sold) inside the flusher's transaction. */
   static void addStock(java.sql.Connection connection, java.util.Map<String, Long> unitsByItem)
       throws java.sql.SQLException {

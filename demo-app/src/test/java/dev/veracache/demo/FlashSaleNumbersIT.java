@@ -9,7 +9,6 @@ import dev.veracache.testing.StockHooks;
 import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.test.web.server.LocalServerPort;
@@ -18,8 +17,10 @@ import org.springframework.boot.test.web.server.LocalServerPort;
  * Hostile review of the flash sale's numbers ({@link FlashSale#snapshot}): {@code sold} counts the sales the buyers
  * were told they got, and {@code settled} means {@code dbStock == stock - sold}. A sale that Kafka logged but whose
  * confirmation Redis could not give ({@code FlashSaleStock.decrementIfEnough} throws "logged but Redis could not
- * confirm it was in time ... its outcome is decided in the log") is counted as a failed attempt, yet the flusher applies
- * it: the page's numbers then disagree with the database for good.
+ * confirm it was in time ... its outcome is decided in the log") was counted as a failed attempt, yet the flusher
+ * applied it: the page's numbers disagreed with the database for good (found by a hostile review: sold 16, database
+ * 17 of 20, never settled). It is now a {@code SaleInDoubtException}, kept in doubt until the applied table has its
+ * outcome.
  *
  * <p>The fault is placed deterministically: a {@link FlashSale} of the app's own beans, whose {@link FlashSaleStock}
  * (same namespace and topic as the app's, so the app's flusher applies it) pauses Redis through the demo's API right
@@ -39,9 +40,6 @@ class FlashSaleNumbersIT {
   @Autowired DemoProperties demo;
 
   @Test
-  @Disabled("confirmed hole: FlashSale counts a WriteBehindException from decrementIfEnough as 'failed' even when the "
-      + "sale was logged (Redis could not confirm it): the flusher applies it, so sold stays below what the database "
-      + "sold and 'settled' (dbStock == stock - sold) never becomes true")
   void aSaleLoggedButNotConfirmedIsCountedAsSoldAndTheSaleStillSettles() throws Exception {
     DemoApi api = new DemoApi(port);
     AtomicBoolean paused = new AtomicBoolean();
@@ -60,8 +58,8 @@ class FlashSaleNumbersIT {
       sale.start(units, 1);
       Map<String, Object> ended = org.awaitility.Awaitility.await().atMost(SETTLES)
           .pollInterval(Duration.ofMillis(100)).until(sale::snapshot, s -> !(Boolean) s.get("running"));
-      assertThat((Long) ended.get("failed")).as("the precondition: the paused confirmation failed an attempt: %s",
-          ended).isPositive();
+      assertThat(((Number) ended.get("inDoubtTakes")).longValue())
+          .as("the precondition: the paused confirmation put a sale in doubt: %s", ended).isPositive();
       // Every logged sale is applied by the app's flusher (and the reservations whose take Redis ran after the client
       // gave up are given back by its reaper): the page must come to show the database's numbers.
       Map<String, Object> end = org.awaitility.Awaitility.await("the page shows the sale settled").atMost(SETTLES)
