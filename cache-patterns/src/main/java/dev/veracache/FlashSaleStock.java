@@ -91,7 +91,8 @@ public final class FlashSaleStock implements AutoCloseable {
    * @return once the sale is in the log (it will reach the database), a taken {@link Sale} with its id; when fewer
    *     units are left, a sale not taken (nothing was written)
    * @throws IllegalStateException when the sale of the item is not open
-   * @throws WriteBehindException when Redis cannot be reached (nothing taken)
+   * @throws WriteBehindException when Redis cannot be reached: nothing sold (a take Redis ran after the call gave up
+   *     is given back after {@code orphanAfter})
    * @throws SaleInDoubtException (a {@code WriteBehindException}) when the units were taken but the log did not take
    *     the sale in {@code sendTimeout} (the units stay reserved until the flusher gives them back, after
    *     {@code orphanAfter}), took it only after the reservation's deadline (a RELEASE may be ahead of it), or took it
@@ -107,8 +108,11 @@ public final class FlashSaleStock implements AutoCloseable {
       take = fence.stockDecrement(options.counterKey(item), options.pendingKey(item), amount, id,
           options.orphanAfter.toMillis());
     } catch (L2Failure e) {
+      // A take Redis ran after this call gave up (a timeout while it was paused) leaves a reservation that was never
+      // logged: the flusher's reaper gives its units back after orphanAfter.
       throw new WriteBehindException(name + ": cannot take " + amount + " of item '" + item + "': Redis failed ("
-          + e.getMessage() + "); nothing was taken", e);
+          + e.getMessage() + "); nothing was sold (if Redis ran the take after this call gave up, its units are given "
+          + "back after " + options.orphanAfter + ")", e);
     }
     if (!take.open()) {
       throw new IllegalStateException(name + ": the sale of item '" + item + "' is not open (FlashSaleStock.open)");
