@@ -99,6 +99,7 @@ function renderLoad(load) {
   text('load-state', load.running ? 'on' : 'off');
   text('load-reads', Math.round(load.readsPerSecond || 0));
   text('load-writes', Math.round(load.writesPerSecond || 0));
+  text('load-failed', load.failed || 0);
 }
 
 function renderConsistency(snapshot) {

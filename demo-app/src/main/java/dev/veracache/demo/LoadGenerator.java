@@ -39,6 +39,8 @@ public class LoadGenerator {
   private final EventLog events;
   private final AtomicLong reads = new AtomicLong();
   private final AtomicLong writes = new AtomicLong();
+  /** Reads and writes that threw (the database refused or timed out): shown on the page, logged. */
+  private final AtomicLong failed = new AtomicLong();
   private final List<Thread> threads = new ArrayList<>();
   private volatile boolean running;
   private volatile boolean stopping;
@@ -105,8 +107,8 @@ public class LoadGenerator {
           default -> prices.get(id);
         }
         reads.incrementAndGet();
-      } catch (RuntimeException e) { // the database refused or timed out: the page shows it through the meters
-        log.debug("load generator read of {} failed: {}", id, e.toString());
+      } catch (RuntimeException e) { // the database refused or timed out
+        failed("read", id, e);
       }
       LockSupport.parkNanos(READ_PAUSE_NANOS);
     }
@@ -128,8 +130,16 @@ public class LoadGenerator {
         }
         writes.incrementAndGet();
       } catch (RuntimeException e) {
-        log.debug("load generator write of {} failed: {}", id, e.toString());
+        failed("write", id, e);
       }
+    }
+  }
+
+  /** Counts a failed operation; logs the first and then every hundredth, so a database outage does not flood the log. */
+  private void failed(String operation, long id, RuntimeException e) {
+    long n = failed.incrementAndGet();
+    if (n == 1 || n % 100 == 0) {
+      log.warn("load generator {} of product {} failed ({} failed so far): {}", operation, id, n, e.toString());
     }
   }
 
@@ -168,6 +178,7 @@ public class LoadGenerator {
     load.put("running", running);
     load.put("readsPerSecond", Math.round(readsPerSecond * 10) / 10.0);
     load.put("writesPerSecond", Math.round(writesPerSecond * 10) / 10.0);
+    load.put("failed", failed.get());
     return load;
   }
 

@@ -74,6 +74,7 @@ class DemoAppIT {
       api.action("load?on=false");
     }
     assertThat(api.snapshot().get("load").get("running").asBoolean()).isFalse();
+    assertThat(api.snapshot().get("load").get("failed").asLong()).as("load operations that threw").isZero();
   }
 
   @Test
