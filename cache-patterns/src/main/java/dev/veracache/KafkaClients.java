@@ -63,11 +63,14 @@ final class KafkaClients {
         throw new WriteBehindException(owner + ": a topic of " + topics + " does not exist on Kafka at "
             + log.bootstrapServers() + " (" + e.getCause().getMessage() + "); create it before starting", e.getCause());
       }
+      if (e.getCause() instanceof org.apache.kafka.common.errors.TimeoutException) {
+        // The admin client's own deadline (the same start-up timeout) came first: the same failure, the same words.
+        throw notAnswered(owner, log, timeoutMillis, e.getCause());
+      }
       throw new WriteBehindException(owner + ": cannot describe topics " + topics + " on Kafka at "
           + log.bootstrapServers() + ": " + e.getCause(), e.getCause());
     } catch (TimeoutException e) {
-      throw new WriteBehindException(owner + ": Kafka at " + log.bootstrapServers() + " did not answer within "
-          + Duration.ofMillis(timeoutMillis) + " (is the broker up, the address right?)", e);
+      throw notAnswered(owner, log, timeoutMillis, e);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new WriteBehindException(owner + ": interrupted while checking Kafka at " + log.bootstrapServers(), e);
@@ -75,5 +78,10 @@ final class KafkaClients {
       throw new WriteBehindException(owner + ": cannot create a Kafka client for " + log.bootstrapServers() + ": "
           + e.getMessage(), e);
     }
+  }
+
+  private static WriteBehindException notAnswered(String owner, LogSettings log, long timeoutMillis, Throwable cause) {
+    return new WriteBehindException(owner + ": Kafka at " + log.bootstrapServers() + " did not answer within "
+        + Duration.ofMillis(timeoutMillis) + " (is the broker up, the address right?)", cause);
   }
 }
