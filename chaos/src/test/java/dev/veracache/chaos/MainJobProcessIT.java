@@ -3,6 +3,7 @@ package dev.veracache.chaos;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.veracache.chaos.fault.CdcInvalidatorProcess;
+import dev.veracache.stack.EmbeddedStack;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -33,7 +34,10 @@ class MainJobProcessIT {
     Path log = work.resolve("main-job.log");
     Process process = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
         "-Djava.io.tmpdir=" + tmp, // the listener's class-data archive is this JVM's, not in tmp:
-        "-D" + CdcInvalidatorProcess.ARCHIVE_DIRECTORY_PROPERTY + "=" + CdcInvalidatorProcess.archiveDirectory(), "-cp", System.getProperty("java.class.path"), ChaosMain.class.getName(),
+        "-D" + CdcInvalidatorProcess.ARCHIVE_DIRECTORY_PROPERTY + "=" + CdcInvalidatorProcess.archiveDirectory(),
+        // and the machine's MariaDB install cache too, made once per machine and kept on purpose:
+        "-D" + EmbeddedStack.MARIADB_CACHE_PROPERTY + "=" + EmbeddedStack.mariaDbCacheDirectory(),
+        "-cp", System.getProperty("java.class.path"), ChaosMain.class.getName(),
         "-s", SCENARIO, "--seeds", Long.toString(SEED), "-o", out.toString())
         .redirectErrorStream(true).redirectOutput(log.toFile()).start();
     boolean ended = process.waitFor(5, TimeUnit.MINUTES);

@@ -1,6 +1,7 @@
 package dev.veracache.stack;
 
 import java.nio.file.Path;
+import java.nio.file.Paths;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import org.slf4j.Logger;
@@ -22,6 +23,19 @@ import org.slf4j.LoggerFactory;
 public final class EmbeddedStack implements AutoCloseable {
 
   private static final Logger log = LoggerFactory.getLogger(EmbeddedStack.class);
+
+  /**
+   * System property: the directory of the machine's MariaDB install cache (binaries and an installed data directory,
+   * made once; see the module README), by default {@code ${java.io.tmpdir}/veracache-mariadb}. A JVM started with its
+   * own {@code java.io.tmpdir} can be given this JVM's ({@link #mariaDbCacheDirectory()}) to share it.
+   */
+  public static final String MARIADB_CACHE_PROPERTY = "veracache.mariadb.cache";
+
+  /** The MariaDB install cache this JVM uses (see {@link #MARIADB_CACHE_PROPERTY}). */
+  public static Path mariaDbCacheDirectory() {
+    String given = System.getProperty(MARIADB_CACHE_PROPERTY, "").trim();
+    return given.isEmpty() ? Paths.get(System.getProperty("java.io.tmpdir"), "veracache-mariadb") : Paths.get(given);
+  }
 
   private final Path dir;
   private final StackConfig config;

@@ -7,7 +7,6 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.Paths;
 import java.nio.file.StandardCopyOption;
 import java.util.UUID;
 import java.util.stream.Stream;
@@ -47,9 +46,9 @@ final class MariaDbInstallCache {
     this.entry = root.resolve(binariesClassPathLocation.replaceAll("[^A-Za-z0-9.]+", "-"));
   }
 
-  /** The cache for the MariaDB binaries on this class path, under {@code ${java.io.tmpdir}/veracache-mariadb}. */
+  /** The cache for the MariaDB binaries on this class path, in {@link EmbeddedStack#mariaDbCacheDirectory()}. */
   static MariaDbInstallCache shared() {
-    return new MariaDbInstallCache(Paths.get(System.getProperty("java.io.tmpdir"), "veracache-mariadb"),
+    return new MariaDbInstallCache(EmbeddedStack.mariaDbCacheDirectory(),
         DBConfigurationBuilder.newBuilder().build().getBinariesClassPathLocation());
   }
 
