@@ -56,9 +56,19 @@ public class JetCacheState {
   Cache<String, byte[]> fills;
   String[] keys;
 
+  /** Starts the stack and the clients; if anything fails, closes what was started (no server left behind). */
   @Setup(Level.Trial)
   public void setUp() {
     stack = EmbeddedStack.start();
+    try {
+      start();
+    } catch (RuntimeException e) {
+      tearDown();
+      throw e;
+    }
+  }
+
+  private void start() {
     pool = new JedisPool(new GenericObjectPoolConfig<Jedis>(), stack.redis().host(), stack.redis().port());
     Map<String, CacheBuilder> local = Map.of(CacheConsts.DEFAULT_AREA,
         CaffeineCacheBuilder.createCaffeineCacheBuilder());
@@ -109,8 +119,14 @@ public class JetCacheState {
 
   @TearDown(Level.Trial)
   public void tearDown() {
-    manager.close();
-    pool.close();
-    stack.close();
+    if (manager != null) {
+      manager.close();
+    }
+    if (pool != null) {
+      pool.close();
+    }
+    if (stack != null) {
+      stack.close();
+    }
   }
 }

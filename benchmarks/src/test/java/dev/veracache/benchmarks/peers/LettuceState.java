@@ -33,9 +33,19 @@ public class LettuceState {
   RedisCommands<String, byte[]> redis;
   String[] keys;
 
+  /** Starts the stack and the clients; if anything fails, closes what was started (no server left behind). */
   @Setup(Level.Trial)
   public void setUp() {
     stack = EmbeddedStack.start();
+    try {
+      start();
+    } catch (RuntimeException e) {
+      tearDown();
+      throw e;
+    }
+  }
+
+  private void start() {
     client = RedisClient.create(stack.redis().uri());
     client.setOptions(ClientOptions.builder().protocolVersion(ProtocolVersion.RESP3).build());
     connection = client.connect(RedisCodec.of(StringCodec.UTF8, ByteArrayCodec.INSTANCE));
@@ -60,8 +70,14 @@ public class LettuceState {
 
   @TearDown(Level.Trial)
   public void tearDown() {
-    connection.close();
-    client.shutdown();
-    stack.close();
+    if (connection != null) {
+      connection.close();
+    }
+    if (client != null) {
+      client.shutdown();
+    }
+    if (stack != null) {
+      stack.close();
+    }
   }
 }

@@ -53,9 +53,19 @@ public class RedissonState {
   RLocalCachedMap<String, byte[]> cacheAside;
   String[] keys;
 
+  /** Starts the stack and the clients; if anything fails, closes what was started (no server left behind). */
   @Setup(Level.Trial)
   public void setUp() {
     stack = EmbeddedStack.start();
+    try {
+      start();
+    } catch (RuntimeException e) {
+      tearDown();
+      throw e;
+    }
+  }
+
+  private void start() {
     Config config = new Config();
     config.useSingleServer().setAddress("redis://" + stack.redis().host() + ":" + stack.redis().port());
     client = Redisson.create(config);
@@ -118,7 +128,11 @@ public class RedissonState {
 
   @TearDown(Level.Trial)
   public void tearDown() {
-    client.shutdown();
-    stack.close();
+    if (client != null) {
+      client.shutdown();
+    }
+    if (stack != null) {
+      stack.close();
+    }
   }
 }
