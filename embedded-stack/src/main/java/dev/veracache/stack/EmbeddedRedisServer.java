@@ -5,6 +5,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import redis.embedded.core.ExecutableProvider;
 
 /**
@@ -47,16 +49,23 @@ final class EmbeddedRedisServer extends EmbeddedServer implements RedisServer {
         binary = ownCopyOfTheBundledBinary();
       }
       Files.writeString(dir.resolve(BINARY_FILE), binary.toRealPath().toString());
-      process = new ProcessBuilder(ProcessControl.inOwnSession(List.of(binary.toString(),
-          "--port", Integer.toString(port), "--bind", "127.0.0.1", "--protected-mode", "no",
-          "--save", "", "--appendonly", "no", "--daemonize", "no",
-          "--dir", dir.toString(), "--pidfile", dir.resolve(PID_FILE).toString())))
-          .redirectErrorStream(true)
-          .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve("redis.log").toFile()))
-          .start();
-      spawned(process.pid());
+      for (int attempt = 1; ; attempt++) {
+        launch();
+        if (!exitedUnableToExecute() || attempt == EXEC_ATTEMPTS) {
+          break;
+        }
+        // The binary was just written here, and another thread of this JVM forked meanwhile: until that child
+        // closes its copy of the write descriptor, exec fails with "Text file busy" (exit 126). Seen once while
+        // MariaDB started beside Redis. Try again shortly; the descriptor is gone once the child has exec'd.
+        log.warn("{} could not be executed yet (exit 126, text file busy: another process was starting); trying "
+            + "again ({} of {})", binary, attempt + 1, EXEC_ATTEMPTS);
+        Thread.sleep(100L * attempt);
+      }
     } catch (IOException e) {
       throw new IllegalStateException("cannot start " + binary + " on port " + port + ": " + e.getMessage(), e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted while starting " + binary + " on port " + port, e);
     }
     awaitPong();
     if (version == null) {
@@ -86,6 +95,25 @@ final class EmbeddedRedisServer extends EmbeddedServer implements RedisServer {
       }
     }
     return own;
+  }
+
+  private static final Logger log = LoggerFactory.getLogger(EmbeddedRedisServer.class);
+  private static final int EXEC_ATTEMPTS = 3;
+
+  private void launch() throws IOException {
+    process = new ProcessBuilder(ProcessControl.inOwnSession(List.of(binary.toString(),
+        "--port", Integer.toString(port), "--bind", "127.0.0.1", "--protected-mode", "no",
+        "--save", "", "--appendonly", "no", "--daemonize", "no",
+        "--dir", dir.toString(), "--pidfile", dir.resolve(PID_FILE).toString())))
+        .redirectErrorStream(true)
+        .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve("redis.log").toFile()))
+        .start();
+    spawned(process.pid());
+  }
+
+  /** True when the start failed at exec (exit 126: found but not executable, e.g. ETXTBSY), within a short wait. */
+  private boolean exitedUnableToExecute() throws InterruptedException {
+    return process.waitFor(50, java.util.concurrent.TimeUnit.MILLISECONDS) && process.exitValue() == 126;
   }
 
   private String askVersion() {
