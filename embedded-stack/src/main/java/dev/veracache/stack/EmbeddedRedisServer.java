@@ -51,8 +51,13 @@ final class EmbeddedRedisServer extends EmbeddedServer implements RedisServer {
       Files.writeString(dir.resolve(BINARY_FILE), binary.toRealPath().toString());
       for (int attempt = 1; ; attempt++) {
         launch();
-        if (!exitedUnableToExecute() || attempt == EXEC_ATTEMPTS) {
+        int exit = awaitPongOrExit();
+        if (exit == ANSWERED) {
           break;
+        }
+        if (exit != EXIT_CANNOT_EXECUTE || attempt == EXEC_ATTEMPTS) {
+          throw new IllegalStateException(binary + " exited at start (code " + exit + "); see "
+              + dir.resolve("redis.log"));
         }
         // The binary was just written here, and another thread of this JVM forked meanwhile: until that child
         // closes its copy of the write descriptor, exec fails with "Text file busy" (exit 126). Seen once while
@@ -67,7 +72,6 @@ final class EmbeddedRedisServer extends EmbeddedServer implements RedisServer {
       Thread.currentThread().interrupt();
       throw new IllegalStateException("interrupted while starting " + binary + " on port " + port, e);
     }
-    awaitPong();
     if (version == null) {
       version = askVersion();
       if (!RedisVersions.atLeast(version, 6, 0)) {
@@ -111,11 +115,6 @@ final class EmbeddedRedisServer extends EmbeddedServer implements RedisServer {
     spawned(process.pid());
   }
 
-  /** True when the start failed at exec (exit 126: found but not executable, e.g. ETXTBSY), within a short wait. */
-  private boolean exitedUnableToExecute() throws InterruptedException {
-    return process.waitFor(50, java.util.concurrent.TimeUnit.MILLISECONDS) && process.exitValue() == 126;
-  }
-
   private String askVersion() {
     try {
       return RespClient.version("127.0.0.1", port, null, 5000);
@@ -124,17 +123,23 @@ final class EmbeddedRedisServer extends EmbeddedServer implements RedisServer {
     }
   }
 
-  private void awaitPong() {
+  /** What {@link #awaitPongOrExit} returns when the server answered PING. */
+  private static final int ANSWERED = -1;
+
+  /** The exit code of a process that was found but could not be executed (here: ETXTBSY). */
+  private static final int EXIT_CANNOT_EXECUTE = 126;
+
+  /** Waits until the server answers PING ({@link #ANSWERED}) or its process exits (its exit code). */
+  private int awaitPongOrExit() {
     long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
     IOException last = null;
     while (System.nanoTime() < deadline) {
       if (!process.isAlive()) {
-        throw new IllegalStateException(binary + " exited at start (code " + process.exitValue() + "); see "
-            + dir.resolve("redis.log"));
+        return process.exitValue();
       }
       try {
         if ("+PONG".equals(RespClient.command("127.0.0.1", port, null, 1000, "PING"))) {
-          return;
+          return ANSWERED;
         }
       } catch (IOException e) {
         last = e;
