@@ -38,7 +38,8 @@ public final class NaiveCacheAside<V> implements AutoCloseable {
       boolean cacheNotFound) {
     this.cacheNotFound = cacheNotFound;
     this.client = RedisClient.create(Objects.requireNonNull(redisUri, "redisUri must not be null"));
-    this.connection = client.connect(RedisCodec.of(StringCodec.UTF8, ByteArrayCodec.INSTANCE));
+    this.connection = BaselineConnections.connect(client, RedisCodec.of(StringCodec.UTF8, ByteArrayCodec.INSTANCE),
+        redisUri);
     this.redis = connection.sync();
     this.prefix = Objects.requireNonNull(namespace, "namespace must not be null") + ":";
     this.codec = Objects.requireNonNull(codec, "codec must not be null");

@@ -45,8 +45,8 @@ public final class NaiveTwoLevelCache<V> implements AutoCloseable {
     this.client = RedisClient.create(Objects.requireNonNull(redisUri, "redisUri must not be null"));
     client.setOptions(ClientOptions.builder().protocolVersion(ProtocolVersion.RESP3).build());
     RedisCodec<String, byte[]> redisCodec = RedisCodec.of(StringCodec.UTF8, ByteArrayCodec.INSTANCE);
-    this.data = client.connect(redisCodec);
-    this.invalidations = client.connect(redisCodec);
+    this.data = BaselineConnections.connect(client, redisCodec, redisUri);
+    this.invalidations = BaselineConnections.connect(client, redisCodec, redisUri);
     this.redis = data.sync();
     this.prefix = Objects.requireNonNull(namespace, "namespace must not be null") + ":";
     this.codec = Objects.requireNonNull(codec, "codec must not be null");

@@ -1,5 +1,6 @@
 package dev.veracache.chaos.strategy;
 
+import dev.veracache.baseline.BaselineConnections;
 import dev.veracache.chaos.workload.History;
 import dev.veracache.chaos.workload.RunContext;
 import dev.veracache.chaos.workload.Workload;
@@ -7,6 +8,7 @@ import io.lettuce.core.RedisClient;
 import io.lettuce.core.ScriptOutputType;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.api.sync.RedisCommands;
+import io.lettuce.core.codec.StringCodec;
 import java.time.Duration;
 
 /**
@@ -48,7 +50,7 @@ final class VersionFenceOnlyStrategy implements CacheUnderTest {
   VersionFenceOnlyStrategy(RunContext context, String redisUri) {
     this.context = context;
     this.client = RedisClient.create(redisUri);
-    this.connection = client.connect();
+    this.connection = BaselineConnections.connect(client, StringCodec.UTF8, redisUri);
     this.redis = connection.sync();
     int ttl = context.scenario.cache().tombstoneTtlMillis();
     this.tombstoneTtlMillis = ttl > 0 ? ttl : Duration.ofSeconds(60).toMillis();
