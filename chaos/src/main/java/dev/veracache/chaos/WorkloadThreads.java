@@ -105,12 +105,18 @@ final class WorkloadThreads {
       String key = owed != null ? owed.key() : context.workload.cacheKey(rows.sample() - 1, random);
       long start = System.nanoTime();
       RunContext.beginRead();
+      RunContext.beginOperation();
       try {
         long version = cache.read(key);
         history.read(key, version, start, System.nanoTime(), instance, RunContext.endRead());
       } catch (Exception e) {
         RunContext.endRead();
         history.read(key, History.NOT_FOUND, start, System.nanoTime(), instance, History.Level.FAILED);
+      } finally {
+        context.endOperation();
+        if (owed != null) {
+          context.owedReadDone(owed.key());
+        }
       }
     }
   }
@@ -132,8 +138,13 @@ final class WorkloadThreads {
           connection = db.connect();
           connection.setAutoCommit(false);
         }
-        instances.get(n++ % instances.size()).write(context.new Writer(connection, random, deletesOnly),
-            rows.sample() - 1);
+        RunContext.beginOperation();
+        try {
+          instances.get(n++ % instances.size()).write(context.new Writer(connection, random, deletesOnly),
+              rowNotAwaitingARead(rows));
+        } finally {
+          context.endOperation();
+        }
       } catch (Exception e) {
         writeFailures.incrementAndGet();
         log.debug("write failed, reconnecting: {}", e.toString());
@@ -144,6 +155,20 @@ final class WorkloadThreads {
     }
     closeQuietly(connection);
   }
+
+  /**
+   * The next row by Zipf, passing over rows whose late fill or set awaits its owed read (see
+   * {@link RunContext#rowAwaitsOwedRead}); after {@value #ROW_DRAWS} draws, the last one drawn.
+   */
+  private int rowNotAwaitingARead(ZipfDistribution rows) {
+    int row = rows.sample() - 1;
+    for (int draw = 1; draw < ROW_DRAWS && context.rowAwaitsOwedRead(row); draw++) {
+      row = rows.sample() - 1;
+    }
+    return row;
+  }
+
+  private static final int ROW_DRAWS = 20;
 
   /** Keeps a loop at a rate: each call returns at the next slot (at once when the loop is behind). */
   private static final class Pacer {

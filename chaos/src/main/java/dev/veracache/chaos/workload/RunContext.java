@@ -6,6 +6,7 @@ import dev.veracache.chaos.scenario.Scenario;
 import dev.veracache.internal.RedisInvalidator.KeyInvalidation;
 import dev.veracache.testing.CacheHooks;
 import java.sql.Connection;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -169,18 +170,80 @@ public final class RunContext {
 
   /**
    * Owes a read of {@code key} W (and a millisecond) after the newest commit of it: a race injection calls this once a
-   * held fill or set is let go past the change that should have fenced it.
+   * held fill or set is let go past the change that should have fenced it. On a workload thread the read comes due no
+   * earlier than the end of the thread's current read or write ({@link #endOperation}), when the late fill or set has
+   * landed: a read due before it landed (a hold that outlasted W, as an eviction wait or a loaded machine can make it)
+   * would look at the key before the late write is there. Elsewhere (a thread of the library's own) it comes due a
+   * margin after this call.
    */
   public void oweRead(String key) {
     long afterWindow = signals.lastCommittedNanos(key) + TimeUnit.MILLISECONDS.toNanos(scenario.windowMillis() + 1);
-    // The late fill or set lands just after this returns: a read due before it landed (a hold that outlasted W, as an
-    // eviction wait can) would look at the key before the late write is there.
-    long afterLanding = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(OWED_READ_AFTER_LANDING_MILLIS);
     Integer instance = READER_INSTANCE.get();
-    (instance == null ? owedReads : owedReadsOf(instance)).add(new OwedRead(key, Math.max(afterWindow, afterLanding)));
+    keysAwaitingOwedRead.merge(key, 1, Integer::sum);
+    List<PendingOwedRead> pending = OWED_AT_OPERATION_END.get();
+    if (pending != null) {
+      pending.add(new PendingOwedRead(key, afterWindow, instance));
+      return;
+    }
+    long afterLanding = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(OWED_READ_AFTER_LANDING_MILLIS);
+    owe(new PendingOwedRead(key, afterWindow, instance), afterLanding);
   }
 
-  /** How long after a held fill or set is let go its owed read comes at the earliest: time for it to land. */
+  /** A workload thread begins a read or a write: what it owes comes due no earlier than its end. */
+  public static void beginOperation() {
+    OWED_AT_OPERATION_END.set(new ArrayList<>(1));
+    LOADED.remove();
+  }
+
+  /** The workload thread's read or write ended (its late fill or set, if any, landed): its owed reads are queued. */
+  public void endOperation() {
+    List<PendingOwedRead> pending = OWED_AT_OPERATION_END.get();
+    OWED_AT_OPERATION_END.remove();
+    LOADED.remove();
+    if (pending == null) {
+      return;
+    }
+    long now = System.nanoTime();
+    for (PendingOwedRead owed : pending) {
+      owe(owed, now);
+    }
+  }
+
+  private void owe(PendingOwedRead owed, long notBeforeNanos) {
+    OwedRead read = new OwedRead(owed.key(), Math.max(owed.afterWindowNanos(), notBeforeNanos));
+    (owed.instance() == null ? owedReads : owedReadsOf(owed.instance())).add(read);
+  }
+
+  /** A reader did the owed read of {@code key} (whatever it returned): the key may be written again. */
+  public void owedReadDone(String key) {
+    keysAwaitingOwedRead.computeIfPresent(key, (k, count) -> count > 1 ? count - 1 : null);
+  }
+
+  /**
+   * Whether a cache key of {@code row} ({@code k<row>}, or its SKU key {@code a<row>} or {@code b<row>}) awaits an owed
+   * read: the writers leave such a row alone until it is done, so what a late fill or set left is looked at before the
+   * next write of the row can delete it, however late a loaded machine makes the reader (without it, a late fill on a
+   * hot row was often gone before its read came, and a baseline's race showed nothing).
+   */
+  public boolean rowAwaitsOwedRead(int row) {
+    if (keysAwaitingOwedRead.isEmpty()) {
+      return false;
+    }
+    return keysAwaitingOwedRead.containsKey("k" + row) || keysAwaitingOwedRead.containsKey("a" + row)
+        || keysAwaitingOwedRead.containsKey("b" + row);
+  }
+
+  /** Per cache key: owed reads queued or pending and not yet done. */
+  private final java.util.concurrent.ConcurrentHashMap<String, Integer> keysAwaitingOwedRead =
+      new java.util.concurrent.ConcurrentHashMap<>();
+
+  /** A read owed by an operation still in progress: queued when it ends. */
+  private record PendingOwedRead(String key, long afterWindowNanos, Integer instance) {}
+
+  /** The reads owed by the calling workload thread's read or write in progress; null outside one. */
+  private static final ThreadLocal<List<PendingOwedRead>> OWED_AT_OPERATION_END = new ThreadLocal<>();
+
+  /** How long after a held fill or set is let go, on a thread that is not the workload's, its owed read comes due. */
   private static final long OWED_READ_AFTER_LANDING_MILLIS = 20;
 
   public static void beginRead() {
@@ -209,6 +272,9 @@ public final class RunContext {
         Thread.sleep(scenario.workload().loadDelayMillis()); // the injected slow query (R9)
       }
       long version = workload.load(key);
+      if (version != History.NOT_FOUND && OWED_AT_OPERATION_END.get() != null) {
+        LOADED.set(new LoadedVersion(key, version));
+      }
       return version == History.NOT_FOUND ? null : Long.toString(version);
     } finally {
       history.load(key, start, System.nanoTime());
@@ -232,9 +298,21 @@ public final class RunContext {
    * {@code raceHoldMillis}; counts the hold if it was overtaken, and says whether it was.
    */
   public boolean awaitNewerWrite(String key) {
-    return overtaken(signals.awaitSettledAfter(key, signals.lastCommitted(key),
-        scenario.raceInjection().raceHoldMillis()));
+    long seen = signals.lastCommitted(key);
+    LoadedVersion loaded = LOADED.get();
+    if (loaded != null && loaded.key().equals(key)) {
+      // The load can see a commit whose writer has not recorded it yet (descheduled between its commit and the
+      // signal, as a loaded machine does): waiting for "a write newer than the last recorded" would then let the
+      // fill go after the very write it loaded, overtaken by nothing, and count it as a race.
+      seen = Math.max(seen, loaded.version());
+    }
+    return overtaken(signals.awaitSettledAfter(key, seen, scenario.raceInjection().raceHoldMillis()));
   }
+
+  /** The version the calling thread's current read loaded of a key ("not found" is not recorded). */
+  private record LoadedVersion(String key, long version) {}
+
+  private static final ThreadLocal<LoadedVersion> LOADED = new ThreadLocal<>();
 
   /** As {@link #awaitNewerWrite}, for a set of {@code version}: until a write newer than it settled. */
   public boolean awaitNewerSet(String key, long version) {
