@@ -22,7 +22,8 @@ import java.util.function.LongSupplier;
  *   <li><b>An invalidation that arrives while a read is in flight wins</b> (race R7). A read takes a {@link ReadTicket}
  *       before it asks Redis; {@link #invalidate} bumps the ticket's key and then removes the entry;
  *       {@link #complete} puts the answer only if the key was not bumped since the ticket was taken, inside Caffeine's
- *       per-key compute so the put and a concurrent removal cannot interleave.</li>
+ *       per-key compute so the put and a concurrent removal cannot interleave. A refused answer writes nothing (it
+ *       drops the key's entry), so a refusal never makes an old entry look young (R5, below).</li>
  *   <li><b>No entry is written from a read that straddled a loss of invalidations.</b> The ticket carries the
  *       tracker's epoch ({@code epoch}), which changes whenever invalidations may have been lost; a ticket from
  *       another epoch does not write.</li>
@@ -132,6 +133,10 @@ final class L1Store {
 
   /**
    * Puts the read's answer ({@code value == null}: not found) unless an invalidation or an epoch change intervened.
+   * A refused answer writes nothing: it drops what the key holds instead of keeping it, since Caffeine counts a
+   * compute that returns the entry already there as a write and restarts that entry's age (an old entry served as
+   * young while degraded, R5). Dropping is always safe: the next read asks Redis. The key's entry in the other map
+   * (a value where "not found" is put, and the reverse) goes too, so the answer is the key's only entry.
    *
    * @return false when it was refused for that reason (R7: the answer may predate the invalidation)
    */
@@ -141,8 +146,9 @@ final class L1Store {
     boolean[] refused = new boolean[1];
     target.asMap().compute(ticket.key, (k, current) -> {
       refused[0] = ticket.invalidatedSinceStart() || ticket.epoch != epoch.getAsLong();
-      return refused[0] ? current : stored;
+      return refused[0] ? null : stored;
     });
+    (value == null ? values : notFound).invalidate(ticket.key);
     return !refused[0];
   }
 
