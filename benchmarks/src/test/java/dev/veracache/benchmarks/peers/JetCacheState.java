@@ -12,15 +12,11 @@ import com.alicp.jetcache.redis.RedisCacheBuilder;
 import com.alicp.jetcache.template.CacheBuilderTemplate;
 import com.alicp.jetcache.template.NotifyMonitorInstaller;
 import com.alicp.jetcache.template.QuickConfig;
-import dev.veracache.stack.EmbeddedStack;
 import java.util.Map;
 import java.util.function.Function;
 import org.apache.commons.pool2.impl.GenericObjectPoolConfig;
-import org.openjdk.jmh.annotations.Level;
 import org.openjdk.jmh.annotations.Scope;
-import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
-import org.openjdk.jmh.annotations.TearDown;
 import redis.clients.jedis.Jedis;
 import redis.clients.jedis.JedisPool;
 
@@ -43,12 +39,11 @@ import redis.clients.jedis.JedisPool;
  * reads the cache a second time), {@code cacheNullValue} off, the Java value encoder.
  */
 @State(Scope.Benchmark)
-public class JetCacheState {
+public class JetCacheState extends PeerState {
 
   /** JetCache's loader of the miss path: the in-memory "database". */
   static final Function<String, byte[]> DATABASE = key -> Workload.value();
 
-  EmbeddedStack stack;
   JedisPool pool;
   SimpleCacheManager manager;
   Cache<String, byte[]> both;
@@ -56,19 +51,8 @@ public class JetCacheState {
   Cache<String, byte[]> fills;
   String[] keys;
 
-  /** Starts the stack and the clients; if anything fails, closes what was started (no server left behind). */
-  @Setup(Level.Trial)
-  public void setUp() {
-    stack = EmbeddedStack.start();
-    try {
-      start();
-    } catch (RuntimeException e) {
-      tearDown();
-      throw e;
-    }
-  }
-
-  private void start() {
+  @Override
+  void start() {
     pool = new JedisPool(new GenericObjectPoolConfig<Jedis>(), stack.redis().host(), stack.redis().port());
     Map<String, CacheBuilder> local = Map.of(CacheConsts.DEFAULT_AREA,
         CaffeineCacheBuilder.createCaffeineCacheBuilder());
@@ -117,16 +101,13 @@ public class JetCacheState {
     return twoLevel.caches()[0];
   }
 
-  @TearDown(Level.Trial)
-  public void tearDown() {
+  @Override
+  void closeClients() {
     if (manager != null) {
       manager.close();
     }
     if (pool != null) {
       pool.close();
-    }
-    if (stack != null) {
-      stack.close();
     }
   }
 }

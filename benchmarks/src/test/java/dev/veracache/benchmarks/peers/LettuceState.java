@@ -1,6 +1,5 @@
 package dev.veracache.benchmarks.peers;
 
-import dev.veracache.stack.EmbeddedStack;
 import io.lettuce.core.ClientOptions;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.SetArgs;
@@ -10,11 +9,8 @@ import io.lettuce.core.codec.ByteArrayCodec;
 import io.lettuce.core.codec.RedisCodec;
 import io.lettuce.core.codec.StringCodec;
 import io.lettuce.core.protocol.ProtocolVersion;
-import org.openjdk.jmh.annotations.Level;
 import org.openjdk.jmh.annotations.Scope;
-import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
-import org.openjdk.jmh.annotations.TearDown;
 
 /**
  * The raw limit of the Redis paths: one Lettuce connection (RESP3, the protocol Veracache uses; one multiplexed
@@ -23,29 +19,17 @@ import org.openjdk.jmh.annotations.TearDown;
  * PSETEX does; no fence, no invalidation of any local cache).
  */
 @State(Scope.Benchmark)
-public class LettuceState {
+public class LettuceState extends PeerState {
 
   private static final SetArgs FILL_TTL = SetArgs.Builder.px(Workload.FILL_TTL.toMillis());
 
-  EmbeddedStack stack;
   RedisClient client;
   StatefulRedisConnection<String, byte[]> connection;
   RedisCommands<String, byte[]> redis;
   String[] keys;
 
-  /** Starts the stack and the clients; if anything fails, closes what was started (no server left behind). */
-  @Setup(Level.Trial)
-  public void setUp() {
-    stack = EmbeddedStack.start();
-    try {
-      start();
-    } catch (RuntimeException e) {
-      tearDown();
-      throw e;
-    }
-  }
-
-  private void start() {
+  @Override
+  void start() {
     client = RedisClient.create(stack.redis().uri());
     client.setOptions(ClientOptions.builder().protocolVersion(ProtocolVersion.RESP3).build());
     connection = client.connect(RedisCodec.of(StringCodec.UTF8, ByteArrayCodec.INSTANCE));
@@ -68,16 +52,13 @@ public class LettuceState {
     return loaded;
   }
 
-  @TearDown(Level.Trial)
-  public void tearDown() {
+  @Override
+  void closeClients() {
     if (connection != null) {
       connection.close();
     }
     if (client != null) {
       client.shutdown();
-    }
-    if (stack != null) {
-      stack.close();
     }
   }
 }

@@ -15,7 +15,7 @@ import org.openjdk.jmh.runner.options.CommandLineOptions;
 import org.openjdk.jmh.runner.options.OptionsBuilder;
 
 /**
- * Issue 15's side-by-side run in one command: every benchmark of this package (Veracache, raw Caffeine, raw Lettuce,
+ * The side-by-side run of Veracache and its peers in one command: every benchmark of this package (Veracache, raw Caffeine, raw Lettuce,
  * JetCache, Redisson) in one JMH run, its result in JMH's JSON ({@code target/peers-result.json}), then the
  * {@link PeerReport} table written to {@code target/peers-report.md} and printed. Arguments are JMH's own
  * ({@code -f 1 -wi 1 -i 1 -w 1s -r 1s} for a smoke run; a regular expression to run a subset); the result format and

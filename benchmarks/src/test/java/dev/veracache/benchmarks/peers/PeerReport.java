@@ -11,7 +11,7 @@ import tools.jackson.databind.ObjectMapper;
 import tools.jackson.databind.json.JsonMapper;
 
 /**
- * Issue 15's table built from a JMH result file in JMH's JSON format ({@code -rf json}): per path, each peer's score
+ * The peers table built from a JMH result file in JMH's JSON format ({@code -rf json}): per path, each peer's score
  * with its error (JMH's 99.9% confidence half-width), and its ratio to the raw limit of that path with the ratio's
  * error (relative errors added in quadrature), then Veracache's target and whether the run met it. A benchmark missing
  * from the file (a run of a subset) shows as "not run"; a score without an error (one iteration) as "± ?".
@@ -120,10 +120,10 @@ public final class PeerReport {
     return scores;
   }
 
-  /** The issue-15 table, then every benchmark of the file. {@code context} is printed above (load, machine). */
+  /** The peers table, then every benchmark of the file. {@code context} is printed above (load, machine). */
   public String markdown(String context) {
     StringBuilder out = new StringBuilder();
-    out.append("## Veracache and its peers, side by side (issue 15)\n\n");
+    out.append("## Veracache and its peers, side by side\n\n");
     if (!context.isBlank()) {
       out.append(context.strip()).append("\n\n");
     }

@@ -1,12 +1,8 @@
 package dev.veracache.benchmarks.peers;
 
-import dev.veracache.stack.EmbeddedStack;
 import java.util.List;
-import org.openjdk.jmh.annotations.Level;
 import org.openjdk.jmh.annotations.Scope;
-import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
-import org.openjdk.jmh.annotations.TearDown;
 import org.redisson.Redisson;
 import org.redisson.api.RLocalCachedMap;
 import org.redisson.api.RedissonClient;
@@ -41,11 +37,10 @@ import org.redisson.config.Config;
  * which has one, is Redisson PRO only), so its fills send less than the others'.
  */
 @State(Scope.Benchmark)
-public class RedissonState {
+public class RedissonState extends PeerState {
 
   private static final CompositeCodec CODEC = new CompositeCodec(StringCodec.INSTANCE, ByteArrayCodec.INSTANCE);
 
-  EmbeddedStack stack;
   RedissonClient client;
   RLocalCachedMap<String, byte[]> local;
   RLocalCachedMap<String, byte[]> localAlwaysMisses;
@@ -53,19 +48,8 @@ public class RedissonState {
   RLocalCachedMap<String, byte[]> cacheAside;
   String[] keys;
 
-  /** Starts the stack and the clients; if anything fails, closes what was started (no server left behind). */
-  @Setup(Level.Trial)
-  public void setUp() {
-    stack = EmbeddedStack.start();
-    try {
-      start();
-    } catch (RuntimeException e) {
-      tearDown();
-      throw e;
-    }
-  }
-
-  private void start() {
+  @Override
+  void start() {
     Config config = new Config();
     config.useSingleServer().setAddress("redis://" + stack.redis().host() + ":" + stack.redis().port());
     client = Redisson.create(config);
@@ -126,13 +110,10 @@ public class RedissonState {
     return loaded;
   }
 
-  @TearDown(Level.Trial)
-  public void tearDown() {
+  @Override
+  void closeClients() {
     if (client != null) {
       client.shutdown();
-    }
-    if (stack != null) {
-      stack.close();
     }
   }
 }

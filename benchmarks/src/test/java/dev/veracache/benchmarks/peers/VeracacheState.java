@@ -6,14 +6,10 @@ import dev.veracache.TieredCache;
 import dev.veracache.ValueCodec;
 import dev.veracache.Veracache;
 import dev.veracache.VeracacheOptions;
-import dev.veracache.stack.EmbeddedStack;
 import dev.veracache.testing.L1Peek;
 import java.util.concurrent.ForkJoinPool;
-import org.openjdk.jmh.annotations.Level;
 import org.openjdk.jmh.annotations.Scope;
-import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
-import org.openjdk.jmh.annotations.TearDown;
 
 /**
  * Veracache on its own embedded stack, with the project's defaults except the {@link Workload}'s bounds and the
@@ -27,7 +23,7 @@ import org.openjdk.jmh.annotations.TearDown;
  * </ul>
  */
 @State(Scope.Benchmark)
-public class VeracacheState {
+public class VeracacheState extends PeerState {
 
   /** The loader of the hit paths: a hit that reaches it was not a hit. */
   static final CacheLoader<String, byte[]> NEVER = key -> {
@@ -36,7 +32,6 @@ public class VeracacheState {
   /** The "database" of the miss path: in memory, so the benchmark measures the cache. */
   static final CacheLoader<String, byte[]> DATABASE = key -> Workload.value();
 
-  EmbeddedStack stack;
   Veracache veracache;
   TieredCache<String, byte[]> l1;
   TieredCache<String, byte[]> l1Off;
@@ -44,19 +39,8 @@ public class VeracacheState {
   TieredCache<String, byte[]> fills;
   String[] keys;
 
-  /** Starts the stack and the clients; if anything fails, closes what was started (no server left behind). */
-  @Setup(Level.Trial)
-  public void setUp() throws InterruptedException {
-    stack = EmbeddedStack.start();
-    try {
-      start();
-    } catch (RuntimeException | InterruptedException e) {
-      tearDown();
-      throw e;
-    }
-  }
-
-  private void start() throws InterruptedException {
+  @Override
+  void start() throws InterruptedException {
     veracache = Veracache.create(VeracacheOptions.builder(stack.redis().uri()).clientName("bench-veracache").build());
     l1 = veracache.cache(options("peers-l1").build());
     l1Off = veracache.cache(options("peers-l1-off").l1Enabled(false).build());
@@ -90,8 +74,8 @@ public class VeracacheState {
   }
 
   /**
-   * Reads every key until L1 holds it. A fill's own tracking push may evict the entry it made (issue 15: Redis
-   * pushes a client's own script writes back to it), so the first read after the fill may be an L2 hit that puts the
+   * Reads every key until L1 holds it. A fill's own tracking push may evict the entry it made (Redis pushes a
+   * client's own script writes back to it, redis/redis#11052), so the first read after the fill may be an L2 hit that puts the
    * value in L1; passes repeat until every key is there (at most 50 passes, then the setup fails naming how many are
    * missing).
    */
@@ -126,13 +110,10 @@ public class VeracacheState {
         .l1Ttl(Workload.LOCAL_TTL);
   }
 
-  @TearDown(Level.Trial)
-  public void tearDown() {
+  @Override
+  void closeClients() {
     if (veracache != null) {
       veracache.close();
-    }
-    if (stack != null) {
-      stack.close();
     }
   }
 }
