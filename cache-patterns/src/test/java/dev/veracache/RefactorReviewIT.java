@@ -7,7 +7,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 
 /**
- * Hostile review of the issue-11 split (H18), on the embedded servers: bytes that the Java side and the fence scripts
+ * Hostile review of the split of the core classes into one concept each, on the embedded servers: bytes that the Java side and the fence scripts
  * read differently.
  *
  * <p>{@code RedisRecord.parse} (Java) takes {@code T:5:not-a-lease} for a tombstone with a lease (any token that is

@@ -7,7 +7,7 @@ import java.time.Duration;
 import org.junit.jupiter.api.Test;
 
 /**
- * Hostile review of {@link TieredCache#invalidateAll} (H28). A single-key invalidation that Redis misses is queued and
+ * Hostile review of {@link TieredCache#invalidateAll}. A single-key invalidation that Redis misses is queued and
  * retried until it lands (promise 4, {@code DegradedModeIT}); a whole-cache invalidation that Redis misses is only
  * thrown to the caller. Spring's {@code @CacheEvict(allEntries = true)} runs it after the method's transaction
  * committed and Spring's default error handler just rethrows, so nobody calls it again: every value it should have

@@ -12,7 +12,7 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 /**
- * Hostile review of the flash sale (issue 12): never oversold, each sale applied once, every sale a buyer was told
+ * Hostile review of the flash sale: never oversold, each sale applied once, every sale a buyer was told
  * about applied. Races are made deterministic with gates on {@link StockHooks}.
  */
 class StockReviewIT extends StockTest {

@@ -12,7 +12,7 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 /**
- * Hostile review of write-behind (issue 12): each test states a promise of {@link WriteBehindCache} or
+ * Hostile review of write-behind: each test states a promise of {@link WriteBehindCache} or
  * {@link WriteBehindFlusher} and tries to break it on the real servers. Races are made deterministic with gates.
  */
 class WriteBehindReviewIT extends WriteBehindTest {

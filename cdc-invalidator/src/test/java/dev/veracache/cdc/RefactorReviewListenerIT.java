@@ -14,7 +14,7 @@ import org.junit.jupiter.api.Test;
 import org.slf4j.LoggerFactory;
 
 /**
- * Hostile review of the issue-11 split (H18), on the embedded servers: a listener FAILED by its start-up thread.
+ * Hostile review of the split of the listener into one concept per class, on the embedded servers: a listener FAILED by its start-up thread.
  *
  * <p>Before the split a failure only ever came from a stopped engine, so {@code close()} skipped stopping the engine
  * when a failure was set. The split added failures that leave the engine running: {@code ReadinessProver} fails the
@@ -38,7 +38,7 @@ class RefactorReviewListenerIT extends ListenerFixture {
     CdcHooks refuseTheFlush = new CdcHooks() {
       @Override
       public void beforeFlush(List<String> namespaces) {
-        throw new IllegalStateException("H18: the start-up flush fails");
+        throw new IllegalStateException("review: the start-up flush fails");
       }
     };
     CdcOptions options = options(InvalidationMappings.builder().table(qualified()).namespace(namespace).key("{id}")
@@ -51,7 +51,7 @@ class RefactorReviewListenerIT extends ListenerFixture {
     CdcInvalidator cdc = CdcInvalidator.start(options, refuseTheFlush);
     closeables.push(cdc);
     await().atMost(WITHIN).until(() -> cdc.status().state() == CdcInvalidator.State.FAILED);
-    assertThat(cdc.failure()).hasMessageContaining("H18: the start-up flush fails");
+    assertThat(cdc.failure()).hasMessageContaining("review: the start-up flush fails");
     String engineThread = "veracache-cdc-" + options.name();
     assertThat(threadAlive(engineThread)).as("the engine streams on after the start-up thread failed").isTrue();
 

@@ -15,7 +15,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The main job as a user runs it, in a JVM of its own with its own embedded stack: on a run where every verdict is as
+ * The chaos command as a user runs it, in a JVM of its own with its own embedded stack: on a run where every verdict is as
  * expected it prints no ERROR and no stack trace, ends with the one-line summary, exits 0, and leaves nothing in the
  * temporary directory (its stack's servers, the CDC listener's state, the crash files, the extracted Redis binary).
  * The scenario is the listener crash: a listener JVM killed mid-batch, the binlog client's logging, aborted database
@@ -23,7 +23,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class MainJobProcessIT {
 
-  /** The scenario the main job runs here, at its default seed 42; {@link ChaosScenariosIT} does not run it again. */
+  /** The scenario the chaos command runs here, at its default seed 42; {@link ChaosScenariosIT} does not run it again. */
   static final String SCENARIO = "r6-listener-crash";
   static final long SEED = 42;
 
@@ -46,7 +46,7 @@ class MainJobProcessIT {
     }
     String output = Files.readString(log, StandardCharsets.UTF_8);
 
-    assertThat(ended).as("the main job ended within 5 minutes:\n%s", output).isTrue();
+    assertThat(ended).as("the chaos command ended within 5 minutes:\n%s", output).isTrue();
     assertThat(process.exitValue()).as(output).isZero();
     assertThat(output).as("no ERROR line").doesNotContain("ERROR");
     assertThat(output).as("no stack trace").doesNotContain("\tat ").doesNotContain("Exception");

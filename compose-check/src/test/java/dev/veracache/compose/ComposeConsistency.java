@@ -44,7 +44,7 @@ final class ComposeConsistency {
 
   static final String SIDECAR = "cdc-sidecar";
   static final String DEMO = "demo-app";
-  /** Host ports of the issue 14 contract. */
+  /** The host ports docker-compose.yml publishes, as the README and the demo's external profile name them. */
   static final Map<String, Integer> CONTRACT_HOST_PORTS = Map.of(DEMO, 8080, SIDECAR, 8081);
   /** Environment variables that are not Spring properties and may be given to an application. */
   static final Set<String> NON_SPRING_VARIABLES = Set.of("JAVA_TOOL_OPTIONS", "JDK_JAVA_OPTIONS", "TZ");

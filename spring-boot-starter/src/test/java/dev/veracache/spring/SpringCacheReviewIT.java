@@ -28,7 +28,7 @@ import org.springframework.cache.CacheManager;
 import org.springframework.context.ConfigurableApplicationContext;
 
 /**
- * Hostile review of the Spring cache adapter (H28). Each test drives {@code VeracacheSpringCache} with exactly the
+ * Hostile review of the Spring cache adapter. Each test drives {@code VeracacheSpringCache} with exactly the
  * calls Spring's {@code CacheAspectSupport} makes ({@code get(key)} on a {@code @Cacheable} miss, then
  * {@code put(key, result)} unless {@code unless} vetoes it or the method throws; {@code put} alone for
  * {@code @CachePut}; {@code evict} for {@code @CacheEvict}), each "thread" being a single-thread executor, so every

@@ -10,7 +10,7 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 /**
- * Hostile review of the typed JSON codec of caches without a {@code value-type} (H28). A value that encodes but
+ * Hostile review of the typed JSON codec of caches without a {@code value-type}. A value that encodes but
  * cannot be decoded is stored on every miss and refused on every read: each read, in every instance, reports it,
  * invalidates the key (cancelling whoever holds its fill lease) and runs the method again, so the cache never serves
  * it and its miss storms are no longer collapsed (R9). Common shapes of trusted values hit that: a record whose list

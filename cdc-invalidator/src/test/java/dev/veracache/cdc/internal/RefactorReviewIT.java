@@ -25,7 +25,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
- * Hostile review of the issue-11 split (H18), on the embedded Redis: the flush duty across an engine restart.
+ * Hostile review of the split of the listener into one concept per class, on the embedded Redis: the flush duty across an engine restart.
  *
  * <p>The start-up proof ({@link ReadinessProver}) checks "FLUSHING and still the current proof" once, before it
  * flushes; the flush takes as long as Redis takes. If meanwhile the engine stops on a purged position

@@ -229,7 +229,7 @@ public final class CdcInvalidatorProcess implements AutoCloseable {
 
   /**
    * Where the listener's class-data archives are: {@link #ARCHIVE_DIRECTORY_PROPERTY}, else
-   * {@code ${java.io.tmpdir}/veracache-listener-cds}. A JVM started with its own temporary directory (the main job in
+   * {@code ${java.io.tmpdir}/veracache-listener-cds}. A JVM started with its own temporary directory (the chaos command in
    * {@code MainJobProcessIT}) is given this one, to map the same archive and leave nothing in its own.
    */
   public static Path archiveDirectory() {
