@@ -66,8 +66,12 @@ public final class ChaosMain implements Callable<Integer> {
     ChaosMain main = new ChaosMain();
     CommandLine commandLine = new CommandLine(main);
     commandLine.setExecutionExceptionHandler((e, cmd, parsed) -> {
-      if (main.verbose || !(e instanceof IllegalArgumentException)) {
+      if (!(e instanceof IllegalArgumentException)) {
         throw e;
+      }
+      if (main.verbose) {
+        e.printStackTrace(cmd.getErr());
+        return BAD_INPUT;
       }
       List<String> problems = e instanceof ScenarioFileException file ? file.problems() : List.of(e.getMessage());
       for (String problem : problems) {

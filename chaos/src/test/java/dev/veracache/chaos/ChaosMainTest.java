@@ -39,6 +39,41 @@ class ChaosMainTest {
   }
 
   @Test
+  void aValueOfTheWrongTypeOrAnUnknownConstantNamesItsField(@TempDir Path dir) throws Exception {
+    Path file = dir.resolve("mine.yaml");
+    Files.writeString(file, """
+        scenarios:
+          - {id: a, title: A, fault: NONE, keys: abc, strategies: [VERACACHE_CACHE_ASIDE]}
+          - {id: b, title: B, fault: FOO, strategies: [VERACACHE_CACHE_ASIDE]}
+        """);
+
+    Result result = run("-f", file.toString());
+
+    assertThat(result.exit).isEqualTo(ChaosMain.BAD_INPUT);
+    List<String> lines = result.err.lines().toList();
+    assertThat(lines).hasSize(3).allMatch(line -> line.startsWith("chaos: ")).noneMatch(line -> line.contains("\tat "));
+    assertThat(lines.get(0)).contains("scenarios[0] (a): field 'keys': ").contains("abc");
+    assertThat(lines.get(1)).contains("scenarios[1] (b): field 'fault': ").contains("FOO").contains("FILL_RACE");
+  }
+
+  @Test
+  void aYamlSyntaxErrorIsOneLineNamingWhereAndVerboseAddsTheStackTrace(@TempDir Path dir) throws Exception {
+    Path file = dir.resolve("broken.yaml");
+    Files.writeString(file, "scenarios:\n  - {id: a, title: [unclosed\n");
+
+    Result quiet = run("-f", file.toString());
+    Result verbose = run("-f", file.toString(), "--verbose");
+
+    assertThat(quiet.exit).isEqualTo(ChaosMain.BAD_INPUT);
+    List<String> lines = quiet.err.lines().toList();
+    assertThat(lines).hasSize(2);
+    assertThat(lines.get(0)).startsWith("chaos: " + file + " is not valid YAML: ").contains("(line ");
+    assertThat(quiet.err).doesNotContain("\tat ");
+    assertThat(verbose.exit).isEqualTo(ChaosMain.BAD_INPUT);
+    assertThat(verbose.err).contains(lines.get(0).substring("chaos: ".length())).contains("\tat ");
+  }
+
+  @Test
   void anUnknownScenarioAndATooShortRunAreOneLineEach() {
     Result unknown = run("-s", "r99-nothing");
     assertThat(unknown.exit).isEqualTo(ChaosMain.BAD_INPUT);

@@ -75,7 +75,7 @@ public final class ScenarioCatalog {
     try {
       root = YAML.readTree(yaml);
     } catch (JacksonException e) {
-      throw new IllegalArgumentException(source + " is not valid YAML: " + e.getOriginalMessage(), e);
+      throw new IllegalArgumentException(source + " is not valid YAML: " + firstLine(e), e);
     }
     if (root == null || !root.isObject()) {
       throw new IllegalArgumentException(source + ": expected a mapping with 'defaults' and 'scenarios'");
@@ -122,7 +122,7 @@ public final class ScenarioCatalog {
           scenario = YAML.treeToValue(merged, Entry.class).toScenario();
         }
       } catch (JacksonException e) {
-        problems.add(where + ": " + e.getOriginalMessage().lines().findFirst().orElse("unreadable"));
+        problems.add(where + ": " + fieldOf(e) + firstLine(e));
         continue;
       }
       int before = problems.size();
@@ -138,6 +138,20 @@ public final class ScenarioCatalog {
       throw new ScenarioFileException(problems);
     }
     return new ScenarioCatalog(scenarios);
+  }
+
+  /** "field 'keys': " for a value Jackson could not read into a field (a wrong type, an unknown enum constant). */
+  private static String fieldOf(JacksonException e) {
+    return e.getPath().stream().map(JacksonException.Reference::getPropertyName).filter(name -> name != null)
+        .findFirst().map(name -> "field '" + name + "': ").orElse("");
+  }
+
+  /** A Jackson message's first line, with where the parser was when it has one: a problem is one line. */
+  private static String firstLine(JacksonException e) {
+    String first = e.getOriginalMessage() == null ? "unreadable"
+        : e.getOriginalMessage().lines().findFirst().orElse("unreadable");
+    return e.getLocation() == null || e.getLocation().getLineNr() < 1 ? first
+        : first + " (line " + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr() + ")";
   }
 
   /**
