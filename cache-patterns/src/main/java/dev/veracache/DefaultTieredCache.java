@@ -73,6 +73,9 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V>, L1Peek.Peekab
     this.metrics = metrics;
     this.hooks = options.hooks;
     this.listener = shape.signal;
+    if (l1 != null) {
+      l1.limitAgesBy(this::maxL1AgeNanos);
+    }
     this.shape = shape;
     this.singleFlight = singleFlight;
     this.entries = entries;

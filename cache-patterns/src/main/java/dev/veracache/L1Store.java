@@ -30,8 +30,12 @@ import java.util.function.LongSupplier;
  *   <li><b>A key that becomes a sibling shape's leaves this L1.</b> When a cache of another key shape of the namespace
  *       is added, the plain shape drops (and refuses reads in flight of) every key beginning with its prefix
  *       ({@link #invalidateStartingWith}).</li>
- *   <li>While invalidations cannot arrive ({@code degraded}), an entry older than {@code degradedTtl} is not served
- *       (its age comes from Caffeine's expiration policy, so a hit outside degraded mode reads no clock).</li>
+ *   <li>While invalidations cannot arrive ({@code degraded}), or the CDC listener is behind, an entry older than the
+ *       limit in force ({@link #limitAgesBy}: {@code degradedL1Ttl}, the listener's staleness bound) is not served. Its
+ *       age comes from Caffeine's expiration policy (so a hit outside degraded mode reads no clock), except for an answer
+ *       stored while a limit was in force: its age counts from when its read began ({@link #readStarts}), since it may
+ *       have been read long before it was stored (a slow load), and no invalidation could refuse it meanwhile. An
+ *       answer whose read began longer ago than the limit is not stored at all.</li>
  * </ul>
  */
 final class L1Store {
@@ -56,12 +60,15 @@ final class L1Store {
     final long epoch;
     private final InFlight inFlight;
     private final long invalidationsAtStart;
+    /** When the read began, on the client's ticker. */
+    private final long startNanos;
 
-    private ReadTicket(String key, long epoch, InFlight inFlight, long invalidationsAtStart) {
+    private ReadTicket(String key, long epoch, InFlight inFlight, long invalidationsAtStart, long startNanos) {
       this.key = key;
       this.epoch = epoch;
       this.inFlight = inFlight;
       this.invalidationsAtStart = invalidationsAtStart;
+      this.startNanos = startNanos;
     }
 
     boolean invalidatedSinceStart() {
@@ -74,14 +81,32 @@ final class L1Store {
   final Cache<String, Object> values; // read directly by DefaultTieredCache on the hit path
   private final Cache<String, Object> notFound;
   private final ConcurrentHashMap<String, InFlight> inFlight = new ConcurrentHashMap<>();
+  /**
+   * For the answers stored while an age limit was in force: when their read began (ticker nanos). Bounded like the
+   * maps; an entry without one here was stored while invalidations could refuse it, and is aged by Caffeine.
+   */
+  private final Cache<String, Long> readStarts;
   /** The tracker's epoch: it changes whenever invalidations may have been lost. */
   private final LongSupplier epoch;
+  private final Ticker ticker;
+  /** How old an entry may be to be served now ({@code Long.MAX_VALUE}: any); see {@link #limitAgesBy}. */
+  private volatile LongSupplier maxAgeNanos = () -> Long.MAX_VALUE;
 
   L1Store(long maximumSize, Duration ttl, Duration negativeTtl, Ticker ticker, LongSupplier epoch) {
     this.values = Caffeine.newBuilder().maximumSize(maximumSize).expireAfterWrite(ttl).ticker(ticker).build();
     this.notFound = Caffeine.newBuilder().maximumSize(maximumSize)
         .expireAfterWrite(negativeTtl.compareTo(ttl) < 0 ? negativeTtl : ttl).ticker(ticker).build();
+    this.readStarts = Caffeine.newBuilder().maximumSize(maximumSize).build();
     this.epoch = epoch;
+    this.ticker = ticker;
+  }
+
+  /**
+   * Wires the cache's current age limit (degraded, listener behind) in, for {@link #complete}; the reads pass the same
+   * limit to {@link #getSlowly}. Set once, by the cache that owns this L1.
+   */
+  void limitAgesBy(LongSupplier maxAgeNanos) {
+    this.maxAgeNanos = maxAgeNanos;
   }
 
   /**
@@ -104,13 +129,15 @@ final class L1Store {
    * While invalidations cannot arrive ({@code degradedL1Ttl}), or the CDC listener is behind (its staleness bound),
    * only an entry younger than {@code maxAgeNanos} is served; older ones are dropped. {@code Long.MAX_VALUE}: any.
    */
-  private static boolean youngEnough(Cache<String, Object> cache, String key, long maxAgeNanos) {
+  private boolean youngEnough(Cache<String, Object> cache, String key, long maxAgeNanos) {
     if (maxAgeNanos == Long.MAX_VALUE) {
       return true;
     }
     OptionalLong age = cache.policy().expireAfterWrite()
         .map(policy -> policy.ageOf(key, TimeUnit.NANOSECONDS)).orElse(OptionalLong.empty());
-    if (age.isEmpty() || age.getAsLong() > maxAgeNanos) {
+    Long readStart = readStarts.getIfPresent(key);
+    long sinceRead = readStart == null ? 0 : ticker.read() - readStart;
+    if (age.isEmpty() || age.getAsLong() > maxAgeNanos || sinceRead > maxAgeNanos) {
       cache.invalidate(key);
       return false;
     }
@@ -128,7 +155,7 @@ final class L1Store {
       seen[0] = f.invalidations.get();
       return f;
     });
-    return new ReadTicket(key, epochAtStart, holder[0], seen[0]);
+    return new ReadTicket(key, epochAtStart, holder[0], seen[0], ticker.read());
   }
 
   /**
@@ -143,13 +170,29 @@ final class L1Store {
   boolean complete(ReadTicket ticket, Object value) {
     Cache<String, Object> target = value == null ? notFound : values;
     Object stored = value == null ? NOT_FOUND : value;
+    long maxAge = maxAgeNanos.getAsLong();
+    boolean limited = maxAge != Long.MAX_VALUE;
+    boolean tooOld = limited && ticker.read() - ticket.startNanos > maxAge;
     boolean[] refused = new boolean[1];
     target.asMap().compute(ticket.key, (k, current) -> {
-      refused[0] = ticket.invalidatedSinceStart() || ticket.epoch != epoch.getAsLong();
+      refused[0] = tooOld || ticket.invalidatedSinceStart() || ticket.epoch != epoch.getAsLong();
+      if (!refused[0]) {
+        if (limited) {
+          readStarts.put(k, ticket.startNanos); // inside the compute: a concurrent invalidate removes it after
+        } else {
+          readStarts.invalidate(k);
+        }
+      }
       return refused[0] ? null : stored;
     });
     (value == null ? values : notFound).invalidate(ticket.key);
     return !refused[0];
+  }
+
+  /** Drops whatever L1 holds for the ticket's key: an answer that must not be kept (and nothing older either). */
+  void drop(ReadTicket ticket) {
+    values.invalidate(ticket.key);
+    notFound.invalidate(ticket.key);
   }
 
   /** Must follow every {@link #beginRead}, in a finally block. */
@@ -164,6 +207,7 @@ final class L1Store {
     });
     values.invalidate(key);
     notFound.invalidate(key);
+    readStarts.invalidate(key);
   }
 
   /**
@@ -187,6 +231,7 @@ final class L1Store {
     inFlight.forEach((k, f) -> invalidate(k));
     values.invalidateAll();
     notFound.invalidateAll();
+    readStarts.invalidateAll();
   }
 
   /** For tests: how many reads of the key hold a ticket now (0 once every read ended). */

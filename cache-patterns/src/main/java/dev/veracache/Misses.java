@@ -209,7 +209,13 @@ final class Misses<K, V> {
     metrics.degradedReads.increment();
     log.debug("cache '{}': reading '{}' from the loader, Redis is bypassed: {}", options.namespace, redisKey, why);
     V value = load(key, redisKey, loader);
-    remember(ticket, value);
+    if (value == null && !options.cacheNegatives) {
+      if (ticket != null) {
+        l1.drop(ticket); // as a fill would not cache it: "not found" is not kept without negative caching
+      }
+    } else {
+      remember(ticket, value);
+    }
     return value;
   }
 
