@@ -56,10 +56,10 @@ class MainJobProcessIT {
     assertThat(leftIn(tmp)).as("left in the temporary directory").isEmpty();
   }
 
-  /** Every file left under {@code dir}, and every directory that is not empty-and-removable bookkeeping. */
+  /** Everything left under {@code dir}: files and directories, empty ones too. */
   private static List<Path> leftIn(Path dir) throws IOException {
     try (Stream<Path> paths = Files.walk(dir)) {
-      return paths.filter(path -> !path.equals(dir) && Files.isRegularFile(path)).toList();
+      return paths.filter(path -> !path.equals(dir)).toList();
     }
   }
 }

@@ -68,8 +68,10 @@ public record Report(String scenario, int reads, int writes, int staleReads, lon
     return List.of(scenario, Integer.toString(reads),
         level(History.Level.L1) + " / " + level(History.Level.L2) + " / " + level(History.Level.DATABASE) + " / "
             + level(History.Level.FAILED),
-        Integer.toString(writes), staleReadsCell(), format("%.2f", staleReadPercent()),
-        format("%.1f / %.1f / %.1f", ms(stalenessP50), ms(stalenessP99), ms(stalenessMax)),
+        Integer.toString(writes), staleReadsCell(),
+        stalenessJudgeable() ? format("%.2f", staleReadPercent()) : "n/a",
+        stalenessJudgeable() ? format("%.1f / %.1f / %.1f", ms(stalenessP50), ms(stalenessP99), ms(stalenessMax))
+            : "n/a",
         Integer.toString(keysStaleAfterQuiescence), Integer.toString(lostWrites), Integer.toString(outOfOrderWrites),
         format("%.2f (%.2f; %s)", availabilityPercent, faultAvailabilityPercent,
             readsOutsideFault == 0 ? "n/a" : format("%.2f", availabilityOutsideFaultPercent)),

@@ -226,6 +226,8 @@ class ExpectationsTest {
 
     assertThat(report.stalenessJudgeable()).isFalse();
     assertThat(report.cells()).contains("n/a: no read judgeable (W too wide for the run)");
+    assertThat(report.cells().subList(5, 7)).as("stale %% and staleness percentiles: not a 0 that means nothing")
+        .containsExactly("n/a", "n/a");
     assertThat(Expectations.violations(RACE, Strategy.VERACACHE_CACHE_ASIDE, report)).containsExactly(
         "no read could be judged: none had a commit of its key more than W (10 ms) before it");
   }
