@@ -91,7 +91,7 @@ public final class EmbeddedStack implements AutoCloseable {
     } catch (CompletionException e) {
       stopQuietly(database);
       stopQuietly(redis);
-      StackDirectories.delete(dir);
+      StackDirectories.deleteStack(dir);
       throw e.getCause() instanceof RuntimeException r ? r : e;
     }
     EmbeddedStack stack = new EmbeddedStack(dir, config, database, redis);
@@ -186,7 +186,7 @@ public final class EmbeddedStack implements AutoCloseable {
       stopQuietly(kafka);
     }
     stopQuietly(database);
-    StackDirectories.delete(dir);
+    StackDirectories.deleteStack(dir);
   }
 
   @Override

@@ -17,7 +17,8 @@ import org.slf4j.LoggerFactory;
 /**
  * The private directories of embedded stacks: {@code ${java.io.tmpdir}/veracache-stack/<jvm pid>-<random>/}. A
  * directory whose JVM is dead is stale: its servers (if a watchdog missed them) are killed and it is deleted at the
- * next start.
+ * next start. The shared {@code veracache-stack} directory goes when its last stack does ({@link #deleteStack}), so a
+ * run leaves nothing behind; a stack being created meanwhile by another JVM creates it again ({@link #create}).
  */
 final class StackDirectories {
 
@@ -31,11 +32,31 @@ final class StackDirectories {
 
   /** A new private directory for this JVM. */
   static Path create() {
+    Path dir = root().resolve(ProcessHandle.current().pid() + "-" + UUID.randomUUID().toString().substring(0, 8));
+    for (int attempt = 1; ; attempt++) {
+      try {
+        return Files.createDirectories(dir);
+      } catch (java.nio.file.NoSuchFileException e) {
+        // Another JVM's last stack removed the empty shared directory between our check of it and our mkdir.
+        if (attempt == 3) {
+          throw new UncheckedIOException("cannot create the embedded stack directory " + dir, e);
+        }
+      } catch (IOException e) {
+        throw new UncheckedIOException("cannot create the embedded stack directory " + dir, e);
+      }
+    }
+  }
+
+  /** Deletes a stack's own directory, and the shared one above it if no other stack is left in it. */
+  static void deleteStack(Path dir) {
+    delete(dir);
+    Path root = dir.getParent();
     try {
-      Path dir = root().resolve(ProcessHandle.current().pid() + "-" + UUID.randomUUID().toString().substring(0, 8));
-      return Files.createDirectories(dir);
+      Files.deleteIfExists(root);
+    } catch (java.nio.file.DirectoryNotEmptyException e) {
+      // another stack (this JVM's or another's) still lives there: it stays
     } catch (IOException e) {
-      throw new UncheckedIOException("cannot create the embedded stack directory under " + root(), e);
+      log.debug("could not remove {}: {}", root, e.getMessage());
     }
   }
 
