@@ -245,6 +245,14 @@ public final class Veracache implements AutoCloseable {
     return tracker.redisUnsafe;
   }
 
+  /**
+   * True while this client's connection to Redis is open (Lettuce reconnects a closed one by itself). A Redis that is
+   * down also fails the heartbeat, so {@link #redisRefusesWrites} can be true for it too; this tells the two apart.
+   */
+  public boolean redisConnected() {
+    return link.connection().isOpen();
+  }
+
   /** The options this client was created with (its meter registry, client name, Redis endpoint). */
   public VeracacheOptions options() {
     return options;

@@ -59,4 +59,42 @@ class VeracacheRedisHealthIT {
           await().atMost(WITHIN).until(() -> health.health().getStatus().equals(Status.UP));
         });
   }
+
+  /**
+   * Redis refused the heartbeat first (paused), then died: the health is DOWN, not left at DEGRADED. Pins the race
+   * seen under load, where the heartbeat's failure was seen before the disconnect and the status stayed DEGRADED while
+   * Redis was stopped.
+   */
+  @Test
+  void aRedisThatDiesAfterItsHeartbeatFailedIsDownNotDegraded(RedisServer redis) {
+    new ApplicationContextRunner()
+        .withConfiguration(AutoConfigurations.of(VeracacheAutoConfiguration.class,
+            VeracacheHealthAutoConfiguration.class,
+            org.springframework.boot.cache.autoconfigure.CacheAutoConfiguration.class))
+        .withPropertyValues("veracache.redis.uri=" + redis.uri(), "veracache.redis.command-timeout=200ms",
+            "veracache.caches.products.ttl=1m")
+        .run(context -> {
+          VeracacheRedisHealthIndicator health = context.getBean(VeracacheRedisHealthIndicator.class);
+          await().atMost(WITHIN).until(() -> health.health().getStatus().equals(Status.UP));
+
+          redis.pause();
+          try {
+            await().atMost(WITHIN).untilAsserted(() -> {
+              Health paused = health.health();
+              assertThat(paused.getStatus()).isEqualTo(VeracacheRedisHealthIndicator.DEGRADED);
+              assertThat(paused.getDetails().toString()).contains("heartbeat");
+            });
+            redis.stop(); // the heartbeat keeps failing, now because Redis is gone
+            await().atMost(WITHIN).untilAsserted(() -> {
+              Health stopped = health.health();
+              assertThat(stopped.getStatus()).isEqualTo(Status.DOWN);
+              assertThat(stopped.getDetails().toString()).contains("unreachable");
+            });
+          } finally {
+            redis.stop();
+            redis.start();
+          }
+          await().atMost(WITHIN).until(() -> health.health().getStatus().equals(Status.UP));
+        });
+  }
 }

@@ -41,7 +41,9 @@ public class VeracacheRedisHealthIndicator implements HealthIndicator {
     if (!namespaces.iterator().hasNext()) { // the client watches Redis through its caches' tracking: none yet
       return Health.unknown().withDetail("redis", endpoint).withDetail("reason", "no cache created yet").build();
     }
-    if (veracache.degraded() && !veracache.redisRefusesWrites()) {
+    // Down when invalidations may be missed and Redis is not merely refusing writes: unreachable (its heartbeat fails
+    // too, and whether the heartbeat or the disconnect is seen first is a race, so the connection decides).
+    if (veracache.degraded() && (!veracache.redisRefusesWrites() || !veracache.redisConnected())) {
       return Health.down().withDetail("redis", endpoint)
           .withDetail("reason", "Redis unreachable (or breaker open): reads are served by the database").build();
     }
