@@ -1,0 +1,90 @@
+package dev.veracache;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.github.benmanes.caffeine.cache.Ticker;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+/**
+ * While degraded (R5) an L1 hit is served only if the entry it read is younger than {@code degradedL1Ttl}. Found by a
+ * hostile review of "an answer is aged from its read": the hit path reads the value ({@code values.getIfPresent}) and
+ * then asks the age of whatever the key holds by then ({@code policy().ageOf(key)}, {@code readStarts} by key), not of
+ * the entry it read. When another read drops the too-old entry and stores a fresh answer in between, the old value is
+ * served with the fresh entry's age: a value the database no longer held, read longer ago than the limit.
+ *
+ * <p>Deterministic: the held reader is parked inside Caffeine's {@code getIfPresent}, on its first read of the client's
+ * ticker, which Caffeine makes right after it took the entry's value.
+ */
+class DegradedHitAgeIT extends RealServersTest {
+
+  /** The client's clock: a {@link FakeTicker} that parks one chosen thread on its first read, until released. */
+  static final class HoldingTicker implements Ticker {
+    final FakeTicker clock = new FakeTicker();
+    volatile Thread holdThread;
+    final CountDownLatch arrived = new CountDownLatch(1);
+    final CountDownLatch release = new CountDownLatch(1);
+
+    @Override
+    public long read() {
+      if (Thread.currentThread() == holdThread) {
+        holdThread = null; // once
+        arrived.countDown();
+        try {
+          if (!release.await(30, TimeUnit.SECONDS)) {
+            throw new AssertionError("never released");
+          }
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw new AssertionError(e);
+        }
+      }
+      return clock.read();
+    }
+  }
+
+  @Test
+  void aHitIsAgedByTheEntryItReadNotByAFresherOneStoredMeanwhile() throws Exception {
+    products.insert(1, "v1");
+    HoldingTicker ticker = new HoldingTicker();
+    Veracache jvm = newInstance(b -> b.degradedL1Ttl(Duration.ofSeconds(1)).ticker(ticker));
+    CacheAside<Long, Product> cache = jvm.cacheAside(productOptions().build());
+    warmL1(jvm, cache, 1L, loader()); // L1 holds v1
+
+    products.update(1, "v2"); // no invalidation can reach this client below
+    redisServer.stop();
+    try {
+      await().atMost(Duration.ofSeconds(10)).until(jvm::degraded);
+      ticker.clock.advance(Duration.ofSeconds(2)); // v1 is older than degradedL1Ttl: it must not be served
+
+      CompletableFuture<Product> held = new CompletableFuture<>();
+      Thread reader = new Thread(() -> {
+        try {
+          held.complete(cache.get(1L, loader()));
+        } catch (Throwable t) {
+          held.completeExceptionally(t);
+        }
+      }, "held-l1-hit");
+      ticker.holdThread = reader;
+      reader.start();
+      assertThat(ticker.arrived.await(10, TimeUnit.SECONDS)).as("the held read took v1 from L1").isTrue();
+
+      assertThat(cache.get(1L, loader()).name()).as("another read drops the old v1 and loads v2 into L1")
+          .isEqualTo("v2");
+      assertThat(jvm.degraded()).as("still degraded").isTrue();
+
+      ticker.release.countDown();
+      assertThat(held.get(10, TimeUnit.SECONDS).name())
+          .as("a hit on an entry older than degradedL1Ttl is not served while degraded (R5), even when a fresh "
+              + "answer replaced it during the hit")
+          .isEqualTo("v2");
+    } finally {
+      ticker.release.countDown();
+      redisServer.start();
+    }
+  }
+}
