@@ -82,10 +82,13 @@ final class L1Store {
   private final Cache<String, Object> notFound;
   private final ConcurrentHashMap<String, InFlight> inFlight = new ConcurrentHashMap<>();
   /**
-   * For the answers stored while an age limit was in force: when their read began (ticker nanos). Bounded like the
-   * maps; an entry without one here was stored while invalidations could refuse it, and is aged by Caffeine.
+   * For the answers stored while an age limit was in force: when their read began (ticker nanos), and the entry stored
+   * (by identity: a read start belongs to that entry only). It goes with its entry: replaced or removed in the same
+   * per-key compute that stores one, removed when the entry is evicted or expires (the maps' eviction listeners),
+   * invalidated or dropped. An entry without one was stored while invalidations could refuse it, and is aged by
+   * Caffeine from its store.
    */
-  private final Cache<String, Long> readStarts;
+  private final ConcurrentHashMap<String, ReadStart> readStarts = new ConcurrentHashMap<>();
   /** The tracker's epoch: it changes whenever invalidations may have been lost. */
   private final LongSupplier epoch;
   private final Ticker ticker;
@@ -93,10 +96,11 @@ final class L1Store {
   private volatile LongSupplier maxAgeNanos = () -> Long.MAX_VALUE;
 
   L1Store(long maximumSize, Duration ttl, Duration negativeTtl, Ticker ticker, LongSupplier epoch) {
-    this.values = Caffeine.newBuilder().maximumSize(maximumSize).expireAfterWrite(ttl).ticker(ticker).build();
+    this.values = Caffeine.newBuilder().maximumSize(maximumSize).expireAfterWrite(ttl).ticker(ticker)
+        .<String, Object>evictionListener((key, entry, cause) -> forgetReadStart(key, entry)).build();
     this.notFound = Caffeine.newBuilder().maximumSize(maximumSize)
-        .expireAfterWrite(negativeTtl.compareTo(ttl) < 0 ? negativeTtl : ttl).ticker(ticker).build();
-    this.readStarts = Caffeine.newBuilder().maximumSize(maximumSize).build();
+        .expireAfterWrite(negativeTtl.compareTo(ttl) < 0 ? negativeTtl : ttl).ticker(ticker)
+        .<String, Object>evictionListener((key, entry, cause) -> forgetReadStart(key, entry)).build();
     this.epoch = epoch;
     this.ticker = ticker;
   }
@@ -116,10 +120,10 @@ final class L1Store {
    */
   Object getSlowly(String key, Object value, long maxAgeNanos) {
     if (value != null) {
-      return youngEnough(values, key, maxAgeNanos) ? value : null;
+      return youngEnough(values, key, value, maxAgeNanos) ? value : null;
     }
     Object negative = notFound.getIfPresent(key);
-    if (negative == null || !youngEnough(notFound, key, maxAgeNanos)) {
+    if (negative == null || !youngEnough(notFound, key, negative, maxAgeNanos)) {
       return null;
     }
     return NOT_FOUND;
@@ -128,21 +132,39 @@ final class L1Store {
   /**
    * While invalidations cannot arrive ({@code degradedL1Ttl}), or the CDC listener is behind (its staleness bound),
    * only an entry younger than {@code maxAgeNanos} is served; older ones are dropped. {@code Long.MAX_VALUE}: any.
+   * The age is that of {@code entry}, the one the caller read: if the key holds another entry by now (a fresher answer
+   * stored meanwhile), {@code entry} is not served (its own age is no longer known), and a read start recorded for
+   * another entry counts as too old.
    */
-  private boolean youngEnough(Cache<String, Object> cache, String key, long maxAgeNanos) {
+  private boolean youngEnough(Cache<String, Object> cache, String key, Object entry, long maxAgeNanos) {
     if (maxAgeNanos == Long.MAX_VALUE) {
       return true;
     }
     OptionalLong age = cache.policy().expireAfterWrite()
         .map(policy -> policy.ageOf(key, TimeUnit.NANOSECONDS)).orElse(OptionalLong.empty());
-    Long readStart = readStarts.getIfPresent(key);
-    long sinceRead = readStart == null ? 0 : ticker.read() - readStart;
-    if (age.isEmpty() || age.getAsLong() > maxAgeNanos || sinceRead > maxAgeNanos) {
-      cache.invalidate(key);
+    ReadStart readStart = readStarts.get(key);
+    long sinceRead = readStart == null ? 0
+        : readStart.entry() == entry ? ticker.read() - readStart.nanos() : Long.MAX_VALUE;
+    boolean stillThatEntry = cache.policy().getIfPresentQuietly(key) == entry;
+    if (!stillThatEntry || age.isEmpty() || age.getAsLong() > maxAgeNanos || sinceRead > maxAgeNanos) {
+      if (cache.asMap().remove(key, entry)) {
+        forgetReadStart(key, entry);
+      }
       return false;
     }
     return true;
   }
+
+  /** Forgets the read start of {@code key} if it belongs to {@code entry} (gone from L1). */
+  private void forgetReadStart(String key, Object entry) {
+    readStarts.computeIfPresent(key, (k, start) -> start.entry() == entry ? null : start);
+  }
+
+  /** When the read of an entry stored under an age limit began (ticker nanos), and that entry (by identity). */
+  private record ReadStart(long nanos, Object entry) {}
+
+  /** What the not-found map holds: one object per stored answer, so that an entry is known by identity. */
+  private static final class NotFoundEntry {}
 
   ReadTicket beginRead(String key) {
     long epochAtStart = epoch.getAsLong();
@@ -169,19 +191,17 @@ final class L1Store {
    */
   boolean complete(ReadTicket ticket, Object value) {
     Cache<String, Object> target = value == null ? notFound : values;
-    Object stored = value == null ? NOT_FOUND : value;
+    Object stored = value == null ? new NotFoundEntry() : value;
     long maxAge = maxAgeNanos.getAsLong();
     boolean limited = maxAge != Long.MAX_VALUE;
     boolean tooOld = limited && ticker.read() - ticket.startNanos > maxAge;
     boolean[] refused = new boolean[1];
     target.asMap().compute(ticket.key, (k, current) -> {
       refused[0] = tooOld || ticket.invalidatedSinceStart() || ticket.epoch != epoch.getAsLong();
-      if (!refused[0]) {
-        if (limited) {
-          readStarts.put(k, ticket.startNanos); // inside the compute: a concurrent invalidate removes it after
-        } else {
-          readStarts.invalidate(k);
-        }
+      if (!refused[0] && limited) {
+        readStarts.put(k, new ReadStart(ticket.startNanos, stored)); // in the compute: an invalidate removes it after
+      } else {
+        readStarts.remove(k); // refused (the entry goes), or stored where invalidations can refuse it
       }
       return refused[0] ? null : stored;
     });
@@ -193,6 +213,7 @@ final class L1Store {
   void drop(ReadTicket ticket) {
     values.invalidate(ticket.key);
     notFound.invalidate(ticket.key);
+    readStarts.remove(ticket.key);
   }
 
   /** Must follow every {@link #beginRead}, in a finally block. */
@@ -207,7 +228,7 @@ final class L1Store {
     });
     values.invalidate(key);
     notFound.invalidate(key);
-    readStarts.invalidate(key);
+    readStarts.remove(key);
   }
 
   /**
@@ -231,7 +252,7 @@ final class L1Store {
     inFlight.forEach((k, f) -> invalidate(k));
     values.invalidateAll();
     notFound.invalidateAll();
-    readStarts.invalidateAll();
+    readStarts.clear();
   }
 
   /** For tests: how many reads of the key hold a ticket now (0 once every read ended). */
