@@ -35,7 +35,8 @@ import java.util.function.LongSupplier;
  *       age comes from Caffeine's expiration policy (so a hit outside degraded mode reads no clock), except for an answer
  *       stored while a limit was in force: its age counts from when its read began ({@link #readStarts}), since it may
  *       have been read long before it was stored (a slow load), and no invalidation could refuse it meanwhile. An
- *       answer whose read began longer ago than the limit is not stored at all.</li>
+ *       answer whose read began longer ago than the limit is not stored at all. The age is always that of the entry the
+ *       read found (by identity): a fresher entry stored meanwhile never lends an old one its age.</li>
  * </ul>
  */
 final class L1Store {
