@@ -148,9 +148,13 @@ final class L1Store {
         : readStart.entry() == entry ? ticker.read() - readStart.nanos() : Long.MAX_VALUE;
     boolean stillThatEntry = cache.policy().getIfPresentQuietly(key) == entry;
     if (!stillThatEntry || age.isEmpty() || age.getAsLong() > maxAgeNanos || sinceRead > maxAgeNanos) {
-      if (cache.asMap().remove(key, entry)) {
-        forgetReadStart(key, entry);
+      // Only that entry goes, by identity: an equal, fresher one stays. (Not a compute that returns the entry it finds:
+      // Caffeine counts that as a write and the entry would look young.) An equal entry stored between the check and
+      // the removal goes too, which is safe; its read start then stays behind, which only makes the key look older.
+      if (stillThatEntry) {
+        cache.asMap().remove(key, entry);
       }
+      forgetReadStart(key, entry);
       return false;
     }
     return true;
@@ -199,22 +203,33 @@ final class L1Store {
     boolean[] refused = new boolean[1];
     target.asMap().compute(ticket.key, (k, current) -> {
       refused[0] = tooOld || ticket.invalidatedSinceStart() || ticket.epoch != epoch.getAsLong();
+      if (current != null) {
+        forgetReadStart(k, current); // the entry this replaces or drops, and only its own (the other map's stays)
+      }
       if (!refused[0] && limited) {
-        readStarts.put(k, new ReadStart(ticket.startNanos, stored)); // in the compute: an invalidate removes it after
-      } else {
-        readStarts.remove(k); // refused (the entry goes), or stored where invalidations can refuse it
+        readStarts.put(k, new ReadStart(ticket.startNanos, stored)); // the other map's entry now counts as too old
       }
       return refused[0] ? null : stored;
     });
-    (value == null ? values : notFound).invalidate(ticket.key);
+    removeWithReadStart(value == null ? values : notFound, ticket.key);
     return !refused[0];
+  }
+
+  /**
+   * Removes the key's entry from {@code cache} and, in the same per-key step, its read start: an entry is never seen
+   * without the read start it was stored with.
+   */
+  private void removeWithReadStart(Cache<String, Object> cache, String key) {
+    cache.asMap().computeIfPresent(key, (k, entry) -> {
+      forgetReadStart(k, entry);
+      return null;
+    });
   }
 
   /** Drops whatever L1 holds for the ticket's key: an answer that must not be kept (and nothing older either). */
   void drop(ReadTicket ticket) {
-    values.invalidate(ticket.key);
-    notFound.invalidate(ticket.key);
-    readStarts.remove(ticket.key);
+    removeWithReadStart(values, ticket.key);
+    removeWithReadStart(notFound, ticket.key);
   }
 
   /** Must follow every {@link #beginRead}, in a finally block. */
@@ -227,9 +242,8 @@ final class L1Store {
       f.invalidations.incrementAndGet();
       return f;
     });
-    values.invalidate(key);
-    notFound.invalidate(key);
-    readStarts.remove(key);
+    removeWithReadStart(values, key);
+    removeWithReadStart(notFound, key);
   }
 
   /**
@@ -251,9 +265,14 @@ final class L1Store {
 
   void clear() {
     inFlight.forEach((k, f) -> invalidate(k));
-    values.invalidateAll();
-    notFound.invalidateAll();
-    readStarts.clear();
+    // Key by key, each entry with its read start (clearing the read starts apart, before or after the maps, would
+    // leave an entry stored meanwhile without its own). A read start whose entry is gone is harmless (it only makes
+    // a later entry of the key look older) and goes with the key's next store or invalidation.
+    for (Cache<String, Object> cache : List.of(values, notFound)) {
+      for (String key : List.copyOf(cache.asMap().keySet())) {
+        removeWithReadStart(cache, key);
+      }
+    }
   }
 
   /** For tests: how many reads of the key hold a ticket now (0 once every read ended). */

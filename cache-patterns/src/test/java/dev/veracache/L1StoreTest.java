@@ -3,6 +3,8 @@ package dev.veracache;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.time.Duration;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 
@@ -117,5 +119,68 @@ class L1StoreTest {
     ticker.advance(Duration.ofMillis(1001));
     assertThat(l1.getSlowly("k", "v", maxAge)).isNull();
     assertThat(l1.contains("k")).as("an entry too old to serve is dropped").isFalse();
+  }
+
+  /**
+   * A value stored while {@code clear} runs keeps its read start (R18/R5): clear removes each entry together with its
+   * own read start, never the read starts apart from the maps, so an answer stored meanwhile is still aged from its
+   * read. Found by a hostile review: clear emptied the maps, then all read starts, and a value stored in between was
+   * aged from its store. Deterministic: the clearing thread is parked on the clock inside clear, on an entry of another
+   * key (a different bin of the map: no lock in common), while the value is stored.
+   */
+  @Test
+  void aValueStoredWhileL1IsBeingClearedKeepsItsReadStart() throws Exception {
+    long bound = Duration.ofSeconds(10).toNanos();
+    ParkingTicker clock = new ParkingTicker();
+    L1Store store = new L1Store(100, Duration.ofMinutes(1), Duration.ofSeconds(10), clock, epoch::get);
+    store.limitAgesBy(() -> bound); // the listener is behind: answers are aged from their read
+    L1Store.ReadTicket other = store.beginRead("k2");
+    assertThat(store.complete(other, "w")).isTrue();
+    store.endRead(other);
+
+    Thread clearer = new Thread(store::clear, "clear");
+    clock.parkThread = clearer;
+    clearer.start();
+    assertThat(clock.parked.await(10, TimeUnit.SECONDS)).as("clear is removing k2").isTrue();
+    L1Store.ReadTicket read = store.beginRead("k1");
+    clock.fake.advance(Duration.ofSeconds(9)); // a slow load
+    assertThat(store.complete(read, "v1")).as("stored within the bound of its read").isTrue();
+    store.endRead(read);
+    clock.release.countDown();
+    clearer.join(10_000);
+
+    clock.fake.advance(Duration.ofSeconds(2)); // read 11 s ago, stored 2 s ago
+    assertThat(store.getSlowly("k1", store.values.getIfPresent("k1"), bound))
+        .as("a value read longer ago than the bound is not served, whatever clear ran while it was stored").isNull();
+  }
+
+  /** A {@link FakeTicker} that parks one thread on its first read inside {@code L1Store.clear}, until released. */
+  private static final class ParkingTicker implements com.github.benmanes.caffeine.cache.Ticker {
+    final FakeTicker fake = new FakeTicker();
+    volatile Thread parkThread;
+    final CountDownLatch parked = new CountDownLatch(1);
+    final CountDownLatch release = new CountDownLatch(1);
+
+    @Override
+    public long read() {
+      if (Thread.currentThread() == parkThread && insideClear()) {
+        parkThread = null; // once
+        parked.countDown();
+        try {
+          if (!release.await(30, TimeUnit.SECONDS)) {
+            throw new AssertionError("never released");
+          }
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw new AssertionError(e);
+        }
+      }
+      return fake.read();
+    }
+
+    private static boolean insideClear() {
+      return StackWalker.getInstance().walk(frames -> frames.anyMatch(frame ->
+          frame.getClassName().equals(L1Store.class.getName()) && frame.getMethodName().equals("clear")));
+    }
   }
 }
