@@ -23,7 +23,8 @@ import java.util.function.LongSupplier;
  *       before it asks Redis; {@link #invalidate} bumps the ticket's key and then removes the entry;
  *       {@link #complete} puts the answer only if the key was not bumped since the ticket was taken, inside Caffeine's
  *       per-key compute so the put and a concurrent removal cannot interleave. A refused answer writes nothing (it
- *       drops the key's entry), so a refusal never makes an old entry look young (R5, below).</li>
+ *       leaves the key's entry, or drops it, never rewrites it), so a refusal never makes an old entry look young (R5,
+ *       below).</li>
  *   <li><b>No entry is written from a read that straddled a loss of invalidations.</b> The ticket carries the
  *       tracker's epoch ({@code epoch}), which changes whenever invalidations may have been lost; a ticket from
  *       another epoch does not write.</li>
@@ -187,10 +188,12 @@ final class L1Store {
 
   /**
    * Puts the read's answer ({@code value == null}: not found) unless an invalidation or an epoch change intervened.
-   * A refused answer writes nothing: it drops what the key holds instead of keeping it, since Caffeine counts a
-   * compute that returns the entry already there as a write and restarts that entry's age (an old entry served as
-   * young while degraded, R5). Dropping is always safe: the next read asks Redis. The key's entry in the other map
-   * (a value where "not found" is put, and the reverse) goes too, so the answer is the key's only entry.
+   * A refused answer writes nothing: refused before the compute, it leaves the key's entry as it is (another read's
+   * answer may be there, and serving it keeps the cache available while degraded); refused inside it (an invalidation
+   * or epoch change landing at that moment), it drops the entry rather than return it, since Caffeine counts a compute
+   * that returns the entry already there as a write and restarts its age (an old entry served as young while
+   * degraded, R5). A stored answer removes the key's entry in the other map (a value where "not found" is put, and the
+   * reverse), so it is the key's only entry.
    *
    * @return false when it was refused for that reason (R7: the answer may predate the invalidation)
    */
@@ -200,9 +203,14 @@ final class L1Store {
     long maxAge = maxAgeNanos.getAsLong();
     boolean limited = maxAge != Long.MAX_VALUE;
     boolean tooOld = limited && ticker.read() - ticket.startNanos > maxAge;
+    if (tooOld || ticket.invalidatedSinceStart() || ticket.epoch != epoch.getAsLong()) {
+      return false; // refused: nothing written, and what the key holds (maybe a younger answer of another read) stays
+    }
     boolean[] refused = new boolean[1];
     target.asMap().compute(ticket.key, (k, current) -> {
-      refused[0] = tooOld || ticket.invalidatedSinceStart() || ticket.epoch != epoch.getAsLong();
+      // Again under the key's lock: an invalidation or an epoch change that lands right now refuses it too, and then
+      // the key's entry goes (the invalidation is removing it anyway; returning it would count as a write).
+      refused[0] = ticket.invalidatedSinceStart() || ticket.epoch != epoch.getAsLong();
       if (current != null) {
         forgetReadStart(k, current); // the entry this replaces or drops, and only its own (the other map's stays)
       }
@@ -211,7 +219,9 @@ final class L1Store {
       }
       return refused[0] ? null : stored;
     });
-    removeWithReadStart(value == null ? values : notFound, ticket.key);
+    if (!refused[0]) {
+      removeWithReadStart(value == null ? values : notFound, ticket.key);
+    }
     return !refused[0];
   }
 
