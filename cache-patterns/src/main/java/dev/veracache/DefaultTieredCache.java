@@ -97,16 +97,13 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V>, L1Peek.Peekab
   @Override
   @SuppressWarnings("unchecked")
   public V get(K key, CacheLoader<? super K, ? extends V> loader) {
-    // The L1 hit path is kept small so that it inlines: everything else is in getFromRedis.
+    // The L1 hit path is kept small so that it inlines: everything else is in fromL1's slow branch and getFromRedis.
     if (key == null || loader == null) {
       throw new NullPointerException((key == null ? "key" : "loader") + " must not be null");
     }
     String local = encodeKey(key);
     if (l1Values != null) {
-      Object cached = l1Values.getIfPresent(local);
-      if (cached == null || tracker.degraded || listener.untrusted) {
-        cached = l1.getSlowly(local, cached, maxL1AgeNanos());
-      }
+      Object cached = fromL1(local);
       if (cached != null) {
         l1Hits.increment();
         if (sampler != null) {
@@ -117,6 +114,25 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V>, L1Peek.Peekab
       metrics.l1Misses.increment();
     }
     return getFromRedis(key, local, loader);
+  }
+
+  /**
+   * L1's answer for the key (the value, or {@link L1Store#NOT_FOUND}), or null: not there, or not to be trusted now.
+   * The trust state is read before and after the lookup, so the entry is judged by the state it was read in: a read
+   * that straddles a change of epoch (entering or leaving degraded mode: leaving clears L1 after this lookup may have
+   * taken an entry) is a miss, and a listener that was behind before the lookup bounds its age even if it caught up
+   * since (its invalidations may have dropped the entry after the lookup took it).
+   */
+  private Object fromL1(String local) {
+    long epochBefore = tracker.epoch;
+    boolean listenerBehind = listener.untrusted;
+    Object cached = l1Values.getIfPresent(local);
+    if (cached == null || cached instanceof L1Store.AgedValue || listenerBehind || tracker.degraded
+        || listener.untrusted) {
+      long maxAge = maxL1AgeNanos();
+      cached = l1.getSlowly(local, cached, listenerBehind ? Math.min(maxAge, listener.boundNanos) : maxAge);
+    }
+    return tracker.epoch == epochBefore ? cached : null;
   }
 
   /** How old an L1 entry may be to be served now: any age, unless invalidations may be missed or lag. */
@@ -185,10 +201,7 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V>, L1Peek.Peekab
     notNull(key, "key");
     String local = encodeKey(key);
     if (l1Values != null) {
-      Object cached = l1Values.getIfPresent(local); // the same L1 trust rules as get
-      if (cached == null || tracker.degraded || listener.untrusted) {
-        cached = l1.getSlowly(local, cached, maxL1AgeNanos());
-      }
+      Object cached = fromL1(local); // the same L1 trust rules as get
       if (cached != null) {
         l1Hits.increment();
         return SplitRead.found(cached == L1Store.NOT_FOUND ? null : (V) cached);

@@ -34,10 +34,15 @@ import java.util.function.LongSupplier;
  *   <li>While invalidations cannot arrive ({@code degraded}), or the CDC listener is behind, an entry older than the
  *       limit in force ({@link #limitAgesBy}: {@code degradedL1Ttl}, the listener's staleness bound) is not served. Its
  *       age comes from Caffeine's expiration policy (so a hit outside degraded mode reads no clock), except for an answer
- *       stored while a limit was in force: its age counts from when its read began ({@link #readStarts}), since it may
- *       have been read long before it was stored (a slow load), and no invalidation could refuse it meanwhile. An
- *       answer whose read began longer ago than the limit is not stored at all. The age is always that of the entry the
- *       read found (by identity): a fresher entry stored meanwhile never lends an old one its age.</li>
+ *       stored while a limit was in force: it is stored wrapped with when its read began ({@link AgedValue},
+ *       {@link NotFoundEntry}), since it may have been read long before it was stored (a slow load), and no
+ *       invalidation could refuse it meanwhile. The read start lives in the entry, so it is published, replaced and
+ *       removed with it in one step; an answer whose read began longer ago than the limit is not stored at all. An
+ *       entry aged by Caffeine is only served if the key still holds it: a fresher entry never lends an old one its
+ *       age.</li>
+ *   <li><b>Removals wait for a store in progress</b>: entries are removed with {@code compute}, which takes the key's
+ *       lock, never with Caffeine's {@code computeIfPresent}/{@code remove}, whose lock-free fast path sees a key that
+ *       a concurrent {@code compute} is inserting as absent and removes nothing (an invalidation lost, R7).</li>
  * </ul>
  */
 final class L1Store {
@@ -49,6 +54,9 @@ final class L1Store {
       return "NOT_FOUND";
     }
   };
+
+  /** An entry's read start when it is aged from its store (by Caffeine) instead. */
+  private static final long AGED_FROM_STORE = Long.MIN_VALUE;
 
   /** Readers in flight for one key, and how many invalidations of that key they have seen. */
   private static final class InFlight {
@@ -78,19 +86,37 @@ final class L1Store {
     }
   }
 
-  // Values are stored as they are (no wrapper), so a hit is one Caffeine lookup and no extra dereference; "not found"
-  // lives in its own map with its own (shorter) expiry.
+  /**
+   * A value stored while an age limit was in force, with when its read began: one object per store, so it is known by
+   * identity (equals is identity). The hit path sends it to {@link #getSlowly}, which unwraps it.
+   */
+  static final class AgedValue {
+    final Object value;
+    final long readStartNanos;
+
+    private AgedValue(Object value, long readStartNanos) {
+      this.value = value;
+      this.readStartNanos = readStartNanos;
+    }
+  }
+
+  /**
+   * What the not-found map holds: one object per stored answer (known by identity), with its read start when it was
+   * stored under a limit ({@link #AGED_FROM_STORE} otherwise).
+   */
+  private static final class NotFoundEntry {
+    final long readStartNanos;
+
+    NotFoundEntry(long readStartNanos) {
+      this.readStartNanos = readStartNanos;
+    }
+  }
+
+  // Values stored without a limit are stored as they are (no wrapper), so a hit is one Caffeine lookup and no extra
+  // dereference; "not found" lives in its own map with its own (shorter) expiry.
   final Cache<String, Object> values; // read directly by DefaultTieredCache on the hit path
   private final Cache<String, Object> notFound;
   private final ConcurrentHashMap<String, InFlight> inFlight = new ConcurrentHashMap<>();
-  /**
-   * For the answers stored while an age limit was in force: when their read began (ticker nanos), and the entry stored
-   * (by identity: a read start belongs to that entry only). It goes with its entry: replaced or removed in the same
-   * per-key compute that stores one, removed when the entry is evicted or expires (the maps' eviction listeners),
-   * invalidated or dropped. An entry without one was stored while invalidations could refuse it, and is aged by
-   * Caffeine from its store.
-   */
-  private final ConcurrentHashMap<String, ReadStart> readStarts = new ConcurrentHashMap<>();
   /** The tracker's epoch: it changes whenever invalidations may have been lost. */
   private final LongSupplier epoch;
   private final Ticker ticker;
@@ -98,11 +124,9 @@ final class L1Store {
   private volatile LongSupplier maxAgeNanos = () -> Long.MAX_VALUE;
 
   L1Store(long maximumSize, Duration ttl, Duration negativeTtl, Ticker ticker, LongSupplier epoch) {
-    this.values = Caffeine.newBuilder().maximumSize(maximumSize).expireAfterWrite(ttl).ticker(ticker)
-        .<String, Object>evictionListener((key, entry, cause) -> forgetReadStart(key, entry)).build();
+    this.values = Caffeine.newBuilder().maximumSize(maximumSize).expireAfterWrite(ttl).ticker(ticker).build();
     this.notFound = Caffeine.newBuilder().maximumSize(maximumSize)
-        .expireAfterWrite(negativeTtl.compareTo(ttl) < 0 ? negativeTtl : ttl).ticker(ticker)
-        .<String, Object>evictionListener((key, entry, cause) -> forgetReadStart(key, entry)).build();
+        .expireAfterWrite(negativeTtl.compareTo(ttl) < 0 ? negativeTtl : ttl).ticker(ticker).build();
     this.epoch = epoch;
     this.ticker = ticker;
   }
@@ -116,13 +140,16 @@ final class L1Store {
   }
 
   /**
-   * The rest of an L1 read, after the hit path (in {@code DefaultTieredCache.get}, which reads {@link #values}
-   * directly) found no value or is in degraded mode. {@code value} is what {@link #values} held, maybe null. Returns
-   * the value to serve, {@link #NOT_FOUND}, or null (not in L1, or not trusted now).
+   * The rest of an L1 read, after the hit path (in {@code DefaultTieredCache}, which reads {@link #values} directly)
+   * found no value, an {@link AgedValue}, or is in degraded mode. {@code value} is what {@link #values} held, maybe
+   * null. Returns the value to serve, {@link #NOT_FOUND}, or null (not in L1, or not trusted now).
    */
   Object getSlowly(String key, Object value, long maxAgeNanos) {
     if (value != null) {
-      return youngEnough(values, key, value, maxAgeNanos) ? value : null;
+      if (!youngEnough(values, key, value, maxAgeNanos)) {
+        return null;
+      }
+      return value instanceof AgedValue aged ? aged.value : value;
     }
     Object negative = notFound.getIfPresent(key);
     if (negative == null || !youngEnough(notFound, key, negative, maxAgeNanos)) {
@@ -134,43 +161,38 @@ final class L1Store {
   /**
    * While invalidations cannot arrive ({@code degradedL1Ttl}), or the CDC listener is behind (its staleness bound),
    * only an entry younger than {@code maxAgeNanos} is served; older ones are dropped. {@code Long.MAX_VALUE}: any.
-   * The age is that of {@code entry}, the one the caller read: if the key holds another entry by now (a fresher answer
-   * stored meanwhile), {@code entry} is not served (its own age is no longer known), and a read start recorded for
-   * another entry counts as too old.
+   * {@code entry} is the one the caller read. One stored under a limit is aged from its own read start. One aged by
+   * Caffeine is served only if the key still holds it: Caffeine knows the age of the key's entry, and if that is
+   * another by now (a fresher answer stored meanwhile), {@code entry}'s own age is no longer known.
    */
   private boolean youngEnough(Cache<String, Object> cache, String key, Object entry, long maxAgeNanos) {
     if (maxAgeNanos == Long.MAX_VALUE) {
       return true;
     }
-    OptionalLong age = cache.policy().expireAfterWrite()
-        .map(policy -> policy.ageOf(key, TimeUnit.NANOSECONDS)).orElse(OptionalLong.empty());
-    ReadStart readStart = readStarts.get(key);
-    long sinceRead = readStart == null ? 0
-        : readStart.entry() == entry ? ticker.read() - readStart.nanos() : Long.MAX_VALUE;
-    boolean stillThatEntry = cache.policy().getIfPresentQuietly(key) == entry;
-    if (!stillThatEntry || age.isEmpty() || age.getAsLong() > maxAgeNanos || sinceRead > maxAgeNanos) {
-      // Only that entry goes, by identity: an equal, fresher one stays. (Not a compute that returns the entry it finds:
-      // Caffeine counts that as a write and the entry would look young.) An equal entry stored between the check and
-      // the removal goes too, which is safe; its read start then stays behind, which only makes the key look older.
-      if (stillThatEntry) {
-        cache.asMap().remove(key, entry);
-      }
-      forgetReadStart(key, entry);
-      return false;
+    long readStart = readStartOf(entry);
+    boolean young;
+    if (readStart != AGED_FROM_STORE) {
+      young = ticker.read() - readStart <= maxAgeNanos;
+    } else {
+      OptionalLong age = cache.policy().expireAfterWrite()
+          .map(policy -> policy.ageOf(key, TimeUnit.NANOSECONDS)).orElse(OptionalLong.empty());
+      young = age.isPresent() && age.getAsLong() <= maxAgeNanos && cache.policy().getIfPresentQuietly(key) == entry;
     }
-    return true;
+    if (!young) {
+      // Only that entry goes: wrappers are equal only to themselves; a plain value equal to it stored meanwhile may go
+      // too, which is safe. (Not a compute that returns the entry it finds: Caffeine counts that as a write and the
+      // entry would look young.) Removing a too-old entry needs no lock: an entry stored meanwhile is not it.
+      cache.asMap().remove(key, entry);
+    }
+    return young;
   }
 
-  /** Forgets the read start of {@code key} if it belongs to {@code entry} (gone from L1). */
-  private void forgetReadStart(String key, Object entry) {
-    readStarts.computeIfPresent(key, (k, start) -> start.entry() == entry ? null : start);
+  private static long readStartOf(Object entry) {
+    if (entry instanceof AgedValue aged) {
+      return aged.readStartNanos;
+    }
+    return entry instanceof NotFoundEntry negative ? negative.readStartNanos : AGED_FROM_STORE;
   }
-
-  /** When the read of an entry stored under an age limit began (ticker nanos), and that entry (by identity). */
-  private record ReadStart(long nanos, Object entry) {}
-
-  /** What the not-found map holds: one object per stored answer, so that an entry is known by identity. */
-  private static final class NotFoundEntry {}
 
   ReadTicket beginRead(String key) {
     long epochAtStart = epoch.getAsLong();
@@ -187,59 +209,49 @@ final class L1Store {
   }
 
   /**
-   * Puts the read's answer ({@code value == null}: not found) unless an invalidation or an epoch change intervened.
-   * A refused answer writes nothing: refused before the compute, it leaves the key's entry as it is (another read's
-   * answer may be there, and serving it keeps the cache available while degraded); refused inside it (an invalidation
-   * or epoch change landing at that moment), it drops the entry rather than return it, since Caffeine counts a compute
-   * that returns the entry already there as a write and restarts its age (an old entry served as young while
-   * degraded, R5). A stored answer removes the key's entry in the other map (a value where "not found" is put, and the
-   * reverse), so it is the key's only entry.
+   * Puts the read's answer ({@code value == null}: not found) unless an invalidation or an epoch change intervened;
+   * under an age limit, wrapped with its read start. A refused answer writes nothing: refused before the compute, it
+   * leaves the key's entry as it is (another read's answer may be there, and serving it keeps the cache available while
+   * degraded); refused inside it (an invalidation or epoch change landing at that moment), it drops the entry rather
+   * than return it, since Caffeine counts a compute that returns the entry already there as a write and restarts its
+   * age (an old entry served as young while degraded, R5). A stored answer removes the key's entry in the other map (a
+   * value where "not found" is put, and the reverse), so it is the key's only entry.
    *
    * @return false when it was refused for that reason (R7: the answer may predate the invalidation)
    */
   boolean complete(ReadTicket ticket, Object value) {
-    Cache<String, Object> target = value == null ? notFound : values;
-    Object stored = value == null ? new NotFoundEntry() : value;
     long maxAge = maxAgeNanos.getAsLong();
     boolean limited = maxAge != Long.MAX_VALUE;
     boolean tooOld = limited && ticker.read() - ticket.startNanos > maxAge;
     if (tooOld || ticket.invalidatedSinceStart() || ticket.epoch != epoch.getAsLong()) {
       return false; // refused: nothing written, and what the key holds (maybe a younger answer of another read) stays
     }
+    long readStart = limited ? ticket.startNanos : AGED_FROM_STORE;
+    Cache<String, Object> target = value == null ? notFound : values;
+    Object stored = value == null ? new NotFoundEntry(readStart)
+        : limited ? new AgedValue(value, readStart) : value;
     boolean[] refused = new boolean[1];
     target.asMap().compute(ticket.key, (k, current) -> {
       // Again under the key's lock: an invalidation or an epoch change that lands right now refuses it too, and then
       // the key's entry goes (the invalidation is removing it anyway; returning it would count as a write).
       refused[0] = ticket.invalidatedSinceStart() || ticket.epoch != epoch.getAsLong();
-      if (current != null) {
-        forgetReadStart(k, current); // the entry this replaces or drops, and only its own (the other map's stays)
-      }
-      if (!refused[0] && limited) {
-        readStarts.put(k, new ReadStart(ticket.startNanos, stored)); // the other map's entry now counts as too old
-      }
       return refused[0] ? null : stored;
     });
     if (!refused[0]) {
-      removeWithReadStart(value == null ? values : notFound, ticket.key);
+      remove(value == null ? values : notFound, ticket.key);
     }
     return !refused[0];
   }
 
-  /**
-   * Removes the key's entry from {@code cache} and, in the same per-key step, its read start: an entry is never seen
-   * without the read start it was stored with.
-   */
-  private void removeWithReadStart(Cache<String, Object> cache, String key) {
-    cache.asMap().computeIfPresent(key, (k, entry) -> {
-      forgetReadStart(k, entry);
-      return null;
-    });
+  /** Removes the key's entry from {@code cache}, waiting for a store of the key in progress (see the invariants). */
+  private static void remove(Cache<String, Object> cache, String key) {
+    cache.asMap().compute(key, (k, entry) -> null);
   }
 
   /** Drops whatever L1 holds for the ticket's key: an answer that must not be kept (and nothing older either). */
   void drop(ReadTicket ticket) {
-    removeWithReadStart(values, ticket.key);
-    removeWithReadStart(notFound, ticket.key);
+    remove(values, ticket.key);
+    remove(notFound, ticket.key);
   }
 
   /** Must follow every {@link #beginRead}, in a finally block. */
@@ -252,8 +264,8 @@ final class L1Store {
       f.invalidations.incrementAndGet();
       return f;
     });
-    removeWithReadStart(values, key);
-    removeWithReadStart(notFound, key);
+    remove(values, key);
+    remove(notFound, key);
   }
 
   /**
@@ -273,16 +285,14 @@ final class L1Store {
     keys.forEach(this::invalidate);
   }
 
+  /**
+   * Drops every entry and refuses every read in flight. A store in progress belongs to a read in flight, so
+   * invalidating those keys (which waits for the store) covers it; every other entry is published already.
+   */
   void clear() {
     inFlight.forEach((k, f) -> invalidate(k));
-    // Key by key, each entry with its read start (clearing the read starts apart, before or after the maps, would
-    // leave an entry stored meanwhile without its own). A read start whose entry is gone is harmless (it only makes
-    // a later entry of the key look older) and goes with the key's next store or invalidation.
-    for (Cache<String, Object> cache : List.of(values, notFound)) {
-      for (String key : List.copyOf(cache.asMap().keySet())) {
-        removeWithReadStart(cache, key);
-      }
-    }
+    values.invalidateAll();
+    notFound.invalidateAll();
   }
 
   /** For tests: how many reads of the key hold a ticket now (0 once every read ended). */
@@ -302,7 +312,7 @@ final class L1Store {
   Object peek(String key) {
     Object value = values.policy().getIfPresentQuietly(key);
     if (value != null) {
-      return value;
+      return value instanceof AgedValue aged ? aged.value : value;
     }
     return notFound.policy().getIfPresentQuietly(key) != null ? NOT_FOUND : null;
   }
