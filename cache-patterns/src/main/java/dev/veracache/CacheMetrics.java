@@ -30,6 +30,11 @@ final class CacheMetrics {
   final Counter putNoFloor;
   /** L1 answers not kept because an invalidation (or an L1 clear) came while the read was in flight (R7). */
   final Counter l1FillRefused;
+  /** Own fills and sets re-read into L1 after their own push dropped them ({@link L1Readmission}). */
+  final Counter l1ReadmissionsStored;
+  final Counter l1ReadmissionsNotStored;
+  final Counter l1ReadmissionsSkipped;
+  final Counter l1ReadmissionsDropped;
   final Timer leaseWaitValue;
   final Timer leaseWaitTimeout;
   final Counter invalidationsApplied;
@@ -58,6 +63,10 @@ final class CacheMetrics {
     putRefusedVersion = counter(registry, "veracache.puts", client, cache, "result", "refused_version");
     putNoFloor = counter(registry, "veracache.puts", client, cache, "result", "no_floor");
     l1FillRefused = counter(registry, "veracache.l1.fills", client, cache, "result", "refused_invalidated");
+    l1ReadmissionsStored = counter(registry, "veracache.l1.readmissions", client, cache, "result", "stored");
+    l1ReadmissionsNotStored = counter(registry, "veracache.l1.readmissions", client, cache, "result", "not_stored");
+    l1ReadmissionsSkipped = counter(registry, "veracache.l1.readmissions", client, cache, "result", "skipped");
+    l1ReadmissionsDropped = counter(registry, "veracache.l1.readmissions", client, cache, "result", "dropped");
     leaseWaitValue = Timer.builder("veracache.lease.waits").tags("client", client, "cache", cache, "outcome", "value")
         .description("Misses that waited for another instance's lease").register(registry);
     leaseWaitTimeout = Timer.builder("veracache.lease.waits")

@@ -36,19 +36,22 @@ final class CacheWrites<K, V> {
   private final RedisEntries<V> entries;
   private final Misses<K, V> misses;
   private final L1Store l1; // null when L1 is off
+  private final L1Readmission<V> readmission; // null when L1 is off
   private final SingleFlight<?> singleFlight;
   private final CacheMetrics metrics;
   private final CacheHooks hooks;
   private final long tombstoneTtlMillis;
 
   CacheWrites(CacheOptions<K, V> options, FenceProtocol fence, PendingInvalidations pending, RedisEntries<V> entries,
-      Misses<K, V> misses, L1Store l1, SingleFlight<?> singleFlight, CacheMetrics metrics) {
+      Misses<K, V> misses, L1Store l1, L1Readmission<V> readmission, SingleFlight<?> singleFlight,
+      CacheMetrics metrics) {
     this.options = options;
     this.fence = fence;
     this.pending = pending;
     this.entries = entries;
     this.misses = misses;
     this.l1 = l1;
+    this.readmission = readmission;
     this.singleFlight = singleFlight;
     this.metrics = metrics;
     this.hooks = options.hooks;
@@ -142,7 +145,9 @@ final class CacheWrites<K, V> {
         invalidate(local, redisKey, versioned(version, false)); // the write is committed: drop the old value
         throw e;
       }
-      PutOutcome outcome;
+      PutOutcome outcome = null;
+      // Its own push will drop the value from L1: re-read it then (set before the write, so the push finds it).
+      OwnPushes.Readmit readmit = readmission == null ? null : readmission.expect(local, redisKey);
       try {
         outcome = fence.put(redisKey, version, record, ttlMillis, tombstoneTtlMillis);
       } catch (L2Failure e) {
@@ -150,6 +155,10 @@ final class CacheWrites<K, V> {
             options.namespace, redisKey, version, e.getMessage());
         invalidate(local, redisKey, versioned(version, false));
         return false;
+      } finally {
+        if (readmit != null && outcome != PutOutcome.STORED) {
+          readmission.cancel(redisKey, readmit);
+        }
       }
       hooks.fenceDecided(redisKey, outcome == PutOutcome.STORED || outcome == PutOutcome.ALREADY_CACHED);
       switch (outcome) {

@@ -23,7 +23,8 @@ import dev.veracache.testing.L1Peek;
  *   <li><b>A miss that finds another's lease waits, bounded,</b> for the value (woken by the tracking push of the fill),
  *       then loads without filling (R9).</li>
  *   <li><b>L1 is written only through a {@link L1Store.ReadTicket}</b> taken before the Redis call whose answer it
- *       stores (R7); see {@link L1Store}.</li>
+ *       stores (R7); see {@link L1Store}. This client's own fills and sets, which their own push drops from L1, come
+ *       back the same way: re-read from Redis under a ticket taken after that push ({@link L1Readmission}).</li>
  *   <li><b>Writes</b> (invalidations, versioned sets) follow {@link CacheWrites}'s invariants.</li>
  *   <li><b>Refresh-ahead never delays a read</b>: with {@code refreshAfterWrite} an L2 hit also reads the record's
  *       age and may queue a background reload ({@link RefreshAhead}); the L1 hit path is the same with or without.</li>
@@ -79,8 +80,10 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V>, L1Peek.Peekab
     this.shape = shape;
     this.singleFlight = singleFlight;
     this.entries = entries;
-    this.misses = new Misses<>(options, fence, entries, tracker.keyWaiters, l1, metrics);
-    this.writes = new CacheWrites<>(options, fence, pending, entries, misses, l1, singleFlight, metrics);
+    L1Readmission<V> readmission = l1 == null ? null : new L1Readmission<>(options.namespace, tracker.ownPushes, l1,
+        entries, tracker, pending, shape, metrics, hooks);
+    this.misses = new Misses<>(options, fence, entries, tracker.keyWaiters, l1, readmission, metrics);
+    this.writes = new CacheWrites<>(options, fence, pending, entries, misses, l1, readmission, singleFlight, metrics);
     this.defaultKeyEncoder = options.keyEncoder == CacheOptions.DEFAULT_KEY_ENCODER;
     this.fence = fence;
     this.refresh = options.refreshAfterWrite == null ? null

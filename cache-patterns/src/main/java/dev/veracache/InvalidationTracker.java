@@ -57,6 +57,8 @@ final class InvalidationTracker implements AutoCloseable {
   /** The CDC listeners' progress, for namespaces that bound their staleness (R18). */
   final ListenerWatch listeners;
   final KeyWaiters keyWaiters = new KeyWaiters();
+  /** The pushes expected for this client's own fills and sets, and their re-reads into L1. */
+  final OwnPushes ownPushes;
   final Object stateLock = new Object();
 
   private final RedisLink link;
@@ -78,7 +80,9 @@ final class InvalidationTracker implements AutoCloseable {
     this.degradedTtlNanos = options.degradedL1Ttl.toNanos();
     this.listeners = new ListenerWatch(link, options);
     this.shapes = new KeyShapes(listeners);
-    this.subscription = new TrackingSubscription(this, link, shapes, keyWaiters,
+    // An own write's push comes within a round trip or two; a few command timeouts is ample.
+    this.ownPushes = new OwnPushes(link.endpoint(), options.commandTimeout.multipliedBy(4), 100_000);
+    this.subscription = new TrackingSubscription(this, link, shapes, keyWaiters, ownPushes,
         l1Invalidations(options, "push", "L1 keys dropped because Redis reported a change"),
         l1Invalidations(options, "flush", "L1 cleared because Redis reported a flush"));
     this.heartbeat = new Heartbeat(this, link, listeners, subscription, options);
@@ -127,17 +131,23 @@ final class InvalidationTracker implements AutoCloseable {
   KeyShape register(String namespace, String prefix, L1Store store, SingleFlight<?> flight,
       Duration listenerStalenessBound) {
     KeyShapes.Added added = shapes.add(namespace, prefix, store, flight, listenerStalenessBound);
-    if (!added.newNamespace()) {
+    subscription.add(namespace); // also for a sibling shape: its namespace's first cache may still be waiting below
+    if (!added.newNamespace() && subscription.covers(namespace)) {
       return added.shape(); // tracking already covers the namespace's prefix
     }
-    subscription.add(namespace);
     try {
       guardian.submit(subscription::ensureTracking).get(5, TimeUnit.SECONDS);
-      if (listenerStalenessBound != null) {
+      if (added.newNamespace() && listenerStalenessBound != null) {
         guardian.submit(listeners::poll).get(5, TimeUnit.SECONDS);
       }
     } catch (Exception e) {
+      if (e instanceof InterruptedException) {
+        Thread.currentThread().interrupt();
+      }
       log.warn("could not enable Redis tracking for namespace '{}' yet; it will be retried", namespace);
+    }
+    if (!subscription.covers(namespace)) {
+      subscription.coverageFailed(); // the cache is handed out untracked: every L1 is distrusted until tracking is back
     }
     return added.shape();
   }
@@ -224,5 +234,6 @@ final class InvalidationTracker implements AutoCloseable {
     closed = true;
     periodicTasks.forEach(task -> task.cancel(false));
     guardian.shutdownNow();
+    ownPushes.close();
   }
 }

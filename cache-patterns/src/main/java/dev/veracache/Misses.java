@@ -36,16 +36,18 @@ final class Misses<K, V> {
   private final RedisEntries<V> entries;
   private final KeyWaiters keyWaiters;
   private final L1Store l1; // null when L1 is off
+  private final L1Readmission<V> readmission; // null when L1 is off
   private final CacheMetrics metrics;
   private final CacheHooks hooks;
 
   Misses(CacheOptions<K, V> options, FenceProtocol fence, RedisEntries<V> entries, KeyWaiters keyWaiters, L1Store l1,
-      CacheMetrics metrics) {
+      L1Readmission<V> readmission, CacheMetrics metrics) {
     this.options = options;
     this.fence = fence;
     this.entries = entries;
     this.keyWaiters = keyWaiters;
     this.l1 = l1;
+    this.readmission = readmission;
     this.metrics = metrics;
     this.hooks = options.hooks;
   }
@@ -129,10 +131,27 @@ final class Misses<K, V> {
       release(lease); // a failed load leaves no lease behind for others to wait on
       throw e;
     }
-    if (fill(lease, value)) {
+    if (fillAndReadmit(lease, value, ticket)) {
       rememberOwnWrite(ticket, value);
     }
     return value;
+  }
+
+  /**
+   * {@link #fill}, and when L1 is on, the value re-read into L1 once the fill's own push has dropped it
+   * ({@link L1Readmission}): the expectation is set before the fill is sent, so its push always finds it.
+   */
+  private boolean fillAndReadmit(Lease lease, V value, L1Store.ReadTicket ticket) {
+    OwnPushes.Readmit readmit = ticket == null ? null : readmission.expect(ticket.key, lease.key());
+    boolean stored = false;
+    try {
+      stored = fill(lease, value);
+      return stored;
+    } finally {
+      if (readmit != null && !stored) {
+        readmission.cancel(lease.key(), readmit);
+      }
+    }
   }
 
   /**

@@ -24,7 +24,8 @@ import org.slf4j.LoggerFactory;
  * <p>NOLOOP spares the pushes of this client's own plain writes only: writes made inside Lua scripts are pushed back
  * to the client that ran the script, on Redis 6.2 and 7.0 alike (redis/redis#11052; pinned by
  * {@code NoloopScriptWritesIT}). Every fence write is a script, so this client hears its own fills and
- * invalidations, which only costs an L1 entry that the next read re-creates: an invalidation too many is always safe.
+ * invalidations. An invalidation too many is always safe; for its own fills and sets, {@link OwnPushes} re-reads the
+ * value into L1 after the push, so that they stay in L1 without a push ever being trusted.
  *
  * <p>Why broadcast: in default mode Redis forgets a key for a client once it has sent one invalidation, so a fill
  * after a miss would leave an untracked L1 entry. Broadcast notifies every change under the prefixes, whoever made it
@@ -34,8 +35,12 @@ import org.slf4j.LoggerFactory;
  * <ul>
  *   <li>Tracking is (re)enabled as OFF then ON with every prefix, and only counts for the connection generation it was
  *       sent on: a reply that raced a disconnect does not mark the new connection tracked.</li>
- *   <li>{@link #trackingOn} is false from a disconnect, or a namespace added, until tracking covers every namespace on
- *       the current connection; the tracker is degraded meanwhile.</li>
+ *   <li>{@link #trackingOn} is false from a disconnect until tracking covers every namespace on the current
+ *       connection; the tracker is degraded meanwhile, and leaving that state clears every L1.</li>
+ *   <li>A namespace added while tracking is on gets its prefix added to the subscription, with no OFF in between: the
+ *       namespaces already tracked lose no push, so their L1s are kept. No cache of the new namespace is handed out
+ *       before its prefix is tracked ({@link #covers}); if that fails or takes too long, tracking is off
+ *       ({@link #coverageFailed}) until a full re-enable covers every namespace.</li>
  *   <li>A push with no keys (FLUSHALL, FLUSHDB, a tracking-table overflow) clears every L1 and wakes every waiter.</li>
  * </ul>
  */
@@ -47,6 +52,7 @@ final class TrackingSubscription {
   private final RedisLink link;
   private final KeyShapes shapes;
   private final KeyWaiters waiters;
+  private final OwnPushes ownPushes;
   /** Every cache's namespace is tracked (pushes also wake misses waiting for a lease); L1s only where enabled. */
   private final Set<String> namespaces = ConcurrentHashMap.newKeySet();
   private final AtomicLong connectionGeneration = new AtomicLong();
@@ -56,11 +62,12 @@ final class TrackingSubscription {
   private volatile Set<String> trackedNamespaces = Set.of();
 
   TrackingSubscription(InvalidationTracker tracker, RedisLink link, KeyShapes shapes, KeyWaiters waiters,
-      Counter pushInvalidations, Counter flushes) {
+      OwnPushes ownPushes, Counter pushInvalidations, Counter flushes) {
     this.tracker = tracker;
     this.link = link;
     this.shapes = shapes;
     this.waiters = waiters;
+    this.ownPushes = ownPushes;
     this.pushInvalidations = pushInvalidations;
     this.flushes = flushes;
   }
@@ -85,9 +92,24 @@ final class TrackingSubscription {
     return namespaces;
   }
 
-  /** A new namespace: tracking must be re-enabled to cover it (the caller then runs {@link #ensureTracking}). */
+  /**
+   * A namespace to track (idempotent); the caller then runs {@link #ensureTracking} and hands out no cache of the
+   * namespace before {@link #covers} says so, or calls {@link #coverageFailed}.
+   */
   void add(String namespace) {
     namespaces.add(namespace);
+  }
+
+  /** Whether pushes of the namespace's keys reach this client now. */
+  boolean covers(String namespace) {
+    return trackingOn && trackedNamespaces.contains(namespace);
+  }
+
+  /**
+   * A namespace could not be covered in time: its cache is handed out anyway, so distrust every L1 (degraded) until a
+   * full re-enable covers every namespace.
+   */
+  void coverageFailed() {
     synchronized (tracker.stateLock) {
       trackingOn = false;
       tracker.updateDegraded();
@@ -109,6 +131,9 @@ final class TrackingSubscription {
       return;
     }
     if (!link.connection().isOpen()) {
+      return;
+    }
+    if (trackingOn && extendTracking()) {
       return;
     }
     long generation = connectionGeneration.get();
@@ -142,6 +167,36 @@ final class TrackingSubscription {
     log.info("Redis tracking on for {} (prefixes {})", link.endpoint(), String.join(" ", prefixes));
   }
 
+  /**
+   * Tracking is on and namespaces were added: adds their prefixes to the broadcast subscription (a second
+   * {@code CLIENT TRACKING ON BCAST PREFIX ...} adds prefixes) without switching tracking off, so the namespaces
+   * already tracked lose no push and no L1 is cleared. True when every namespace is covered now; false (the caller then
+   * switches tracking off and on with every prefix) when Redis refused, or tracking was lost meanwhile.
+   */
+  private boolean extendTracking() {
+    long generation = connectionGeneration.get();
+    Set<String> wanted = Set.copyOf(namespaces);
+    Set<String> covered = trackedNamespaces;
+    String[] added = wanted.stream().filter(ns -> !covered.contains(ns)).map(ns -> ns + ":").toArray(String[]::new);
+    if (added.length > 0) {
+      try {
+        link.control(() -> link.connection().sync()
+            .clientTracking(TrackingArgs.Builder.enabled().bcast().prefixes(added).noloop()));
+      } catch (L2Failure e) {
+        log.debug("adding tracking prefixes failed, re-enabling tracking: {}", e.getMessage());
+        return false;
+      }
+    }
+    synchronized (tracker.stateLock) {
+      if (connectionGeneration.get() != generation || !trackingOn) {
+        return false; // the connection dropped (or coverage failed) meanwhile: start over with every prefix
+      }
+      trackedNamespaces = wanted;
+    }
+    log.info("Redis tracking on for {} now covers {}", link.endpoint(), String.join(" ", added));
+    return true;
+  }
+
   private void onPush(PushMessage message) {
     if (!"invalidate".equals(message.getType())) {
       return;
@@ -150,6 +205,7 @@ final class TrackingSubscription {
     Object keys = content.size() > 1 ? content.get(1) : null;
     if (!(keys instanceof List<?> list)) {
       flushes.increment();
+      ownPushes.forgetAll();
       tracker.everythingChanged();
       waiters.everythingChanged();
       return;
@@ -161,6 +217,8 @@ final class TrackingSubscription {
           pushInvalidations.increment();
         }
         waiters.changed(key);
+        ownPushes.pushed(key); // after L1 dropped the key: a re-read of an own write takes its ticket after this
+
       }
     }
   }

@@ -42,4 +42,11 @@ public interface CacheHooks {
    * ({@code accepted}) or refused. Lets a test prove that a write it held past a newer one was refused.
    */
   default void fenceDecided(String redisKey, boolean accepted) {}
+
+  /**
+   * This client's own fill or set was pushed back to it and dropped from L1, and its re-read from Redis found a cached
+   * answer: on the re-read thread, before that answer goes back into L1. A change that lands while this is held must
+   * win (race R7).
+   */
+  default void beforeL1Readmission(String redisKey) {}
 }
