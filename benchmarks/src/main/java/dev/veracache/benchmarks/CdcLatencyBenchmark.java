@@ -4,6 +4,8 @@ import dev.veracache.VeracacheOptions;
 import dev.veracache.cdc.CdcInvalidator;
 import dev.veracache.cdc.CdcOptions;
 import dev.veracache.cdc.InvalidationMappings;
+import dev.veracache.cdc.testing.CdcHooks;
+import dev.veracache.internal.RedisInvalidator.KeyInvalidation;
 import dev.veracache.stack.EmbeddedStack;
 import dev.veracache.stack.StackConfig;
 import io.lettuce.core.ClientOptions;
@@ -11,16 +13,27 @@ import io.lettuce.core.RedisClient;
 import io.lettuce.core.TrackingArgs;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.protocol.ProtocolVersion;
+import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.core.instrument.Meter;
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.core.instrument.config.MeterFilter;
+import io.micrometer.core.instrument.distribution.CountAtBucket;
+import io.micrometer.core.instrument.distribution.DistributionStatisticConfig;
+import io.micrometer.core.instrument.distribution.HistogramSnapshot;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.Statement;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -33,42 +46,129 @@ import java.util.concurrent.locks.LockSupport;
  * drop the key, so "commit to L2 invalidated" and "commit to L1 dropped" are the same instant plus the push's own
  * delivery (measured separately on this 2-core VM at 0.5 ms p50).
  *
+ * <p>Each change's way is split at the moment the listener is about to send its batch to Redis (the
+ * {@link CdcHooks#beforeApply} seam records when each key got there), and the listener's own stage meters
+ * ({@code veracache.cdc.event.stage}, {@code veracache.cdc.batch.stage}, {@code veracache.cdc.batch.size}) are read
+ * for each phase from fixed histogram buckets this runner gives them. The report is printed and written to
+ * {@code target/cdc-latency-report.txt}, with the load average before and after.
+ *
  * <p>Args: rate (row changes per second, default 1000), seconds (default 15), bulk rows (default 100000), max batch
- * size (default 2048).
+ * size (default: the listener's). System properties {@code cdc.bench.pollMs} and {@code cdc.bench.offsetFlushMs} set
+ * the listener's poll and offset flush intervals (default: the listener's defaults).
  */
 public final class CdcLatencyBenchmark {
 
   private static final String NAMESPACE = "benchp";
+  private static final List<String> EVENT_STAGES = List.of("read", "queued", "applied");
+  private static final List<String> BATCH_STAGES = List.of("poll", "map", "redis", "progress", "offsets");
+
+  /**
+   * Stage meters get fixed buckets (a simple registry keeps no histogram otherwise): 0.1 ms steps to 2 ms, then
+   * coarser; batch sizes powers of two.
+   */
+  private static final MeterFilter STAGE_BUCKETS = new MeterFilter() {
+    @Override
+    public DistributionStatisticConfig configure(Meter.Id id, DistributionStatisticConfig config) {
+      List<Double> bounds = new ArrayList<>();
+      if (id.getName().startsWith("veracache.cdc.") && id.getName().endsWith(".stage")) {
+        for (long us = 100; us <= 60_000_000; us += us < 2000 ? 100 : us < 10_000 ? 500 : us < 30_000 ? 1000
+            : us < 100_000 ? 5000 : us < 1_000_000 ? 10_000 : 100_000) {
+          bounds.add((double) TimeUnit.MICROSECONDS.toNanos(us));
+        }
+      } else if (id.getName().equals("veracache.cdc.batch.size")) {
+        for (long n = 1; n <= 1 << 20; n *= 2) {
+          bounds.add((double) n);
+        }
+      } else {
+        return config;
+      }
+      // No rotation: each phase reads the difference of two snapshots of cumulative buckets.
+      return DistributionStatisticConfig.builder().expiry(Duration.ofDays(1)).bufferLength(1)
+          .serviceLevelObjectives(bounds.stream().mapToDouble(Double::doubleValue).toArray()).build().merge(config);
+    }
+  };
+
+  private final EmbeddedStack stack;
+  private final SimpleMeterRegistry registry;
+  private final PushClock clock;
+  /** When each key reached the listener's send to Redis (the beforeApply seam), nanoTime. */
+  private final ConcurrentHashMap<String, Long> sentAt = new ConcurrentHashMap<>();
+  private final List<String> report = new ArrayList<>();
+
+  private CdcLatencyBenchmark(EmbeddedStack stack, SimpleMeterRegistry registry, PushClock clock) {
+    this.stack = stack;
+    this.registry = registry;
+    this.clock = clock;
+  }
 
   public static void main(String[] args) throws Exception {
     int rate = args.length > 0 ? Integer.parseInt(args[0]) : 1000;
     int seconds = args.length > 1 ? Integer.parseInt(args[1]) : 15;
     int bulkRows = args.length > 2 ? Integer.parseInt(args[2]) : 100_000;
     int keys = Math.max(rate * seconds, bulkRows);
+    String loadBefore = loadAverage();
     try (EmbeddedStack stack = EmbeddedStack.start(StackConfig.embedded())) {
       prepareTable(stack, keys);
-      CdcInvalidator cdc = CdcInvalidator.start(CdcOptions.builder()
+      SimpleMeterRegistry registry = new SimpleMeterRegistry();
+      registry.config().meterFilter(STAGE_BUCKETS);
+      CdcOptions.Builder options = CdcOptions.builder()
           .database(stack.database().host(), stack.database().port(), stack.database().user(),
               stack.database().password())
           .redis(VeracacheOptions.builder(stack.redis().uri()).build())
           .mappings(InvalidationMappings.builder().table("veracache.bench_product").namespace(NAMESPACE).key("{id}")
               .version("version").add().build())
           .stateDirectory(Files.createTempDirectory("cdc-bench"))
-          .pollInterval(Duration.ofMillis(1))
-          .maxBatchSize(args.length > 3 ? Integer.parseInt(args[3]) : 2048)
-          .meterRegistry(new SimpleMeterRegistry())
-          .build());
-      if (!cdc.awaitLive(Duration.ofSeconds(60))) {
-        throw new IllegalStateException("listener not live");
+          .meterRegistry(registry);
+      if (args.length > 3) {
+        options.maxBatchSize(Integer.parseInt(args[3]));
       }
+      if (System.getProperty("cdc.bench.pollMs") != null) {
+        options.pollInterval(Duration.ofMillis(Long.getLong("cdc.bench.pollMs")));
+      }
+      if (System.getProperty("cdc.bench.offsetFlushMs") != null) {
+        options.offsetFlushInterval(Duration.ofMillis(Long.getLong("cdc.bench.offsetFlushMs")));
+      }
+      CdcOptions built = options.build();
       PushClock clock = new PushClock(stack.redis().uri());
+      CdcLatencyBenchmark bench = new CdcLatencyBenchmark(stack, registry, clock);
+      CdcInvalidator cdc = CdcInvalidator.start(built, new CdcHooks() {
+        @Override
+        public void beforeApply(List<KeyInvalidation> invalidations) {
+          long now = System.nanoTime();
+          for (KeyInvalidation i : invalidations) {
+            bench.sentAt.putIfAbsent(i.redisKey(), now);
+          }
+        }
+      });
       try {
-        steadyRate(stack, clock, rate, seconds);
-        bulk(stack, clock, bulkRows);
+        if (!cdc.awaitLive(Duration.ofSeconds(60))) {
+          throw new IllegalStateException("listener not live");
+        }
+        bench.report.add(String.format("CDC latency benchmark, %s; listener: poll %d ms, max batch %d, offset flush "
+            + "%d ms", java.time.Instant.now(), built.pollInterval().toMillis(), built.maxBatchSize(),
+            built.offsetFlushInterval().toMillis()));
+        bench.report.add("load average (1/5/15 min) before: " + loadBefore);
+        bench.steadyRate(rate, seconds);
+        bench.bulk(bulkRows);
       } finally {
         clock.close();
         cdc.close();
       }
+      bench.report.add("load average (1/5/15 min) after: " + loadAverage());
+      String text = String.join(System.lineSeparator(), bench.report) + System.lineSeparator();
+      System.out.print(text);
+      Path out = Path.of("target", "cdc-latency-report.txt");
+      Files.createDirectories(out.getParent());
+      Files.writeString(out, text);
+    }
+  }
+
+  private static String loadAverage() {
+    try {
+      String[] parts = Files.readString(Path.of("/proc/loadavg")).trim().split("\\s+");
+      return parts[0] + " / " + parts[1] + " / " + parts[2];
+    } catch (java.io.IOException | RuntimeException e) {
+      return "unknown (" + e.getMessage() + ")";
     }
   }
 
@@ -80,11 +180,13 @@ public final class CdcLatencyBenchmark {
   }
 
   /** One UPDATE per key at a fixed rate, each key once; latency = push arrival - commit return. */
-  private static void steadyRate(EmbeddedStack stack, PushClock clock, int rate, int seconds) throws Exception {
+  private void steadyRate(int rate, int seconds) throws Exception {
     int changes = rate * seconds;
     long[] committedAt = new long[changes + 1];
     long interval = TimeUnit.SECONDS.toNanos(1) / rate;
     clock.reset();
+    sentAt.clear();
+    Map<String, HistogramSnapshot> before = stageSnapshots();
     try (Connection c = stack.database().connect();
          PreparedStatement ps = c.prepareStatement("UPDATE bench_product SET version = version + 1 WHERE id = ?")) {
       long start = System.nanoTime();
@@ -103,25 +205,37 @@ public final class CdcLatencyBenchmark {
     while (clock.seen() < changes && System.nanoTime() < deadline) {
       Thread.sleep(10);
     }
-    long[] latencies = new long[changes];
+    Thread.sleep(200); // the last batch's progress and offsets, for the stage meters
+    long[] total = new long[changes];
+    long[] toSend = new long[changes];
+    long[] sendToPush = new long[changes];
     int n = 0;
     for (int id = 1; id <= changes; id++) {
       Long pushedAt = clock.arrivals.get(NAMESPACE + ":" + id);
-      if (pushedAt != null) {
-        latencies[n++] = pushedAt - committedAt[id];
+      Long sent = sentAt.get(NAMESPACE + ":" + id);
+      if (pushedAt != null && sent != null) {
+        total[n] = pushedAt - committedAt[id];
+        toSend[n] = sent - committedAt[id];
+        sendToPush[n] = pushedAt - sent;
+        n++;
       }
     }
-    long[] sorted = Arrays.copyOf(latencies, n);
-    Arrays.sort(sorted);
-    System.out.printf("steady rate: %d row changes/s for %d s (%d changes, %d invalidations seen)%n", rate, seconds,
-        changes, n);
-    System.out.printf("  commit -> L2 invalidated (= L1 dropped push): p50 %.2f ms, p99 %.2f ms, max %.2f ms%n",
-        ms(percentile(sorted, 0.50)), ms(percentile(sorted, 0.99)), ms(sorted.length == 0 ? 0 : sorted[n - 1]));
+    report.add("");
+    report.add(String.format("steady rate: %d row changes/s for %d s (%d changes, %d invalidations seen)", rate,
+        seconds, changes, n));
+    report.add(String.format("  commit -> L2 invalidated (= L1 dropped push): %s", summary(total, n)));
+    report.add(String.format("    commit -> listener sends its batch (binlog, Debezium, mapping): %s",
+        summary(toSend, n)));
+    report.add(String.format("    listener sends -> push arrives (Redis round trip, tracking push): %s",
+        summary(sendToPush, n)));
+    stageReport(before, stageSnapshots());
   }
 
   /** One UPDATE touching every row; throughput = rows / (last push - commit). */
-  private static void bulk(EmbeddedStack stack, PushClock clock, int rows) throws Exception {
+  private void bulk(int rows) throws Exception {
     clock.reset();
+    sentAt.clear();
+    Map<String, HistogramSnapshot> before = stageSnapshots();
     long committed;
     try (Connection c = stack.database().connect(); Statement s = c.createStatement()) {
       s.executeUpdate("UPDATE bench_product SET version = version + 1 WHERE id <= " + rows);
@@ -131,10 +245,85 @@ public final class CdcLatencyBenchmark {
     while (clock.seen() < rows && System.nanoTime() < deadline) {
       Thread.sleep(20);
     }
+    Thread.sleep(200);
     long last = clock.arrivals.values().stream().mapToLong(Long::longValue).max().orElse(committed);
+    long firstSent = sentAt.values().stream().mapToLong(Long::longValue).min().orElse(committed);
     double secondsTaken = (last - committed) / 1e9;
-    System.out.printf("bulk: one UPDATE of %d rows: %d invalidations seen in %.2f s after commit = %.0f row "
-        + "changes/s%n", rows, clock.seen(), secondsTaken, clock.seen() / secondsTaken);
+    report.add("");
+    report.add(String.format("bulk: one UPDATE of %d rows: %d invalidations seen in %.2f s after commit = %.0f row "
+        + "changes/s (the first batch sent %.0f ms after the commit)", rows, clock.seen(), secondsTaken,
+        clock.seen() / secondsTaken, (firstSent - committed) / 1e6));
+    stageReport(before, stageSnapshots());
+  }
+
+  private Map<String, HistogramSnapshot> stageSnapshots() {
+    Map<String, HistogramSnapshot> snapshots = new LinkedHashMap<>();
+    for (String stage : EVENT_STAGES) {
+      Timer t = registry.find("veracache.cdc.event.stage").tag("stage", stage).timer();
+      if (t != null) {
+        snapshots.put("event " + stage, t.takeSnapshot());
+      }
+    }
+    for (String stage : BATCH_STAGES) {
+      Timer t = registry.find("veracache.cdc.batch.stage").tag("stage", stage).timer();
+      if (t != null) {
+        snapshots.put("batch " + stage, t.takeSnapshot());
+      }
+    }
+    DistributionSummary size = registry.find("veracache.cdc.batch.size").summary();
+    if (size != null) {
+      snapshots.put("batch size", size.takeSnapshot());
+    }
+    return snapshots;
+  }
+
+  /** The listener's stage meters over one phase: count, mean, and bucket upper bounds for p50, p99 and max. */
+  private void stageReport(Map<String, HistogramSnapshot> before, Map<String, HistogramSnapshot> after) {
+    report.add(String.format("  %-16s %9s %10s %10s %10s %10s   (listener meters; percentiles are histogram bucket "
+        + "bounds)", "stage", "count", "mean", "p50 <=", "p99 <=", "max <="));
+    for (Map.Entry<String, HistogramSnapshot> e : after.entrySet()) {
+      HistogramSnapshot b = before.get(e.getKey());
+      HistogramSnapshot a = e.getValue();
+      boolean time = !e.getKey().equals("batch size");
+      long count = a.count() - (b == null ? 0 : b.count());
+      double total = time ? a.total(TimeUnit.MILLISECONDS) - (b == null ? 0 : b.total(TimeUnit.MILLISECONDS))
+          : a.total() - (b == null ? 0 : b.total());
+      CountAtBucket[] ab = a.histogramCounts();
+      CountAtBucket[] bb = b == null ? new CountAtBucket[0] : b.histogramCounts();
+      String unit = time ? " ms" : "";
+      report.add(String.format("  %-16s %9d %10s %10s %10s %10s", e.getKey(), count,
+          count == 0 ? "-" : format(total / count) + unit, bucket(bb, ab, 0.5, time) + unit,
+          bucket(bb, ab, 0.99, time) + unit, bucket(bb, ab, 1.0, time) + unit));
+    }
+  }
+
+  private static String bucket(CountAtBucket[] before, CountAtBucket[] after, double p, boolean time) {
+    double[] counts = new double[after.length];
+    for (int i = 0; i < after.length; i++) {
+      counts[i] = after[i].count() - (i < before.length ? before[i].count() : 0);
+    }
+    double total = counts.length == 0 ? 0 : counts[counts.length - 1];
+    if (total == 0) {
+      return "-";
+    }
+    for (int i = 0; i < counts.length; i++) {
+      if (counts[i] >= p * total) {
+        return format(time ? after[i].bucket(TimeUnit.MILLISECONDS) : after[i].bucket());
+      }
+    }
+    return "> " + format(time ? after[after.length - 1].bucket(TimeUnit.MILLISECONDS)
+        : after[after.length - 1].bucket());
+  }
+
+  private static String format(double v) {
+    return v >= 100 ? String.format("%.0f", v) : v >= 10 ? String.format("%.1f", v) : String.format("%.2f", v);
+  }
+
+  private static String summary(long[] values, int n) {
+    long[] sorted = Arrays.copyOf(values, n);
+    Arrays.sort(sorted);
+    return String.format("p50 %.2f ms, p99 %.2f ms, max %.2f ms", ms(percentile(sorted, 0.50)),
+        ms(percentile(sorted, 0.99)), ms(n == 0 ? 0 : sorted[n - 1]));
   }
 
   private static long percentile(long[] sorted, double p) {

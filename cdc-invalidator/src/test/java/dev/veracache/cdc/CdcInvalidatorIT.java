@@ -35,6 +35,7 @@ import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.Deque;
 import java.util.IdentityHashMap;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -171,6 +172,18 @@ class CdcInvalidatorIT {
     // Nobody reads meanwhile: only the listener's invalidation, pushed by Redis, can take the entries out of L1.
     await().atMost(WITHIN).until(() -> !L1Probe.inL1(a, 1L) && !L1Probe.inL1(b, 1L));
     assertThat(redisCli.sync().get(namespace + ":1")).as("L2: the update's tombstone").isEqualTo("P:2:0:0");
+    // The stage meters saw the insert and the update (their values are timings: counted here, never judged).
+    await().atMost(WITHIN).untilAsserted(() -> {
+      for (String stage : List.of("read", "queued", "applied")) {
+        assertThat(registry.get("veracache.cdc.event.stage").tag("stage", stage).timer().count()).as(stage)
+            .isGreaterThanOrEqualTo(2);
+      }
+      for (String stage : List.of("map", "redis", "progress", "offsets")) {
+        assertThat(registry.get("veracache.cdc.batch.stage").tag("stage", stage).timer().count()).as(stage)
+            .isPositive();
+      }
+      assertThat(registry.get("veracache.cdc.batch.size").summary().totalAmount()).isGreaterThanOrEqualTo(2);
+    });
     assertThat(a.get(1L, loader).name()).isEqualTo("v2");
     assertThat(b.get(1L, loader).name()).isEqualTo("v2");
 

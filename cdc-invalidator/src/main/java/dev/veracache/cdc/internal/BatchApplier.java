@@ -14,6 +14,7 @@ import io.debezium.engine.StopEngineException;
 import io.micrometer.core.instrument.Counter;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import org.apache.kafka.connect.source.SourceRecord;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -62,6 +63,10 @@ public final class BatchApplier implements DebeziumEngine.ChangeConsumer<RecordC
   private final ReadinessProver prover;
   private final NamespaceFlush flush;
   private final ProgressPublisher progress;
+  /** Engine thread only: when the previous batch was done (0 before the first), for the poll stage. */
+  private long previousBatchEnd;
+  /** Engine thread only: nanoseconds the batch in hand spent waiting on Redis so far. */
+  private long redisNanos;
 
   public BatchApplier(CdcOptions options, CdcHooks hooks, RedisInvalidator invalidator, ListenerMetrics metrics,
       RedisRetry retry, Lifecycle lifecycle, ReadinessProver prover, NamespaceFlush flush) {
@@ -100,7 +105,14 @@ public final class BatchApplier implements DebeziumEngine.ChangeConsumer<RecordC
 
   private void applyBatch(List<RecordChangeEvent<SourceRecord>> records,
       DebeziumEngine.RecordCommitter<RecordChangeEvent<SourceRecord>> committer) throws InterruptedException {
+    long handed = System.nanoTime();
+    long handedMillis = System.currentTimeMillis();
+    if (previousBatchEnd != 0) {
+      metrics.batchPoll.record(handed - previousBatchEnd, TimeUnit.NANOSECONDS);
+    }
+    redisNanos = 0;
     List<KeyInvalidation> invalidations = new ArrayList<>();
+    long[] readMillis = new long[records.size()];
     int applied = 0;
     int keys = 0;
     long newestCommit = 0;
@@ -115,7 +127,9 @@ public final class BatchApplier implements DebeziumEngine.ChangeConsumer<RecordC
           invalidations = new ArrayList<>();
         }
         for (ChangeEventMapper.TableReset reset : resets) {
+          long flushStart = System.nanoTime();
           resetTable(reset);
+          redisNanos += System.nanoTime() - flushStart;
         }
         continue;
       }
@@ -133,21 +147,47 @@ public final class BatchApplier implements DebeziumEngine.ChangeConsumer<RecordC
         continue;
       }
       invalidations.addAll(mapper.invalidations(change, mapping));
+      if (change.readMillis() > 0) {
+        if (change.commitMillis() > 0) {
+          ListenerMetrics.recordMillis(metrics.eventRead, change.readMillis() - change.commitMillis());
+        }
+        ListenerMetrics.recordMillis(metrics.eventQueued, handedMillis - change.readMillis());
+        readMillis[applied] = change.readMillis();
+      }
       applied++;
       newestCommit = Math.max(newestCommit, change.commitMillis());
     }
     hooks.beforeApply(invalidations);
     keys += applyUntilTaken(invalidations);
+    long taken = System.nanoTime();
+    long takenMillis = System.currentTimeMillis();
     publishProgress(newestMarker); // everything before the newest marker of this batch is in Redis now
+    long progressed = System.nanoTime();
     for (RecordChangeEvent<SourceRecord> event : records) {
       committer.markProcessed(event);
     }
     committer.markBatchFinished();
+    long finished = System.nanoTime();
     metrics.eventsApplied.increment(applied);
     metrics.keysInvalidated.increment(keys);
     if (newestCommit > 0) {
       metrics.lastCommitMillis.set(newestCommit);
     }
+    if (applied > 0) {
+      // Per change only where a change was applied: marker-only and heartbeat batches would swamp the stages.
+      metrics.batchSize.record(applied);
+      long redis = redisNanos; // every Redis step of the batch: its sends and any whole-table flush
+      metrics.batchMap.record(Math.max(0, (taken - handed) - redis), TimeUnit.NANOSECONDS);
+      metrics.batchRedis.record(redis, TimeUnit.NANOSECONDS);
+      metrics.batchProgress.record(progressed - taken, TimeUnit.NANOSECONDS);
+      metrics.batchOffsets.record(finished - progressed, TimeUnit.NANOSECONDS);
+      for (int i = 0; i < applied; i++) {
+        if (readMillis[i] > 0) {
+          ListenerMetrics.recordMillis(metrics.eventApplied, takenMillis - readMillis[i]);
+        }
+      }
+    }
+    previousBatchEnd = System.nanoTime();
   }
 
   /** Sends the invalidations (none: nothing to do) and waits for the durability asked for; returns how many. */
@@ -156,12 +196,14 @@ public final class BatchApplier implements DebeziumEngine.ChangeConsumer<RecordC
       return 0;
     }
     metrics.backlog.set(invalidations.size());
+    long start = System.nanoTime();
     retry.untilTaken("a batch of " + invalidations.size() + " invalidations", true, NOT_ACKNOWLEDGED, () -> {
       invalidator.invalidate(invalidations);
       invalidator.awaitDurability(options.redisReplicasToAwait(), options.redisAwaitAof(),
           options.redisDurabilityTimeout());
       return null;
     });
+    redisNanos += System.nanoTime() - start;
     metrics.backlog.set(0);
     return invalidations.size();
   }

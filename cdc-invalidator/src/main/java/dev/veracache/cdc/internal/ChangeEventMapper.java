@@ -45,8 +45,13 @@ import org.apache.kafka.connect.source.SourceRecord;
  */
 final class ChangeEventMapper {
 
-  /** A row change read off a record: which table, both images, the commit time, Debezium's op (c, u, d, t). */
-  record RowChange(String database, String table, Struct before, Struct after, long commitMillis, String op) {}
+  /**
+   * A row change read off a record: which table, both images, the commit time (the source's {@code ts_ms}: the binlog
+   * event's header time, whole seconds on MariaDB), when the connector read it (the envelope's {@code ts_ms}; 0 when
+   * absent), Debezium's op (c, u, d, t).
+   */
+  record RowChange(String database, String table, Struct before, Struct after, long commitMillis, long readMillis,
+      String op) {}
 
   /**
    * A change of a whole mapped table: every key of its namespace may be wrong.
@@ -87,8 +92,9 @@ final class ChangeEventMapper {
     }
     Struct source = value.getStruct("source");
     Long ts = source.getInt64("ts_ms");
+    Long read = value.schema().field("ts_ms") == null ? null : value.getInt64("ts_ms");
     return new RowChange(source.getString("db"), source.getString("table"), optionalStruct(value, "before"),
-        optionalStruct(value, "after"), ts == null ? 0 : ts, value.getString("op"));
+        optionalStruct(value, "after"), ts == null ? 0 : ts, read == null ? 0 : read, value.getString("op"));
   }
 
   private static Struct optionalStruct(Struct value, String name) {

@@ -2,15 +2,18 @@ package dev.veracache.cdc.internal;
 
 import dev.veracache.cdc.CdcOptions;
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.WeakHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.BooleanSupplier;
@@ -52,6 +55,24 @@ public final class ListenerMetrics implements AutoCloseable {
   final Counter redisDataLossesFailed;
   final Counter redisDataLossesIgnored;
   final Counter progressPublished;
+  /** Per row change of a mapped table: commit (binlog header time) to read by the connector. */
+  final Timer eventRead;
+  /** Per row change: read by the connector to handed to the listener in a batch (Debezium's queue and polling). */
+  final Timer eventQueued;
+  /** Per row change: read by the connector to every invalidation of its batch acknowledged by Redis. */
+  final Timer eventApplied;
+  /** Per batch: the end of the previous batch to this one handed over (Debezium's polling, idle time included). */
+  final Timer batchPoll;
+  /** Per batch: handed over to its invalidations sent (mapping, key rendering). */
+  final Timer batchMap;
+  /** Per batch: sent to acknowledged by Redis (the pipelined round trip, retries, durability wait). */
+  final Timer batchRedis;
+  /** Per batch: the progress record (sequence check and advance, progress publish). */
+  final Timer batchProgress;
+  /** Per batch: positions marked processed and the batch finished (Debezium's offset commit). */
+  final Timer batchOffsets;
+  /** Row changes of mapped tables per batch. */
+  final DistributionSummary batchSize;
   private volatile BooleanSupplier live = () -> false;
 
   /** Claims the name and registers the counters; the gauges follow in {@link #registerGauges}. */
@@ -87,6 +108,18 @@ public final class ListenerMetrics implements AutoCloseable {
       redisDataLossesIgnored = counter("veracache.cdc.redis.data.losses", "action", "ignored", lost);
       progressPublished = counter("veracache.cdc.progress.published", null, null,
           "Progress records published for clients (everything before a marker row applied)");
+      String perChange = "Per row change of a mapped table, time between two points of its way to Redis";
+      eventRead = timer("veracache.cdc.event.stage", "read", perChange);
+      eventQueued = timer("veracache.cdc.event.stage", "queued", perChange);
+      eventApplied = timer("veracache.cdc.event.stage", "applied", perChange);
+      String perBatch = "Per batch handed over by Debezium, time spent in each step of its handling";
+      batchPoll = timer("veracache.cdc.batch.stage", "poll", perBatch);
+      batchMap = timer("veracache.cdc.batch.stage", "map", perBatch);
+      batchRedis = timer("veracache.cdc.batch.stage", "redis", perBatch);
+      batchProgress = timer("veracache.cdc.batch.stage", "progress", perBatch);
+      batchOffsets = timer("veracache.cdc.batch.stage", "offsets", perBatch);
+      batchSize = keep(DistributionSummary.builder("veracache.cdc.batch.size").tag("listener", name)
+          .baseUnit("changes").description("Row changes of mapped tables per batch").register(registry));
     } catch (RuntimeException e) {
       close();
       throw e;
@@ -121,6 +154,16 @@ public final class ListenerMetrics implements AutoCloseable {
   private static long lagMillis(AtomicLong lastCommitMillis) {
     long last = lastCommitMillis.get();
     return last == 0 ? 0 : Math.max(0, System.currentTimeMillis() - last);
+  }
+
+  private Timer timer(String meter, String stage, String description) {
+    return keep(Timer.builder(meter).tag("listener", name).tag("stage", stage).description(description)
+        .register(registry));
+  }
+
+  /** Records a span of milliseconds between two clocks that may disagree: negative spans count as 0. */
+  static void recordMillis(Timer timer, long millis) {
+    timer.record(Math.max(0, millis), TimeUnit.MILLISECONDS);
   }
 
   private Counter counter(String meter, String tag, String value, String description) {
