@@ -145,9 +145,7 @@ final class CacheWrites<K, V> {
         invalidate(local, redisKey, versioned(version, false)); // the write is committed: drop the old value
         throw e;
       }
-      PutOutcome outcome = null;
-      // Its own push will drop the value from L1: re-read it then (set before the write, so the push finds it).
-      OwnPushes.Readmit readmit = readmission == null ? null : readmission.expect(local, redisKey);
+      PutOutcome outcome;
       try {
         outcome = fence.put(redisKey, version, record, ttlMillis, tombstoneTtlMillis);
       } catch (L2Failure e) {
@@ -155,10 +153,9 @@ final class CacheWrites<K, V> {
             options.namespace, redisKey, version, e.getMessage());
         invalidate(local, redisKey, versioned(version, false));
         return false;
-      } finally {
-        if (readmit != null && outcome != PutOutcome.STORED) {
-          readmission.cancel(redisKey, readmit);
-        }
+      }
+      if (outcome == PutOutcome.STORED && readmission != null) {
+        readmission.afterOwnWrite(local, redisKey); // its own push will drop the value from L1: re-read it then
       }
       hooks.fenceDecided(redisKey, outcome == PutOutcome.STORED || outcome == PutOutcome.ALREADY_CACHED);
       switch (outcome) {
@@ -183,6 +180,13 @@ final class CacheWrites<K, V> {
       if (ticket != null) {
         l1.endRead(ticket);
       }
+    }
+  }
+
+  /** After an own write that changed the key in Redis (other than a set, which does this itself): see below. */
+  void afterOwnWrite(String local, String redisKey) {
+    if (readmission != null) {
+      readmission.afterOwnWrite(local, redisKey); // its own push will drop the value from L1: re-read it then
     }
   }
 

@@ -80,7 +80,7 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V>, L1Peek.Peekab
     this.shape = shape;
     this.singleFlight = singleFlight;
     this.entries = entries;
-    L1Readmission<V> readmission = l1 == null ? null : new L1Readmission<>(options.namespace, tracker.ownPushes, l1,
+    L1Readmission<V> readmission = l1 == null ? null : new L1Readmission<>(options.namespace, tracker.ownWriteRereads, l1,
         entries, tracker, pending, shape, metrics, hooks);
     this.misses = new Misses<>(options, fence, entries, tracker.keyWaiters, l1, readmission, metrics);
     this.writes = new CacheWrites<>(options, fence, pending, entries, misses, l1, readmission, singleFlight, metrics);
@@ -123,17 +123,25 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V>, L1Peek.Peekab
    * L1's answer for the key (the value, or {@link L1Store#NOT_FOUND}), or null: not there, or not to be trusted now.
    * The trust state is read before and after the lookup, so the entry is judged by the state it was read in: a read
    * that straddles a change of epoch (entering or leaving degraded mode: leaving clears L1 after this lookup may have
-   * taken an entry) is a miss, and a listener that was behind before the lookup bounds its age even if it caught up
-   * since (its invalidations may have dropped the entry after the lookup took it).
+   * taken an entry) is a miss, and a degraded state or a listener behind before the lookup bounds its age even if it
+   * ended since (leaving degraded mode bumps the epoch before it clears L1 and says so, so a lookup between the two
+   * sees the new epoch but the old entry; a listener's invalidations may have dropped the entry after the lookup).
    */
   private Object fromL1(String local) {
     long epochBefore = tracker.epoch;
+    boolean degradedBefore = tracker.degraded;
     boolean listenerBehind = listener.untrusted;
     Object cached = l1Values.getIfPresent(local);
-    if (cached == null || cached instanceof L1Store.AgedValue || listenerBehind || tracker.degraded
+    if (cached == null || cached instanceof L1Store.AgedValue || degradedBefore || listenerBehind || tracker.degraded
         || listener.untrusted) {
       long maxAge = maxL1AgeNanos();
-      cached = l1.getSlowly(local, cached, listenerBehind ? Math.min(maxAge, listener.boundNanos) : maxAge);
+      if (degradedBefore) {
+        maxAge = Math.min(maxAge, tracker.degradedTtlNanos);
+      }
+      if (listenerBehind) {
+        maxAge = Math.min(maxAge, listener.boundNanos);
+      }
+      cached = l1.getSlowly(local, cached, maxAge);
     }
     return tracker.epoch == epochBefore ? cached : null;
   }

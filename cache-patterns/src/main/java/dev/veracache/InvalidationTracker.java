@@ -57,8 +57,8 @@ final class InvalidationTracker implements AutoCloseable {
   /** The CDC listeners' progress, for namespaces that bound their staleness (R18). */
   final ListenerWatch listeners;
   final KeyWaiters keyWaiters = new KeyWaiters();
-  /** The pushes expected for this client's own fills and sets, and their re-reads into L1. */
-  final OwnPushes ownPushes;
+  /** Re-reads this client's own fills and sets into L1 after their own push dropped them. */
+  final OwnWriteRereads ownWriteRereads;
   final Object stateLock = new Object();
 
   private final RedisLink link;
@@ -80,12 +80,11 @@ final class InvalidationTracker implements AutoCloseable {
     this.degradedTtlNanos = options.degradedL1Ttl.toNanos();
     this.listeners = new ListenerWatch(link, options);
     this.shapes = new KeyShapes(listeners);
-    // An own write's push comes within a round trip or two; a few command timeouts is ample.
-    this.ownPushes = new OwnPushes(link.endpoint(), options.commandTimeout.multipliedBy(4), 100_000);
-    this.subscription = new TrackingSubscription(this, link, shapes, keyWaiters, ownPushes,
+    this.subscription = new TrackingSubscription(this, link, shapes, keyWaiters,
         l1Invalidations(options, "push", "L1 keys dropped because Redis reported a change"),
         l1Invalidations(options, "flush", "L1 cleared because Redis reported a flush"));
     this.heartbeat = new Heartbeat(this, link, listeners, subscription, options);
+    this.ownWriteRereads = new OwnWriteRereads(link.endpoint(), this::awaitPushesSoFar);
     this.recoveries = l1Invalidations(options, "recovery",
         "L1 cleared on leaving degraded mode (invalidations may have been missed)");
     Gauge.builder("veracache.degraded", this, t -> t.degraded ? 1 : 0)
@@ -234,6 +233,6 @@ final class InvalidationTracker implements AutoCloseable {
     closed = true;
     periodicTasks.forEach(task -> task.cancel(false));
     guardian.shutdownNow();
-    ownPushes.close();
+    ownWriteRereads.close();
   }
 }

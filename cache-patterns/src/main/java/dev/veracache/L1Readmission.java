@@ -7,18 +7,18 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Brings a value this client filled or set itself back into one cache's L1 after its own push dropped it
- * ({@link OwnPushes} says why the push comes and why it cannot be trusted). The value is re-read from Redis exactly as
- * an L2 hit of {@code DefaultTieredCache} is, under the same conditions:
+ * ({@link OwnWriteRereads} says why the push comes, why it cannot be trusted, and how the re-read waits for it). The
+ * value is re-read from Redis exactly as an L2 hit of {@code DefaultTieredCache} is, under the same conditions:
  * <ul>
- *   <li>the L1 ticket is taken on the re-read thread, after the push was applied and before the GET is sent, so a
- *       change whose push comes after it refuses or drops the answer (R7), and one whose push came before it is seen
- *       by the GET;</li>
+ *   <li>the L1 ticket is taken on the re-read thread, after every push up to the write's own was applied and before
+ *       the GET is sent, so a change whose push comes after it refuses or drops the answer (R7), and one whose push
+ *       came before it is seen by the GET;</li>
  *   <li>nothing is re-read while invalidations may be missed (degraded), Redis cannot take invalidations, the CDC
  *       listener is behind, an invalidation of the key is still pending, or the key became a sibling shape's;</li>
  *   <li>only a value or a cached "not found" is kept; a tombstone, a lease or an unreadable record is not.</li>
  * </ul>
  * Counted in {@code veracache.l1.readmissions} ({@code result}: {@code stored}, {@code not_stored} when the record
- * was not a value or an invalidation overtook the re-read, {@code skipped} when a condition above held or Redis failed,
+ * was not a value or an invalidation overtook the re-read, {@code skipped} when a condition above held or Redis failed (the PING included),
  * {@code dropped} when the re-read queue was full).
  */
 final class L1Readmission<V> {
@@ -26,7 +26,7 @@ final class L1Readmission<V> {
   private static final Logger log = LoggerFactory.getLogger(L1Readmission.class);
 
   private final String namespace;
-  private final OwnPushes ownPushes;
+  private final OwnWriteRereads rereads;
   private final L1Store l1;
   private final RedisEntries<V> entries;
   private final InvalidationTracker tracker;
@@ -35,11 +35,11 @@ final class L1Readmission<V> {
   private final CacheMetrics metrics;
   private final CacheHooks hooks;
 
-  L1Readmission(String namespace, OwnPushes ownPushes, L1Store l1, RedisEntries<V> entries,
+  L1Readmission(String namespace, OwnWriteRereads rereads, L1Store l1, RedisEntries<V> entries,
       InvalidationTracker tracker, PendingInvalidations pending, KeyShape shape, CacheMetrics metrics,
       CacheHooks hooks) {
     this.namespace = namespace;
-    this.ownPushes = ownPushes;
+    this.rereads = rereads;
     this.l1 = l1;
     this.entries = entries;
     this.tracker = tracker;
@@ -49,9 +49,9 @@ final class L1Readmission<V> {
     this.hooks = hooks;
   }
 
-  /** Before this client writes the key itself (a fill or a set): returns what {@link #cancel} takes back. */
-  OwnPushes.Readmit expect(String local, String redisKey) {
-    OwnPushes.Readmit readmit = new OwnPushes.Readmit() {
+  /** This client's own fill or set changed the key in Redis: its push will drop it from L1; re-read it then. */
+  void afterOwnWrite(String local, String redisKey) {
+    rereads.submit(new OwnWriteRereads.Reread() {
       @Override
       public void run() {
         readmit(local, redisKey);
@@ -61,14 +61,12 @@ final class L1Readmission<V> {
       public void dropped() {
         metrics.l1ReadmissionsDropped.increment();
       }
-    };
-    ownPushes.expect(redisKey, readmit);
-    return readmit;
-  }
 
-  /** The write did not change Redis: no push of it will come. */
-  void cancel(String redisKey, OwnPushes.Readmit readmit) {
-    ownPushes.cancel(redisKey, readmit);
+      @Override
+      public void skipped() {
+        metrics.l1ReadmissionsSkipped.increment();
+      }
+    });
   }
 
   private void readmit(String local, String redisKey) {
@@ -78,6 +76,12 @@ final class L1Readmission<V> {
     }
     L1Store.ReadTicket ticket = l1.beginRead(local);
     try {
+      if (shape.siblingPrefixOf(local) != null) {
+        // Again with the ticket taken, as in DefaultTieredCache.readThroughRedis: a sibling shape registered since the
+        // first check took its keys out of this L1 before the ticket.
+        metrics.l1ReadmissionsSkipped.increment();
+        return;
+      }
       if (!pending.isEmpty() && !pending.settle(redisKey)) {
         metrics.l1ReadmissionsSkipped.increment(); // no push comes for a key whose invalidation is still pending
         return;

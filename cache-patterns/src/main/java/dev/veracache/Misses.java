@@ -138,20 +138,15 @@ final class Misses<K, V> {
   }
 
   /**
-   * {@link #fill}, and when L1 is on, the value re-read into L1 once the fill's own push has dropped it
-   * ({@link L1Readmission}): the expectation is set before the fill is sent, so its push always finds it.
+   * {@link #fill}, and when L1 is on and Redis stored it, the value re-read into L1 once the fill's own push has
+   * dropped it ({@link L1Readmission}).
    */
   private boolean fillAndReadmit(Lease lease, V value, L1Store.ReadTicket ticket) {
-    OwnPushes.Readmit readmit = ticket == null ? null : readmission.expect(ticket.key, lease.key());
-    boolean stored = false;
-    try {
-      stored = fill(lease, value);
-      return stored;
-    } finally {
-      if (readmit != null && !stored) {
-        readmission.cancel(lease.key(), readmit);
-      }
+    boolean stored = fill(lease, value);
+    if (stored && ticket != null) {
+      readmission.afterOwnWrite(ticket.key, lease.key());
     }
+    return stored;
   }
 
   /**

@@ -201,7 +201,11 @@ final class RefreshAhead<K, V> {
       return invalidate(local, redisKey, "the loaded value cannot be cached");
     }
     if (Arrays.equals(record, read)) {
-      return fence.extendIfUnchanged(redisKey, read, misses.valueTtlMillis()) ? extended : superseded;
+      if (!fence.extendIfUnchanged(redisKey, read, misses.valueTtlMillis())) {
+        return superseded;
+      }
+      writes.afterOwnWrite(local, redisKey); // the new lifetime is pushed back to this client too: keep it in L1
+      return extended;
     }
     if (options.versionOf != null) {
       long cached = RedisRecord.parse(read).version;

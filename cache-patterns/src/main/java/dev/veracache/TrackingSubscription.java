@@ -24,7 +24,7 @@ import org.slf4j.LoggerFactory;
  * <p>NOLOOP spares the pushes of this client's own plain writes only: writes made inside Lua scripts are pushed back
  * to the client that ran the script, on Redis 6.2 and 7.0 alike (redis/redis#11052; pinned by
  * {@code NoloopScriptWritesIT}). Every fence write is a script, so this client hears its own fills and
- * invalidations. An invalidation too many is always safe; for its own fills and sets, {@link OwnPushes} re-reads the
+ * invalidations. An invalidation too many is always safe; for its own fills and sets, {@link OwnWriteRereads} re-reads the
  * value into L1 after the push, so that they stay in L1 without a push ever being trusted.
  *
  * <p>Why broadcast: in default mode Redis forgets a key for a client once it has sent one invalidation, so a fill
@@ -52,7 +52,6 @@ final class TrackingSubscription {
   private final RedisLink link;
   private final KeyShapes shapes;
   private final KeyWaiters waiters;
-  private final OwnPushes ownPushes;
   /** Every cache's namespace is tracked (pushes also wake misses waiting for a lease); L1s only where enabled. */
   private final Set<String> namespaces = ConcurrentHashMap.newKeySet();
   private final AtomicLong connectionGeneration = new AtomicLong();
@@ -62,12 +61,11 @@ final class TrackingSubscription {
   private volatile Set<String> trackedNamespaces = Set.of();
 
   TrackingSubscription(InvalidationTracker tracker, RedisLink link, KeyShapes shapes, KeyWaiters waiters,
-      OwnPushes ownPushes, Counter pushInvalidations, Counter flushes) {
+      Counter pushInvalidations, Counter flushes) {
     this.tracker = tracker;
     this.link = link;
     this.shapes = shapes;
     this.waiters = waiters;
-    this.ownPushes = ownPushes;
     this.pushInvalidations = pushInvalidations;
     this.flushes = flushes;
   }
@@ -161,6 +159,11 @@ final class TrackingSubscription {
         return; // the connection dropped while we were enabling; the next round starts over
       }
       trackedNamespaces = wanted;
+      if (!wanted.containsAll(namespaces)) {
+        // A namespace was added meanwhile, and its cache may have been handed out (coverageFailed): tracking stays off
+        // until a round covers it (its register queued one).
+        return;
+      }
       trackingOn = true;
       tracker.updateDegraded();
     }
@@ -205,7 +208,6 @@ final class TrackingSubscription {
     Object keys = content.size() > 1 ? content.get(1) : null;
     if (!(keys instanceof List<?> list)) {
       flushes.increment();
-      ownPushes.forgetAll();
       tracker.everythingChanged();
       waiters.everythingChanged();
       return;
@@ -217,7 +219,6 @@ final class TrackingSubscription {
           pushInvalidations.increment();
         }
         waiters.changed(key);
-        ownPushes.pushed(key); // after L1 dropped the key: a re-read of an own write takes its ticket after this
 
       }
     }
