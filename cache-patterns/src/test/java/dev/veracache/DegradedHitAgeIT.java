@@ -61,16 +61,7 @@ class DegradedHitAgeIT extends RealServersTest {
       await().atMost(Duration.ofSeconds(10)).until(jvm::degraded);
       ticker.clock.advance(Duration.ofSeconds(2)); // v1 is older than degradedL1Ttl: it must not be served
 
-      CompletableFuture<Product> held = new CompletableFuture<>();
-      Thread reader = new Thread(() -> {
-        try {
-          held.complete(cache.get(1L, loader()));
-        } catch (Throwable t) {
-          held.completeExceptionally(t);
-        }
-      }, "held-l1-hit");
-      ticker.holdThread = reader;
-      reader.start();
+      CompletableFuture<Product> held = startHeldRead(cache, 1L, loader(), t -> ticker.holdThread = t);
       assertThat(ticker.arrived.await(10, TimeUnit.SECONDS)).as("the held read took v1 from L1").isTrue();
 
       assertThat(cache.get(1L, loader()).name()).as("another read drops the old v1 and loads v2 into L1")

@@ -16,6 +16,7 @@ import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.Deque;
 import java.util.IdentityHashMap;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 import org.junit.jupiter.api.AfterEach;
@@ -133,6 +134,26 @@ abstract class RealServersTest {
     jvm.awaitPushesSoFar();
     cache.get(id, loader);
     org.assertj.core.api.Assertions.assertThat(inL1(cache, id)).as("in L1 after warming").isTrue();
+  }
+
+  /**
+   * Reads {@code id} on a new thread ("held-l1-hit") that {@code holdOnFirstTickerRead} marks before it starts, so that
+   * the client's ticker parks it on its first clock read (inside Caffeine's {@code getIfPresent}, right after it took
+   * the L1 value); completes with the read's answer or failure once the test releases it.
+   */
+  <V> CompletableFuture<V> startHeldRead(CacheAside<Long, V> cache, long id, CacheLoader<Long, V> loader,
+      Consumer<Thread> holdOnFirstTickerRead) {
+    CompletableFuture<V> held = new CompletableFuture<>();
+    Thread reader = new Thread(() -> {
+      try {
+        held.complete(cache.get(id, loader));
+      } catch (Throwable t) {
+        held.completeExceptionally(t);
+      }
+    }, "held-l1-hit");
+    holdOnFirstTickerRead.accept(reader);
+    reader.start();
+    return held;
   }
 
   double counter(Veracache instance, String name, String... tags) {

@@ -31,22 +31,14 @@ class RecoveryClearedHitIT extends RealServersTest {
     CacheAside<Long, Product> cache = jvm.cacheAside(productOptions().build());
     warmL1(jvm, cache, 1L, loader()); // L1 holds v1
 
-    CompletableFuture<Product> held = new CompletableFuture<>();
+    CompletableFuture<Product> held;
     redisServer.stop();
     try {
       products.update(1, "v2"); // its invalidation cannot reach this client: Redis is down
       await().atMost(WITHIN).until(jvm::degraded);
       ticker.clock.advance(Duration.ofSeconds(2)); // v1 is older than degradedL1Ttl: it must not be served now
 
-      Thread reader = new Thread(() -> {
-        try {
-          held.complete(cache.get(1L, loader()));
-        } catch (Throwable t) {
-          held.completeExceptionally(t);
-        }
-      }, "held-l1-hit");
-      ticker.holdThread = reader;
-      reader.start();
+      held = startHeldRead(cache, 1L, loader(), t -> ticker.holdThread = t);
       assertThat(ticker.arrived.await(10, TimeUnit.SECONDS)).as("the held read took v1 from L1, degraded").isTrue();
     } finally {
       redisServer.start();

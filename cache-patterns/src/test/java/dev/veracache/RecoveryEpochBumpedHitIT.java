@@ -93,7 +93,7 @@ class RecoveryEpochBumpedHitIT extends RealServersTest {
     } finally {
       redisServer.start();
     }
-    CompletableFuture<Product> held = new CompletableFuture<>();
+    CompletableFuture<Product> held;
     try {
       // The embedded Redis keeps nothing across a restart: v1 lives on only in this client's L1, and no push will
       // ever drop it (this DEL changes nothing and is not pushed; it only waits until Redis is reachable again).
@@ -105,15 +105,7 @@ class RecoveryEpochBumpedHitIT extends RealServersTest {
       });
       assertThat(jvm.degraded()).isTrue();
 
-      Thread reader = new Thread(() -> {
-        try {
-          held.complete(cache.get(1L, loader()));
-        } catch (Throwable t) {
-          held.completeExceptionally(t);
-        }
-      }, "held-l1-hit");
-      ticker.holdThread = reader;
-      reader.start();
+      held = startHeldRead(cache, 1L, loader(), t -> ticker.holdThread = t);
       assertThat(ticker.threadArrived.await(10, TimeUnit.SECONDS))
           .as("the held read read the bumped epoch and took v1 from L1").isTrue();
     } finally {
