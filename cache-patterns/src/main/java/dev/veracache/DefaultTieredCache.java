@@ -14,6 +14,8 @@ import dev.veracache.testing.L1Peek;
  * The two-level cache behind every strategy.
  *
  * <p>Read path: L1 → (one flight per key in this JVM) → Redis GET → on a miss, a lease → the loader → a fenced fill.
+ * A key whose change was pushed since its last read skips the GET (Redis most likely holds its tombstone): the lease
+ * script answers a value filled since, or gives the lease ({@link L1Store#takeChanged}).
  * Records are read by {@link RedisEntries}; a miss is handled by {@link Misses} (the lease, the wait for another's
  * fill, the load and the fill, through {@link FenceProtocol}); writes by {@link CacheWrites}. Invariants:
  * <ul>
@@ -169,6 +171,17 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V>, L1Peek.Peekab
         // No push comes for a key whose invalidation is still pending: L1 must not keep that answer either.
         return misses.degradedLoad(key, redisKey, loader, INVALIDATION_PENDING.equals(bypass) ? null : ticket, bypass);
       }
+      if (refresh == null && ticket != null && l1.takeChanged(local)) {
+        // Its change was pushed since it was last read: Redis most likely holds its tombstone, so a GET would only
+        // say "miss". Ask for the lease at once (the lease script answers a value filled since, as a GET would): a
+        // miss in two round trips (lease, fill) instead of three.
+        Misses.LeaseOutcome<V> outcome = misses.leaseOrAnswer(redisKey);
+        if (outcome instanceof Misses.Answered<V> answered) {
+          return servedFromRedis(key, local, redisKey, loader, ticket, answered.value());
+        }
+        metrics.l2Misses.increment();
+        return misses.afterLeaseAttempt(key, redisKey, loader, ticket, outcome);
+      }
       Lookup<V> found;
       try {
         found = refresh == null ? entries.read(redisKey) : refresh.read(key, local, redisKey, loader);
@@ -176,13 +189,7 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V>, L1Peek.Peekab
         return misses.degradedLoad(key, redisKey, loader, ticket, e.getMessage());
       }
       if (found instanceof Lookup.Hit<V> hit) {
-        hooks.afterRedisRead(redisKey);
-        metrics.l2Hits.increment();
-        if (sampler != null) {
-          sampler.onHit(key, local, hit.value(), loader);
-        }
-        hooks.fenceDecided(redisKey, misses.remember(ticket, hit.value()));
-        return hit.value();
+        return servedFromRedis(key, local, redisKey, loader, ticket, hit.value());
       }
       metrics.l2Misses.increment();
       return misses.underLease(key, redisKey, loader, ticket);
@@ -191,6 +198,18 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V>, L1Peek.Peekab
         l1.endRead(ticket);
       }
     }
+  }
+
+  /** An answer Redis held (an L2 hit): counted, sampled, and kept in L1 if no invalidation overtook the read (R7). */
+  private V servedFromRedis(K key, String local, String redisKey, CacheLoader<? super K, ? extends V> loader,
+      L1Store.ReadTicket ticket, V value) {
+    hooks.afterRedisRead(redisKey);
+    metrics.l2Hits.increment();
+    if (sampler != null) {
+      sampler.onHit(key, local, value, loader);
+    }
+    hooks.fenceDecided(redisKey, misses.remember(ticket, value));
+    return value;
   }
 
   private static final String INVALIDATION_PENDING = "an invalidation of this key is still pending";

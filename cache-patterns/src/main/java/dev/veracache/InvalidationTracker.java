@@ -108,6 +108,7 @@ final class InvalidationTracker implements AutoCloseable {
   /** Registers the push and connection listeners and the breaker's, then schedules tracking and the heartbeat. */
   void start() {
     subscription.start();
+    ownWriteRereads.start();
     link.breaker().getEventPublisher().onStateTransition(event -> {
       log.info("Redis circuit breaker for {}: {}", link.endpoint(), event.getStateTransition());
       updateDegraded();

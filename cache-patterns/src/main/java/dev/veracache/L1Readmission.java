@@ -49,6 +49,14 @@ final class L1Readmission<V> {
     this.hooks = hooks;
   }
 
+  /**
+   * Whether the re-read must not use Redis or L1 now: invalidations may be missed (degraded), Redis cannot take them,
+   * the CDC listener is behind, or the key became a sibling shape's.
+   */
+  private boolean untrustedNow(String local) {
+    return tracker.degraded || tracker.redisUnsafe || shape.signal.untrusted || shape.siblingPrefixOf(local) != null;
+  }
+
   /** This client's own fill or set changed the key in Redis: its push will drop it from L1; re-read it then. */
   void afterOwnWrite(String local, String redisKey) {
     rereads.submit(new OwnWriteRereads.Reread() {
@@ -70,19 +78,17 @@ final class L1Readmission<V> {
   }
 
   private void readmit(String local, String redisKey) {
-    if (tracker.degraded || tracker.redisUnsafe || shape.signal.untrusted || shape.siblingPrefixOf(local) != null) {
-      metrics.l1ReadmissionsSkipped.increment();
+    if (untrustedNow(local)) {
+      metrics.l1ReadmissionsSkipped.increment(); // a cheap first look; the check that counts comes after the ticket
       return;
     }
     L1Store.ReadTicket ticket = l1.beginRead(local);
     try {
-      if (shape.siblingPrefixOf(local) != null) {
-        // Again with the ticket taken, as in DefaultTieredCache.readThroughRedis: a sibling shape registered since the
-        // first check took its keys out of this L1 before the ticket.
-        metrics.l1ReadmissionsSkipped.increment();
-        return;
-      }
-      if (!pending.isEmpty() && !pending.settle(redisKey)) {
+      // Again with the ticket taken, in the order DefaultTieredCache.readThroughRedis checks: a state that turns
+      // untrusted after this check is refused by the ticket (its epoch, or its read start against the limit), one that
+      // turned before it is seen here. (Checked only before the ticket, a listener that fell behind in between would
+      // let an old Redis value in as a young answer.)
+      if (untrustedNow(local) || (!pending.isEmpty() && !pending.settle(redisKey))) {
         metrics.l1ReadmissionsSkipped.increment(); // no push comes for a key whose invalidation is still pending
         return;
       }

@@ -117,6 +117,12 @@ final class L1Store {
   final Cache<String, Object> values; // read directly by DefaultTieredCache on the hit path
   private final Cache<String, Object> notFound;
   private final ConcurrentHashMap<String, InFlight> inFlight = new ConcurrentHashMap<>();
+  /**
+   * Keys invalidated here since their last read from Redis ({@link #invalidate}: a push, or this client's own
+   * invalidation): Redis most likely holds their tombstone, so their next miss asks for the lease at once
+   * ({@link #takeChanged}). Only a hint: a wrong one costs nothing (the lease script also answers a value).
+   */
+  private final Cache<String, Boolean> changed;
   /** The tracker's epoch: it changes whenever invalidations may have been lost. */
   private final LongSupplier epoch;
   private final Ticker ticker;
@@ -127,8 +133,14 @@ final class L1Store {
     this.values = Caffeine.newBuilder().maximumSize(maximumSize).expireAfterWrite(ttl).ticker(ticker).build();
     this.notFound = Caffeine.newBuilder().maximumSize(maximumSize)
         .expireAfterWrite(negativeTtl.compareTo(ttl) < 0 ? negativeTtl : ttl).ticker(ticker).build();
+    this.changed = Caffeine.newBuilder().maximumSize(maximumSize).expireAfterWrite(ttl).build();
     this.epoch = epoch;
     this.ticker = ticker;
+  }
+
+  /** Whether the key was invalidated here since its last read from Redis (and forgets it): see {@link #changed}. */
+  boolean takeChanged(String key) {
+    return changed.asMap().remove(key) != null;
   }
 
   /**
@@ -260,6 +272,7 @@ final class L1Store {
   }
 
   void invalidate(String key) {
+    changed.put(key, Boolean.TRUE);
     inFlight.computeIfPresent(key, (k, f) -> {
       f.invalidations.incrementAndGet();
       return f;

@@ -54,7 +54,12 @@ final class Misses<K, V> {
 
   /** A miss: take the lease and fill, or serve what another filled meanwhile, or wait (bounded) for another's fill. */
   V underLease(K key, String redisKey, CacheLoader<? super K, ? extends V> loader, L1Store.ReadTicket ticket) {
-    LeaseOutcome<V> outcome = leaseOrAnswer(redisKey);
+    return afterLeaseAttempt(key, redisKey, loader, ticket, leaseOrAnswer(redisKey));
+  }
+
+  /** What a miss does with the outcome of {@link #leaseOrAnswer}: serve it, load and fill, or load without filling. */
+  V afterLeaseAttempt(K key, String redisKey, CacheLoader<? super K, ? extends V> loader, L1Store.ReadTicket ticket,
+      LeaseOutcome<V> outcome) {
     if (outcome instanceof Answered<V> answered) {
       remember(ticket, answered.value());
       return answered.value();

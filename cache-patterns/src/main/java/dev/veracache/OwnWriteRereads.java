@@ -46,11 +46,17 @@ final class OwnWriteRereads implements AutoCloseable {
   private final Thread thread;
   private volatile boolean closed;
 
-  /** {@code awaitPushesSoFar}: returns once every push Redis sent so far was applied (a PING), or throws. */
+  /**
+   * {@code awaitPushesSoFar}: returns once every push Redis sent so far was applied (a PING), or throws. Builds only:
+   * the thread starts with {@link #start}.
+   */
   OwnWriteRereads(String endpoint, Runnable awaitPushesSoFar) {
     this.awaitPushesSoFar = awaitPushesSoFar;
     this.thread = new Thread(this::loop, "veracache-l1-reread-" + endpoint);
     thread.setDaemon(true);
+  }
+
+  void start() {
     thread.start();
   }
 
@@ -72,18 +78,26 @@ final class OwnWriteRereads implements AutoCloseable {
         batch.add(first);
         queue.drainTo(batch, BATCH - 1);
         if (pushesApplied()) {
-          batch.forEach(Runnable::run);
+          batch.forEach(OwnWriteRereads::runOne);
         } else {
           batch.forEach(Reread::skipped);
         }
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
         return;
-      } catch (RuntimeException e) {
-        log.warn("re-reading own writes into L1 failed; the keys are read from Redis by their next read", e);
       } finally {
         batch.clear();
       }
+    }
+  }
+
+  /** One re-read; one that throws is counted as skipped and the rest of its batch still runs. */
+  private static void runOne(Reread reread) {
+    try {
+      reread.run();
+    } catch (RuntimeException e) {
+      reread.skipped();
+      log.warn("re-reading an own write into L1 failed; the key is read from Redis by its next read", e);
     }
   }
 
