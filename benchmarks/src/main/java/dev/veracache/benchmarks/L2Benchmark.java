@@ -42,6 +42,9 @@ import org.openjdk.jmh.annotations.Warmup;
  *       target at most 1.1x the raw GET;</li>
  *   <li>{@code veracacheMissWithFill}: a key never seen before: GET, lease script, in-memory loader, fill script;</li>
  *   <li>{@code naiveMissWithFill}: the same miss done the textbook way: GET, then SET with a TTL.</li>
+ *   <li>{@code veracacheInvalidateThenMiss}: a write's invalidation of a cached key, then the read that misses and
+ *       fills (L1 on): invalidation script, lease script (no GET: the key's change was pushed), fill script; the
+ *       re-read of the fill into L1 runs on the client's own thread. {@code naiveDeleteThenMiss}: DEL, GET, SET.</li>
  *   <li>{@code veracacheL2HitInspected}: {@code veracacheL2Hit} on a second client whose consistency inspector samples
  *       1% of hits (an in-memory loader re-read on the inspector's thread, bytes compared).</li>
  * </ul>
@@ -66,6 +69,7 @@ public class L2Benchmark {
   private Veracache veracache;
   private CacheAside<String, byte[]> l2Only;
   private CacheAside<String, byte[]> missing;
+  private CacheAside<String, byte[]> changing;
   private Veracache inspectedClient;
   private CacheAside<String, byte[]> inspected;
   private String[] rawKeys;
@@ -85,6 +89,8 @@ public class L2Benchmark {
         .l1Enabled(false).ttl(Duration.ofHours(1)).build());
     missing = veracache.cacheAside(CacheOptions.<String, byte[]>builder("bench-miss", ValueCodec.bytes())
         .l1Enabled(false).ttl(Duration.ofMinutes(5)).build());
+    changing = veracache.cacheAside(CacheOptions.<String, byte[]>builder("bench-changing", ValueCodec.bytes())
+        .ttl(Duration.ofMinutes(5)).build());
     inspectedClient = Veracache.create(VeracacheOptions.builder(stack.redis().uri()).clientName("inspected")
         .inspector(InspectorOptions.builder().sampleRate(0.01).build()).build());
     inspected = inspectedClient.cacheAside(CacheOptions.<String, byte[]>builder("bench-l2", ValueCodec.bytes())
@@ -96,6 +102,7 @@ public class L2Benchmark {
       raw.set(rawKeys[i], VALUE);
       cacheKeys[i] = Integer.toString(i);
       l2Only.get(cacheKeys[i], loader);
+      changing.get(cacheKeys[i], loader);
     }
   }
 
@@ -148,6 +155,25 @@ public class L2Benchmark {
     byte[] cached = raw.get(key);
     if (cached == null) {
       raw.set(key, VALUE, SetArgs.Builder.px(300_000)); // PSETEX is deprecated in Lettuce; SET PX is the same
+      return VALUE;
+    }
+    return cached;
+  }
+
+  @Benchmark
+  public byte[] veracacheInvalidateThenMiss(Cursor cursor) {
+    String key = cacheKeys[cursor.advance()];
+    changing.invalidate(key);
+    return changing.get(key, loader);
+  }
+
+  @Benchmark
+  public byte[] naiveDeleteThenMiss(Cursor cursor) {
+    String key = rawKeys[cursor.advance()];
+    raw.del(key);
+    byte[] cached = raw.get(key);
+    if (cached == null) {
+      raw.set(key, VALUE, SetArgs.Builder.px(300_000));
       return VALUE;
     }
     return cached;
