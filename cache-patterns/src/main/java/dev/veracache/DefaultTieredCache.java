@@ -176,8 +176,8 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V>, L1Peek.Peekab
         // say "miss". Ask for the lease at once (the lease script answers a value filled since, as a GET would): a
         // miss in two round trips (lease, fill) instead of three.
         Misses.LeaseOutcome<V> outcome = misses.leaseOrAnswer(redisKey);
-        if (outcome instanceof Misses.Answered<V> answered) {
-          return servedFromRedis(key, local, redisKey, loader, ticket, answered.value());
+        if (outcome instanceof Misses.Answered<V> answered && !answered.afterWait()) {
+          return servedFromRedis(key, local, redisKey, loader, ticket, answered.value()); // what a GET would have read
         }
         metrics.l2Misses.increment();
         return misses.afterLeaseAttempt(key, redisKey, loader, ticket, outcome);

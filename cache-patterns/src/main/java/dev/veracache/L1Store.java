@@ -118,9 +118,10 @@ final class L1Store {
   private final Cache<String, Object> notFound;
   private final ConcurrentHashMap<String, InFlight> inFlight = new ConcurrentHashMap<>();
   /**
-   * Keys invalidated here since their last read from Redis ({@link #invalidate}: a push, or this client's own
-   * invalidation): Redis most likely holds their tombstone, so their next miss asks for the lease at once
-   * ({@link #takeChanged}). Only a hint: a wrong one costs nothing (the lease script also answers a value).
+   * Keys this L1 held (or was reading) when they were invalidated here ({@link #invalidate}: a push, or this client's
+   * own write): Redis most likely holds their tombstone, so their next miss asks for the lease at once
+   * ({@link #takeChanged}). Only a hint: a wrong one costs a script where a GET would do (the lease script also
+   * answers a value), never an answer. Keys this L1 never held (another instance's fill pushed to us) are not marked.
    */
   private final Cache<String, Boolean> changed;
   /** The tracker's epoch: it changes whenever invalidations may have been lost. */
@@ -255,9 +256,17 @@ final class L1Store {
     return !refused[0];
   }
 
-  /** Removes the key's entry from {@code cache}, waiting for a store of the key in progress (see the invariants). */
-  private static void remove(Cache<String, Object> cache, String key) {
-    cache.asMap().compute(key, (k, entry) -> null);
+  /**
+   * Removes the key's entry from {@code cache}, waiting for a store of the key in progress (see the invariants); whether
+   * there was one.
+   */
+  private static boolean remove(Cache<String, Object> cache, String key) {
+    boolean[] present = new boolean[1];
+    cache.asMap().compute(key, (k, entry) -> {
+      present[0] = entry != null;
+      return null;
+    });
+    return present[0];
   }
 
   /** Drops whatever L1 holds for the ticket's key: an answer that must not be kept (and nothing older either). */
@@ -272,13 +281,17 @@ final class L1Store {
   }
 
   void invalidate(String key) {
-    changed.put(key, Boolean.TRUE);
+    boolean[] held = new boolean[1];
     inFlight.computeIfPresent(key, (k, f) -> {
       f.invalidations.incrementAndGet();
+      held[0] = true;
       return f;
     });
-    remove(values, key);
-    remove(notFound, key);
+    held[0] |= remove(values, key);
+    held[0] |= remove(notFound, key);
+    if (held[0]) {
+      changed.put(key, Boolean.TRUE); // only a key this L1 held or was reading: others are read with a GET first
+    }
   }
 
   /**

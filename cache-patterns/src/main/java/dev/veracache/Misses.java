@@ -74,8 +74,11 @@ final class Misses<K, V> {
   /** What a miss's attempt to take the fill lease came to. */
   sealed interface LeaseOutcome<V> {}
 
-  /** Another caller filled the key meanwhile: {@code value} (null for a cached "not found"). */
-  record Answered<V>(V value) implements LeaseOutcome<V> {}
+  /**
+   * Redis holds an answer: {@code value} (null for a cached "not found"), there when the lease was asked for, or filled
+   * by another caller this one waited for ({@code afterWait}).
+   */
+  record Answered<V>(V value, boolean afterWait) implements LeaseOutcome<V> {}
 
   /** The lease is this caller's: it loads, then {@link #fill fills} or {@link #release releases}. */
   record Leased<V>(Lease lease) implements LeaseOutcome<V> {}
@@ -99,6 +102,9 @@ final class Misses<K, V> {
       }
       Lookup<V> found;
       if (reply instanceof FenceProtocol.Granted granted) {
+        if (granted.foreignTypeDeleted()) {
+          entries.reportDeletedForeignType(redisKey);
+        }
         return new Leased<>(granted.lease());
       } else if (reply instanceof FenceProtocol.Present present) {
         found = entries.decode(redisKey, present.record());
@@ -122,7 +128,7 @@ final class Misses<K, V> {
       } // a miss here: the lease was released, cancelled or is still held: try to take it again
       if (found instanceof Lookup.Hit<V> hit) {
         wait.finish(metrics, true);
-        return new Answered<>(hit.value());
+        return new Answered<>(hit.value(), !(reply instanceof FenceProtocol.Present));
       }
     }
   }

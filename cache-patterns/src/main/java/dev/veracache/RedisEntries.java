@@ -124,6 +124,13 @@ final class RedisEntries<V> {
     return Lookup.miss();
   }
 
+  /** The lease script deleted a key of another type under the namespace: reported as a GET would have (counted, logged). */
+  void reportDeletedForeignType(String redisKey) {
+    metrics.codecErrors.increment();
+    log.warn("cache '{}': the Redis key '{}' was of another type (not a Veracache record); it was deleted and the key "
+        + "read from the loader", options.namespace, redisKey);
+  }
+
   /** The record to store, or null when the value cannot be cached (codec failure or too large: logged, counted). */
   byte[] encodeOrNull(String redisKey, V value, long version) {
     byte[] payload;

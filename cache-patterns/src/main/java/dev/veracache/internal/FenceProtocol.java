@@ -43,8 +43,15 @@ public final class FenceProtocol {
   /** What an attempt to take the fill lease found ({@code acquire.lua}). */
   public sealed interface LeaseReply permits Granted, Busy, Present {}
 
-  /** The lease is ours: load, then {@link #fill} or {@link #release}. */
-  public record Granted(Lease lease) implements LeaseReply {}
+  /**
+   * The lease is ours: load, then {@link #fill} or {@link #release}. {@code foreignTypeDeleted}: the key held a key of
+   * another type (a hash, a list...), which the script deleted; the caller reports it.
+   */
+  public record Granted(Lease lease, boolean foreignTypeDeleted) implements LeaseReply {
+    public Granted(Lease lease) {
+      this(lease, false);
+    }
+  }
 
   /** Another caller (maybe in another JVM) holds a live lease on the key for about {@code remainingMillis} more. */
   public record Busy(long remainingMillis) implements LeaseReply {}
@@ -291,12 +298,12 @@ public final class FenceProtocol {
 
   // ---- reply decoding: the only place that reads script reply codes (package-private for the unit tests) ----
 
-  /** acquire.lua: {1} granted; {0, remaining_ms} busy; {2, record} present. */
+  /** acquire.lua: {1} granted; {3} granted after deleting a key of another type; {0, remaining_ms} busy; {2, record} present. */
   static LeaseReply decodeAcquire(String key, long token, Object reply) {
     List<?> list = list(FenceScript.ACQUIRE, reply);
     long code = code(FenceScript.ACQUIRE, list);
-    if (code == 1) {
-      return new Granted(new Lease(key, token));
+    if (code == 1 || code == 3) {
+      return new Granted(new Lease(key, token), code == 3);
     }
     if (code == 0 && list.size() == 2 && list.get(1) instanceof Long remaining) {
       return new Busy(remaining);

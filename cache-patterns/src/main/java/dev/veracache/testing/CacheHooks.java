@@ -14,8 +14,9 @@ public interface CacheHooks {
   CacheHooks NONE = new CacheHooks() {};
 
   /**
-   * A GET found a cached answer (a value or a cached "not found") in Redis, before it may go into L1 (race R7). Not
-   * called for a miss: there is no answer to keep.
+   * A GET found a cached answer (a value or a cached "not found") in Redis, before it may go into L1 (race R7); also the
+   * lease script's answer, for a key whose change was pushed since its last read (it skips the GET). Not called for a
+   * miss: there is no answer to keep.
    */
   default void afterRedisRead(String redisKey) {}
 

@@ -1,7 +1,8 @@
 -- Take the fill lease for KEYS[1], or report why not.
 -- ARGV[1] lease token (decimal, never "0"), ARGV[2] lease lifetime in ms.
--- Returns {1} lease granted; {0, remaining_ms} another lease is live; {2, record} a value, a negative entry or foreign
--- bytes are present (the caller serves, or reports and invalidates them).
+-- Returns {1} lease granted; {3} lease granted after deleting a key of another type (the caller reports it, as a GET
+-- would have); {0, remaining_ms} another lease is live; {2, record} a value, a negative entry or foreign bytes are
+-- present (the caller serves, or reports and invalidates them).
 local cur = read_record()
 local now = now_ms()
 local lease_ms = tonumber(ARGV[2])
@@ -9,6 +10,7 @@ if not cur then
   -- No floor is known (never cached, evicted, expired, flushed): the lease alone fences the fill, whose loader reads
   -- after this point; any later invalidation rewrites the record and so cancels the lease.
   redis.call('SET', KEYS[1], tombstone('T', '-1', ARGV[1], now + lease_ms), 'PX', lease_ms)
+  if foreign_type_deleted then return {3} end
   return {1}
 end
 local r = parse(cur)
