@@ -16,6 +16,7 @@ abstract class EmbeddedServer implements ServerControls {
   final int port;
   private long pid = -1;
   private Process watchdog;
+  private long watchdogPid = -1;
   private volatile boolean paused;
 
   EmbeddedServer(Path dir, int port) {
@@ -34,9 +35,12 @@ abstract class EmbeddedServer implements ServerControls {
    * that dies during a slow start (a Kafka broker takes seconds) leaves no server behind.
    */
   final void spawned(long serverPid) {
-    if (watchdog == null) {
-      watchdog = ProcessControl.watchdog(serverPid);
+    if (watchdog != null && watchdogPid == serverPid) {
+      return;
     }
+    stopWatchdog(); // a launch that failed (Redis's exit-126 retry): its watchdog named a process that is gone
+    watchdog = ProcessControl.watchdog(serverPid);
+    watchdogPid = serverPid;
   }
 
   private void stopWatchdog() {

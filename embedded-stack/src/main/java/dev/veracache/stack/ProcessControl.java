@@ -85,11 +85,17 @@ public final class ProcessControl {
 
   /**
    * Starts a tiny shell that kills {@code serverPid} once this JVM is gone, so that even a {@code kill -9} of the JVM
-   * leaves no server behind. Destroy the returned process when the server is stopped normally.
+   * leaves no server behind. Destroy the returned process when the server is stopped normally. The shell ends by itself
+   * once the server is gone, and kills only the process it was started for: pids wrap (32768 here, and every watchdog
+   * forks a {@code sleep} a second), so it compares the pid's start time ({@code /proc/<pid>/stat}) with the one it
+   * read at its start before it kills (where there is no {@code /proc}, it kills as before).
    */
   static Process watchdog(long serverPid) {
     long jvm = ProcessHandle.current().pid();
-    String script = "while kill -0 " + jvm + " 2>/dev/null; do sleep 1; done; kill -9 " + serverPid + " 2>/dev/null";
+    String startTime = "$(sed 's/.*) //' /proc/" + serverPid + "/stat 2>/dev/null | cut -d' ' -f20)";
+    String script = "start=" + startTime + "; while kill -0 " + jvm + " 2>/dev/null; do kill -0 " + serverPid
+        + " 2>/dev/null || exit 0; sleep 1; done; { [ -z \"$start\" ] || [ \"" + startTime + "\" = \"$start\" ]; } && kill -9 "
+        + serverPid + " 2>/dev/null";
     try {
       return new ProcessBuilder(inOwnSession(java.util.List.of("sh", "-c", script))).redirectErrorStream(true)
           .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();

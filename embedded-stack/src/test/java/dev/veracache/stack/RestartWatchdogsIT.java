@@ -45,9 +45,17 @@ class RestartWatchdogsIT {
     }
   }
 
-  /** This JVM's watchdogs (sh -c '... kill -9 <pid>') that name {@code pid}. */
+  /**
+   * This JVM's watchdogs (sh -c '... kill -9 <pid>') that name {@code pid}; not their own forks (a command
+   * substitution, a {@code sleep} before its exec), which carry the same command line for a moment.
+   */
   private static List<ProcessHandle> watchdogsOf(long pid) {
-    return ProcessHandle.current().descendants().filter(p -> ProcessControl.commandLine(p.pid())
-        .filter(c -> c.endsWith("kill -9 " + pid + " 2>/dev/null")).isPresent()).toList();
+    return ProcessHandle.current().descendants().filter(p -> names(p, pid))
+        .filter(p -> p.parent().filter(parent -> names(parent, pid)).isEmpty()).toList();
+  }
+
+  private static boolean names(ProcessHandle process, long pid) {
+    return ProcessControl.commandLine(process.pid()).filter(c -> c.endsWith("kill -9 " + pid + " 2>/dev/null"))
+        .isPresent();
   }
 }
