@@ -92,6 +92,7 @@ final class L1Readmission<V> {
         metrics.l1ReadmissionsSkipped.increment(); // no push comes for a key whose invalidation is still pending
         return;
       }
+      l1.takeChanged(local); // read from Redis now: the own write's push marked it, and its next miss may GET again
       Lookup<V> found = entries.read(redisKey);
       if (found instanceof Lookup.Hit<V> hit) {
         hooks.beforeL1Readmission(redisKey);

@@ -82,6 +82,7 @@ class PushedKeyMissIT extends RealServersTest {
     b.invalidate(1L, v2.version());
     await().atMost(WITHIN).until(() -> !inL1(a, 1L));
     assertThat(b.get(1L, loader())).isEqualTo(v2); // B fills v2
+    jvmA.awaitPushesSoFar(); // the push of B's fill has reached A: it cannot refuse A's read below
 
     AtomicInteger loads = new AtomicInteger();
     assertThat(a.get(1L, id -> {
