@@ -154,8 +154,8 @@ final class CacheWrites<K, V> {
         invalidate(local, redisKey, versioned(version, false));
         return false;
       }
-      if (outcome == PutOutcome.STORED && readmission != null) {
-        readmission.afterOwnWrite(local, redisKey); // its own push will drop the value from L1: re-read it then
+      if (outcome == PutOutcome.STORED) {
+        afterOwnWrite(local, redisKey);
       }
       hooks.fenceDecided(redisKey, outcome == PutOutcome.STORED || outcome == PutOutcome.ALREADY_CACHED);
       switch (outcome) {
@@ -183,7 +183,7 @@ final class CacheWrites<K, V> {
     }
   }
 
-  /** After an own write that changed the key in Redis (other than a set, which does this itself): see below. */
+  /** After an own write that changed the key in Redis (a set, refresh-ahead's new lifetime). */
   void afterOwnWrite(String local, String redisKey) {
     if (readmission != null) {
       readmission.afterOwnWrite(local, redisKey); // its own push will drop the value from L1: re-read it then
