@@ -550,6 +550,30 @@ class CdcInvalidatorIT {
     assertThat(counter("veracache.cdc.first.starts", "action", "flushed")).isEqualTo(1);
   }
 
+  /**
+   * A listener that crashed after its first offset flush (its start-up snapshot's offset) and before the next one (a
+   * streaming position; up to offsetFlushInterval later) leaves an offset Debezium does not resume from: it snapshots
+   * again at the current position and skips what changed since. That start owes the flush, whatever the first-start
+   * policy: the earlier run may have been live. Found by CdcInvalidatorProcessIT when the flush interval became 1 s.
+   */
+  @org.junit.jupiter.params.ParameterizedTest
+  @org.junit.jupiter.params.provider.EnumSource(CdcOptions.OffsetStorage.class)
+  void aStoredStartUpSnapshotOffsetIsNoPositionSoTheNextStartFlushesInEveryStorage(CdcOptions.OffsetStorage storage)
+      throws Exception {
+    String password = storage == CdcOptions.OffsetStorage.JDBC ? "any-password-skip-grant-tables" : db.password();
+    CdcOptions.Builder options = options().database(db.host(), db.port(), db.user(), password).offsetStorage(storage)
+        .firstStart(CdcOptions.FirstStartPolicy.ASSUME_FRESH_INSTALL);
+    startListener(options, CdcHooks.NONE).close(); // a stored position and schema history
+    leaveAStartUpSnapshotOffset(storage);
+    sql("INSERT INTO " + table + " VALUES (1, 'S1', 'written after that offset', 1)");
+    redisCli.sync().set(namespace + ":1", "N:-1:"); // a cached not-found the insert must drop
+
+    startListener(options, CdcHooks.NONE);
+    assertThat(redisCli.sync().get(namespace + ":1")).as("flushed once live").isNull();
+    assertThat(counter("veracache.cdc.first.starts", "action", "flushed")).isEqualTo(1);
+    assertThat(logged(Level.WARN, "start-up snapshot")).isTrue();
+  }
+
   @Test
   void theMetersFollowTheLiveListenerAndTwoLiveListenersCannotShareANameInOneRegistry() throws Exception {
     CdcInvalidator first = startListener(CdcHooks.NONE);
@@ -623,6 +647,69 @@ class CdcInvalidatorIT {
       }
     }
     return false;
+  }
+
+  /**
+   * Turns the stored position into what a run that crashed between its first two offset flushes leaves: the offset
+   * its start-up snapshot stored, which carries {@code "snapshot"} (Debezium 3.5 writes the snapshot kind).
+   */
+  private void leaveAStartUpSnapshotOffset(CdcOptions.OffsetStorage storage) throws Exception {
+    String name = "cdc-test-" + serverId;
+    java.util.function.UnaryOperator<String> asSnapshot = value -> {
+      assertThat(value).startsWith("{").doesNotContain("\"snapshot\"");
+      return "{\"snapshot\":\"INITIAL\"," + value.substring(1);
+    };
+    switch (storage) {
+      case FILE -> {
+        Path file = stateDir.resolve("offsets.dat");
+        java.util.Map<byte[], byte[]> offsets;
+        try (var in = new java.io.ObjectInputStream(Files.newInputStream(file))) {
+          @SuppressWarnings("unchecked")
+          java.util.Map<byte[], byte[]> read = (java.util.Map<byte[], byte[]>) in.readObject();
+          offsets = read;
+        }
+        int changed = 0;
+        for (var entry : offsets.entrySet()) {
+          if (new String(entry.getKey(), java.nio.charset.StandardCharsets.UTF_8).startsWith("[\"" + name + "\"")) {
+            entry.setValue(asSnapshot.apply(new String(entry.getValue(), java.nio.charset.StandardCharsets.UTF_8))
+                .getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            changed++;
+          }
+        }
+        assertThat(changed).isEqualTo(1);
+        try (var out = new java.io.ObjectOutputStream(Files.newOutputStream(file))) {
+          out.writeObject(offsets);
+        }
+        assertThat(StoredPosition.fromFile(file, name)).hasValueSatisfying(p -> assertThat(p.snapshotUnfinished())
+            .as("read as a snapshot's offset").isTrue());
+      }
+      case REDIS -> {
+        String key = "veracache:cdc:" + name + ":offsets";
+        var fields = redisCli.sync().hgetall(key);
+        assertThat(fields).hasSize(1);
+        fields.forEach((field, value) -> redisCli.sync().hset(key, field, asSnapshot.apply(value)));
+      }
+      case JDBC -> {
+        try (Connection c = db.connect();
+             PreparedStatement read = c.prepareStatement("SELECT offset_key, offset_val FROM veracache_cdc_offsets "
+                 + "WHERE offset_key LIKE ?");
+             PreparedStatement write = c.prepareStatement("UPDATE veracache_cdc_offsets SET offset_val = ? "
+                 + "WHERE offset_key = ? AND offset_val = ?")) {
+          read.setString(1, "[\"" + name + "\",%");
+          int changed = 0;
+          try (ResultSet rs = read.executeQuery()) {
+            while (rs.next()) {
+              write.setString(1, asSnapshot.apply(rs.getString(2)));
+              write.setString(2, rs.getString(1));
+              write.setString(3, rs.getString(2));
+              changed += write.executeUpdate();
+            }
+          }
+          assertThat(changed).isPositive();
+        }
+      }
+      default -> throw new IllegalArgumentException(storage.toString());
+    }
   }
 
   /** What an evicted offset key, an emptied offsets table or a new state directory leaves: no stored position. */

@@ -26,6 +26,10 @@ import org.slf4j.LoggerFactory;
  *   <li><b>A declared fresh install flushes nothing</b> ({@link CdcOptions.FirstStartPolicy#ASSUME_FRESH_INSTALL}):
  *       logged and counted. Policy FAIL for a purged position stops the listener, naming what to do.</li>
  *   <li>A duty left by an earlier run is honoured once live, whatever the position.</li>
+ *   <li><b>A stored snapshot offset is no position</b> (R6): Debezium does not resume from an offset its start-up
+ *       snapshot stored but snapshots again at the current position, skipping what changed since; the flush is owed
+ *       before the engine starts, whatever the first-start policy. An earlier run that crashed before its first
+ *       streaming position was flushed leaves one.</li>
  * </ul>
  */
 final class StartingPosition {
@@ -67,6 +71,8 @@ final class StartingPosition {
     }
     if (stored.isEmpty()) {
       startWithoutStoredPosition();
+    } else if (stored.get().snapshotUnfinished()) {
+      startAfterAnUnfinishedSnapshot();
     } else if (stored.get().binlogFile().isPresent()) {
       String file = stored.get().binlogFile().get();
       List<String> onServer = binlogFilesOnServer();
@@ -94,6 +100,23 @@ final class StartingPosition {
     log.warn("listener {}: {}; policy FLUSH_NAMESPACES: starting from the current binlog position and flushing the "
         + "mapped namespaces {} once live, as changes made before may never have been invalidated (declare "
         + "ASSUME_FRESH_INSTALL if nothing was cached before)", options.name(), reason, flush.namespaces());
+  }
+
+  /**
+   * The stored offset is the start-up snapshot's of an earlier run that stopped before a streaming position was
+   * stored: Debezium snapshots again at the current position and skips what changed since that run started, and the
+   * run may have been live (caches filled): flush once live, whatever the first-start policy (a fresh install was only
+   * fresh before that run).
+   */
+  private void startAfterAnUnfinishedSnapshot() {
+    metrics.firstStartsFlushed.increment();
+    String reason = "the stored position in " + state.describe() + " is the start-up snapshot's of an earlier run "
+        + "that stopped before it stored a streaming position; Debezium restarts from the current binlog position";
+    if (flush.duty() == null) {
+      flush.owe(reason);
+    }
+    log.warn("listener {}: {}: flushing the mapped namespaces {} once live, as changes made since that run started "
+        + "are skipped", options.name(), reason, flush.namespaces());
   }
 
   private List<String> binlogFilesOnServer() {

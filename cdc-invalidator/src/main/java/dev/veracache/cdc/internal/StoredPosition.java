@@ -23,11 +23,18 @@ import tools.jackson.databind.json.JsonMapper;
  * {@code file}, {@code pos}, {@code gtids}...; only the entry whose key names this listener counts, as only that one is
  * what Debezium resumes from.
  *
+ * <p>An offset stored while Debezium's start-up snapshot ran (it carries {@code "snapshot"} and no
+ * {@code "snapshot_completed": true}) is not a position Debezium resumes from: it takes a new snapshot at the server's
+ * <em>current</em> position, so every change made since that earlier run started is skipped. A listener stores such an
+ * offset with the first batch after its start and replaces it with a streaming position at the next offset flush; one
+ * that crashed in between (up to {@code offsetFlushInterval} after its first batch) leaves it behind.
+ *
  * <p>Internal: not part of the API; may change in any release.
  *
  * @param binlogFile the binlog file the position names; empty if the stored offset names none
+ * @param snapshotUnfinished the stored offset is one of a start-up snapshot: Debezium does not resume from it
  */
-public record StoredPosition(Optional<String> binlogFile) {
+public record StoredPosition(Optional<String> binlogFile, boolean snapshotUnfinished) {
 
   private static final JsonMapper JSON = JsonMapper.builder().build();
 
@@ -62,11 +69,28 @@ public record StoredPosition(Optional<String> binlogFile) {
     for (Map.Entry<String, String> entry : offsets.entrySet()) {
       if (entry.getValue() != null && namesListener(entry.getKey(), listener)) {
         JsonNode value = JSON.readTree(entry.getValue());
-        return Optional.of(new StoredPosition(value != null && value.hasNonNull("file")
-            ? Optional.of(value.get("file").asString()) : Optional.empty()));
+        if (value == null || !value.isObject()) {
+          return Optional.of(new StoredPosition(Optional.empty(), false));
+        }
+        return Optional.of(new StoredPosition(
+            value.hasNonNull("file") ? Optional.of(value.get("file").asString()) : Optional.empty(),
+            snapshotUnfinished(value)));
       }
     }
     return Optional.empty();
+  }
+
+  /**
+   * Debezium's own test (binlog connectors): a {@code snapshot} entry that is not false, without
+   * {@code snapshot_completed} true. Older versions wrote {@code true}, newer ones the snapshot kind ({@code INITIAL}).
+   */
+  private static boolean snapshotUnfinished(JsonNode value) {
+    JsonNode snapshot = value.get("snapshot");
+    if (snapshot == null || snapshot.isNull() || "false".equalsIgnoreCase(snapshot.asString())) {
+      return false;
+    }
+    JsonNode completed = value.get("snapshot_completed");
+    return completed == null || !"true".equalsIgnoreCase(completed.asString());
   }
 
   /** True if {@code key} is {@code ["<listener>", ...]}. */
