@@ -94,7 +94,10 @@ public final class Invalidation {
     return Long.compareUnsigned(a.floor, b.floor) >= 0 ? a : b;
   }
 
-  /** ARGV of invalidate.lua: floor, tombstone lifetime, kind, drop-any-value. */
+  /** How many arguments {@link #scriptArgs} gives one key. */
+  static final int SCRIPT_ARGS = 4;
+
+  /** ARGV of invalidate.lua for one key: floor, tombstone lifetime, kind, drop-any-value. */
   byte[][] scriptArgs(long tombstoneTtlMillis) {
     return new byte[][] {
         ascii(hasFloor ? Long.toUnsignedString(floor) : "-1"),

@@ -243,11 +243,12 @@ public final class RedisLink implements AutoCloseable {
   }
 
   /**
-   * Runs one script on many keys, pipelined: all commands are written before any reply is awaited, in order, on the
-   * one connection, so per-key order is kept. Waits for every reply (at most the command timeout after the last was
-   * sent); throws the first failure. Not guarded by the breaker: its caller (the CDC listener) retries with backoff.
+   * Runs one script many times, pipelined: all calls are written before any reply is awaited, in order, on the one
+   * connection, so per-key order is kept. Call {@code i} gets the keys {@code keys.get(i)} and the arguments
+   * {@code args.get(i)}. Waits for every reply (at most the command timeout after the last was sent); throws the first
+   * failure. Not guarded by the breaker: its callers (the CDC listener, write-behind) retry or queue.
    */
-  void runPipelined(FenceScript script, List<String> keys, List<byte[][]> args) {
+  void runPipelined(FenceScript script, List<String[]> keys, List<byte[][]> args) {
     try {
       runPipelinedOnce(script, keys, args);
     } catch (RedisNoScriptException e) {
@@ -256,11 +257,11 @@ public final class RedisLink implements AutoCloseable {
     }
   }
 
-  private void runPipelinedOnce(FenceScript script, List<String> keys, List<byte[][]> args) {
+  private void runPipelinedOnce(FenceScript script, List<String[]> keys, List<byte[][]> args) {
     RedisAsyncCommands<String, byte[]> async = connection.async();
     List<RedisFuture<Object>> replies = new ArrayList<>(keys.size());
     for (int i = 0; i < keys.size(); i++) {
-      replies.add(async.evalsha(script.sha1, ScriptOutputType.MULTI, new String[] {keys.get(i)}, args.get(i)));
+      replies.add(async.evalsha(script.sha1, ScriptOutputType.MULTI, keys.get(i), args.get(i)));
     }
     long deadline = System.nanoTime() + commandTimeoutNanos;
     for (RedisFuture<Object> reply : replies) {

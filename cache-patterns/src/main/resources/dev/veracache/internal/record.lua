@@ -41,12 +41,14 @@ end
 -- Whether read_record deleted a key of another type (a script may report it to the client).
 local foreign_type_deleted = false
 
--- The record under KEYS[1], or false when there is none. A key of another type (a hash, a list...) cannot be ours: it
--- is deleted and reported as absent, so one foreign key never blocks the fences (or the CDC listener) on that key.
-local function read_record()
-  local raw = redis.pcall('GET', KEYS[1])
+-- The record under key (default KEYS[1]), or false when there is none. A key of another type (a hash, a list...)
+-- cannot be ours: it is deleted and reported as absent, so one foreign key never blocks the fences (or the CDC
+-- listener) on that key.
+local function read_record(key)
+  key = key or KEYS[1]
+  local raw = redis.pcall('GET', key)
   if type(raw) == 'table' and raw.err then
-    redis.call('DEL', KEYS[1])
+    redis.call('DEL', key)
     foreign_type_deleted = true
     return false
   end
