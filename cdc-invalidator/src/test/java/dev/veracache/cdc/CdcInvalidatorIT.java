@@ -574,6 +574,44 @@ class CdcInvalidatorIT {
     assertThat(logged(Level.WARN, "start-up snapshot")).isTrue();
   }
 
+  /**
+   * A fresh install is only fresh before its first run: a listener declared ASSUME_FRESH_INSTALL that stopped (a crash,
+   * here a hook that throws) before it stored any position leaves none behind, and caches were filled while it ran.
+   * Its next start must not take that as a fresh install again: Debezium snapshots at the current position and skips
+   * the changes made since the first run started.
+   */
+  @Test
+  void aFreshInstallThatStoppedBeforeItStoredAPositionIsNoFreshInstallOnItsNextStart() throws Exception {
+    CdcOptions.Builder options = options().firstStart(CdcOptions.FirstStartPolicy.ASSUME_FRESH_INSTALL);
+    CountDownLatch atFirstBatch = new CountDownLatch(1);
+    CountDownLatch crash = new CountDownLatch(1);
+    RuntimeException crashed = new IllegalStateException("simulated crash before the first batch was acknowledged");
+    CdcInvalidator first = CdcInvalidator.start(options.build(), new CdcHooks() {
+      @Override
+      public void beforeApply(java.util.List<dev.veracache.internal.RedisInvalidator.KeyInvalidation> invalidations) {
+        atFirstBatch.countDown();
+        awaitLatch(crash);
+        throw crashed;
+      }
+    });
+    closeables.push(first);
+    awaitLatch(atFirstBatch); // the engine took its snapshot and handed its first batch: it runs, caches fill
+    redisCli.sync().set(namespace + ":1", "N:-1:"); // a not-found cached while the first run ran
+    sql("INSERT INTO " + table + " VALUES (1, 'S1', 'written while the first run ran', 1)");
+    crash.countDown();
+    await().atMost(WITHIN).until(() -> first.failure() != null);
+    first.close();
+    assertThat(StoredPosition.fromFile(stateDir.resolve("offsets.dat"), "cdc-test-" + serverId))
+        .as("nothing acknowledged, no position stored").isEmpty();
+
+    startListener(options, CdcHooks.NONE);
+    redisCli.sync().set(namespace + ":2", "N:-1:");
+    sql("INSERT INTO " + table + " VALUES (2, 'S2', 'written after the restart', 1)");
+    await().atMost(WITHIN).until(() -> !"N:-1:".equals(redisCli.sync().get(namespace + ":2"))); // it is past this
+    assertThat(redisCli.sync().get(namespace + ":1")).as("the insert of the first run's time dropped its not-found")
+        .isNotEqualTo("N:-1:");
+  }
+
   @Test
   void theMetersFollowTheLiveListenerAndTwoLiveListenersCannotShareANameInOneRegistry() throws Exception {
     CdcInvalidator first = startListener(CdcHooks.NONE);
