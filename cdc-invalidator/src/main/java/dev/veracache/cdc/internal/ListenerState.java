@@ -97,6 +97,12 @@ public abstract class ListenerState implements AutoCloseable {
   /** Deletes the stored position and schema history: the next engine starts from the current binlog position. */
   abstract void deleteStoredPosition();
 
+  /**
+   * Whether a schema history is stored: an engine of this listener ran since the store was new or its position was
+   * deleted (Debezium stores the history in its start-up snapshot, before the first batch is handed over).
+   */
+  abstract boolean hasSchemaHistory();
+
   @Override
   public void close() {}
 
@@ -178,6 +184,16 @@ public abstract class ListenerState implements AutoCloseable {
       }
     }
 
+    @Override
+    boolean hasSchemaHistory() {
+      Path history = directory.resolve("schema-history.dat");
+      try {
+        return Files.isRegularFile(history) && Files.size(history) > 0;
+      } catch (IOException e) {
+        throw new IllegalStateException("cannot read the schema history " + history + ": " + e.getMessage(), e);
+      }
+    }
+
     /** Makes a rename or delete in the directory durable (Linux); where directories cannot be opened, skipped. */
     private void forceDirectory() {
       try (FileChannel channel = FileChannel.open(directory, StandardOpenOption.READ)) {
@@ -237,6 +253,11 @@ public abstract class ListenerState implements AutoCloseable {
     @Override
     void deleteStoredPosition() {
       call("delete " + offsetsKey + " and " + historyKey, () -> connection().sync().del(offsetsKey, historyKey));
+    }
+
+    @Override
+    boolean hasSchemaHistory() {
+      return call("read " + historyKey, () -> connection().sync().exists(historyKey)) > 0;
     }
 
     private synchronized StatefulRedisConnection<String, String> connection() {
@@ -382,6 +403,22 @@ public abstract class ListenerState implements AutoCloseable {
       } catch (SQLException e) {
         throw failure("delete the stored position from " + JDBC_OFFSETS_TABLE + " and "
             + JDBC_SCHEMA_HISTORY_TABLE, e);
+      }
+    }
+
+    /** Any row: Debezium's JDBC history has no listener column (one JDBC-stored listener per database). */
+    @Override
+    boolean hasSchemaHistory() {
+      try (Connection c = database.open()) {
+        if (!tableExists(c, JDBC_SCHEMA_HISTORY_TABLE)) {
+          return false;
+        }
+        try (Statement s = c.createStatement();
+             ResultSet rs = s.executeQuery("SELECT 1 FROM " + JDBC_SCHEMA_HISTORY_TABLE + " LIMIT 1")) {
+          return rs.next();
+        }
+      } catch (SQLException e) {
+        throw failure("read the schema history from " + JDBC_SCHEMA_HISTORY_TABLE, e);
       }
     }
 

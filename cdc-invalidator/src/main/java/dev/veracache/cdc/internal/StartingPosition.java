@@ -24,7 +24,8 @@ import org.slf4j.LoggerFactory;
  *       one (FLUSH_AND_RESTART) the flush duty is stored before an engine starts from the current position, and the
  *       purged position is deleted only after that; a listener stopped in between still owes the flush.</li>
  *   <li><b>A declared fresh install flushes nothing</b> ({@link CdcOptions.FirstStartPolicy#ASSUME_FRESH_INSTALL}):
- *       logged and counted. Policy FAIL for a purged position stops the listener, naming what to do.</li>
+ *       logged and counted. Only a first run is fresh: a schema history in the store (an earlier engine ran, then
+ *       stopped before its first acknowledged batch, or the position was lost) makes it flush. Policy FAIL for a purged position stops the listener, naming what to do.</li>
  *   <li>A duty left by an earlier run is honoured once live, whatever the position.</li>
  *   <li><b>A stored snapshot offset is no position</b> (R6): Debezium does not resume from an offset its start-up
  *       snapshot stored but snapshots again at the current position, skipping what changed since; the flush is owed
@@ -86,6 +87,19 @@ final class StartingPosition {
 
   /** A first start, or a lost position: flush once live (the duty stored first), unless a fresh install is declared. */
   private void startWithoutStoredPosition() {
+    if (options.firstStartPolicy() == CdcOptions.FirstStartPolicy.ASSUME_FRESH_INSTALL && state.hasSchemaHistory()) {
+      // A fresh install is only fresh before its first run: this one's engine ran (it stored a schema history) and
+      // stopped before its first batch was acknowledged, or its position was lost since. Caches may have filled.
+      metrics.firstStartsFlushed.increment();
+      String reason = "no stored position in " + state.describe() + " but a schema history of an earlier run (it "
+          + "stopped before it stored a position, or the position was lost)";
+      if (flush.duty() == null) {
+        flush.owe(reason);
+      }
+      log.warn("listener {}: {}; ASSUME_FRESH_INSTALL only holds for a first run: starting from the current binlog "
+          + "position and flushing the mapped namespaces {} once live", options.name(), reason, flush.namespaces());
+      return;
+    }
     if (options.firstStartPolicy() == CdcOptions.FirstStartPolicy.ASSUME_FRESH_INSTALL) {
       metrics.firstStartsAssumedFresh.increment();
       log.info("listener {}: no stored position in {}; policy ASSUME_FRESH_INSTALL: starting from the current binlog "

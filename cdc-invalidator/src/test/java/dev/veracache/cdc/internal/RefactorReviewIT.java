@@ -79,6 +79,11 @@ class RefactorReviewIT {
 
     @Override
     void deleteStoredPosition() {}
+
+    @Override
+    boolean hasSchemaHistory() {
+      return false;
+    }
   }
 
   @Test
