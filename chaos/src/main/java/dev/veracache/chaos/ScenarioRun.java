@@ -209,11 +209,13 @@ final class ScenarioRun {
   private Report check(int staleKeys) throws SQLException {
     int lostWrites = LostWrites.find(history, workload, label).size();
     Duration window = Duration.ofMillis(scenario.windowMillis());
-    Report report = Checker.check(label, history, window, staleKeys, lostWrites)
+    Report report = Checker.check(label, history, window, staleKeys, lostWrites,
+        !scenario.fault().kind().loadsFromReplica())
         .withFaultMeasures(context.measures.result());
     if (!strategy.baseline && report.staleReads() > 0) {
       log.warn("{}: stale reads (first per key, with the key's writes around them):\n  {}", label,
-          String.join("\n  ", Checker.describeStaleReads(history, window, 10)));
+          String.join("\n  ", Checker.describeStaleReads(history, window, 10,
+              !scenario.fault().kind().loadsFromReplica())));
     }
     return report;
   }

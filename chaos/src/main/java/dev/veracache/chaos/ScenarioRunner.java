@@ -7,11 +7,13 @@ import dev.veracache.chaos.scenario.Scenario.Strategy;
 import dev.veracache.chaos.strategy.StrategyRegistry;
 import dev.veracache.chaos.strategy.StrategyRegistry.InstanceFactory;
 import dev.veracache.chaos.workload.Workload;
+import dev.veracache.stack.DatabaseReplica;
 import dev.veracache.stack.DatabaseServer;
 import dev.veracache.stack.EmbeddedStack;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -27,6 +29,7 @@ public final class ScenarioRunner {
 
   private static final Logger log = LoggerFactory.getLogger(ScenarioRunner.class);
   private static final AtomicInteger RUNS = new AtomicInteger();
+  private static final Duration REPLICA_CATCH_UP = Duration.ofSeconds(30);
 
   private ScenarioRunner() {}
 
@@ -54,7 +57,7 @@ public final class ScenarioRunner {
     String id = ProcessHandle.current().pid() + "_" + run;
     String label = scenario.race() + " " + scenario.title() + " / " + strategy.label + " (seed " + seed + ")";
     log.info("running {}", label);
-    Workload workload = new Workload(stack.database(), "chaos_" + id, scenario);
+    Workload workload = workload(stack, scenario, "chaos_" + id);
     try {
       var report = StrategyRegistry.runsCacheInstances(strategy)
           ? new ScenarioRun(stack, scenario, strategy, workload, "chaos" + id, 7100 + run, label, seed, factory).run()
@@ -63,6 +66,24 @@ public final class ScenarioRunner {
     } finally {
       dropTables(stack.database(), workload.table);
     }
+  }
+
+  /**
+   * The run's rows; with a replica to load from (REPLICA_LAG), started before the tables (it holds what is committed
+   * after it started) and caught up with them before the run.
+   */
+  private static Workload workload(EmbeddedStack stack, Scenario scenario, String table) throws SQLException {
+    if (!scenario.fault().kind().loadsFromReplica()) {
+      return new Workload(stack.database(), table, scenario);
+    }
+    DatabaseReplica replica = stack.databaseReplica();
+    replica.resumeApplying(); // an earlier run that failed may have left it stopped
+    Workload workload = new Workload(stack.database(), replica, table, scenario);
+    if (!replica.awaitCaughtUp(REPLICA_CATCH_UP)) {
+      dropTables(stack.database(), table);
+      throw new IllegalStateException(replica + " did not apply the table " + table + " within " + REPLICA_CATCH_UP);
+    }
+    return workload;
   }
 
   private static void dropTables(DatabaseServer db, String table) {

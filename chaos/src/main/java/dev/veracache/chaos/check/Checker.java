@@ -43,6 +43,16 @@ public final class Checker {
    */
   public static Report check(String scenario, History history, Duration window, int staleAfterQuiescence,
       int lostWrites) {
+    return check(scenario, history, window, staleAfterQuiescence, lostWrites, true);
+  }
+
+  /**
+   * As {@link #check(String, History, Duration, int, int)}; with {@code judgeLoadedReads} false, reads the loader
+   * answered (level DATABASE) are answered but not judged: the loader reads a replica that may lag on purpose
+   * (REPLICA_LAG), so its answers are the replica's, and what is judged is what the cache answered.
+   */
+  public static Report check(String scenario, History history, Duration window, int staleAfterQuiescence,
+      int lostWrites, boolean judgeLoadedReads) {
     long w = window.toNanos();
     Map<String, List<History.Write>> writesByKey = new HashMap<>();
     for (History.Write write : history.writes()) {
@@ -111,6 +121,9 @@ public final class Checker {
           }
         }
       }
+      if (!judgeLoadedReads && read.level() == History.Level.DATABASE) {
+        continue;
+      }
       List<History.Write> keyWrites = writesByKey.getOrDefault(read.key(), List.of());
       if (!keyWrites.isEmpty() && keyWrites.get(0).commitNanos() < start - w) {
         judged++;
@@ -158,6 +171,12 @@ public final class Checker {
    * the log of a run that was not as expected: times in ms from the first read.
    */
   public static List<String> describeStaleReads(History history, Duration window, int limit) {
+    return describeStaleReads(history, window, limit, true);
+  }
+
+  /** As {@link #describeStaleReads(History, Duration, int)}, skipping loader-answered reads unless judged. */
+  public static List<String> describeStaleReads(History history, Duration window, int limit,
+      boolean judgeLoadedReads) {
     long w = window.toNanos();
     Map<String, List<History.Write>> writesByKey = new HashMap<>();
     for (History.Write write : history.writes()) {
@@ -173,7 +192,8 @@ public final class Checker {
       if (lines.size() >= limit) {
         break;
       }
-      if (read.level() == History.Level.FAILED || described.contains(read.key())) {
+      if (read.level() == History.Level.FAILED || described.contains(read.key())
+          || !judgeLoadedReads && read.level() == History.Level.DATABASE) {
         continue;
       }
       List<History.Write> writes = writesByKey.getOrDefault(read.key(), List.of());

@@ -35,6 +35,7 @@ public final class FaultRegistry {
     FAULTS.put(FaultKind.LISTENER_PAUSE, ListenerFaults.Pause::new);
     FAULTS.put(FaultKind.DB_RESTART, DatabaseFaults.Restart::new);
     FAULTS.put(FaultKind.TRUNCATE, DatabaseFaults.Truncate::new);
+    FAULTS.put(FaultKind.REPLICA_LAG, DatabaseFaults.ReplicaLag::new);
     // The write-behind run kills its own processes and restarts its broker (the write-behind strategies are the only
     // ones of PROCESS_KILL and BROKER_RESTART, and run no cache instances): nothing to inject into a cache run.
     FAULTS.put(FaultKind.PROCESS_KILL, NoFault::new);

@@ -50,6 +50,14 @@ public enum FaultKind {
    * and loads that older snapshot: acknowledged invalidations are lost and old values reappear (R15).
    */
   REDIS_OLD_SNAPSHOT(true, Detection.NOTICE_REDIS_FAULT),
+  /**
+   * Every load reads a replica of the database ({@code EmbeddedStack.databaseReplica()}), which stops applying the
+   * primary's commits for the fault's span and then catches up. A load during the lag answers the old row (or "not
+   * found" for a row inserted since) after the change was committed and invalidated: only a fill that checks the
+   * change's version keeps it out of the cache. Reads the loader answered are the replica's, not the cache's, so they
+   * are not judged stale; what the cache answers is.
+   */
+  REPLICA_LAG(true, Detection.OWN_INVALIDATION),
   /** {@code TRUNCATE TABLE} of the workload's table when the fault starts; later writes insert the rows again (R16). */
   TRUNCATE(true, Detection.OWN_INVALIDATION),
   /**
@@ -71,6 +79,11 @@ public enum FaultKind {
   FaultKind(boolean timed, Detection detection) {
     this.timed = timed;
     this.detection = detection;
+  }
+
+  /** Whether the workload's loads read the database's replica (REPLICA_LAG) instead of the database. */
+  public boolean loadsFromReplica() {
+    return this == REPLICA_LAG;
   }
 
   /** A fault that holds fills, replies or sets until a newer write overtook them (the race catalogue's R1-R14). */

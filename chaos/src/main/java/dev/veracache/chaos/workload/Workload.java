@@ -54,10 +54,18 @@ public final class Workload {
 
   public final String table;
   private final DatabaseServer db;
+  /** What {@link #load} reads: the database, or a replica of it (REPLICA_LAG). */
+  private final DatabaseServer loadsFrom;
   private final Scenario scenario;
 
   public Workload(DatabaseServer db, String table, Scenario scenario) throws SQLException {
+    this(db, db, table, scenario);
+  }
+
+  /** Writes and version checks go to {@code db}; the caches' loads ({@link #load}) read {@code loadsFrom}. */
+  public Workload(DatabaseServer db, DatabaseServer loadsFrom, String table, Scenario scenario) throws SQLException {
     this.db = db;
+    this.loadsFrom = loadsFrom;
     this.table = table;
     this.scenario = scenario;
     int keys = scenario.workload().keys();
@@ -95,10 +103,10 @@ public final class Workload {
     return keys;
   }
 
-  /** The committed version behind a cache key, or {@link History#NOT_FOUND}. */
+  /** The version behind a cache key in the database loads read (a replica may lag), or {@link History#NOT_FOUND}. */
   public long load(String cacheKey) throws SQLException {
     String column = cacheKey.startsWith("k") ? "k" : "sku";
-    try (Connection c = db.connect();
+    try (Connection c = loadsFrom.connect();
          PreparedStatement ps = c.prepareStatement("SELECT version FROM " + table + " WHERE " + column + " = ?")) {
       ps.setString(1, cacheKey);
       try (ResultSet rs = ps.executeQuery()) {
