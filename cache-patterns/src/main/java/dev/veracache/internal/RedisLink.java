@@ -253,7 +253,12 @@ public final class RedisLink implements AutoCloseable {
       runPipelinedOnce(script, keys, args);
     } catch (RedisNoScriptException e) {
       control(() -> commands.scriptLoad(script.source));
-      runPipelinedOnce(script, keys, args);
+      try {
+        runPipelinedOnce(script, keys, args);
+      } catch (RedisNoScriptException again) {
+        // Flushed again between the load and the rerun: a failure the caller retries, like any other.
+        throw classify(again);
+      }
     }
   }
 
