@@ -60,7 +60,7 @@ class LaggingReplicaIT {
   @BeforeEach
   void setUp(EmbeddedStack stack) throws Exception {
     primary = stack.database();
-    replica = stack.databaseReplica(); // before the table: the replica holds what is committed after it started
+    replica = stack.databaseReplica();
     int n = SEQUENCE.incrementAndGet();
     table = "replica_product_" + n;
     namespace = "replica" + n;

@@ -4,8 +4,8 @@ import java.time.Duration;
 
 /**
  * A read replica of the stack's database ({@link EmbeddedStack#databaseReplica()}): a second MariaDB that applies the
- * primary's binlog (GTID replication), for loaders that read from a replica. It replicates what the primary commits
- * after the replica started: create the tables it needs after {@link EmbeddedStack#databaseReplica()}.
+ * primary's binlog (GTID replication), for loaders that read from a replica. It starts from a consistent dump of the
+ * primary's database, then applies what the primary commits.
  *
  * <p>Lag on demand: {@link #stopApplying()} stops its SQL thread (the primary's events still arrive, none is applied),
  * {@link #resumeApplying()} starts it again, {@link #awaitCaughtUp(Duration)} waits until it applied everything the

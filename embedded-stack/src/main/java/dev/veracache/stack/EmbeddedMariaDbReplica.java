@@ -1,5 +1,8 @@
 package dev.veracache.stack;
 
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -7,18 +10,25 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
- * An embedded MariaDB that replicates the stack's embedded primary ({@link DatabaseReplica}): its own server id, GTID
- * replication from the primary's position at its first start (so it holds what is committed after that), the
- * replication settings kept in its data directory across restarts. Nothing stops a client from writing to it (grant
+ * An embedded MariaDB that replicates the stack's embedded primary ({@link DatabaseReplica}): its own server id, at
+ * its first start a consistent dump of the primary's database loaded and GTID replication from the dump's position,
+ * the replication settings kept in its data directory across restarts. Nothing stops a client from writing to it (grant
  * tables are off, as on the primary): a write there is a test's own divergence.
  */
 final class EmbeddedMariaDbReplica extends EmbeddedMariaDbServer implements DatabaseReplica {
 
   static final int SERVER_ID = 2;
   private static final Duration IO_THREAD_TIMEOUT = Duration.ofSeconds(30);
+  private static final Duration DUMP_TIMEOUT = Duration.ofMinutes(2);
+  /** The line {@code --master-data=2 --gtid} writes: {@code -- SET GLOBAL gtid_slave_pos='0-1-42';}. */
+  private static final Pattern DUMP_POSITION = Pattern.compile("gtid_slave_pos\\s*=\\s*'([^']*)'");
 
   private final EmbeddedMariaDbServer primary;
   private boolean replicating;
@@ -28,24 +38,13 @@ final class EmbeddedMariaDbReplica extends EmbeddedMariaDbServer implements Data
     this.primary = primary;
   }
 
-  /**
-   * The primary's tables made before the replica started are not on it: a change to one stops replication with
-   * "table doesn't exist" (1146) or "row not found" (1032), and the stack is shared by many tests. Such events are
-   * skipped (and "exists already", 1050, 1051, 1062, for the same tables); tables created after the replica started
-   * replicate exactly.
-   */
-  @Override
-  List<String> extraArgs() {
-    return List.of("--slave-skip-errors=1032,1050,1051,1062,1146");
-  }
-
   @Override
   long startProcess() {
     long pid = super.startProcess();
     if (!replicating) {
       try {
-        startReplication();
-      } catch (SQLException e) {
+        startReplication(copyPrimary());
+      } catch (SQLException | IOException e) {
         throw new IllegalStateException("MariaDB replica on port " + port + ": cannot replicate " + primary + ": "
             + e.getMessage(), e);
       }
@@ -54,9 +53,62 @@ final class EmbeddedMariaDbReplica extends EmbeddedMariaDbServer implements Data
     return pid;
   }
 
-  /** From the primary's current GTID position, then waits until the IO thread is connected. */
-  private void startReplication() throws SQLException {
-    String position = primaryPosition();
+  /**
+   * Loads a consistent dump of the primary's database ({@code mariadb-dump --single-transaction --gtid}) and returns
+   * the GTID position it was taken at: the stack is shared, and a change to a table the replica does not have stops
+   * replication ("table doesn't exist" on a row event cannot be skipped).
+   */
+  private String copyPrimary() throws IOException, SQLException {
+    Path dump = dir.resolve("primary.sql");
+    List<String> client = primary.clientCommand();
+    Path binaries = Path.of(client.get(0)).getParent();
+    List<String> command = new ArrayList<>(List.of(binaries.resolve("mariadb-dump").toString(),
+        "--host=" + primary.host(), "--port=" + primary.port(), "--user=" + primary.user(), "--skip-ssl",
+        "--single-transaction", "--gtid", "--master-data=2", "--routines", "--databases", primary.databaseName()));
+    run(new ProcessBuilder(command).redirectOutput(dump.toFile()), "mariadb-dump of " + primary);
+    String position = null;
+    for (String line : Files.readAllLines(dump, StandardCharsets.UTF_8)) {
+      Matcher m = DUMP_POSITION.matcher(line);
+      if (m.find()) {
+        position = m.group(1);
+        break;
+      }
+    }
+    if (position == null) {
+      throw new IOException("the dump " + dump + " names no GTID position (no gtid_slave_pos line)");
+    }
+    List<String> load = new ArrayList<>(List.of(binaries.resolve("mariadb").toString(), "--host=127.0.0.1",
+        "--port=" + port, "--user=" + user(), "--skip-ssl", "--init-command=SET SESSION sql_log_bin = 0"));
+    run(new ProcessBuilder(load).redirectInput(dump.toFile()), "loading the dump into " + this);
+    Files.delete(dump);
+    return position;
+  }
+
+  private void run(ProcessBuilder builder, String what) throws IOException {
+    builder.environment().remove("MYSQL_PWD");
+    if (!primary.password().isEmpty()) {
+      builder.environment().put("MYSQL_PWD", primary.password());
+    }
+    Path errors = dir.resolve("client-errors.txt");
+    Process process = builder.redirectError(errors.toFile()).start();
+    try {
+      if (!process.waitFor(DUMP_TIMEOUT.toSeconds(), TimeUnit.SECONDS)) {
+        process.destroyForcibly();
+        throw new IOException(what + " did not finish within " + DUMP_TIMEOUT);
+      }
+    } catch (InterruptedException e) {
+      process.destroyForcibly();
+      Thread.currentThread().interrupt();
+      throw new IOException(what + " interrupted", e);
+    }
+    if (process.exitValue() != 0) {
+      throw new IOException(what + " exited with code " + process.exitValue() + ": "
+          + Files.readString(errors, StandardCharsets.UTF_8).trim());
+    }
+  }
+
+  /** From {@code position} (the dump's), then waits until both replication threads run. */
+  private void startReplication(String position) throws SQLException {
     try (Connection c = connectToServer(); Statement s = c.createStatement()) {
       s.execute("STOP SLAVE");
       s.execute("SET GLOBAL gtid_slave_pos = '" + position + "'");

