@@ -69,8 +69,7 @@ public final class ScenarioRunner {
   }
 
   /**
-   * The run's rows; with a replica to load from (REPLICA_LAG), started before the tables (it holds what is committed
-   * after it started) and caught up with them before the run.
+   * The run's rows; with a replica to load from (REPLICA_LAG), caught up with them before the run.
    */
   private static Workload workload(EmbeddedStack stack, Scenario scenario, String table) throws SQLException {
     if (!scenario.fault().kind().loadsFromReplica()) {
