@@ -612,6 +612,51 @@ class CdcInvalidatorIT {
         .isNotEqualTo("N:-1:");
   }
 
+  /**
+   * As {@link #aFreshInstallThatStoppedBeforeItStoredAPositionIsNoFreshInstallOnItsNextStart} in every storage: the
+   * schema history that shows the earlier run is read from the store the engine wrote it to (a file, a Redis key, the
+   * JDBC table). The JDBC history table is emptied first, so that the first run is a fresh install there too.
+   */
+  @org.junit.jupiter.params.ParameterizedTest
+  @org.junit.jupiter.params.provider.EnumSource(CdcOptions.OffsetStorage.class)
+  void aFreshInstallThatStoppedBeforeItStoredAPositionFlushesOnItsNextStartInEveryStorage(
+      CdcOptions.OffsetStorage storage) throws Exception {
+    if (storage == CdcOptions.OffsetStorage.JDBC) {
+      try (Connection c = db.connect(); Statement s = c.createStatement()) {
+        s.execute("DROP TABLE IF EXISTS veracache_cdc_schema_history");
+      }
+    }
+    String password = storage == CdcOptions.OffsetStorage.JDBC ? "any-password-skip-grant-tables" : db.password();
+    CdcOptions.Builder options = options().database(db.host(), db.port(), db.user(), password).offsetStorage(storage)
+        .firstStart(CdcOptions.FirstStartPolicy.ASSUME_FRESH_INSTALL);
+    CountDownLatch atFirstBatch = new CountDownLatch(1);
+    CountDownLatch crash = new CountDownLatch(1);
+    CdcInvalidator first = CdcInvalidator.start(options.build(), new CdcHooks() {
+      @Override
+      public void beforeApply(java.util.List<dev.veracache.internal.RedisInvalidator.KeyInvalidation> invalidations) {
+        atFirstBatch.countDown();
+        awaitLatch(crash);
+        throw new IllegalStateException("simulated crash before the first batch was acknowledged");
+      }
+    });
+    closeables.push(first);
+    awaitLatch(atFirstBatch);
+    assertThat(counter("veracache.cdc.first.starts", "action", "assumed_fresh")).as("the first run").isEqualTo(1);
+    redisCli.sync().set(namespace + ":1", "N:-1:"); // a not-found cached while the first run ran
+    sql("INSERT INTO " + table + " VALUES (1, 'S1', 'written while the first run ran', 1)");
+    crash.countDown();
+    await().atMost(WITHIN).until(() -> first.failure() != null);
+    first.close();
+
+    startListener(options, CdcHooks.NONE);
+    redisCli.sync().set(namespace + ":2", "N:-1:");
+    sql("INSERT INTO " + table + " VALUES (2, 'S2', 'written after the restart', 1)");
+    await().atMost(WITHIN).until(() -> !"N:-1:".equals(redisCli.sync().get(namespace + ":2")));
+    assertThat(redisCli.sync().get(namespace + ":1")).as("the insert of the first run's time dropped its not-found")
+        .isNotEqualTo("N:-1:");
+    assertThat(counter("veracache.cdc.first.starts", "action", "flushed")).isEqualTo(1);
+  }
+
   @Test
   void theMetersFollowTheLiveListenerAndTwoLiveListenersCannotShareANameInOneRegistry() throws Exception {
     CdcInvalidator first = startListener(CdcHooks.NONE);
