@@ -108,9 +108,12 @@ final class WorkloadThreads {
       RunContext.beginOperation();
       try {
         long version = cache.read(key);
-        history.read(key, version, start, System.nanoTime(), instance, RunContext.endRead());
+        long end = System.nanoTime();
+        History.Level level = RunContext.endRead();
+        history.read(key, version, start, end, instance, level, RunContext.loaderAnswer());
       } catch (Exception e) {
         RunContext.endRead();
+        RunContext.loaderAnswer();
         history.read(key, History.NOT_FOUND, start, System.nanoTime(), instance, History.Level.FAILED);
       } finally {
         context.endOperation();

@@ -48,8 +48,9 @@ public final class Checker {
 
   /**
    * As {@link #check(String, History, Duration, int, int)}; with {@code judgeLoadedReads} false, reads the loader
-   * answered (level DATABASE) are answered but not judged: the loader reads a replica that may lag on purpose
-   * (REPLICA_LAG), so its answers are the replica's, and what is judged is what the cache answered.
+   * answered (level DATABASE, with the answer its own loader run returned) are answered but not judged: the loader
+   * reads a replica that may lag on purpose (REPLICA_LAG), so its answers are the replica's, and what is judged is what
+   * the cache answered, including a read that ran the loader and then answered something else.
    */
   public static Report check(String scenario, History history, Duration window, int staleAfterQuiescence,
       int lostWrites, boolean judgeLoadedReads) {
@@ -121,7 +122,7 @@ public final class Checker {
           }
         }
       }
-      if (!judgeLoadedReads && read.level() == History.Level.DATABASE) {
+      if (!judgeLoadedReads && answeredByItsLoader(read)) {
         continue;
       }
       List<History.Write> keyWrites = writesByKey.getOrDefault(read.key(), List.of());
@@ -193,7 +194,7 @@ public final class Checker {
         break;
       }
       if (read.level() == History.Level.FAILED || described.contains(read.key())
-          || !judgeLoadedReads && read.level() == History.Level.DATABASE) {
+          || !judgeLoadedReads && answeredByItsLoader(read)) {
         continue;
       }
       List<History.Write> writes = writesByKey.getOrDefault(read.key(), List.of());
@@ -215,6 +216,16 @@ public final class Checker {
       lines.add(line.toString());
     }
     return lines;
+  }
+
+  /**
+   * A read the loader answered: level DATABASE, and its answer is what its own loader run returned (or that was not
+   * recorded). A read that ran the loader and then answered another version (from L1 or L2, say after a refused fill)
+   * is the cache's answer, and is judged.
+   */
+  private static boolean answeredByItsLoader(History.Read read) {
+    return read.level() == History.Level.DATABASE
+        && (read.loaded() == History.NO_LOAD || read.loaded() == read.version());
   }
 
   private static double ms(long nanos) {

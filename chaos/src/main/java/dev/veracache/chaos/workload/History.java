@@ -14,6 +14,8 @@ public final class History {
 
   /** The version a read returns when the row was not found. */
   public static final long NOT_FOUND = -1;
+  /** A read that ran no loader, or whose loader's answer was not recorded. */
+  public static final long NO_LOAD = Long.MIN_VALUE;
 
   /**
    * Where a read was answered from. L1 when neither Redis nor the database gave this read its answer (a single-flight
@@ -22,8 +24,20 @@ public final class History {
    */
   public enum Level { CACHE, L1, L2, DATABASE, FAILED }
 
-  /** A read. {@code version} is {@link #NOT_FOUND} for "not found", meaningless when {@code level} is FAILED. */
-  public record Read(String key, long version, long startNanos, long endNanos, int instance, Level level) {}
+  /**
+   * A read. {@code version} is {@link #NOT_FOUND} for "not found", meaningless when {@code level} is FAILED.
+   * {@code loaded} is what this read's own loader run answered last (a version or {@link #NOT_FOUND}), or
+   * {@link #NO_LOAD} when it ran none or nobody recorded it: a read that ran the loader and then answered something
+   * else answered from the cache, whatever its level says.
+   */
+  public record Read(String key, long version, long startNanos, long endNanos, int instance, Level level,
+      long loaded) {
+
+    /** A read whose loader answer was not recorded (hand-made histories). */
+    public Read(String key, long version, long startNanos, long endNanos, int instance, Level level) {
+      this(key, version, startNanos, endNanos, instance, level, NO_LOAD);
+    }
+  }
 
   /**
    * A committed write of a cache key: afterwards the row has {@code version}, or is gone ({@code deleted}; a delete
@@ -57,6 +71,11 @@ public final class History {
 
   public void read(String key, long version, long startNanos, long endNanos, int instance, Level level) {
     reads.add(new Read(key, version, startNanos, endNanos, instance, level));
+  }
+
+  /** A read that ran the loader, which answered {@code loaded} ({@link #NO_LOAD}: it ran none). */
+  public void read(String key, long version, long startNanos, long endNanos, int instance, Level level, long loaded) {
+    reads.add(new Read(key, version, startNanos, endNanos, instance, level, loaded));
   }
 
   public void write(String key, long version, long commitNanos) {

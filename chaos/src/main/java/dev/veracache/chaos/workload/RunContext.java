@@ -33,6 +33,8 @@ import java.util.concurrent.TimeUnit;
 public final class RunContext {
 
   private static final ThreadLocal<History.Level> LEVEL = new ThreadLocal<>();
+  /** What the loader answered last within the calling thread's read in progress (a version or NOT_FOUND). */
+  private static final ThreadLocal<Long> LOADER_ANSWER = new ThreadLocal<>();
   /** Whether the race injections hold this thread's fills and sets (see racingReadersPerInstance, racingWriters). */
   private static final ThreadLocal<Boolean> RACING = ThreadLocal.withInitial(() -> Boolean.TRUE);
   /**
@@ -248,6 +250,14 @@ public final class RunContext {
 
   public static void beginRead() {
     LEVEL.set(History.Level.L1);
+    LOADER_ANSWER.remove();
+  }
+
+  /** What the loader answered last within the calling thread's read, {@link History#NO_LOAD} if it ran none; clears. */
+  public static long loaderAnswer() {
+    Long answer = LOADER_ANSWER.get();
+    LOADER_ANSWER.remove();
+    return answer == null ? History.NO_LOAD : answer;
   }
 
   public static History.Level endRead() {
@@ -272,6 +282,9 @@ public final class RunContext {
         Thread.sleep(scenario.workload().loadDelayMillis()); // the injected slow query (R9)
       }
       long version = workload.load(key);
+      if (LEVEL.get() != null) {
+        LOADER_ANSWER.set(version);
+      }
       if (version != History.NOT_FOUND && OWED_AT_OPERATION_END.get() != null) {
         LOADED.set(new LoadedVersion(key, version));
       }

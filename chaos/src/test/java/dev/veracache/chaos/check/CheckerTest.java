@@ -171,4 +171,22 @@ class CheckerTest {
     assertThat(r.readsByLevel()).containsEntry(History.Level.L1, 1).containsEntry(History.Level.DATABASE, 1)
         .containsEntry(History.Level.FAILED, 1);
   }
+
+  /**
+   * REPLICA_LAG exempts the replica's answers, not the cache's: a read attributed to DATABASE (it ran the loader) whose
+   * answer is not what its loader returned was answered from L1 or L2, and is judged like one.
+   */
+  @Test
+  void aReadThatRanTheLoaderButAnsweredSomethingElseIsJudgedWhenLoadedReadsAreNot() {
+    History h = new History();
+    h.write("k", 2, 100 * MS);
+    h.read("k", 1, 500 * MS, 501 * MS, 0, History.Level.DATABASE, 1); // the lagging replica said v1: exempt
+    h.read("k", 1, 500 * MS, 501 * MS, 1, History.Level.DATABASE, 2); // the replica said v2, the cache answered v1
+    h.read("k", 1, 500 * MS, 501 * MS, 2, History.Level.DATABASE, History.NOT_FOUND); // not what it loaded either
+    h.read("k", 1, 500 * MS, 501 * MS, 3, History.Level.DATABASE); // not recorded: exempt, as before
+    h.read("k", 1, 500 * MS, 501 * MS, 3, History.Level.L1); // the cache's answer: judged
+    assertThat(Checker.check("s", h, W, 0, 0, false).staleReads()).isEqualTo(3);
+    assertThat(Checker.describeStaleReads(h, W, 10, false)).singleElement().asString().contains("instance 1");
+    assertThat(Checker.check("s", h, W, 0, 0, true).staleReads()).isEqualTo(5);
+  }
 }
