@@ -8,11 +8,6 @@ import dev.veracache.cdc.testing.CdcHooks;
 import dev.veracache.internal.RedisInvalidator.KeyInvalidation;
 import dev.veracache.stack.EmbeddedStack;
 import dev.veracache.stack.StackConfig;
-import io.lettuce.core.ClientOptions;
-import io.lettuce.core.RedisClient;
-import io.lettuce.core.TrackingArgs;
-import io.lettuce.core.api.StatefulRedisConnection;
-import io.lettuce.core.protocol.ProtocolVersion;
 import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.Timer;
@@ -21,12 +16,10 @@ import io.micrometer.core.instrument.distribution.CountAtBucket;
 import io.micrometer.core.instrument.distribution.DistributionStatisticConfig;
 import io.micrometer.core.instrument.distribution.HistogramSnapshot;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
-import java.sql.PreparedStatement;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -36,8 +29,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.locks.LockSupport;
 
 /**
  * Commit-to-invalidation latency and bulk throughput of the CDC listener on the embedded stack. Not a JMH benchmark:
@@ -45,6 +36,9 @@ import java.util.concurrent.locks.LockSupport;
  * moment a RESP3 tracking push for that key arrives at a separate client. That push is what makes every instance's L1
  * drop the key, so "commit to L2 invalidated" and "commit to L1 dropped" are the same instant plus the push's own
  * delivery (measured separately on this 2-core VM at 0.5 ms p50).
+ *
+ * <p>The writer and the push clock run in a child JVM ({@link CdcLoadGenerator}), so that this JVM holds the listener
+ * alone; {@code System.nanoTime} is one clock for every process on Linux ({@code CLOCK_MONOTONIC}).
  *
  * <p>Each change's way is split at the moment the listener is about to send its batch to Redis (the
  * {@link CdcHooks#beforeApply} seam records when each key got there), and the listener's own stage meters
@@ -54,7 +48,8 @@ import java.util.concurrent.locks.LockSupport;
  *
  * <p>Args: rate (row changes per second, default 1000), seconds (default 15), bulk rows (default 100000), max batch
  * size (default: the listener's). System properties {@code cdc.bench.pollMs} and {@code cdc.bench.offsetFlushMs} set
- * the listener's poll and offset flush intervals (default: the listener's defaults).
+ * the listener's poll and offset flush intervals (default: the listener's defaults), {@code cdc.bench.warmupSeconds}
+ * the unmeasured warm-up at the steady rate before the measured phase (default 5).
  */
 public final class CdcLatencyBenchmark {
 
@@ -90,15 +85,13 @@ public final class CdcLatencyBenchmark {
 
   private final EmbeddedStack stack;
   private final SimpleMeterRegistry registry;
-  private final PushClock clock;
   /** When each key reached the listener's send to Redis (the beforeApply seam), nanoTime. */
   private final ConcurrentHashMap<String, Long> sentAt = new ConcurrentHashMap<>();
   private final List<String> report = new ArrayList<>();
 
-  private CdcLatencyBenchmark(EmbeddedStack stack, SimpleMeterRegistry registry, PushClock clock) {
+  private CdcLatencyBenchmark(EmbeddedStack stack, SimpleMeterRegistry registry) {
     this.stack = stack;
     this.registry = registry;
-    this.clock = clock;
   }
 
   public static void main(String[] args) throws Exception {
@@ -129,8 +122,7 @@ public final class CdcLatencyBenchmark {
         options.offsetFlushInterval(Duration.ofMillis(Long.getLong("cdc.bench.offsetFlushMs")));
       }
       CdcOptions built = options.build();
-      PushClock clock = new PushClock(stack.redis().uri());
-      CdcLatencyBenchmark bench = new CdcLatencyBenchmark(stack, registry, clock);
+      CdcLatencyBenchmark bench = new CdcLatencyBenchmark(stack, registry);
       CdcInvalidator cdc = CdcInvalidator.start(built, new CdcHooks() {
         @Override
         public void beforeApply(List<KeyInvalidation> invalidations) {
@@ -148,10 +140,16 @@ public final class CdcLatencyBenchmark {
             + "%d ms", java.time.Instant.now(), built.pollInterval().toMillis(), built.maxBatchSize(),
             built.offsetFlushInterval().toMillis()));
         bench.report.add("load average (1/5/15 min) before: " + loadBefore);
+        int warmUp = Integer.getInteger("cdc.bench.warmupSeconds", 5);
+        if (warmUp > 0) {
+          // The listener's JVM has seen only markers so far: its first seconds under load are JIT warm-up (without
+          // this, every change slower than 100 ms fell in the first 2.2 s of the measured phase, 11 % of them).
+          bench.generate("steady", Integer.toString(rate), Integer.toString(warmUp));
+          bench.report.add("warm-up: " + warmUp + " s at " + rate + " changes/s, not measured");
+        }
         bench.steadyRate(rate, seconds);
         bench.bulk(bulkRows);
       } finally {
-        clock.close();
         cdc.close();
       }
       bench.report.add("load average (1/5/15 min) after: " + loadAverage());
@@ -179,81 +177,104 @@ public final class CdcLatencyBenchmark {
     }
   }
 
-  /** One UPDATE per key at a fixed rate, each key once; latency = push arrival - commit return. */
+  /**
+   * One UPDATE per key at a fixed rate, each key once; latency = push arrival - commit return. The writer and the push
+   * clock run in a child JVM ({@link CdcLoadGenerator}): this JVM holds the listener alone.
+   */
   private void steadyRate(int rate, int seconds) throws Exception {
     int changes = rate * seconds;
-    long[] committedAt = new long[changes + 1];
-    long interval = TimeUnit.SECONDS.toNanos(1) / rate;
-    clock.reset();
     sentAt.clear();
     Map<String, HistogramSnapshot> before = stageSnapshots();
-    try (Connection c = stack.database().connect();
-         PreparedStatement ps = c.prepareStatement("UPDATE bench_product SET version = version + 1 WHERE id = ?")) {
-      long start = System.nanoTime();
-      for (int id = 1; id <= changes; id++) {
-        long due = start + (id - 1) * interval;
-        long wait = due - System.nanoTime();
-        if (wait > 0) {
-          LockSupport.parkNanos(wait);
-        }
-        ps.setLong(1, id);
-        ps.executeUpdate();
-        committedAt[id] = System.nanoTime();
-      }
-    }
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-    while (clock.seen() < changes && System.nanoTime() < deadline) {
-      Thread.sleep(10);
-    }
+    List<long[]> lines = generate("steady", Integer.toString(rate), Integer.toString(seconds));
     Thread.sleep(200); // the last batch's progress and offsets, for the stage meters
     long[] total = new long[changes];
     long[] toSend = new long[changes];
     long[] sendToPush = new long[changes];
     int n = 0;
-    for (int id = 1; id <= changes; id++) {
-      Long pushedAt = clock.arrivals.get(NAMESPACE + ":" + id);
-      Long sent = sentAt.get(NAMESPACE + ":" + id);
-      if (pushedAt != null && sent != null) {
-        total[n] = pushedAt - committedAt[id];
-        toSend[n] = sent - committedAt[id];
+    long firstCommit = lines.isEmpty() ? 0 : lines.get(0)[1];
+    List<String> slowAt = new ArrayList<>();
+    int slow = 0;
+    for (long[] line : lines) {
+      long committedAt = line[1];
+      if (line[2] != 0 && line[2] - committedAt > TimeUnit.MILLISECONDS.toNanos(100)) {
+        if (slow++ < 5 || slow % 50 == 0) {
+          slowAt.add(String.format("%.2f", (committedAt - firstCommit) / 1e9));
+        }
+      }
+      long pushedAt = line[2];
+      Long sent = sentAt.get(NAMESPACE + ":" + line[0]);
+      if (pushedAt != 0 && sent != null) {
+        total[n] = pushedAt - committedAt;
+        toSend[n] = sent - committedAt;
         sendToPush[n] = pushedAt - sent;
         n++;
       }
     }
     report.add("");
-    report.add(String.format("steady rate: %d row changes/s for %d s (%d changes, %d invalidations seen)", rate,
-        seconds, changes, n));
+    report.add(String.format("steady rate: %d row changes/s for %d s (%d changes, %d invalidations seen; writer and "
+        + "push clock in their own JVM)", rate, seconds, changes, n));
     report.add(String.format("  commit -> L2 invalidated (= L1 dropped push): %s", summary(total, n)));
     report.add(String.format("    commit -> listener sends its batch (binlog, Debezium, mapping): %s",
         summary(toSend, n)));
     report.add(String.format("    listener sends -> push arrives (Redis round trip, tracking push): %s",
         summary(sendToPush, n)));
+    report.add(String.format("  changes slower than 100 ms: %d, committed at (s into the phase; the first five, then "
+        + "every 50th): %s", slow, String.join(", ", slowAt)));
     stageReport(before, stageSnapshots());
   }
 
-  /** One UPDATE touching every row; throughput = rows / (last push - commit). */
+  /** One UPDATE touching every row; throughput = rows / (last push - commit). Writer and clock as in the steady run. */
   private void bulk(int rows) throws Exception {
-    clock.reset();
     sentAt.clear();
     Map<String, HistogramSnapshot> before = stageSnapshots();
-    long committed;
-    try (Connection c = stack.database().connect(); Statement s = c.createStatement()) {
-      s.executeUpdate("UPDATE bench_product SET version = version + 1 WHERE id <= " + rows);
-      committed = System.nanoTime();
-    }
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
-    while (clock.seen() < rows && System.nanoTime() < deadline) {
-      Thread.sleep(20);
-    }
+    List<long[]> lines = generate("bulk", Integer.toString(rows));
     Thread.sleep(200);
-    long last = clock.arrivals.values().stream().mapToLong(Long::longValue).max().orElse(committed);
+    long committed = lines.isEmpty() ? 0 : lines.get(0)[1];
+    long last = committed;
+    int seen = 0;
+    for (long[] line : lines) {
+      if (line[2] != 0) {
+        seen++;
+        last = Math.max(last, line[2]);
+      }
+    }
     long firstSent = sentAt.values().stream().mapToLong(Long::longValue).min().orElse(committed);
     double secondsTaken = (last - committed) / 1e9;
     report.add("");
     report.add(String.format("bulk: one UPDATE of %d rows: %d invalidations seen in %.2f s after commit = %.0f row "
-        + "changes/s (the first batch sent %.0f ms after the commit)", rows, clock.seen(), secondsTaken,
-        clock.seen() / secondsTaken, (firstSent - committed) / 1e6));
+        + "changes/s (the first batch sent %.0f ms after the commit)", rows, seen, secondsTaken,
+        seen / secondsTaken, (firstSent - committed) / 1e6));
     stageReport(before, stageSnapshots());
+  }
+
+  /**
+   * Runs {@link CdcLoadGenerator} in a child JVM on this JVM's class path and returns its lines {@code id,
+   * commitNanos, pushNanos} (push 0: none arrived).
+   */
+  private List<long[]> generate(String mode, String... args) throws Exception {
+    Path out = Files.createTempFile("cdc-load-" + mode, ".txt");
+    List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        "-Xmx512m", "-cp", System.getProperty("java.class.path"), CdcLoadGenerator.class.getName(), mode,
+        stack.database().jdbcUrl(), stack.redis().uri(), NAMESPACE));
+    command.addAll(List.of(args));
+    command.add(out.toString());
+    Process child = new ProcessBuilder(command).inheritIO().start();
+    if (!child.waitFor(5, TimeUnit.MINUTES)) {
+      child.destroyForcibly();
+      throw new IllegalStateException("the load generator (" + mode + ") did not finish within 5 minutes");
+    }
+    if (child.exitValue() != 0) {
+      throw new IllegalStateException("the load generator (" + mode + ") exited with code " + child.exitValue());
+    }
+    List<long[]> lines = new ArrayList<>();
+    for (String line : Files.readAllLines(out, StandardCharsets.UTF_8)) {
+      String[] parts = line.split(" ");
+      if (parts.length == 3) {
+        lines.add(new long[] {Long.parseLong(parts[0]), Long.parseLong(parts[1]), Long.parseLong(parts[2])});
+      }
+    }
+    Files.delete(out);
+    return lines;
   }
 
   private Map<String, HistogramSnapshot> stageSnapshots() {
@@ -334,45 +355,4 @@ public final class CdcLatencyBenchmark {
     return nanos / 1e6;
   }
 
-  /** A RESP3 client in broadcast tracking mode on the namespace: records when each key's push arrives. */
-  private static final class PushClock implements AutoCloseable {
-    final ConcurrentHashMap<String, Long> arrivals = new ConcurrentHashMap<>();
-    private final AtomicLong count = new AtomicLong();
-    private final RedisClient client;
-    private final StatefulRedisConnection<String, String> connection;
-
-    PushClock(String uri) {
-      client = RedisClient.create(uri);
-      client.setOptions(ClientOptions.builder().protocolVersion(ProtocolVersion.RESP3).build());
-      connection = client.connect();
-      connection.addListener(message -> {
-        long now = System.nanoTime();
-        if ("invalidate".equals(message.getType()) && message.getContent().get(1) instanceof List<?> list) {
-          for (Object k : list) {
-            String key = k instanceof ByteBuffer b ? StandardCharsets.UTF_8.decode(b.duplicate()).toString()
-                : String.valueOf(k);
-            if (arrivals.putIfAbsent(key, now) == null) {
-              count.incrementAndGet();
-            }
-          }
-        }
-      });
-      connection.sync().clientTracking(TrackingArgs.Builder.enabled().bcast().prefixes(NAMESPACE + ":"));
-    }
-
-    void reset() {
-      arrivals.clear();
-      count.set(0);
-    }
-
-    long seen() {
-      return count.get();
-    }
-
-    @Override
-    public void close() {
-      connection.close();
-      client.shutdown();
-    }
-  }
 }
