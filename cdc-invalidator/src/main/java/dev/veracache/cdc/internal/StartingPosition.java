@@ -25,7 +25,8 @@ import org.slf4j.LoggerFactory;
  *       purged position is deleted only after that; a listener stopped in between still owes the flush.</li>
  *   <li><b>A declared fresh install flushes nothing</b> ({@link CdcOptions.FirstStartPolicy#ASSUME_FRESH_INSTALL}):
  *       logged and counted. Only a first run is fresh: a schema history in the store (an earlier engine ran, then
- *       stopped before its first acknowledged batch, or the position was lost) makes it flush. Policy FAIL for a purged position stops the listener, naming what to do.</li>
+ *       stopped before its first acknowledged batch, or the position was lost) makes it flush. Policy FAIL for a
+ *       purged position stops the listener, naming what to do.</li>
  *   <li>A duty left by an earlier run is honoured once live, whatever the position.</li>
  *   <li><b>A stored snapshot offset is no position</b> (R6): Debezium does not resume from an offset its start-up
  *       snapshot stored but snapshots again at the current position, skipping what changed since; the flush is owed
