@@ -3,10 +3,8 @@ package dev.veracache;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import com.github.benmanes.caffeine.cache.Ticker;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
@@ -22,35 +20,11 @@ import org.junit.jupiter.api.Test;
  */
 class DegradedHitAgeIT extends RealServersTest {
 
-  /** The client's clock: a {@link FakeTicker} that parks one chosen thread on its first read, until released. */
-  static final class HoldingTicker implements Ticker {
-    final FakeTicker clock = new FakeTicker();
-    volatile Thread holdThread;
-    final CountDownLatch arrived = new CountDownLatch(1);
-    final CountDownLatch release = new CountDownLatch(1);
-
-    @Override
-    public long read() {
-      if (Thread.currentThread() == holdThread) {
-        holdThread = null; // once
-        arrived.countDown();
-        try {
-          if (!release.await(30, TimeUnit.SECONDS)) {
-            throw new AssertionError("never released");
-          }
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-          throw new AssertionError(e);
-        }
-      }
-      return clock.read();
-    }
-  }
-
   @Test
   void aHitIsAgedByTheEntryItReadNotByAFresherOneStoredMeanwhile() throws Exception {
     products.insert(1, "v1");
-    HoldingTicker ticker = new HoldingTicker();
+    ParkingTicker ticker = new ParkingTicker();
+    ParkingTicker.Park park = ticker.parkThread();
     Veracache jvm = newInstance(b -> b.degradedL1Ttl(Duration.ofSeconds(1)).ticker(ticker));
     CacheAside<Long, Product> cache = jvm.cacheAside(productOptions().build());
     warmL1(jvm, cache, 1L, loader()); // L1 holds v1
@@ -61,20 +35,20 @@ class DegradedHitAgeIT extends RealServersTest {
       await().atMost(Duration.ofSeconds(10)).until(jvm::degraded);
       ticker.clock.advance(Duration.ofSeconds(2)); // v1 is older than degradedL1Ttl: it must not be served
 
-      CompletableFuture<Product> held = startHeldRead(cache, 1L, loader(), t -> ticker.holdThread = t);
-      assertThat(ticker.arrived.await(10, TimeUnit.SECONDS)).as("the held read took v1 from L1").isTrue();
+      CompletableFuture<Product> held = startHeldRead(cache, 1L, loader(), park::onThread);
+      assertThat(park.arrived.await(10, TimeUnit.SECONDS)).as("the held read took v1 from L1").isTrue();
 
       assertThat(cache.get(1L, loader()).name()).as("another read drops the old v1 and loads v2 into L1")
           .isEqualTo("v2");
       assertThat(jvm.degraded()).as("still degraded").isTrue();
 
-      ticker.release.countDown();
+      park.release.countDown();
       assertThat(held.get(10, TimeUnit.SECONDS).name())
           .as("a hit on an entry older than degradedL1Ttl is not served while degraded (R5), even when a fresh "
               + "answer replaced it during the hit")
           .isEqualTo("v2");
     } finally {
-      ticker.release.countDown();
+      park.release.countDown();
       redisServer.start();
     }
   }

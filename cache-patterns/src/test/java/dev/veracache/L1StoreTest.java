@@ -3,7 +3,6 @@ package dev.veracache;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.time.Duration;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
@@ -139,48 +138,20 @@ class L1StoreTest {
     store.endRead(other);
 
     Thread clearer = new Thread(store::clear, "clear");
-    clock.parkThread = clearer;
+    ParkingTicker.Park inClear = clock.parkThreadWhere(() -> ParkingTicker.onStack(L1Store.class, "clear"));
+    inClear.onThread(clearer);
     clearer.start();
-    assertThat(clock.parked.await(10, TimeUnit.SECONDS)).as("clear is removing k2").isTrue();
+    assertThat(inClear.arrived.await(10, TimeUnit.SECONDS)).as("clear is removing k2").isTrue();
     L1Store.ReadTicket read = store.beginRead("k1");
-    clock.fake.advance(Duration.ofSeconds(9)); // a slow load
+    clock.clock.advance(Duration.ofSeconds(9)); // a slow load
     assertThat(store.complete(read, "v1")).as("stored within the bound of its read").isTrue();
     store.endRead(read);
-    clock.release.countDown();
+    inClear.release.countDown();
     clearer.join(10_000);
 
-    clock.fake.advance(Duration.ofSeconds(2)); // read 11 s ago, stored 2 s ago
+    clock.clock.advance(Duration.ofSeconds(2)); // read 11 s ago, stored 2 s ago
     assertThat(store.getSlowly("k1", store.values.getIfPresent("k1"), bound))
         .as("a value read longer ago than the bound is not served, whatever clear ran while it was stored").isNull();
   }
 
-  /** A {@link FakeTicker} that parks one thread on its first read inside {@code L1Store.clear}, until released. */
-  private static final class ParkingTicker implements com.github.benmanes.caffeine.cache.Ticker {
-    final FakeTicker fake = new FakeTicker();
-    volatile Thread parkThread;
-    final CountDownLatch parked = new CountDownLatch(1);
-    final CountDownLatch release = new CountDownLatch(1);
-
-    @Override
-    public long read() {
-      if (Thread.currentThread() == parkThread && insideClear()) {
-        parkThread = null; // once
-        parked.countDown();
-        try {
-          if (!release.await(30, TimeUnit.SECONDS)) {
-            throw new AssertionError("never released");
-          }
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-          throw new AssertionError(e);
-        }
-      }
-      return fake.read();
-    }
-
-    private static boolean insideClear() {
-      return StackWalker.getInstance().walk(frames -> frames.anyMatch(frame ->
-          frame.getClassName().equals(L1Store.class.getName()) && frame.getMethodName().equals("clear")));
-    }
-  }
 }

@@ -26,7 +26,8 @@ class RecoveryClearedHitIT extends RealServersTest {
   @Test
   void aHitThatReadItsEntryWhileDegradedIsNotServedAfterTheRecoveryClearedIt() throws Exception {
     products.insert(1, "v1");
-    DegradedHitAgeIT.HoldingTicker ticker = new DegradedHitAgeIT.HoldingTicker();
+    ParkingTicker ticker = new ParkingTicker();
+    ParkingTicker.Park park = ticker.parkThread();
     Veracache jvm = newInstance(b -> b.degradedL1Ttl(Duration.ofSeconds(1)).recoveryGrace(Duration.ofMillis(1)).ticker(ticker));
     CacheAside<Long, Product> cache = jvm.cacheAside(productOptions().build());
     warmL1(jvm, cache, 1L, loader()); // L1 holds v1
@@ -38,8 +39,8 @@ class RecoveryClearedHitIT extends RealServersTest {
       await().atMost(WITHIN).until(jvm::degraded);
       ticker.clock.advance(Duration.ofSeconds(2)); // v1 is older than degradedL1Ttl: it must not be served now
 
-      held = startHeldRead(cache, 1L, loader(), t -> ticker.holdThread = t);
-      assertThat(ticker.arrived.await(10, TimeUnit.SECONDS)).as("the held read took v1 from L1, degraded").isTrue();
+      held = startHeldRead(cache, 1L, loader(), park::onThread);
+      assertThat(park.arrived.await(10, TimeUnit.SECONDS)).as("the held read took v1 from L1, degraded").isTrue();
     } finally {
       redisServer.start();
     }
@@ -54,7 +55,7 @@ class RecoveryClearedHitIT extends RealServersTest {
       });
       assertThat(inL1(cache, 1L)).as("the recovery cleared L1").isFalse();
     } finally {
-      ticker.release.countDown();
+      park.release.countDown();
     }
     assertThat(held.get(10, TimeUnit.SECONDS).name())
         .as("a hit on an entry too old to serve while degraded is not served once the recovery cleared it (R5)")

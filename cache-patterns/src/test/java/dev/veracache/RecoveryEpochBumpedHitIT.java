@@ -3,12 +3,9 @@ package dev.veracache;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import com.github.benmanes.caffeine.cache.Ticker;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -29,54 +26,10 @@ class RecoveryEpochBumpedHitIT extends RealServersTest {
 
   private static final Duration WITHIN = Duration.ofSeconds(15);
 
-  /** The client's clock; parks the recovery in its L1 clear, and one chosen thread on its first read. */
-  static final class RecoveryHoldingTicker implements Ticker {
-    final FakeTicker clock = new FakeTicker();
-    final AtomicBoolean holdRecoveryClear = new AtomicBoolean();
-    final CountDownLatch recoveryArrived = new CountDownLatch(1);
-    final CountDownLatch recoveryRelease = new CountDownLatch(1);
-    volatile Thread holdThread;
-    final CountDownLatch threadArrived = new CountDownLatch(1);
-    final CountDownLatch threadRelease = new CountDownLatch(1);
-
-    @Override
-    public long read() {
-      if (holdRecoveryClear.get() && inRecoveryClear() && holdRecoveryClear.compareAndSet(true, false)) {
-        park(recoveryArrived, recoveryRelease);
-      }
-      if (Thread.currentThread() == holdThread) {
-        holdThread = null; // once
-        park(threadArrived, threadRelease);
-      }
-      return clock.read();
-    }
-
-    private static void park(CountDownLatch arrived, CountDownLatch release) {
-      arrived.countDown();
-      try {
-        if (!release.await(30, TimeUnit.SECONDS)) {
-          throw new AssertionError("never released");
-        }
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new AssertionError(e);
-      }
-    }
-
-    /** Whether this thread is in an L1 clear made by leaving the degraded state. */
-    private static boolean inRecoveryClear() {
-      return StackWalker.getInstance().walk(frames -> frames
-          .filter(f -> (f.getClassName().equals(L1Store.class.getName()) && f.getMethodName().equals("clear"))
-              || (f.getClassName().equals(InvalidationTracker.class.getName())
-                  && f.getMethodName().equals("updateDegraded")))
-          .map(f -> f.getClassName()).distinct().count() == 2);
-    }
-  }
-
   @Test
   void aHitThatReadTheEpochAfterTheRecoveryBumpedItIsNotServedTheEntryTheRecoveryClears() throws Exception {
     products.insert(1, "v1");
-    RecoveryHoldingTicker ticker = new RecoveryHoldingTicker();
+    ParkingTicker ticker = new ParkingTicker();
     Veracache jvm = newInstance(b -> b.degradedL1Ttl(Duration.ofSeconds(1)).recoveryGrace(Duration.ofMillis(1))
         .ticker(ticker));
     CacheAside<Long, Product> cache = jvm.cacheAside(productOptions().build());
@@ -84,7 +37,10 @@ class RecoveryEpochBumpedHitIT extends RealServersTest {
     await().atMost(WITHIN).until(() -> counter(jvm, "veracache.l1.readmissions", "result", "stored")
         + counter(jvm, "veracache.l1.readmissions", "result", "not_stored") >= 1); // the fill's re-read is done
 
-    ticker.holdRecoveryClear.set(true);
+    // Parks the recovery in its L1 clear (an L1 clear made by leaving the degraded state), once.
+    ParkingTicker.Park recovery = ticker.parkWhere(() -> ParkingTicker.onStack(L1Store.class, "clear",
+        InvalidationTracker.class, "updateDegraded"));
+    ParkingTicker.Park hit = ticker.parkThread();
     redisServer.stop();
     try {
       products.update(1, "v2"); // its invalidation cannot reach this client: Redis is down
@@ -101,21 +57,21 @@ class RecoveryEpochBumpedHitIT extends RealServersTest {
       // Recovery: the epoch has moved; it is parked in the L1 clear, before v1 is removed, still degraded.
       await().atMost(WITHIN).until(() -> {
         ticker.clock.advance(Duration.ofMillis(10)); // the recovery grace, on the client's clock
-        return ticker.recoveryArrived.getCount() == 0;
+        return recovery.arrived.getCount() == 0;
       });
       assertThat(jvm.degraded()).isTrue();
 
-      held = startHeldRead(cache, 1L, loader(), t -> ticker.holdThread = t);
-      assertThat(ticker.threadArrived.await(10, TimeUnit.SECONDS))
+      held = startHeldRead(cache, 1L, loader(), hit::onThread);
+      assertThat(hit.arrived.await(10, TimeUnit.SECONDS))
           .as("the held read read the bumped epoch and took v1 from L1").isTrue();
     } finally {
-      ticker.recoveryRelease.countDown();
+      recovery.release.countDown();
     }
     try {
       await().atMost(WITHIN).until(() -> !jvm.degraded());
       assertThat(inL1(cache, 1L)).as("the recovery cleared L1").isFalse();
     } finally {
-      ticker.threadRelease.countDown();
+      hit.release.countDown();
     }
     assertThat(held.get(10, TimeUnit.SECONDS).name())
         .as("a hit on an entry too old to serve while degraded is not served once the recovery cleared it (R5)")

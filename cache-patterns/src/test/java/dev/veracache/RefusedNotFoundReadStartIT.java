@@ -3,7 +3,6 @@ package dev.veracache;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import com.github.benmanes.caffeine.cache.Ticker;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
@@ -27,52 +26,6 @@ class RefusedNotFoundReadStartIT extends RealServersTest {
   private static final Duration BOUND = Duration.ofSeconds(10);
 
   /**
-   * The client's clock: a {@link FakeTicker} that parks one chosen thread on its first read inside a Caffeine
-   * {@code remove} called from {@code L1Store.complete}, until released.
-   */
-  static final class ParkingTicker implements Ticker {
-    final FakeTicker clock = new FakeTicker();
-    volatile Thread parkThread;
-    final CountDownLatch parked = new CountDownLatch(1);
-    final CountDownLatch release = new CountDownLatch(1);
-
-    @Override
-    public long read() {
-      if (Thread.currentThread() == parkThread && insideCompletesRemoval()) {
-        parkThread = null; // once
-        parked.countDown();
-        try {
-          if (!release.await(30, TimeUnit.SECONDS)) {
-            throw new AssertionError("never released");
-          }
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-          throw new AssertionError(e);
-        }
-      }
-      return clock.read();
-    }
-
-    private static boolean insideCompletesRemoval() {
-      return StackWalker.getInstance().walk(frames -> {
-        boolean[] seen = new boolean[2];
-        frames.forEach(frame -> {
-          // complete's removal of the other map's entry: Caffeine's remove (first fix) or L1Store.removeWithReadStart
-          if (frame.getClassName().endsWith(".BoundedLocalCache") && frame.getMethodName().equals("remove")
-              || frame.getClassName().equals(L1Store.class.getName())
-                  && frame.getMethodName().equals("removeWithReadStart")) {
-            seen[0] = true;
-          }
-          if (frame.getClassName().equals(L1Store.class.getName()) && frame.getMethodName().equals("complete")) {
-            seen[1] = true;
-          }
-        });
-        return seen[0] && seen[1];
-      });
-    }
-  }
-
-  /**
    * True while {@code thread} waits for a lock (a map's per-key monitor, or a lock of
    * {@code java.util.concurrent.locks}) that the parked thread may hold: it must be released for that thread to go on.
    */
@@ -89,6 +42,24 @@ class RefusedNotFoundReadStartIT extends RealServersTest {
       }
     }
     return false;
+  }
+
+  /** Inside {@code L1Store.complete}'s removal of the other map's entry: Caffeine's remove or removeWithReadStart. */
+  private static boolean insideCompletesRemoval() {
+    return StackWalker.getInstance().walk(frames -> {
+      boolean[] seen = new boolean[2];
+      frames.forEach(frame -> {
+        if (frame.getClassName().endsWith(".BoundedLocalCache") && frame.getMethodName().equals("remove")
+            || frame.getClassName().equals(L1Store.class.getName())
+                && frame.getMethodName().equals("removeWithReadStart")) {
+          seen[0] = true;
+        }
+        if (frame.getClassName().equals(L1Store.class.getName()) && frame.getMethodName().equals("complete")) {
+          seen[1] = true;
+        }
+      });
+      return seen[0] && seen[1];
+    });
   }
 
   @Test
@@ -118,6 +89,8 @@ class RefusedNotFoundReadStartIT extends RealServersTest {
         a.completeExceptionally(t);
       }
     }, "refused-not-found");
+    // Parks A once it is told to, on its first ticker read inside complete's removal of the other map's entry.
+    ParkingTicker.Park inRemoval = ticker.parkThreadWhere(RefusedNotFoundReadStartIT::insideCompletesRemoval);
     aThread.start();
     try {
       assertThat(aRead.await(10, TimeUnit.SECONDS)).as("read A found no row 1").isTrue();
@@ -140,9 +113,9 @@ class RefusedNotFoundReadStartIT extends RealServersTest {
 
       // A returns "not found": refused (invalidated, and read 11 s ago). Where a refusal still removes the other map's
       // entry, A is parked inside that removal; where a refusal touches nothing (the fix), A just returns.
-      ticker.parkThread = aThread;
+      inRemoval.onThread(aThread);
       aMayReturn.countDown();
-      await().atMost(Duration.ofSeconds(10)).until(() -> ticker.parked.getCount() == 0 || a.isDone());
+      await().atMost(Duration.ofSeconds(10)).until(() -> inRemoval.arrived.getCount() == 0 || a.isDone());
       assertThat(jvm.listenerUntrusted(namespace)).as("still untrusted").isTrue();
       assertThat(jvm.degraded()).as("not degraded: no epoch change refuses anything here").isFalse();
 
@@ -157,14 +130,14 @@ class RefusedNotFoundReadStartIT extends RealServersTest {
       }, "hit-beside-refused-not-found");
       hitThread.start();
       await().atMost(Duration.ofSeconds(10)).until(() -> hit.isDone() || waitsForALock(hitThread));
-      ticker.release.countDown();
+      inRemoval.release.countDown();
       assertThat(hit.get(10, TimeUnit.SECONDS).name())
           .as("a value read longer ago than listenerStalenessBound is not served from L1 while the listener is "
               + "untrusted (R18), even while a refused 'not found' of its key is being stored")
           .isEqualTo("v2");
     } finally {
       aMayReturn.countDown();
-      ticker.release.countDown();
+      inRemoval.release.countDown();
       aThread.join(10_000);
     }
     assertThat(a.get(10, TimeUnit.SECONDS)).as("A itself answers what it read").isNull();

@@ -3,13 +3,10 @@ package dev.veracache;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import com.github.benmanes.caffeine.cache.Ticker;
 import dev.veracache.internal.RedisInvalidator;
 import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -30,37 +27,6 @@ class RereadAfterListenerFellBehindIT extends RealServersTest {
   private static final Duration WITHIN = Duration.ofSeconds(10);
   private long sequence;
 
-  /** The client's clock; parks the own-write re-read thread once, on its ticker read in {@code beginRead}. */
-  static final class RereadHoldingTicker implements Ticker {
-    final FakeTicker clock = new FakeTicker();
-    final AtomicBoolean armed = new AtomicBoolean();
-    final CountDownLatch arrived = new CountDownLatch(1);
-    final CountDownLatch release = new CountDownLatch(1);
-
-    @Override
-    public long read() {
-      if (armed.get() && inRereadBeginRead() && armed.compareAndSet(true, false)) {
-        arrived.countDown();
-        try {
-          if (!release.await(30, TimeUnit.SECONDS)) {
-            throw new AssertionError("never released");
-          }
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-          throw new AssertionError(e);
-        }
-      }
-      return clock.read();
-    }
-
-    private static boolean inRereadBeginRead() {
-      return StackWalker.getInstance().walk(frames -> frames
-          .filter(f -> (f.getClassName().equals(L1Store.class.getName()) && f.getMethodName().equals("beginRead"))
-              || (f.getClassName().equals(L1Readmission.class.getName()) && f.getMethodName().equals("readmit")))
-          .map(f -> f.getClassName()).distinct().count() == 2);
-    }
-  }
-
   private RedisInvalidator listener() {
     RedisInvalidator invalidator = RedisInvalidator.create(VeracacheOptions.builder(redisServer.uri()).build());
     closeLater(invalidator);
@@ -77,7 +43,7 @@ class RereadAfterListenerFellBehindIT extends RealServersTest {
   void aRereadThatPassedItsTrustCheckBeforeTheListenerFellBehindDoesNotStoreRedisValueAsYoung() throws Exception {
     products.insert(1, "v1");
     RedisInvalidator listener = listener();
-    RereadHoldingTicker ticker = new RereadHoldingTicker();
+    ParkingTicker ticker = new ParkingTicker();
     Veracache jvm = newInstance(b -> b.ticker(ticker));
     CacheAside<Long, Product> cache = jvm.cacheAside(productOptions()
         .listenerStalenessBound(Duration.ofSeconds(5)).build());
@@ -86,10 +52,12 @@ class RereadAfterListenerFellBehindIT extends RealServersTest {
       return !jvm.listenerUntrusted(namespace);
     });
 
-    ticker.armed.set(true);
+    // Parks the own-write re-read thread once, on its ticker read in L1Store.beginRead.
+    ParkingTicker.Park park = ticker.parkWhere(() -> ParkingTicker.onStack(L1Store.class, "beginRead",
+        L1Readmission.class, "readmit"));
     try {
       assertThat(cache.get(1L, loader()).name()).isEqualTo("v1"); // a miss: filled; its re-read is queued
-      assertThat(ticker.arrived.await(10, TimeUnit.SECONDS))
+      assertThat(park.arrived.await(10, TimeUnit.SECONDS))
           .as("the re-read passed its trust check and is taking its ticket").isTrue();
       jvm.awaitPushesSoFar();
       assertThat(inL1(cache, 1L)).as("the fill's own push dropped it").isFalse();
@@ -100,7 +68,7 @@ class RereadAfterListenerFellBehindIT extends RealServersTest {
       products.update(1, "v2");
       ticker.clock.advance(Duration.ofMinutes(1)); // a minute passes: v2 has been in the database that long
     } finally {
-      ticker.release.countDown();
+      park.release.countDown();
     }
     await().atMost(WITHIN).until(() -> counter(jvm, "veracache.l1.readmissions", "result", "stored")
         + counter(jvm, "veracache.l1.readmissions", "result", "not_stored")
