@@ -23,12 +23,7 @@ if r then
   if (r.kind == 'V' and c >= 0) or (r.kind == 'N' and c > 0) then
     return 0
   end
-  if c > 0 then
-    floor = r.floor
-    if r.kind == 'N' then kind = 'D' elseif r.kind ~= 'V' then kind = r.kind end
-  elseif c == 0 then
-    if r.kind == 'T' then kind = 'T' elseif r.kind == 'P' then kind = 'P' end
-  end
+  floor, kind = keep_known(r, c, floor, kind)
 end
 redis.call('SET', KEYS[1], tombstone(kind, floor, '0', 0), 'PX', ARGV[2])
 return 1

@@ -16,12 +16,8 @@ local function invalidate(key, floor, ttl, kind, unversioned)
     end
     if kind == 'T' then
       floor = vmax(r.floor, floor) -- the latest change is unknown now, whatever the record knew
-    elseif c > 0 then
-      -- The record knows a newer change than this one (a replay): keep what it knows.
-      floor = r.floor
-      if r.kind == 'N' then kind = 'D' elseif r.kind ~= 'V' then kind = r.kind end
-    elseif c == 0 then
-      if r.kind == 'T' then kind = 'T' elseif r.kind == 'P' then kind = 'P' end
+    else
+      floor, kind = keep_known(r, c, floor, kind)
     end
   end
   if floor == '-1' then

@@ -82,6 +82,18 @@ local function tombstone(kind, floor, token, deadline)
   return kind .. ':' .. floor .. ':' .. token .. ':' .. string.format('%d', deadline)
 end
 
+-- The floor and kind of the tombstone a change (floor, kind) leaves over record r, c being vcmp(r.floor, floor): a
+-- newer change the record knows is kept (a replay must not lower the floor), and at the same floor T and P win.
+local function keep_known(r, c, floor, kind)
+  if c > 0 then
+    floor = r.floor
+    if r.kind == 'N' then kind = 'D' elseif r.kind ~= 'V' then kind = r.kind end
+  elseif c == 0 then
+    if r.kind == 'T' then kind = 'T' elseif r.kind == 'P' then kind = 'P' end
+  end
+  return floor, kind
+end
+
 local function is_tombstone(r)
   return r.kind == 'T' or r.kind == 'P' or r.kind == 'D'
 end

@@ -112,8 +112,7 @@ final class WorkloadThreads {
         History.Level level = RunContext.endRead();
         history.read(key, version, start, end, instance, level, RunContext.loaderAnswer());
       } catch (Exception e) {
-        RunContext.endRead();
-        RunContext.loaderAnswer();
+        RunContext.endRead(); // the next read's beginRead clears what its loader answered
         history.read(key, History.NOT_FOUND, start, System.nanoTime(), instance, History.Level.FAILED);
       } finally {
         context.endOperation();

@@ -91,12 +91,8 @@ final class StartingPosition {
     if (options.firstStartPolicy() == CdcOptions.FirstStartPolicy.ASSUME_FRESH_INSTALL && state.hasSchemaHistory()) {
       // A fresh install is only fresh before its first run: this one's engine ran (it stored a schema history) and
       // stopped before its first batch was acknowledged, or its position was lost since. Caches may have filled.
-      metrics.firstStartsFlushed.increment();
-      String reason = "no stored position in " + state.describe() + " but a schema history of an earlier run (it "
-          + "stopped before it stored a position, or the position was lost)";
-      if (flush.duty() == null) {
-        flush.owe(reason);
-      }
+      String reason = oweFirstStartFlush("no stored position in " + state.describe() + " but a schema history of an "
+          + "earlier run (it stopped before it stored a position, or the position was lost)");
       log.warn("listener {}: {}; ASSUME_FRESH_INSTALL only holds for a first run: starting from the current binlog "
           + "position and flushing the mapped namespaces {} once live", options.name(), reason, flush.namespaces());
       return;
@@ -107,11 +103,8 @@ final class StartingPosition {
           + "position without flushing the mapped namespaces", options.name(), state.describe());
       return;
     }
-    metrics.firstStartsFlushed.increment();
-    String reason = "no stored position in " + state.describe() + " (first start, or the position was lost)";
-    if (flush.duty() == null) {
-      flush.owe(reason);
-    }
+    String reason = oweFirstStartFlush("no stored position in " + state.describe()
+        + " (first start, or the position was lost)");
     log.warn("listener {}: {}; policy FLUSH_NAMESPACES: starting from the current binlog position and flushing the "
         + "mapped namespaces {} once live, as changes made before may never have been invalidated (declare "
         + "ASSUME_FRESH_INSTALL if nothing was cached before)", options.name(), reason, flush.namespaces());
@@ -124,14 +117,23 @@ final class StartingPosition {
    * fresh before that run).
    */
   private void startAfterAnUnfinishedSnapshot() {
+    String reason = oweFirstStartFlush("the stored position in " + state.describe() + " is the start-up snapshot's "
+        + "of an earlier run that stopped before it stored a streaming position; Debezium restarts from the current "
+        + "binlog position");
+    log.warn("listener {}: {}: flushing the mapped namespaces {} once live, as changes made since that run started "
+        + "are skipped", options.name(), reason, flush.namespaces());
+  }
+
+  /**
+   * A start that cannot resume where invalidations were last applied: counted, and the flush stored as owed (unless a
+   * duty left by an earlier run already is) before the engine starts. Returns {@code reason}, for the log line.
+   */
+  private String oweFirstStartFlush(String reason) {
     metrics.firstStartsFlushed.increment();
-    String reason = "the stored position in " + state.describe() + " is the start-up snapshot's of an earlier run "
-        + "that stopped before it stored a streaming position; Debezium restarts from the current binlog position";
     if (flush.duty() == null) {
       flush.owe(reason);
     }
-    log.warn("listener {}: {}: flushing the mapped namespaces {} once live, as changes made since that run started "
-        + "are skipped", options.name(), reason, flush.namespaces());
+    return reason;
   }
 
   private List<String> binlogFilesOnServer() {
