@@ -3,6 +3,7 @@ package dev.veracache.cdc;
 import dev.veracache.CacheUnavailableException;
 import dev.veracache.cdc.internal.BatchApplier;
 import dev.veracache.cdc.internal.EngineRunner;
+import dev.veracache.cdc.internal.KafkaRunner;
 import dev.veracache.cdc.internal.Lifecycle;
 import dev.veracache.cdc.internal.ListenerMetrics;
 import dev.veracache.cdc.internal.ListenerState;
@@ -88,8 +89,12 @@ public final class CdcInvalidator implements AutoCloseable {
   private final RedisInvalidator invalidator;
   private final RedisRetry retry;
   private final NamespaceFlush flush;
+  /** Embedded mode only (null in Kafka mode). */
   private final ReadinessProver prover;
+  /** Embedded mode only (null in Kafka mode). */
   private final EngineRunner engine;
+  /** Kafka mode only (null in embedded mode). */
+  private final KafkaRunner kafka;
 
   private CdcInvalidator(CdcOptions options, CdcHooks hooks) {
     this.options = options;
@@ -97,16 +102,24 @@ public final class CdcInvalidator implements AutoCloseable {
     try {
       this.retry = new RedisRetry(options, metrics, lifecycle);
       metrics.registerGauges(this::isLive, retry);
-      this.state = ListenerState.open(options);
+      this.state = options.kafka() == null ? ListenerState.open(options) : ListenerState.inKafka(options.name());
       this.invalidator = RedisInvalidator.create(options.redis());
     } catch (RuntimeException e) {
       metrics.close();
       throw e;
     }
     this.flush = new NamespaceFlush(options, state, invalidator, metrics, retry, lifecycle);
-    this.prover = new ReadinessProver(options, hooks, lifecycle, flush);
-    BatchApplier applier = new BatchApplier(options, hooks, invalidator, metrics, retry, lifecycle, prover, flush);
-    this.engine = new EngineRunner(options, state, flush, metrics, lifecycle, applier, prover);
+    if (options.kafka() == null) {
+      this.prover = new ReadinessProver(options, hooks, lifecycle, flush);
+      BatchApplier applier = new BatchApplier(options, hooks, invalidator, metrics, retry, lifecycle, prover, flush);
+      this.engine = new EngineRunner(options, state, flush, metrics, lifecycle, applier, prover);
+      this.kafka = null;
+    } else {
+      this.prover = null;
+      this.engine = null;
+      BatchApplier applier = new BatchApplier(options, hooks, invalidator, metrics, retry, lifecycle, null, flush);
+      this.kafka = new KafkaRunner(options, lifecycle, applier, retry, invalidator, metrics);
+    }
   }
 
   /** Checks the mappings against the database, connects to Redis, starts reading the binlog. Not live yet. */
@@ -116,6 +129,9 @@ public final class CdcInvalidator implements AutoCloseable {
 
   /** As {@link #start(CdcOptions)}, with test hooks at the race points (unsupported: see {@link CdcHooks}). */
   public static CdcInvalidator start(CdcOptions options, CdcHooks hooks) {
+    if (options.kafka() != null) {
+      return startInKafkaMode(options, hooks);
+    }
     SchemaCheck.check(options);
     CdcInvalidator cdc = new CdcInvalidator(options, hooks);
     try {
@@ -132,6 +148,22 @@ public final class CdcInvalidator implements AutoCloseable {
     try {
       cdc.checkRedisDurabilitySupported();
       cdc.engine.startFromStoredPosition();
+    } catch (RuntimeException e) {
+      cdc.close();
+      throw e;
+    }
+    return cdc;
+  }
+
+  /**
+   * Kafka mode: no database here (the mappings are checked against each event), no state directory; joins the
+   * consumer group and is live once the group assigned it its share of the partitions (possibly none: a standby).
+   */
+  private static CdcInvalidator startInKafkaMode(CdcOptions options, CdcHooks hooks) {
+    CdcInvalidator cdc = new CdcInvalidator(options, hooks);
+    try {
+      cdc.checkRedisDurabilitySupported();
+      cdc.kafka.start();
     } catch (RuntimeException e) {
       cdc.close();
       throw e;
@@ -207,7 +239,8 @@ public final class CdcInvalidator implements AutoCloseable {
       case LIVE -> new Status(State.LIVE, "streaming");
       case FLUSHING -> new Status(State.STARTING, "flushing the mapped namespaces " + flush.namespaces() + " ("
           + flush.duty() + ")" + (flush.refusal() == null ? "" : "; Redis refused: " + flush.refusal()));
-      default -> new Status(State.STARTING, "waiting for the readiness marker to come back through the binlog");
+      default -> new Status(State.STARTING, kafka != null ? "joining the Kafka consumer group " + options.kafka()
+          .groupId() : "waiting for the readiness marker to come back through the binlog");
     };
   }
 
@@ -228,7 +261,11 @@ public final class CdcInvalidator implements AutoCloseable {
       return;
     }
     try {
-      engine.close();
+      if (engine != null) {
+        engine.close();
+      } else {
+        kafka.close();
+      }
     } finally {
       try {
         invalidator.close();

@@ -130,6 +130,7 @@ public final class CdcOptions {
   private final boolean redisAwaitAof;
   private final Duration redisDurabilityTimeout;
   private final MeterRegistry meterRegistry;
+  private final KafkaSource kafka;
 
   private CdcOptions(Builder b) {
     this.connector = b.connector;
@@ -160,6 +161,7 @@ public final class CdcOptions {
     this.redisAwaitAof = b.redisAwaitAof;
     this.redisDurabilityTimeout = b.redisDurabilityTimeout;
     this.meterRegistry = b.meterRegistry;
+    this.kafka = b.kafka == null ? null : b.kafka.withDefaultGroup(b.name);
   }
 
   // Read-back of the settings (the listener's internals read them; an application may log them, except password()).
@@ -276,6 +278,14 @@ public final class CdcOptions {
     return meterRegistry;
   }
 
+  /**
+   * Where the change events come from in Kafka mode, or null for the default: Debezium embedded in this listener,
+   * reading the binlog itself.
+   */
+  public KafkaSource kafka() {
+    return kafka;
+  }
+
   public static Builder builder() {
     return new Builder();
   }
@@ -309,8 +319,20 @@ public final class CdcOptions {
     private boolean redisAwaitAof;
     private Duration redisDurabilityTimeout = Duration.ofSeconds(1);
     private MeterRegistry meterRegistry = Metrics.globalRegistry;
+    private KafkaSource kafka;
 
     private Builder() {}
+
+    /**
+     * Kafka mode: read the change events Debezium (as a Kafka Connect source) wrote to Kafka, as one member of the
+     * source's consumer group, instead of reading the binlog here. The database settings, the state directory, the
+     * offset storage and the start policies of the embedded mode are then not used (positions are the group's
+     * committed offsets); see the module README, "Kafka mode".
+     */
+    public Builder kafka(KafkaSource source) {
+      this.kafka = Objects.requireNonNull(source, "kafka source must not be null");
+      return this;
+    }
 
     /** MARIADB (default, for MariaDB 11.4) or MYSQL (for MySQL 8.x). */
     public Builder connector(Connector connector) {
@@ -505,9 +527,12 @@ public final class CdcOptions {
     }
 
     public CdcOptions build() {
-      require(host != null, "database(host, port, user, password)");
       require(redis != null, "redis(...)");
       require(mappings != null, "mappings(...)");
+      if (kafka != null) {
+        return new CdcOptions(this); // no binlog read here: no database, state directory or offset store
+      }
+      require(host != null, "database(host, port, user, password)");
       require(stateDirectory != null, "stateDirectory(...)");
       if (offsetStorage == OffsetStorage.JDBC && password.isEmpty()) {
         throw new IllegalArgumentException("CdcOptions: offsetStorage JDBC needs a database password (Debezium's JDBC "

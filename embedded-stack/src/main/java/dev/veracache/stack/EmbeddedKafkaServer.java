@@ -267,7 +267,7 @@ final class EmbeddedKafkaServer extends EmbeddedServer implements KafkaServer {
    * {@code mvn exec:java}, the chaos main job, the project's jars are only there: java.class.path is Maven's own):
    * regular files only.
    */
-  private static List<String> classPathJars() {
+  static List<String> classPathJars() {
     java.util.LinkedHashSet<String> entries = new java.util.LinkedHashSet<>();
     for (ClassLoader loader = EmbeddedKafkaServer.class.getClassLoader(); loader != null; loader = loader.getParent()) {
       if (loader instanceof java.net.URLClassLoader urls) {
@@ -293,13 +293,22 @@ final class EmbeddedKafkaServer extends EmbeddedServer implements KafkaServer {
    * recognises a broker, out of it.
    */
   private ProcessBuilder java(List<String> args) {
+    return childJvm(dir, dir.resolve(LOGBACK_FILE), logFile(), classPath, args);
+  }
+
+  /**
+   * A child JVM in {@code dir} on this JVM's java binary, logging through {@code logback}, its output appended to
+   * {@code log}; the class path goes in the {@code CLASSPATH} variable (see {@link #java}). Shared with the embedded
+   * Kafka Connect worker.
+   */
+  static ProcessBuilder childJvm(Path dir, Path logback, Path log, String classPath, List<String> args) {
     List<String> command = new ArrayList<>();
     command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     command.add("-Djava.awt.headless=true");
-    command.add("-Dlogback.configurationFile=" + dir.resolve(LOGBACK_FILE));
+    command.add("-Dlogback.configurationFile=" + logback);
     command.addAll(args);
-    ProcessBuilder builder = new ProcessBuilder(ProcessControl.inOwnSession(command)).directory(dir.toFile()).redirectErrorStream(true)
-        .redirectOutput(ProcessBuilder.Redirect.appendTo(logFile().toFile()));
+    ProcessBuilder builder = new ProcessBuilder(ProcessControl.inOwnSession(command)).directory(dir.toFile())
+        .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
     builder.environment().put("CLASSPATH", classPath);
     return builder;
   }

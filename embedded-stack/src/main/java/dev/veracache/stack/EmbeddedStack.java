@@ -48,6 +48,9 @@ public final class EmbeddedStack implements AutoCloseable {
   private boolean kafkaStarted;
   /** Null until the first {@link #databaseReplica()}. */
   private EmbeddedMariaDbReplica replica;
+  /** The Kafka Connect workers {@link #kafkaConnect} started, stopped before the broker. */
+  private final java.util.List<EmbeddedKafkaConnect> connectWorkers = new java.util.ArrayList<>();
+  private int connectWorkersStarted;
   private boolean closed;
 
   private EmbeddedStack(Path dir, StackConfig config, DatabaseServer database, RedisServer redis) {
@@ -195,6 +198,37 @@ public final class EmbeddedStack implements AutoCloseable {
     return replica;
   }
 
+  /**
+   * A new Kafka Connect worker (standalone mode, a child JVM on this JVM's jars) running these source connectors
+   * against {@link #kafka()}'s broker (started first if need be), in its own directory of this stack; it returns once
+   * every connector and task is RUNNING, and is stopped by {@link #close()}. Each configuration is what one would POST
+   * to Connect's REST API as {@code config}, {@code name} included; the connectors' jars (Debezium's) must be on this
+   * JVM's class path. Records are written by {@code JsonConverter} with schemas (see {@link KafkaConnectWorker}).
+   *
+   * @throws IllegalArgumentException for a configuration without {@code name} or {@code connector.class}
+   * @throws IllegalStateException if the stack is closed or a connector does not reach RUNNING (naming the worker's
+   *     {@code connect.log})
+   */
+  public synchronized KafkaConnectWorker kafkaConnect(java.util.List<java.util.Map<String, String>> connectors) {
+    if (closed) {
+      throw new IllegalStateException("this EmbeddedStack (" + dir + ") is closed: its Kafka Connect worker cannot "
+          + "start");
+    }
+    String bootstrap = kafka().bootstrapServers();
+    long started = System.nanoTime();
+    EmbeddedKafkaConnect worker = new EmbeddedKafkaConnect(dir.resolve("connect-" + connectWorkersStarted++),
+        StackDirectories.freePort(), bootstrap, connectors);
+    try {
+      worker.start();
+    } catch (RuntimeException e) {
+      stopQuietly(worker);
+      throw e;
+    }
+    connectWorkers.add(worker);
+    log.info("EmbeddedStack Kafka Connect up in {} ms: {}", (System.nanoTime() - started) / 1_000_000, worker);
+    return worker;
+  }
+
   /** Whether {@link #kafka()} has been called (and the broker, if embedded, started): nothing to heal otherwise. */
   public synchronized boolean kafkaStarted() {
     return kafkaStarted;
@@ -217,6 +251,7 @@ public final class EmbeddedStack implements AutoCloseable {
     }
     closed = true;
     stopQuietly(redis);
+    connectWorkers.forEach(EmbeddedStack::stopQuietly);
     if (kafka != null) {
       stopQuietly(kafka);
     }

@@ -83,6 +83,10 @@ final class StackDirectories {
             recordedBinary(redis.resolve(EmbeddedRedisServer.BINARY_FILE)));
         killRecordedServer(dir.resolve("kafka").resolve(EmbeddedKafkaServer.PID_FILE), EmbeddedKafkaServer.MAIN_CLASS,
             null);
+        for (int worker = 0; Files.isDirectory(dir.resolve("connect-" + worker)); worker++) {
+          killRecordedServer(dir.resolve("connect-" + worker).resolve(EmbeddedKafkaConnect.PID_FILE),
+              EmbeddedKafkaConnect.MAIN_CLASS, null);
+        }
         delete(dir);
         removed++;
         log.info("removed stale embedded stack directory {} (its JVM {} is gone)", dir, owner.get());

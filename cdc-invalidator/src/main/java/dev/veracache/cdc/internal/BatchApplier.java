@@ -68,6 +68,7 @@ public final class BatchApplier implements DebeziumEngine.ChangeConsumer<RecordC
   /** Engine thread only: nanoseconds the batch in hand spent waiting on Redis so far. */
   private long redisNanos;
 
+  /** {@code prover} is null in Kafka mode: marker rows are then skipped. */
   public BatchApplier(CdcOptions options, CdcHooks hooks, RedisInvalidator invalidator, ListenerMetrics metrics,
       RedisRetry retry, Lifecycle lifecycle, ReadinessProver prover, NamespaceFlush flush) {
     this.options = options;
@@ -103,8 +104,32 @@ public final class BatchApplier implements DebeziumEngine.ChangeConsumer<RecordC
         + "; unacknowledged changes are replayed by the next start");
   }
 
-  private void applyBatch(List<RecordChangeEvent<SourceRecord>> records,
+  private void applyBatch(List<RecordChangeEvent<SourceRecord>> events,
       DebeziumEngine.RecordCommitter<RecordChangeEvent<SourceRecord>> committer) throws InterruptedException {
+    List<SourceRecord> records = new ArrayList<>(events.size());
+    for (RecordChangeEvent<SourceRecord> event : events) {
+      records.add(event.record());
+    }
+    apply(records, () -> {
+      for (RecordChangeEvent<SourceRecord> event : events) {
+        committer.markProcessed(event);
+      }
+      committer.markBatchFinished();
+    });
+  }
+
+  /** Stores the position of a batch whose invalidations Redis took (Debezium's offsets, or a Kafka commit). */
+  @FunctionalInterface
+  public interface Acknowledgement {
+    void acknowledge() throws InterruptedException;
+  }
+
+  /**
+   * Applies the records in their order (row changes, whole-table changes, marker rows; anything else is skipped), waits
+   * until Redis took all of it, publishes progress, and only then calls {@code acknowledgement}. Throws (nothing
+   * acknowledged) when the listener closes or fails meanwhile, or a row does not fit its mapping.
+   */
+  public void apply(List<SourceRecord> records, Acknowledgement acknowledgement) throws InterruptedException {
     long handed = System.nanoTime();
     long handedMillis = System.currentTimeMillis();
     if (previousBatchEnd != 0) {
@@ -117,8 +142,8 @@ public final class BatchApplier implements DebeziumEngine.ChangeConsumer<RecordC
     int keys = 0;
     long newestCommit = 0;
     long newestMarker = 0;
-    for (RecordChangeEvent<SourceRecord> event : records) {
-      List<ChangeEventMapper.TableReset> resets = mapper.tableResets(event.record());
+    for (SourceRecord record : records) {
+      List<ChangeEventMapper.TableReset> resets = mapper.tableResets(record);
       if (!resets.isEmpty()) {
         // In binlog order: what came before is in Redis before the flush, what comes after lands after it.
         if (!invalidations.isEmpty()) {
@@ -133,12 +158,14 @@ public final class BatchApplier implements DebeziumEngine.ChangeConsumer<RecordC
         }
         continue;
       }
-      ChangeEventMapper.RowChange change = ChangeEventMapper.rowChange(event.record());
+      ChangeEventMapper.RowChange change = ChangeEventMapper.rowChange(record);
       if (change == null) {
         continue;
       }
       if (ReadinessProver.MARKER_TABLE.equals(change.table())) {
-        newestMarker = Math.max(newestMarker, prover.noticeMarker(change.after()));
+        if (prover != null) { // Kafka mode proves nothing by markers: another connector's, or none
+          newestMarker = Math.max(newestMarker, prover.noticeMarker(change.after()));
+        }
         continue;
       }
       TableMapping mapping = mapper.mappingOf(change);
@@ -163,10 +190,7 @@ public final class BatchApplier implements DebeziumEngine.ChangeConsumer<RecordC
     long takenMillis = System.currentTimeMillis();
     publishProgress(newestMarker); // everything before the newest marker of this batch is in Redis now
     long progressed = System.nanoTime();
-    for (RecordChangeEvent<SourceRecord> event : records) {
-      committer.markProcessed(event);
-    }
-    committer.markBatchFinished();
+    acknowledgement.acknowledge();
     long finished = System.nanoTime();
     metrics.eventsApplied.increment(applied);
     metrics.keysInvalidated.increment(keys);

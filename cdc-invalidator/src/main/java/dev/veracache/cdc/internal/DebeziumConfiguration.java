@@ -3,6 +3,7 @@ package dev.veracache.cdc.internal;
 import dev.veracache.cdc.CdcOptions;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.Properties;
 
 /**
@@ -24,6 +25,20 @@ public final class DebeziumConfiguration {
   /** How often the binlog client checks its connection and reconnects after the database went away. */
   public static final Duration BINLOG_RECONNECT_INTERVAL = Duration.ofSeconds(1);
 
+  /**
+   * The connector settings the mapping of events depends on, whoever runs the connector (this listener's engine, or a
+   * Kafka Connect worker in Kafka mode): DDL events (DROP/RENAME/CREATE OR REPLACE of a mapped table flush its
+   * namespace, see ChangeEventMapper); truncate events (op "t"), which Debezium skips by default; and the value
+   * encodings KeyRendering decodes: exact unsigned BIGINTs and decimals, microsecond time types, raw bytes.
+   */
+  public static final Map<String, String> EVENT_SHAPE = Map.of(
+      "include.schema.changes", "true",
+      "skipped.operations", "none",
+      "bigint.unsigned.handling.mode", "precise",
+      "decimal.handling.mode", "precise",
+      "time.precision.mode", "adaptive_time_microseconds",
+      "binary.handling.mode", "bytes");
+
   private DebeziumConfiguration() {}
 
   /** The engine properties for these options. */
@@ -41,15 +56,7 @@ public final class DebeziumConfiguration {
     props.setProperty("database.include.list", String.join(",", options.mappings().databases()));
     props.setProperty("snapshot.mode", "no_data");
     props.setProperty("snapshot.locking.mode", "none");
-    // DDL events: DROP/RENAME/CREATE OR REPLACE of a mapped table flush its namespace (see ChangeEventMapper).
-    props.setProperty("include.schema.changes", "true");
-    // Truncate events (op "t"), which Debezium skips by default: they flush the table's namespace.
-    props.setProperty("skipped.operations", "none");
-    // Values decoded by KeyRendering: exact unsigned BIGINTs and decimals, microsecond time types, raw bytes.
-    props.setProperty("bigint.unsigned.handling.mode", "precise");
-    props.setProperty("decimal.handling.mode", "precise");
-    props.setProperty("time.precision.mode", "adaptive_time_microseconds");
-    props.setProperty("binary.handling.mode", "bytes");
+    props.putAll(EVENT_SHAPE);
     storageProperties(options, props);
     props.setProperty("offset.flush.interval.ms", Long.toString(options.offsetFlushInterval().toMillis()));
     props.setProperty("poll.interval.ms", Long.toString(options.pollInterval().toMillis()));

@@ -55,6 +55,11 @@ public final class ListenerMetrics implements AutoCloseable {
   final Counter redisDataLossesFailed;
   final Counter redisDataLossesIgnored;
   final Counter progressPublished;
+  /** Kafka mode: batches whose offsets the group took, or refused (a rebalance; the next reader replays them). */
+  final Counter kafkaCommits;
+  final Counter kafkaCommitsRefused;
+  /** Kafka mode: flushes because a partition's position was lost (deleted by retention before it was read). */
+  final Counter lostPositionFlushes;
   /** Per row change of a mapped table: commit (binlog header time) to read by the connector. */
   final Timer eventRead;
   /** Per row change: read by the connector to handed to the listener in a batch (Debezium's queue and polling). */
@@ -108,6 +113,11 @@ public final class ListenerMetrics implements AutoCloseable {
       redisDataLossesIgnored = counter("veracache.cdc.redis.data.losses", "action", "ignored", lost);
       progressPublished = counter("veracache.cdc.progress.published", null, null,
           "Progress records published for clients (everything before a marker row applied)");
+      String commits = "Kafka mode: batch offset commits after Redis took the batch";
+      kafkaCommits = counter("veracache.cdc.kafka.commits", "result", "committed", commits);
+      kafkaCommitsRefused = counter("veracache.cdc.kafka.commits", "result", "refused", commits);
+      lostPositionFlushes = counter("veracache.cdc.kafka.lost.positions", null, null,
+          "Kafka mode: flushes of the mapped namespaces because records were deleted before the group read them");
       String perChange = "Per row change of a mapped table, time between two points of its way to Redis";
       eventRead = timer("veracache.cdc.event.stage", "read", perChange);
       eventQueued = timer("veracache.cdc.event.stage", "queued", perChange);

@@ -106,6 +106,55 @@ public abstract class ListenerState implements AutoCloseable {
   @Override
   public void close() {}
 
+  /**
+   * Kafka mode: positions are the consumer group's committed offsets, and a flush owed because one was lost is owed
+   * again at the next start (nothing is committed before it), so nothing is stored here.
+   */
+  public static ListenerState inKafka(String listener) {
+    return new KafkaGroupState(listener);
+  }
+
+  static final class KafkaGroupState extends ListenerState {
+    private volatile String duty;
+
+    KafkaGroupState(String listener) {
+      super(listener);
+    }
+
+    @Override
+    String describe() {
+      return "the consumer group's committed offsets";
+    }
+
+    @Override
+    Optional<StoredPosition> storedPosition() {
+      return Optional.empty();
+    }
+
+    @Override
+    Optional<String> flushDuty() {
+      return Optional.ofNullable(duty);
+    }
+
+    @Override
+    void recordFlushDuty(String reason) {
+      duty = reason;
+    }
+
+    @Override
+    void clearFlushDuty() {
+      duty = null;
+    }
+
+    @Override
+    void deleteStoredPosition() {}
+
+    @Override
+    boolean hasSchemaHistory() {
+      return false;
+    }
+  }
+
   /** Offsets and schema history in files of the state directory, the duty in {@code flush-pending} beside them. */
   static final class FileState extends ListenerState {
     private final Path directory;

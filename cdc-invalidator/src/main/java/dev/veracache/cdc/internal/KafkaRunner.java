@@ -1,0 +1,289 @@
+package dev.veracache.cdc.internal;
+
+import dev.veracache.cdc.CdcInvalidator;
+import dev.veracache.cdc.CdcOptions;
+import dev.veracache.cdc.KafkaSource;
+import dev.veracache.cdc.MappingException;
+import dev.veracache.cdc.internal.Lifecycle.Phase;
+import dev.veracache.internal.RedisInvalidator;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.Set;
+import java.util.TreeSet;
+import org.apache.kafka.clients.consumer.CommitFailedException;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.NoOffsetForPartitionException;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.consumer.OffsetOutOfRangeException;
+import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.RebalanceInProgressException;
+import org.apache.kafka.common.errors.RetriableException;
+import org.apache.kafka.common.errors.WakeupException;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.connect.data.SchemaAndValue;
+import org.apache.kafka.connect.errors.DataException;
+import org.apache.kafka.connect.json.JsonConverter;
+import org.apache.kafka.connect.source.SourceRecord;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Kafka mode: one member of the consumer group that shares the change topics' partitions. Polls, applies each polled
+ * batch to Redis through {@link BatchApplier}, and commits the batch's offsets only after Redis took it.
+ *
+ * <p>Internal: not part of the API; may change in any release.
+ *
+ * <p>Invariants:
+ * <ul>
+ *   <li><b>No offset is committed before its invalidations are in Redis</b> (R2, R6). A batch is committed
+ *       ({@code commitSync}, only the partitions it came from, each at its last record + 1) after
+ *       {@link BatchApplier#apply} returned, which is after Redis took all of it; a member that dies in between leaves
+ *       the batch to whichever member gets its partitions, from the last commit (at least once; invalidations are
+ *       idempotent). Auto-commit is off.</li>
+ *   <li><b>A rebalance never commits past an unapplied record.</b> Polling, applying and committing run on one thread,
+ *       and Kafka calls the rebalance listener only inside {@code poll}: when partitions are revoked every record
+ *       polled from them was applied and committed (or the commit was refused and the next owner replays it).</li>
+ *   <li><b>Per-key order</b> is per partition: Debezium's record key is the row's primary key, so every change of a
+ *       row is in one partition, and a partition is read in order by one member at a time.</li>
+ *   <li><b>A lost position is flushed, never guessed</b> (R6). The group reads with {@code auto.offset.reset=none}:
+ *       a partition without a committed offset is read from its first retained record; if records before that were
+ *       already deleted by retention (its log start is above 0), or a committed offset is out of range, the mapped
+ *       namespaces are flushed first (under {@code FirstStartPolicy.ASSUME_FRESH_INSTALL}, a partition never
+ *       committed is not flushed for; an out-of-range one always is). Nothing is committed before the flush, so a
+ *       member that dies during it flushes again at the next start.</li>
+ *   <li><b>Nothing is skipped silently.</b> A record that is not a Debezium JSON envelope with schemas stops the
+ *       listener, naming topic, partition and offset; tombstones (a delete's second record) carry nothing and are
+ *       skipped.</li>
+ *   <li>LIVE once the member joined the group (its first assignment, possibly empty: a standby member).</li>
+ * </ul>
+ */
+public final class KafkaRunner {
+
+  private static final Logger log = LoggerFactory.getLogger(CdcInvalidator.class);
+  /** The longest a poll waits for records; a close wakes it at once. */
+  static final Duration POLL_TIMEOUT = Duration.ofMillis(100);
+
+  private final CdcOptions options;
+  private final KafkaSource source;
+  private final Lifecycle lifecycle;
+  private final BatchApplier applier;
+  private final RedisRetry retry;
+  private final RedisInvalidator invalidator;
+  private final ListenerMetrics metrics;
+  private final List<String> namespaces;
+  private final JsonConverter converter = new JsonConverter();
+  private final Thread thread;
+  private volatile KafkaConsumer<byte[], byte[]> consumer;
+  private volatile Set<TopicPartition> assigned = Set.of();
+
+  public KafkaRunner(CdcOptions options, Lifecycle lifecycle, BatchApplier applier, RedisRetry retry,
+      RedisInvalidator invalidator, ListenerMetrics metrics) {
+    this.options = options;
+    this.source = options.kafka();
+    this.lifecycle = lifecycle;
+    this.applier = applier;
+    this.retry = retry;
+    this.invalidator = invalidator;
+    this.metrics = metrics;
+    this.namespaces = NamespaceFlush.namespaces(options);
+    converter.configure(Map.of("schemas.enable", "true", "converter.type", "value"), false);
+    this.thread = new Thread(this::run, "veracache-cdc-kafka-" + options.name());
+    this.thread.setDaemon(true);
+  }
+
+  /** Creates the consumer (a bad setting throws here) and starts polling on the member's own thread. */
+  public void start() {
+    consumer = new KafkaConsumer<>(consumerProperties(), new ByteArrayDeserializer(), new ByteArrayDeserializer());
+    if (!lifecycle.move(Phase.PROVING, Phase.STARTING)) {
+      consumer.close();
+      return;
+    }
+    thread.start();
+    log.info("listener {} started in Kafka mode: {}", options.name(), source);
+  }
+
+  private Properties consumerProperties() {
+    Properties props = new Properties();
+    props.putAll(source.consumerProperties());
+    props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, source.bootstrapServers());
+    props.put(ConsumerConfig.GROUP_ID_CONFIG, source.groupId());
+    props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
+    props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "none");
+    props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+    props.putIfAbsent(ConsumerConfig.CLIENT_ID_CONFIG, options.name());
+    props.putIfAbsent(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, Integer.toString(options.maxBatchSize()));
+    props.putIfAbsent(ConsumerConfig.METADATA_MAX_AGE_CONFIG, Long.toString(source.topicRefresh().toMillis()));
+    return props;
+  }
+
+  private void run() {
+    KafkaConsumer<byte[], byte[]> c = consumer;
+    try {
+      c.subscribe(source.topicPattern(), new Rebalance());
+      while (!lifecycle.isOver()) {
+        ConsumerRecords<byte[], byte[]> polled;
+        try {
+          polled = c.poll(POLL_TIMEOUT);
+        } catch (NoOffsetForPartitionException e) {
+          startWithoutPosition(c, e.partitions());
+          continue;
+        } catch (OffsetOutOfRangeException e) {
+          startAfterLostPosition(c, e.partitions(), "its committed offset is out of range " + e.offsetOutOfRangePartitions()
+              + " (deleted by retention before this group read it, or the topic was recreated)");
+          continue;
+        }
+        if (!polled.isEmpty()) {
+          applyAndCommit(c, polled);
+        }
+      }
+    } catch (WakeupException | InterruptedException e) {
+      if (!lifecycle.isClosed()) {
+        lifecycle.fail(new IllegalStateException("listener " + options.name() + " interrupted", e));
+      }
+    } catch (RuntimeException e) {
+      if (!lifecycle.isClosed()) {
+        String message = "listener " + options.name() + " (Kafka mode) stopped: " + Secrets.mask(String.valueOf(
+            e.getMessage()));
+        log.error(message, e);
+        lifecycle.fail(new IllegalStateException(message, e));
+      }
+    } finally {
+      try {
+        c.close(); // leaves the group: its partitions move at once, from the last commit
+      } catch (KafkaException e) {
+        log.warn("listener {}: the Kafka consumer did not close cleanly: {}", options.name(), e.getMessage());
+      }
+    }
+  }
+
+  private void applyAndCommit(KafkaConsumer<byte[], byte[]> c, ConsumerRecords<byte[], byte[]> polled)
+      throws InterruptedException {
+    List<SourceRecord> records = new ArrayList<>(polled.count());
+    Map<TopicPartition, OffsetAndMetadata> next = new HashMap<>();
+    for (ConsumerRecord<byte[], byte[]> record : polled) {
+      next.put(new TopicPartition(record.topic(), record.partition()), new OffsetAndMetadata(record.offset() + 1));
+      if (record.value() == null) {
+        continue; // a tombstone: what it deletes was invalidated by the delete before it
+      }
+      records.add(sourceRecord(record));
+    }
+    applier.apply(records, () -> commit(c, next));
+  }
+
+  private SourceRecord sourceRecord(ConsumerRecord<byte[], byte[]> record) {
+    SchemaAndValue value;
+    try {
+      value = converter.toConnectData(record.topic(), record.value());
+    } catch (DataException e) {
+      throw new MappingException("listener " + options.name() + ": the record at " + record.topic() + "-"
+          + record.partition() + "@" + record.offset() + " is not a Debezium change event written by JsonConverter "
+          + "with schemas enabled: " + e.getMessage());
+    }
+    return new SourceRecord(null, null, record.topic(), record.partition(), value.schema(), value.value());
+  }
+
+  private void commit(KafkaConsumer<byte[], byte[]> c, Map<TopicPartition, OffsetAndMetadata> offsets) {
+    try {
+      c.commitSync(offsets);
+      metrics.kafkaCommits.increment();
+    } catch (CommitFailedException | RebalanceInProgressException | RetriableException e) {
+      // Applied but not committed: whoever reads these partitions next replays them from the last commit.
+      metrics.kafkaCommitsRefused.increment();
+      log.warn("listener {}: Kafka refused the commit of {} (applied; the partitions' next reader replays them from "
+          + "the last commit): {}", options.name(), new TreeSet<>(offsets.keySet().stream().map(Object::toString)
+          .toList()), e.toString());
+    }
+  }
+
+  /** Partitions this group never committed: read from their first retained record, flushing first if some are gone. */
+  private void startWithoutPosition(KafkaConsumer<byte[], byte[]> c, Set<TopicPartition> partitions)
+      throws InterruptedException {
+    Map<TopicPartition, Long> starts = c.beginningOffsets(partitions);
+    List<TopicPartition> truncated = starts.entrySet().stream().filter(e -> e.getValue() > 0).map(Map.Entry::getKey)
+        .toList();
+    if (truncated.isEmpty()) {
+      log.info("listener {}: reading {} from their first record (no offset committed yet; nothing was deleted before "
+          + "it)", options.name(), partitions);
+      c.seekToBeginning(partitions);
+      return;
+    }
+    String reason = "no offset committed for " + truncated + ", whose first records were already deleted by retention";
+    if (options.firstStartPolicy() == CdcOptions.FirstStartPolicy.ASSUME_FRESH_INSTALL) {
+      metrics.firstStartsAssumedFresh.increment();
+      log.warn("listener {}: {}; policy ASSUME_FRESH_INSTALL: flushing nothing", options.name(), reason);
+      c.seekToBeginning(partitions);
+      return;
+    }
+    startAfterLostPosition(c, partitions, reason);
+  }
+
+  /** Changes may have been missed: flush every mapped namespace, then read the partitions from the first record. */
+  private void startAfterLostPosition(KafkaConsumer<byte[], byte[]> c, Set<TopicPartition> partitions, String reason)
+      throws InterruptedException {
+    log.warn("listener {}: {}: flushing the mapped namespaces {} before reading {} from the first retained record",
+        options.name(), reason, namespaces, partitions);
+    for (String namespace : namespaces) {
+      retry.untilTaken("the flush of namespace '" + namespace + "'", false, "no offset committed",
+          () -> invalidator.flushNamespace(namespace));
+    }
+    metrics.lostPositionFlushes.increment();
+    c.seekToBeginning(partitions);
+  }
+
+  /** The partitions this member reads now. */
+  public Set<TopicPartition> assigned() {
+    return assigned;
+  }
+
+  /** Ends the polling loop (nothing more is applied or committed) and waits for the member to leave the group. */
+  public void close() {
+    KafkaConsumer<byte[], byte[]> c = consumer;
+    if (c == null || !thread.isAlive()) {
+      return; // never polled (start closed the consumer), or the loop ended and closed it
+    }
+    c.wakeup();
+    try {
+      thread.join(Duration.ofSeconds(30).toMillis());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    if (thread.isAlive()) {
+      log.warn("listener {}: Kafka member thread still running after 30 s", options.name());
+    }
+  }
+
+  /** Runs inside poll, on the member's thread: whatever was polled before is applied and committed (or refused). */
+  private final class Rebalance implements ConsumerRebalanceListener {
+    @Override
+    public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
+      java.util.Set<TopicPartition> now = new java.util.HashSet<>(assigned);
+      now.addAll(partitions);
+      assigned = Set.copyOf(now);
+      log.info("listener {}: assigned {}; reading {}", options.name(), partitions, assigned);
+      lifecycle.move(Phase.LIVE, Phase.PROVING);
+    }
+
+    @Override
+    public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
+      java.util.Set<TopicPartition> now = new java.util.HashSet<>(assigned);
+      now.removeAll(partitions);
+      assigned = Set.copyOf(now);
+      log.info("listener {}: revoked {} (everything polled from them was applied)", options.name(), partitions);
+    }
+
+    @Override
+    public void onPartitionsLost(Collection<TopicPartition> partitions) {
+      onPartitionsRevoked(partitions);
+    }
+  }
+}
