@@ -44,6 +44,13 @@ public class SidecarConfigurationCheck implements ApplicationListener<Applicatio
           + "(veracache.cdc.database.*), Redis (veracache.cdc.redis.uri) and the mapping file ("
           + CdcMappings.FILE_PROPERTY + ").");
     }
+    if (demo && binder.bind("veracache.cdc.kafka.enabled", Boolean.class).orElse(false)) {
+      throw new CdcConfigurationException(EMBEDDED_STACK + "=true and veracache.cdc.kafka.enabled=true: the demo reads "
+          + "its embedded MariaDB's binlog itself; Kafka mode reads change events a Kafka Connect worker wrote, and "
+          + "the demo runs no Kafka.",
+          "For the demo leave veracache.cdc.kafka.enabled unset. For Kafka mode use the production jar against your "
+          + "Kafka and Connect (see cdc-sidecar's README, \"Kafka mode\"), or docker compose --profile kafka.");
+    }
     boolean mappings = binder.bind(CdcMappings.FILE_PROPERTY, Path.class).isBound()
         || binder.bind(CdcMappings.TABLES_PROPERTY, Bindable.listOf(Map.class)).isBound();
     if (!mappings && !demo) {

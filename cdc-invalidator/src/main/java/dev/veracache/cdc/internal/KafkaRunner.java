@@ -101,9 +101,19 @@ public final class KafkaRunner {
     this.thread.setDaemon(true);
   }
 
-  /** Creates the consumer (a bad setting throws here) and starts polling on the member's own thread. */
+  /**
+   * Creates the consumer and starts polling on the member's own thread.
+   *
+   * @throws IllegalArgumentException for consumer settings Kafka refuses, with Kafka's reason
+   */
   public void start() {
-    consumer = new KafkaConsumer<>(consumerProperties(), new ByteArrayDeserializer(), new ByteArrayDeserializer());
+    try {
+      consumer = new KafkaConsumer<>(consumerProperties(), new ByteArrayDeserializer(), new ByteArrayDeserializer());
+    } catch (KafkaException e) { // a bad setting: Kafka names it in the cause
+      Throwable cause = e.getCause() != null ? e.getCause() : e;
+      throw new IllegalArgumentException("listener " + options.name() + ": the Kafka consumer settings of " + source
+          + " are refused: " + cause.getMessage(), e);
+    }
     if (!lifecycle.move(Phase.PROVING, Phase.STARTING)) {
       consumer.close();
       return;

@@ -25,6 +25,15 @@ public class CdcConfigurationCheck implements ApplicationListener<ApplicationEnv
       return;
     }
     CdcProperties properties = binder.bindOrCreate(CdcProperties.PREFIX, CdcProperties.class);
+    if (properties.kafka().enabled()) {
+      try {
+        properties.kafka().toSource();
+      } catch (IllegalArgumentException e) {
+        throw new CdcConfigurationException("A " + CdcProperties.PREFIX + ".kafka setting is not valid: "
+            + e.getMessage(), "Fix that setting (application.yml, --" + CdcProperties.PREFIX + ".kafka.* or "
+            + "VERACACHE_CDC_KAFKA_*) and start again.", e);
+      }
+    }
     if (properties.mappings() != null || !properties.tables().isEmpty()) {
       CdcMappings.fromProperties(properties);
     }

@@ -55,7 +55,11 @@ public class CdcInvalidatorLifecycle implements SmartLifecycle {
     callbacks.forEach(CdcLifecycleCallbacks::starting);
     CdcOptions built;
     try {
-      built = CdcOptions.builder()
+      CdcOptions.Builder builder = CdcOptions.builder();
+      if (properties.kafka().enabled()) {
+        builder.kafka(properties.kafka().toSource());
+      }
+      built = builder
           .connector(properties.connector())
           .serverId(properties.serverId())
           .name(properties.name())
@@ -87,12 +91,22 @@ public class CdcInvalidatorLifecycle implements SmartLifecycle {
     try {
       invalidator = CdcInvalidator.start(built);
     } catch (IllegalArgumentException e) { // the mapping does not fit the database (no such table or column, types)
+      if (built.kafka() != null) { // no database is read in Kafka mode: a Redis or Kafka setting was refused
+        throw new CdcConfigurationException("The CDC listener refused its settings: " + e.getMessage(),
+            "Fix that setting (application.yml, --" + CdcProperties.PREFIX + ".* or VERACACHE_CDC_*) and start again.",
+            e);
+      }
       throw new CdcConfigurationException("The mappings of " + mappings.source() + " do not fit the database at "
           + connection + ": " + e.getMessage(), connection.whenMappingsDoNotFit(), e);
     }
     running = true;
-    log.info("CDC listener {} reading {}, mappings {}, invalidating {}, state in {}", properties.name(), connection,
-        mappings.source(), CdcConnectionDetails.masked(connection.redisUri()), connection.stateDirectory());
+    if (built.kafka() != null) {
+      log.info("CDC listener {} reading {}, mappings {}, invalidating {}", properties.name(), built.kafka(),
+          mappings.source(), CdcConnectionDetails.masked(connection.redisUri()));
+    } else {
+      log.info("CDC listener {} reading {}, mappings {}, invalidating {}, state in {}", properties.name(), connection,
+          mappings.source(), CdcConnectionDetails.masked(connection.redisUri()), connection.stateDirectory());
+    }
   }
 
   @Override

@@ -4,6 +4,7 @@ import dev.veracache.cdc.CdcOptions;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.boot.context.properties.bind.DefaultValue;
 
@@ -38,6 +39,9 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  *     FLUSH_NAMESPACES (default) or FAIL
  * @param redisDurability acknowledge a position only once its invalidations are on this many replicas ({@code WAIT})
  *     and, with {@code append-only-file}, fsynced to the primary's AOF ({@code WAITAOF}, Redis 7.2+); default neither
+ * @param kafka Kafka mode: read the change events a Debezium connector in Kafka Connect wrote to Kafka, as one member of
+ *     a consumer group, instead of reading the binlog here ({@code database}, {@code state-directory},
+ *     {@code offset-storage}, {@code server-id}, {@code connector} and the position policies are then not used)
  */
 @ConfigurationProperties(CdcProperties.PREFIX)
 public record CdcProperties(
@@ -60,7 +64,8 @@ public record CdcProperties(
     @DefaultValue("FLUSH_NAMESPACES") CdcOptions.WholeTableChangePolicy wholeTableChangePolicy,
     @DefaultValue("500ms") Duration progressInterval,
     @DefaultValue("FLUSH_NAMESPACES") CdcOptions.RedisDataLossPolicy redisDataLossPolicy,
-    @DefaultValue RedisDurability redisDurability) {
+    @DefaultValue RedisDurability redisDurability,
+    @DefaultValue Kafka kafka) {
 
   public static final String PREFIX = "veracache.cdc";
 
@@ -86,6 +91,51 @@ public record CdcProperties(
    */
   public record RedisDurability(@DefaultValue("0") int replicas, @DefaultValue("false") boolean appendOnlyFile,
       @DefaultValue("1s") Duration timeout) {}
+
+  /**
+   * Kafka mode (see cdc-invalidator's README, "Kafka mode").
+   *
+   * @param enabled read change events from Kafka instead of the binlog (default false)
+   * @param bootstrapServers {@code host:port[,host:port]} of the Kafka cluster
+   * @param groupId the consumer group every invalidator of this change stream joins; default the listener's name
+   * @param topicPattern regular expression of the topics read: the connector's schema-change topic and table topics,
+   *     e.g. {@code shop(\..*)?} for {@code topic.prefix=shop}
+   * @param topicRefresh how soon a new table's topic is read (default 5s)
+   * @param consumer further Kafka consumer settings ({@code security.protocol}, {@code sasl.jaas.config}, timeouts); the
+   *     ones the listener's guarantees depend on are refused, naming the setting
+   */
+  public record Kafka(@DefaultValue("false") boolean enabled, String bootstrapServers, String groupId,
+      String topicPattern, @DefaultValue("5s") Duration topicRefresh, Map<String, String> consumer) {
+
+    public Kafka {
+      consumer = consumer == null ? Map.of() : Map.copyOf(consumer);
+    }
+
+    @Override
+    public String toString() { // consumer settings may hold credentials (sasl.jaas.config): names only
+      return "Kafka[enabled=" + enabled + ", bootstrapServers=" + bootstrapServers + ", groupId=" + groupId
+          + ", topicPattern=" + topicPattern + ", consumer settings=" + consumer.keySet() + "]";
+    }
+
+    /** The library's source for these settings; a missing or bad one throws naming the {@code veracache.cdc.kafka} key. */
+    public dev.veracache.cdc.KafkaSource toSource() {
+      if (bootstrapServers == null || bootstrapServers.isBlank()) {
+        throw new IllegalArgumentException(PREFIX + ".kafka.bootstrap-servers is required when " + PREFIX
+            + ".kafka.enabled=true");
+      }
+      if (topicPattern == null || topicPattern.isBlank()) {
+        throw new IllegalArgumentException(PREFIX + ".kafka.topic-pattern is required when " + PREFIX
+            + ".kafka.enabled=true (for a connector with topic.prefix shop: shop(\\..*)?)");
+      }
+      dev.veracache.cdc.KafkaSource.Builder source = dev.veracache.cdc.KafkaSource.builder()
+          .bootstrapServers(bootstrapServers).topicPattern(topicPattern).topicRefresh(topicRefresh);
+      if (groupId != null && !groupId.isBlank()) {
+        source.groupId(groupId);
+      }
+      consumer.forEach(source::consumerProperty);
+      return source.build();
+    }
+  }
 
   /** @param password never logged */
   public record Database(@DefaultValue("127.0.0.1") String host, @DefaultValue("3306") int port,

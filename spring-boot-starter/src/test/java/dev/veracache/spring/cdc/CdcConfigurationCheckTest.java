@@ -49,4 +49,29 @@ class CdcConfigurationCheckTest {
     assertThatCode(() -> check(Map.of("veracache.cdc.enabled", "true"))).as("left to the auto-configuration: an "
         + "InvalidationMappings bean may bring them").doesNotThrowAnyException();
   }
+
+  @Test
+  void kafkaModeWithoutBootstrapServersOrTopicPatternIsRefusedNamingTheProperty() {
+    assertThatThrownBy(() -> check(Map.of("veracache.cdc.enabled", "true", "veracache.cdc.kafka.enabled", "true",
+        "veracache.cdc.kafka.topic-pattern", "shop(\\..*)?")))
+        .isInstanceOf(CdcConfigurationException.class)
+        .hasMessageContaining("veracache.cdc.kafka.bootstrap-servers is required");
+    assertThatThrownBy(() -> check(Map.of("veracache.cdc.enabled", "true", "veracache.cdc.kafka.enabled", "true",
+        "veracache.cdc.kafka.bootstrap-servers", "kafka:9092")))
+        .isInstanceOf(CdcConfigurationException.class)
+        .hasMessageContaining("veracache.cdc.kafka.topic-pattern is required");
+  }
+
+  @Test
+  void kafkaModeRefusesAConsumerSettingTheListenerOwnsAndABadTopicPattern() {
+    assertThatThrownBy(() -> check(Map.of("veracache.cdc.enabled", "true", "veracache.cdc.kafka.enabled", "true",
+        "veracache.cdc.kafka.bootstrap-servers", "kafka:9092", "veracache.cdc.kafka.topic-pattern", "shop.*",
+        "veracache.cdc.kafka.consumer.[enable.auto.commit]", "true")))
+        .isInstanceOf(CdcConfigurationException.class)
+        .hasMessageContaining("'enable.auto.commit' is set by the listener");
+    assertThatThrownBy(() -> check(Map.of("veracache.cdc.enabled", "true", "veracache.cdc.kafka.enabled", "true",
+        "veracache.cdc.kafka.bootstrap-servers", "kafka:9092", "veracache.cdc.kafka.topic-pattern", "shop(")))
+        .isInstanceOf(CdcConfigurationException.class)
+        .hasMessageContaining("topicPattern 'shop(' is not a regular expression");
+  }
 }
