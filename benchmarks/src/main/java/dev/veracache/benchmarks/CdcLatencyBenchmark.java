@@ -161,7 +161,7 @@ public final class CdcLatencyBenchmark {
     }
   }
 
-  private static String loadAverage() {
+  static String loadAverage() {
     try {
       String[] parts = Files.readString(Path.of("/proc/loadavg")).trim().split("\\s+");
       return parts[0] + " / " + parts[1] + " / " + parts[2];
@@ -170,7 +170,7 @@ public final class CdcLatencyBenchmark {
     }
   }
 
-  private static void prepareTable(EmbeddedStack stack, int rows) throws Exception {
+  static void prepareTable(EmbeddedStack stack, int rows) throws Exception {
     try (Connection c = stack.database().connect(); Statement s = c.createStatement()) {
       s.execute("CREATE OR REPLACE TABLE bench_product (id BIGINT PRIMARY KEY, version BIGINT NOT NULL)");
       s.execute("INSERT INTO bench_product SELECT seq, 1 FROM seq_1_to_" + rows);
@@ -252,10 +252,15 @@ public final class CdcLatencyBenchmark {
    * commitNanos, pushNanos} (push 0: none arrived).
    */
   private List<long[]> generate(String mode, String... args) throws Exception {
+    return generate(stack, NAMESPACE, mode, args);
+  }
+
+  /** {@link #generate(String, String...)} for any stack and namespace (the table is {@code bench_product}). */
+  static List<long[]> generate(EmbeddedStack stack, String namespace, String mode, String... args) throws Exception {
     Path out = Files.createTempFile("cdc-load-" + mode, ".txt");
     List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
         "-Xmx512m", "-cp", System.getProperty("java.class.path"), CdcLoadGenerator.class.getName(), mode,
-        stack.database().jdbcUrl(), stack.redis().uri(), NAMESPACE));
+        stack.database().jdbcUrl(), stack.redis().uri(), namespace));
     command.addAll(List.of(args));
     command.add(out.toString());
     Process child = new ProcessBuilder(command).inheritIO().start();
@@ -340,7 +345,7 @@ public final class CdcLatencyBenchmark {
     return v >= 100 ? String.format("%.0f", v) : v >= 10 ? String.format("%.1f", v) : String.format("%.2f", v);
   }
 
-  private static String summary(long[] values, int n) {
+  static String summary(long[] values, int n) {
     long[] sorted = Arrays.copyOf(values, n);
     Arrays.sort(sorted);
     return String.format("p50 %.2f ms, p99 %.2f ms, max %.2f ms", ms(percentile(sorted, 0.50)),

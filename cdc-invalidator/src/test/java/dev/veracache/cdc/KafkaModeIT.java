@@ -66,6 +66,7 @@ class KafkaModeIT extends ListenerFixture {
     config.put("topic.prefix", topicPrefix);
     config.put("snapshot.mode", "no_data");
     config.put("snapshot.locking.mode", "none");
+    config.put("poll.interval.ms", "5");
     config.put("schema.history.internal", "io.debezium.storage.file.history.FileSchemaHistory");
     config.put("schema.history.internal.file.filename",
         stateDir.resolve(name + "-schema-history.dat").toString());

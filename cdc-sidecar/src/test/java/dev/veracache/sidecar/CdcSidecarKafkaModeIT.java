@@ -66,6 +66,7 @@ class CdcSidecarKafkaModeIT {
         "database.ssl.mode", "disable",
         "snapshot.mode", "no_data",
         "snapshot.locking.mode", "none",
+        "poll.interval.ms", "5",
         "schema.history.internal", "io.debezium.storage.kafka.history.KafkaSchemaHistory",
         "schema.history.internal.kafka.bootstrap.servers", stack.kafka().bootstrapServers(),
         "schema.history.internal.kafka.topic", "sidecar-schema-history",

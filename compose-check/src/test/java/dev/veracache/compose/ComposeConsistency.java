@@ -305,6 +305,15 @@ final class ComposeConsistency {
         }
       });
     });
+    // Services that run the sidecar's image without building it (profile kafka's cdc-sidecar-kafka).
+    serviceBuiltFrom(SIDECAR).ifPresent(built -> compose.services.values().stream()
+        .filter(s -> s.buildContext() == null && built.image() != null && built.image().equals(s.image()))
+        .forEach(s -> interpolatedEnvironment(s).forEach((name, value) -> {
+          if (!NON_SPRING_VARIABLES.contains(name) && !sidecar.bindsToKnownProperty(name, value)) {
+            problems.add(s.name() + ": environment variable " + name + " binds to no property of " + SIDECAR
+                + " (whose image it runs)");
+          }
+        })));
     return problems;
   }
 

@@ -116,6 +116,14 @@ class ComposeConsistencyTest {
   }
 
   @Test
+  void aMisspeltVariableOfTheKafkaModeSidecarWhichRunsTheSidecarsImageIsNamed() throws Exception {
+    repositoryCopy();
+    replace("docker-compose.yml", "VERACACHE_CDC_KAFKA_TOPICPATTERN:", "VERACACHE_CDC_KAFKA_TOPICPATERN:");
+    assertThat(reread().environmentVariablesBindToProperties())
+        .anyMatch(p -> p.startsWith("cdc-sidecar-kafka: environment variable VERACACHE_CDC_KAFKA_TOPICPATERN"));
+  }
+
+  @Test
   void aSidecarOnTheMariaDbConnectorOrADemoRunningItsOwnListenerIsNamed() throws Exception {
     repositoryCopy();
     replace("docker-compose.yml", "VERACACHE_CDC_CONNECTOR: MYSQL", "VERACACHE_CDC_CONNECTOR: MARIADB");
@@ -248,7 +256,7 @@ class ComposeConsistencyTest {
   /** The files the checks read, copied from the repository; then checked. */
   private ComposeConsistency repositoryCopy() throws IOException {
     for (String file : List.of("docker-compose.yml", ".env.example", ".gitignore", "pom.xml",
-        "docker/mysql/20-users.sh", "demo-app/Dockerfile", "cdc-sidecar/Dockerfile", "cdc-sidecar/pom.xml",
+        "docker/mysql/20-users.sh", "docker/connect/register-shop-connector.sh", "demo-app/Dockerfile", "cdc-sidecar/Dockerfile", "cdc-sidecar/pom.xml",
         "cdc-sidecar/src/main/resources/application.yml",
         "cdc-sidecar/target/classes/META-INF/spring-configuration-metadata.json", "demo-app/pom.xml",
         "demo-app/src/main/resources/application.yml", "demo-app/src/main/resources/application-compose.yml",
