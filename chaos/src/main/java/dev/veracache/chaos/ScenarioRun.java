@@ -61,11 +61,14 @@ final class ScenarioRun {
   private final List<AutoCloseable> resources = new ArrayList<>();
   private final List<CacheUnderTest> instances = new ArrayList<>();
   private CdcInvalidatorControl listener;
+  /** The CDC listener reads the change stream through Kafka (Connect and a consumer group), not the binlog. */
+  private final boolean throughKafka;
   /** Set once the instances exist: what the fault acts on. */
   private FaultTarget target;
 
   ScenarioRun(EmbeddedStack stack, Scenario scenario, Strategy strategy, Workload workload, String namespace,
-      long serverId, String label, long seed, InstanceFactory factory) {
+      long serverId, String label, long seed, InstanceFactory factory, boolean throughKafka) {
+    this.throughKafka = throughKafka;
     this.stack = stack;
     this.scenario = scenario;
     this.strategy = strategy;
@@ -102,7 +105,8 @@ final class ScenarioRun {
     if (strategy.usesCdc) {
       listener = new CdcInvalidatorControl(stack, workload.table, namespace, scenario.workload().alternateKeys(),
           serverId, fault.listenerInOwnJvm(), strategy == Strategy.FORGETFUL_CDC,
-          scenario.listenerProgressInterval(strategy), strategy == Strategy.CDC_NO_LOSS_CHECK, context.cdcHooks);
+          scenario.listenerProgressInterval(strategy), strategy == Strategy.CDC_NO_LOSS_CHECK, context.cdcHooks,
+          throughKafka);
       resources.add(listener);
       listener.start();
     }

@@ -44,7 +44,19 @@ public final class ScenarioRunner {
 
   public static Run run(EmbeddedStack stack, Scenario scenario, Strategy strategy, long seed) throws Exception {
     return run(stack, scenario, strategy, seed,
-        StrategyRegistry.runsCacheInstances(strategy) ? StrategyRegistry.factory(strategy) : null);
+        StrategyRegistry.runsCacheInstances(strategy) ? StrategyRegistry.factory(strategy) : null, false);
+  }
+
+  /**
+   * The run with the CDC listener reading the change stream through Kafka (a Kafka Connect worker and the listener's
+   * Kafka mode) instead of the binlog; the same workload, fault and checker.
+   */
+  public static Run runThroughKafka(EmbeddedStack stack, Scenario scenario, Strategy strategy, long seed)
+      throws Exception {
+    if (!strategy.usesCdc) {
+      throw new IllegalArgumentException(strategy + " runs no CDC listener: nothing goes through Kafka");
+    }
+    return run(stack, scenario, strategy, seed, StrategyRegistry.factory(strategy), true);
   }
 
   /**
@@ -53,14 +65,21 @@ public final class ScenarioRunner {
    */
   static Run run(EmbeddedStack stack, Scenario scenario, Strategy strategy, long seed, InstanceFactory factory)
       throws Exception {
+    return run(stack, scenario, strategy, seed, factory, false);
+  }
+
+  private static Run run(EmbeddedStack stack, Scenario scenario, Strategy strategy, long seed, InstanceFactory factory,
+      boolean throughKafka) throws Exception {
     int run = RUNS.incrementAndGet();
     String id = ProcessHandle.current().pid() + "_" + run;
-    String label = scenario.race() + " " + scenario.title() + " / " + strategy.label + " (seed " + seed + ")";
+    String label = scenario.race() + " " + scenario.title() + " / " + strategy.label
+        + (throughKafka ? ", change stream through Kafka" : "") + " (seed " + seed + ")";
     log.info("running {}", label);
     Workload workload = workload(stack, scenario, "chaos_" + id);
     try {
       var report = StrategyRegistry.runsCacheInstances(strategy)
-          ? new ScenarioRun(stack, scenario, strategy, workload, "chaos" + id, 7100 + run, label, seed, factory).run()
+          ? new ScenarioRun(stack, scenario, strategy, workload, "chaos" + id, 7100 + run, label, seed, factory,
+              throughKafka).run()
           : new WriteBehindRun(stack, scenario, strategy, workload, "chaos" + id, label, seed).run();
       return new Run(scenario, strategy, seed, report);
     } finally {

@@ -28,7 +28,8 @@ import org.slf4j.LoggerFactory;
  * its progress every {@code progressInterval} (null: the library's default of 500 ms). The CDC_NO_LOSS_CHECK baseline
  * runs with the data-loss policy IGNORE: it notices a Redis that lost what it acknowledged, logs it, and flushes
  * nothing. A listener in this JVM reports each batch it received to the run's hooks (the R13 injection waits for
- * the batch that carries a delete to be applied).
+ * the batch that carries a delete to be applied). Through Kafka ({@link KafkaChangePath}) the listener is a consumer
+ * group member in this JVM, started once it has read a marker row of the run's table.
  */
 public final class CdcInvalidatorControl implements AutoCloseable {
 
@@ -45,13 +46,21 @@ public final class CdcInvalidatorControl implements AutoCloseable {
   private final Duration progressInterval; // null: the library's default
   private final boolean ignoreRedisDataLoss; // the CDC_NO_LOSS_CHECK baseline, in this JVM only
   private final CdcHooks hooks; // in this JVM only
+  private final boolean throughKafka;
   private Path stateDirectory;
   private CdcInvalidator inProcess;
   private CdcInvalidatorProcess process;
 
   public CdcInvalidatorControl(EmbeddedStack stack, String table, String namespace, boolean alternateKeys,
       long serverId, boolean separateProcess, boolean forgetful, Duration progressInterval, boolean ignoreRedisDataLoss,
-      CdcHooks hooks) {
+      CdcHooks hooks, boolean throughKafka) {
+    if (throughKafka && (separateProcess || forgetful || ignoreRedisDataLoss || progressInterval != null)) {
+      throw new IllegalArgumentException("the Kafka path runs the listener in this JVM, with its stored position, "
+          + "without progress records or the Redis data-loss check: not for a scenario that needs its own JVM ("
+          + separateProcess + "), a forgetful listener (" + forgetful + "), the CDC_NO_LOSS_CHECK baseline ("
+          + ignoreRedisDataLoss + ") or a progress interval (" + progressInterval + ")");
+    }
+    this.throughKafka = throughKafka;
     this.stack = stack;
     this.table = table;
     this.namespace = namespace;
@@ -84,6 +93,9 @@ public final class CdcInvalidatorControl implements AutoCloseable {
     if (ignoreRedisDataLoss) {
       options.redisDataLossPolicy(CdcOptions.RedisDataLossPolicy.IGNORE);
     }
+    if (throughKafka) {
+      options.kafka(KafkaChangePath.source(stack, name()));
+    }
     inProcess = CdcInvalidator.start(options
         .database(db.host(), db.port(), db.user(), db.password())
         .serverId(serverId).name(name)
@@ -100,6 +112,17 @@ public final class CdcInvalidatorControl implements AutoCloseable {
       inProcess = null;
       throw new IllegalStateException("CDC listener " + name + " did not become live"
           + (failure == null ? "" : ": " + failure.getMessage()));
+    }
+    if (throughKafka) {
+      // Live means joined; the run's table topic is found by the next topic refresh: be sure it is read first.
+      try {
+        awaitCaughtUp(LIVE_TIMEOUT);
+      } catch (java.sql.SQLException e) {
+        throw new IllegalStateException("CDC listener " + name + " through Kafka: " + e.getMessage(), e);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IllegalStateException(e);
+      }
     }
   }
 

@@ -154,7 +154,7 @@ class ListenerCatchUpIT {
 
   private CdcInvalidatorControl listener(boolean ownJvm, Duration progressInterval, CdcHooks hooks) {
     CdcInvalidatorControl listener = new CdcInvalidatorControl(stack, workload.table, namespace, false, serverId, ownJvm,
-        false, progressInterval, false, hooks);
+        false, progressInterval, false, hooks, false);
     closeables.push(listener);
     listener.start();
     return listener;

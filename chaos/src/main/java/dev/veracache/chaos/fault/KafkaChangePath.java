@@ -1,0 +1,57 @@
+package dev.veracache.chaos.fault;
+
+import dev.veracache.cdc.KafkaSource;
+import dev.veracache.stack.DatabaseServer;
+import dev.veracache.stack.EmbeddedStack;
+import dev.veracache.stack.KafkaConnectWorker;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.WeakHashMap;
+
+/**
+ * The CDC listener's change stream through Kafka (the listener's Kafka mode): one Kafka Connect worker per stack, its
+ * Debezium connector capturing the stack's database into topics {@value #PREFIX} (schema changes) and
+ * {@value #PREFIX}.{@code <database>.<table>} (row changes, six partitions each, keyed by primary key). Every run's
+ * listener is its own consumer group over them, reading from the first event; the tables of other runs are unmapped.
+ */
+public final class KafkaChangePath {
+
+  static final String PREFIX = "chaos";
+  private static final int PARTITIONS = 6;
+  private static final Map<EmbeddedStack, KafkaConnectWorker> WORKERS = new WeakHashMap<>();
+
+  private KafkaChangePath() {}
+
+  /** The source a run's listener reads, the Connect worker started first if this stack has none yet. */
+  static synchronized KafkaSource source(EmbeddedStack stack, String group) {
+    WORKERS.computeIfAbsent(stack, s -> s.kafkaConnect(List.of(connector(s.database(), s.kafka()
+        .bootstrapServers()))));
+    return KafkaSource.builder().bootstrapServers(stack.kafka().bootstrapServers()).groupId(group)
+        .topicPattern(PREFIX + "(\\..*)?").topicRefresh(Duration.ofMillis(200)).build();
+  }
+
+  private static Map<String, String> connector(DatabaseServer db, String bootstrap) {
+    Map<String, String> config = new HashMap<>(KafkaSource.CONNECTOR_SETTINGS);
+    config.put("name", "chaos");
+    config.put("connector.class", "io.debezium.connector.mariadb.MariaDbConnector");
+    config.put("database.hostname", db.host());
+    config.put("database.port", Integer.toString(db.port()));
+    config.put("database.user", db.user());
+    config.put("database.password", db.password());
+    config.put("database.ssl.mode", "disable");
+    config.put("database.server.id", "7000");
+    config.put("database.include.list", db.databaseName());
+    config.put("topic.prefix", PREFIX);
+    config.put("snapshot.mode", "no_data");
+    config.put("snapshot.locking.mode", "none");
+    config.put("poll.interval.ms", "5");
+    config.put("schema.history.internal", "io.debezium.storage.kafka.history.KafkaSchemaHistory");
+    config.put("schema.history.internal.kafka.bootstrap.servers", bootstrap);
+    config.put("schema.history.internal.kafka.topic", "chaos-schema-history");
+    config.put("topic.creation.default.partitions", Integer.toString(PARTITIONS));
+    config.put("topic.creation.default.replication.factor", "1");
+    return config;
+  }
+}

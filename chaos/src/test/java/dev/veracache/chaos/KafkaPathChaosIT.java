@@ -1,0 +1,76 @@
+package dev.veracache.chaos;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.veracache.chaos.report.Run;
+import dev.veracache.chaos.scenario.Scenario;
+import dev.veracache.chaos.scenario.ScenarioCatalog;
+import dev.veracache.stack.EmbeddedStack;
+import dev.veracache.stack.EmbeddedStackExtension;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.GroupListing;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestFactory;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * The CDC races whose clients do not bound their staleness by the listener's progress (R1 stale fill, R2 delete
+ * refused, R5 lost broadcast) with the change stream through Kafka: Debezium in a Kafka Connect worker, the listener a
+ * consumer group member. The same workload, fault and checker as {@code ChaosScenariosIT}; every run must be clean
+ * and its listener must have committed offsets (it really read Kafka).
+ */
+@ExtendWith(EmbeddedStackExtension.class)
+class KafkaPathChaosIT {
+
+  private static final List<String> SCENARIOS = List.of("r1-stale-fill", "r2-delete-failure", "r5-lost-broadcast");
+
+  @TestFactory
+  Stream<DynamicTest> cdcRacesThroughKafkaStayClean(EmbeddedStack stack) {
+    ScenarioCatalog catalog = ScenarioCatalog.builtIn();
+    return catalog.select(SCENARIOS).stream().map(scenario -> DynamicTest.dynamicTest(scenario.id()
+        + " / VERACACHE_CACHE_ASIDE through Kafka / seed 42", () -> {
+          long committedBefore = committedByChaosGroups(stack);
+          Run run = ScenarioRunner.runThroughKafka(stack, scenario, Scenario.Strategy.VERACACHE_CACHE_ASIDE, 42);
+          System.out.println(Run.markdown(List.of(run)));
+          assertThat(run.report().writes()).as("acknowledged writes").isPositive();
+          assertThat(run.violations()).as(run.verdict()).isEmpty();
+          assertThat(committedByChaosGroups(stack)).as("the run's listener committed Kafka offsets")
+              .isGreaterThan(committedBefore);
+        }));
+  }
+
+  @Test
+  void aStrategyWithoutCdcOrAListenerInItsOwnJvmIsRefusedForTheKafkaPath(EmbeddedStack stack) {
+    ScenarioCatalog catalog = ScenarioCatalog.builtIn();
+    Scenario r1 = catalog.select(List.of("r1-stale-fill")).get(0);
+    assertThatThrownBy(() -> ScenarioRunner.runThroughKafka(stack, r1, Scenario.Strategy.NAIVE, 42))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("NAIVE runs no CDC listener");
+    Scenario r6 = catalog.select(List.of("r6-listener-crash")).get(0);
+    assertThatThrownBy(() -> ScenarioRunner.runThroughKafka(stack, r6, Scenario.Strategy.VERACACHE_CDC_ONLY, 42))
+        .hasMessageContaining("the Kafka path runs the listener in this JVM");
+  }
+
+  private static long committedByChaosGroups(EmbeddedStack stack) throws Exception {
+    try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG,
+        stack.kafka().bootstrapServers()))) {
+      long sum = 0;
+      for (GroupListing group : admin.listGroups().all().get(10, TimeUnit.SECONDS)) {
+        if (!group.groupId().startsWith("chaos-")) {
+          continue;
+        }
+        Map<org.apache.kafka.common.TopicPartition, OffsetAndMetadata> offsets = admin.listConsumerGroupOffsets(
+            group.groupId()).partitionsToOffsetAndMetadata().get(10, TimeUnit.SECONDS);
+        sum += offsets.values().stream().filter(o -> o != null).mapToLong(OffsetAndMetadata::offset).sum();
+      }
+      return sum;
+    }
+  }
+}
