@@ -1,0 +1,342 @@
+package dev.veracache.cdc;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.veracache.VeracacheOptions;
+import dev.veracache.stack.EmbeddedStack;
+import dev.veracache.stack.KafkaServer;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.OffsetSpec;
+import org.apache.kafka.clients.admin.RecordsToDelete;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A hostile review of Kafka mode: each test states a claimed invariant of {@code KafkaRunner} and tries to break it
+ * on the embedded broker (and, where the change events must be Debezium's own, a real Kafka Connect worker running
+ * Debezium's MariaDB connector). A test that fails here is a hole in the claim it names.
+ */
+class KafkaModeReviewIT extends ListenerFixture {
+
+  private static final int PARTITIONS = 6;
+
+  private EmbeddedStack stack;
+  private KafkaServer kafka;
+  private String prefix;
+  private String group;
+
+  @BeforeEach
+  void createTable(EmbeddedStack stack, KafkaServer kafka) throws Exception {
+    this.stack = stack;
+    this.kafka = kafka;
+    this.prefix = "kr" + serverId;
+    this.group = "review-" + serverId;
+    sql("CREATE TABLE " + table + " (id BIGINT PRIMARY KEY, name VARCHAR(100) NOT NULL, version BIGINT NOT NULL)");
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // Claim 4: "a record that is not a Debezium JSON envelope with schemas stops the listener, naming topic, partition
+  // and offset". Only bytes JsonConverter cannot parse stop it; a well-formed JSON record that is not a change event
+  // is mapped to nothing and its offset committed.
+  // ---------------------------------------------------------------------------------------------------------------
+
+  /**
+   * The connector ran with Debezium's ExtractNewRecordState ("unwrap") transform, a very common setting: each value is
+   * the row itself, with a schema, and no envelope (no op, no source). Every change is then skipped and committed.
+   */
+  @Test
+  void anUnwrappedRowOnATableTopicStopsTheListenerNamingWhereItIs() throws Exception {
+    String unwrapped = "{\"schema\":{\"type\":\"struct\",\"optional\":false,\"name\":\"" + tableTopic() + ".Value\","
+        + "\"fields\":[{\"type\":\"int64\",\"optional\":false,\"field\":\"id\"},{\"type\":\"string\",\"optional\":false,"
+        + "\"field\":\"name\"},{\"type\":\"int64\",\"optional\":false,\"field\":\"version\"}]},"
+        + "\"payload\":{\"id\":7,\"name\":\"m\",\"version\":2}}";
+    assertForeignRecordStopsTheListener(unwrapped);
+  }
+
+  /**
+   * A Debezium change event written by JsonConverter for a record without a value schema (a schemaless transform in
+   * the connector's chain): {@code {"schema":null,"payload":{...}}}. JsonConverter accepts it and returns a Map, which
+   * the mapper does not recognise, so the update of row 7 is skipped and committed.
+   */
+  @Test
+  void aSchemalessChangeEventStopsTheListenerNamingWhereItIs() throws Exception {
+    String schemaless = "{\"schema\":null,\"payload\":{\"before\":{\"id\":7,\"name\":\"n\",\"version\":1},"
+        + "\"after\":{\"id\":7,\"name\":\"m\",\"version\":2},\"source\":{\"db\":\"" + db.databaseName() + "\","
+        + "\"table\":\"" + table + "\",\"ts_ms\":1},\"op\":\"u\",\"ts_ms\":1}}";
+    assertForeignRecordStopsTheListener(schemaless);
+  }
+
+  private void assertForeignRecordStopsTheListener(String json) throws Exception {
+    kafka.createTopic(tableTopic(), PARTITIONS);
+    redisCli.sync().set(namespace + ":7", "V:1:cached row 7 at version 1");
+    CdcInvalidator cdc = startListener(member("a" + serverId), recording);
+    TopicPartition partition = new TopicPartition(tableTopic(), 0);
+    try (KafkaProducer<byte[], byte[]> producer = producer()) {
+      producer.send(new ProducerRecord<>(tableTopic(), 0, "{\"schema\":null,\"payload\":{\"id\":7}}".getBytes(
+          StandardCharsets.UTF_8), json.getBytes(StandardCharsets.UTF_8))).get(10, TimeUnit.SECONDS);
+    }
+    await("the listener stopped, or the group committed past the record", Duration.ofSeconds(30),
+        () -> cdc.status().state() == CdcInvalidator.State.FAILED || committed(partition) >= 1);
+    assertThat(cdc.status().state())
+        .as("a record that is not a Debezium change event stops the listener; instead it is %s, the group committed "
+            + "%s past it (offset %s), and row 7 stays cached as %s", cdc.status(), partition, committed(partition),
+            redisValue("7"))
+        .isEqualTo(CdcInvalidator.State.FAILED);
+    assertThat(cdc.status().detail()).contains(tableTopic() + "-0@0");
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // Claim 3: "a committed offset out of range (e.g. topic deleted and recreated) flushes the mapped namespaces
+  // before reading".
+  // ---------------------------------------------------------------------------------------------------------------
+
+  /**
+   * The group read and committed its table topic; while its members were down, a row changed (the change is in the
+   * topic, unread), then the topic was deleted and recreated. The broker deletes a deleted topic's committed offsets
+   * with it, so the recreated topic has no committed offset and a log start of 0: the member reads it from the start
+   * without a flush, and the change lost with the old topic is never applied.
+   */
+  @Test
+  void aTopicDeletedAndRecreatedUnderTheGroupFlushesTheNamespaces() throws Exception {
+    startConnect(connector("c" + serverId, prefix, serverId + 500, db.databaseName()));
+    awaitTableTopic();
+    sql("INSERT INTO " + table + " (id, name, version) VALUES (7, 'n', 1)",
+        "INSERT INTO " + table + " (id, name, version) VALUES (8, 'n', 1)");
+    CdcInvalidator first = startListener(member("a" + serverId), recording);
+    await("row 7's insert applied", Duration.ofSeconds(60), () -> tombstoned("7", 1));
+    try (Admin admin = admin()) {
+      await("the group committed its reads", Duration.ofSeconds(30), () -> committedCount(admin) > 0);
+      first.close();
+      // A reader fills row 7 at version 1; then, with no member running, row 7 changes.
+      redisCli.sync().set(namespace + ":7", "V:1:row 7 at version 1");
+      long before = endOffsetSum(admin);
+      sql("UPDATE " + table + " SET name = 'm', version = 2 WHERE id = 7");
+      await("the update is in the topic, unread", Duration.ofSeconds(30), () -> endOffsetSum(admin) > before);
+
+      admin.deleteTopics(List.of(tableTopic())).all().get(30, TimeUnit.SECONDS);
+      await("the topic is gone", Duration.ofSeconds(30), () -> !admin.listTopics().names().get(10, TimeUnit.SECONDS)
+          .contains(tableTopic()));
+      // The broker removes a deleted topic's committed offsets with it.
+      await("the deleted topic's committed offsets are gone", Duration.ofSeconds(15),
+          () -> committedCount(admin) == 0);
+      kafka.createTopic(tableTopic(), PARTITIONS);
+    }
+
+    startListener(member("b" + serverId), recording);
+    sql("UPDATE " + table + " SET name = 'm', version = 3 WHERE id = 8");
+    await("a change written after the recreation is applied: the member is past its start", Duration.ofSeconds(60),
+        () -> tombstoned("8", 3));
+    assertThat(redisValue("7"))
+        .as("row 7 is at version 2 in the database; its change was lost with the deleted topic; a lost position must "
+            + "flush the namespace (lost-position flushes: %s)", counter("veracache.cdc.kafka.lost.positions"))
+        .isNotEqualTo("V:1:row 7 at version 1");
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // Claims 3 and 6: a lost position is flushed before reading; LIVE means the listener can be trusted (embedded mode
+  // is not LIVE while a flush is owed: phase FLUSHING, status STARTING "flushing the mapped namespaces").
+  // ---------------------------------------------------------------------------------------------------------------
+
+  /**
+   * A first start whose first records were deleted by retention owes a flush. Kafka mode moves to LIVE in
+   * onPartitionsAssigned, inside the poll that then throws NoOffsetForPartitionException, so the member reports LIVE
+   * (awaitLive returns true, status "streaming") while the owed flush has not been done. Redis refuses writes
+   * (CLIENT PAUSE WRITE) to hold the flush open; the member is checked once Redis refused the flush at least once.
+   */
+  @Test
+  void aMemberThatOwesALostPositionFlushIsNotLiveUntilTheFlushIsDone() throws Exception {
+    startConnect(connector("c" + serverId, prefix, serverId + 500, db.databaseName()));
+    awaitTableTopic();
+    for (int id = 1; id <= 12; id++) {
+      sql("INSERT INTO " + table + " (id, name, version) VALUES (" + id + ", 'n', 1)");
+    }
+    try (Admin admin = admin()) {
+      await("the topic holds the rows", Duration.ofSeconds(60), () -> endOffsetSum(admin) >= 12);
+      Map<TopicPartition, RecordsToDelete> deletions = new HashMap<>();
+      endOffsets(admin).forEach((partition, end) -> deletions.put(partition, RecordsToDelete.beforeOffset(end)));
+      admin.deleteRecords(deletions).all().get(30, TimeUnit.SECONDS);
+    }
+    redisCli.sync().set(namespace + ":999", "cached before the listener ran");
+    clientCommand("PAUSE", "60000", "WRITE"); // reads are answered, writes wait: the flush's UNLINK times out
+    try {
+      CdcInvalidator cdc = CdcInvalidator.start(member("a" + serverId), recording);
+      closeables.push(cdc);
+      await("Redis refused the owed flush at least once", Duration.ofSeconds(30),
+          () -> counter("veracache.cdc.retries") > 0);
+      assertThat(redisValue("999")).as("the flush is not done").isEqualTo("cached before the listener ran");
+      assertThat(cdc.isLive())
+          .as("a member that owes a flush (first records deleted by retention) is not live before the flush; its "
+              + "status was %s", cdc.status())
+          .isFalse();
+    } finally {
+      clientCommand("UNPAUSE");
+    }
+  }
+
+  private void clientCommand(String... args) {
+    io.lettuce.core.protocol.CommandArgs<String, String> commandArgs = new io.lettuce.core.protocol.CommandArgs<>(
+        io.lettuce.core.codec.StringCodec.UTF8);
+    for (String arg : args) {
+      commandArgs.add(arg);
+    }
+    redisCli.sync().dispatch(io.lettuce.core.protocol.CommandType.CLIENT,
+        new io.lettuce.core.output.StatusOutput<>(io.lettuce.core.codec.StringCodec.UTF8), commandArgs);
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // Claim 6: what a member reports when its Kafka broker goes away while the database keeps taking writes.
+  // ---------------------------------------------------------------------------------------------------------------
+
+  /**
+   * The broker stops answering (SIGSTOP). The database keeps committing; nothing reaches the listener, so a cached row
+   * stays stale. The member keeps reporting LIVE ("streaming") and not stalled, for longer than its session timeout
+   * (2 s) and the stall threshold (10 s): a health check sees nothing wrong while every change is missed.
+   */
+  @Test
+  void aMemberCutOffFromItsBrokerStopsReportingLive() throws Exception {
+    startConnect(connector("c" + serverId, prefix, serverId + 500, db.databaseName()));
+    awaitTableTopic();
+    sql("INSERT INTO " + table + " (id, name, version) VALUES (7, 'n', 1)");
+    CdcInvalidator cdc = startListener(member("a" + serverId), recording);
+    await("row 7's insert applied", Duration.ofSeconds(60), () -> tombstoned("7", 1));
+    redisCli.sync().set(namespace + ":7", "V:1:row 7 at version 1");
+    kafka.pause();
+    try {
+      sql("UPDATE " + table + " SET name = 'm', version = 2 WHERE id = 7");
+      await("the member no longer reports itself live (it has been cut off from Kafka while row 7 is stale: "
+          + redisValue("7") + ")", Duration.ofSeconds(30), () -> !cdc.isLive());
+    } finally {
+      kafka.resume();
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+
+  private KafkaProducer<byte[], byte[]> producer() {
+    Map<String, Object> config = Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers(),
+        ProducerConfig.ACKS_CONFIG, "all");
+    return new KafkaProducer<>(config, new ByteArraySerializer(), new ByteArraySerializer());
+  }
+
+  private Admin admin() {
+    return Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()));
+  }
+
+  /** The group's committed offset of a partition, -1 when none. */
+  private long committed(TopicPartition partition) throws Exception {
+    try (Admin admin = admin()) {
+      OffsetAndMetadata offset = admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata()
+          .get(10, TimeUnit.SECONDS).get(partition);
+      return offset == null ? -1 : offset.offset();
+    }
+  }
+
+  /** How many partitions of the table topic the group has an offset for. */
+  private long committedCount(Admin admin) throws Exception {
+    return admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata().get(10, TimeUnit.SECONDS).keySet()
+        .stream().filter(p -> p.topic().equals(tableTopic())).count();
+  }
+
+  private CdcOptions member(String name) {
+    return CdcOptions.builder()
+        .name(name)
+        .redis(VeracacheOptions.builder(redis.uri()).commandTimeout(Duration.ofMillis(300)).clientName(name).build())
+        .mappings(InvalidationMappings.builder().table(qualified()).namespace(namespace).key("{id}")
+            .version("version").add().build())
+        .retryBackoff(Duration.ofMillis(20), Duration.ofMillis(200))
+        .meterRegistry(registry)
+        .kafka(KafkaSource.builder().bootstrapServers(kafka.bootstrapServers()).groupId(group)
+            .topicPattern(prefix + "(\\..*)?").topicRefresh(Duration.ofMillis(500))
+            .consumerProperty("client.id", name)
+            .consumerProperty("session.timeout.ms", "2000")
+            .consumerProperty("heartbeat.interval.ms", "500")
+            .build())
+        .build();
+  }
+
+  private Map<String, String> connector(String name, String topicPrefix, long connectorServerId, String... databases) {
+    Map<String, String> config = new HashMap<>(KafkaSource.CONNECTOR_SETTINGS);
+    config.put("name", name);
+    config.put("connector.class", "io.debezium.connector.mariadb.MariaDbConnector");
+    config.put("database.hostname", db.host());
+    config.put("database.port", Integer.toString(db.port()));
+    config.put("database.user", db.user());
+    config.put("database.password", db.password());
+    config.put("database.ssl.mode", "disable");
+    config.put("database.server.id", Long.toString(connectorServerId));
+    config.put("database.include.list", String.join(",", databases));
+    config.put("topic.prefix", topicPrefix);
+    config.put("snapshot.mode", "no_data");
+    config.put("snapshot.locking.mode", "none");
+    config.put("schema.history.internal", "io.debezium.storage.file.history.FileSchemaHistory");
+    config.put("schema.history.internal.file.filename", stateDir.resolve(name + "-schema-history.dat").toString());
+    config.put("topic.creation.default.partitions", Integer.toString(PARTITIONS));
+    config.put("topic.creation.default.replication.factor", "1");
+    return config;
+  }
+
+  private String tableTopic() {
+    return prefix + "." + db.databaseName() + "." + table;
+  }
+
+  private void startConnect(Map<String, String> connector) {
+    var worker = stack.kafkaConnect(List.of(connector));
+    closeables.push(worker::stop);
+  }
+
+  /** Marker rows (negative ids) until the connector created the table's topic. */
+  private void awaitTableTopic() throws Exception {
+    try (Admin admin = admin()) {
+      long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+      for (int marker = 1; !admin.listTopics().names().get(10, TimeUnit.SECONDS).contains(tableTopic()); marker++) {
+        assertThat(System.nanoTime()).as("topic %s created within 60 s", tableTopic()).isLessThan(deadline);
+        sql("INSERT INTO " + table + " (id, name, version) VALUES (" + (-marker) + ", 'topic', 1)");
+        Thread.sleep(200); // polling a condition (the topic exists), not waiting for a race
+      }
+    }
+  }
+
+  private Map<TopicPartition, Long> endOffsets(Admin admin) throws Exception {
+    Map<TopicPartition, OffsetSpec> latest = new HashMap<>();
+    for (int p = 0; p < PARTITIONS; p++) {
+      latest.put(new TopicPartition(tableTopic(), p), OffsetSpec.latest());
+    }
+    try {
+      Map<TopicPartition, Long> ends = new HashMap<>();
+      admin.listOffsets(latest).all().get(10, TimeUnit.SECONDS).forEach((tp, info) -> ends.put(tp, info.offset()));
+      return ends;
+    } catch (java.util.concurrent.ExecutionException e) {
+      return Map.of();
+    }
+  }
+
+  private long endOffsetSum(Admin admin) throws Exception {
+    return endOffsets(admin).values().stream().mapToLong(Long::longValue).sum();
+  }
+
+  private static void await(String what, Duration within, Check check) throws Exception {
+    long deadline = System.nanoTime() + within.toNanos();
+    while (!check.holds()) {
+      assertThat(System.nanoTime()).as("%s within %s", what, within).isLessThan(deadline);
+      Thread.sleep(50); // polling a condition, not waiting for a race
+    }
+  }
+
+  @FunctionalInterface
+  private interface Check {
+    boolean holds() throws Exception;
+  }
+}
