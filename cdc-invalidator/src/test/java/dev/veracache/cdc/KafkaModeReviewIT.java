@@ -224,6 +224,100 @@ class KafkaModeReviewIT extends ListenerFixture {
   }
 
   // ---------------------------------------------------------------------------------------------------------------
+  // Claim 6: a member that holds a batch for longer than max.poll.interval.ms is removed from the group; its later
+  // commit must be refused, the new owner applies from the last commit, and the zombie's late apply must not undo a
+  // newer invalidation (invalidate.lua never lowers a floor). Expected to pass: evidence for the claim.
+  // ---------------------------------------------------------------------------------------------------------------
+
+  @Test
+  void aMemberKickedOutForHoldingABatchHasItsCommitRefusedAndItsLateApplyLowersNoFloor() throws Exception {
+    startConnect(connector("c" + serverId, prefix, serverId + 500, db.databaseName()));
+    awaitTableTopic();
+    java.util.concurrent.CountDownLatch holding = new java.util.concurrent.CountDownLatch(1);
+    java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+    java.util.concurrent.atomic.AtomicReference<List<String>> held = new java.util.concurrent.atomic.AtomicReference<>();
+    dev.veracache.cdc.testing.CdcHooks holdVersion2 = new dev.veracache.cdc.testing.CdcHooks() {
+      @Override
+      public void beforeApply(List<dev.veracache.internal.RedisInvalidator.KeyInvalidation> invalidations) {
+        List<String> keys = invalidations.stream().filter(i -> i.version() == 2).map(i -> i.key()).toList();
+        if (keys.isEmpty() || !held.compareAndSet(null, keys)) {
+          return;
+        }
+        holding.countDown();
+        try {
+          release.await(); // as a member retrying a Redis that does not answer, past max.poll.interval.ms
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+      }
+    };
+    String zombieName = "z" + serverId;
+    CdcOptions zombieOptions = member(zombieName, "max.poll.interval.ms", "3000");
+    CdcInvalidator zombie = startListener(zombieOptions, holdVersion2);
+    CdcInvalidator survivor = startListener(member("s" + serverId), recording);
+    try (Admin admin = admin()) {
+      await("both members hold partitions of the table topic", Duration.ofSeconds(60),
+          () -> tablePartitionsOf(admin, zombieName) > 0 && tablePartitionsOf(admin, "s" + serverId) > 0);
+      for (int id = 1; id <= 24; id++) {
+        sql("INSERT INTO " + table + " (id, name, version) VALUES (" + id + ", 'n', 1)");
+      }
+      await("every row's insert applied", Duration.ofSeconds(60), () -> allTombstoned(24, 1));
+      for (int id = 1; id <= 24; id++) {
+        sql("UPDATE " + table + " SET name = 'm', version = 2 WHERE id = " + id);
+      }
+      assertThat(holding.await(60, TimeUnit.SECONDS)).as("the zombie holds a batch of version 2").isTrue();
+      await("the zombie is out of the group; the survivor reads every partition of the table topic",
+          Duration.ofSeconds(60), () -> tablePartitionsOf(admin, "s" + serverId) == PARTITIONS);
+      await("the survivor applied the zombie's batch from the last commit", Duration.ofSeconds(60),
+          () -> allTombstoned(24, 2));
+      for (int id = 1; id <= 24; id++) {
+        sql("UPDATE " + table + " SET name = 'o', version = 3 WHERE id = " + id);
+      }
+      await("the survivor applied version 3", Duration.ofSeconds(60), () -> allTombstoned(24, 3));
+      await("the survivor committed everything in the topic", Duration.ofSeconds(30),
+          () -> committedSum(admin) == endOffsetSum(admin));
+      long committedBefore = committedSum(admin);
+      double refusedBefore = counter("veracache.cdc.kafka.commits", "result", "refused", "listener", zombieName);
+
+      release.countDown(); // the zombie applies its version 2 now, then commits
+      await("the zombie's commit was refused", Duration.ofSeconds(30),
+          () -> counter("veracache.cdc.kafka.commits", "result", "refused", "listener", zombieName) > refusedBefore);
+      assertThat(committedSum(admin)).as("nothing the zombie committed moved the group's offsets back")
+          .isGreaterThanOrEqualTo(committedBefore);
+      for (String key : held.get()) {
+        assertThat(redisValue(key)).as("the zombie's late version 2 of key %s left the newer floor", key)
+            .matches("[TPD]:3:.*");
+      }
+      assertThat(survivor.isLive()).isTrue();
+      assertThat(zombie.status().state()).isNotEqualTo(CdcInvalidator.State.FAILED);
+    } finally {
+      release.countDown();
+    }
+  }
+
+  private boolean allTombstoned(int rows, long version) {
+    for (int id = 1; id <= rows; id++) {
+      if (!tombstoned(Integer.toString(id), version)) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** How many partitions of the table topic the member named {@code clientId} holds. */
+  private long tablePartitionsOf(Admin admin, String clientId) throws Exception {
+    var description = admin.describeConsumerGroups(List.of(group)).all().get(10, TimeUnit.SECONDS).get(group);
+    return description.members().stream().filter(m -> m.clientId().equals(clientId))
+        .flatMap(m -> m.assignment().topicPartitions().stream()).filter(p -> p.topic().equals(tableTopic())).count();
+  }
+
+  /** The sum of the group's committed offsets on the table topic. */
+  private long committedSum(Admin admin) throws Exception {
+    return admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata().get(10, TimeUnit.SECONDS).entrySet()
+        .stream().filter(e -> e.getKey().topic().equals(tableTopic())).mapToLong(e -> e.getValue().offset()).sum();
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
 
   private KafkaProducer<byte[], byte[]> producer() {
     Map<String, Object> config = Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers(),
@@ -250,7 +344,15 @@ class KafkaModeReviewIT extends ListenerFixture {
         .stream().filter(p -> p.topic().equals(tableTopic())).count();
   }
 
-  private CdcOptions member(String name) {
+  private CdcOptions member(String name, String... consumerProperties) {
+    KafkaSource.Builder source = KafkaSource.builder().bootstrapServers(kafka.bootstrapServers()).groupId(group)
+        .topicPattern(prefix + "(\\..*)?").topicRefresh(Duration.ofMillis(500))
+        .consumerProperty("client.id", name)
+        .consumerProperty("session.timeout.ms", "2000")
+        .consumerProperty("heartbeat.interval.ms", "500");
+    for (int i = 0; i < consumerProperties.length; i += 2) {
+      source.consumerProperty(consumerProperties[i], consumerProperties[i + 1]);
+    }
     return CdcOptions.builder()
         .name(name)
         .redis(VeracacheOptions.builder(redis.uri()).commandTimeout(Duration.ofMillis(300)).clientName(name).build())
@@ -258,12 +360,7 @@ class KafkaModeReviewIT extends ListenerFixture {
             .version("version").add().build())
         .retryBackoff(Duration.ofMillis(20), Duration.ofMillis(200))
         .meterRegistry(registry)
-        .kafka(KafkaSource.builder().bootstrapServers(kafka.bootstrapServers()).groupId(group)
-            .topicPattern(prefix + "(\\..*)?").topicRefresh(Duration.ofMillis(500))
-            .consumerProperty("client.id", name)
-            .consumerProperty("session.timeout.ms", "2000")
-            .consumerProperty("heartbeat.interval.ms", "500")
-            .build())
+        .kafka(source.build())
         .build();
   }
 
