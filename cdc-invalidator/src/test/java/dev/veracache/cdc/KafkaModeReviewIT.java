@@ -231,6 +231,16 @@ class KafkaModeReviewIT extends ListenerFixture {
 
   @Test
   void aMemberKickedOutForHoldingABatchHasItsCommitRefusedAndItsLateApplyLowersNoFloor() throws Exception {
+    kickedOutZombie();
+  }
+
+  /** Claim 7: the same with the consumer group protocol of KIP-848, which consumerProperty lets one choose. */
+  @Test
+  void withTheConsumerGroupProtocolAKickedOutMemberHasItsCommitRefusedToo() throws Exception {
+    kickedOutZombie("group.protocol", "consumer", "session.timeout.ms", null, "heartbeat.interval.ms", null);
+  }
+
+  private void kickedOutZombie(String... properties) throws Exception {
     startConnect(connector("c" + serverId, prefix, serverId + 500, db.databaseName()));
     awaitTableTopic();
     java.util.concurrent.CountDownLatch holding = new java.util.concurrent.CountDownLatch(1);
@@ -252,12 +262,17 @@ class KafkaModeReviewIT extends ListenerFixture {
       }
     };
     String zombieName = "z" + serverId;
-    CdcOptions zombieOptions = member(zombieName, "max.poll.interval.ms", "3000");
-    CdcInvalidator zombie = startListener(zombieOptions, holdVersion2);
-    CdcInvalidator survivor = startListener(member("s" + serverId), recording);
+    String[] zombieProperties = java.util.Arrays.copyOf(properties, properties.length + 2);
+    zombieProperties[properties.length] = "max.poll.interval.ms";
+    zombieProperties[properties.length + 1] = "3000";
+    CdcInvalidator zombie = startListener(member(zombieName, zombieProperties), holdVersion2);
+    CdcInvalidator survivor = startListener(member("s" + serverId, properties), recording);
     try (Admin admin = admin()) {
-      await("both members hold partitions of the table topic", Duration.ofSeconds(60),
-          () -> tablePartitionsOf(admin, zombieName) > 0 && tablePartitionsOf(admin, "s" + serverId) > 0);
+      // The classic range assignor splits every topic; the consumer protocol's broker-side assignor may give the
+      // survivor only the schema-change topic: either way the zombie must hold table partitions.
+      await("both members joined and the zombie holds partitions of the table topic", Duration.ofSeconds(60),
+          () -> tablePartitionsOf(admin, zombieName) > 0 && admin.describeConsumerGroups(List.of(group)).all()
+              .get(10, TimeUnit.SECONDS).get(group).members().size() == 2);
       for (int id = 1; id <= 24; id++) {
         sql("INSERT INTO " + table + " (id, name, version) VALUES (" + id + ", 'n', 1)");
       }
@@ -293,6 +308,47 @@ class KafkaModeReviewIT extends ListenerFixture {
     } finally {
       release.countDown();
     }
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // Claim 5: close() while a batch is retried against a Redis that does not answer ends promptly and commits nothing
+  // of it; the next member applies it. Expected to pass: evidence for the claim.
+  // ---------------------------------------------------------------------------------------------------------------
+
+  @Test
+  void closeWhileABatchIsRetriedAgainstAPausedRedisEndsPromptlyAndCommitsNothing() throws Exception {
+    startConnect(connector("c" + serverId, prefix, serverId + 500, db.databaseName()));
+    awaitTableTopic();
+    CdcInvalidator cdc = CdcInvalidator.start(member("a" + serverId), recording);
+    closeables.push(cdc);
+    assertThat(cdc.awaitLive(Duration.ofSeconds(60))).isTrue();
+    for (int id = 1; id <= 6; id++) {
+      sql("INSERT INTO " + table + " (id, name, version) VALUES (" + id + ", 'n', 1)");
+    }
+    await("every insert applied", Duration.ofSeconds(60), () -> allTombstoned(6, 1));
+    try (Admin admin = admin()) {
+      await("everything committed", Duration.ofSeconds(30), () -> committedSum(admin) == endOffsetSum(admin));
+      long committed = committedSum(admin);
+      double retries = counter("veracache.cdc.retries");
+      redis.pause();
+      long took;
+      try {
+        for (int id = 1; id <= 6; id++) {
+          sql("UPDATE " + table + " SET name = 'm', version = 2 WHERE id = " + id);
+        }
+        await("Redis refused a batch", Duration.ofSeconds(30), () -> counter("veracache.cdc.retries") > retries);
+        long start = System.nanoTime();
+        cdc.close();
+        took = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+        assertThat(committedSum(admin)).as("nothing of the refused batch committed").isEqualTo(committed);
+      } finally {
+        redis.resume();
+      }
+      assertThat(took).as("close() during the retries ends promptly (ms)").isLessThan(5_000);
+    }
+    startListener(member("b" + serverId), recording);
+    await("the next member applied the batch the closed one never took", Duration.ofSeconds(60),
+        () -> allTombstoned(6, 2));
   }
 
   private boolean allTombstoned(int rows, long version) {
@@ -345,14 +401,20 @@ class KafkaModeReviewIT extends ListenerFixture {
   }
 
   private CdcOptions member(String name, String... consumerProperties) {
-    KafkaSource.Builder source = KafkaSource.builder().bootstrapServers(kafka.bootstrapServers()).groupId(group)
-        .topicPattern(prefix + "(\\..*)?").topicRefresh(Duration.ofMillis(500))
-        .consumerProperty("client.id", name)
-        .consumerProperty("session.timeout.ms", "2000")
-        .consumerProperty("heartbeat.interval.ms", "500");
+    Map<String, String> properties = new java.util.LinkedHashMap<>();
+    properties.put("client.id", name);
+    properties.put("session.timeout.ms", "2000");
+    properties.put("heartbeat.interval.ms", "500");
     for (int i = 0; i < consumerProperties.length; i += 2) {
-      source.consumerProperty(consumerProperties[i], consumerProperties[i + 1]);
+      if (consumerProperties[i + 1] == null) {
+        properties.remove(consumerProperties[i]);
+      } else {
+        properties.put(consumerProperties[i], consumerProperties[i + 1]);
+      }
     }
+    KafkaSource.Builder source = KafkaSource.builder().bootstrapServers(kafka.bootstrapServers()).groupId(group)
+        .topicPattern(prefix + "(\\..*)?").topicRefresh(Duration.ofMillis(500));
+    properties.forEach(source::consumerProperty);
     return CdcOptions.builder()
         .name(name)
         .redis(VeracacheOptions.builder(redis.uri()).commandTimeout(Duration.ofMillis(300)).clientName(name).build())
