@@ -118,7 +118,7 @@ public final class CdcInvalidator implements AutoCloseable {
       this.prover = null;
       this.engine = null;
       BatchApplier applier = new BatchApplier(options, hooks, invalidator, metrics, retry, lifecycle, null, flush);
-      this.kafka = new KafkaRunner(options, lifecycle, applier, retry, invalidator, metrics);
+      this.kafka = new KafkaRunner(options, lifecycle, applier, metrics, flush);
     }
   }
 
@@ -239,8 +239,8 @@ public final class CdcInvalidator implements AutoCloseable {
       case LIVE -> new Status(State.LIVE, "streaming");
       case FLUSHING -> new Status(State.STARTING, "flushing the mapped namespaces " + flush.namespaces() + " ("
           + flush.duty() + ")" + (flush.refusal() == null ? "" : "; Redis refused: " + flush.refusal()));
-      default -> new Status(State.STARTING, kafka != null ? "joining the Kafka consumer group " + options.kafka()
-          .groupId() : "waiting for the readiness marker to come back through the binlog");
+      default -> new Status(State.STARTING, kafka != null ? kafka.waitingFor()
+          : "waiting for the readiness marker to come back through the binlog");
     };
   }
 

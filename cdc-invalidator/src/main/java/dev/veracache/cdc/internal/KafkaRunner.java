@@ -5,7 +5,6 @@ import dev.veracache.cdc.CdcOptions;
 import dev.veracache.cdc.KafkaSource;
 import dev.veracache.cdc.MappingException;
 import dev.veracache.cdc.internal.Lifecycle.Phase;
-import dev.veracache.internal.RedisInvalidator;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -30,7 +29,10 @@ import org.apache.kafka.common.errors.RebalanceInProgressException;
 import org.apache.kafka.common.errors.RetriableException;
 import org.apache.kafka.common.errors.WakeupException;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.connect.data.Field;
+import org.apache.kafka.connect.data.Schema;
 import org.apache.kafka.connect.data.SchemaAndValue;
+import org.apache.kafka.connect.data.Struct;
 import org.apache.kafka.connect.errors.DataException;
 import org.apache.kafka.connect.json.JsonConverter;
 import org.apache.kafka.connect.source.SourceRecord;
@@ -55,16 +57,21 @@ import org.slf4j.LoggerFactory;
  *       polled from them was applied and committed (or the commit was refused and the next owner replays it).</li>
  *   <li><b>Per-key order</b> is per partition: Debezium's record key is the row's primary key, so every change of a
  *       row is in one partition, and a partition is read in order by one member at a time.</li>
- *   <li><b>A lost position is flushed, never guessed</b> (R6). The group reads with {@code auto.offset.reset=none}:
- *       a partition without a committed offset is read from its first retained record; if records before that were
- *       already deleted by retention (its log start is above 0), or a committed offset is out of range, the mapped
- *       namespaces are flushed first (under {@code FirstStartPolicy.ASSUME_FRESH_INSTALL}, a partition never
- *       committed is not flushed for; an out-of-range one always is). Nothing is committed before the flush, so a
- *       member that dies during it flushes again at the next start.</li>
- *   <li><b>Nothing is skipped silently.</b> A record that is not a Debezium JSON envelope with schemas stops the
- *       listener, naming topic, partition and offset; tombstones (a delete's second record) carry nothing and are
- *       skipped.</li>
- *   <li>LIVE once the member joined the group (its first assignment, possibly empty: a standby member).</li>
+ *   <li><b>A lost position is flushed, never guessed</b> (R6). The group reads with {@code auto.offset.reset=none}.
+ *       A partition without a committed offset is read from its first retained record, and that position is
+ *       committed at once. The mapped namespaces are flushed first when records before it were deleted by retention
+ *       (its log start is above 0; not under {@code FirstStartPolicy.ASSUME_FRESH_INSTALL}), when the group committed
+ *       other partitions before (a topic deleted and recreated loses its offsets with it; a new table's topic costs
+ *       one flush), or when a committed offset is out of range. Nothing is committed before the flush, so a member
+ *       that dies during it flushes again at the next start.</li>
+ *   <li><b>Nothing is skipped silently.</b> A record that is not a Debezium change event written by JsonConverter
+ *       with schemas (a row change with op and source, or a schema change with ddl and source; an unwrapped row, a
+ *       schemaless envelope) stops the listener, naming topic, partition and offset. Tombstones (a delete's second
+ *       record), heartbeats and transaction records carry nothing to apply and are skipped.</li>
+ *   <li><b>LIVE means joined and caught up with its positions, and in contact.</b> LIVE once the member joined the
+ *       group (possibly with no partition: a standby) and a poll found every position, an owed flush done
+ *       (FLUSHING meanwhile); no longer LIVE when Kafka has not answered for {@code stallThreshold} (an idle member
+ *       asks the coordinator every {@link #CONTACT_CHECK_INTERVAL}), LIVE again once it answers.</li>
  * </ul>
  */
 public final class KafkaRunner {
@@ -72,30 +79,37 @@ public final class KafkaRunner {
   private static final Logger log = LoggerFactory.getLogger(CdcInvalidator.class);
   /** The longest a poll waits for records; a close wakes it at once. */
   static final Duration POLL_TIMEOUT = Duration.ofMillis(100);
+  /** How often an idle member checks that Kafka answers, and how long it waits for the answer. */
+  static final Duration CONTACT_CHECK_INTERVAL = Duration.ofSeconds(1);
+  static final Duration CONTACT_TIMEOUT = Duration.ofSeconds(2);
 
   private final CdcOptions options;
   private final KafkaSource source;
   private final Lifecycle lifecycle;
   private final BatchApplier applier;
-  private final RedisRetry retry;
-  private final RedisInvalidator invalidator;
   private final ListenerMetrics metrics;
   private final List<String> namespaces;
+  private final NamespaceFlush flush;
   private final JsonConverter converter = new JsonConverter();
   private final Thread thread;
   private volatile KafkaConsumer<byte[], byte[]> consumer;
   private volatile Set<TopicPartition> assigned = Set.of();
+  /** Member thread only: the group gave this member an assignment (possibly empty) at least once. */
+  private boolean joined;
+  /** Member thread only: when Kafka last answered (a fetch with records, or a contact check). */
+  private long lastContactNanos;
+  private volatile String waitingFor;
 
-  public KafkaRunner(CdcOptions options, Lifecycle lifecycle, BatchApplier applier, RedisRetry retry,
-      RedisInvalidator invalidator, ListenerMetrics metrics) {
+  public KafkaRunner(CdcOptions options, Lifecycle lifecycle, BatchApplier applier, ListenerMetrics metrics,
+      NamespaceFlush flush) {
     this.options = options;
     this.source = options.kafka();
     this.lifecycle = lifecycle;
     this.applier = applier;
-    this.retry = retry;
-    this.invalidator = invalidator;
     this.metrics = metrics;
     this.namespaces = NamespaceFlush.namespaces(options);
+    this.flush = flush;
+    this.waitingFor = "joining the Kafka consumer group " + source.groupId();
     converter.configure(Map.of("schemas.enable", "true", "converter.type", "value"), false);
     this.thread = new Thread(this::run, "veracache-cdc-kafka-" + options.name());
     this.thread.setDaemon(true);
@@ -140,6 +154,7 @@ public final class KafkaRunner {
     KafkaConsumer<byte[], byte[]> c = consumer;
     try {
       c.subscribe(source.topicPattern(), new Rebalance());
+      lastContactNanos = System.nanoTime();
       while (!lifecycle.isOver()) {
         ConsumerRecords<byte[], byte[]> polled;
         try {
@@ -148,10 +163,17 @@ public final class KafkaRunner {
           startWithoutPosition(c, e.partitions());
           continue;
         } catch (OffsetOutOfRangeException e) {
-          startAfterLostPosition(c, e.partitions(), "its committed offset is out of range " + e.offsetOutOfRangePartitions()
-              + " (deleted by retention before this group read it, or the topic was recreated)");
+          startAfterLostPosition(c, e.partitions(), "its committed offset is out of range "
+              + e.offsetOutOfRangePartitions() + " (deleted by retention before this group read it, or the topic was "
+              + "recreated)");
           continue;
         }
+        if (polled.isEmpty()) {
+          checkContact(c);
+        } else {
+          lastContactNanos = System.nanoTime(); // a fetch answered
+        }
+        updateLiveness();
         if (!polled.isEmpty()) {
           applyAndCommit(c, polled);
         }
@@ -176,6 +198,56 @@ public final class KafkaRunner {
     }
   }
 
+  /**
+   * An empty poll proves nothing (quiet, or no broker answers): at most once per {@link #CONTACT_CHECK_INTERVAL}, ask
+   * the group coordinator for the committed offsets of the assigned partitions (any broker for the topic list when
+   * none are assigned); an answer is contact.
+   */
+  private void checkContact(KafkaConsumer<byte[], byte[]> c) {
+    if (System.nanoTime() - lastContactNanos < CONTACT_CHECK_INTERVAL.toNanos()) {
+      return;
+    }
+    try {
+      Set<TopicPartition> partitions = c.assignment();
+      if (partitions.isEmpty()) {
+        c.listTopics(CONTACT_TIMEOUT);
+      } else {
+        c.committed(partitions, CONTACT_TIMEOUT);
+      }
+      lastContactNanos = System.nanoTime();
+    } catch (org.apache.kafka.common.errors.TimeoutException e) {
+      // no answer within the timeout: the contact's age grows
+    }
+  }
+
+  /**
+   * LIVE once the member joined the group and its last poll found every position (an owed flush is done by then); no
+   * longer LIVE after {@code stallThreshold} without contact with Kafka, LIVE again once contact is back.
+   */
+  private void updateLiveness() {
+    long silentNanos = System.nanoTime() - lastContactNanos;
+    boolean inContact = silentNanos < options.stallThreshold().toNanos();
+    Phase phase = lifecycle.phase();
+    if (!inContact && phase == Phase.LIVE) {
+      waitingFor = "no contact with Kafka (" + source.bootstrapServers() + ") for more than "
+          + options.stallThreshold().toSeconds() + " s: changes committed meanwhile are not invalidated";
+      if (lifecycle.move(Phase.PROVING, Phase.LIVE)) {
+        log.error("listener {}: {}; not live until Kafka answers again", options.name(), waitingFor);
+      }
+    } else if (inContact && joined && (phase == Phase.PROVING || phase == Phase.FLUSHING)) {
+      boolean wasCutOff = waitingFor.startsWith("no contact");
+      if (lifecycle.move(Phase.LIVE, Phase.PROVING, Phase.FLUSHING) && wasCutOff) {
+        log.info("listener {}: Kafka answers again; live", options.name());
+      }
+      waitingFor = "joining the Kafka consumer group " + source.groupId();
+    }
+  }
+
+  /** Why the member is not live yet, for the status: joining the group, or no contact with Kafka. */
+  public String waitingFor() {
+    return waitingFor;
+  }
+
   private void applyAndCommit(KafkaConsumer<byte[], byte[]> c, ConsumerRecords<byte[], byte[]> polled)
       throws InterruptedException {
     List<SourceRecord> records = new ArrayList<>(polled.count());
@@ -185,21 +257,45 @@ public final class KafkaRunner {
       if (record.value() == null) {
         continue; // a tombstone: what it deletes was invalidated by the delete before it
       }
-      records.add(sourceRecord(record));
+      SourceRecord change = sourceRecord(record);
+      if (change != null) {
+        records.add(change);
+      }
     }
     applier.apply(records, () -> commit(c, next));
   }
 
+  /** The change event of a record, or null for a Debezium heartbeat or transaction record (nothing to apply). */
   private SourceRecord sourceRecord(ConsumerRecord<byte[], byte[]> record) {
     SchemaAndValue value;
     try {
       value = converter.toConnectData(record.topic(), record.value());
     } catch (DataException e) {
-      throw new MappingException("listener " + options.name() + ": the record at " + record.topic() + "-"
-          + record.partition() + "@" + record.offset() + " is not a Debezium change event written by JsonConverter "
-          + "with schemas enabled: " + e.getMessage());
+      throw notAChangeEvent(record, "JsonConverter cannot read it: " + e.getMessage());
     }
-    return new SourceRecord(null, null, record.topic(), record.partition(), value.schema(), value.value());
+    if (!(value.value() instanceof Struct struct)) {
+      throw notAChangeEvent(record, "its value has no schema (" + (value.value() == null ? "null"
+          : value.value().getClass().getSimpleName()) + ")");
+    }
+    Schema schema = struct.schema();
+    String name = schema.name() == null ? "" : schema.name();
+    if (name.endsWith(".Heartbeat") || name.endsWith(".TransactionMetadataValue")) {
+      return null;
+    }
+    boolean rowChange = schema.field("op") != null && schema.field("source") != null;
+    boolean schemaChange = schema.field("ddl") != null && schema.field("source") != null;
+    if (!rowChange && !schemaChange) {
+      throw notAChangeEvent(record, "its value (schema '" + name + "', fields " + schema.fields().stream()
+          .map(Field::name).toList() + ") is neither a row change (op, source) nor a schema change (ddl, source): an "
+          + "unwrapping transform (ExtractNewRecordState) on the connector?");
+    }
+    return new SourceRecord(null, null, record.topic(), record.partition(), value.schema(), struct);
+  }
+
+  private MappingException notAChangeEvent(ConsumerRecord<byte[], byte[]> record, String why) {
+    return new MappingException("listener " + options.name() + ": the record at " + record.topic() + "-"
+        + record.partition() + "@" + record.offset() + " is not a Debezium change event written by JsonConverter "
+        + "with schemas enabled (" + why + "); stopping rather than skipping it");
   }
 
   private void commit(KafkaConsumer<byte[], byte[]> c, Map<TopicPartition, OffsetAndMetadata> offsets) {
@@ -215,37 +311,68 @@ public final class KafkaRunner {
     }
   }
 
-  /** Partitions this group never committed: read from their first retained record, flushing first if some are gone. */
+  /**
+   * Partitions without a committed offset: read from their first retained record, and take that position at once
+   * (committed), so that a partition is without one only until a member first meets it. Flushes first when changes
+   * may be gone: records before the first retained one were deleted, or the group committed other partitions before
+   * (a topic deleted and recreated loses its offsets with it; a new table's topic flushes too, once).
+   */
   private void startWithoutPosition(KafkaConsumer<byte[], byte[]> c, Set<TopicPartition> partitions)
       throws InterruptedException {
     Map<TopicPartition, Long> starts = c.beginningOffsets(partitions);
     List<TopicPartition> truncated = starts.entrySet().stream().filter(e -> e.getValue() > 0).map(Map.Entry::getKey)
         .toList();
-    if (truncated.isEmpty()) {
-      log.info("listener {}: reading {} from their first record (no offset committed yet; nothing was deleted before "
+    List<TopicPartition> committedElsewhere = committedPartitions(c);
+    if (!committedElsewhere.isEmpty()) {
+      startAfterLostPosition(c, partitions, "no offset committed for " + new TreeSet<>(partitions.stream()
+          .map(Object::toString).toList()) + ", while the group committed " + committedElsewhere.size()
+          + " other partitions before: the topic may have been deleted and recreated (its offsets go with it), or "
+          + "is new");
+    } else if (truncated.isEmpty()) {
+      log.info("listener {}: reading {} from their first record (the group's first start; nothing was deleted before "
           + "it)", options.name(), partitions);
-      c.seekToBeginning(partitions);
-      return;
-    }
-    String reason = "no offset committed for " + truncated + ", whose first records were already deleted by retention";
-    if (options.firstStartPolicy() == CdcOptions.FirstStartPolicy.ASSUME_FRESH_INSTALL) {
+    } else if (options.firstStartPolicy() == CdcOptions.FirstStartPolicy.ASSUME_FRESH_INSTALL) {
       metrics.firstStartsAssumedFresh.increment();
-      log.warn("listener {}: {}; policy ASSUME_FRESH_INSTALL: flushing nothing", options.name(), reason);
-      c.seekToBeginning(partitions);
-      return;
+      log.warn("listener {}: no offset committed for {}, whose first records were already deleted by retention; "
+          + "policy ASSUME_FRESH_INSTALL: flushing nothing", options.name(), truncated);
+    } else {
+      startAfterLostPosition(c, partitions, "no offset committed for " + truncated + ", whose first records were "
+          + "already deleted by retention");
     }
-    startAfterLostPosition(c, partitions, reason);
+    Map<TopicPartition, OffsetAndMetadata> taken = new HashMap<>();
+    starts.forEach((partition, start) -> {
+      c.seek(partition, start);
+      taken.put(partition, new OffsetAndMetadata(start));
+    });
+    commit(c, taken);
   }
 
-  /** Changes may have been missed: flush every mapped namespace, then read the partitions from the first record. */
+  /** The partitions of the subscribed topics (those that exist now) this group has an offset for. */
+  private List<TopicPartition> committedPartitions(KafkaConsumer<byte[], byte[]> c) {
+    Set<TopicPartition> all = new java.util.HashSet<>();
+    c.listTopics().forEach((topic, infos) -> {
+      if (source.topicPattern().matcher(topic).matches()) {
+        infos.forEach(info -> all.add(new TopicPartition(topic, info.partition())));
+      }
+    });
+    return c.committed(all).entrySet().stream().filter(e -> e.getValue() != null).map(Map.Entry::getKey).toList();
+  }
+
+  /**
+   * Changes may have been missed: flush every mapped namespace (not live meanwhile), then read the partitions from
+   * their first retained record. Nothing is committed before the flush is done.
+   */
   private void startAfterLostPosition(KafkaConsumer<byte[], byte[]> c, Set<TopicPartition> partitions, String reason)
       throws InterruptedException {
     log.warn("listener {}: {}: flushing the mapped namespaces {} before reading {} from the first retained record",
         options.name(), reason, namespaces, partitions);
-    for (String namespace : namespaces) {
-      retry.untilTaken("the flush of namespace '" + namespace + "'", false, "no offset committed",
-          () -> invalidator.flushNamespace(namespace));
+    flush.owe(reason);
+    long duty = flush.dutyGeneration();
+    lifecycle.move(Phase.FLUSHING, Phase.PROVING, Phase.LIVE);
+    if (!flush.flushAll()) {
+      throw new InterruptedException("closing during the flush; nothing was committed, so the next member flushes");
     }
+    flush.clearIfStill(duty);
     metrics.lostPositionFlushes.increment();
     c.seekToBeginning(partitions);
   }
@@ -279,8 +406,8 @@ public final class KafkaRunner {
       java.util.Set<TopicPartition> now = new java.util.HashSet<>(assigned);
       now.addAll(partitions);
       assigned = Set.copyOf(now);
+      joined = true; // live at the end of this poll, once every position is found (see updateLiveness)
       log.info("listener {}: assigned {}; reading {}", options.name(), partitions, assigned);
-      lifecycle.move(Phase.LIVE, Phase.PROVING);
     }
 
     @Override
@@ -293,7 +420,11 @@ public final class KafkaRunner {
 
     @Override
     public void onPartitionsLost(Collection<TopicPartition> partitions) {
-      onPartitionsRevoked(partitions);
+      java.util.Set<TopicPartition> now = new java.util.HashSet<>(assigned);
+      now.removeAll(partitions);
+      assigned = Set.copyOf(now);
+      log.warn("listener {}: lost {} (out of the group: what was polled from them was applied, and its commit may be "
+          + "refused; the next owner replays from the last commit)", options.name(), partitions);
     }
   }
 }
