@@ -34,11 +34,19 @@ final class EmbeddedRedisServer extends EmbeddedServer implements RedisServer {
   private volatile String version;
   private Process process;
 
+  /** Further redis-server arguments (a cluster node's), after the ones every server gets. */
+  private final List<String> extraArgs;
+
   /** @param binary the redis-server to run, or null for the one shipped in embedded-redis */
   EmbeddedRedisServer(Path dir, int port, Path binary) {
+    this(dir, port, binary, List.of());
+  }
+
+  EmbeddedRedisServer(Path dir, int port, Path binary, List<String> extraArgs) {
     super(dir, port);
     this.binary = binary;
     this.bundled = binary == null;
+    this.extraArgs = List.copyOf(extraArgs);
   }
 
   @Override
@@ -105,10 +113,12 @@ final class EmbeddedRedisServer extends EmbeddedServer implements RedisServer {
   private static final int EXEC_ATTEMPTS = 3;
 
   private void launch() throws IOException {
-    process = new ProcessBuilder(ProcessControl.inOwnSession(List.of(binary.toString(),
+    List<String> command = new java.util.ArrayList<>(List.of(binary.toString(),
         "--port", Integer.toString(port), "--bind", "127.0.0.1", "--protected-mode", "no",
         "--save", "", "--appendonly", "no", "--daemonize", "no",
-        "--dir", dir.toString(), "--pidfile", dir.resolve(PID_FILE).toString())))
+        "--dir", dir.toString(), "--pidfile", dir.resolve(PID_FILE).toString()));
+    command.addAll(extraArgs);
+    process = new ProcessBuilder(ProcessControl.inOwnSession(command))
         .redirectErrorStream(true)
         .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve("redis.log").toFile()))
         .start();

@@ -48,6 +48,8 @@ public final class EmbeddedStack implements AutoCloseable {
   private boolean kafkaStarted;
   /** Null until the first {@link #databaseReplica()}. */
   private EmbeddedMariaDbReplica replica;
+  /** Null until the first {@link #redisCluster()}. */
+  private EmbeddedRedisCluster redisCluster;
   /** The Kafka Connect workers {@link #kafkaConnect} started, stopped before the broker. */
   private final java.util.List<EmbeddedKafkaConnect> connectWorkers = new java.util.ArrayList<>();
   private int connectWorkersStarted;
@@ -229,6 +231,32 @@ public final class EmbeddedStack implements AutoCloseable {
     return worker;
   }
 
+  /**
+   * A Redis Cluster of three masters with one replica each ({@link RedisCluster}), <b>started on the first call</b>
+   * (six redis-servers of the same binary as {@link #redis()}, on free ports, in this stack's directory; about 2 s)
+   * and stopped by {@link #close()}. Later calls return the same cluster, in whatever state the caller left it.
+   *
+   * @throws IllegalStateException if the stack is closed or the cluster does not form
+   */
+  public synchronized RedisCluster redisCluster() {
+    if (closed) {
+      throw new IllegalStateException("this EmbeddedStack (" + dir + ") is closed: its Redis Cluster cannot start");
+    }
+    if (redisCluster == null) {
+      long started = System.nanoTime();
+      EmbeddedRedisCluster created = new EmbeddedRedisCluster(dir.resolve("redis-cluster"), config.redisBinary);
+      try {
+        created.start();
+      } catch (RuntimeException e) {
+        created.stop();
+        throw e;
+      }
+      redisCluster = created;
+      log.info("EmbeddedStack Redis Cluster up in {} ms: {}", (System.nanoTime() - started) / 1_000_000, created);
+    }
+    return redisCluster;
+  }
+
   /** Whether {@link #kafka()} has been called (and the broker, if embedded, started): nothing to heal otherwise. */
   public synchronized boolean kafkaStarted() {
     return kafkaStarted;
@@ -252,6 +280,9 @@ public final class EmbeddedStack implements AutoCloseable {
     closed = true;
     stopQuietly(redis);
     connectWorkers.forEach(EmbeddedStack::stopQuietly);
+    if (redisCluster != null) {
+      redisCluster.stop();
+    }
     if (kafka != null) {
       stopQuietly(kafka);
     }

@@ -38,6 +38,26 @@ final class RespClient {
     return newline < 0 ? text : text.substring(0, newline);
   }
 
+  /**
+   * The whole reply as text: a simple reply line as is ({@code -ERR ...} included), a bulk reply's whole content,
+   * {@code $-1} for null, an array's items as text, one per line.
+   */
+  static String text(String host, int port, String password, int timeoutMillis, String... args) throws IOException {
+    return asText(call(host, port, password, timeoutMillis, args));
+  }
+
+  private static String asText(Object reply) {
+    if (reply == null) {
+      return "$-1";
+    }
+    if (reply instanceof List<?> list) {
+      List<String> items = new ArrayList<>();
+      list.forEach(item -> items.add(asText(item)));
+      return String.join("\n", items);
+    }
+    return (String) reply;
+  }
+
   /** {@code redis_version} from INFO server, e.g. {@code 7.0.15}. */
   static String version(String host, int port, String password, int timeoutMillis) throws IOException {
     Object info = call(host, port, password, timeoutMillis, "INFO", "server");

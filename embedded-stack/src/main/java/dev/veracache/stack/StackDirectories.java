@@ -83,6 +83,11 @@ final class StackDirectories {
             recordedBinary(redis.resolve(EmbeddedRedisServer.BINARY_FILE)));
         killRecordedServer(dir.resolve("kafka").resolve(EmbeddedKafkaServer.PID_FILE), EmbeddedKafkaServer.MAIN_CLASS,
             null);
+        for (int node = 0; Files.isDirectory(dir.resolve("redis-cluster").resolve("node-" + node)); node++) {
+          Path clusterNode = dir.resolve("redis-cluster").resolve("node-" + node);
+          killRecordedServer(clusterNode.resolve(EmbeddedRedisServer.PID_FILE), "redis-server",
+              recordedBinary(clusterNode.resolve(EmbeddedRedisServer.BINARY_FILE)));
+        }
         for (int worker = 0; Files.isDirectory(dir.resolve("connect-" + worker)); worker++) {
           killRecordedServer(dir.resolve("connect-" + worker).resolve(EmbeddedKafkaConnect.PID_FILE),
               EmbeddedKafkaConnect.MAIN_CLASS, null);

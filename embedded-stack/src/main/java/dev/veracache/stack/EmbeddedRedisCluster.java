@@ -1,0 +1,240 @@
+package dev.veracache.stack;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Six embedded redis-servers in cluster mode formed into three masters with one replica each, with Redis Cluster's
+ * own commands ({@code CLUSTER ADDSLOTS}, {@code MEET}, {@code REPLICATE}): no {@code redis-cli --cluster}, which
+ * the bundled binary does not ship.
+ *
+ * <p>Invariants:
+ * <ul>
+ *   <li>{@link #start()} returns only when every slot is served and each master has its replica attached; a node
+ *       restarted later keeps its {@code nodes.conf} (its directory survives) and rejoins by itself, as a replica of
+ *       whoever holds its slots now.</li>
+ *   <li>Nodes run without persistence (as the single embedded Redis): a killed master's data survives only on its
+ *       replica, which is what a failover test needs to see.</li>
+ *   <li>{@code cluster-node-timeout} is 1 s: a killed master is failed over in about 2-3 s on this machine.</li>
+ * </ul>
+ */
+final class EmbeddedRedisCluster implements RedisCluster {
+
+  static final int MASTERS = 3;
+  static final int SLOTS = 16384;
+  static final String NODE_TIMEOUT_MILLIS = "1000";
+  private static final int TIMEOUT_MILLIS = 2000;
+
+  private final List<EmbeddedRedisServer> nodes = new ArrayList<>();
+
+  EmbeddedRedisCluster(Path dir, Path binary) {
+    for (int i = 0; i < MASTERS * 2; i++) {
+      nodes.add(new EmbeddedRedisServer(dir.resolve("node-" + i), StackDirectories.freePort(), binary, List.of(
+          "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
+          "--cluster-node-timeout", NODE_TIMEOUT_MILLIS)));
+    }
+  }
+
+  /** Starts every node; forms the cluster on the first start; waits until it is healthy. */
+  void start() {
+    nodes.forEach(EmbeddedRedisServer::start);
+    if (!formed) {
+      form();
+      formed = true;
+    }
+    awaitHealthy(Duration.ofSeconds(60));
+  }
+
+  /** Formed once; every later start (and a node's own restart) rejoins through the nodes' {@code nodes.conf}. */
+  private boolean formed;
+
+  private void form() {
+    int perMaster = SLOTS / MASTERS;
+    for (int m = 0; m < MASTERS; m++) {
+      int from = m * perMaster;
+      int to = m == MASTERS - 1 ? SLOTS - 1 : from + perMaster - 1 + (m < SLOTS % MASTERS ? 1 : 0);
+      List<String> args = new ArrayList<>(List.of("CLUSTER", "ADDSLOTS"));
+      for (int slot = from; slot <= to; slot++) {
+        args.add(Integer.toString(slot));
+      }
+      command(nodes.get(m), args.toArray(String[]::new));
+    }
+    for (int i = 1; i < nodes.size(); i++) {
+      command(nodes.get(0), "CLUSTER", "MEET", "127.0.0.1", Integer.toString(nodes.get(i).port()));
+    }
+    await("every node knows the six nodes", Duration.ofSeconds(30), () -> {
+      for (EmbeddedRedisServer node : nodes) {
+        if (command(node, "CLUSTER", "NODES").lines().filter(l -> !l.isBlank()).count() < nodes.size()) {
+          return false;
+        }
+      }
+      return true;
+    });
+    for (int m = 0; m < MASTERS; m++) {
+      String masterId = command(nodes.get(m), "CLUSTER", "MYID").trim();
+      EmbeddedRedisServer replica = nodes.get(MASTERS + m);
+      await("node " + replica.port() + " replicates " + nodes.get(m).port(), Duration.ofSeconds(30), () -> {
+        try {
+          command(replica, "CLUSTER", "REPLICATE", masterId);
+          return true;
+        } catch (IllegalStateException e) {
+          return false; // "Unknown node": the replica has not heard of the master yet
+        }
+      });
+    }
+    await("each master has its replica attached", Duration.ofSeconds(30), () -> {
+      for (int m = 0; m < MASTERS; m++) {
+        if (!command(nodes.get(m), "INFO", "replication").contains("connected_slaves:1")) {
+          return false;
+        }
+      }
+      return true;
+    });
+  }
+
+  @Override
+  public void awaitHealthy(Duration timeout) {
+    await("cluster_state:ok with every slot served by a live master", timeout, () -> {
+      List<EmbeddedRedisServer> live = live();
+      for (EmbeddedRedisServer node : live) {
+        String info = command(node, "CLUSTER", "INFO");
+        if (!info.contains("cluster_state:ok") || !info.contains("cluster_slots_ok:" + SLOTS)) {
+          return false;
+        }
+      }
+      for (int slot : new int[] {0, SLOTS / 2, SLOTS - 1}) {
+        if (!live.contains(masterOf(slot))) {
+          return false;
+        }
+      }
+      return true;
+    });
+  }
+
+  private List<EmbeddedRedisServer> live() {
+    return nodes.stream().filter(n -> n.isRunning() && !n.isPaused()).toList();
+  }
+
+  @Override
+  public List<RedisServer> nodes() {
+    return List.copyOf(nodes);
+  }
+
+  @Override
+  public List<RedisServer> masters() {
+    return live().stream().filter(n -> command(n, "ROLE").startsWith("master")).map(n -> (RedisServer) n).toList();
+  }
+
+  @Override
+  public RedisServer masterOf(int slot) {
+    if (slot < 0 || slot >= SLOTS) {
+      throw new IllegalArgumentException("slot must be in 0.." + (SLOTS - 1) + ", was " + slot);
+    }
+    for (EmbeddedRedisServer node : live()) {
+      String[] lines = command(node, "CLUSTER", "NODES").split("\n");
+      for (String line : lines) {
+        String[] f = line.trim().split(" ");
+        if (f.length < 9 || !f[2].contains("master") || f[2].contains("fail")) {
+          continue;
+        }
+        for (int i = 8; i < f.length; i++) {
+          String range = f[i];
+          if (range.startsWith("[")) {
+            continue; // a slot being migrated or imported
+          }
+          int dash = range.indexOf('-');
+          int from = Integer.parseInt(dash < 0 ? range : range.substring(0, dash));
+          int to = dash < 0 ? from : Integer.parseInt(range.substring(dash + 1));
+          if (slot >= from && slot <= to) {
+            String address = f[1].split(",")[0]; // ip:port@cport[,hostname]
+            int port = Integer.parseInt(address.substring(address.indexOf(':') + 1, address.contains("@")
+                ? address.indexOf('@') : address.length()));
+            return nodes.stream().filter(n -> n.port() == port).findFirst().orElseThrow();
+          }
+        }
+      }
+      return null; // the first live node's view is the answer; no master for the slot
+    }
+    return null;
+  }
+
+  @Override
+  public List<String> seedUris() {
+    return nodes.stream().map(EmbeddedRedisServer::uri).toList();
+  }
+
+  @Override
+  public void killMasterAndAwaitFailover(RedisServer master, Duration timeout) {
+    if (!(master instanceof EmbeddedRedisServer node) || !nodes.contains(node) || !masters().contains(node)) {
+      throw new IllegalArgumentException(master + " is not a live master of this cluster (masters: " + masters() + ")");
+    }
+    node.sigkill();
+    awaitHealthy(timeout);
+  }
+
+  @Override
+  public void flushAll() {
+    masters().forEach(RedisServer::flushAll);
+  }
+
+  void stop() {
+    nodes.forEach(node -> {
+      try {
+        node.stop();
+      } catch (RuntimeException e) {
+        // best effort: the stack deletes the directory anyway
+      }
+    });
+  }
+
+  /** The whole reply as text; an error reply throws, naming the command and the node. */
+  private static String command(RedisServer node, String... args) {
+    try {
+      String reply = RespClient.text("127.0.0.1", node.port(), null, TIMEOUT_MILLIS, args);
+      if (reply.startsWith("-")) {
+        throw new IllegalStateException(String.join(" ", List.of(args).subList(0, Math.min(2, args.length)))
+            + " on cluster node " + node.port() + ": " + reply);
+      }
+      return reply;
+    } catch (IOException e) {
+      throw new IllegalStateException(String.join(" ", List.of(args).subList(0, Math.min(2, args.length)))
+          + " on cluster node " + node.port() + ": " + e.getMessage(), e);
+    }
+  }
+
+  @FunctionalInterface
+  private interface Condition {
+    boolean holds();
+  }
+
+  private static void await(String what, Duration timeout, Condition condition) {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    RuntimeException last = null;
+    while (System.nanoTime() < deadline) {
+      try {
+        if (condition.holds()) {
+          return;
+        }
+      } catch (RuntimeException e) {
+        last = e; // a node that is starting or failing over
+      }
+      try {
+        Thread.sleep(50); // polling a condition, not waiting for a race
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IllegalStateException(e);
+      }
+    }
+    throw new IllegalStateException("Redis Cluster: " + what + " not reached within " + timeout
+        + (last == null ? "" : " (last error: " + last.getMessage() + ")"), last);
+  }
+
+  @Override
+  public String toString() {
+    return "embedded Redis Cluster of " + nodes.size() + " nodes on ports " + nodes.stream()
+        .map(EmbeddedRedisServer::port).toList();
+  }
+}
