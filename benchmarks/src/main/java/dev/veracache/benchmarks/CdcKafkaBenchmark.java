@@ -129,12 +129,14 @@ public final class CdcKafkaBenchmark {
 
   private void latency(int rate, int seconds) throws Exception {
     SimpleMeterRegistry registry = new SimpleMeterRegistry();
+    registry.config().meterFilter(CdcLatencyBenchmark.STAGE_BUCKETS);
     try (CdcInvalidator cdc = CdcInvalidator.start(listener("latency", "bench-latency", registry))) {
       if (!cdc.awaitLive(Duration.ofSeconds(60))) {
         throw new IllegalStateException("listener not live: " + cdc.status());
       }
       awaitGroupAtEnd("bench-latency", Duration.ofMinutes(2)); // the topic's earlier records first
       CdcLatencyBenchmark.generate(stack, NAMESPACE, "steady", Integer.toString(rate), "5"); // warm-up
+      var before = CdcLatencyBenchmark.stageSnapshots(registry);
       List<long[]> lines = CdcLatencyBenchmark.generate(stack, NAMESPACE, "steady", Integer.toString(rate),
           Integer.toString(seconds));
       long[] total = new long[lines.size()];
@@ -149,6 +151,9 @@ public final class CdcKafkaBenchmark {
           + "pushes seen)", rate, seconds, lines.size(), n));
       report.add("  commit -> Connect -> Kafka -> listener -> L2 invalidated (= L1 dropped push): "
           + CdcLatencyBenchmark.summary(total, n));
+      report.add("  the listener's own stages (event read: Connect's read of the binlog; queued: to this member's "
+          + "batch; batch offsets: the Kafka commit):");
+      CdcLatencyBenchmark.stageReport(report, before, CdcLatencyBenchmark.stageSnapshots(registry));
     }
   }
 

@@ -61,7 +61,7 @@ public final class CdcLatencyBenchmark {
    * Stage meters get fixed buckets (a simple registry keeps no histogram otherwise): 0.1 ms steps to 2 ms, then
    * coarser; batch sizes powers of two.
    */
-  private static final MeterFilter STAGE_BUCKETS = new MeterFilter() {
+  static final MeterFilter STAGE_BUCKETS = new MeterFilter() {
     @Override
     public DistributionStatisticConfig configure(Meter.Id id, DistributionStatisticConfig config) {
       List<Double> bounds = new ArrayList<>();
@@ -283,6 +283,11 @@ public final class CdcLatencyBenchmark {
   }
 
   private Map<String, HistogramSnapshot> stageSnapshots() {
+    return stageSnapshots(registry);
+  }
+
+  /** The listener stage meters of {@code registry} now (cumulative; a phase is the difference of two). */
+  static Map<String, HistogramSnapshot> stageSnapshots(SimpleMeterRegistry registry) {
     Map<String, HistogramSnapshot> snapshots = new LinkedHashMap<>();
     for (String stage : EVENT_STAGES) {
       Timer t = registry.find("veracache.cdc.event.stage").tag("stage", stage).timer();
@@ -305,6 +310,12 @@ public final class CdcLatencyBenchmark {
 
   /** The listener's stage meters over one phase: count, mean, and bucket upper bounds for p50, p99 and max. */
   private void stageReport(Map<String, HistogramSnapshot> before, Map<String, HistogramSnapshot> after) {
+    stageReport(report, before, after);
+  }
+
+  /** Adds to {@code report} the stage meters over one phase (see {@link #stageReport(Map, Map)}). */
+  static void stageReport(List<String> report, Map<String, HistogramSnapshot> before,
+      Map<String, HistogramSnapshot> after) {
     report.add(String.format("  %-16s %9s %10s %10s %10s %10s   (listener meters; percentiles are histogram bucket "
         + "bounds)", "stage", "count", "mean", "p50 <=", "p99 <=", "max <="));
     for (Map.Entry<String, HistogramSnapshot> e : after.entrySet()) {
