@@ -211,7 +211,7 @@ public final class CdcInvalidator implements AutoCloseable {
    * namespaces were flushed), while the engine runs and is not {@link #isStalled() stalled}.
    */
   public boolean isLive() {
-    return lifecycle.phase() == Lifecycle.Phase.LIVE && !isStalled();
+    return lifecycle.phase() == Lifecycle.Phase.LIVE && !isStalled() && (kafka == null || kafka.inContact());
   }
 
   /**
@@ -234,6 +234,9 @@ public final class CdcInvalidator implements AutoCloseable {
     }
     if (isStalled()) {
       return new Status(State.STALLED, retry.stallDetail());
+    }
+    if (phase == Lifecycle.Phase.LIVE && kafka != null && !kafka.inContact()) {
+      return new Status(State.STALLED, kafka.noContact());
     }
     return switch (phase) {
       case LIVE -> new Status(State.LIVE, "streaming");

@@ -4,6 +4,7 @@ import dev.veracache.cdc.CdcInvalidator;
 import dev.veracache.cdc.CdcOptions;
 import dev.veracache.cdc.KafkaSource;
 import dev.veracache.cdc.MappingException;
+import dev.veracache.cdc.TableMapping;
 import dev.veracache.cdc.internal.Lifecycle.Phase;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -68,10 +69,12 @@ import org.slf4j.LoggerFactory;
  *       with schemas (a row change with op and source, or a schema change with ddl and source; an unwrapped row, a
  *       schemaless envelope) stops the listener, naming topic, partition and offset. Tombstones (a delete's second
  *       record), heartbeats and transaction records carry nothing to apply and are skipped.</li>
- *   <li><b>LIVE means joined and caught up with its positions, and in contact.</b> LIVE once the member joined the
- *       group (possibly with no partition: a standby) and a poll found every position, an owed flush done
- *       (FLUSHING meanwhile); no longer LIVE when Kafka has not answered for {@code stallThreshold} (an idle member
- *       asks the coordinator every {@link #CONTACT_CHECK_INTERVAL}), LIVE again once it answers.</li>
+ *   <li><b>LIVE means joined, every position known, and in contact.</b> LIVE once the member joined the group
+ *       (possibly with no partition: a standby) and knows where to read each assigned partition, an owed flush done
+ *       (FLUSHING meanwhile). Contact is derived when read ({@link #inContact()}): Kafka answered a commit (bounded by
+ *       {@code stallThreshold}) or a contact check (an idle member asks the coordinator every
+ *       {@link #CONTACT_CHECK_INTERVAL}) within {@code stallThreshold}; without it the listener is not live, even
+ *       while its thread is blocked in a call to a broker that does not answer.</li>
  * </ul>
  */
 public final class KafkaRunner {
@@ -82,6 +85,8 @@ public final class KafkaRunner {
   /** How often an idle member checks that Kafka answers, and how long it waits for the answer. */
   static final Duration CONTACT_CHECK_INTERVAL = Duration.ofSeconds(1);
   static final Duration CONTACT_TIMEOUT = Duration.ofSeconds(2);
+  /** The schema names of Debezium's records that are no change (heartbeat, transaction metadata, notification). */
+  static final String DEBEZIUM_OWN_RECORDS = "io.debezium.connector.common.";
 
   private final CdcOptions options;
   private final KafkaSource source;
@@ -96,9 +101,11 @@ public final class KafkaRunner {
   private volatile Set<TopicPartition> assigned = Set.of();
   /** Member thread only: the group gave this member an assignment (possibly empty) at least once. */
   private boolean joined;
-  /** Member thread only: when Kafka last answered (a fetch with records, or a contact check). */
-  private long lastContactNanos;
-  private volatile String waitingFor;
+  /** When Kafka last answered a commit or a contact check; read by {@link #inContact()} on any thread. */
+  private volatile long lastContactNanos = System.nanoTime();
+  /** Member thread only: the loss of contact was logged (once per loss). */
+  private boolean contactLossLogged;
+  private final String waitingFor;
 
   public KafkaRunner(CdcOptions options, Lifecycle lifecycle, BatchApplier applier, ListenerMetrics metrics,
       NamespaceFlush flush) {
@@ -154,11 +161,14 @@ public final class KafkaRunner {
     KafkaConsumer<byte[], byte[]> c = consumer;
     try {
       c.subscribe(source.topicPattern(), new Rebalance());
-      lastContactNanos = System.nanoTime();
       while (!lifecycle.isOver()) {
         ConsumerRecords<byte[], byte[]> polled;
+        boolean positionsKnown = true;
         try {
           polled = c.poll(POLL_TIMEOUT);
+          if (lifecycle.phase() != Phase.LIVE && joined) {
+            positionsKnown = positionsKnown(c); // an empty poll may not have fetched them yet
+          }
         } catch (NoOffsetForPartitionException e) {
           startWithoutPosition(c, e.partitions());
           continue;
@@ -170,10 +180,8 @@ public final class KafkaRunner {
         }
         if (polled.isEmpty()) {
           checkContact(c);
-        } else {
-          lastContactNanos = System.nanoTime(); // a fetch answered
         }
-        updateLiveness();
+        updateLiveness(positionsKnown);
         if (!polled.isEmpty()) {
           applyAndCommit(c, polled);
         }
@@ -195,6 +203,21 @@ public final class KafkaRunner {
       } catch (KafkaException e) {
         log.warn("listener {}: the Kafka consumer did not close cleanly: {}", options.name(), e.getMessage());
       }
+    }
+  }
+
+  /**
+   * Whether the consumer knows where to read every assigned partition (asking for the ones it does not, at most
+   * {@link #CONTACT_TIMEOUT} each). Throws what {@code poll} throws for a partition without a usable offset.
+   */
+  private boolean positionsKnown(KafkaConsumer<byte[], byte[]> c) {
+    try {
+      for (TopicPartition partition : c.assignment()) {
+        c.position(partition, CONTACT_TIMEOUT);
+      }
+      return true;
+    } catch (org.apache.kafka.common.errors.TimeoutException e) {
+      return false;
     }
   }
 
@@ -221,29 +244,40 @@ public final class KafkaRunner {
   }
 
   /**
-   * LIVE once the member joined the group and its last poll found every position (an owed flush is done by then); no
-   * longer LIVE after {@code stallThreshold} without contact with Kafka, LIVE again once contact is back.
+   * LIVE once the member joined the group and knows every position (an owed flush is done by then). Contact with
+   * Kafka is not a phase: {@link #inContact()} is read with the phase (a member blocked in a call to a broker that does
+   * not answer cannot change a phase); here its loss and return are only logged.
    */
-  private void updateLiveness() {
-    long silentNanos = System.nanoTime() - lastContactNanos;
-    boolean inContact = silentNanos < options.stallThreshold().toNanos();
+  private void updateLiveness(boolean positionsKnown) {
     Phase phase = lifecycle.phase();
-    if (!inContact && phase == Phase.LIVE) {
-      waitingFor = "no contact with Kafka (" + source.bootstrapServers() + ") for more than "
-          + options.stallThreshold().toSeconds() + " s: changes committed meanwhile are not invalidated";
-      if (lifecycle.move(Phase.PROVING, Phase.LIVE)) {
-        log.error("listener {}: {}; not live until Kafka answers again", options.name(), waitingFor);
-      }
-    } else if (inContact && joined && (phase == Phase.PROVING || phase == Phase.FLUSHING)) {
-      boolean wasCutOff = waitingFor.startsWith("no contact");
-      if (lifecycle.move(Phase.LIVE, Phase.PROVING, Phase.FLUSHING) && wasCutOff) {
-        log.info("listener {}: Kafka answers again; live", options.name());
-      }
-      waitingFor = "joining the Kafka consumer group " + source.groupId();
+    if (joined && positionsKnown && (phase == Phase.PROVING || phase == Phase.FLUSHING)) {
+      lifecycle.move(Phase.LIVE, Phase.PROVING, Phase.FLUSHING);
+    }
+    boolean inContact = inContact();
+    if (!inContact && !contactLossLogged) {
+      contactLossLogged = true;
+      log.error("listener {}: {}; not live until Kafka answers again", options.name(), noContact());
+    } else if (inContact && contactLossLogged) {
+      contactLossLogged = false;
+      log.info("listener {}: Kafka answers again", options.name());
     }
   }
 
-  /** Why the member is not live yet, for the status: joining the group, or no contact with Kafka. */
+  /**
+   * Whether Kafka answered (a commit, or a contact check) within {@code stallThreshold}. Records handed out by
+   * {@code poll} do not count: they may come from the consumer's buffer.
+   */
+  public boolean inContact() {
+    return System.nanoTime() - lastContactNanos < options.stallThreshold().toNanos();
+  }
+
+  /** Why a member out of contact is not live. */
+  public String noContact() {
+    return "no answer from Kafka (" + source.bootstrapServers() + ") for more than "
+        + options.stallThreshold().toSeconds() + " s: changes committed meanwhile are not invalidated";
+  }
+
+  /** Why the member is not live yet, for the status (a flush owed has its own status). */
   public String waitingFor() {
     return waitingFor;
   }
@@ -279,8 +313,8 @@ public final class KafkaRunner {
     }
     Schema schema = struct.schema();
     String name = schema.name() == null ? "" : schema.name();
-    if (name.endsWith(".Heartbeat") || name.endsWith(".TransactionMetadataValue")) {
-      return null;
+    if (name.startsWith(DEBEZIUM_OWN_RECORDS)) {
+      return null; // heartbeats, transaction metadata, notifications: nothing to apply
     }
     boolean rowChange = schema.field("op") != null && schema.field("source") != null;
     boolean schemaChange = schema.field("ddl") != null && schema.field("source") != null;
@@ -300,7 +334,8 @@ public final class KafkaRunner {
 
   private void commit(KafkaConsumer<byte[], byte[]> c, Map<TopicPartition, OffsetAndMetadata> offsets) {
     try {
-      c.commitSync(offsets);
+      c.commitSync(offsets, options.stallThreshold());
+      lastContactNanos = System.nanoTime();
       metrics.kafkaCommits.increment();
     } catch (CommitFailedException | RebalanceInProgressException | RetriableException e) {
       // Applied but not committed: whoever reads these partitions next replays them from the last commit.
@@ -314,30 +349,66 @@ public final class KafkaRunner {
   /**
    * Partitions without a committed offset: read from their first retained record, and take that position at once
    * (committed), so that a partition is without one only until a member first meets it. Flushes first when changes
-   * may be gone: records before the first retained one were deleted, or the group committed other partitions before
-   * (a topic deleted and recreated loses its offsets with it; a new table's topic flushes too, once).
+   * the mappings care about may be gone:
+   * <ul>
+   *   <li>the group has no committed offset at all: its first start, or every topic was deleted and recreated (both
+   *       lose the offsets); by {@code FirstStartPolicy}, as the embedded mode's first start;</li>
+   *   <li>the group committed other topics but no partition of this one, and the topic is a mapped table's or a
+   *       connector's schema-change topic: it was recreated (its offsets went with it), or a mapped table had its first
+   *       change; a topic of an unmapped table, or a new partition of a topic already read, flushes nothing;</li>
+   *   <li>records before the first retained one were deleted by retention (not under ASSUME_FRESH_INSTALL on a first
+   *       start).</li>
+   * </ul>
+   * A broker that does not answer here leaves the positions unknown: the next poll comes back to it.
    */
   private void startWithoutPosition(KafkaConsumer<byte[], byte[]> c, Set<TopicPartition> partitions)
       throws InterruptedException {
-    Map<TopicPartition, Long> starts = c.beginningOffsets(partitions);
+    Map<TopicPartition, Long> starts;
+    Set<TopicPartition> committed;
+    Map<String, List<org.apache.kafka.common.PartitionInfo>> topics;
+    try {
+      starts = c.beginningOffsets(partitions, CONTACT_TIMEOUT);
+      topics = c.listTopics(CONTACT_TIMEOUT);
+      committed = committedPartitions(c, topics);
+    } catch (org.apache.kafka.common.errors.TimeoutException e) {
+      log.warn("listener {}: Kafka did not answer while finding the positions of {} ({}); trying again",
+          options.name(), partitions, e.getMessage());
+      return;
+    }
     List<TopicPartition> truncated = starts.entrySet().stream().filter(e -> e.getValue() > 0).map(Map.Entry::getKey)
         .toList();
-    List<TopicPartition> committedElsewhere = committedPartitions(c);
-    if (!committedElsewhere.isEmpty()) {
-      startAfterLostPosition(c, partitions, "no offset committed for " + new TreeSet<>(partitions.stream()
-          .map(Object::toString).toList()) + ", while the group committed " + committedElsewhere.size()
-          + " other partitions before: the topic may have been deleted and recreated (its offsets go with it), or "
-          + "is new");
-    } else if (truncated.isEmpty()) {
-      log.info("listener {}: reading {} from their first record (the group's first start; nothing was deleted before "
-          + "it)", options.name(), partitions);
-    } else if (options.firstStartPolicy() == CdcOptions.FirstStartPolicy.ASSUME_FRESH_INSTALL) {
+    Set<String> topicsWithoutAnyCommit = new java.util.TreeSet<>();
+    for (TopicPartition partition : partitions) {
+      if (committed.stream().noneMatch(p -> p.topic().equals(partition.topic()))) {
+        topicsWithoutAnyCommit.add(partition.topic());
+      }
+    }
+    List<String> relevantNewTopics = topicsWithoutAnyCommit.stream().filter(t -> concernsTheMappings(t, topics.keySet()))
+        .toList();
+    boolean firstStart = committed.isEmpty();
+    boolean freshInstall = options.firstStartPolicy() == CdcOptions.FirstStartPolicy.ASSUME_FRESH_INSTALL;
+    String reason = null;
+    if (firstStart && !freshInstall) {
+      reason = "the group has no committed offset (its first start, or every topic was deleted and recreated): "
+          + "changes before the connector's first position, or in the lost topics, may never come";
+    } else if (!firstStart && !relevantNewTopics.isEmpty()) {
+      reason = "no offset committed for any partition of " + relevantNewTopics + ", while the group committed other "
+          + "topics: recreated (its offsets go with it), or a mapped table's first change";
+    } else if (!truncated.isEmpty() && !(firstStart && freshInstall)) {
+      reason = "no offset committed for " + truncated + ", whose first records were already deleted by retention";
+    }
+    if (reason != null) {
+      if (firstStart) {
+        metrics.firstStartsFlushed.increment();
+      }
+      startAfterLostPosition(c, partitions, reason);
+    } else if (firstStart && freshInstall) {
       metrics.firstStartsAssumedFresh.increment();
-      log.warn("listener {}: no offset committed for {}, whose first records were already deleted by retention; "
-          + "policy ASSUME_FRESH_INSTALL: flushing nothing", options.name(), truncated);
+      log.warn("listener {}: the group has no committed offset; policy ASSUME_FRESH_INSTALL: flushing nothing, reading "
+          + "{} from the first retained record", options.name(), partitions);
     } else {
-      startAfterLostPosition(c, partitions, "no offset committed for " + truncated + ", whose first records were "
-          + "already deleted by retention");
+      log.info("listener {}: reading {} from their first record (nothing the mappings need was lost before it)",
+          options.name(), partitions);
     }
     Map<TopicPartition, OffsetAndMetadata> taken = new HashMap<>();
     starts.forEach((partition, start) -> {
@@ -347,15 +418,35 @@ public final class KafkaRunner {
     commit(c, taken);
   }
 
+  /**
+   * A mapped table's topic ({@code <prefix>.<database>.<table>}), or a connector's schema-change topic (its bare
+   * prefix: a topic {@code <it>.<mapped table>} exists, or it has no dot at all).
+   */
+  private boolean concernsTheMappings(String topic, Set<String> allTopics) {
+    for (TableMapping mapping : options.mappings().tables()) {
+      if (topic.endsWith("." + mapping.table()) || allTopics.contains(topic + "." + mapping.table())) {
+        return true;
+      }
+    }
+    return topic.indexOf('.') < 0;
+  }
+
   /** The partitions of the subscribed topics (those that exist now) this group has an offset for. */
-  private List<TopicPartition> committedPartitions(KafkaConsumer<byte[], byte[]> c) {
+  private Set<TopicPartition> committedPartitions(KafkaConsumer<byte[], byte[]> c,
+      Map<String, List<org.apache.kafka.common.PartitionInfo>> topics) {
     Set<TopicPartition> all = new java.util.HashSet<>();
-    c.listTopics().forEach((topic, infos) -> {
+    topics.forEach((topic, infos) -> {
       if (source.topicPattern().matcher(topic).matches()) {
         infos.forEach(info -> all.add(new TopicPartition(topic, info.partition())));
       }
     });
-    return c.committed(all).entrySet().stream().filter(e -> e.getValue() != null).map(Map.Entry::getKey).toList();
+    Set<TopicPartition> committed = new java.util.HashSet<>();
+    c.committed(all, CONTACT_TIMEOUT).forEach((partition, offset) -> {
+      if (offset != null) {
+        committed.add(partition);
+      }
+    });
+    return committed;
   }
 
   /**
