@@ -229,8 +229,12 @@ class KafkaModeIT extends ListenerFixture {
 
   @SafeVarargs
   private void startConnect(Map<String, String>... connectors) {
-    var worker = stack.kafkaConnect(List.of(connectors));
-    closeables.push(worker::stop); // its binlog readers would run until the stack closes
+    // The stack's shared worker: a worker of its own per test cost a JVM start (about 5 s) each.
+    var worker = stack.kafkaConnect();
+    for (Map<String, String> connector : connectors) {
+      worker.addConnector(connector);
+      closeables.push(() -> worker.removeConnector(connector.get("name"))); // its binlog reader would run on
+    }
   }
 
   /**

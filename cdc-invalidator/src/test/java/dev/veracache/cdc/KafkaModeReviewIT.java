@@ -452,8 +452,10 @@ class KafkaModeReviewIT extends ListenerFixture {
   }
 
   private void startConnect(Map<String, String> connector) {
-    var worker = stack.kafkaConnect(List.of(connector));
-    closeables.push(worker::stop);
+    // The stack's shared worker: a worker of its own per test cost a JVM start (about 5 s) each.
+    var worker = stack.kafkaConnect();
+    worker.addConnector(connector);
+    closeables.push(() -> worker.removeConnector(connector.get("name"))); // its binlog reader would run on
   }
 
   /** Marker rows (negative ids) until the connector created the table's topic. */

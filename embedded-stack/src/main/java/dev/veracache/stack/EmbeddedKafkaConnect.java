@@ -1,5 +1,7 @@
 package dev.veracache.stack;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -12,8 +14,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * A Kafka Connect worker in standalone mode, run as a child JVM on this JVM's jars:
@@ -29,8 +29,10 @@ import java.util.regex.Pattern;
  *   <li>Source offsets live in {@value #OFFSETS_FILE} in the worker's directory, committed every
  *       {@value #OFFSET_FLUSH_MS} ms, only for records the broker acknowledged: a {@link #kill()} resumes from the
  *       last commit and produces what came after it again (at least once).</li>
- *   <li>{@link #start()} returns once every connector and every task reports RUNNING on the REST API; a connector that
- *       reports FAILED, a worker that exits, or {@link #START_TIMEOUT} fails the start, naming {@value #LOG_FILE}.</li>
+ *   <li>{@link #start()} returns once the REST API answers and every connector and every task reports RUNNING; a
+ *       connector that reports FAILED, a worker that exits, or {@link #START_TIMEOUT} fails the start, naming
+ *       {@value #LOG_FILE}. {@link #addConnector} returns the same way. Every connector, added ones too, is written as
+ *       a file at each start, so a restarted worker runs them all (resuming from their stored offsets).</li>
  *   <li>The directory records the worker's pid ({@value #PID_FILE}); a later JVM's stale cleanup recognises it by
  *       {@value #MAIN_CLASS}.</li>
  * </ul>
@@ -45,7 +47,6 @@ final class EmbeddedKafkaConnect extends EmbeddedServer implements KafkaConnectW
   static final Duration START_TIMEOUT = Duration.ofMinutes(2);
   static final Duration STOP_TIMEOUT = Duration.ofSeconds(30);
   private static final String LOGBACK_FILE = "logback.xml";
-  private static final Pattern STATE = Pattern.compile("\"state\"\\s*:\\s*\"([A-Z_]+)\"");
   private static final String LOGBACK = """
       <configuration>
         <appender name="OUT" class="ch.qos.logback.core.ConsoleAppender">
@@ -59,25 +60,25 @@ final class EmbeddedKafkaConnect extends EmbeddedServer implements KafkaConnectW
   private static final List<String> JVM_OPTIONS = List.of("-Xmx512m", "-XX:+UseSerialGC");
 
   private final String bootstrapServers;
-  private final List<Map<String, String>> connectorConfigs;
+  /** Every connector the worker runs: given at construction or added since; all are written as files at a start. */
+  private final List<Map<String, String>> connectorConfigs = new java.util.concurrent.CopyOnWriteArrayList<>();
+  private static final ObjectMapper JSON = new ObjectMapper();
   private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
   private Process process;
 
   EmbeddedKafkaConnect(Path dir, int restPort, String bootstrapServers, List<Map<String, String>> connectorConfigs) {
     super(dir, restPort);
-    if (connectorConfigs.isEmpty()) {
-      throw new IllegalArgumentException("a Kafka Connect worker needs at least one connector configuration");
-    }
-    for (Map<String, String> config : connectorConfigs) {
-      for (String required : List.of("name", "connector.class")) {
-        if (config.get(required) == null || config.get(required).isBlank()) {
-          throw new IllegalArgumentException("connector configuration " + config.keySet() + " has no '" + required
-              + "'");
-        }
+    connectorConfigs.forEach(EmbeddedKafkaConnect::requireNamed);
+    this.bootstrapServers = bootstrapServers;
+    this.connectorConfigs.addAll(connectorConfigs.stream().map(Map::copyOf).toList());
+  }
+
+  private static void requireNamed(Map<String, String> config) {
+    for (String required : List.of("name", "connector.class")) {
+      if (config.get(required) == null || config.get(required).isBlank()) {
+        throw new IllegalArgumentException("connector configuration " + config.keySet() + " has no '" + required + "'");
       }
     }
-    this.bootstrapServers = bootstrapServers;
-    this.connectorConfigs = List.copyOf(connectorConfigs);
   }
 
   @Override
@@ -143,40 +144,12 @@ final class EmbeddedKafkaConnect extends EmbeddedServer implements KafkaConnectW
   private void awaitRunning() {
     long deadline = System.nanoTime() + START_TIMEOUT.toNanos();
     try {
+      while (get("/connectors") == null) {
+        checkStarting(deadline, "its REST API did not answer");
+        Thread.sleep(100); // polling a condition (the REST API answers), not waiting for a race
+      }
       for (String name : connectors()) {
-        while (true) {
-          if (!process.isAlive()) {
-            int code = process.exitValue();
-            process = null;
-            throw new IllegalStateException(this + " exited at start (code " + code + "); see " + logFile()
-                + logTail());
-          }
-          if (workerGaveUp()) {
-            killStarting();
-            throw new IllegalStateException(this + " stopped at start; see " + logFile() + logTail());
-          }
-          String status = status(name);
-          List<String> states = new ArrayList<>();
-          Matcher m = STATE.matcher(status == null ? "" : status);
-          while (m.find()) {
-            states.add(m.group(1));
-          }
-          if (states.contains("FAILED")) {
-            killStarting();
-            throw new IllegalStateException(this + ": connector " + name + " FAILED at start: " + status + "; see "
-                + logFile());
-          }
-          if (states.size() >= 2 && states.stream().allMatch("RUNNING"::equals)) {
-            break; // the connector and every task
-          }
-          if (System.nanoTime() > deadline) {
-            killStarting();
-            throw new IllegalStateException(this + ": connector " + name + " not RUNNING within "
-                + START_TIMEOUT.toSeconds() + " s (last status: " + status + "); killed it; see " + logFile()
-                + logTail());
-          }
-          Thread.sleep(100); // polling a condition (the REST status), not waiting for a race
-        }
+        awaitConnectorRunning(name, deadline);
       }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
@@ -185,11 +158,102 @@ final class EmbeddedKafkaConnect extends EmbeddedServer implements KafkaConnectW
     }
   }
 
-  /** The connector's status JSON, or null while the REST server does not answer or does not know it yet. */
-  private String status(String connector) throws InterruptedException {
+  private void awaitConnectorRunning(String name, long deadline) throws InterruptedException {
+    while (true) {
+      checkStarting(deadline, "connector " + name + " not RUNNING");
+      String status = get("/connectors/" + name + "/status");
+      List<String> states = states(status);
+      if (states.contains("FAILED")) {
+        throw new IllegalStateException(this + ": connector " + name + " FAILED: " + status + "; see " + logFile()
+            + logTail());
+      }
+      if (states.size() >= 2 && states.stream().allMatch("RUNNING"::equals)) {
+        return; // the connector and every task
+      }
+      Thread.sleep(100); // polling a condition (the REST status), not waiting for a race
+    }
+  }
+
+  /** The connector's and its tasks' states in a status reply ({@code connector.state}, {@code tasks[].state}). */
+  private static List<String> states(String status) {
+    List<String> states = new ArrayList<>();
+    if (status == null) {
+      return states;
+    }
     try {
-      HttpResponse<String> response = http.send(HttpRequest.newBuilder(URI.create(restUrl() + "/connectors/"
-          + connector + "/status")).timeout(Duration.ofSeconds(5)).GET().build(), HttpResponse.BodyHandlers.ofString());
+      JsonNode root = JSON.readTree(status);
+      states.add(root.path("connector").path("state").asText());
+      root.path("tasks").forEach(task -> states.add(task.path("state").asText()));
+    } catch (IOException e) {
+      // not JSON yet: unknown
+    }
+    return states;
+  }
+
+  private void checkStarting(long deadline, String what) {
+    if (process == null || !process.isAlive()) {
+      int code = process == null ? -1 : process.exitValue();
+      process = null;
+      throw new IllegalStateException(this + " exited (code " + code + "); see " + logFile() + logTail());
+    }
+    if (workerGaveUp()) {
+      killStarting();
+      throw new IllegalStateException(this + " stopped at start; see " + logFile() + logTail());
+    }
+    if (System.nanoTime() > deadline) {
+      killStarting();
+      throw new IllegalStateException(this + ": " + what + " within " + START_TIMEOUT.toSeconds() + " s; killed it; "
+          + "see " + logFile() + logTail());
+    }
+  }
+
+  @Override
+  public synchronized void addConnector(Map<String, String> config) {
+    requireNamed(config);
+    String name = config.get("name");
+    if (connectors().contains(name)) {
+      throw new IllegalArgumentException(this + " already runs a connector named '" + name + "'");
+    }
+    Map<String, String> body = new java.util.HashMap<>(config);
+    body.remove("name");
+    try {
+      HttpResponse<String> response = http.send(HttpRequest.newBuilder(URI.create(restUrl() + "/connectors/" + name
+          + "/config")).timeout(Duration.ofSeconds(30)).header("Content-Type", "application/json")
+          .PUT(HttpRequest.BodyPublishers.ofString(JSON.writeValueAsString(body))).build(),
+          HttpResponse.BodyHandlers.ofString());
+      if (response.statusCode() / 100 != 2) {
+        throw new IllegalStateException(this + " refused connector '" + name + "': HTTP " + response.statusCode()
+            + " " + response.body());
+      }
+      connectorConfigs.add(Map.copyOf(config));
+      awaitConnectorRunning(name, System.nanoTime() + START_TIMEOUT.toNanos());
+    } catch (IOException e) {
+      throw new IllegalStateException(this + ": cannot add connector '" + name + "': " + e.getMessage(), e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
+  }
+
+  @Override
+  public synchronized void removeConnector(String name) {
+    connectorConfigs.removeIf(config -> config.get("name").equals(name));
+    try {
+      http.send(HttpRequest.newBuilder(URI.create(restUrl() + "/connectors/" + name)).timeout(Duration.ofSeconds(30))
+          .DELETE().build(), HttpResponse.BodyHandlers.ofString());
+    } catch (IOException e) {
+      throw new IllegalStateException(this + ": cannot remove connector '" + name + "': " + e.getMessage(), e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /** The reply to GET {@code path}, or null while the REST server does not answer or the answer is not 200. */
+  private String get(String path) throws InterruptedException {
+    try {
+      HttpResponse<String> response = http.send(HttpRequest.newBuilder(URI.create(restUrl() + path))
+          .timeout(Duration.ofSeconds(5)).GET().build(), HttpResponse.BodyHandlers.ofString());
       return response.statusCode() == 200 ? response.body() : null;
     } catch (IOException e) {
       return null;

@@ -53,6 +53,7 @@ public final class EmbeddedStack implements AutoCloseable {
   /** The Kafka Connect workers {@link #kafkaConnect} started, stopped before the broker. */
   private final java.util.List<EmbeddedKafkaConnect> connectWorkers = new java.util.ArrayList<>();
   private int connectWorkersStarted;
+  private KafkaConnectWorker sharedConnect;
   private boolean closed;
 
   private EmbeddedStack(Path dir, StackConfig config, DatabaseServer database, RedisServer redis) {
@@ -198,6 +199,18 @@ public final class EmbeddedStack implements AutoCloseable {
       log.info("EmbeddedStack database replica up in {} ms: {}", (System.nanoTime() - started) / 1_000_000, replica);
     }
     return replica;
+  }
+
+  /**
+   * This stack's shared Kafka Connect worker, <b>started on the first call</b> with no connector (see
+   * {@link #kafkaConnect(java.util.List)}); tests add and remove their connectors on it
+   * ({@link KafkaConnectWorker#addConnector}), which saves a worker's start (a JVM, about 5 s) per test.
+   */
+  public synchronized KafkaConnectWorker kafkaConnect() {
+    if (sharedConnect == null) {
+      sharedConnect = kafkaConnect(java.util.List.of());
+    }
+    return sharedConnect;
   }
 
   /**

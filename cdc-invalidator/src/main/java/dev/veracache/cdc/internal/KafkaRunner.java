@@ -218,6 +218,8 @@ public final class KafkaRunner {
       return true;
     } catch (org.apache.kafka.common.errors.TimeoutException e) {
       return false;
+    } catch (IllegalStateException e) {
+      return false; // the assignment changed meanwhile ("No current assignment for partition"): the next poll tells
     }
   }
 
@@ -412,8 +414,13 @@ public final class KafkaRunner {
     }
     Map<TopicPartition, OffsetAndMetadata> taken = new HashMap<>();
     starts.forEach((partition, start) -> {
-      c.seek(partition, start);
-      taken.put(partition, new OffsetAndMetadata(start));
+      try {
+        c.seek(partition, start);
+        taken.put(partition, new OffsetAndMetadata(start));
+      } catch (IllegalStateException e) {
+        // no longer assigned (a rebalance during the flush, or this member was put out of the group): its next
+        // owner finds the position itself
+      }
     });
     commit(c, taken);
   }
@@ -465,7 +472,9 @@ public final class KafkaRunner {
     }
     flush.clearIfStill(duty);
     metrics.lostPositionFlushes.increment();
-    c.seekToBeginning(partitions);
+    Set<TopicPartition> stillAssigned = new java.util.HashSet<>(partitions);
+    stillAssigned.retainAll(c.assignment()); // a rebalance during the flush may have taken some away
+    c.seekToBeginning(stillAssigned);
   }
 
   /** The partitions this member reads now. */

@@ -3,15 +3,13 @@ package dev.veracache.chaos.fault;
 import dev.veracache.cdc.KafkaSource;
 import dev.veracache.stack.DatabaseServer;
 import dev.veracache.stack.EmbeddedStack;
-import dev.veracache.stack.KafkaConnectWorker;
 import java.time.Duration;
 import java.util.HashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.WeakHashMap;
 
 /**
- * The CDC listener's change stream through Kafka (the listener's Kafka mode): one Kafka Connect worker per stack, its
+ * The CDC listener's change stream through Kafka (the listener's Kafka mode): the stack's shared Kafka Connect worker,
  * Debezium connector capturing the stack's database into topics {@value #PREFIX} (schema changes) and
  * {@value #PREFIX}.{@code <database>.<table>} (row changes, six partitions each, keyed by primary key). Every run's
  * listener is its own consumer group over them, reading from the first event; the tables of other runs are unmapped.
@@ -20,14 +18,17 @@ public final class KafkaChangePath {
 
   static final String PREFIX = "chaos";
   private static final int PARTITIONS = 6;
-  private static final Map<EmbeddedStack, KafkaConnectWorker> WORKERS = new WeakHashMap<>();
+  /** The stacks whose shared Connect worker runs the connector already. */
+  private static final Map<EmbeddedStack, Boolean> CAPTURED = new WeakHashMap<>();
 
   private KafkaChangePath() {}
 
   /** The source a run's listener reads, the Connect worker started first if this stack has none yet. */
   static synchronized KafkaSource source(EmbeddedStack stack, String group) {
-    WORKERS.computeIfAbsent(stack, s -> s.kafkaConnect(List.of(connector(s.database(), s.kafka()
-        .bootstrapServers()))));
+    CAPTURED.computeIfAbsent(stack, s -> {
+      s.kafkaConnect().addConnector(connector(s.database(), s.kafka().bootstrapServers()));
+      return true;
+    });
     return KafkaSource.builder().bootstrapServers(stack.kafka().bootstrapServers()).groupId(group)
         .topicPattern(PREFIX + "(\\..*)?").topicRefresh(Duration.ofMillis(200)).build();
   }
