@@ -4,6 +4,7 @@ import dev.veracache.VeracacheOptions;
 import dev.veracache.cdc.CdcInvalidator;
 import dev.veracache.cdc.CdcOptions;
 import dev.veracache.cdc.InvalidationMappings;
+import dev.veracache.cdc.KafkaConnectorConfig;
 import dev.veracache.cdc.KafkaSource;
 import dev.veracache.stack.EmbeddedStack;
 import dev.veracache.stack.StackConfig;
@@ -81,27 +82,14 @@ public final class CdcKafkaBenchmark {
   }
 
   private void startConnector() throws Exception {
-    Map<String, String> connector = new HashMap<>(KafkaSource.CONNECTOR_SETTINGS);
-    connector.putAll(Map.of(
-        "name", "bench",
-        "connector.class", "io.debezium.connector.mariadb.MariaDbConnector",
-        "database.hostname", stack.database().host(),
-        "database.port", Integer.toString(stack.database().port()),
-        "database.user", stack.database().user(),
-        "database.password", stack.database().password(),
-        "database.server.id", "7001",
-        "database.include.list", stack.database().databaseName(),
-        "topic.prefix", PREFIX));
-    connector.putAll(Map.of(
-        "database.ssl.mode", "disable",
-        "snapshot.mode", "no_data",
-        "snapshot.locking.mode", "none",
-        "poll.interval.ms", "5", // Debezium's default, 500 ms, is the whole latency (p50 376 ms measured)
-        "schema.history.internal", "io.debezium.storage.kafka.history.KafkaSchemaHistory",
-        "schema.history.internal.kafka.bootstrap.servers", stack.kafka().bootstrapServers(),
-        "schema.history.internal.kafka.topic", "bench-schema-history",
-        "topic.creation.default.partitions", Integer.toString(PARTITIONS),
-        "topic.creation.default.replication.factor", "1"));
+    Map<String, String> connector = KafkaConnectorConfig.builder("bench", PREFIX)
+        .database(stack.database().host(), stack.database().port(), stack.database().user(),
+            stack.database().password())
+        .serverId(7001)
+        .databases(stack.database().databaseName())
+        .kafkaSchemaHistory(stack.kafka().bootstrapServers(), "bench-schema-history")
+        .partitions(PARTITIONS)
+        .build();
     stack.kafkaConnect(List.of(connector));
     try (Admin admin = admin()) {
       // RUNNING comes before the connector reads the binlog: touch a row until the table's topic exists.

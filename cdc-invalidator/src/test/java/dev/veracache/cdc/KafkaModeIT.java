@@ -4,8 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.veracache.VeracacheOptions;
 import dev.veracache.internal.RedisInvalidator.KeyInvalidation;
-import dev.veracache.stack.EmbeddedStack;
-import dev.veracache.stack.KafkaServer;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
@@ -33,46 +31,16 @@ import org.junit.jupiter.api.Test;
  * Kafka mode end to end, on the embedded broker and a real Kafka Connect worker running Debezium's MariaDB connector:
  * the change events go MariaDB binlog -> Connect -> six partitions -> a consumer group of listeners -> Redis.
  */
-class KafkaModeIT extends ListenerFixture {
+class KafkaModeIT extends KafkaModeFixture {
 
-  private static final int PARTITIONS = 6;
 
-  private EmbeddedStack stack;
-  private KafkaServer kafka;
-  private String prefix;
   private String group;
 
   @BeforeEach
-  void createTable(EmbeddedStack stack, KafkaServer kafka) throws Exception {
-    this.stack = stack;
-    this.kafka = kafka;
+  void createTable() throws Exception {
     this.prefix = "kt" + serverId;
     this.group = "invalidators-" + serverId;
     sql("CREATE TABLE " + table + " (id BIGINT PRIMARY KEY, name VARCHAR(100) NOT NULL, version BIGINT NOT NULL)");
-  }
-
-  /** Debezium's MariaDB connector as one would POST it to Kafka Connect, with the settings Kafka mode requires. */
-  private Map<String, String> connector(String name, String topicPrefix, long connectorServerId, String... databases) {
-    Map<String, String> config = new HashMap<>(KafkaSource.CONNECTOR_SETTINGS);
-    config.put("name", name);
-    config.put("connector.class", "io.debezium.connector.mariadb.MariaDbConnector");
-    config.put("database.hostname", db.host());
-    config.put("database.port", Integer.toString(db.port()));
-    config.put("database.user", db.user());
-    config.put("database.password", db.password());
-    config.put("database.ssl.mode", "disable");
-    config.put("database.server.id", Long.toString(connectorServerId));
-    config.put("database.include.list", String.join(",", databases));
-    config.put("topic.prefix", topicPrefix);
-    config.put("snapshot.mode", "no_data");
-    config.put("snapshot.locking.mode", "none");
-    config.put("poll.interval.ms", "5");
-    config.put("schema.history.internal", "io.debezium.storage.file.history.FileSchemaHistory");
-    config.put("schema.history.internal.file.filename",
-        stateDir.resolve(name + "-schema-history.dat").toString());
-    config.put("topic.creation.default.partitions", Integer.toString(PARTITIONS));
-    config.put("topic.creation.default.replication.factor", "1");
-    return config;
   }
 
   private CdcOptions member(String name, InvalidationMappings mappings) {
@@ -94,10 +62,6 @@ class KafkaModeIT extends ListenerFixture {
   private InvalidationMappings mappings() {
     return InvalidationMappings.builder().table(qualified()).namespace(namespace).key("{id}").version("version").add()
         .build();
-  }
-
-  private String tableTopic() {
-    return prefix + "." + db.databaseName() + "." + table;
   }
 
   @Test
@@ -227,35 +191,6 @@ class KafkaModeIT extends ListenerFixture {
         .as("the group defaults to the listener's name").isEqualTo("g");
   }
 
-  @SafeVarargs
-  private void startConnect(Map<String, String>... connectors) {
-    // The stack's shared worker: a worker of its own per test cost a JVM start (about 5 s) each.
-    var worker = stack.kafkaConnect();
-    for (Map<String, String> connector : connectors) {
-      worker.addConnector(connector);
-      closeables.push(() -> worker.removeConnector(connector.get("name"))); // its binlog reader would run on
-    }
-  }
-
-  /**
-   * The connector reports RUNNING before it reads the binlog, and a row written before its start position is never
-   * sent: write marker rows (negative ids) until the table's topic exists.
-   */
-  private void awaitTableTopic() throws Exception {
-    awaitTopic(table, tableTopic());
-  }
-
-  private void awaitTopic(String rowsOf, String topic) throws Exception {
-    try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()))) {
-      long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-      for (int marker = 1; !admin.listTopics().names().get(10, TimeUnit.SECONDS).contains(topic); marker++) {
-        assertThat(System.nanoTime()).as("topic %s created within 60 s", topic).isLessThan(deadline);
-        sql("INSERT INTO " + rowsOf + " (id, name, version) VALUES (" + (-marker) + ", 'topic', 1)");
-        Thread.sleep(200); // polling a condition (the topic exists), not waiting for a race
-      }
-    }
-  }
-
   private Map<TopicPartition, Long> endOffsets(Admin admin) throws Exception {
     Map<TopicPartition, org.apache.kafka.clients.admin.OffsetSpec> latest = new HashMap<>();
     for (int p = 0; p < PARTITIONS; p++) {
@@ -313,19 +248,6 @@ class KafkaModeIT extends ListenerFixture {
       }
         return withPartitions;
     }
-  }
-
-  private static void await(String what, Duration within, Check check) throws Exception {
-    long deadline = System.nanoTime() + within.toNanos();
-    while (!check.holds()) {
-      assertThat(System.nanoTime()).as("%s within %s", what, within).isLessThan(deadline);
-      Thread.sleep(50); // polling a condition, not waiting for a race
-    }
-  }
-
-  @FunctionalInterface
-  private interface Check {
-    boolean holds() throws Exception;
   }
 
 }

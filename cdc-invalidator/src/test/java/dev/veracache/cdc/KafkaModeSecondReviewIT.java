@@ -5,8 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.veracache.VeracacheOptions;
 import dev.veracache.cdc.testing.CdcHooks;
 import dev.veracache.internal.RedisInvalidator.KeyInvalidation;
-import dev.veracache.stack.EmbeddedStack;
-import dev.veracache.stack.KafkaServer;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
@@ -17,7 +15,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.admin.RecordsToDelete;
 import org.apache.kafka.clients.consumer.ConsumerGroupMetadata;
@@ -32,19 +29,13 @@ import org.junit.jupiter.api.Test;
  * running Debezium's MariaDB connector. A test that fails here is a hole in the claim it names; a test that passes is
  * evidence for it.
  */
-class KafkaModeSecondReviewIT extends ListenerFixture {
+class KafkaModeSecondReviewIT extends KafkaModeFixture {
 
-  private static final int PARTITIONS = 6;
 
-  private EmbeddedStack stack;
-  private KafkaServer kafka;
-  private String prefix;
   private String group;
 
   @BeforeEach
-  void createTable(EmbeddedStack stack, KafkaServer kafka) throws Exception {
-    this.stack = stack;
-    this.kafka = kafka;
+  void createTable() throws Exception {
     this.prefix = "ks" + serverId;
     this.group = "second-" + serverId;
     sql("CREATE TABLE " + table + " (id BIGINT PRIMARY KEY, name VARCHAR(100) NOT NULL, version BIGINT NOT NULL)");
@@ -318,10 +309,6 @@ class KafkaModeSecondReviewIT extends ListenerFixture {
 
   // ---------------------------------------------------------------------------------------------------------------
 
-  private Admin admin() {
-    return Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()));
-  }
-
   private double counters(String name) {
     return registry.find(name).counters().stream().mapToDouble(c -> c.count()).sum();
   }
@@ -370,51 +357,6 @@ class KafkaModeSecondReviewIT extends ListenerFixture {
         .build();
   }
 
-  private Map<String, String> connector(String name, String topicPrefix, long connectorServerId) {
-    Map<String, String> config = new HashMap<>(KafkaSource.CONNECTOR_SETTINGS);
-    config.put("name", name);
-    config.put("connector.class", "io.debezium.connector.mariadb.MariaDbConnector");
-    config.put("database.hostname", db.host());
-    config.put("database.port", Integer.toString(db.port()));
-    config.put("database.user", db.user());
-    config.put("database.password", db.password());
-    config.put("database.ssl.mode", "disable");
-    config.put("database.server.id", Long.toString(connectorServerId));
-    config.put("database.include.list", db.databaseName());
-    config.put("topic.prefix", topicPrefix);
-    config.put("snapshot.mode", "no_data");
-    config.put("snapshot.locking.mode", "none");
-    config.put("poll.interval.ms", "5");
-    config.put("schema.history.internal", "io.debezium.storage.file.history.FileSchemaHistory");
-    config.put("schema.history.internal.file.filename", stateDir.resolve(name + "-schema-history.dat").toString());
-    config.put("topic.creation.default.partitions", Integer.toString(PARTITIONS));
-    config.put("topic.creation.default.replication.factor", "1");
-    return config;
-  }
-
-  private String tableTopic() {
-    return prefix + "." + db.databaseName() + "." + table;
-  }
-
-  private void startConnect(Map<String, String> connector) {
-    // The stack's shared worker: a worker of its own per test cost a JVM start (about 5 s) each.
-    var worker = stack.kafkaConnect();
-    worker.addConnector(connector);
-    closeables.push(() -> worker.removeConnector(connector.get("name"))); // its binlog reader would run on
-  }
-
-  /** Marker rows (negative ids) until the connector created the table's topic. */
-  private void awaitTableTopic() throws Exception {
-    try (Admin admin = admin()) {
-      long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-      for (int marker = 1; !admin.listTopics().names().get(10, TimeUnit.SECONDS).contains(tableTopic()); marker++) {
-        assertThat(System.nanoTime()).as("topic %s created within 60 s", tableTopic()).isLessThan(deadline);
-        sql("INSERT INTO " + table + " (id, name, version) VALUES (" + (-marker) + ", 'topic', 1)");
-        Thread.sleep(200); // polling a condition (the topic exists), not waiting for a race
-      }
-    }
-  }
-
   private Map<TopicPartition, Long> endOffsets(Admin admin, String topic) throws Exception {
     return endOffsets(admin, topic, PARTITIONS);
   }
@@ -441,16 +383,4 @@ class KafkaModeSecondReviewIT extends ListenerFixture {
     return endOffsets(admin, topic, partitions).values().stream().mapToLong(Long::longValue).sum();
   }
 
-  private static void await(String what, Duration within, Check check) throws Exception {
-    long deadline = System.nanoTime() + within.toNanos();
-    while (!check.holds()) {
-      assertThat(System.nanoTime()).as("%s within %s", what, within).isLessThan(deadline);
-      Thread.sleep(50); // polling a condition, not waiting for a race
-    }
-  }
-
-  @FunctionalInterface
-  private interface Check {
-    boolean holds() throws Exception;
-  }
 }

@@ -3,7 +3,7 @@ package dev.veracache.sidecar;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import dev.veracache.cdc.KafkaSource;
+import dev.veracache.cdc.KafkaConnectorConfig;
 import dev.veracache.spring.cdc.CdcInvalidatorLifecycle;
 import dev.veracache.stack.EmbeddedStack;
 import dev.veracache.stack.StackConfig;
@@ -18,7 +18,6 @@ import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.Statement;
 import java.time.Duration;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.apache.kafka.clients.admin.Admin;
@@ -51,27 +50,13 @@ class CdcSidecarKafkaModeIT {
       s.execute("CREATE TABLE kafka_orders (id BIGINT PRIMARY KEY, customer VARCHAR(40) NOT NULL, "
           + "version BIGINT NOT NULL)");
     }
-    Map<String, String> connector = new HashMap<>(KafkaSource.CONNECTOR_SETTINGS);
-    connector.putAll(Map.of(
-        "name", "sidecar-orders",
-        "connector.class", "io.debezium.connector.mariadb.MariaDbConnector",
-        "database.hostname", stack.database().host(),
-        "database.port", Integer.toString(stack.database().port()),
-        "database.user", stack.database().user(),
-        "database.password", stack.database().password(),
-        "database.server.id", "6301",
-        "database.include.list", stack.database().databaseName(),
-        "topic.prefix", "sidecar"));
-    connector.putAll(Map.of(
-        "database.ssl.mode", "disable",
-        "snapshot.mode", "no_data",
-        "snapshot.locking.mode", "none",
-        "poll.interval.ms", "5",
-        "schema.history.internal", "io.debezium.storage.kafka.history.KafkaSchemaHistory",
-        "schema.history.internal.kafka.bootstrap.servers", stack.kafka().bootstrapServers(),
-        "schema.history.internal.kafka.topic", "sidecar-schema-history",
-        "topic.creation.default.partitions", "6",
-        "topic.creation.default.replication.factor", "1"));
+    Map<String, String> connector = KafkaConnectorConfig.builder("sidecar-orders", "sidecar")
+        .database(stack.database().host(), stack.database().port(), stack.database().user(),
+            stack.database().password())
+        .serverId(6301)
+        .databases(stack.database().databaseName())
+        .kafkaSchemaHistory(stack.kafka().bootstrapServers(), "sidecar-schema-history")
+        .build();
     stack.kafkaConnect(List.of(connector));
     // The connector says RUNNING before it reads the binlog: write rows until the table's topic exists.
     try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG,

@@ -57,7 +57,14 @@ final class EmbeddedKafkaConnect extends EmbeddedServer implements KafkaConnectW
         <root level="WARN"><appender-ref ref="OUT"/></root>
       </configuration>
       """;
-  private static final List<String> JVM_OPTIONS = List.of("-Xmx512m", "-XX:+UseSerialGC");
+  /** System property: true keeps C2 in the worker's JVM. */
+  static final String FULL_JIT = "veracache.stack.connect.fullJit";
+  /**
+   * C1 only, as the broker (see {@link EmbeddedKafkaServer#JVM_OPTIONS}): the worker's start is mostly JIT work (19 s
+   * seen under a full build's load). {@value #FULL_JIT} = true (a benchmark of the Kafka path) keeps C2.
+   */
+  private static final List<String> JVM_OPTIONS = Boolean.getBoolean(FULL_JIT)
+      ? List.of("-Xmx512m", "-XX:+UseSerialGC") : List.of("-Xmx512m", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC");
 
   private final String bootstrapServers;
   /** Every connector the worker runs: given at construction or added since; all are written as files at a start. */

@@ -1,10 +1,10 @@
 package dev.veracache.chaos.fault;
 
+import dev.veracache.cdc.KafkaConnectorConfig;
 import dev.veracache.cdc.KafkaSource;
 import dev.veracache.stack.DatabaseServer;
 import dev.veracache.stack.EmbeddedStack;
 import java.time.Duration;
-import java.util.HashMap;
 import java.util.Map;
 import java.util.WeakHashMap;
 
@@ -34,25 +34,13 @@ public final class KafkaChangePath {
   }
 
   private static Map<String, String> connector(DatabaseServer db, String bootstrap) {
-    Map<String, String> config = new HashMap<>(KafkaSource.CONNECTOR_SETTINGS);
-    config.put("name", "chaos");
-    config.put("connector.class", "io.debezium.connector.mariadb.MariaDbConnector");
-    config.put("database.hostname", db.host());
-    config.put("database.port", Integer.toString(db.port()));
-    config.put("database.user", db.user());
-    config.put("database.password", db.password());
-    config.put("database.ssl.mode", "disable");
-    config.put("database.server.id", "7000");
-    config.put("database.include.list", db.databaseName());
-    config.put("topic.prefix", PREFIX);
-    config.put("snapshot.mode", "no_data");
-    config.put("snapshot.locking.mode", "none");
-    config.put("poll.interval.ms", "5");
-    config.put("schema.history.internal", "io.debezium.storage.kafka.history.KafkaSchemaHistory");
-    config.put("schema.history.internal.kafka.bootstrap.servers", bootstrap);
-    config.put("schema.history.internal.kafka.topic", "chaos-schema-history");
-    config.put("topic.creation.default.partitions", Integer.toString(PARTITIONS));
-    config.put("topic.creation.default.replication.factor", "1");
-    return config;
+    return KafkaConnectorConfig.builder("chaos", PREFIX)
+        .database(db.host(), db.port(), db.user(), db.password())
+        .serverId(7000)
+        .databases(db.databaseName())
+        .kafkaSchemaHistory(bootstrap, "chaos-schema-history")
+        .partitions(PARTITIONS)
+        .build();
   }
+
 }
