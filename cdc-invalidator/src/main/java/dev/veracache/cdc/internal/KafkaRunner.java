@@ -103,6 +103,8 @@ public final class KafkaRunner {
   private boolean joined;
   /** When Kafka last answered a commit or a contact check; read by {@link #inContact()} on any thread. */
   private volatile long lastContactNanos = System.nanoTime();
+  /** Member thread only: positions may be past records never returned; rewind to the last commits first. */
+  private boolean rewindPending;
   /** Member thread only: the loss of contact was logged (once per loss). */
   private boolean contactLossLogged;
   private final String waitingFor;
@@ -164,6 +166,10 @@ public final class KafkaRunner {
       while (!lifecycle.isOver()) {
         ConsumerRecords<byte[], byte[]> polled;
         boolean positionsKnown = true;
+        if (rewindPending) {
+          rewindPending = !rewindToCommitted(c);
+          continue;
+        }
         try {
           polled = c.poll(POLL_TIMEOUT);
           if (lifecycle.phase() != Phase.LIVE && joined) {
@@ -176,6 +182,17 @@ public final class KafkaRunner {
           startAfterLostPosition(c, e.partitions(), "its committed offset is out of range "
               + e.offsetOutOfRangePartitions() + " (deleted by retention before this group read it, or the topic was "
               + "recreated)");
+          continue;
+        } catch (IllegalStateException e) {
+          if (!String.valueOf(e.getMessage()).startsWith("No current assignment for partition")) {
+            throw e;
+          }
+          // Kafka 4.2's consumer for group.protocol=consumer can fail a poll when a partition is taken away while its
+          // fetched records are collected ("No current assignment for partition"), after it moved the positions of
+          // records it then never returns: read every assigned partition again from its last commit.
+          log.warn("listener {}: Kafka's consumer failed a poll ({}); reading the assigned partitions again from their "
+              + "last commit", options.name(), e.getMessage());
+          rewindPending = true;
           continue;
         }
         if (polled.isEmpty()) {
@@ -203,6 +220,28 @@ public final class KafkaRunner {
       } catch (KafkaException e) {
         log.warn("listener {}: the Kafka consumer did not close cleanly: {}", options.name(), e.getMessage());
       }
+    }
+  }
+
+  /**
+   * Seeks every assigned partition to its last committed offset (at least once: what was applied and not committed is
+   * read again). False when Kafka did not answer or the assignment changed meanwhile: the caller tries again.
+   */
+  private boolean rewindToCommitted(KafkaConsumer<byte[], byte[]> c) {
+    try {
+      Set<TopicPartition> partitions = c.assignment();
+      Map<TopicPartition, OffsetAndMetadata> committed = c.committed(partitions, CONTACT_TIMEOUT);
+      for (TopicPartition partition : partitions) {
+        OffsetAndMetadata offset = committed.get(partition);
+        if (offset != null) {
+          c.seek(partition, offset);
+        } else {
+          c.seekToBeginning(Set.of(partition)); // never committed: from its first record, as a new partition
+        }
+      }
+      return true;
+    } catch (org.apache.kafka.common.errors.TimeoutException | IllegalStateException e) {
+      return false;
     }
   }
 
