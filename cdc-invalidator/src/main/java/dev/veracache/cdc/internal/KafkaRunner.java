@@ -60,15 +60,17 @@ import org.slf4j.LoggerFactory;
  *       row is in one partition, and a partition is read in order by one member at a time.</li>
  *   <li><b>A lost position is flushed, never guessed</b> (R6). The group reads with {@code auto.offset.reset=none}.
  *       A partition without a committed offset is read from its first retained record, and that position is
- *       committed at once. The mapped namespaces are flushed first when records before it were deleted by retention
- *       (its log start is above 0; not under {@code FirstStartPolicy.ASSUME_FRESH_INSTALL}), when the group committed
- *       other partitions before (a topic deleted and recreated loses its offsets with it; a new table's topic costs
- *       one flush), or when a committed offset is out of range. Nothing is committed before the flush, so a member
- *       that dies during it flushes again at the next start.</li>
+ *       committed at once. The mapped namespaces are flushed first (see {@link #startWithoutPosition}) on the group's
+ *       first start (by {@code FirstStartPolicy}; also every topic deleted and recreated), for a mapped table's or a
+ *       schema-change topic the group never committed while it committed others (recreated, or a mapped table's first
+ *       change), when retention deleted records before the first retained one, or when a committed offset is out of
+ *       range. Nothing is committed before the flush, so a member that dies during it flushes again. A poll that
+ *       Kafka's consumer failed after moving positions rewinds every assigned partition to its last commit.</li>
  *   <li><b>Nothing is skipped silently.</b> A record that is not a Debezium change event written by JsonConverter
  *       with schemas (a row change with op and source, or a schema change with ddl and source; an unwrapped row, a
  *       schemaless envelope) stops the listener, naming topic, partition and offset. Tombstones (a delete's second
- *       record), heartbeats and transaction records carry nothing to apply and are skipped.</li>
+ *       record) and Debezium's own records (heartbeats, transaction metadata, notifications) carry nothing to apply
+ *       and are skipped.</li>
  *   <li><b>LIVE means joined, every position known, and in contact.</b> LIVE once the member joined the group
  *       (possibly with no partition: a standby) and knows where to read each assigned partition, an owed flush done
  *       (FLUSHING meanwhile). Contact is derived when read ({@link #inContact()}): Kafka answered a commit (bounded by
@@ -514,11 +516,6 @@ public final class KafkaRunner {
     Set<TopicPartition> stillAssigned = new java.util.HashSet<>(partitions);
     stillAssigned.retainAll(c.assignment()); // a rebalance during the flush may have taken some away
     c.seekToBeginning(stillAssigned);
-  }
-
-  /** The partitions this member reads now. */
-  public Set<TopicPartition> assigned() {
-    return assigned;
   }
 
   /** Ends the polling loop (nothing more is applied or committed) and waits for the member to leave the group. */
