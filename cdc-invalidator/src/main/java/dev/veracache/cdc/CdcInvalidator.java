@@ -157,7 +157,8 @@ public final class CdcInvalidator implements AutoCloseable {
 
   /**
    * Kafka mode: no database here (the mappings are checked against each event), no state directory; joins the
-   * consumer group and is live once the group assigned it its share of the partitions (possibly none: a standby).
+   * consumer group and is live once it joined (possibly with no partition: a standby), knows the position of every
+   * partition it was given and did any flush it owed, while Kafka answers (see {@code KafkaRunner}).
    */
   private static CdcInvalidator startInKafkaMode(CdcOptions options, CdcHooks hooks) {
     CdcInvalidator cdc = new CdcInvalidator(options, hooks);

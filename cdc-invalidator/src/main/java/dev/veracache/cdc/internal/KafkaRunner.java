@@ -95,12 +95,10 @@ public final class KafkaRunner {
   private final Lifecycle lifecycle;
   private final BatchApplier applier;
   private final ListenerMetrics metrics;
-  private final List<String> namespaces;
   private final NamespaceFlush flush;
   private final JsonConverter converter = new JsonConverter();
   private final Thread thread;
   private volatile KafkaConsumer<byte[], byte[]> consumer;
-  private volatile Set<TopicPartition> assigned = Set.of();
   /** Member thread only: the group gave this member an assignment (possibly empty) at least once. */
   private boolean joined;
   /** When Kafka last answered a commit or a contact check; read by {@link #inContact()} on any thread. */
@@ -109,7 +107,6 @@ public final class KafkaRunner {
   private boolean rewindPending;
   /** Member thread only: the loss of contact was logged (once per loss). */
   private boolean contactLossLogged;
-  private final String waitingFor;
 
   public KafkaRunner(CdcOptions options, Lifecycle lifecycle, BatchApplier applier, ListenerMetrics metrics,
       NamespaceFlush flush) {
@@ -118,9 +115,7 @@ public final class KafkaRunner {
     this.lifecycle = lifecycle;
     this.applier = applier;
     this.metrics = metrics;
-    this.namespaces = NamespaceFlush.namespaces(options);
     this.flush = flush;
-    this.waitingFor = "joining the Kafka consumer group " + source.groupId();
     converter.configure(Map.of("schemas.enable", "true", "converter.type", "value"), false);
     this.thread = new Thread(this::run, "veracache-cdc-kafka-" + options.name());
     this.thread.setDaemon(true);
@@ -322,7 +317,7 @@ public final class KafkaRunner {
 
   /** Why the member is not live yet, for the status (a flush owed has its own status). */
   public String waitingFor() {
-    return waitingFor;
+    return "joining the Kafka consumer group " + source.groupId();
   }
 
   private void applyAndCommit(KafkaConsumer<byte[], byte[]> c, ConsumerRecords<byte[], byte[]> polled)
@@ -504,7 +499,7 @@ public final class KafkaRunner {
   private void startAfterLostPosition(KafkaConsumer<byte[], byte[]> c, Set<TopicPartition> partitions, String reason)
       throws InterruptedException {
     log.warn("listener {}: {}: flushing the mapped namespaces {} before reading {} from the first retained record",
-        options.name(), reason, namespaces, partitions);
+        options.name(), reason, flush.namespaces(), partitions);
     flush.owe(reason);
     long duty = flush.dutyGeneration();
     lifecycle.move(Phase.FLUSHING, Phase.PROVING, Phase.LIVE);
@@ -539,26 +534,17 @@ public final class KafkaRunner {
   private final class Rebalance implements ConsumerRebalanceListener {
     @Override
     public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
-      java.util.Set<TopicPartition> now = new java.util.HashSet<>(assigned);
-      now.addAll(partitions);
-      assigned = Set.copyOf(now);
       joined = true; // live at the end of this poll, once every position is found (see updateLiveness)
-      log.info("listener {}: assigned {}; reading {}", options.name(), partitions, assigned);
+      log.info("listener {}: assigned {}; reading {}", options.name(), partitions, consumer.assignment());
     }
 
     @Override
     public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
-      java.util.Set<TopicPartition> now = new java.util.HashSet<>(assigned);
-      now.removeAll(partitions);
-      assigned = Set.copyOf(now);
       log.info("listener {}: revoked {} (everything polled from them was applied)", options.name(), partitions);
     }
 
     @Override
     public void onPartitionsLost(Collection<TopicPartition> partitions) {
-      java.util.Set<TopicPartition> now = new java.util.HashSet<>(assigned);
-      now.removeAll(partitions);
-      assigned = Set.copyOf(now);
       log.warn("listener {}: lost {} (out of the group: what was polled from them was applied, and its commit may be "
           + "refused; the next owner replays from the last commit)", options.name(), partitions);
     }
