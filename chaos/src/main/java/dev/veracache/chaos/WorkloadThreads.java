@@ -4,6 +4,7 @@ import dev.veracache.chaos.scenario.Scenario;
 import dev.veracache.chaos.strategy.CacheUnderTest;
 import dev.veracache.chaos.workload.History;
 import dev.veracache.chaos.workload.RunContext;
+import dev.veracache.chaos.workload.Workload;
 import dev.veracache.stack.DatabaseServer;
 import java.sql.Connection;
 import java.sql.SQLException;
@@ -134,7 +135,16 @@ final class WorkloadThreads {
     int n = 0;
     Connection connection = null;
     while (running.get()) {
-      pacer.awaitNext();
+      Integer requestedRow;
+      try {
+        requestedRow = deletesOnly ? requestedDelete(pacer) : null;
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        break;
+      }
+      if (requestedRow == null) {
+        pacer.awaitNext();
+      }
       try {
         if (connection == null) {
           connection = db.connect();
@@ -143,7 +153,7 @@ final class WorkloadThreads {
         RunContext.beginOperation();
         try {
           instances.get(n++ % instances.size()).write(context.new Writer(connection, random, deletesOnly),
-              rowNotAwaitingARead(rows));
+              requestedRow != null ? requestedRow : rowNotAwaitingARead(rows));
         } finally {
           context.endOperation();
         }
@@ -156,6 +166,15 @@ final class WorkloadThreads {
       }
     }
     closeQuietly(connection);
+  }
+
+  /**
+   * For a delete-only writer, until its next slot: the row a held set waits for a delete of (R13), to be deleted at
+   * once, or null when the slot came first.
+   */
+  private Integer requestedDelete(Pacer pacer) throws InterruptedException {
+    String key = context.awaitDeleteRequest(pacer.nanosToNextSlot());
+    return key == null ? null : Workload.rowOf(key);
   }
 
   /**
@@ -179,6 +198,11 @@ final class WorkloadThreads {
 
     Pacer(double perSecond) {
       this.intervalNanos = (long) (TimeUnit.SECONDS.toNanos(1) / perSecond);
+    }
+
+    /** How long until the next slot; not positive when the loop is behind. */
+    long nanosToNextSlot() {
+      return next + intervalNanos - System.nanoTime();
     }
 
     void awaitNext() {

@@ -13,6 +13,7 @@ import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.DelayQueue;
 import java.util.concurrent.Delayed;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -332,10 +333,26 @@ public final class RunContext {
     return overtaken(signals.awaitSettledAfter(key, version, scenario.raceInjection().raceHoldMillis()));
   }
 
-  /** As {@link #awaitNewerWrite}, for a set of {@code version}: until a delete newer than it settled. */
+  /**
+   * As {@link #awaitNewerWrite}, for a set of {@code version}: until a delete newer than it settled. Asks the
+   * delete-only writers for that delete first ({@link #awaitDeleteRequest}), so the race comes on every held set
+   * instead of when a delete of the same row happens to fall within the hold.
+   */
   public boolean awaitNewerDelete(String key, long version) {
+    deleteRequests.add(key);
     return overtaken(signals.awaitDeleteSettledAfter(key, version, scenario.raceInjection().raceHoldMillis()));
   }
+
+  /**
+   * For a delete-only writer: the cache key a held set waits for a delete of ({@link #awaitNewerDelete}), taken, or
+   * null once {@code timeoutNanos} passed without one (the writer then deletes a row of its own choosing).
+   */
+  public String awaitDeleteRequest(long timeoutNanos) throws InterruptedException {
+    return deleteRequests.poll(Math.max(0, timeoutNanos), TimeUnit.NANOSECONDS);
+  }
+
+  /** Cache keys whose held set waits for a delete of its row, oldest first. */
+  private final LinkedBlockingQueue<String> deleteRequests = new LinkedBlockingQueue<>();
 
   private void cdcBatchReceived(List<KeyInvalidation> invalidations) {
     long now = System.nanoTime();

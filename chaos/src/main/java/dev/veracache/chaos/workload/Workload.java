@@ -90,6 +90,15 @@ public final class Workload {
     };
   }
 
+  /** The row behind a cache key: {@code k<row>}, or its SKU key {@code a<row>} or {@code b<row>}. */
+  public static int rowOf(String cacheKey) {
+    try {
+      return Integer.parseInt(cacheKey.substring(1));
+    } catch (RuntimeException e) {
+      throw new IllegalArgumentException("not a cache key of the workload: " + cacheKey, e);
+    }
+  }
+
   /** Every cache key the scenario can touch. */
   public List<String> allCacheKeys() {
     List<String> keys = new ArrayList<>();
