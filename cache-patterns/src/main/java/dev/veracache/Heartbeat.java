@@ -9,7 +9,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A small periodic write ({@code SET veracache:heartbeat:<clientName>}) that proves Redis takes invalidations.
+ * A small periodic write ({@code SET veracache:heartbeat:<clientName>}) that proves Redis takes invalidations; on a
+ * cluster, one per master (the key carries a hash tag of a slot the master serves), since each master takes the
+ * invalidations of its own slots.
  *
  * <p>A Redis that is paused or cut off behind a live TCP connection sends no pushes and no disconnect, and one that
  * refuses writes (a read-only replica after a failover, OOM) takes nobody's invalidations while still serving old
@@ -61,8 +63,10 @@ final class Heartbeat implements Runnable {
     }
     String failure = null;
     try {
-      link.control(() -> link.connection().sync().set(heartbeatKey, HEARTBEAT_VALUE,
-          SetArgs.Builder.px(heartbeatTtlMillis)));
+      for (RedisLink.Node node : link.nodes()) {
+        link.control(() -> node.connection().sync().set(heartbeatKey + node.keyTag(), HEARTBEAT_VALUE,
+            SetArgs.Builder.px(heartbeatTtlMillis)));
+      }
     } catch (L2Failure e) {
       failure = e.getMessage();
     }

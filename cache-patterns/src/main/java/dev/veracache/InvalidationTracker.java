@@ -157,12 +157,14 @@ final class InvalidationTracker implements AutoCloseable {
   }
 
   /**
-   * Returns once every push Redis sent before now has been handled: a PING on the tracking connection is answered
-   * after them. Redis (6.2 and 7.0) does not honour NOLOOP for writes made by scripts, so this client's own fills come
-   * back as pushes; tests use this to wait for them instead of sleeping.
+   * Returns once every push Redis sent before now has been handled: a PING on each tracking connection (on a cluster,
+   * each master's) is answered after them. Redis (6.2 and 7.0) does not honour NOLOOP for writes made by scripts, so
+   * this client's own fills come back as pushes; tests use this to wait for them instead of sleeping.
    */
   void awaitPushesSoFar() {
-    link.control(() -> link.connection().sync().ping());
+    for (RedisLink.Node node : link.nodes()) {
+      link.control(() -> node.connection().sync().ping());
+    }
   }
 
   void execute(Runnable task) {

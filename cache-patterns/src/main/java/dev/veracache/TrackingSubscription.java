@@ -18,8 +18,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The tracking subscription of the one connection: RESP3 client tracking in broadcast mode
- * ({@code CLIENT TRACKING ON BCAST PREFIX ns: ... NOLOOP}), and the pushes it brings.
+ * The tracking subscription of the one connection (on a Redis Cluster, of each master's connection): RESP3 client
+ * tracking in broadcast mode ({@code CLIENT TRACKING ON BCAST PREFIX ns: ... NOLOOP}), and the pushes it brings.
  *
  * <p>NOLOOP spares the pushes of this client's own plain writes only: writes made inside Lua scripts are pushed back
  * to the client that ran the script, on Redis 6.2 and 7.0 alike (redis/redis#11052; pinned by
@@ -42,6 +42,11 @@ import org.slf4j.LoggerFactory;
  *       before its prefix is tracked ({@link #covers}); if that fails or takes too long, tracking is off
  *       ({@link #coverageFailed}) until a full re-enable covers every namespace.</li>
  *   <li>A push with no keys (FLUSHALL, FLUSHDB, a tracking-table overflow) clears every L1 and wakes every waiter.</li>
+ *   <li>On a cluster, tracking is on only when every master of the topology has it on its routing connection, all
+ *       switched on within one connection generation. Any connect or disconnect of a routing connection (a new master
+ *       after a failover, a node reached for the first time by a MOVED) and any topology change Lettuce reads end that
+ *       generation, synchronously on Lettuce's thread before a command is written on a new connection: tracking is
+ *       then off (degraded) until every master's is switched on again, and L1 starts over.</li>
  * </ul>
  */
 final class TrackingSubscription {
@@ -70,12 +75,17 @@ final class TrackingSubscription {
     this.flushes = flushes;
   }
 
-  /** Listens to pushes and to the connection's drops and reconnects. */
+  /** Listens to pushes, to the connection's drops and reconnects and, on a cluster, to topology changes. */
   void start() {
-    link.connection().addListener(this::onPush);
-    link.client().addListener(new RedisConnectionStateListener() {
+    link.addPushListener(this::onPush);
+    link.addConnectionListener(new RedisConnectionStateListener() {
       @Override
       public void onRedisConnected(RedisChannelHandler<?, ?> connection, SocketAddress socketAddress) {
+        if (link.isCluster()) {
+          // A routing connection opened: a new master's, or a node's reached by a MOVED. Commands may go there before
+          // its tracking is on.
+          onDisconnected();
+        }
         tracker.execute(TrackingSubscription.this::ensureTracking);
       }
 
@@ -83,6 +93,10 @@ final class TrackingSubscription {
       public void onRedisDisconnected(RedisChannelHandler<?, ?> connection) {
         onDisconnected();
       }
+    });
+    link.onTopologyChange(() -> {
+      onDisconnected(); // a master may have changed: its tracking, and what its replica never got, are unknown
+      tracker.execute(this::ensureTracking);
     });
   }
 
@@ -128,10 +142,17 @@ final class TrackingSubscription {
     if (trackingOn && trackedNamespaces.equals(namespaces)) {
       return;
     }
-    if (!link.connection().isOpen()) {
+    List<RedisLink.Node> nodes;
+    try {
+      nodes = link.nodes(); // opens a master's routing connection not yet open: its connect event comes first
+    } catch (L2Failure e) {
+      log.debug("reading the Redis nodes failed, will retry: {}", e.getMessage());
       return;
     }
-    if (trackingOn && extendTracking()) {
+    if (nodes.isEmpty() || !nodes.stream().allMatch(node -> node.connection().isOpen())) {
+      return;
+    }
+    if (trackingOn && extendTracking(nodes)) {
       return;
     }
     long generation = connectionGeneration.get();
@@ -147,9 +168,11 @@ final class TrackingSubscription {
       tracker.updateDegraded();
     }
     try {
-      link.control(() -> link.connection().sync().clientTracking(TrackingArgs.Builder.enabled(false)));
-      link.control(() -> link.connection().sync()
-          .clientTracking(TrackingArgs.Builder.enabled().bcast().prefixes(prefixes).noloop()));
+      for (RedisLink.Node node : nodes) {
+        link.control(() -> node.connection().sync().clientTracking(TrackingArgs.Builder.enabled(false)));
+        link.control(() -> node.connection().sync()
+            .clientTracking(TrackingArgs.Builder.enabled().bcast().prefixes(prefixes).noloop()));
+      }
     } catch (L2Failure e) {
       log.debug("enabling Redis tracking failed, will retry: {}", e.getMessage());
       return;
@@ -167,7 +190,7 @@ final class TrackingSubscription {
       trackingOn = true;
       tracker.updateDegraded();
     }
-    log.info("Redis tracking on for {} (prefixes {})", link.endpoint(), String.join(" ", prefixes));
+    log.info("Redis tracking on for {} (prefixes {})", endpoints(nodes), String.join(" ", prefixes));
   }
 
   /**
@@ -176,15 +199,17 @@ final class TrackingSubscription {
    * already tracked lose no push and no L1 is cleared. True when every namespace is covered now; false (the caller then
    * switches tracking off and on with every prefix) when Redis refused, or tracking was lost meanwhile.
    */
-  private boolean extendTracking() {
+  private boolean extendTracking(List<RedisLink.Node> nodes) {
     long generation = connectionGeneration.get();
     Set<String> wanted = Set.copyOf(namespaces);
     Set<String> covered = trackedNamespaces;
     String[] added = wanted.stream().filter(ns -> !covered.contains(ns)).map(ns -> ns + ":").toArray(String[]::new);
     if (added.length > 0) {
       try {
-        link.control(() -> link.connection().sync()
-            .clientTracking(TrackingArgs.Builder.enabled().bcast().prefixes(added).noloop()));
+        for (RedisLink.Node node : nodes) {
+          link.control(() -> node.connection().sync()
+              .clientTracking(TrackingArgs.Builder.enabled().bcast().prefixes(added).noloop()));
+        }
       } catch (L2Failure e) {
         log.debug("adding tracking prefixes failed, re-enabling tracking: {}", e.getMessage());
         return false;
@@ -196,8 +221,13 @@ final class TrackingSubscription {
       }
       trackedNamespaces = wanted;
     }
-    log.info("Redis tracking on for {} now covers {}", link.endpoint(), String.join(" ", added));
+    log.info("Redis tracking on for {} now covers {}", endpoints(nodes), String.join(" ", added));
     return true;
+  }
+
+  /** The endpoints of the nodes, for logs: host and port only. */
+  private static String endpoints(List<RedisLink.Node> nodes) {
+    return nodes.stream().map(RedisLink.Node::endpoint).collect(java.util.stream.Collectors.joining(", "));
   }
 
   private void onPush(PushMessage message) {

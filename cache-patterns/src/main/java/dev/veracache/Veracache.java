@@ -84,6 +84,9 @@ public final class Veracache implements AutoCloseable {
     notNull(cacheOptions, "cacheOptions");
     check(cacheOptions.l1Ttl.compareTo(options.maxL1Ttl) <= 0, "cache '" + cacheOptions.namespace + "': l1Ttl ("
         + cacheOptions.l1Ttl + ") exceeds the client's maxL1Ttl (" + options.maxL1Ttl + ")");
+    check(!options.isCluster() || cacheOptions.listenerStalenessBound == null, "cache '" + cacheOptions.namespace
+        + "': listenerStalenessBound is not supported on a Redis Cluster: the CDC listener publishes no progress "
+        + "record there (a record spans namespaces, thus hash slots)");
     String namespace = cacheOptions.namespace;
     L1Store l1 = cacheOptions.l1Enabled
         ? new L1Store(cacheOptions.l1MaximumSize, cacheOptions.l1Ttl, cacheOptions.negativeTtl, options.ticker,
@@ -138,6 +141,7 @@ public final class Veracache implements AutoCloseable {
       CacheLoader<K, V> loader) {
     notNull(writeBehindOptions, "writeBehindOptions");
     notNull(loader, "loader");
+    requireOneRedis("cache '" + writeBehindOptions.cache.namespace + "': write-behind");
     requireKafkaClients("cache '" + writeBehindOptions.cache.namespace + "'");
     TieredCache<K, V> tiered = cache(writeBehindOptions.cache);
     WriteBehindCache<K, V> cache = new WriteBehindCache<>((DefaultTieredCache<K, V>) tiered, loader,
@@ -160,6 +164,7 @@ public final class Veracache implements AutoCloseable {
     notNull(flusherOptions, "flusherOptions");
     notNull(database, "database");
     notNull(writer, "writer");
+    requireOneRedis("cache '" + writeBehindOptions.cache.namespace + "': the write-behind flusher");
     check(writeBehindOptions.keyDecoder != null, "cache '" + writeBehindOptions.cache.namespace + "': the flusher "
         + "needs WriteBehindOptions.Builder.keyDecoder(...) (how the log's key text becomes a key again; "
         + "Function.identity() for String keys)");
@@ -179,6 +184,7 @@ public final class Veracache implements AutoCloseable {
    */
   public FlashSaleStock flashSaleStock(StockOptions stockOptions) {
     notNull(stockOptions, "stockOptions");
+    requireOneRedis("stock '" + stockOptions.namespace + "'");
     requireKafkaClients("stock '" + stockOptions.namespace + "'");
     FlashSaleStock stock = new FlashSaleStock(stockOptions, fence, options.meterRegistry, options.clientName);
     closeWithClient.add(stock);
@@ -198,6 +204,7 @@ public final class Veracache implements AutoCloseable {
     notNull(flusherOptions, "flusherOptions");
     notNull(database, "database");
     notNull(writer, "writer");
+    requireOneRedis("stock '" + stockOptions.namespace + "': the flusher");
     requireKafkaClients("stock '" + stockOptions.namespace + "'");
     StockFlusher flusher = new StockFlusher(stockOptions, flusherOptions, fence, database, writer,
         writeBehindMetrics("stock:" + stockOptions.namespace), options.meterRegistry, options.clientName).start();
@@ -208,6 +215,15 @@ public final class Veracache implements AutoCloseable {
   private WriteBehindMetrics writeBehindMetrics(String namespace) {
     return writeBehindMetricsByNamespace.computeIfAbsent(namespace,
         ns -> new WriteBehindMetrics(options.meterRegistry, options.clientName, ns));
+  }
+
+  /**
+   * Write-behind and flash-sale stock run scripts over two keys of different hash slots (a cache key and its version
+   * counter, a stock counter and its pending sales): not on a Redis Cluster yet.
+   */
+  private void requireOneRedis(String what) {
+    check(!options.isCluster(), what + " is not supported on a Redis Cluster yet: its scripts span two keys of "
+        + "different hash slots; use one Redis (with replicas) for it");
   }
 
   private static void requireKafkaClients(String owner) {
@@ -250,7 +266,7 @@ public final class Veracache implements AutoCloseable {
    * down also fails the heartbeat, so {@link #redisRefusesWrites} can be true for it too; this tells the two apart.
    */
   public boolean redisConnected() {
-    return link.connection().isOpen();
+    return link.isOpen();
   }
 
   /** The options this client was created with (its meter registry, client name, Redis endpoint). */
@@ -272,6 +288,11 @@ public final class Veracache implements AutoCloseable {
   }
 
   /** For tests: returns once every invalidation push Redis sent so far has been applied to L1. */
+  /** Reads a cluster's topology now (tests: a refresh that found no change must not cost L1). */
+  void refreshTopology() {
+    link.refreshTopology();
+  }
+
   void awaitPushesSoFar() {
     tracker.awaitPushesSoFar();
   }

@@ -9,6 +9,8 @@ import io.lettuce.core.RedisURI;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Metrics;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * Settings shared by every cache of one {@link Veracache} client: the Redis connection, the circuit breaker, and how L1
@@ -17,6 +19,10 @@ import java.time.Duration;
  *
  * <p>Credentials and TLS come with the Redis URI ({@code rediss://user:password@host:port}); Veracache never logs the
  * URI's password.
+ *
+ * <p>A Redis Cluster is given by its seed URIs ({@link #clusterBuilder(List)}): a few nodes of the cluster, from which
+ * Lettuce's cluster client learns the rest of the topology. The first seed's credentials and TLS settings are used for
+ * every node.
  */
 public final class VeracacheOptions {
 
@@ -42,6 +48,8 @@ public final class VeracacheOptions {
   public static final int DEFAULT_MAX_PENDING_INVALIDATIONS = 100_000;
 
   final RedisURI redisUri;
+  /** The seed nodes of a Redis Cluster; empty for one Redis ({@link #redisUri}). */
+  final List<RedisURI> clusterSeeds;
   final String clientName;
   final Duration commandTimeout;
   final Duration maxL1Ttl;
@@ -63,6 +71,7 @@ public final class VeracacheOptions {
 
   private VeracacheOptions(Builder b) {
     this.redisUri = b.redisUri;
+    this.clusterSeeds = b.clusterSeeds;
     this.clientName = b.clientName;
     this.commandTimeout = b.commandTimeout;
     this.maxL1Ttl = b.maxL1Ttl;
@@ -82,9 +91,21 @@ public final class VeracacheOptions {
     this.inspector = b.inspector;
   }
 
-  /** The Redis endpoint, with its credentials and TLS settings (do not log it). */
+  /**
+   * The Redis endpoint, with its credentials and TLS settings (do not log it); on a cluster, the first seed node.
+   */
   public RedisURI redisUri() {
     return redisUri;
+  }
+
+  /** The seed nodes of the Redis Cluster ({@link #clusterBuilder(List)}); empty for one Redis. */
+  public List<RedisURI> clusterSeeds() {
+    return clusterSeeds;
+  }
+
+  /** Whether these options name a Redis Cluster ({@link #clusterBuilder(List)}). */
+  public boolean isCluster() {
+    return !clusterSeeds.isEmpty();
   }
 
   /** The Redis client name, also the {@code client} tag of every meter. */
@@ -117,7 +138,7 @@ public final class VeracacheOptions {
    * for a second client in the same registry, say). The Redis URI stays the same.
    */
   public Builder toBuilder() {
-    Builder b = new Builder(redisUri);
+    Builder b = new Builder(redisUri, clusterSeeds);
     b.clientName = clientName;
     b.commandTimeout = commandTimeout;
     b.maxL1Ttl = maxL1Ttl;
@@ -138,18 +159,48 @@ public final class VeracacheOptions {
   public static Builder builder(String redisUri) {
     notNull(redisUri, "redisUri");
     try {
-      return new Builder(RedisURI.create(redisUri));
+      return new Builder(RedisURI.create(redisUri), List.of());
     } catch (IllegalArgumentException e) {
       throw new IllegalArgumentException("redisUri is not a valid Redis URI: " + e.getMessage(), e);
     }
   }
 
   public static Builder builder(RedisURI redisUri) {
-    return new Builder(notNull(redisUri, "redisUri"));
+    return new Builder(notNull(redisUri, "redisUri"), List.of());
+  }
+
+  /**
+   * Options for a Redis Cluster, through Lettuce's cluster client.
+   *
+   * @param seedUris some nodes of the cluster (one is enough; more survive one being down), for example
+   *     {@code redis://10.0.0.1:7000}; the first one's credentials and TLS settings are used for every node, and none
+   *     may select a database (a cluster has only database 0)
+   */
+  public static Builder clusterBuilder(List<String> seedUris) {
+    notNull(seedUris, "seedUris");
+    check(!seedUris.isEmpty(), "seedUris must name at least one node of the cluster");
+    List<RedisURI> seeds = new ArrayList<>(seedUris.size());
+    for (int i = 0; i < seedUris.size(); i++) {
+      String seed = seedUris.get(i);
+      check(seed != null, "seedUris[" + i + "] must not be null");
+      RedisURI uri;
+      try {
+        uri = RedisURI.create(seed);
+      } catch (IllegalArgumentException e) {
+        throw new IllegalArgumentException("seedUris[" + i + "] is not a valid Redis URI: " + e.getMessage(), e);
+      }
+      check(uri.getDatabase() == 0, "seedUris[" + i + "] (" + uri.getHost() + ":" + uri.getPort() + ") selects "
+          + "database " + uri.getDatabase() + ": a Redis Cluster has only database 0");
+      check(uri.getSentinels().isEmpty(), "seedUris[" + i + "] names Sentinels: a Redis Cluster is given by its "
+          + "nodes");
+      seeds.add(uri);
+    }
+    return new Builder(seeds.get(0), List.copyOf(seeds));
   }
 
   public static final class Builder {
     private final RedisURI redisUri;
+    private final List<RedisURI> clusterSeeds;
     private String clientName = DEFAULT_CLIENT_NAME;
     private Duration commandTimeout = DEFAULT_COMMAND_TIMEOUT;
     private Duration maxL1Ttl = DEFAULT_MAX_L1_TTL;
@@ -164,8 +215,9 @@ public final class VeracacheOptions {
     private Ticker ticker = Ticker.systemTicker();
     private InspectorOptions inspector = InspectorOptions.disabled();
 
-    private Builder(RedisURI redisUri) {
+    private Builder(RedisURI redisUri, List<RedisURI> clusterSeeds) {
       this.redisUri = redisUri;
+      this.clusterSeeds = clusterSeeds;
     }
 
     /**

@@ -23,6 +23,30 @@ class OptionsTest {
   private static final ValueCodec<String> CODEC = ValueCodec.utf8();
 
   @Test
+  void clusterSeedsAreParsedAndABadOneIsNamedByItsIndex() {
+    VeracacheOptions options = VeracacheOptions.clusterBuilder(List.of("redis://:secret@10.0.0.1:7000",
+        "redis://10.0.0.2:7001")).clientName("orders").build();
+    assertThat(options.isCluster()).isTrue();
+    assertThat(options.clusterSeeds()).extracting(RedisURI::getPort).containsExactly(7000, 7001);
+    assertThat(options.redisUri().getHost()).as("the first seed").isEqualTo("10.0.0.1");
+    assertThat(options.toBuilder().build().clusterSeeds()).isEqualTo(options.clusterSeeds());
+    assertThat(dev.veracache.internal.RedisSettings.of(options).toString()).contains("cluster seed=10.0.0.1:7000")
+        .doesNotContain("secret");
+    assertThat(VeracacheOptions.builder("redis://localhost:6379").build().isCluster()).isFalse();
+
+    assertThatThrownBy(() -> VeracacheOptions.clusterBuilder(List.of()))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("seedUris");
+    assertThatThrownBy(() -> VeracacheOptions.clusterBuilder(List.of("redis://10.0.0.1:7000", "http://10.0.0.2:7001")))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("seedUris[1]");
+    assertThatThrownBy(() -> VeracacheOptions.clusterBuilder(List.of("redis-sentinel://10.0.0.1:26379#orders")))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("seedUris[0]")
+        .hasMessageContaining("Sentinels");
+    assertThatThrownBy(() -> VeracacheOptions.clusterBuilder(List.of("redis://10.0.0.1:7000/3")))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("seedUris[0]")
+        .hasMessageContaining("database 3");
+  }
+
+  @Test
   void unsetClientSettingsTakeTheirDefaultConstants() {
     VeracacheOptions options = VeracacheOptions.builder("redis://localhost:6379").build();
     assertThat(options.clientName).isEqualTo(VeracacheOptions.DEFAULT_CLIENT_NAME);

@@ -76,8 +76,17 @@ abstract class RealServersTest {
 
   /** A client of the Redis at {@code redisUri} (for example with a user and password in it). */
   Veracache newInstance(String redisUri, Consumer<VeracacheOptions.Builder> customizer) {
+    return newInstance(VeracacheOptions.builder(redisUri), customizer);
+  }
+
+  /** A client of a Redis Cluster, given its seed URIs. */
+  Veracache newClusterInstance(java.util.List<String> seedUris, Consumer<VeracacheOptions.Builder> customizer) {
+    return newInstance(VeracacheOptions.clusterBuilder(seedUris), customizer);
+  }
+
+  private Veracache newInstance(VeracacheOptions.Builder builder, Consumer<VeracacheOptions.Builder> customizer) {
     SimpleMeterRegistry registry = new SimpleMeterRegistry();
-    VeracacheOptions.Builder builder = VeracacheOptions.builder(redisUri)
+    builder
         .commandTimeout(Duration.ofMillis(300))
         .circuitBreaker(BreakerSettings.builder().failureRatePercent(50).minimumCalls(2).windowSize(4)
             .openDuration(Duration.ofMillis(300)).build())

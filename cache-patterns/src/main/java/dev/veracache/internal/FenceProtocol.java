@@ -39,8 +39,8 @@ public final class FenceProtocol {
   /**
    * Keys per invalidation script call: a call holds Redis for its keys, so this bounds the pause other clients see:
    * about 12 us a key for small values, more for large ones (the script reads each record whole: about 2 ms a key at
-   * 1 MiB), as long as the same keys in separate pipelined calls held it. A single Redis only: on a cluster the keys
-   * of one call must share a slot.
+   * 1 MiB), as long as the same keys in separate pipelined calls held it. On a cluster the keys of one call share a
+   * slot ({@link #invalidatePipelined} groups them).
    */
   static final int INVALIDATIONS_PER_CALL = 64;
 
@@ -273,11 +273,31 @@ public final class FenceProtocol {
    * call whose script fails part-way leaves the keys before the failure applied; one Redis refuses before it runs (an
    * ACL that denies one of its keys, NOPERM) applies none of its keys, where one call per key applied all but the
    * denied one. Either way the caller retries the whole batch (idempotent) and acknowledges nothing meanwhile.
+   *
+   * <p>On a cluster the batch is split by hash slot first, each slot's invalidations kept in list order (a key lives in
+   * one slot, so its invalidations keep their order), and each call goes to its slot's master.
    */
   public void invalidatePipelined(List<KeyedInvalidation> batch) {
-    int calls = (batch.size() + INVALIDATIONS_PER_CALL - 1) / INVALIDATIONS_PER_CALL;
-    List<String[]> keys = new ArrayList<>(calls);
-    List<byte[][]> args = new ArrayList<>(calls);
+    List<String[]> keys = new ArrayList<>();
+    List<byte[][]> args = new ArrayList<>();
+    for (List<KeyedInvalidation> group : link.isCluster() ? bySlot(batch) : List.of(batch)) {
+      addCalls(group, keys, args);
+    }
+    link.runPipelined(FenceScript.INVALIDATE, keys, args);
+  }
+
+  /** The batch's invalidations grouped by hash slot, in the order each slot first appears, list order within one. */
+  static java.util.Collection<List<KeyedInvalidation>> bySlot(List<KeyedInvalidation> batch) {
+    java.util.Map<Integer, List<KeyedInvalidation>> groups = new java.util.LinkedHashMap<>();
+    for (KeyedInvalidation invalidation : batch) {
+      groups.computeIfAbsent(io.lettuce.core.cluster.SlotHash.getSlot(invalidation.key()), slot -> new ArrayList<>())
+          .add(invalidation);
+    }
+    return groups.values();
+  }
+
+  /** The script calls of one group of invalidations, {@link #INVALIDATIONS_PER_CALL} keys at most each. */
+  private static void addCalls(List<KeyedInvalidation> batch, List<String[]> keys, List<byte[][]> args) {
     for (int from = 0; from < batch.size(); from += INVALIDATIONS_PER_CALL) {
       List<KeyedInvalidation> call = batch.subList(from, Math.min(batch.size(), from + INVALIDATIONS_PER_CALL));
       String[] callKeys = new String[call.size()];
@@ -291,7 +311,6 @@ public final class FenceProtocol {
       keys.add(callKeys);
       args.add(callArgs);
     }
-    link.runPipelined(FenceScript.INVALIDATE, keys, args);
   }
 
   /** Reads how far the CDC listeners of {@code namespaces} have applied, in one atomic call. */
@@ -307,6 +326,9 @@ public final class FenceProtocol {
    */
   public PublishOutcome publish(String listener, String instance, List<String> namespaces, long lastSequence,
       long sequence, long lagMillis) {
+    if (link.isCluster()) {
+      return checkSequenceOnEveryMaster(listener, instance, lastSequence, sequence);
+    }
     String[] keys = new String[namespaces.size() + 1];
     keys[0] = SEQUENCE_PREFIX + listener + ":seq:" + instance;
     for (int i = 0; i < namespaces.size(); i++) {
@@ -315,6 +337,25 @@ public final class FenceProtocol {
     return decodePublish(link.runOnKeys(FenceScript.PUBLISH, keys,
         lastSequence == 0 ? EMPTY : ascii(lastSequence), ascii(sequence), listener.getBytes(StandardCharsets.UTF_8),
         lagMillis < 0 ? EMPTY : ascii(lagMillis)));
+  }
+
+  /**
+   * On a cluster: checks and advances the sequence on every master, each in a key of its own slots (a master that lost
+   * writes, by a failover to a replica that lagged or a restart, has lost the sequence written after them on that very
+   * master). Progress hashes are not published: a progress record spans namespaces, thus slots.
+   */
+  private PublishOutcome checkSequenceOnEveryMaster(String listener, String instance, long lastSequence,
+      long sequence) {
+    PublishOutcome outcome = PublishOutcome.PUBLISHED;
+    for (RedisLink.Node node : link.nodes()) {
+      String key = SEQUENCE_PREFIX + listener + ":seq:" + instance + node.keyTag();
+      if (decodePublish(link.runOnKeys(FenceScript.PUBLISH, new String[] {key},
+          lastSequence == 0 ? EMPTY : ascii(lastSequence), ascii(sequence), listener.getBytes(StandardCharsets.UTF_8),
+          EMPTY)) == PublishOutcome.SEQUENCE_LOST) {
+        outcome = PublishOutcome.SEQUENCE_LOST;
+      }
+    }
+    return outcome;
   }
 
   // ---- reply decoding: the only place that reads script reply codes (package-private for the unit tests) ----

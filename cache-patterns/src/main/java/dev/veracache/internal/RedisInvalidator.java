@@ -154,7 +154,7 @@ public final class RedisInvalidator implements AutoCloseable {
   }
 
   /**
-   * Blocks until the writes this connection sent so far are on at least {@code replicas} replicas ({@code WAIT}) and,
+   * Blocks until the writes this connection sent so far (on a cluster, each master's connection) are on at least {@code replicas} replicas ({@code WAIT}) and,
    * with {@code localAof}, fsynced to the primary's append-only file ({@code WAITAOF}, Redis 7.2 or newer), at most
    * {@code timeout}. For listeners that must not acknowledge a position whose invalidations a failover could lose.
    *
@@ -166,25 +166,33 @@ public final class RedisInvalidator implements AutoCloseable {
       return;
     }
     try {
-      long acknowledged;
-      if (localAof) {
-        List<Object> counts = link.control(() -> link.connection().sync().dispatch(WaitAof.WAITAOF,
-            new io.lettuce.core.output.ArrayOutput<>(link.codec()), new io.lettuce.core.protocol.CommandArgs<>(
-                link.codec()).add(1).add(replicas).add(timeout.toMillis())));
-        if ((Long) counts.get(0) < 1) {
-          throw new CacheUnavailableException("Redis did not fsync the invalidations to its append-only file within "
-              + timeout, FailureReason.NOT_DURABLE, null);
-        }
-        acknowledged = (Long) counts.get(1);
-      } else {
-        acknowledged = link.control(() -> link.connection().sync().waitForReplication(replicas, timeout.toMillis()));
-      }
-      if (acknowledged < replicas) {
-        throw new CacheUnavailableException("only " + acknowledged + " of " + replicas + " Redis replicas acknowledged "
-            + "the invalidations within " + timeout, FailureReason.NOT_DURABLE, null);
+      // On a cluster, each master's connection carried the invalidations of its slots: each waits for its own.
+      for (RedisLink.Node node : link.nodes()) {
+        awaitDurability(node, replicas, localAof, timeout);
       }
     } catch (L2Failure e) {
       throw new CacheUnavailableException(e.getMessage(), e.reason, e);
+    }
+  }
+
+  private void awaitDurability(RedisLink.Node node, int replicas, boolean localAof, java.time.Duration timeout) {
+    long acknowledged;
+    String where = link.isCluster() ? " at " + node.endpoint() : "";
+    if (localAof) {
+      List<Object> counts = link.control(() -> node.connection().sync().dispatch(WaitAof.WAITAOF,
+          new io.lettuce.core.output.ArrayOutput<>(link.codec()), new io.lettuce.core.protocol.CommandArgs<>(
+              link.codec()).add(1).add(replicas).add(timeout.toMillis())));
+      if ((Long) counts.get(0) < 1) {
+        throw new CacheUnavailableException("Redis" + where + " did not fsync the invalidations to its append-only "
+            + "file within " + timeout, FailureReason.NOT_DURABLE, null);
+      }
+      acknowledged = (Long) counts.get(1);
+    } else {
+      acknowledged = link.control(() -> node.connection().sync().waitForReplication(replicas, timeout.toMillis()));
+    }
+    if (acknowledged < replicas) {
+      throw new CacheUnavailableException("only " + acknowledged + " of " + replicas + " Redis replicas" + where
+          + " acknowledged the invalidations within " + timeout, FailureReason.NOT_DURABLE, null);
     }
   }
 
@@ -198,10 +206,15 @@ public final class RedisInvalidator implements AutoCloseable {
     }
   }
 
-  /** Redis answers PING: for health checks. */
+  /** Redis answers PING (on a cluster, every master does): for health checks. */
   public boolean ping() {
     try {
-      return "PONG".equals(link.control(() -> link.connection().sync().ping()));
+      for (RedisLink.Node node : link.nodes()) {
+        if (!"PONG".equals(link.control(() -> node.connection().sync().ping()))) {
+          return false;
+        }
+      }
+      return true;
     } catch (L2Failure e) {
       return false;
     }

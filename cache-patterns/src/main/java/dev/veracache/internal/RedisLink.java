@@ -6,10 +6,12 @@ import dev.veracache.VeracacheOptions;
 import io.github.resilience4j.circuitbreaker.CallNotPermittedException;
 import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
+import io.lettuce.core.AbstractRedisClient;
 import io.lettuce.core.ClientOptions;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisCommandExecutionException;
 import io.lettuce.core.RedisCommandTimeoutException;
+import io.lettuce.core.RedisConnectionStateListener;
 import io.lettuce.core.RedisException;
 import io.lettuce.core.RedisFuture;
 import io.lettuce.core.RedisNoScriptException;
@@ -18,12 +20,27 @@ import io.lettuce.core.ScriptOutputType;
 import io.lettuce.core.SetArgs;
 import io.lettuce.core.SocketOptions;
 import io.lettuce.core.TimeoutOptions;
+import io.lettuce.core.api.StatefulConnection;
 import io.lettuce.core.api.StatefulRedisConnection;
-import io.lettuce.core.api.async.RedisAsyncCommands;
-import io.lettuce.core.api.sync.RedisCommands;
+import io.lettuce.core.api.async.RedisKeyAsyncCommands;
+import io.lettuce.core.api.async.RedisScriptingAsyncCommands;
+import io.lettuce.core.api.async.RedisStringAsyncCommands;
+import io.lettuce.core.api.push.PushMessage;
+import io.lettuce.core.api.sync.RedisKeyCommands;
+import io.lettuce.core.api.sync.RedisScriptingCommands;
+import io.lettuce.core.api.sync.RedisSetCommands;
+import io.lettuce.core.api.sync.RedisStringCommands;
+import io.lettuce.core.cluster.ClusterClientOptions;
+import io.lettuce.core.cluster.ClusterTopologyRefreshOptions;
+import io.lettuce.core.cluster.RedisClusterClient;
+import io.lettuce.core.cluster.SlotHash;
+import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
+import io.lettuce.core.cluster.event.ClusterTopologyChangedEvent;
+import io.lettuce.core.cluster.models.partitions.RedisClusterNode;
 import io.lettuce.core.codec.ByteArrayCodec;
 import io.lettuce.core.codec.RedisCodec;
 import io.lettuce.core.codec.StringCodec;
+import io.lettuce.core.protocol.ConnectionIntent;
 import io.lettuce.core.protocol.ProtocolVersion;
 import io.lettuce.core.resource.ClientResources;
 import io.lettuce.core.resource.Delay;
@@ -36,14 +53,18 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.Consumer;
 import java.util.function.Supplier;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import reactor.core.Disposable;
 
 /**
- * The one Redis connection of a {@code Veracache} client (or of a {@link RedisInvalidator}), behind a circuit breaker.
+ * The one Redis connection of a {@code Veracache} client (or of a {@link RedisInvalidator}), behind a circuit breaker;
+ * on a Redis Cluster, Lettuce's cluster connection: one connection per master node, each carrying the commands of the
+ * keys its node serves.
  *
  * <p>Internal: not part of the API; may change in any release. The fence scripts run through {@link FenceProtocol}
  * only: this class carries commands and classifies their failures, it knows no script's arguments or replies.
@@ -64,6 +85,11 @@ import org.slf4j.LoggerFactory;
  *   <li>An error Redis answers is classified by its code ({@link #errorCode}), read the same from Redis 6.2 and 7
  *       although they word errors raised inside scripts differently: OOM and READONLY are refusals (not counted by the
  *       breaker), LOADING and BUSY mean Redis cannot serve now (counted), any other code is a refusal.</li>
+ *   <li>On a cluster, each master's connection is the one Lettuce routes that master's slots to
+ *       ({@link #nodes()} asks for it by the host and port of the topology, as Lettuce's routing does): one key's
+ *       reads, scripts and tracking pushes share a connection, so the R7 order holds per key. A script call never
+ *       spans hash slots: {@link #runOnKeys} refuses one that would, naming its keys, before Redis answers CROSSSLOT.
+ *       </li>
  * </ul>
  */
 public final class RedisLink implements AutoCloseable {
@@ -73,9 +99,20 @@ public final class RedisLink implements AutoCloseable {
 
   private final CircuitBreaker breaker;
   private final ClientResources resources;
-  private final RedisClient client;
+  private final AbstractRedisClient client;
+  /** The connection to one Redis; null on a cluster. */
   private final StatefulRedisConnection<String, byte[]> connection;
-  private final RedisCommands<String, byte[]> commands;
+  /** The connection to a Redis Cluster; null for one Redis. */
+  private final StatefulRedisClusterConnection<String, byte[]> cluster;
+  private final StatefulConnection<String, byte[]> anyConnection;
+  private final RedisStringCommands<String, byte[]> strings;
+  private final RedisKeyCommands<String, byte[]> keys;
+  private final RedisSetCommands<String, byte[]> sets;
+  private final RedisScriptingCommands<String, byte[]> scripting;
+  private final RedisStringAsyncCommands<String, byte[]> asyncStrings;
+  private final RedisKeyAsyncCommands<String, byte[]> asyncKeys;
+  private final RedisScriptingAsyncCommands<String, byte[]> asyncScripting;
+  private final List<Disposable> subscriptions = new java.util.concurrent.CopyOnWriteArrayList<>();
   private final String endpoint;
   private final MeterRegistry registry;
   private final String clientName;
@@ -91,18 +128,28 @@ public final class RedisLink implements AutoCloseable {
     this.clientName = options.clientName();
     this.commandTimeoutNanos = options.commandTimeout().toNanos();
     RedisURI uri = options.redisUri();
-    this.endpoint = uri.getHost() + ":" + uri.getPort(); // never the password
+    boolean onCluster = !options.clusterSeeds().isEmpty();
+    // never the password
+    this.endpoint = (onCluster ? "cluster " : "") + uri.getHost() + ":" + uri.getPort();
     this.resources = ClientResources.builder()
         .reconnectDelay(Delay.exponential(Duration.ofMillis(10), Duration.ofSeconds(1), 2, TimeUnit.MILLISECONDS))
         .build();
-    this.client = RedisClient.create(resources, uri);
-    client.setOptions(ClientOptions.builder()
-        .protocolVersion(ProtocolVersion.RESP3)
-        .autoReconnect(true)
-        .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS)
-        .timeoutOptions(TimeoutOptions.enabled(options.commandTimeout()))
-        .socketOptions(SocketOptions.builder().connectTimeout(options.commandTimeout().multipliedBy(4)).build())
-        .build());
+    if (onCluster) {
+      RoutingAwareClusterClient clusterClient = new RoutingAwareClusterClient(resources, options.clusterSeeds());
+      clusterClient.setOptions(connectionRules(ClusterClientOptions.builder(), options.commandTimeout())
+          .topologyRefreshOptions(ClusterTopologyRefreshOptions.builder()
+              .enablePeriodicRefresh(CLUSTER_TOPOLOGY_REFRESH)
+              .enableAllAdaptiveRefreshTriggers()
+              .adaptiveRefreshTriggersTimeout(CLUSTER_ADAPTIVE_REFRESH_LIMIT)
+              .refreshTriggersReconnectAttempts(1)
+              .build())
+          .build());
+      this.client = clusterClient;
+    } else {
+      RedisClient redisClient = RedisClient.create(resources, uri);
+      redisClient.setOptions(connectionRules(ClientOptions.builder(), options.commandTimeout()).build());
+      this.client = redisClient;
+    }
     this.breaker = CircuitBreaker.of("veracache-redis-" + endpoint, CircuitBreakerConfig.custom()
         .slidingWindowType(CircuitBreakerConfig.SlidingWindowType.COUNT_BASED)
         .slidingWindowSize(options.breakerWindowSize())
@@ -114,19 +161,66 @@ public final class RedisLink implements AutoCloseable {
         .recordException(e -> e instanceof L2Failure f && f.kind == L2Failure.Kind.UNAVAILABLE)
         .build());
     try {
-      this.connection = client.connect(CODEC);
+      if (onCluster) {
+        this.cluster = ((RedisClusterClient) client).connect(CODEC);
+        this.connection = null;
+        this.anyConnection = cluster;
+        var sync = cluster.sync();
+        var async = cluster.async();
+        this.strings = sync;
+        this.keys = sync;
+        this.sets = sync;
+        this.scripting = sync;
+        this.asyncStrings = async;
+        this.asyncKeys = async;
+        this.asyncScripting = async;
+      } else {
+        this.connection = ((RedisClient) client).connect(CODEC);
+        this.cluster = null;
+        this.anyConnection = connection;
+        var sync = connection.sync();
+        var async = connection.async();
+        this.strings = sync;
+        this.keys = sync;
+        this.sets = sync;
+        this.scripting = sync;
+        this.asyncStrings = async;
+        this.asyncKeys = async;
+        this.asyncScripting = async;
+      }
     } catch (RedisException e) {
       client.shutdown();
       logIfNotShutDown(resources.shutdown(), endpoint);
       throw new VeracacheException("cannot connect to Redis at " + endpoint + ": " + e.getMessage(), e);
     }
-    this.commands = connection.sync();
     try {
-      commands.clientSetname(options.clientName());
+      if (onCluster) {
+        cluster.sync().clientSetname(options.clientName());
+      } else {
+        connection.sync().clientSetname(options.clientName());
+      }
     } catch (RedisException e) {
       log.warn("Redis at {} refused CLIENT SETNAME: {}", endpoint, e.getMessage());
     }
   }
+
+  /**
+   * What every connection of a link follows, one Redis or a cluster's nodes: RESP3 (tracking pushes), reconnect by
+   * itself, reject commands while disconnected (never replay them on the Redis reconnected to), the command timeout.
+   */
+  private static <B extends ClientOptions.Builder> B connectionRules(B builder, Duration commandTimeout) {
+    builder.protocolVersion(ProtocolVersion.RESP3)
+        .autoReconnect(true)
+        .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS)
+        .timeoutOptions(TimeoutOptions.enabled(commandTimeout))
+        .socketOptions(SocketOptions.builder().connectTimeout(commandTimeout.multipliedBy(4)).build());
+    return builder;
+  }
+
+  /** Between two reads of a cluster's topology (besides those its changes trigger): 2 seconds. */
+  static final Duration CLUSTER_TOPOLOGY_REFRESH = Duration.ofSeconds(2);
+  /** At most one topology read per this long triggered by a MOVED, ASK or lost connection: 200 ms. */
+  static final Duration CLUSTER_ADAPTIVE_REFRESH_LIMIT = Duration.ofMillis(200);
 
   static final RedisCodec<String, byte[]> CODEC = RedisCodec.of(StringCodec.UTF8, ByteArrayCodec.INSTANCE);
 
@@ -139,13 +233,158 @@ public final class RedisLink implements AutoCloseable {
     return breaker;
   }
 
-  /** The one connection: tracking is switched on here, and its pushes arrive here. */
+  /**
+   * The one connection to one Redis. Not on a cluster (the commands of a key go to its master's connection; see
+   * {@link #nodes()}).
+   *
+   * @throws IllegalStateException on a cluster
+   */
   public StatefulRedisConnection<String, byte[]> connection() {
+    if (connection == null) {
+      throw new IllegalStateException("a Redis Cluster has one connection per master node: use nodes()");
+    }
     return connection;
   }
 
-  public RedisClient client() {
-    return client;
+  /** Whether this link talks to a Redis Cluster. */
+  public boolean isCluster() {
+    return cluster != null;
+  }
+
+  /** Whether the connection is open (on a cluster: the cluster connection; a node's own may be reconnecting). */
+  public boolean isOpen() {
+    return anyConnection.isOpen();
+  }
+
+  /**
+   * One node this link writes to, and the connection its commands go through: the one Redis, or one master of the
+   * cluster. {@code keyTag} makes a key of this node's own: a key that ends in it hashes to a slot the node served when
+   * the topology was read ({@code "{3}"}, say; empty for one Redis).
+   */
+  public record Node(String endpoint, StatefulRedisConnection<String, byte[]> connection, String keyTag) {}
+
+  /**
+   * The nodes this link writes to: the one Redis, or every master of the cluster's topology as Lettuce knows it now,
+   * each with the very connection Lettuce routes that master's slots to (opened if it was not yet).
+   */
+  public List<Node> nodes() {
+    if (cluster == null) {
+      return List.of(new Node(endpoint, connection, ""));
+    }
+    List<Node> nodes = new ArrayList<>();
+    for (RedisClusterNode node : cluster.getPartitions()) {
+      if (node.is(RedisClusterNode.NodeFlag.UPSTREAM) && !node.hasNoSlots()) {
+        RedisURI uri = node.getUri();
+        nodes.add(new Node(uri.getHost() + ":" + uri.getPort(),
+            control(() -> cluster.getConnection(uri.getHost(), uri.getPort(), ConnectionIntent.WRITE)),
+            keyTagOf(node)));
+      }
+    }
+    return nodes;
+  }
+
+  /** A hash tag whose slot {@code node} serves: {@code {n}} for the smallest such n. */
+  private static String keyTagOf(RedisClusterNode node) {
+    for (int n = 0; ; n++) {
+      String tag = "{" + n + "}";
+      if (node.hasSlot(SlotHash.getSlot(tag))) {
+        return tag;
+      }
+    }
+  }
+
+  /** Every RESP3 push any connection of this link receives (tracking invalidations), on Lettuce's I/O thread. */
+  public void addPushListener(Consumer<PushMessage> listener) {
+    if (cluster != null) {
+      cluster.addListener((node, message) -> listener.accept(message));
+    } else {
+      connection.addListener(listener::accept);
+    }
+  }
+
+  /**
+   * Every connect and disconnect of the connection that carries this link's commands; on a cluster, of every node
+   * connection Lettuce opens to route them (not of the short-lived connections it reads the topology with). Called on
+   * Lettuce's I/O thread, before any command is written on a connection that just opened.
+   */
+  public void addConnectionListener(RedisConnectionStateListener listener) {
+    if (client instanceof RoutingAwareClusterClient routing) {
+      routing.routingListeners.add(listener);
+    } else {
+      client.addListener(listener);
+    }
+  }
+
+  /**
+   * Lettuce's cluster client, telling the node connections that route this link's commands (made with its codec) from
+   * those it reads the topology with (a string codec, opened and closed every refresh): the routing ones report their
+   * connects and disconnects to {@link #addConnectionListener}'s listeners. {@code newStatefulRedisConnection} is the
+   * extension point Lettuce documents for this.
+   */
+  private static final class RoutingAwareClusterClient extends RedisClusterClient {
+    final List<RedisConnectionStateListener> routingListeners = new java.util.concurrent.CopyOnWriteArrayList<>();
+    private final RedisConnectionStateListener forwarder = new RedisConnectionStateListener() {
+      @Override
+      public void onRedisConnected(io.lettuce.core.RedisChannelHandler<?, ?> connection,
+          java.net.SocketAddress socketAddress) {
+        routingListeners.forEach(listener -> listener.onRedisConnected(connection, socketAddress));
+      }
+
+      @Override
+      public void onRedisDisconnected(io.lettuce.core.RedisChannelHandler<?, ?> connection) {
+        routingListeners.forEach(listener -> listener.onRedisDisconnected(connection));
+      }
+
+      @Override
+      public void onRedisExceptionCaught(io.lettuce.core.RedisChannelHandler<?, ?> connection, Throwable cause) {
+        routingListeners.forEach(listener -> listener.onRedisExceptionCaught(connection, cause));
+      }
+    };
+
+    RoutingAwareClusterClient(ClientResources resources, List<RedisURI> seeds) {
+      super(resources, seeds);
+    }
+
+    @Override
+    protected <K, V> io.lettuce.core.StatefulRedisConnectionImpl<K, V> newStatefulRedisConnection(
+        io.lettuce.core.RedisChannelWriter channelWriter, io.lettuce.core.protocol.PushHandler pushHandler,
+        RedisCodec<K, V> codec, Duration timeout, Supplier<io.lettuce.core.json.JsonParser> parser) {
+      return routing(super.newStatefulRedisConnection(channelWriter, pushHandler, codec, timeout, parser), codec);
+    }
+
+    @Override
+    protected <K, V> io.lettuce.core.StatefulRedisConnectionImpl<K, V> newStatefulRedisConnection(
+        io.lettuce.core.RedisChannelWriter channelWriter, io.lettuce.core.protocol.PushHandler pushHandler,
+        RedisCodec<K, V> codec, Duration timeout) {
+      return routing(super.newStatefulRedisConnection(channelWriter, pushHandler, codec, timeout), codec);
+    }
+
+    private <K, V> io.lettuce.core.StatefulRedisConnectionImpl<K, V> routing(
+        io.lettuce.core.StatefulRedisConnectionImpl<K, V> connection, RedisCodec<K, V> codec) {
+      if (codec == CODEC) {
+        connection.addListener(forwarder);
+      }
+      return connection;
+    }
+  }
+
+  /** Reads the cluster's topology now (Lettuce also does so periodically and on MOVED, ASK and lost connections). */
+  public void refreshTopology() {
+    if (client instanceof RedisClusterClient clusterClient) {
+      control(() -> {
+        clusterClient.refreshPartitions();
+        return null;
+      });
+    }
+  }
+
+  /** Runs {@code action} whenever Lettuce reads a changed cluster topology (failover, slots moved, node added). */
+  public void onTopologyChange(Runnable action) {
+    if (cluster != null) {
+      subscriptions.add(resources.eventBus().get()
+          .filter(ClusterTopologyChangedEvent.class::isInstance)
+          .subscribe(event -> action.run()));
+    }
   }
 
   /** {@code host:port}, never the password: for logs. */
@@ -155,7 +394,7 @@ public final class RedisLink implements AutoCloseable {
 
   /** GET, or null when absent. */
   public byte[] get(String key) {
-    return call(() -> commands.get(key));
+    return call(() -> strings.get(key));
   }
 
   /**
@@ -165,15 +404,15 @@ public final class RedisLink implements AutoCloseable {
    */
   public long unlinkStartingWith(String prefix) {
     String pattern = prefix.replaceAll("([*?\\[\\]\\\\])", "\\\\$1") + "*"; // the prefix taken literally
+    // On a cluster, Lettuce scans every master in turn and splits the UNLINK by slot.
     return control(() -> {
-      var sync = connection.sync();
       long deleted = 0;
       io.lettuce.core.ScanCursor cursor = io.lettuce.core.ScanCursor.INITIAL;
       do {
         io.lettuce.core.KeyScanCursor<String> page =
-            sync.scan(cursor, io.lettuce.core.ScanArgs.Builder.matches(pattern).limit(1000));
+            keys.scan(cursor, io.lettuce.core.ScanArgs.Builder.matches(pattern).limit(1000));
         if (!page.getKeys().isEmpty()) {
-          deleted += sync.unlink(page.getKeys().toArray(String[]::new));
+          deleted += keys.unlink(page.getKeys().toArray(String[]::new));
         }
         cursor = page;
       } while (!cursor.isFinished());
@@ -183,7 +422,7 @@ public final class RedisLink implements AutoCloseable {
 
   /** SMEMBERS, as text. */
   public List<String> smembers(String key) {
-    return call(() -> commands.smembers(key)).stream()
+    return call(() -> sets.smembers(key)).stream()
         .map(b -> new String(b, java.nio.charset.StandardCharsets.UTF_8)).toList();
   }
 
@@ -191,14 +430,14 @@ public final class RedisLink implements AutoCloseable {
   public record ValueAndPttl(byte[] value, long pttlMillis) {}
 
   /**
-   * GET and PTTL of one key, sent back to back on the one connection before either reply is awaited: one round trip
-   * (not atomic; a write may land between the two). PTTL answers -1 for a key without expiry, -2 for none.
+   * GET and PTTL of one key, sent back to back on the one connection (on a cluster, the key's master's) before either
+   * reply is awaited: one round trip (not atomic; a write may land between the two). PTTL answers -1 for a key without
+   * expiry, -2 for none.
    */
   public ValueAndPttl getWithPttl(String key) {
     return call(() -> {
-      RedisAsyncCommands<String, byte[]> async = connection.async();
-      RedisFuture<byte[]> value = async.get(key);
-      RedisFuture<Long> pttl = async.pttl(key);
+      RedisFuture<byte[]> value = asyncStrings.get(key);
+      RedisFuture<Long> pttl = asyncKeys.pttl(key);
       long deadline = System.nanoTime() + commandTimeoutNanos;
       return new ValueAndPttl(await(value, deadline, "GET"), await(pttl, deadline, "PTTL"));
     });
@@ -206,7 +445,7 @@ public final class RedisLink implements AutoCloseable {
 
   /** SET key value NX PX ttlMillis: true when this call set it (the key was absent). */
   public boolean setIfAbsent(String key, byte[] value, long ttlMillis) {
-    return call(() -> "OK".equals(commands.set(key, value, SetArgs.Builder.nx().px(ttlMillis))));
+    return call(() -> "OK".equals(strings.set(key, value, SetArgs.Builder.nx().px(ttlMillis))));
   }
 
   /** The reply of an async command sent on the one connection, as a sync call would throw its failure. */
@@ -228,33 +467,55 @@ public final class RedisLink implements AutoCloseable {
     return runOnKeys(script, new String[] {key}, args);
   }
 
-  /** Runs a script that reads or writes several keys at once; guarded by the breaker like every data call. */
-  Object runOnKeys(FenceScript script, String[] keys, byte[]... args) {
+  /**
+   * Runs a script that reads or writes several keys at once; guarded by the breaker like every data call.
+   *
+   * @throws IllegalStateException on a cluster, when the keys hash to different slots (Redis would answer CROSSSLOT)
+   */
+  Object runOnKeys(FenceScript script, String[] scriptKeys, byte[]... args) {
+    requireOneSlot(script, scriptKeys);
     byte[][] argv = args.length == 0 ? NO_ARGS : args;
     return call(() -> {
       try {
-        return commands.evalsha(script.sha1, ScriptOutputType.MULTI, keys, argv);
+        return scripting.evalsha(script.sha1, ScriptOutputType.MULTI, scriptKeys, argv);
       } catch (RedisNoScriptException e) {
-        // Script cache is empty after a Redis restart or SCRIPT FLUSH: load once and retry.
-        commands.scriptLoad(script.source);
-        return commands.evalsha(script.sha1, ScriptOutputType.MULTI, keys, argv);
+        // Script cache is empty after a Redis restart or SCRIPT FLUSH: load once (on a cluster, on every node) and
+        // retry.
+        scripting.scriptLoad(script.source);
+        return scripting.evalsha(script.sha1, ScriptOutputType.MULTI, scriptKeys, argv);
       }
     });
   }
 
+  /** On a cluster: every key of one script call must hash to one slot. */
+  private void requireOneSlot(FenceScript script, String[] scriptKeys) {
+    if (cluster == null || scriptKeys.length < 2) {
+      return;
+    }
+    int slot = SlotHash.getSlot(scriptKeys[0]);
+    for (String key : scriptKeys) {
+      if (SlotHash.getSlot(key) != slot) {
+        throw new IllegalStateException(script + " runs on keys of different hash slots (" + scriptKeys[0] + " in "
+            + slot + ", " + key + " in " + SlotHash.getSlot(key) + "): on a Redis Cluster one script call must "
+            + "stay in one slot");
+      }
+    }
+  }
+
   /**
    * Runs one script many times, pipelined: all calls are written before any reply is awaited, in order, on the one
-   * connection, so per-key order is kept. Call {@code i} gets the keys {@code keys.get(i)} and the arguments
-   * {@code args.get(i)}. Waits for every reply (at most the command timeout after the last was sent); throws the first
-   * failure. Not guarded by the breaker: its callers (the CDC listener, write-behind) retry or queue.
+   * connection (on a cluster, each call on its slot's master connection), so per-key order is kept. Call {@code i} gets
+   * the keys {@code callKeys.get(i)} (on a cluster, all of one slot) and the arguments {@code args.get(i)}. Waits for
+   * every reply (at most the command timeout after the last was sent); throws the first failure. Not guarded by the
+   * breaker: its callers (the CDC listener, write-behind) retry or queue.
    */
-  void runPipelined(FenceScript script, List<String[]> keys, List<byte[][]> args) {
+  void runPipelined(FenceScript script, List<String[]> callKeys, List<byte[][]> args) {
     try {
-      runPipelinedOnce(script, keys, args);
+      runPipelinedOnce(script, callKeys, args);
     } catch (RedisNoScriptException e) {
-      control(() -> commands.scriptLoad(script.source));
+      control(() -> scripting.scriptLoad(script.source));
       try {
-        runPipelinedOnce(script, keys, args);
+        runPipelinedOnce(script, callKeys, args);
       } catch (RedisNoScriptException again) {
         // Flushed again between the load and the rerun: a failure the caller retries, like any other.
         throw classify(again);
@@ -262,11 +523,13 @@ public final class RedisLink implements AutoCloseable {
     }
   }
 
-  private void runPipelinedOnce(FenceScript script, List<String[]> keys, List<byte[][]> args) {
-    RedisAsyncCommands<String, byte[]> async = connection.async();
-    List<RedisFuture<Object>> replies = new ArrayList<>(keys.size());
-    for (int i = 0; i < keys.size(); i++) {
-      replies.add(async.evalsha(script.sha1, ScriptOutputType.MULTI, keys.get(i), args.get(i)));
+  private void runPipelinedOnce(FenceScript script, List<String[]> callKeys, List<byte[][]> args) {
+    for (String[] call : callKeys) {
+      requireOneSlot(script, call);
+    }
+    List<RedisFuture<Object>> replies = new ArrayList<>(callKeys.size());
+    for (int i = 0; i < callKeys.size(); i++) {
+      replies.add(asyncScripting.evalsha(script.sha1, ScriptOutputType.MULTI, callKeys.get(i), args.get(i)));
     }
     long deadline = System.nanoTime() + commandTimeoutNanos;
     for (RedisFuture<Object> reply : replies) {
@@ -379,8 +642,9 @@ public final class RedisLink implements AutoCloseable {
 
   @Override
   public void close() {
+    subscriptions.forEach(Disposable::dispose);
     try {
-      connection.close();
+      anyConnection.close();
     } finally {
       client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
       logIfNotShutDown(resources.shutdown(0, 2, TimeUnit.SECONDS), endpoint);

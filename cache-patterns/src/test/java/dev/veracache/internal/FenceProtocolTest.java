@@ -22,6 +22,23 @@ import org.junit.jupiter.api.Test;
 class FenceProtocolTest {
 
   @Test
+  void aClusterBatchIsSplitBySlotKeepingEachKeysOrder() {
+    List<FenceProtocol.KeyedInvalidation> batch = new java.util.ArrayList<>();
+    for (int i = 0; i < 300; i++) {
+      // Each key twice, older version first, spread over many slots.
+      batch.add(new FenceProtocol.KeyedInvalidation("ns:" + (i % 150), Invalidation.of(i, false), 1000));
+    }
+    var groups = FenceProtocol.bySlot(batch);
+    assertThat(groups.stream().mapToInt(List::size).sum()).isEqualTo(300);
+    for (List<FenceProtocol.KeyedInvalidation> group : groups) {
+      int slot = io.lettuce.core.cluster.SlotHash.getSlot(group.get(0).key());
+      assertThat(group).allSatisfy(i -> assertThat(io.lettuce.core.cluster.SlotHash.getSlot(i.key())).isEqualTo(slot));
+      assertThat(group).as("list order within a slot").isSortedAccordingTo(
+          java.util.Comparator.comparingInt(i -> batch.indexOf(i)));
+    }
+  }
+
+  @Test
   void acquireRepliesBecomeGrantedBusyOrPresent() {
     assertThat(FenceProtocol.decodeAcquire("ns:1", 42, List.of(1L))).isEqualTo(new Granted(new Lease("ns:1", 42)));
     assertThat(FenceProtocol.decodeAcquire("ns:1", 42, List.of(0L, 1500L))).isEqualTo(new Busy(1500));

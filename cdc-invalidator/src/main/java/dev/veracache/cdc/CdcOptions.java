@@ -534,6 +534,10 @@ public final class CdcOptions {
       }
       require(host != null, "database(host, port, user, password)");
       require(stateDirectory != null, "stateDirectory(...)");
+      if (offsetStorage == OffsetStorage.REDIS && redis.isCluster()) {
+        throw new IllegalArgumentException("CdcOptions: offsetStorage REDIS is not supported when redis(...) is a "
+            + "Redis Cluster (Debezium's Redis offset store talks to one Redis): store the position in FILE or JDBC");
+      }
       if (offsetStorage == OffsetStorage.JDBC && password.isEmpty()) {
         throw new IllegalArgumentException("CdcOptions: offsetStorage JDBC needs a database password (Debezium's JDBC "
             + "offset store refuses an empty one)");

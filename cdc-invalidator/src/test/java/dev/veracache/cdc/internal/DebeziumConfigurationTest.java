@@ -110,6 +110,17 @@ class DebeziumConfigurationTest {
   }
 
   @Test
+  void redisStorageIsRefusedWhenTheCachesRedisIsACluster() {
+    CdcOptions.Builder onCluster = mysql().redis(VeracacheOptions.clusterBuilder(
+        List.of("redis://redis-1.internal:7000", "redis://redis-2.internal:7000")).build());
+    assertThat(onCluster.build().redis().isCluster()).as("FILE, the default, is fine").isTrue();
+    org.assertj.core.api.Assertions.assertThatThrownBy(
+            () -> onCluster.offsetStorage(CdcOptions.OffsetStorage.REDIS).build())
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("offsetStorage REDIS")
+        .hasMessageContaining("Redis Cluster").hasMessageContaining("FILE or JDBC");
+  }
+
+  @Test
   void fileStorageKeepsOffsetsAndSchemaHistoryInTheStateDirectory() {
     Properties props = DebeziumConfiguration.of(mysql().offsetStorage(CdcOptions.OffsetStorage.FILE).build());
 
