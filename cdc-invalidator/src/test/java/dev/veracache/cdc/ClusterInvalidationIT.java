@@ -1,0 +1,114 @@
+package dev.veracache.cdc;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.veracache.CacheAside;
+import dev.veracache.CacheOptions;
+import dev.veracache.L1Probe;
+import dev.veracache.ValueCodec;
+import dev.veracache.Veracache;
+import dev.veracache.VeracacheOptions;
+import dev.veracache.cdc.testing.CdcHooks;
+import dev.veracache.stack.EmbeddedStack;
+import dev.veracache.stack.RedisCluster;
+import dev.veracache.stack.RedisServer;
+import io.lettuce.core.RedisURI;
+import io.lettuce.core.cluster.RedisClusterClient;
+import io.lettuce.core.cluster.SlotHash;
+import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.time.Duration;
+import java.util.HashSet;
+import java.util.Set;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The CDC listener invalidating a Redis Cluster: the binlog's changes land as versioned tombstones on the master of
+ * each key's slot, every instance's L1 drops them through that master's tracking push, and the listener's sequence
+ * check runs on every master.
+ */
+class ClusterInvalidationIT extends ListenerFixture {
+
+  /** A row of the test table. */
+  public record Product(long id, String name, long version) {}
+
+  private static final int ROWS = 30;
+
+  private RedisCluster cluster;
+
+  @BeforeEach
+  void cluster(EmbeddedStack stack) throws Exception {
+    cluster = stack.redisCluster();
+    cluster.awaitHealthy(Duration.ofSeconds(30));
+    sql("CREATE TABLE " + table + " (id BIGINT PRIMARY KEY, name VARCHAR(100) NOT NULL, version BIGINT NOT NULL)");
+  }
+
+  private VeracacheOptions.Builder clusterOptions(String clientName) {
+    return VeracacheOptions.clusterBuilder(cluster.seedUris()).clientName(clientName)
+        .commandTimeout(Duration.ofMillis(300)).meterRegistry(new SimpleMeterRegistry());
+  }
+
+  private Product find(long id) throws Exception {
+    try (Connection c = db.connect();
+         PreparedStatement ps = c.prepareStatement("SELECT name, version FROM " + table + " WHERE id = ?")) {
+      ps.setLong(1, id);
+      try (ResultSet rs = ps.executeQuery()) {
+        return rs.next() ? new Product(id, rs.getString(1), rs.getLong(2)) : null;
+      }
+    }
+  }
+
+  @Test
+  void theBinlogsChangesReachEveryMasterAndEveryInstancesL1() throws Exception {
+    InvalidationMappings mappings = InvalidationMappings.builder()
+        .table(qualified()).namespace(namespace).key("{id}").version("version").add().build();
+    startListener(options(mappings).redis(clusterOptions("cdc").build()).build(), CdcHooks.NONE);
+    Veracache instance = Veracache.create(clusterOptions("app").build());
+    closeables.push(instance);
+    CacheAside<Long, Product> cache = instance.cacheAside(
+        CacheOptions.<Long, Product>builder(namespace, ValueCodec.json(Product.class)).version(Product::version).build());
+
+    Set<RedisServer> masters = new HashSet<>();
+    for (long id = 1; id <= ROWS; id++) {
+      sql("INSERT INTO " + table + " VALUES (" + id + ", 'v1', 1)");
+      masters.add(cluster.masterOf(SlotHash.getSlot(namespace + ":" + id)));
+    }
+    assertThat(masters).as("the keys are spread over every master").hasSize(3);
+    for (long id = 1; id <= ROWS; id++) {
+      long key = id;
+      await().atMost(WITHIN).until(() -> cache.get(key, this::find) != null);
+    }
+    L1Probe.awaitPushesSoFar(instance);
+    for (long id = 1; id <= ROWS; id++) {
+      cache.get(id, this::find); // an L2 hit: into L1
+      assertThat(L1Probe.inL1(cache, id)).as("id %s in L1", id).isTrue();
+    }
+
+    sql("UPDATE " + table + " SET name = 'v2', version = 2");
+    // Nobody reads meanwhile: only the listener's invalidations, pushed by each master, take the entries out of L1.
+    for (long id = 1; id <= ROWS; id++) {
+      long key = id;
+      await().atMost(WITHIN).until(() -> !L1Probe.inL1(cache, key));
+    }
+    RedisClusterClient plain = RedisClusterClient.create(cluster.seedUris().stream().map(RedisURI::create).toList());
+    try (StatefulRedisClusterConnection<String, String> connection = plain.connect()) {
+      for (long id = 1; id <= ROWS; id++) {
+        assertThat(connection.sync().get(namespace + ":" + id)).as("L2 of id %s: the update's tombstone", id)
+            .isEqualTo("P:2:0:0");
+      }
+      assertThat(connection.sync().keys("veracache:cdc:*:seq:*").stream()
+          .filter(k -> k.startsWith("veracache:cdc:cdc-test-" + serverId + ":")).toList())
+          .as("the listener's sequence, one key per master").hasSize(3);
+    } finally {
+      plain.shutdown();
+    }
+    for (long id = 1; id <= ROWS; id++) {
+      assertThat(cache.get(id, this::find).name()).isEqualTo("v2");
+    }
+  }
+}
