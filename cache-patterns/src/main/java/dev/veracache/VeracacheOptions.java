@@ -183,17 +183,32 @@ public final class VeracacheOptions {
     for (int i = 0; i < seedUris.size(); i++) {
       String seed = seedUris.get(i);
       check(seed != null, "seedUris[" + i + "] must not be null");
-      RedisURI uri;
       try {
-        uri = RedisURI.create(seed);
+        seeds.add(RedisURI.create(seed));
       } catch (IllegalArgumentException e) {
         throw new IllegalArgumentException("seedUris[" + i + "] is not a valid Redis URI: " + e.getMessage(), e);
       }
+    }
+    return clusterOf(seeds);
+  }
+
+  /** As {@link #clusterBuilder(List)}, from built URIs (credentials set on them, say). */
+  public static Builder clusterBuilder(RedisURI firstSeed, RedisURI... moreSeeds) {
+    List<RedisURI> seeds = new ArrayList<>();
+    seeds.add(notNull(firstSeed, "firstSeed"));
+    for (RedisURI seed : notNull(moreSeeds, "moreSeeds")) {
+      seeds.add(notNull(seed, "moreSeeds[" + (seeds.size() - 1) + "]"));
+    }
+    return clusterOf(seeds);
+  }
+
+  private static Builder clusterOf(List<RedisURI> seeds) {
+    for (int i = 0; i < seeds.size(); i++) {
+      RedisURI uri = seeds.get(i);
       check(uri.getDatabase() == 0, "seedUris[" + i + "] (" + uri.getHost() + ":" + uri.getPort() + ") selects "
           + "database " + uri.getDatabase() + ": a Redis Cluster has only database 0");
       check(uri.getSentinels().isEmpty(), "seedUris[" + i + "] names Sentinels: a Redis Cluster is given by its "
           + "nodes");
-      seeds.add(uri);
     }
     return new Builder(seeds.get(0), List.copyOf(seeds));
   }

@@ -90,6 +90,46 @@ class VeracacheAutoConfigurationIT {
   }
 
   @Test
+  void clusterNodesMakeAClusterClientWhoseCachesWork(dev.veracache.stack.EmbeddedStack stack) {
+    dev.veracache.stack.RedisCluster cluster = stack.redisCluster();
+    cluster.awaitHealthy(java.time.Duration.ofSeconds(30));
+    new ApplicationContextRunner()
+        .withConfiguration(AutoConfigurations.of(VeracacheAutoConfiguration.class, CacheAutoConfiguration.class))
+        .withPropertyValues("veracache.redis.cluster-nodes=" + String.join(",", cluster.seedUris()))
+        .run(context -> {
+          assertThat(context).hasNotFailed().hasSingleBean(Veracache.class);
+          assertThat(context.getBean(Veracache.class).options().isCluster()).isTrue();
+          org.springframework.cache.Cache cache = context.getBean(CacheManager.class).getCache("greetings");
+          for (int i = 0; i < 20; i++) { // keys on every master
+            String value = "hello " + i;
+            assertThat(cache.get("k" + i, () -> value)).isEqualTo(value); // a miss, loaded and filled
+            assertThat(cache.get("k" + i, String.class)).as("then a hit").isEqualTo(value);
+          }
+        });
+    RedisURI seed = RedisURI.create(cluster.seedUris().get(0));
+    new ApplicationContextRunner()
+        .withConfiguration(AutoConfigurations.of(VeracacheAutoConfiguration.class))
+        .withPropertyValues("spring.data.redis.cluster.nodes=" + seed.getHost() + ":" + seed.getPort())
+        .run(context -> {
+          assertThat(context).hasNotFailed();
+          assertThat(context.getBean(Veracache.class).options().clusterSeeds()).extracting(RedisURI::getPort)
+              .containsExactly(seed.getPort());
+        });
+  }
+
+  @Test
+  void aUriAndClusterNodesTogetherFailTheStartNamingBoth() {
+    runner.withPropertyValues("veracache.redis.cluster-nodes=redis://127.0.0.1:7000").run(context ->
+        assertThat(context.getStartupFailure()).hasStackTraceContaining("veracache.redis.uri and "
+            + "veracache.redis.cluster-nodes are both set"));
+    new ApplicationContextRunner()
+        .withConfiguration(AutoConfigurations.of(VeracacheAutoConfiguration.class))
+        .withPropertyValues("spring.data.redis.cluster.nodes=127.0.0.1")
+        .run(context -> assertThat(context.getStartupFailure())
+            .hasStackTraceContaining("spring.data.redis.cluster.nodes[0]=127.0.0.1 is not host:port"));
+  }
+
+  @Test
   void aNegativeSizeFailsTheStartNamingTheProperty() {
     runner.withPropertyValues("veracache.caches.products.l1-maximum-size=-1").run(context ->
         assertThat(context.getStartupFailure())

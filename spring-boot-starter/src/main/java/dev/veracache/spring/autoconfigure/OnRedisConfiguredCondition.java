@@ -11,7 +11,9 @@ class OnRedisConfiguredCondition extends SpringBootCondition {
   @Override
   public ConditionOutcome getMatchOutcome(ConditionContext context, AnnotatedTypeMetadata metadata) {
     return RedisUriResolver.configured(context.getEnvironment())
-        ? ConditionOutcome.match("a Redis is configured (veracache.redis.uri or spring.data.redis.*)")
-        : ConditionOutcome.noMatch("no veracache.redis.uri, spring.data.redis.url or spring.data.redis.host");
+        ? ConditionOutcome.match("a Redis is configured (veracache.redis.uri, veracache.redis.cluster-nodes or "
+            + "spring.data.redis.*)")
+        : ConditionOutcome.noMatch("no veracache.redis.uri, veracache.redis.cluster-nodes, spring.data.redis.url, "
+            + "spring.data.redis.host or spring.data.redis.cluster.nodes");
   }
 }

@@ -44,7 +44,10 @@ public class VeracacheAutoConfiguration {
     VeracacheProperties.Breaker breaker = properties.getBreaker();
     VeracacheOptions.Builder options;
     try {
-      options = VeracacheOptions.builder(RedisUriResolver.resolve(properties, environment))
+      List<io.lettuce.core.RedisURI> clusterSeeds = RedisUriResolver.clusterSeeds(properties, environment);
+      options = (clusterSeeds.isEmpty() ? VeracacheOptions.builder(RedisUriResolver.resolve(properties, environment))
+          : VeracacheOptions.clusterBuilder(clusterSeeds.get(0),
+              clusterSeeds.subList(1, clusterSeeds.size()).toArray(io.lettuce.core.RedisURI[]::new)))
           .clientName(properties.getRedis().getClientName())
           .commandTimeout(properties.getRedis().getCommandTimeout())
           .maxL1Ttl(properties.getL1().getMaxTtl())

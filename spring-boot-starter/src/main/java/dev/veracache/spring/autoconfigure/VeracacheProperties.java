@@ -126,6 +126,14 @@ public class VeracacheProperties {
      */
     private String uri;
 
+    /**
+     * The seed nodes of a Redis Cluster, each a Redis URI ({@code redis://10.0.0.1:7000}); the first one's credentials
+     * and TLS are used for every node. Set this or {@code uri}, not both. When neither is set,
+     * {@code spring.data.redis.cluster.nodes} ({@code host:port} each) is used, with Spring Data's username, password
+     * and ssl.enabled.
+     */
+    private java.util.List<String> clusterNodes = new java.util.ArrayList<>();
+
     /** Names this client in Redis ({@code CLIENT SETNAME}) and tags its meters ({@code client=<name>}). */
     private String clientName = "veracache";
 
@@ -138,6 +146,14 @@ public class VeracacheProperties {
 
     public void setUri(String uri) {
       this.uri = uri;
+    }
+
+    public java.util.List<String> getClusterNodes() {
+      return clusterNodes;
+    }
+
+    public void setClusterNodes(java.util.List<String> clusterNodes) {
+      this.clusterNodes = clusterNodes;
     }
 
     public String getClientName() {
@@ -158,7 +174,8 @@ public class VeracacheProperties {
 
     @Override
     public String toString() {
-      return "Redis[uri=" + (uri == null ? null : uri.replaceAll("//[^@/]*@", "//***@")) + ", clientName="
+      return "Redis[uri=" + (uri == null ? null : uri.replaceAll("//[^@/]*@", "//***@")) + ", clusterNodes="
+          + clusterNodes.stream().map(node -> node.replaceAll("//[^@/]*@", "//***@")).toList() + ", clientName="
           + clientName + ", commandTimeout=" + commandTimeout + "]";
     }
   }

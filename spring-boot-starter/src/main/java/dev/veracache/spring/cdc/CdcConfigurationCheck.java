@@ -34,6 +34,7 @@ public class CdcConfigurationCheck implements ApplicationListener<ApplicationEnv
             + "VERACACHE_CDC_KAFKA_*) and start again.", e);
       }
     }
+    new PropertiesCdcConnectionDetails(properties, event.getEnvironment()); // one Redis or a cluster, not both
     if (properties.mappings() != null || !properties.tables().isEmpty()) {
       CdcMappings.fromProperties(properties);
     }

@@ -23,6 +23,20 @@ public interface CdcConnectionDetails {
   /** {@code redis://...} or {@code rediss://...}; may carry credentials, so log only {@link #masked(String)}. */
   String redisUri();
 
+  /**
+   * The seed nodes of a Redis Cluster, each a Redis URI (log only {@link #masked(String)}); empty (the default) for
+   * one Redis, {@link #redisUri()}.
+   */
+  default java.util.List<String> redisClusterNodes() {
+    return java.util.List.of();
+  }
+
+  /** Where invalidations go, without credentials: the Redis URI, or the cluster's seed nodes. */
+  default String describeRedis() {
+    return redisClusterNodes().isEmpty() ? masked(redisUri())
+        : "cluster " + redisClusterNodes().stream().map(CdcConnectionDetails::masked).toList();
+  }
+
   /** Where offsets and schema history are kept. */
   Path stateDirectory();
 

@@ -79,7 +79,8 @@ public class CdcInvalidatorLifecycle implements SmartLifecycle {
           .database(connection.databaseHost(), connection.databasePort(), connection.databaseUser(),
               connection.databasePassword())
           .databaseSsl(connection.databaseSsl())
-          .redis(VeracacheOptions.builder(connection.redisUri()).clientName(properties.name())
+          .redis((connection.redisClusterNodes().isEmpty() ? VeracacheOptions.builder(connection.redisUri())
+              : VeracacheOptions.clusterBuilder(connection.redisClusterNodes())).clientName(properties.name())
               .commandTimeout(properties.redis().commandTimeout()).meterRegistry(registry).build())
           .mappings(mappings.mappings())
           .build();
@@ -102,10 +103,10 @@ public class CdcInvalidatorLifecycle implements SmartLifecycle {
     running = true;
     if (built.kafka() != null) {
       log.info("CDC listener {} reading {}, mappings {}, invalidating {}", properties.name(), built.kafka(),
-          mappings.source(), CdcConnectionDetails.masked(connection.redisUri()));
+          mappings.source(), connection.describeRedis());
     } else {
       log.info("CDC listener {} reading {}, mappings {}, invalidating {}, state in {}", properties.name(), connection,
-          mappings.source(), CdcConnectionDetails.masked(connection.redisUri()), connection.stateDirectory());
+          mappings.source(), connection.describeRedis(), connection.stateDirectory());
     }
   }
 

@@ -19,7 +19,8 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  * @param connector MARIADB (default) or MYSQL
  * @param database where the binlog is read from
  * @param redis where the invalidations go; credentials and TLS in the URI ({@code rediss://user:pw@host:port}); when
- *     {@code uri} is not set, the cache's {@code veracache.redis.uri}, else {@code redis://127.0.0.1:6379}
+ *     {@code uri} is not set, the cache's {@code veracache.redis.uri}, else {@code redis://127.0.0.1:6379}; a Redis
+ *     Cluster by {@code cluster-nodes} (or the cache's {@code veracache.redis.cluster-nodes})
  * @param mappings the YAML file of table mappings (see cdc-invalidator's README); or {@code tables}, not both
  * @param tables the table mappings inline, the same fields as the mapping file's entries
  * @param stateDirectory where offsets and schema history are kept
@@ -147,12 +148,23 @@ public record CdcProperties(
     }
   }
 
-  /** @param uri null when not set: then the cache's {@code veracache.redis.uri} ({@link CdcConnectionDetails}) */
-  public record Redis(String uri, @DefaultValue("500ms") Duration commandTimeout) {
+  /**
+   * @param uri null when not set: then the cache's {@code veracache.redis.uri} ({@link CdcConnectionDetails})
+   * @param clusterNodes the seed nodes of a Redis Cluster, each a Redis URI; set this or {@code uri}, not both; when
+   *     neither is set, the cache's {@code veracache.redis.cluster-nodes}
+   */
+  public record Redis(String uri, List<String> clusterNodes, @DefaultValue("500ms") Duration commandTimeout) {
+
+    public Redis {
+      clusterNodes = clusterNodes == null ? List.of()
+          : clusterNodes.stream().filter(node -> node != null && !node.isBlank()).map(String::strip).toList();
+    }
 
     @Override
     public String toString() {
-      return "Redis[uri=" + CdcConnectionDetails.masked(uri) + ", commandTimeout=" + commandTimeout + "]";
+      return "Redis[uri=" + CdcConnectionDetails.masked(uri) + ", clusterNodes="
+          + clusterNodes.stream().map(CdcConnectionDetails::masked).toList() + ", commandTimeout=" + commandTimeout
+          + "]";
     }
   }
 }

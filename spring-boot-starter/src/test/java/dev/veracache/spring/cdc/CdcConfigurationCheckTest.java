@@ -31,6 +31,32 @@ class CdcConfigurationCheckTest {
   }
 
   @Test
+  void aRedisUriAndClusterNodesTogetherAreRefusedNamingBoth() {
+    assertThatThrownBy(() -> check(Map.of("veracache.cdc.enabled", "true", "veracache.cdc.redis.uri",
+        "redis://r:6379", "veracache.cdc.redis.cluster-nodes", "redis://c1:7000,redis://c2:7000")))
+        .isInstanceOf(CdcConfigurationException.class)
+        .hasMessageContaining("veracache.cdc.redis.uri and veracache.cdc.redis.cluster-nodes are both set");
+  }
+
+  @Test
+  void theListenerTakesTheCachesClusterWhenItNamesNoRedisOfItsOwn() {
+    org.springframework.mock.env.MockEnvironment env = new org.springframework.mock.env.MockEnvironment()
+        .withProperty("veracache.redis.cluster-nodes", "redis://:pw@c1:7000, redis://c2:7000");
+    CdcProperties properties = org.springframework.boot.context.properties.bind.Binder.get(env)
+        .bindOrCreate(CdcProperties.PREFIX, CdcProperties.class);
+    PropertiesCdcConnectionDetails details = new PropertiesCdcConnectionDetails(properties, env);
+    org.assertj.core.api.Assertions.assertThat(details.redisClusterNodes())
+        .containsExactly("redis://:pw@c1:7000", "redis://c2:7000");
+    org.assertj.core.api.Assertions.assertThat(details.describeRedis()).contains("cluster").contains("c1:7000")
+        .doesNotContain("pw");
+    env.setProperty("veracache.cdc.redis.uri", "redis://own:6379");
+    org.assertj.core.api.Assertions.assertThat(new PropertiesCdcConnectionDetails(
+        org.springframework.boot.context.properties.bind.Binder.get(env).bindOrCreate(CdcProperties.PREFIX,
+            CdcProperties.class), env)
+        .redisClusterNodes()).as("its own Redis wins").isEmpty();
+  }
+
+  @Test
   void aMissingMappingFileIsRefusedBeforeAnythingStarts() {
     assertThatThrownBy(() -> check(Map.of("veracache.cdc.enabled", "true", "veracache.cdc.mappings", "/no/such.yml")))
         .isInstanceOf(CdcConfigurationException.class).hasMessageContaining("veracache.cdc.mappings names "
