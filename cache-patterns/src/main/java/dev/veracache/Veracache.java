@@ -50,7 +50,11 @@ public final class Veracache implements AutoCloseable {
     this.link = new RedisLink(options);
     this.fence = new FenceProtocol(link);
     this.tracker = new InvalidationTracker(link, options);
-    this.pending = new PendingInvalidations(fence::invalidate, options);
+    this.pending = new PendingInvalidations(options.invalidationReplicas == 0 ? fence::invalidate
+        : (redisKey, invalidation, tombstoneTtlMillis) -> {
+          fence.invalidate(redisKey, invalidation, tombstoneTtlMillis);
+          link.awaitReplicas(redisKey, options.invalidationReplicas, options.commandTimeout.dividedBy(2));
+        }, options);
     tracker.onRecovery(pending::retrySoon);
     this.inspector = new ConsistencyInspector(options.inspector, options.meterRegistry, options.clientName);
   }

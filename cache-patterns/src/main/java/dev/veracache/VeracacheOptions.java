@@ -65,6 +65,7 @@ public final class VeracacheOptions {
   final Duration recoveryGrace;
   final Duration invalidationRetryInterval;
   final int maxPendingInvalidations;
+  final int invalidationReplicas;
   final MeterRegistry meterRegistry;
   final Ticker ticker;
   final InspectorOptions inspector;
@@ -86,6 +87,7 @@ public final class VeracacheOptions {
     this.recoveryGrace = b.recoveryGrace;
     this.invalidationRetryInterval = b.invalidationRetryInterval;
     this.maxPendingInvalidations = b.maxPendingInvalidations;
+    this.invalidationReplicas = b.invalidationReplicas;
     this.meterRegistry = b.meterRegistry;
     this.ticker = b.ticker;
     this.inspector = b.inspector;
@@ -149,6 +151,7 @@ public final class VeracacheOptions {
     b.recoveryGrace = recoveryGrace;
     b.invalidationRetryInterval = invalidationRetryInterval;
     b.maxPendingInvalidations = maxPendingInvalidations;
+    b.invalidationReplicas = invalidationReplicas;
     b.meterRegistry = meterRegistry;
     b.ticker = ticker;
     b.inspector = inspector;
@@ -226,6 +229,7 @@ public final class VeracacheOptions {
     private Duration recoveryGrace = DEFAULT_RECOVERY_GRACE;
     private Duration invalidationRetryInterval = DEFAULT_INVALIDATION_RETRY_INTERVAL;
     private int maxPendingInvalidations = DEFAULT_MAX_PENDING_INVALIDATIONS;
+    private int invalidationReplicas;
     private MeterRegistry meterRegistry = Metrics.globalRegistry;
     private Ticker ticker = Ticker.systemTicker();
     private InspectorOptions inspector = InspectorOptions.disabled();
@@ -324,6 +328,20 @@ public final class VeracacheOptions {
      */
     public Builder maxPendingInvalidations(int max) {
       this.maxPendingInvalidations = (int) positive(max, "maxPendingInvalidations");
+      return this;
+    }
+
+    /**
+     * How many replicas must acknowledge each invalidation this client makes ({@code WAIT}, on the connection that
+     * carried it: on a cluster, the key's master's) before it counts as taken; one not acknowledged within half the
+     * command timeout is queued and retried like one Redis refused ({@code veracache.redis.errors{reason=not_durable}}).
+     * Redis replicates asynchronously: a master that dies before its replica got an invalidation hands its keys to a
+     * replica that still holds the old value, and nothing else would invalidate it again. With this set, the retry
+     * lands on the promoted replica. Costs a replication round trip per invalidation. Default 0 (no wait).
+     */
+    public Builder invalidationReplicas(int replicas) {
+      check(replicas >= 0, "invalidationReplicas must be >= 0, was " + replicas);
+      this.invalidationReplicas = replicas;
       return this;
     }
 

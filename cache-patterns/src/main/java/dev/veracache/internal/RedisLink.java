@@ -443,6 +443,33 @@ public final class RedisLink implements AutoCloseable {
     });
   }
 
+  /**
+   * {@code WAIT replicas timeout} on the connection that carries {@code key}'s writes (on a cluster, its slot's
+   * master's): returns once every write this connection sent so far, that key's included, is on {@code replicas}
+   * replicas. Guarded by the breaker.
+   *
+   * @throws L2Failure reason {@code NOT_DURABLE} when fewer acknowledged within {@code timeout}
+   */
+  public void awaitReplicas(String key, int replicas, Duration timeout) {
+    long acknowledged = call(() -> connectionOf(key).sync().waitForReplication(replicas, timeout.toMillis()));
+    if (acknowledged < replicas) {
+      throw failure(FailureReason.NOT_DURABLE, "only " + acknowledged + " of " + replicas + " replicas of Redis at "
+          + endpoint + " acknowledged the write of " + key + " within " + timeout, null);
+    }
+  }
+
+  /** The connection Lettuce routes {@code key}'s commands to. */
+  private StatefulRedisConnection<String, byte[]> connectionOf(String key) {
+    if (cluster == null) {
+      return connection;
+    }
+    RedisClusterNode master = cluster.getPartitions().getMasterBySlot(SlotHash.getSlot(key));
+    if (master == null) {
+      throw new RedisException("no master serves the slot of " + key + " in the topology known now");
+    }
+    return cluster.getConnection(master.getUri().getHost(), master.getUri().getPort(), ConnectionIntent.WRITE);
+  }
+
   /** SET key value NX PX ttlMillis: true when this call set it (the key was absent). */
   public boolean setIfAbsent(String key, byte[] value, long ttlMillis) {
     return call(() -> "OK".equals(strings.set(key, value, SetArgs.Builder.nx().px(ttlMillis))));
@@ -479,12 +506,27 @@ public final class RedisLink implements AutoCloseable {
       try {
         return scripting.evalsha(script.sha1, ScriptOutputType.MULTI, scriptKeys, argv);
       } catch (RedisNoScriptException e) {
-        // Script cache is empty after a Redis restart or SCRIPT FLUSH: load once (on a cluster, on every node) and
+        // Script cache is empty after a Redis restart or SCRIPT FLUSH: load once (on a cluster, on every master) and
         // retry.
-        scripting.scriptLoad(script.source);
+        loadScript(script);
         return scripting.evalsha(script.sha1, ScriptOutputType.MULTI, scriptKeys, argv);
       }
     });
+  }
+
+  /**
+   * SCRIPT LOAD on the one Redis, or on every master of the cluster. Not through Lettuce's cluster-wide SCRIPT LOAD:
+   * it goes to every node, replicas included, so one replica that is down or paused would fail it (and every fence
+   * call after a master's restart with it).
+   */
+  private void loadScript(FenceScript script) {
+    if (cluster == null) {
+      scripting.scriptLoad(script.source);
+      return;
+    }
+    for (Node node : nodes()) {
+      node.connection().sync().scriptLoad(script.source);
+    }
   }
 
   /** On a cluster: every key of one script call must hash to one slot. */
@@ -513,7 +555,10 @@ public final class RedisLink implements AutoCloseable {
     try {
       runPipelinedOnce(script, callKeys, args);
     } catch (RedisNoScriptException e) {
-      control(() -> scripting.scriptLoad(script.source));
+      control(() -> {
+        loadScript(script);
+        return null;
+      });
       try {
         runPipelinedOnce(script, callKeys, args);
       } catch (RedisNoScriptException again) {

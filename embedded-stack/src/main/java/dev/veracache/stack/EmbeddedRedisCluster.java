@@ -167,11 +167,55 @@ final class EmbeddedRedisCluster implements RedisCluster {
   }
 
   @Override
-  public void killMasterAndAwaitFailover(RedisServer master, Duration timeout) {
+  public List<RedisServer> replicasOf(RedisServer master) {
+    List<RedisServer> replicas = new ArrayList<>();
+    for (String line : command(master, "INFO", "replication").split("\r?\n")) {
+      // slave0:ip=127.0.0.1,port=41234,state=online,offset=...,lag=0
+      if (line.matches("slave\\d+:.*")) {
+        for (String field : line.substring(line.indexOf(':') + 1).split(",")) {
+          if (field.startsWith("port=")) {
+            int port = Integer.parseInt(field.substring("port=".length()));
+            nodes.stream().filter(n -> n.port() == port).findFirst().ifPresent(replicas::add);
+          }
+        }
+      }
+    }
+    return replicas;
+  }
+
+  @Override
+  public void killMaster(RedisServer master) {
     if (!(master instanceof EmbeddedRedisServer node) || !nodes.contains(node) || !masters().contains(node)) {
       throw new IllegalArgumentException(master + " is not a live master of this cluster (masters: " + masters() + ")");
     }
     node.sigkill();
+  }
+
+  @Override
+  public void failOverLosing(RedisServer master, WhileCutOff writes, Duration timeout) throws Exception {
+    List<RedisServer> replicas = replicasOf(master);
+    if (replicas.isEmpty()) {
+      throw new IllegalArgumentException(master + " has no replica to fail over to");
+    }
+    replicas.forEach(RedisServer::pause);
+    try {
+      command(master, "CLIENT", "KILL", "TYPE", "replica");
+      writes.run();
+      killMaster(master);
+    } finally {
+      replicas.forEach(RedisServer::resume);
+    }
+    try {
+      awaitHealthy(timeout);
+    } finally {
+      master.start(); // rejoins from its nodes.conf as a replica of whoever holds its slots now
+      awaitHealthy(timeout);
+    }
+  }
+
+  @Override
+  public void killMasterAndAwaitFailover(RedisServer master, Duration timeout) {
+    killMaster(master);
     awaitHealthy(timeout);
   }
 

@@ -22,6 +22,34 @@ public interface RedisCluster {
   /** {@code redis://127.0.0.1:<port>} of every node: seeds for a cluster client. */
   List<String> seedUris();
 
+  /** The live replicas attached to {@code master} now, as it reports them ({@code INFO replication}). */
+  List<RedisServer> replicasOf(RedisServer master);
+
+  /**
+   * SIGKILL a master (no shutdown, no last replication) and return at once; {@link #awaitHealthy} waits for its replica
+   * to take over. With the replica paused ({@link RedisServer#pause()}) while the master took writes, those writes are
+   * lost on promotion once the replica is resumed: the failover that loses acknowledged writes.
+   *
+   * @throws IllegalArgumentException if {@code master} is not a live master of this cluster
+   */
+  void killMaster(RedisServer master);
+
+  /** What runs while a master's replicas are cut off ({@link #failOverLosing}). */
+  @FunctionalInterface
+  interface WhileCutOff {
+    void run() throws Exception;
+  }
+
+  /**
+   * A failover that loses acknowledged writes, on demand: pauses {@code master}'s replicas and cuts their replication
+   * links from the master's side ({@code CLIENT KILL TYPE replica}), runs {@code writes} (what the master takes now is
+   * never sent), SIGKILLs the master, resumes the replicas and waits until one took over; then restarts the killed
+   * node, which rejoins as a replica. The replicas are resumed whatever happens.
+   *
+   * @throws IllegalArgumentException if {@code master} is not a live master with a replica
+   */
+  void failOverLosing(RedisServer master, WhileCutOff writes, Duration timeout) throws Exception;
+
   /**
    * SIGKILL a master (no shutdown, no last replication) and wait until its replica took over its slots
    * ({@code cluster_state:ok} on every live node, every slot served by a live master).
