@@ -57,6 +57,17 @@ class CdcConfigurationCheckTest {
   }
 
   @Test
+  void theSidecarsEnvironmentVariableOfClusterNodesBindsAsTheReadmeSays() {
+    org.springframework.core.env.StandardEnvironment env = new org.springframework.core.env.StandardEnvironment();
+    env.getPropertySources().addFirst(new org.springframework.core.env.SystemEnvironmentPropertySource("test-systemEnvironment",
+        Map.of("VERACACHE_CDC_REDIS_CLUSTERNODES", "redis://r1:7000,redis://r2:7000")));
+    CdcProperties properties = org.springframework.boot.context.properties.bind.Binder.get(env)
+        .bindOrCreate(CdcProperties.PREFIX, CdcProperties.class);
+    org.assertj.core.api.Assertions.assertThat(properties.redis().clusterNodes())
+        .containsExactly("redis://r1:7000", "redis://r2:7000");
+  }
+
+  @Test
   void aMissingMappingFileIsRefusedBeforeAnythingStarts() {
     assertThatThrownBy(() -> check(Map.of("veracache.cdc.enabled", "true", "veracache.cdc.mappings", "/no/such.yml")))
         .isInstanceOf(CdcConfigurationException.class).hasMessageContaining("veracache.cdc.mappings names "
