@@ -3,6 +3,7 @@ package dev.veracache.chaos;
 import dev.veracache.chaos.check.Checker;
 import dev.veracache.chaos.check.LostWrites;
 import dev.veracache.chaos.check.QuiescenceComparison;
+import dev.veracache.chaos.check.RedisReader;
 import dev.veracache.chaos.check.Report;
 import dev.veracache.chaos.fault.CdcInvalidatorControl;
 import dev.veracache.chaos.fault.Fault;
@@ -63,12 +64,20 @@ final class ScenarioRun {
   private CdcInvalidatorControl listener;
   /** The CDC listener reads the change stream through Kafka (Connect and a consumer group), not the binlog. */
   private final boolean throughKafka;
+  /** The caches and the listener use the embedded Redis Cluster, not the single Redis. */
+  private final boolean onCluster;
   /** Set once the instances exist: what the fault acts on. */
   private FaultTarget target;
 
   ScenarioRun(EmbeddedStack stack, Scenario scenario, Strategy strategy, Workload workload, String namespace,
-      long serverId, String label, long seed, InstanceFactory factory, boolean throughKafka) {
+      long serverId, String label, long seed, InstanceFactory factory, boolean throughKafka, boolean onCluster) {
     this.throughKafka = throughKafka;
+    this.onCluster = onCluster || scenario.fault().kind().onRedisCluster();
+    if (this.onCluster && (!strategy.name().startsWith("VERACACHE") && strategy != Strategy.CDC_NO_LOSS_CHECK
+        || throughKafka)) {
+      throw new IllegalArgumentException("a run on the Redis Cluster takes a Veracache strategy (or CDC_NO_LOSS_CHECK) "
+          + "with its listener reading the binlog, not " + strategy + (throughKafka ? " through Kafka" : ""));
+    }
     this.stack = stack;
     this.scenario = scenario;
     this.strategy = strategy;
@@ -108,11 +117,15 @@ final class ScenarioRun {
           scenario.listenerProgressInterval(strategy), strategy == Strategy.CDC_NO_LOSS_CHECK, context.cdcHooks,
           throughKafka);
       resources.add(listener);
+      if (onCluster) {
+        // Where a failover loses writes, the listener waits for each master's replica; the baseline does not.
+        listener.onCluster(scenario.invalidationsAwaitAReplica(strategy));
+      }
       listener.start();
     }
     List<TcpProxy> proxies = new ArrayList<>();
     for (int i = 0; i < scenario.workload().instances(); i++) {
-      String uri = stack.redis().uri();
+      String uri = redisAddress();
       if (fault.needsProxies()) {
         TcpProxy proxy = TcpProxy.start("chaos-" + i, stack.redis().host(), stack.redis().port());
         resources.add(proxy);
@@ -206,7 +219,12 @@ final class ScenarioRun {
    * {@link QuiescenceComparison}); a level that cannot be read fails the run.
    */
   private int compare() {
-    return QuiescenceComparison.staleKeys(stack.redis().uri(), workload, instances, namespace).size();
+    return QuiescenceComparison.staleKeys(redisAddress(), workload, instances, namespace).size();
+  }
+
+  /** The run's Redis, as the instances and the checks take it: the single Redis's URI, or the cluster's seeds. */
+  private String redisAddress() {
+    return onCluster ? RedisReader.clusterAddress(stack.redisCluster().seedUris()) : stack.redis().uri();
   }
 
   /** Lost writes, then the history judged by the {@link Checker}; the fault's measures join the report. */

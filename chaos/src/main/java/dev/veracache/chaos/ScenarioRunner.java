@@ -44,7 +44,7 @@ public final class ScenarioRunner {
 
   public static Run run(EmbeddedStack stack, Scenario scenario, Strategy strategy, long seed) throws Exception {
     return run(stack, scenario, strategy, seed,
-        StrategyRegistry.runsCacheInstances(strategy) ? StrategyRegistry.factory(strategy) : null, false);
+        StrategyRegistry.runsCacheInstances(strategy) ? StrategyRegistry.factory(strategy) : null, false, false);
   }
 
   /**
@@ -56,7 +56,16 @@ public final class ScenarioRunner {
     if (!strategy.usesCdc) {
       throw new IllegalArgumentException(strategy + " runs no CDC listener: nothing goes through Kafka");
     }
-    return run(stack, scenario, strategy, seed, StrategyRegistry.factory(strategy), true);
+    return run(stack, scenario, strategy, seed, StrategyRegistry.factory(strategy), true, false);
+  }
+
+  /**
+   * The run with the caches and the CDC listener on the embedded Redis Cluster ({@code EmbeddedStack.redisCluster()})
+   * instead of the single Redis; the same workload, fault and checker. Veracache strategies only.
+   */
+  public static Run runOnCluster(EmbeddedStack stack, Scenario scenario, Strategy strategy, long seed)
+      throws Exception {
+    return run(stack, scenario, strategy, seed, StrategyRegistry.factory(strategy), false, true);
   }
 
   /**
@@ -65,21 +74,23 @@ public final class ScenarioRunner {
    */
   static Run run(EmbeddedStack stack, Scenario scenario, Strategy strategy, long seed, InstanceFactory factory)
       throws Exception {
-    return run(stack, scenario, strategy, seed, factory, false);
+    return run(stack, scenario, strategy, seed, factory, false, false);
   }
 
   private static Run run(EmbeddedStack stack, Scenario scenario, Strategy strategy, long seed, InstanceFactory factory,
-      boolean throughKafka) throws Exception {
+      boolean throughKafka, boolean onCluster) throws Exception {
     int run = RUNS.incrementAndGet();
     String id = ProcessHandle.current().pid() + "_" + run;
     String label = scenario.race() + " " + scenario.title() + " / " + strategy.label
-        + (throughKafka ? ", change stream through Kafka" : "") + " (seed " + seed + ")";
+        + (throughKafka ? ", change stream through Kafka" : "")
+        + (onCluster && !scenario.fault().kind().onRedisCluster() ? ", on the Redis Cluster" : "")
+        + " (seed " + seed + ")";
     log.info("running {}", label);
     Workload workload = workload(stack, scenario, "chaos_" + id);
     try {
       var report = StrategyRegistry.runsCacheInstances(strategy)
           ? new ScenarioRun(stack, scenario, strategy, workload, "chaos" + id, 7100 + run, label, seed, factory,
-              throughKafka).run()
+              throughKafka, onCluster).run()
           : new WriteBehindRun(stack, scenario, strategy, workload, "chaos" + id, label, seed).run();
       return new Run(scenario, strategy, seed, report);
     } finally {

@@ -90,6 +90,9 @@ class ChaosScenariosIT {
               && BASELINES_SHOWN_ELSEWHERE.containsKey(scenario.id() + " / " + strategy)) {
             continue; // its anomaly, on the same mechanism, is shown by the run named there (time budget)
           }
+          if (only.isEmpty() && scenario.fault().kind().onRedisCluster()) {
+            continue; // ClusterChaosIT runs it, in the other test JVM (time budget)
+          }
           if (only.isEmpty() && scenario.id().equals(MainJobProcessIT.SCENARIO) && seed == MainJobProcessIT.SEED) {
             continue; // the same runs, with the same verdict checks, in the chaos command's own JVM (time budget)
           }

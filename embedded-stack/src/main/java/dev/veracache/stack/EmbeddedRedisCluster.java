@@ -193,6 +193,18 @@ final class EmbeddedRedisCluster implements RedisCluster {
 
   @Override
   public void failOverLosing(RedisServer master, WhileCutOff writes, Duration timeout) throws Exception {
+    List<RedisServer> cutOff = cutOffReplicas(master);
+    try {
+      writes.run();
+    } catch (Exception | Error e) {
+      cutOff.forEach(RedisServer::resume);
+      throw e;
+    }
+    failOverToCutOff(master, cutOff, timeout);
+  }
+
+  @Override
+  public List<RedisServer> cutOffReplicas(RedisServer master) {
     List<RedisServer> replicas = replicasOf(master);
     if (replicas.isEmpty()) {
       throw new IllegalArgumentException(master + " has no replica to fail over to");
@@ -200,10 +212,19 @@ final class EmbeddedRedisCluster implements RedisCluster {
     replicas.forEach(RedisServer::pause);
     try {
       command(master, "CLIENT", "KILL", "TYPE", "replica");
-      writes.run();
+    } catch (RuntimeException e) {
+      replicas.forEach(RedisServer::resume);
+      throw e;
+    }
+    return replicas;
+  }
+
+  @Override
+  public void failOverToCutOff(RedisServer master, List<RedisServer> cutOff, Duration timeout) {
+    try {
       killMaster(master);
     } finally {
-      replicas.forEach(RedisServer::resume);
+      cutOff.forEach(RedisServer::resume);
     }
     try {
       awaitHealthy(timeout);

@@ -51,6 +51,21 @@ public interface RedisCluster {
   void failOverLosing(RedisServer master, WhileCutOff writes, Duration timeout) throws Exception;
 
   /**
+   * The first half of {@link #failOverLosing}: pauses {@code master}'s replicas and cuts their replication links, so
+   * that what the master takes from now on is never replicated.
+   *
+   * @return the replicas cut off (paused), to hand to {@link #failOverToCutOff}
+   * @throws IllegalArgumentException if {@code master} is not a live master with a replica
+   */
+  List<RedisServer> cutOffReplicas(RedisServer master);
+
+  /**
+   * The second half of {@link #failOverLosing}: SIGKILLs {@code master}, resumes {@code cutOff} and waits until one took
+   * over its slots; then restarts the killed node (it rejoins as a replica) and waits again.
+   */
+  void failOverToCutOff(RedisServer master, List<RedisServer> cutOff, Duration timeout);
+
+  /**
    * SIGKILL a master (no shutdown, no last replication) and wait until its replica took over its slots
    * ({@code cluster_state:ok} on every live node, every slot served by a live master).
    *

@@ -3,10 +3,6 @@ package dev.veracache.chaos.check;
 import dev.veracache.chaos.strategy.CacheUnderTest;
 import dev.veracache.chaos.workload.History;
 import dev.veracache.chaos.workload.Workload;
-import io.lettuce.core.RedisClient;
-import io.lettuce.core.RedisURI;
-import io.lettuce.core.api.StatefulRedisConnection;
-import io.lettuce.core.api.sync.RedisCommands;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -72,35 +68,27 @@ public final class QuiescenceComparison {
     if (instances.isEmpty()) {
       throw new IllegalArgumentException("no cache instances to compare in namespace " + namespace);
     }
-    RedisURI uri = RedisURI.create(redisUri);
-    uri.setTimeout(REDIS_TIMEOUT);
-    RedisClient client = RedisClient.create(uri);
+    RedisReader redis;
     try {
-      StatefulRedisConnection<String, String> connection;
-      try {
-        connection = client.connect();
-      } catch (RuntimeException e) {
-        throw new IllegalStateException("after quiescence, Redis could not be reached to compare namespace "
-            + namespace + ": " + e.getMessage(), e);
-      }
-      try (connection) {
-        RedisCommands<String, String> redis = connection.sync();
-        List<StaleKey> stale = new ArrayList<>();
-        for (String key : workload.allCacheKeys()) {
-          StaleKey found = compare(key, redis, workload, instances, namespace);
-          if (found != null) {
-            log.info("stale after quiescence: {}", found);
-            stale.add(found);
-          }
+      redis = RedisReader.open(redisUri, REDIS_TIMEOUT);
+    } catch (RuntimeException e) {
+      throw new IllegalStateException("after quiescence, Redis could not be reached to compare namespace "
+          + namespace + ": " + e.getMessage(), e);
+    }
+    try (redis) {
+      List<StaleKey> stale = new ArrayList<>();
+      for (String key : workload.allCacheKeys()) {
+        StaleKey found = compare(key, redis, workload, instances, namespace);
+        if (found != null) {
+          log.info("stale after quiescence: {}", found);
+          stale.add(found);
         }
-        return stale;
       }
-    } finally {
-      client.shutdown(Duration.ZERO, Duration.ofSeconds(1));
+      return stale;
     }
   }
 
-  private static StaleKey compare(String key, RedisCommands<String, String> redis, Workload workload,
+  private static StaleKey compare(String key, RedisReader redis, Workload workload,
       List<CacheUnderTest> instances, String namespace) {
     long database;
     try {

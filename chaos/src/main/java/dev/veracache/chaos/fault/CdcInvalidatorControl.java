@@ -5,6 +5,7 @@ import dev.veracache.cdc.CdcInvalidator;
 import dev.veracache.cdc.CdcOptions;
 import dev.veracache.cdc.InvalidationMappings;
 import dev.veracache.cdc.testing.CdcHooks;
+import dev.veracache.chaos.check.RedisReader;
 import dev.veracache.stack.DatabaseServer;
 import dev.veracache.stack.EmbeddedStack;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -35,6 +36,8 @@ public final class CdcInvalidatorControl implements AutoCloseable {
 
   private static final Logger log = LoggerFactory.getLogger(CdcInvalidatorControl.class);
   private static final Duration LIVE_TIMEOUT = Duration.ofSeconds(60);
+  /** How long a batch waits for the replicas before it is retried ({@link #onCluster}). */
+  private static final Duration REPLICA_WAIT = Duration.ofMillis(150);
 
   private final EmbeddedStack stack;
   private final String table;
@@ -48,6 +51,9 @@ public final class CdcInvalidatorControl implements AutoCloseable {
   private final CdcHooks hooks; // in this JVM only
   private final boolean throughKafka;
   private Path stateDirectory;
+  /** The embedded Redis Cluster's seeds when the run's caches use it ({@link #onCluster}); empty: the single Redis. */
+  private List<String> clusterSeeds = List.of();
+  private boolean awaitReplica;
   private CdcInvalidator inProcess;
   private CdcInvalidatorProcess process;
 
@@ -76,6 +82,23 @@ public final class CdcInvalidatorControl implements AutoCloseable {
     this.stateDirectory = newStateDirectory();
   }
 
+  /**
+   * The listener invalidates the embedded Redis Cluster instead of the single Redis (in this JVM only); with
+   * {@code awaitReplica}, it acknowledges a batch only once each master's replica has it ({@code redisDurability}).
+   */
+  public synchronized void onCluster(boolean awaitReplica) {
+    if (separateProcess) {
+      throw new IllegalStateException("a listener in a JVM of its own invalidates the single Redis only");
+    }
+    clusterSeeds = stack.redisCluster().seedUris();
+    this.awaitReplica = awaitReplica;
+  }
+
+  /** Where the listener's invalidations go, as {@link RedisReader#open} takes it. */
+  public String redisAddress() {
+    return clusterSeeds.isEmpty() ? stack.redis().uri() : RedisReader.clusterAddress(clusterSeeds);
+  }
+
   /** Starts the listener and waits until it is live (proven to see new commits). */
   public synchronized void start() {
     DatabaseServer db = stack.database();
@@ -96,10 +119,14 @@ public final class CdcInvalidatorControl implements AutoCloseable {
     if (throughKafka) {
       options.kafka(KafkaChangePath.source(stack, name()));
     }
+    if (awaitReplica) {
+      options.redisDurability(1, false, REPLICA_WAIT);
+    }
     inProcess = CdcInvalidator.start(options
         .database(db.host(), db.port(), db.user(), db.password())
         .serverId(serverId).name(name)
-        .redis(VeracacheOptions.builder(stack.redis().uri()).commandTimeout(Duration.ofMillis(300)).build())
+        .redis((clusterSeeds.isEmpty() ? VeracacheOptions.builder(stack.redis().uri())
+            : VeracacheOptions.clusterBuilder(clusterSeeds)).commandTimeout(Duration.ofMillis(300)).build())
         .mappings(mappings(db))
         .stateDirectory(stateDirectory)
         .retryBackoff(Duration.ofMillis(10), Duration.ofMillis(50))
@@ -155,7 +182,7 @@ public final class CdcInvalidatorControl implements AutoCloseable {
         return CdcInvalidatorControl.this.describe();
       }
     };
-    return ListenerCatchUp.await(stack.database(), stack.redis().uri(), table, namespace, watched, timeout);
+    return ListenerCatchUp.await(stack.database(), redisAddress(), table, namespace, watched, timeout);
   }
 
   /** Why the listener is not running (never started, closed, its JVM exited, it failed), or null while it runs. */

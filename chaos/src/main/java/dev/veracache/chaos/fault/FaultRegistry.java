@@ -27,6 +27,7 @@ public final class FaultRegistry {
     FAULTS.put(FaultKind.REDIS_READONLY, RedisFaults.ReadOnly::new);
     FAULTS.put(FaultKind.REDIS_PAUSE, RedisFaults.Pause::new);
     FAULTS.put(FaultKind.REDIS_RESTART, RedisFaults.Restart::new);
+    FAULTS.put(FaultKind.CLUSTER_FAILOVER, ClusterFailover::new);
     FAULTS.put(FaultKind.REDIS_OLD_SNAPSHOT, RedisFaults.OldSnapshot::new);
     FAULTS.put(FaultKind.REDIS_LATENCY, NetworkFaults.Latency::new);
     FAULTS.put(FaultKind.PARTITION_INSTANCE, NetworkFaults.PartitionInstance::new);

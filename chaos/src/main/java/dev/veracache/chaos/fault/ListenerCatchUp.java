@@ -1,11 +1,8 @@
 package dev.veracache.chaos.fault;
 
+import dev.veracache.chaos.check.RedisReader;
 import dev.veracache.chaos.workload.Workload;
 import dev.veracache.stack.DatabaseServer;
-import io.lettuce.core.RedisClient;
-import io.lettuce.core.RedisURI;
-import io.lettuce.core.api.StatefulRedisConnection;
-import io.lettuce.core.api.sync.RedisCommands;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -84,10 +81,7 @@ public final class ListenerCatchUp {
     List<String> markers = new ArrayList<>();
     String head = mark(db, table, markers);
     long remarkAt = System.nanoTime() + REMARK_INTERVAL.toNanos();
-    RedisURI uri = RedisURI.create(redisUri);
-    uri.setTimeout(Duration.ofSeconds(1));
-    RedisClient client = RedisClient.create(uri);
-    StatefulRedisConnection<String, String> connection = null;
+    RedisReader connection = null;
     String redisProblem = null;
     try {
       while (true) {
@@ -98,9 +92,9 @@ public final class ListenerCatchUp {
         }
         try {
           if (connection == null) {
-            connection = client.connect();
+            connection = RedisReader.open(redisUri, Duration.ofSeconds(1));
           }
-          if (applied(connection.sync(), namespace, markers)) {
+          if (applied(connection, namespace, markers)) {
             Duration took = Duration.ofNanos(System.nanoTime() - started);
             log.info("CDC listener {} reached the binlog head ({}) in {} ms", listener.name(), head, took.toMillis());
             return took;
@@ -131,7 +125,6 @@ public final class ListenerCatchUp {
       if (connection != null) {
         connection.close();
       }
-      client.shutdown(Duration.ZERO, Duration.ofSeconds(1));
     }
   }
 
@@ -156,9 +149,9 @@ public final class ListenerCatchUp {
     }
   }
 
-  private static boolean applied(RedisCommands<String, String> redis, String namespace, List<String> markers) {
+  private static boolean applied(RedisReader redis, String namespace, List<String> markers) {
     for (String marker : markers) {
-      if (redis.exists(namespace + ":" + marker) > 0) {
+      if (redis.get(namespace + ":" + marker) != null) {
         return true;
       }
     }

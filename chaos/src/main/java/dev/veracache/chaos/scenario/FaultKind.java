@@ -69,7 +69,13 @@ public enum FaultKind {
    * The Kafka broker of a write-behind log is killed with SIGKILL for the fault's span and started again (it recovers
    * its log): puts meanwhile fail and are not acknowledged. The write-behind run injects it itself.
    */
-  BROKER_RESTART(true, Detection.OWN_INVALIDATION);
+  BROKER_RESTART(true, Detection.OWN_INVALIDATION),
+  /**
+   * On the embedded Redis Cluster: when the fault starts, the replica of the master serving the hottest row's key is
+   * paused and its replication link cut; when it ends, that master is killed and the replica promoted: what the master
+   * took in between (tombstones, fills, the listener's sequence) is lost, and old values are back (R15 on a cluster).
+   */
+  CLUSTER_FAILOVER(true, Detection.NOTICE_REDIS_FAULT);
 
   /** Whether the fault is active for {@code faultFraction} of the run (else: a race injection, all of it). */
   public final boolean timed;
@@ -84,6 +90,11 @@ public enum FaultKind {
   /** Whether the workload's loads read the database's replica (REPLICA_LAG) instead of the database. */
   public boolean loadsFromReplica() {
     return this == REPLICA_LAG;
+  }
+
+  /** Whether the run's caches and listener use the embedded Redis Cluster instead of the single Redis. */
+  public boolean onRedisCluster() {
+    return this == CLUSTER_FAILOVER;
   }
 
   /** A fault that holds fills, replies or sets until a newer write overtook them (the race catalogue's R1-R14). */

@@ -265,6 +265,14 @@ public record Scenario(String id, String race, String title, String description,
   }
 
   /**
+   * Whether the strategy's invalidations wait for a replica (the clients' {@code invalidationReplicas}, the listener's
+   * {@code redisDurability}): a Veracache strategy under a failover that loses writes; not the baseline.
+   */
+  public boolean invalidationsAwaitAReplica(Strategy strategy) {
+    return fault.kind().onRedisCluster() && strategy != Strategy.CDC_NO_LOSS_CHECK;
+  }
+
+  /**
    * How long the fault is active, in ms: {@code faultFraction} of the run for a timed fault (the middle of it), the
    * whole run for a race injection or none.
    */

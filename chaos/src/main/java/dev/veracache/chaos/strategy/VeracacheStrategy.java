@@ -9,6 +9,7 @@ import dev.veracache.ValueCodec;
 import dev.veracache.Veracache;
 import dev.veracache.VeracacheOptions;
 import dev.veracache.WriteThroughCache;
+import dev.veracache.chaos.check.RedisReader;
 import dev.veracache.chaos.scenario.Scenario;
 import dev.veracache.chaos.workload.FaultMeasures;
 import dev.veracache.chaos.workload.History;
@@ -74,7 +75,12 @@ final class VeracacheStrategy implements CacheUnderTest {
 
   VeracacheStrategy(RunContext context, int instance, String redisUri, Pattern pattern, Tweaks tweaks) {
     this.context = context;
-    this.veracache = Veracache.create(tweaks.client(VeracacheOptions.builder(redisUri).clientName("chaos-" + instance)
+    VeracacheOptions.Builder client = RedisReader.isCluster(redisUri)
+        ? VeracacheOptions.clusterBuilder(RedisReader.seeds(redisUri)) : VeracacheOptions.builder(redisUri);
+    if (context.scenario.invalidationsAwaitAReplica(context.strategy)) {
+      client.invalidationReplicas(1); // a failover loses what no replica got: this client's invalidations wait
+    }
+    this.veracache = Veracache.create(tweaks.client(client.clientName("chaos-" + instance)
         .commandTimeout(Duration.ofMillis(Scenario.CLIENT_COMMAND_TIMEOUT_MILLIS))
         .heartbeatInterval(Duration.ofMillis(Scenario.CLIENT_HEARTBEAT_MILLIS))
         .degradedL1Ttl(Duration.ofMillis(Scenario.CLIENT_DEGRADED_L1_MILLIS))

@@ -1,0 +1,51 @@
+package dev.veracache.chaos;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.veracache.chaos.report.Run;
+import dev.veracache.chaos.scenario.Scenario;
+import dev.veracache.chaos.scenario.ScenarioCatalog;
+import dev.veracache.stack.EmbeddedStack;
+import dev.veracache.stack.EmbeddedStackExtension;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.TestFactory;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * Chaos on the embedded Redis Cluster (three masters, a replica each): the catalogue's cluster scenario (a failover
+ * that loses writes: the baseline whose listener ignores lost data keeps old values, Veracache's listener finds the
+ * loss on the promoted master and flushes), and R1 (stale fill) with the caches and the listener on the cluster. The
+ * same workload, checker and verdicts as {@code ChaosScenariosIT}.
+ */
+@ExtendWith(EmbeddedStackExtension.class)
+class ClusterChaosIT {
+
+  @TestFactory
+  Stream<DynamicTest> onTheRedisCluster(EmbeddedStack stack) {
+    ScenarioCatalog catalog = ScenarioCatalog.builtIn();
+    List<DynamicTest> tests = new ArrayList<>();
+    for (Scenario scenario : catalog.scenarios()) {
+      if (!scenario.fault().kind().onRedisCluster()) {
+        continue;
+      }
+      for (Scenario.Strategy strategy : scenario.strategies()) {
+        tests.add(DynamicTest.dynamicTest(scenario.id() + " / " + strategy + " / seed 42", () ->
+            judge(ScenarioRunner.run(stack, scenario, strategy, 42))));
+      }
+    }
+    Scenario r1 = catalog.select(List.of("r1-stale-fill")).get(0);
+    tests.add(DynamicTest.dynamicTest("r1-stale-fill / VERACACHE_CACHE_ASIDE on the Redis Cluster / seed 42", () ->
+        judge(ScenarioRunner.runOnCluster(stack, r1, Scenario.Strategy.VERACACHE_CACHE_ASIDE, 42))));
+    assertThat(tests).as("the catalogue has a cluster scenario").hasSizeGreaterThan(1);
+    return tests.stream();
+  }
+
+  private static void judge(Run run) {
+    System.out.println(Run.markdown(List.of(run)));
+    assertThat(run.report().writes()).as("acknowledged writes").isPositive();
+    assertThat(run.violations()).as(run.verdict()).isEmpty();
+  }
+}
