@@ -132,15 +132,20 @@ class RedisClusterReshardingReviewIT extends RealServersTest {
       assertThat(ClusterSurgery.command(newMaster, "INFO", "replication")).contains("connected_slaves:0");
 
       Product v2 = products.update(id, "v2");
-      try (RedisInvalidator invalidator =
-          RedisInvalidator.create(jvm.options().toBuilder().clientName("cdc").build())) {
+      // WAIT blocks on the connection until replicas acknowledge: a command timeout longer than WAIT's own.
+      try (RedisInvalidator invalidator = RedisInvalidator.create(jvm.options().toBuilder().clientName("cdc")
+          .commandTimeout(Duration.ofSeconds(10)).build())) {
+        // A control: every master of the topology has its replica, so one replica is acknowledged everywhere.
+        invalidator.awaitDurability(1, false, Duration.ofSeconds(5));
+
         invalidator.invalidate(List.of(new KeyInvalidation(namespace, Long.toString(id), v2.version(), 60_000)));
         assertThat(recordOnImportingNode(newMaster, key)).as("the invalidation landed on the new master")
             .doesNotContain("v1");
 
         assertThatThrownBy(() -> invalidator.awaitDurability(1, false, Duration.ofMillis(500)))
             .as("one replica asked for an invalidation held by a master that has none")
-            .isInstanceOf(CacheUnavailableException.class);
+            .isInstanceOf(CacheUnavailableException.class)
+            .hasMessageContaining(":" + newMaster.port());
       }
     } finally {
       ClusterSurgery.abortMigration(slot, owner, newMaster);
@@ -189,6 +194,17 @@ class RedisClusterReshardingReviewIT extends RealServersTest {
         return id;
       }
     }
+  }
+
+  /** The cluster is left as found: every master serving slots has its replica attached (a failover test needs it). */
+  @org.junit.jupiter.api.AfterEach
+  void everyMasterKeepsItsReplica() {
+    await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
+      for (RedisServer master : cluster.masters()) {
+        assertThat(ClusterSurgery.command(master, "INFO", "replication")).as("master %s", master.port())
+            .contains("connected_slaves:1");
+      }
+    });
   }
 
   /** What a node importing a slot holds under a key of it (ASKING first), as text; null when absent. */
