@@ -64,8 +64,10 @@ final class Heartbeat implements Runnable {
     String failure = null;
     try {
       for (RedisLink.Node node : link.nodes()) {
-        link.control(() -> node.connection().sync().set(heartbeatKey + node.keyTag(), HEARTBEAT_VALUE,
-            SetArgs.Builder.px(heartbeatTtlMillis)));
+        if (node.keyTag() != null) { // a master serving no slot takes no key of its own
+          link.control(() -> node.connection().sync().set(heartbeatKey + node.keyTag(), HEARTBEAT_VALUE,
+              SetArgs.Builder.px(heartbeatTtlMillis)));
+        }
       }
     } catch (L2Failure e) {
       failure = e.getMessage();

@@ -5,6 +5,7 @@ import dev.veracache.internal.RedisLink;
 import io.lettuce.core.RedisChannelHandler;
 import io.lettuce.core.RedisConnectionStateListener;
 import io.lettuce.core.TrackingArgs;
+import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.api.push.PushMessage;
 import io.micrometer.core.instrument.Counter;
 import java.net.SocketAddress;
@@ -42,11 +43,13 @@ import org.slf4j.LoggerFactory;
  *       before its prefix is tracked ({@link #covers}); if that fails or takes too long, tracking is off
  *       ({@link #coverageFailed}) until a full re-enable covers every namespace.</li>
  *   <li>A push with no keys (FLUSHALL, FLUSHDB, a tracking-table overflow) clears every L1 and wakes every waiter.</li>
- *   <li>On a cluster, tracking is on only when every master of the topology has it on its routing connection, all
- *       switched on within one connection generation. Any connect or disconnect of a routing connection (a new master
- *       after a failover, a node reached for the first time by a MOVED) and any topology change Lettuce reads end that
- *       generation, synchronously on Lettuce's thread before a command is written on a new connection: tracking is
- *       then off (degraded) until every master's is switched on again, and L1 starts over.</li>
+ *   <li>On a cluster, tracking is on only when every master of the topology (those serving no slot too) and every
+ *       other open routing connection (a node reached by {@code MOVED} or {@code ASK}) has it, all switched on within
+ *       one connection generation. Any connect or disconnect of a routing connection (a new master
+ *       after a failover, a node reached for the first time by a MOVED or an ASK) ends that generation synchronously,
+ *       on Lettuce's thread before a command is written on the new connection; a topology change Lettuce reads ends it
+ *       too, asynchronously (Lettuce publishes the event after it switched its routing). Tracking is then off
+ *       (degraded) until it is switched on again everywhere, and L1 starts over.</li>
  * </ul>
  */
 final class TrackingSubscription {
@@ -143,8 +146,10 @@ final class TrackingSubscription {
       return;
     }
     List<RedisLink.Node> nodes;
+    List<StatefulRedisConnection<String, byte[]>> connections;
     try {
       nodes = link.nodes(); // opens a master's routing connection not yet open: its connect event comes first
+      connections = link.trackingConnections();
     } catch (L2Failure e) {
       log.debug("reading the Redis nodes failed, will retry: {}", e.getMessage());
       return;
@@ -152,7 +157,7 @@ final class TrackingSubscription {
     if (nodes.isEmpty() || !nodes.stream().allMatch(node -> node.connection().isOpen())) {
       return;
     }
-    if (trackingOn && extendTracking(nodes)) {
+    if (trackingOn && extendTracking(nodes, connections)) {
       return;
     }
     long generation = connectionGeneration.get();
@@ -168,9 +173,9 @@ final class TrackingSubscription {
       tracker.updateDegraded();
     }
     try {
-      for (RedisLink.Node node : nodes) {
-        link.control(() -> node.connection().sync().clientTracking(TrackingArgs.Builder.enabled(false)));
-        link.control(() -> node.connection().sync()
+      for (StatefulRedisConnection<String, byte[]> connection : connections) {
+        link.control(() -> connection.sync().clientTracking(TrackingArgs.Builder.enabled(false)));
+        link.control(() -> connection.sync()
             .clientTracking(TrackingArgs.Builder.enabled().bcast().prefixes(prefixes).noloop()));
       }
     } catch (L2Failure e) {
@@ -199,15 +204,15 @@ final class TrackingSubscription {
    * already tracked lose no push and no L1 is cleared. True when every namespace is covered now; false (the caller then
    * switches tracking off and on with every prefix) when Redis refused, or tracking was lost meanwhile.
    */
-  private boolean extendTracking(List<RedisLink.Node> nodes) {
+  private boolean extendTracking(List<RedisLink.Node> nodes, List<StatefulRedisConnection<String, byte[]>> connections) {
     long generation = connectionGeneration.get();
     Set<String> wanted = Set.copyOf(namespaces);
     Set<String> covered = trackedNamespaces;
     String[] added = wanted.stream().filter(ns -> !covered.contains(ns)).map(ns -> ns + ":").toArray(String[]::new);
     if (added.length > 0) {
       try {
-        for (RedisLink.Node node : nodes) {
-          link.control(() -> node.connection().sync()
+        for (StatefulRedisConnection<String, byte[]> connection : connections) {
+          link.control(() -> connection.sync()
               .clientTracking(TrackingArgs.Builder.enabled().bcast().prefixes(added).noloop()));
         }
       } catch (L2Failure e) {

@@ -340,23 +340,41 @@ public final class FenceProtocol {
   }
 
   /**
-   * On a cluster: checks and advances the sequence on every master, each in a key of its own slots (a master that lost
-   * writes, by a failover to a replica that lagged or a restart, has lost the sequence written after them on that very
-   * master). Progress hashes are not published: a progress record spans namespaces, thus slots.
+   * On a cluster: checks and advances the sequence on every master that serves slots, each in a key of its own slots (a
+   * master that lost writes, by a failover to a replica that lagged or a restart, has lost the sequence written after
+   * them on that very master). Only a tag this listener instance wrote at its last publish is checked: when slots move,
+   * a master's tag may change (its smallest tagged slot went elsewhere, with its key), and a tag new to it holds nothing
+   * yet. A failover keeps the slots, hence the tags, and is checked. Progress hashes are not published: a progress
+   * record spans namespaces, thus slots.
    */
   private PublishOutcome checkSequenceOnEveryMaster(String listener, String instance, long lastSequence,
       long sequence) {
+    String writer = listener + ":seq:" + instance;
+    java.util.Set<String> writtenLast = lastSequence == 0 ? java.util.Set.of()
+        : sequenceTags.getOrDefault(writer, java.util.Set.of());
     PublishOutcome outcome = PublishOutcome.PUBLISHED;
+    java.util.Set<String> written = new java.util.HashSet<>();
     for (RedisLink.Node node : link.nodes()) {
-      String key = SEQUENCE_PREFIX + listener + ":seq:" + instance + node.keyTag();
-      if (decodePublish(link.runOnKeys(FenceScript.PUBLISH, new String[] {key},
-          lastSequence == 0 ? EMPTY : ascii(lastSequence), ascii(sequence), listener.getBytes(StandardCharsets.UTF_8),
-          EMPTY)) == PublishOutcome.SEQUENCE_LOST) {
+      String tag = node.keyTag();
+      if (tag == null) {
+        continue; // a master serving no slot: no key of its own
+      }
+      byte[] expected = writtenLast.contains(tag) ? ascii(lastSequence) : EMPTY;
+      Object reply = link.runOnKeys(FenceScript.PUBLISH, new String[] {SEQUENCE_PREFIX + writer + tag}, expected,
+          ascii(sequence), listener.getBytes(StandardCharsets.UTF_8), EMPTY);
+      // A retry of a publish that failed part-way finds the new sequence on the masters it already reached: not a loss.
+      if (decodePublish(reply) == PublishOutcome.SEQUENCE_LOST && !foundSequence(reply, sequence)) {
         outcome = PublishOutcome.SEQUENCE_LOST;
       }
+      written.add(tag);
     }
+    sequenceTags.put(writer, java.util.Set.copyOf(written));
     return outcome;
   }
+
+  /** Per listener instance, on a cluster: the key tags its sequence was written under at its last publish. */
+  private final java.util.Map<String, java.util.Set<String>> sequenceTags =
+      new java.util.concurrent.ConcurrentHashMap<>();
 
   // ---- reply decoding: the only place that reads script reply codes (package-private for the unit tests) ----
 
@@ -454,6 +472,13 @@ public final class FenceProtocol {
   }
 
   /** publish.lua: {1} published; {0, found} the sequence key does not hold what was written last. */
+  /** Whether a refused publish ({0, found}) found {@code sequence} itself. */
+  private static boolean foundSequence(Object reply, long sequence) {
+    List<?> list = list(FenceScript.PUBLISH, reply);
+    return list.size() == 2 && list.get(1) instanceof byte[] found
+        && java.util.Arrays.equals(found, ascii(sequence));
+  }
+
   static PublishOutcome decodePublish(Object reply) {
     long code = code(FenceScript.PUBLISH, list(FenceScript.PUBLISH, reply));
     if (code == 1) {

@@ -259,13 +259,16 @@ public final class RedisLink implements AutoCloseable {
   /**
    * One node this link writes to, and the connection its commands go through: the one Redis, or one master of the
    * cluster. {@code keyTag} makes a key of this node's own: a key that ends in it hashes to a slot the node served when
-   * the topology was read ({@code "{3}"}, say; empty for one Redis).
+   * the topology was read ({@code "{3}"}, say; empty for one Redis; null for a master that serves no slot, such as one
+   * importing its first slots: no key can be addressed to it).
    */
   public record Node(String endpoint, StatefulRedisConnection<String, byte[]> connection, String keyTag) {}
 
   /**
-   * The nodes this link writes to: the one Redis, or every master of the cluster's topology as Lettuce knows it now,
-   * each with the very connection Lettuce routes that master's slots to (opened if it was not yet).
+   * The nodes this link writes to: the one Redis, or every live master of the cluster's topology as Lettuce knows it
+   * now (those serving no slot too: an {@code ASK} during a migration sends commands there), each with the very
+   * connection Lettuce routes that master's commands to (opened if it was not yet). A master the cluster marks as
+   * failing is left out: its slots are, or will be, another's.
    */
   public List<Node> nodes() {
     if (cluster == null) {
@@ -273,14 +276,40 @@ public final class RedisLink implements AutoCloseable {
     }
     List<Node> nodes = new ArrayList<>();
     for (RedisClusterNode node : cluster.getPartitions()) {
-      if (node.is(RedisClusterNode.NodeFlag.UPSTREAM) && !node.hasNoSlots()) {
+      if (node.is(RedisClusterNode.NodeFlag.UPSTREAM) && !node.is(RedisClusterNode.NodeFlag.FAIL)
+          && !node.is(RedisClusterNode.NodeFlag.EVENTUAL_FAIL) && !node.is(RedisClusterNode.NodeFlag.NOADDR)
+          && !node.is(RedisClusterNode.NodeFlag.HANDSHAKE)) {
         RedisURI uri = node.getUri();
         nodes.add(new Node(uri.getHost() + ":" + uri.getPort(),
             control(() -> cluster.getConnection(uri.getHost(), uri.getPort(), ConnectionIntent.WRITE)),
-            keyTagOf(node)));
+            node.hasNoSlots() ? null : keyTagOf(node)));
       }
     }
     return nodes;
+  }
+
+  /**
+   * The connections client tracking must be on for: the one connection, or every master's ({@link #nodes()}) and every
+   * other open connection Lettuce made to route this link's commands (to a node reached by {@code MOVED} or
+   * {@code ASK} before the topology named it, say). A command can only be answered on one of these.
+   */
+  public List<StatefulRedisConnection<String, byte[]>> trackingConnections() {
+    if (cluster == null) {
+      return List.of(connection);
+    }
+    List<StatefulRedisConnection<String, byte[]>> connections = new ArrayList<>();
+    java.util.Set<Object> seen = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+    for (Node node : nodes()) {
+      if (seen.add(node.connection())) {
+        connections.add(node.connection());
+      }
+    }
+    for (StatefulRedisConnection<String, byte[]> routing : ((RoutingAwareClusterClient) client).routingConnections()) {
+      if (routing.isOpen() && seen.add(routing)) {
+        connections.add(routing);
+      }
+    }
+    return connections;
   }
 
   /** A hash tag whose slot {@code node} serves: {@code {n}} for the smallest such n. */
@@ -323,6 +352,9 @@ public final class RedisLink implements AutoCloseable {
    */
   private static final class RoutingAwareClusterClient extends RedisClusterClient {
     final List<RedisConnectionStateListener> routingListeners = new java.util.concurrent.CopyOnWriteArrayList<>();
+    /** Every routing connection made, held weakly: Lettuce closes and drops those of nodes that left. */
+    private final java.util.Set<io.lettuce.core.StatefulRedisConnectionImpl<?, ?>> routing =
+        java.util.Collections.synchronizedSet(java.util.Collections.newSetFromMap(new java.util.WeakHashMap<>()));
     private final RedisConnectionStateListener forwarder = new RedisConnectionStateListener() {
       @Override
       public void onRedisConnected(io.lettuce.core.RedisChannelHandler<?, ?> connection,
@@ -363,8 +395,17 @@ public final class RedisLink implements AutoCloseable {
         io.lettuce.core.StatefulRedisConnectionImpl<K, V> connection, RedisCodec<K, V> codec) {
       if (codec == CODEC) {
         connection.addListener(forwarder);
+        routing.add(connection);
       }
       return connection;
+    }
+
+    /** The routing connections made so far (those made with this link's codec). */
+    @SuppressWarnings("unchecked") // only connections made with CODEC, a RedisCodec<String, byte[]>, are kept
+    List<StatefulRedisConnection<String, byte[]>> routingConnections() {
+      synchronized (routing) {
+        return routing.stream().map(c -> (StatefulRedisConnection<String, byte[]>) c).toList();
+      }
     }
   }
 
