@@ -268,7 +268,7 @@ public final class RedisLink implements AutoCloseable {
    * The nodes this link writes to: the one Redis, or every live master of the cluster's topology as Lettuce knows it
    * now (those serving no slot too: an {@code ASK} during a migration sends commands there), each with the very
    * connection Lettuce routes that master's commands to (opened if it was not yet). A master the cluster marks as
-   * failing is left out: its slots are, or will be, another's.
+   * failed is left out: its slots are, or will be, another's.
    */
   public List<Node> nodes() {
     if (cluster == null) {
@@ -276,9 +276,9 @@ public final class RedisLink implements AutoCloseable {
     }
     List<Node> nodes = new ArrayList<>();
     for (RedisClusterNode node : cluster.getPartitions()) {
+      // A master only suspected (PFAIL) still serves its slots: it stays, so that WAIT and the heartbeat cover it.
       if (node.is(RedisClusterNode.NodeFlag.UPSTREAM) && !node.is(RedisClusterNode.NodeFlag.FAIL)
-          && !node.is(RedisClusterNode.NodeFlag.EVENTUAL_FAIL) && !node.is(RedisClusterNode.NodeFlag.NOADDR)
-          && !node.is(RedisClusterNode.NodeFlag.HANDSHAKE)) {
+          && !node.is(RedisClusterNode.NodeFlag.NOADDR) && !node.is(RedisClusterNode.NodeFlag.HANDSHAKE)) {
         RedisURI uri = node.getUri();
         nodes.add(new Node(uri.getHost() + ":" + uri.getPort(),
             control(() -> cluster.getConnection(uri.getHost(), uri.getPort(), ConnectionIntent.WRITE)),
