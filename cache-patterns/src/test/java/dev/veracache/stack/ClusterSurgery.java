@@ -36,7 +36,7 @@ public final class ClusterSurgery {
         && Files.isExecutable(binary.resolveSibling("redis-server"))) {
       binary = binary.resolveSibling("redis-server");
     }
-    int port = StackDirectories.freePort();
+    int port = StackDirectories.freeClusterNodePort();
     EmbeddedRedisServer node = new EmbeddedRedisServer(clusterDir.resolve("extra-" + port), port, binary, List.of(
         "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
         "--cluster-node-timeout", EmbeddedRedisCluster.NODE_TIMEOUT_MILLIS));

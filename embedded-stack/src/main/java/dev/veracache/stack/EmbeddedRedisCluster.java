@@ -32,7 +32,7 @@ final class EmbeddedRedisCluster implements RedisCluster {
 
   EmbeddedRedisCluster(Path dir, Path binary) {
     for (int i = 0; i < MASTERS * 2; i++) {
-      nodes.add(new EmbeddedRedisServer(dir.resolve("node-" + i), StackDirectories.freePort(), binary, List.of(
+      nodes.add(new EmbeddedRedisServer(dir.resolve("node-" + i), StackDirectories.freeClusterNodePort(), binary, List.of(
           "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
           "--cluster-node-timeout", NODE_TIMEOUT_MILLIS)));
     }

@@ -163,13 +163,48 @@ final class StackDirectories {
     }
   }
 
-  /** A port free right now on 127.0.0.1. */
+  /**
+   * Server ports are drawn from here, below Linux's ephemeral range (32768-60999 by default): a port the kernel gives
+   * out for bind(0) is also one it gives to outgoing connections, so between choosing it and the server binding it (or
+   * while a server restarts on it) a client connection of another test JVM could take it ("Address already in use").
+   */
+  static final int FIRST_SERVER_PORT = 10_000;
+  static final int SERVER_PORTS = 12_000;
+  /** A Redis Cluster node's bus listens on its port plus this (Redis's default, {@code cluster-port} unset). */
+  static final int CLUSTER_BUS_OFFSET = 10_000;
+
+  /** A port free right now on 127.0.0.1, drawn from {@link #FIRST_SERVER_PORT} on. */
   static int freePort() {
-    try (ServerSocket socket = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+    return freePort(0);
+  }
+
+  /**
+   * A port free right now on 127.0.0.1 whose bus port ({@link #CLUSTER_BUS_OFFSET} above) is free too, both below the
+   * ephemeral range.
+   */
+  static int freeClusterNodePort() {
+    return freePort(CLUSTER_BUS_OFFSET);
+  }
+
+  private static int freePort(int alsoFreeAbove) {
+    java.util.concurrent.ThreadLocalRandom random = java.util.concurrent.ThreadLocalRandom.current();
+    for (int attempt = 0; attempt < 200; attempt++) {
+      int port = FIRST_SERVER_PORT + random.nextInt(SERVER_PORTS);
+      if (bindable(port) && (alsoFreeAbove == 0 || bindable(port + alsoFreeAbove))) {
+        return port;
+      }
+    }
+    throw new UncheckedIOException(new IOException("no free port in " + FIRST_SERVER_PORT + ".."
+        + (FIRST_SERVER_PORT + SERVER_PORTS) + " after 200 attempts"));
+  }
+
+  private static boolean bindable(int port) {
+    try (ServerSocket socket = new ServerSocket()) {
       socket.setReuseAddress(true);
-      return socket.getLocalPort();
+      socket.bind(new java.net.InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), port), 1);
+      return true;
     } catch (IOException e) {
-      throw new UncheckedIOException("no free port", e);
+      return false;
     }
   }
 
