@@ -136,7 +136,7 @@ final class ScenarioRun {
       resources.add(instance);
       instances.add(instance);
     }
-    target = new FaultTarget(stack, context, proxies, listener);
+    target = new FaultTarget(stack, context, proxies, listener, onCluster);
     fault.prepare(target);
   }
 

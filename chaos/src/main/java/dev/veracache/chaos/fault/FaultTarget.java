@@ -2,9 +2,12 @@ package dev.veracache.chaos.fault;
 
 import dev.veracache.chaos.workload.RunContext;
 import dev.veracache.stack.EmbeddedStack;
+import dev.veracache.stack.RedisCluster;
+import dev.veracache.stack.RedisServer;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.api.sync.RedisCommands;
+import io.lettuce.core.cluster.SlotHash;
 import java.time.Duration;
 import java.util.List;
 import java.util.function.Consumer;
@@ -20,15 +23,17 @@ import org.slf4j.LoggerFactory;
  * quiescence starts from there.
  *
  * @param context null when healing after a run that failed before it had one
+ * @param onCluster the run's caches and listener use the embedded Redis Cluster (its faults act on the master serving
+ *     the hottest key, {@link #hotMaster()})
  */
 public record FaultTarget(EmbeddedStack stack, RunContext context, List<TcpProxy> proxies,
-    CdcInvalidatorControl listener) {
+    CdcInvalidatorControl listener, boolean onCluster) {
 
   private static final Logger log = LoggerFactory.getLogger(FaultTarget.class);
 
   /** Heals whatever a run left broken, when the run failed before it had its fault. */
   public static void healAfterFailure(EmbeddedStack stack) {
-    new FaultTarget(stack, null, List.of(), null).healServers();
+    new FaultTarget(stack, null, List.of(), null, false).healServers();
   }
 
   /** Undoes every fault there is, whatever was injected; returns once the CDC listener, if any, is live. */
@@ -46,6 +51,9 @@ public record FaultTarget(EmbeddedStack stack, RunContext context, List<TcpProxy
     } catch (RuntimeException e) {
       log.warn("cannot make Redis a primary again: {}", e.toString());
     }
+    if (onCluster) {
+      healCluster();
+    }
     if (stack.database().controllable() && !stack.database().isRunning()) {
       stack.database().start();
     }
@@ -56,6 +64,42 @@ public record FaultTarget(EmbeddedStack stack, RunContext context, List<TcpProxy
     if (listener != null) {
       listener.resume();
       listener.ensureLive();
+    }
+  }
+
+  /** Every cluster node running and resumed, every master taking writes without replicas, the cluster whole. */
+  private void healCluster() {
+    RedisCluster cluster = stack.redisCluster();
+    for (RedisServer node : cluster.nodes()) {
+      if (node.isPaused()) {
+        node.resume();
+      }
+      if (!node.isRunning()) {
+        node.start();
+      }
+    }
+    cluster.awaitHealthy(Duration.ofSeconds(30));
+    for (RedisServer master : cluster.masters()) {
+      try {
+        redisCommand(master, c -> c.configSet("min-replicas-to-write", "0"));
+      } catch (RuntimeException e) {
+        log.warn("cannot let cluster master {} take writes without replicas again: {}", master, e.toString());
+      }
+    }
+  }
+
+  /** On a cluster run: the master serving the hottest row's key ({@code k0}) now. */
+  RedisServer hotMaster() {
+    return stack.redisCluster().masterOf(SlotHash.getSlot(context.namespace + ":k0"));
+  }
+
+  /** Runs a Redis command on a connection of its own to {@code node} (fault injection on a cluster node). */
+  static void redisCommand(RedisServer node, Consumer<RedisCommands<String, String>> command) {
+    RedisClient client = RedisClient.create(node.uri());
+    try (StatefulRedisConnection<String, String> connection = client.connect()) {
+      command.accept(connection.sync());
+    } finally {
+      client.shutdown(Duration.ZERO, Duration.ofSeconds(1));
     }
   }
 

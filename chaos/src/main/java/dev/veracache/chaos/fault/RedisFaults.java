@@ -1,6 +1,7 @@
 package dev.veracache.chaos.fault;
 
 import dev.veracache.chaos.scenario.Scenario.Strategy;
+import dev.veracache.stack.RedisServer;
 import java.util.List;
 
 /** The timed faults of the Redis server itself: read-only, paused, restarted empty, restarted from an old snapshot. */
@@ -8,16 +9,35 @@ final class RedisFaults {
 
   private RedisFaults() {}
 
-  /** REDIS_READONLY (R2): Redis refuses writes, made a replica of a dead primary (it keeps its data): deletes fail. */
+  /**
+   * REDIS_READONLY (R2): Redis refuses writes, made a replica of a dead primary (it keeps its data): deletes fail. On a
+   * cluster (where a master cannot be made a replica of a stranger), the master serving the hottest key refuses them:
+   * its replica is paused and cut off, and the master set to need one ({@code min-replicas-to-write 1}: NOREPLICAS).
+   */
   static final class ReadOnly implements Fault {
+    private RedisServer master;
+    private List<RedisServer> cutOff = List.of();
+
     @Override
     public void inject(FaultTarget target) {
-      target.redisCommand(c -> c.replicaof("127.0.0.1", 1)); // no primary there
+      if (!target.onCluster()) {
+        target.redisCommand(c -> c.replicaof("127.0.0.1", 1)); // no primary there
+        return;
+      }
+      master = target.hotMaster();
+      cutOff = target.stack().redisCluster().cutOffReplicas(master);
+      FaultTarget.redisCommand(master, c -> c.configSet("min-replicas-to-write", "1"));
     }
 
     @Override
     public void end(FaultTarget target) {
-      target.redisCommand(c -> c.replicaofNoOne());
+      if (!target.onCluster()) {
+        target.redisCommand(c -> c.replicaofNoOne());
+        return;
+      }
+      FaultTarget.redisCommand(master, c -> c.configSet("min-replicas-to-write", "0"));
+      cutOff.forEach(RedisServer::resume);
+      cutOff = List.of();
     }
   }
 
