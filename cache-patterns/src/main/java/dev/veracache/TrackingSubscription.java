@@ -145,10 +145,13 @@ final class TrackingSubscription {
     if (trackingOn && trackedNamespaces.equals(namespaces)) {
       return;
     }
+    // Taken before the connections are listed: one that opens after the list was made must end this round, else
+    // tracking would be on without it.
+    long generation = connectionGeneration.get();
     List<RedisLink.Node> nodes;
     List<StatefulRedisConnection<String, byte[]>> connections;
     try {
-      nodes = link.nodes(); // opens a master's routing connection not yet open: its connect event comes first
+      nodes = link.nodes(); // may open a master's routing connection: its connect event ends this round
       connections = link.trackingConnections();
     } catch (L2Failure e) {
       log.debug("reading the Redis nodes failed, will retry: {}", e.getMessage());
@@ -157,10 +160,9 @@ final class TrackingSubscription {
     if (nodes.isEmpty() || !nodes.stream().allMatch(node -> node.connection().isOpen())) {
       return;
     }
-    if (trackingOn && extendTracking(nodes, connections)) {
+    if (trackingOn && extendTracking(generation, nodes, connections)) {
       return;
     }
-    long generation = connectionGeneration.get();
     Set<String> wanted = Set.copyOf(namespaces);
     if (wanted.isEmpty()) {
       return; // tracking without a prefix would mean every key in Redis
@@ -204,8 +206,8 @@ final class TrackingSubscription {
    * already tracked lose no push and no L1 is cleared. True when every namespace is covered now; false (the caller then
    * switches tracking off and on with every prefix) when Redis refused, or tracking was lost meanwhile.
    */
-  private boolean extendTracking(List<RedisLink.Node> nodes, List<StatefulRedisConnection<String, byte[]>> connections) {
-    long generation = connectionGeneration.get();
+  private boolean extendTracking(long generation, List<RedisLink.Node> nodes,
+      List<StatefulRedisConnection<String, byte[]>> connections) {
     Set<String> wanted = Set.copyOf(namespaces);
     Set<String> covered = trackedNamespaces;
     String[] added = wanted.stream().filter(ns -> !covered.contains(ns)).map(ns -> ns + ":").toArray(String[]::new);
