@@ -342,23 +342,25 @@ public final class FenceProtocol {
   /**
    * On a cluster: checks and advances the sequence on every master that serves slots, each in a key of its own slots (a
    * master that lost writes, by a failover to a replica that lagged or a restart, has lost the sequence written after
-   * them on that very master). Only a tag this listener instance wrote at its last publish is checked: when slots move,
-   * a master's tag may change (its smallest tagged slot went elsewhere, with its key), and a tag new to it holds nothing
-   * yet. A failover keeps the slots, hence the tags, and is checked. Progress hashes are not published: a progress
-   * record spans namespaces, thus slots.
+   * them on that very master). Every tag written at the last publish is checked again wherever its slot is served now
+   * (the key moves with its slot; a failover keeps the slot): while one of those slots has no master (a failover under
+   * way), the publish fails and is retried, it never skips it. A live master's own tag not written last time is written
+   * without a check (a master new to slots holds nothing yet). Progress hashes are not published: a progress record
+   * spans namespaces, thus slots.
    */
   private PublishOutcome checkSequenceOnEveryMaster(String listener, String instance, long lastSequence,
       long sequence) {
     String writer = listener + ":seq:" + instance;
     java.util.Set<String> writtenLast = lastSequence == 0 ? java.util.Set.of()
         : sequenceTags.getOrDefault(writer, java.util.Set.of());
-    PublishOutcome outcome = PublishOutcome.PUBLISHED;
-    java.util.Set<String> written = new java.util.HashSet<>();
+    java.util.Set<String> tags = new java.util.TreeSet<>(writtenLast);
     for (RedisLink.Node node : link.nodes()) {
-      String tag = node.keyTag();
-      if (tag == null) {
-        continue; // a master serving no slot: no key of its own
+      if (node.keyTag() != null) { // a master serving no slot takes no key of its own
+        tags.add(node.keyTag());
       }
+    }
+    PublishOutcome outcome = PublishOutcome.PUBLISHED;
+    for (String tag : tags) {
       byte[] expected = writtenLast.contains(tag) ? ascii(lastSequence) : EMPTY;
       Object reply = link.runOnKeys(FenceScript.PUBLISH, new String[] {SEQUENCE_PREFIX + writer + tag}, expected,
           ascii(sequence), listener.getBytes(StandardCharsets.UTF_8), EMPTY);
@@ -366,9 +368,8 @@ public final class FenceProtocol {
       if (decodePublish(reply) == PublishOutcome.SEQUENCE_LOST && !foundSequence(reply, sequence)) {
         outcome = PublishOutcome.SEQUENCE_LOST;
       }
-      written.add(tag);
     }
-    sequenceTags.put(writer, java.util.Set.copyOf(written));
+    sequenceTags.put(writer, java.util.Set.copyOf(tags));
     return outcome;
   }
 

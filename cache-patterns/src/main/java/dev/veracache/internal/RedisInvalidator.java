@@ -206,6 +206,15 @@ public final class RedisInvalidator implements AutoCloseable {
     }
   }
 
+  /**
+   * How many times the connection (on a cluster, any routing connection) connected or dropped, or the topology changed,
+   * so far: when it moved between an applied batch and its progress record, the Redis the record goes to may have lost
+   * the batch.
+   */
+  public long connectionChanges() {
+    return link.connectionChanges();
+  }
+
   /** Redis answers PING (on a cluster, every master does): for health checks. */
   public boolean ping() {
     try {

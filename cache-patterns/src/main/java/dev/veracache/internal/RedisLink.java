@@ -202,6 +202,32 @@ public final class RedisLink implements AutoCloseable {
     } catch (RedisException e) {
       log.warn("Redis at {} refused CLIENT SETNAME: {}", endpoint, e.getMessage());
     }
+    RedisConnectionStateListener counter = new RedisConnectionStateListener() {
+      @Override
+      public void onRedisConnected(io.lettuce.core.RedisChannelHandler<?, ?> c, java.net.SocketAddress address) {
+        connectionChanges.incrementAndGet();
+      }
+
+      @Override
+      public void onRedisDisconnected(io.lettuce.core.RedisChannelHandler<?, ?> c) {
+        connectionChanges.incrementAndGet();
+      }
+    };
+    addConnectionListener(counter);
+    onTopologyChange(connectionChanges::incrementAndGet);
+  }
+
+  /** Connects, disconnects and topology changes seen so far ({@link #connectionChanges()}). */
+  private final java.util.concurrent.atomic.AtomicLong connectionChanges =
+      new java.util.concurrent.atomic.AtomicLong();
+
+  /**
+   * How many times a connection of this link connected or dropped, or the cluster's topology changed, so far: a caller
+   * that sees it move between two calls knows the Redis behind the second may not be the one behind the first (a
+   * restart, a failover). A drop is counted on Lettuce's I/O thread as the socket closes.
+   */
+  public long connectionChanges() {
+    return connectionChanges.get();
   }
 
   /**

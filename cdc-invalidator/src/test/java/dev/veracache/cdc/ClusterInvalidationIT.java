@@ -91,10 +91,15 @@ class ClusterInvalidationIT extends ListenerFixture {
     }
     double flushedBefore = counter("veracache.cdc.redis.data.losses", "action", "flushed");
 
+    String sequencePattern = "veracache:cdc:cdc-test-" + serverId + ":seq:*";
     cluster.failOverLosing(master, () -> {
+      String sequenceBefore = sequenceOn(master, sequencePattern);
       sql("UPDATE " + table + " SET name = 'v2', version = 2 WHERE id = " + id);
       // Read on the master itself: a cluster client would wait on the paused replica for the topology.
       await().atMost(WITHIN).until(() -> "P:2:0:0".equals(rawOn(master, namespace + ":" + id)));
+      // The batch's sequence too: lost with it, so the check after the failover finds the loss.
+      await().atMost(WITHIN).until(() -> !java.util.Objects.equals(sequenceBefore,
+          sequenceOn(master, sequencePattern)));
     }, Duration.ofSeconds(30));
     assertThat(rawOn(cluster.masterOf(SlotHash.getSlot(namespace + ":" + id)), namespace + ":" + id))
         .as("the promoted replica: the old value is back").startsWith("V:1:");
@@ -103,6 +108,74 @@ class ClusterInvalidationIT extends ListenerFixture {
     await().atMost(WITHIN).until(() -> counter("veracache.cdc.redis.data.losses", "action", "flushed")
         > flushedBefore);
     await().atMost(WITHIN).ignoreExceptions().until(() -> "v2".equals(cache.get(id, this::find).name()));
+  }
+
+  /**
+   * The master fails over after the listener applied a batch and before it wrote the batch's sequence (held in
+   * {@code afterApply}): the promoted replica lost the batch but holds the sequence before it, which a check alone
+   * would find intact. The listener saw the connection drop since it sent the batch, so it sends the batch again
+   * before the sequence: no flush is needed and the old value does not come back.
+   */
+  @Test
+  void aBatchAppliedJustBeforeAFailoverThatLostItIsSentAgainBeforeItsSequence() throws Exception {
+    long id = 1;
+    java.util.concurrent.CountDownLatch applied = new java.util.concurrent.CountDownLatch(1);
+    java.util.concurrent.CountDownLatch failedOver = new java.util.concurrent.CountDownLatch(1);
+    CdcHooks holdTheUpdatesSequence = new CdcHooks() {
+      @Override
+      public void afterApply(java.util.List<dev.veracache.internal.RedisInvalidator.KeyInvalidation> invalidations) {
+        if (invalidations.stream().anyMatch(i -> i.key().equals(Long.toString(id)) && i.version() == 2)) {
+          applied.countDown();
+          try {
+            failedOver.await(60, java.util.concurrent.TimeUnit.SECONDS);
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+          }
+        }
+      }
+    };
+    startListener(options(mappings()).redis(clusterOptions("cdc").build()).build(), holdTheUpdatesSequence);
+    Veracache instance = Veracache.create(clusterOptions("app").build());
+    closeables.push(instance);
+    CacheAside<Long, Product> cache = instance.cacheAside(
+        CacheOptions.<Long, Product>builder(namespace, ValueCodec.json(Product.class)).version(Product::version).build());
+    sql("INSERT INTO " + table + " VALUES (" + id + ", 'v1', 1)");
+    await().atMost(WITHIN).until(() -> cache.get(id, this::find) != null);
+    await().atMost(WITHIN).until(() -> "v1".equals(cache.get(id, this::find).name()));
+    RedisServer master = cluster.masterOf(SlotHash.getSlot(namespace + ":" + id));
+    try (var client = io.lettuce.core.RedisClient.create(master.uri()); var connection = client.connect()) {
+      connection.sync().set("{" + namespace + ":" + id + "}:wait", "x");
+      assertThat(connection.sync().waitForReplication(1, 5000)).as("the replica has v1").isEqualTo(1L);
+    }
+    double flushedBefore = counter("veracache.cdc.redis.data.losses", "action", "flushed");
+
+    try {
+      cluster.failOverLosing(master, () -> {
+        sql("UPDATE " + table + " SET name = 'v2', version = 2 WHERE id = " + id);
+        assertThat(applied.await(30, java.util.concurrent.TimeUnit.SECONDS)).as("the update's batch applied").isTrue();
+        assertThat(rawOn(master, namespace + ":" + id)).as("taken by the master").isEqualTo("P:2:0:0");
+      }, Duration.ofSeconds(30));
+    } finally {
+      failedOver.countDown();
+    }
+
+    await().atMost(WITHIN).until(() -> counter("veracache.cdc.batches.resent") >= 1);
+    await().atMost(WITHIN).until(() -> "P:2:0:0".equals(rawOn(cluster.masterOf(SlotHash.getSlot(namespace + ":"
+        + id)), namespace + ":" + id)));
+    assertThat(counter("veracache.cdc.redis.data.losses", "action", "flushed")).as("nothing to flush")
+        .isEqualTo(flushedBefore);
+    await().atMost(WITHIN).ignoreExceptions().until(() -> "v2".equals(cache.get(id, this::find).name()));
+  }
+
+  /** The value of the listener's sequence key on one node (the one key matching {@code pattern}), or null. */
+  private static String sequenceOn(RedisServer node, String pattern) {
+    io.lettuce.core.RedisClient client = io.lettuce.core.RedisClient.create(node.uri());
+    try (var connection = client.connect()) {
+      java.util.List<String> keys = connection.sync().keys(pattern);
+      return keys.isEmpty() ? null : connection.sync().get(keys.get(0));
+    } finally {
+      client.shutdown();
+    }
   }
 
   /** What one node holds for a key, or null. */

@@ -137,6 +137,8 @@ public final class BatchApplier implements DebeziumEngine.ChangeConsumer<RecordC
     }
     redisNanos = 0;
     List<KeyInvalidation> invalidations = new ArrayList<>();
+    List<KeyInvalidation> batchInvalidations = new ArrayList<>(); // every segment's, for a publish that must redo them
+    long connectionChanges = invalidator.connectionChanges(); // before anything of the batch is sent
     long[] readMillis = new long[records.size()];
     int applied = 0;
     int keys = 0;
@@ -149,6 +151,7 @@ public final class BatchApplier implements DebeziumEngine.ChangeConsumer<RecordC
         if (!invalidations.isEmpty()) {
           hooks.beforeApply(invalidations);
           keys += applyUntilTaken(invalidations);
+          batchInvalidations.addAll(invalidations);
           invalidations = new ArrayList<>();
         }
         for (ChangeEventMapper.TableReset reset : resets) {
@@ -186,9 +189,12 @@ public final class BatchApplier implements DebeziumEngine.ChangeConsumer<RecordC
     }
     hooks.beforeApply(invalidations);
     keys += applyUntilTaken(invalidations);
+    batchInvalidations.addAll(invalidations);
     long taken = System.nanoTime();
     long takenMillis = System.currentTimeMillis();
-    publishProgress(newestMarker); // everything before the newest marker of this batch is in Redis now
+    hooks.afterApply(batchInvalidations);
+    // Everything before the newest marker of this batch is in Redis now.
+    publishProgress(newestMarker, batchInvalidations, connectionChanges);
     long progressed = System.nanoTime();
     acknowledgement.acknowledge();
     long finished = System.nanoTime();
@@ -265,12 +271,32 @@ public final class BatchApplier implements DebeziumEngine.ChangeConsumer<RecordC
    * After every applied batch: check that Redis kept everything acknowledged so far and advance the sequence; when the
    * batch carried a marker row (its token, else 0), also publish that every commit before it is applied, for clients.
    * Retried while Redis refuses. Nothing is checked or published before the listener is LIVE (a flush may be owed).
+   *
+   * <p>When a connection to Redis dropped or reconnected (or the cluster's topology changed) since the batch was sent
+   * ({@code changesBefore}), or a publish attempt failed, the batch's invalidations are sent again first
+   * ({@code batch}; idempotent): the Redis the sequence now goes to may have lost them since it took them (restarted
+   * from a snapshot, failed over to a replica that never got them) while still holding the sequence written before
+   * them, which the check would then find intact. Sent again, they are there before the sequence. Whole-table flushes
+   * of the batch are not sent again.
    */
-  private void publishProgress(long marker) throws InterruptedException {
+  private void publishProgress(long marker, List<KeyInvalidation> batch, long changesBefore)
+      throws InterruptedException {
+    long[] seen = {changesBefore};
     while (lifecycle.phase() == Phase.LIVE) {
+      boolean[] attempted = {false};
       ProgressOutcome outcome = retry.untilTaken("the progress record", false, "clients that bound their staleness "
-          + "stop trusting the caches meanwhile", () -> marker == 0 ? progress.advance()
-          : progress.publish(prover.markerLagMillis(marker)));
+          + "stop trusting the caches meanwhile", () -> {
+            long changes = invalidator.connectionChanges();
+            if ((attempted[0] || changes != seen[0]) && !batch.isEmpty()) {
+              invalidator.invalidate(batch);
+              invalidator.awaitDurability(options.redisReplicasToAwait(), options.redisAwaitAof(),
+                  options.redisDurabilityTimeout());
+              metrics.batchesResent.increment();
+            }
+            seen[0] = changes;
+            attempted[0] = true;
+            return marker == 0 ? progress.advance() : progress.publish(prover.markerLagMillis(marker));
+          });
       if (outcome != ProgressOutcome.REDIS_LOST_DATA) {
         if (marker != 0) {
           metrics.progressPublished.increment();

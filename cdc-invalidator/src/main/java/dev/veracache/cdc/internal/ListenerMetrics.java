@@ -55,6 +55,8 @@ public final class ListenerMetrics implements AutoCloseable {
   final Counter redisDataLossesFailed;
   final Counter redisDataLossesIgnored;
   final Counter progressPublished;
+  /** Batches sent again before their progress record, the connection to Redis having changed since they were sent. */
+  final Counter batchesResent;
   /** Kafka mode: batches whose offsets the group took, or refused (a rebalance; the next reader replays them). */
   final Counter kafkaCommits;
   final Counter kafkaCommitsRefused;
@@ -113,6 +115,8 @@ public final class ListenerMetrics implements AutoCloseable {
       redisDataLossesIgnored = counter("veracache.cdc.redis.data.losses", "action", "ignored", lost);
       progressPublished = counter("veracache.cdc.progress.published", null, null,
           "Progress records published for clients (everything before a marker row applied)");
+      batchesResent = counter("veracache.cdc.batches.resent", null, null, "Batches sent to Redis again before their "
+          + "progress record: a connection dropped or the topology changed since they were sent, or the record failed");
       String commits = "Kafka mode: batch offset commits after Redis took the batch";
       kafkaCommits = counter("veracache.cdc.kafka.commits", "result", "committed", commits);
       kafkaCommitsRefused = counter("veracache.cdc.kafka.commits", "result", "refused", commits);

@@ -23,6 +23,12 @@ public interface CdcHooks {
   default void beforeApply(List<KeyInvalidation> invalidations) {}
 
   /**
+   * Every invalidation of a batch was taken by Redis; the sequence written after it (its progress) is about to be sent.
+   * Throwing here stops the listener.
+   */
+  default void afterApply(List<KeyInvalidation> invalidations) {}
+
+  /**
    * The listener is live after a purged position or a start without a stored position, and is about to delete every
    * key of {@code namespaces}. Runs on the listener's start-up thread; {@code CdcInvalidator.close()} interrupts it.
    * Throwing here stops the listener (the duty stays stored: the next start flushes).
