@@ -91,7 +91,7 @@ class ChaosScenariosIT {
             continue; // its anomaly, on the same mechanism, is shown by the run named there (time budget)
           }
           if (only.isEmpty() && scenario.fault().kind().onRedisCluster()) {
-            continue; // ClusterChaosIT runs it, in the other test JVM (time budget)
+            continue; // ClusterChaosIT runs it, after this class (the "whole runs" JVM)
           }
           if (only.isEmpty() && scenario.id().equals(MainJobProcessIT.SCENARIO) && seed == MainJobProcessIT.SEED) {
             continue; // the same runs, with the same verdict checks, in the chaos command's own JVM (time budget)
