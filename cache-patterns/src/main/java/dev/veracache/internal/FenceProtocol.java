@@ -472,7 +472,6 @@ public final class FenceProtocol {
     return new Progress(safe.remove(0), List.copyOf(safe));
   }
 
-  /** publish.lua: {1} published; {0, found} the sequence key does not hold what was written last. */
   /** Whether a refused publish ({0, found}) found {@code sequence} itself. */
   private static boolean foundSequence(Object reply, long sequence) {
     List<?> list = list(FenceScript.PUBLISH, reply);
@@ -480,6 +479,7 @@ public final class FenceProtocol {
         && java.util.Arrays.equals(found, ascii(sequence));
   }
 
+  /** publish.lua: {1} published; {0, found} the sequence key does not hold what was written last. */
   static PublishOutcome decodePublish(Object reply) {
     long code = code(FenceScript.PUBLISH, list(FenceScript.PUBLISH, reply));
     if (code == 1) {
