@@ -34,7 +34,7 @@ class ClusterChaosIT {
       }
       for (Scenario.Strategy strategy : scenario.strategies()) {
         tests.add(DynamicTest.dynamicTest(scenario.id() + " / " + strategy + " / seed 42", () ->
-            judge(ScenarioRunner.run(stack, scenario, strategy, 42))));
+            judgeNoPermanentStaleness(ScenarioRunner.run(stack, scenario, strategy, 42))));
       }
     }
     for (Scenario scenario : catalog.select(List.of("r1-stale-fill", "r2-delete-failure"))) {
@@ -43,6 +43,19 @@ class ClusterChaosIT {
     }
     assertThat(tests).as("the catalogue has a cluster scenario").hasSizeGreaterThan(1);
     return tests.stream();
+  }
+
+  /**
+   * The failover that loses writes: what is asserted is that nothing stays stale and that writes were lost; stale reads
+   * around the failover are measured, not asserted (with the waits, runs showed 0 and 3, about 2.2 s after their
+   * commit: chaos README, "On the Redis Cluster").
+   */
+  private static void judgeNoPermanentStaleness(Run run) {
+    System.out.println(Run.markdown(List.of(run)));
+    assertThat(run.report().writes()).as("acknowledged writes").isPositive();
+    assertThat(run.report().faultMeasures().ineffective()).as("the fault took effect").isEmpty();
+    assertThat(run.report().keysStaleAfterQuiescence()).as("keys stale after quiescence").isZero();
+    assertThat(run.report().lostWrites()).as("lost writes").isZero();
   }
 
   private static void judge(Run run) {
