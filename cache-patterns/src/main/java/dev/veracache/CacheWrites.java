@@ -22,8 +22,11 @@ import org.slf4j.LoggerFactory;
  *       the write returned never joins a load that may have read the old row (R11).</li>
  *   <li><b>An invalidation Redis refuses is queued and retried</b> ({@link PendingInvalidations}), never dropped.</li>
  *   <li><b>A set that cannot be made becomes an invalidation at its version</b>: a value the codec refuses, a Redis
- *       failure, or a test hook that throws before the set. The database has the write, so the old value must not
- *       stay cached anywhere.</li>
+ *       failure, a set the replicas did not acknowledge ({@link InvalidationReplicas}: a failover could bring back
+ *       what it replaced), or a test hook that throws before the set. The database has the write, so the old value
+ *       must not stay cached anywhere.</li>
+ *   <li><b>With {@code invalidationReplicas}, a whole-cache invalidation counts only once every master's replicas
+ *       hold it</b>; until then it is queued like a refused one (R15).</li>
  * </ul>
  */
 final class CacheWrites<K, V> {
@@ -33,6 +36,7 @@ final class CacheWrites<K, V> {
   private final CacheOptions<K, V> options;
   private final FenceProtocol fence;
   private final PendingInvalidations pending;
+  private final InvalidationReplicas replicas;
   private final RedisEntries<V> entries;
   private final Misses<K, V> misses;
   private final L1Store l1; // null when L1 is off
@@ -42,12 +46,13 @@ final class CacheWrites<K, V> {
   private final CacheHooks hooks;
   private final long tombstoneTtlMillis;
 
-  CacheWrites(CacheOptions<K, V> options, FenceProtocol fence, PendingInvalidations pending, RedisEntries<V> entries,
-      Misses<K, V> misses, L1Store l1, L1Readmission<V> readmission, SingleFlight<?> singleFlight,
+  CacheWrites(CacheOptions<K, V> options, FenceProtocol fence, PendingInvalidations pending,
+      InvalidationReplicas replicas, RedisEntries<V> entries, Misses<K, V> misses, L1Store l1, L1Readmission<V> readmission, SingleFlight<?> singleFlight,
       CacheMetrics metrics) {
     this.options = options;
     this.fence = fence;
     this.pending = pending;
+    this.replicas = replicas;
     this.entries = entries;
     this.misses = misses;
     this.l1 = l1;
@@ -96,6 +101,7 @@ final class CacheWrites<K, V> {
     singleFlight.detachAll();
     Runnable clear = () -> {
       long deleted = entries.deleteAllStartingWith(redisPrefix);
+      replicas.awaitEveryMaster(); // not acknowledged: queued like a refusal, and the retry deletes and waits again
       if (l1 != null) {
         l1.clear();
       }
@@ -150,6 +156,14 @@ final class CacheWrites<K, V> {
         outcome = fence.put(redisKey, version, record, ttlMillis, tombstoneTtlMillis);
       } catch (L2Failure e) {
         log.warn("cache '{}': set of '{}' version {} not taken by Redis, invalidating instead: {}",
+            options.namespace, redisKey, version, e.getMessage());
+        invalidate(local, redisKey, versioned(version, false));
+        return false;
+      }
+      try {
+        replicas.awaitWriteOf(redisKey); // whatever the outcome: even a refused set may have left a tombstone
+      } catch (L2Failure e) {
+        log.warn("cache '{}': set of '{}' version {} not acknowledged by the replicas, invalidating instead: {}",
             options.namespace, redisKey, version, e.getMessage());
         invalidate(local, redisKey, versioned(version, false));
         return false;

@@ -64,7 +64,8 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V>, L1Peek.Peekab
   private final InspectorSampler<K, V> sampler;
 
   DefaultTieredCache(CacheOptions<K, V> options, FenceProtocol fence, RedisEntries<V> entries,
-      InvalidationTracker tracker, PendingInvalidations pending, L1Store l1, SingleFlight<V> singleFlight,
+      InvalidationTracker tracker, PendingInvalidations pending, InvalidationReplicas replicas, L1Store l1,
+      SingleFlight<V> singleFlight,
       KeyShape shape, CacheMetrics metrics, InspectorSampler<K, V> sampler, RefreshAhead.Threads refreshThreads) {
     this.options = options;
     this.prefix = options.namespace + ":" + options.keyPrefix;
@@ -85,7 +86,8 @@ final class DefaultTieredCache<K, V> implements TieredCache<K, V>, L1Peek.Peekab
     L1Readmission<V> readmission = l1 == null ? null : new L1Readmission<>(options.namespace, tracker.ownWriteRereads, l1,
         entries, tracker, pending, shape, metrics, hooks);
     this.misses = new Misses<>(options, fence, entries, tracker.keyWaiters, l1, readmission, metrics);
-    this.writes = new CacheWrites<>(options, fence, pending, entries, misses, l1, readmission, singleFlight, metrics);
+    this.writes = new CacheWrites<>(options, fence, pending, replicas, entries, misses, l1, readmission,
+        singleFlight, metrics);
     this.defaultKeyEncoder = options.keyEncoder == CacheOptions.DEFAULT_KEY_ENCODER;
     this.fence = fence;
     this.refresh = options.refreshAfterWrite == null ? null

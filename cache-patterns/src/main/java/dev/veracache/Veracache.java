@@ -32,6 +32,7 @@ public final class Veracache implements AutoCloseable {
   private final FenceProtocol fence;
   private final InvalidationTracker tracker;
   private final PendingInvalidations pending;
+  private final InvalidationReplicas replicas;
   private final ConsistencyInspector inspector;
   /** One set of meters per namespace, shared by its key shapes (Micrometer keeps the first meter of an id). */
   private final java.util.concurrent.ConcurrentHashMap<String, CacheMetrics> metricsByNamespace =
@@ -50,10 +51,11 @@ public final class Veracache implements AutoCloseable {
     this.link = new RedisLink(options);
     this.fence = new FenceProtocol(link);
     this.tracker = new InvalidationTracker(link, options);
+    this.replicas = new InvalidationReplicas(link, options);
     this.pending = new PendingInvalidations(options.invalidationReplicas == 0 ? fence::invalidate
         : (redisKey, invalidation, tombstoneTtlMillis) -> {
           fence.invalidate(redisKey, invalidation, tombstoneTtlMillis);
-          link.awaitReplicas(redisKey, options.invalidationReplicas, options.commandTimeout.dividedBy(2));
+          replicas.awaitWriteOf(redisKey);
         }, options);
     tracker.onRecovery(pending::retrySoon);
     this.inspector = new ConsistencyInspector(options.inspector, options.meterRegistry, options.clientName);
@@ -102,7 +104,8 @@ public final class Veracache implements AutoCloseable {
     CacheMetrics metrics = metricsByNamespace.computeIfAbsent(namespace,
         ns -> new CacheMetrics(options.meterRegistry, options.clientName, ns));
     RedisEntries<V> entries = new RedisEntries<>(cacheOptions, link, pending, metrics);
-    return new DefaultTieredCache<>(cacheOptions, fence, entries, tracker, pending, l1, flight, shape, metrics,
+    return new DefaultTieredCache<>(cacheOptions, fence, entries, tracker, pending, replicas, l1, flight, shape,
+        metrics,
         inspector.samplerFor(cacheOptions, l1, entries),
         cacheOptions.refreshAfterWrite == null ? null : refreshThreads());
   }

@@ -332,12 +332,16 @@ public final class VeracacheOptions {
     }
 
     /**
-     * How many replicas must acknowledge each invalidation this client makes ({@code WAIT}, on the connection that
-     * carried it: on a cluster, the key's master's) before it counts as taken; one not acknowledged within half the
-     * command timeout is queued and retried like one Redis refused ({@code veracache.redis.errors{reason=not_durable}}).
-     * Redis replicates asynchronously: a master that dies before its replica got an invalidation hands its keys to a
-     * replica that still holds the old value, and nothing else would invalidate it again. With this set, the retry
-     * lands on the promoted replica. Costs a replication round trip per invalidation. Default 0 (no wait).
+     * How many replicas must acknowledge each write of this client that removes or replaces a cached value before it
+     * counts as taken ({@code WAIT}): an invalidation, a write-through set, and {@code invalidateAll} (on every
+     * master). The WAIT runs on the connection that carried the write: on a cluster the key's master's, or, during a
+     * slot migration, the node an {@code ASK} sent it to. One not acknowledged within half the command timeout is
+     * queued and retried like one Redis refused ({@code veracache.redis.errors{reason=not_durable}}); a set becomes an
+     * invalidation at its version. Redis replicates asynchronously: a master that dies before its replica got such a
+     * write hands its keys to a replica that still holds the old value, and nothing else would invalidate it again.
+     * With this set, the retry lands on the promoted replica. Costs a replication round trip per write; while a
+     * master has fewer replicas than this, its keys' writes stay queued (and their reads bypass Redis), and so does
+     * {@code invalidateAll}. Default 0 (no wait).
      */
     public Builder invalidationReplicas(int replicas) {
       check(replicas >= 0, "invalidationReplicas must be >= 0, was " + replicas);

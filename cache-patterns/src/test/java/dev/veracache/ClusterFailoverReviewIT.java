@@ -14,7 +14,6 @@ import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -57,8 +56,6 @@ class ClusterFailoverReviewIT extends RealServersTest {
    * is back for every reader until its TTL; nothing is pending anywhere to put it right.
    */
   @Test
-  @Disabled("open hole: invalidationReplicas covers invalidate() only; a write-through set does not WAIT (fix: WAIT "
-      + "after a stored set, and queue an invalidation at its version when not acknowledged)")
   void withInvalidationReplicasAWriteThroughSetThePromotedReplicaNeverGotLeavesTheOldValueCached() throws Exception {
     long id = 21;
     products.insert(id, "v1");
@@ -85,8 +82,6 @@ class ClusterFailoverReviewIT extends RealServersTest {
    * waited for, so a failover that loses them brings every value of that master back.
    */
   @Test
-  @Disabled("open hole: invalidateAll (SCAN + UNLINK) does not WAIT (fix: WAIT on every master after the clear, "
-      + "queue the clear when not acknowledged)")
   void withInvalidationReplicasAnInvalidateAllThePromotedReplicaNeverGotLeavesTheOldValueCached() throws Exception {
     long id = 22;
     products.insert(id, "v1");
@@ -117,8 +112,6 @@ class ClusterFailoverReviewIT extends RealServersTest {
    * loses it, nothing is retried, and once the migration is completed the old value is served.
    */
   @Test
-  @Disabled("open hole: the WAIT goes to the key's master by Lettuce's topology, not to the node an ASK sent the "
-      + "invalidation to (fix: WAIT on every routing connection, as awaitDurability does on every master)")
   void withInvalidationReplicasAnInvalidationAnAskRedirectTookElsewhereIsWaitedForOnTheWrongMaster()
       throws Exception {
     long id = 23;
@@ -177,20 +170,6 @@ class ClusterFailoverReviewIT extends RealServersTest {
   }
 
   // ---- helpers ----
-
-  private CacheWriter<Long, Product> productWriter() {
-    return new CacheWriter<>() {
-      @Override
-      public Product write(Long id, Product value) throws Exception {
-        return products.update(id, value.name());
-      }
-
-      @Override
-      public void delete(Long id) throws Exception {
-        products.delete(id);
-      }
-    };
-  }
 
   /** Returns once {@code master}'s replica has everything the master took so far (a write of key's slot, WAIT 1). */
   private static void replicateEverythingSoFar(RedisServer master, String key) {

@@ -119,6 +119,21 @@ abstract class RealServersTest {
     return products::find;
   }
 
+  /** The write-through writer of the test's table: an update (the value's name) or a delete. */
+  CacheWriter<Long, Product> productWriter() {
+    return new CacheWriter<>() {
+      @Override
+      public Product write(Long id, Product value) throws Exception {
+        return products.update(id, value.name());
+      }
+
+      @Override
+      public void delete(Long id) throws Exception {
+        products.delete(id);
+      }
+    };
+  }
+
   String redisKey(long id) {
     return namespace + ":" + id;
   }

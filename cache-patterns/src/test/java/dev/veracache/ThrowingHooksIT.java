@@ -181,17 +181,7 @@ class ThrowingHooksIT extends RealServersTest {
     Veracache jvm = newInstance();
     ThrowOnce hooks = new ThrowOnce("beforeVersionedSet");
     WriteThroughCache<Long, Product> cache = jvm.writeThrough(options(hooks).build(), loader(),
-        new CacheWriter<>() {
-          @Override
-          public Product write(Long id, Product value) throws Exception {
-            return products.update(id, value.name());
-          }
-
-          @Override
-          public void delete(Long id) throws Exception {
-            products.delete(id);
-          }
-        });
+        productWriter());
     assertThat(cache.get(5L).name()).isEqualTo("five"); // version 1 cached in Redis and L1
 
     assertThatThrownBy(() -> cache.put(5L, new Product(5, "five, changed", 0))).isInstanceOf(
@@ -207,31 +197,11 @@ class ThrowingHooksIT extends RealServersTest {
     Veracache jvm = newInstance();
     ThrowOnce hooks = new ThrowOnce("none");
     WriteThroughCache<Long, Product> cache = jvm.writeThrough(options(hooks).build(), loader(),
-        new CacheWriter<>() {
-          @Override
-          public Product write(Long id, Product value) throws Exception {
-            return products.update(id, value.name());
-          }
-
-          @Override
-          public void delete(Long id) throws Exception {
-            products.delete(id);
-          }
-        });
+        productWriter());
     cache.get(6L);
     ThrowOnce throwing = new ThrowOnce("fenceDecided");
     WriteThroughCache<Long, Product> other = newInstance().writeThrough(options(throwing).build(), loader(),
-        new CacheWriter<>() {
-          @Override
-          public Product write(Long id, Product value) throws Exception {
-            return products.update(id, value.name());
-          }
-
-          @Override
-          public void delete(Long id) throws Exception {
-            products.delete(id);
-          }
-        });
+        productWriter());
 
     assertThatThrownBy(() -> other.put(6L, new Product(6, "six, changed", 0))).isInstanceOf(
         HookFailure.class);

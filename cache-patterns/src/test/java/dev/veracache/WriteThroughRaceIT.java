@@ -18,17 +18,7 @@ import org.junit.jupiter.api.Test;
  */
 class WriteThroughRaceIT extends RealServersTest {
 
-  private final CacheWriter<Long, Product> writer = new CacheWriter<>() {
-    @Override
-    public Product write(Long id, Product value) throws Exception {
-      return products.update(id, value.name());
-    }
-
-    @Override
-    public void delete(Long id) throws Exception {
-      products.delete(id);
-    }
-  };
+  private final CacheWriter<Long, Product> writer = productWriter();
 
   /**
    * The interleaving every race here runs through: writer A commits and is parked at the hook between its commit and

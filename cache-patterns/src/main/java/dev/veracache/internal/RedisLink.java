@@ -511,17 +511,85 @@ public final class RedisLink implements AutoCloseable {
   }
 
   /**
-   * {@code WAIT replicas timeout} on the connection that carries {@code key}'s writes (on a cluster, its slot's
-   * master's): returns once every write this connection sent so far, that key's included, is on {@code replicas}
-   * replicas. Guarded by the breaker.
+   * Returns once {@code replicas} replicas hold every write this link sent so far on the connection that carried
+   * {@code key}'s last write ({@code WAIT replicas timeout}). On one Redis that is the one connection. On a cluster it
+   * is the key's master's by Lettuce's topology, unless that master no longer holds the key: during a slot migration
+   * it answers {@code ASK} for a key already moved, after one {@code MOVED}, and the write went to the node it names.
+   * So an {@code EXISTS key} follows the WAIT on the same connection (pipelined: one round trip); when it is
+   * redirected, the WAIT is made again on the connection to the node it names. Guarded by the breaker.
    *
    * @throws L2Failure reason {@code NOT_DURABLE} when fewer acknowledged within {@code timeout}
    */
   public void awaitReplicas(String key, int replicas, Duration timeout) {
-    long acknowledged = call(() -> connectionOf(key).sync().waitForReplication(replicas, timeout.toMillis()));
+    long acknowledged = call(() -> {
+      if (cluster == null) {
+        return connection.sync().waitForReplication(replicas, timeout.toMillis());
+      }
+      StatefulRedisConnection<String, byte[]> owner = connectionOf(key);
+      RedisFuture<Long> waited = owner.async().waitForReplication(replicas, timeout.toMillis());
+      RedisFuture<Long> stillThere = owner.async().exists(key);
+      long deadline = System.nanoTime() + timeout.toNanos() + commandTimeoutNanos;
+      long acked = await(waited, deadline, "WAIT");
+      String redirectedTo = redirectionOf(stillThere, deadline);
+      if (redirectedTo == null) {
+        return acked;
+      }
+      int colon = redirectedTo.lastIndexOf(':');
+      return cluster.getConnection(redirectedTo.substring(0, colon),
+          Integer.parseInt(redirectedTo.substring(colon + 1)), ConnectionIntent.WRITE).sync()
+          .waitForReplication(replicas, timeout.toMillis());
+    });
     if (acknowledged < replicas) {
       throw failure(FailureReason.NOT_DURABLE, "only " + acknowledged + " of " + replicas + " replicas of Redis at "
           + endpoint + " acknowledged the write of " + key + " within " + timeout, null);
+    }
+  }
+
+  /**
+   * Returns once {@code replicas} replicas of every live master ({@link #nodes()}) hold every write this link sent
+   * it so far: after a write that may have touched any of them ({@code invalidateAll}'s SCAN and UNLINK). The WAITs
+   * run side by side. A master whose replicas are gone fails it, whether or not this write touched it. Guarded by the
+   * breaker.
+   *
+   * @throws L2Failure reason {@code NOT_DURABLE} naming the first master that fell short within {@code timeout}
+   */
+  public void awaitReplicasOnEveryMaster(int replicas, Duration timeout) {
+    List<Node> masters = nodes();
+    String shortOf = call(() -> {
+      List<RedisFuture<Long>> waits = new ArrayList<>();
+      for (Node master : masters) {
+        waits.add(master.connection().async().waitForReplication(replicas, timeout.toMillis()));
+      }
+      long deadline = System.nanoTime() + timeout.toNanos() + commandTimeoutNanos;
+      for (int i = 0; i < waits.size(); i++) {
+        long acked = await(waits.get(i), deadline, "WAIT");
+        if (acked < replicas) {
+          return acked + " of " + replicas + " replicas of Redis at " + masters.get(i).endpoint();
+        }
+      }
+      return null;
+    });
+    if (shortOf != null) {
+      throw failure(FailureReason.NOT_DURABLE, "only " + shortOf + " acknowledged within " + timeout, null);
+    }
+  }
+
+  /**
+   * The {@code host:port} a node's reply redirects to ({@code ASK slot host:port} or {@code MOVED slot host:port}),
+   * or null when it answered.
+   */
+  private static String redirectionOf(RedisFuture<?> reply, long deadlineNanos) {
+    try {
+      await(reply, deadlineNanos, "EXISTS");
+      return null;
+    } catch (RedisCommandExecutionException e) {
+      String message = String.valueOf(e.getMessage());
+      String code = errorCode(message);
+      if (!code.equals("ASK") && !code.equals("MOVED")) {
+        throw e;
+      }
+      String[] words = message.trim().split(" ");
+      return words[words.length - 1];
     }
   }
 

@@ -1,0 +1,56 @@
+package dev.veracache;
+
+import dev.veracache.internal.L2Failure;
+import dev.veracache.internal.RedisLink;
+import java.time.Duration;
+
+/**
+ * The option {@link VeracacheOptions.Builder#invalidationReplicas}: how many replicas must hold a write that removes
+ * or replaces a cached value before it counts as taken. Redis replicates asynchronously, so a master that dies before
+ * its replica got such a write hands the key to a replica that still holds the old value (race R15); a write not
+ * acknowledged is treated as one Redis refused, so the caller queues it and the retry lands on the promoted replica.
+ *
+ * <p>Invariants:
+ * <ul>
+ *   <li><b>Every write of this client that can hide a newer row is waited for</b>: an invalidation (and its retries),
+ *       a versioned set whatever its outcome (a set stores a value, or leaves a tombstone in place of a "not found"
+ *       or of a record that proves nothing), and an {@code invalidateAll} (on every master).</li>
+ *   <li><b>The wait is where the write went</b>: the key's master, or during a slot migration the node an
+ *       {@code ASK} or {@code MOVED} sent it to ({@link RedisLink#awaitReplicas}).</li>
+ *   <li><b>With 0 replicas nothing is waited for</b>: no extra round trip.</li>
+ * </ul>
+ */
+final class InvalidationReplicas {
+
+  private final RedisLink link;
+  private final int replicas;
+  private final Duration timeout;
+
+  InvalidationReplicas(RedisLink link, VeracacheOptions options) {
+    this.link = link;
+    this.replicas = options.invalidationReplicas;
+    this.timeout = options.commandTimeout.dividedBy(2); // the WAIT's reply must come within the command timeout
+  }
+
+  /**
+   * Returns once the replicas hold this client's last write of {@code redisKey}.
+   *
+   * @throws L2Failure reason {@code NOT_DURABLE} when too few acknowledged in time
+   */
+  void awaitWriteOf(String redisKey) {
+    if (replicas > 0) {
+      link.awaitReplicas(redisKey, replicas, timeout);
+    }
+  }
+
+  /**
+   * Returns once the replicas of every master hold this client's writes so far (after a write spanning the cache).
+   *
+   * @throws L2Failure reason {@code NOT_DURABLE} when too few acknowledged in time on some master
+   */
+  void awaitEveryMaster() {
+    if (replicas > 0) {
+      link.awaitReplicasOnEveryMaster(replicas, timeout);
+    }
+  }
+}
