@@ -11,6 +11,7 @@ import io.micrometer.core.instrument.Metrics;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Settings shared by every cache of one {@link Veracache} client: the Redis connection, the circuit breaker, and how L1
@@ -50,6 +51,7 @@ public final class VeracacheOptions {
   final RedisURI redisUri;
   /** The seed nodes of a Redis Cluster; empty for one Redis ({@link #redisUri}). */
   final List<RedisURI> clusterSeeds;
+  final Map<String, String> addressMapping;
   final String clientName;
   final Duration commandTimeout;
   final Duration maxL1Ttl;
@@ -73,6 +75,7 @@ public final class VeracacheOptions {
   private VeracacheOptions(Builder b) {
     this.redisUri = b.redisUri;
     this.clusterSeeds = b.clusterSeeds;
+    this.addressMapping = b.addressMapping;
     this.clientName = b.clientName;
     this.commandTimeout = b.commandTimeout;
     this.maxL1Ttl = b.maxL1Ttl;
@@ -103,6 +106,14 @@ public final class VeracacheOptions {
   /** The seed nodes of the Redis Cluster ({@link #clusterBuilder(List)}); empty for one Redis. */
   public List<RedisURI> clusterSeeds() {
     return clusterSeeds;
+  }
+
+  /**
+   * Where this client connects for an address Redis names ({@code "host:port"} to {@code "host:port"}); empty: every
+   * address as named. See {@link Builder#addressMapping}.
+   */
+  public Map<String, String> addressMapping() {
+    return addressMapping;
   }
 
   /** Whether these options name a Redis Cluster ({@link #clusterBuilder(List)}). */
@@ -152,6 +163,7 @@ public final class VeracacheOptions {
     b.invalidationRetryInterval = invalidationRetryInterval;
     b.maxPendingInvalidations = maxPendingInvalidations;
     b.invalidationReplicas = invalidationReplicas;
+    b.addressMapping = addressMapping;
     b.meterRegistry = meterRegistry;
     b.ticker = ticker;
     b.inspector = inspector;
@@ -230,6 +242,7 @@ public final class VeracacheOptions {
     private Duration invalidationRetryInterval = DEFAULT_INVALIDATION_RETRY_INTERVAL;
     private int maxPendingInvalidations = DEFAULT_MAX_PENDING_INVALIDATIONS;
     private int invalidationReplicas;
+    private Map<String, String> addressMapping = Map.of();
     private MeterRegistry meterRegistry = Metrics.globalRegistry;
     private Ticker ticker = Ticker.systemTicker();
     private InspectorOptions inspector = InspectorOptions.disabled();
@@ -347,6 +360,45 @@ public final class VeracacheOptions {
       check(replicas >= 0, "invalidationReplicas must be >= 0, was " + replicas);
       this.invalidationReplicas = replicas;
       return this;
+    }
+
+    /**
+     * Where to connect for an address Redis names, {@code "host:port"} to {@code "host:port"}: for a Redis Cluster
+     * whose nodes announce addresses this client cannot reach as such (a container network, NAT, a proxy in front of
+     * each node). It applies to every connection: the seeds or the one Redis, and each node the cluster's topology
+     * names, so the topology keeps the announced addresses while the sockets go where the map says. An address
+     * absent from the map is used as named. Default: none.
+     *
+     * @throws IllegalArgumentException naming the entry when a key or value is not {@code host:port} with a port in
+     *     1..65535
+     */
+    public Builder addressMapping(Map<String, String> mapping) {
+      notNull(mapping, "addressMapping");
+      Map<String, String> copy = new java.util.LinkedHashMap<>();
+      mapping.forEach((from, to) -> {
+        check(from != null && to != null, "addressMapping: an entry is null (" + from + " -> " + to + ")");
+        copy.put(hostAndPort(from, "addressMapping key"), hostAndPort(to, "addressMapping value of " + from));
+      });
+      this.addressMapping = java.util.Collections.unmodifiableMap(copy);
+      return this;
+    }
+
+    /** {@code address} as {@code host:port}, checked; an IPv6 host may be bracketed ({@code [::1]:6379}). */
+    private static String hostAndPort(String address, String what) {
+      String trimmed = address.trim();
+      int colon = trimmed.lastIndexOf(':');
+      String host = colon > 0 ? trimmed.substring(0, colon) : "";
+      int port = -1;
+      if (colon > 0) {
+        try {
+          port = Integer.parseInt(trimmed.substring(colon + 1));
+        } catch (NumberFormatException e) {
+          port = -1;
+        }
+      }
+      check(!host.isEmpty() && port >= 1 && port <= 65535,
+          what + " must be host:port with a port in 1..65535, was '" + address + "'");
+      return trimmed;
     }
 
     /** Where metrics go. Default: Micrometer's global registry. */

@@ -47,6 +47,25 @@ class OptionsTest {
   }
 
   @Test
+  void anAddressMappingIsKeptInOrderAndABadEntryIsNamed() {
+    VeracacheOptions options = VeracacheOptions.clusterBuilder(List.of("redis://10.0.0.1:7000"))
+        .addressMapping(java.util.Map.of("10.0.0.1:7000", "proxy.local:17000")).build();
+    assertThat(options.addressMapping()).containsEntry("10.0.0.1:7000", "proxy.local:17000");
+    assertThat(options.toBuilder().build().addressMapping()).isEqualTo(options.addressMapping());
+    assertThat(VeracacheOptions.builder("redis://localhost:6379").build().addressMapping()).isEmpty();
+
+    VeracacheOptions.Builder builder = VeracacheOptions.builder("redis://localhost:6379");
+    assertThatThrownBy(() -> builder.addressMapping(java.util.Map.of("10.0.0.1", "proxy:1")))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("addressMapping key")
+        .hasMessageContaining("'10.0.0.1'");
+    assertThatThrownBy(() -> builder.addressMapping(java.util.Map.of("10.0.0.1:7000", "proxy:70000")))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("addressMapping value of 10.0.0.1:7000")
+        .hasMessageContaining("'proxy:70000'");
+    assertThatThrownBy(() -> builder.addressMapping(java.util.Map.of(":7000", "proxy:7000")))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("':7000'");
+  }
+
+  @Test
   void unsetClientSettingsTakeTheirDefaultConstants() {
     VeracacheOptions options = VeracacheOptions.builder("redis://localhost:6379").build();
     assertThat(options.clientName).isEqualTo(VeracacheOptions.DEFAULT_CLIENT_NAME);

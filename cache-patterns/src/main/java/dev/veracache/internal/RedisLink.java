@@ -49,6 +49,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -131,9 +132,12 @@ public final class RedisLink implements AutoCloseable {
     boolean onCluster = !options.clusterSeeds().isEmpty();
     // never the password
     this.endpoint = (onCluster ? "cluster " : "") + uri.getHost() + ":" + uri.getPort();
-    this.resources = ClientResources.builder()
-        .reconnectDelay(Delay.exponential(Duration.ofMillis(10), Duration.ofSeconds(1), 2, TimeUnit.MILLISECONDS))
-        .build();
+    ClientResources.Builder resourcesBuilder = ClientResources.builder()
+        .reconnectDelay(Delay.exponential(Duration.ofMillis(10), Duration.ofSeconds(1), 2, TimeUnit.MILLISECONDS));
+    if (!options.addressMapping().isEmpty()) {
+      resourcesBuilder.socketAddressResolver(mappingResolver(options.addressMapping()));
+    }
+    this.resources = resourcesBuilder.build();
     if (onCluster) {
       RoutingAwareClusterClient clusterClient = new RoutingAwareClusterClient(resources, options.clusterSeeds());
       clusterClient.setOptions(connectionRules(ClusterClientOptions.builder(), options.commandTimeout())
@@ -280,6 +284,21 @@ public final class RedisLink implements AutoCloseable {
   /** Whether the connection is open (on a cluster: the cluster connection; a node's own may be reconnecting). */
   public boolean isOpen() {
     return anyConnection.isOpen();
+  }
+
+  /**
+   * Lettuce's address resolver, connecting to {@code mapping.get("host:port")} where the map has the address Redis
+   * named (a seed, or a node of the cluster's topology), else to the address itself.
+   */
+  private static io.lettuce.core.resource.SocketAddressResolver mappingResolver(Map<String, String> mapping) {
+    return io.lettuce.core.resource.MappingSocketAddressResolver.create(io.lettuce.core.resource.DnsResolver.unresolved(),
+        named -> {
+          String to = mapping.get(named.getHostText() + ":" + named.getPort());
+          if (to == null) {
+            to = mapping.get("[" + named.getHostText() + "]:" + named.getPort()); // an IPv6 key written bracketed
+          }
+          return to == null ? named : io.lettuce.core.internal.HostAndPort.parse(to);
+        });
   }
 
   /**

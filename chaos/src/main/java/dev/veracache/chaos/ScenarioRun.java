@@ -9,8 +9,8 @@ import dev.veracache.chaos.fault.CdcInvalidatorControl;
 import dev.veracache.chaos.fault.Fault;
 import dev.veracache.chaos.fault.FaultRegistry;
 import dev.veracache.chaos.fault.FaultTarget;
+import dev.veracache.chaos.fault.InstanceNetwork;
 import dev.veracache.chaos.fault.ListenerCatchUp;
-import dev.veracache.chaos.fault.TcpProxy;
 import dev.veracache.chaos.scenario.Scenario;
 import dev.veracache.chaos.scenario.Scenario.Strategy;
 import dev.veracache.chaos.strategy.CacheUnderTest;
@@ -123,14 +123,15 @@ final class ScenarioRun {
       }
       listener.start();
     }
-    List<TcpProxy> proxies = new ArrayList<>();
+    List<InstanceNetwork> proxies = new ArrayList<>();
     for (int i = 0; i < scenario.workload().instances(); i++) {
       String uri = redisAddress();
       if (fault.needsProxies()) {
-        TcpProxy proxy = TcpProxy.start("chaos-" + i, stack.redis().host(), stack.redis().port());
-        resources.add(proxy);
-        proxies.add(proxy);
-        uri = proxy.proxiedRedisUri(uri);
+        InstanceNetwork network = onCluster ? InstanceNetwork.toCluster("chaos-" + i, stack.redisCluster())
+            : InstanceNetwork.toRedis("chaos-" + i, stack.redis().host(), stack.redis().port(), uri);
+        resources.add(network);
+        proxies.add(network);
+        uri = network.redisAddress();
       }
       CacheUnderTest instance = factory.create(context, i, uri);
       resources.add(instance);

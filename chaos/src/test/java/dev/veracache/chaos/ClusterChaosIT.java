@@ -17,8 +17,9 @@ import org.junit.jupiter.api.extension.ExtendWith;
 /**
  * Chaos on the embedded Redis Cluster (three masters, a replica each): the catalogue's cluster scenario (a failover
  * that loses writes: the baseline whose listener ignores lost data keeps old values, Veracache's listener finds the
- * loss on the promoted master and flushes), R1 (stale fill) and R2 (deletes refused: on a cluster, the hottest key's
- * master refuses writes for want of a replica, NOREPLICAS) with the caches and the listener on the cluster. The same
+ * loss on the promoted master and flushes), R1 (stale fill), R2 (deletes refused: on a cluster, the hottest key's
+ * master refuses writes for want of a replica, NOREPLICAS) and R5 (an instance cut off from every node: a proxy per
+ * node, reached through the client's address mapping) with the caches and the listener on the cluster. The same
  * workload, checker and verdicts as {@code ChaosScenariosIT}.
  */
 @ExtendWith(EmbeddedStackExtension.class)
@@ -37,7 +38,7 @@ class ClusterChaosIT {
             judgeNoPermanentStaleness(ScenarioRunner.run(stack, scenario, strategy, 42))));
       }
     }
-    for (Scenario scenario : catalog.select(List.of("r1-stale-fill", "r2-delete-failure"))) {
+    for (Scenario scenario : catalog.select(List.of("r1-stale-fill", "r2-delete-failure", "r5-lost-broadcast"))) {
       tests.add(DynamicTest.dynamicTest(scenario.id() + " / VERACACHE_CACHE_ASIDE on the Redis Cluster / seed 42", () ->
           judge(ScenarioRunner.runOnCluster(stack, scenario, Scenario.Strategy.VERACACHE_CACHE_ASIDE, 42))));
     }

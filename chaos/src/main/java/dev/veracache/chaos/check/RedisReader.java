@@ -17,6 +17,7 @@ import java.util.List;
 public final class RedisReader implements AutoCloseable {
 
   private static final String CLUSTER = "cluster:";
+  private static final char MAPPING = '|';
 
   private final AutoCloseable client;
   private final AutoCloseable connection;
@@ -34,6 +35,30 @@ public final class RedisReader implements AutoCloseable {
     return CLUSTER + String.join(",", seedUris);
   }
 
+  /**
+   * The address of a cluster whose nodes a client reaches at other addresses ({@code "host:port"} as the cluster
+   * names it, to where to connect): {@code cluster:<seeds>|<from>=<to>,...}.
+   */
+  public static String clusterAddress(List<String> seedUris, java.util.Map<String, String> addressMapping) {
+    StringBuilder mapped = new StringBuilder();
+    addressMapping.forEach((from, to) -> mapped.append(mapped.length() == 0 ? "" : ",").append(from).append('=')
+        .append(to));
+    return clusterAddress(seedUris) + MAPPING + mapped;
+  }
+
+  /** The address mapping of a cluster's address ({@link #clusterAddress(List, java.util.Map)}); empty if none. */
+  public static java.util.Map<String, String> addressMapping(String address) {
+    int bar = address.indexOf(MAPPING);
+    java.util.Map<String, String> mapping = new java.util.LinkedHashMap<>();
+    if (bar >= 0) {
+      for (String entry : address.substring(bar + 1).split(",")) {
+        int equals = entry.indexOf('=');
+        mapping.put(entry.substring(0, equals), entry.substring(equals + 1));
+      }
+    }
+    return mapping;
+  }
+
   /** Whether {@code address} names a cluster. */
   public static boolean isCluster(String address) {
     return address.startsWith(CLUSTER);
@@ -41,7 +66,8 @@ public final class RedisReader implements AutoCloseable {
 
   /** The seed URIs of a cluster's address. */
   public static List<String> seeds(String address) {
-    return Arrays.asList(address.substring(CLUSTER.length()).split(","));
+    int bar = address.indexOf(MAPPING);
+    return Arrays.asList(address.substring(CLUSTER.length(), bar < 0 ? address.length() : bar).split(","));
   }
 
   /** Connects to the Redis (or cluster) at {@code address}; every command has {@code timeout}. */

@@ -32,7 +32,7 @@ public interface Fault {
     return RaceInjection.NONE;
   }
 
-  /** Whether every instance must reach Redis through a {@link TcpProxy} of its own, for the fault to act on. */
+  /** Whether every instance must reach Redis through proxies of its own ({@link InstanceNetwork}), for the fault to act on. */
   default boolean needsProxies() {
     return false;
   }

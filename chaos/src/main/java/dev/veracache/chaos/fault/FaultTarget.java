@@ -26,7 +26,7 @@ import org.slf4j.LoggerFactory;
  * @param onCluster the run's caches and listener use the embedded Redis Cluster (its faults act on the master serving
  *     the hottest key, {@link #hotMaster()})
  */
-public record FaultTarget(EmbeddedStack stack, RunContext context, List<TcpProxy> proxies,
+public record FaultTarget(EmbeddedStack stack, RunContext context, List<InstanceNetwork> proxies,
     CdcInvalidatorControl listener, boolean onCluster) {
 
   private static final Logger log = LoggerFactory.getLogger(FaultTarget.class);
@@ -57,7 +57,7 @@ public record FaultTarget(EmbeddedStack stack, RunContext context, List<TcpProxy
     if (stack.database().controllable() && !stack.database().isRunning()) {
       stack.database().start();
     }
-    for (TcpProxy proxy : proxies) {
+    for (InstanceNetwork proxy : proxies) {
       proxy.heal();
       proxy.latency(Duration.ZERO);
     }

@@ -1,8 +1,10 @@
 package dev.veracache.chaos.fault;
 
+import dev.veracache.chaos.scenario.Scenario.Strategy;
 import java.time.Duration;
+import java.util.List;
 
-/** The timed faults of the network between the instances and Redis, through each instance's {@link TcpProxy}. */
+/** The timed faults of the network between the instances and Redis, through each instance's {@link InstanceNetwork}. */
 final class NetworkFaults {
 
   /** DROP_CONNECTIONS: how long new connections are refused after every open one was closed. */
@@ -29,16 +31,29 @@ final class NetworkFaults {
     }
   }
 
-  /** PARTITION_INSTANCE (R5): the last instance is cut off from Redis (its proxy refuses connections), then healed. */
+  /**
+   * PARTITION_INSTANCE (R5): the last instance is cut off from Redis (its proxies refuse connections), then healed.
+   * Proven by the connections the partition cut: none means the instance did not reach Redis through its proxies.
+   */
   static final class PartitionInstance implements Fault {
+    static final String CONNECTIONS_CUT = "connections cut by the partition";
+
     @Override
     public boolean needsProxies() {
       return true;
     }
 
     @Override
+    public List<String> provingMeasures(Strategy strategy) {
+      return List.of(CONNECTIONS_CUT);
+    }
+
+    @Override
     public void inject(FaultTarget target) {
-      target.proxies().get(target.proxies().size() - 1).partition();
+      InstanceNetwork network = target.proxies().get(target.proxies().size() - 1);
+      int open = network.openConnections();
+      network.partition();
+      target.context().measures.add(CONNECTIONS_CUT, open);
     }
 
     @Override
@@ -59,9 +74,9 @@ final class NetworkFaults {
 
     @Override
     public void inject(FaultTarget target) {
-      target.proxies().forEach(TcpProxy::partition);
+      target.proxies().forEach(InstanceNetwork::partition);
       sleepQuietly(DROP_REFUSAL_MILLIS);
-      target.proxies().forEach(TcpProxy::heal);
+      target.proxies().forEach(InstanceNetwork::heal);
     }
 
     // end: nothing, one drop; the clients reconnect by themselves

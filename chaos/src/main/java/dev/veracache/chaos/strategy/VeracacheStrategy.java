@@ -76,7 +76,9 @@ final class VeracacheStrategy implements CacheUnderTest {
   VeracacheStrategy(RunContext context, int instance, String redisUri, Pattern pattern, Tweaks tweaks) {
     this.context = context;
     VeracacheOptions.Builder client = RedisReader.isCluster(redisUri)
-        ? VeracacheOptions.clusterBuilder(RedisReader.seeds(redisUri)) : VeracacheOptions.builder(redisUri);
+        ? VeracacheOptions.clusterBuilder(RedisReader.seeds(redisUri))
+            .addressMapping(RedisReader.addressMapping(redisUri))
+        : VeracacheOptions.builder(redisUri);
     if (context.scenario.invalidationsAwaitAReplica(context.strategy)) {
       client.invalidationReplicas(1); // a failover loses what no replica got: this client's invalidations wait
     }
