@@ -49,4 +49,18 @@ class VeracacheAutoConfigurationTest {
     runner.withPropertyValues("veracache.redis.uri=http://nowhere")
         .run(context -> assertThat(context.getStartupFailure()).hasStackTraceContaining("veracache.redis.uri"));
   }
+
+  @Test
+  void aBadAddressMappingOrReplicaCountFailsTheStartNamingTheProperty() {
+    // As a properties file gives it (TestPropertyValues would split the key at its colon).
+    runner.withInitializer(context -> context.getEnvironment().getPropertySources().addFirst(
+            new org.springframework.core.env.MapPropertySource("application", java.util.Map.of("veracache.redis.uri",
+                "redis://127.0.0.1:1", "veracache.redis.address-mapping.[10.0.0.5:7000]", "nowhere"))))
+        .run(context -> assertThat(context.getStartupFailure())
+            .hasStackTraceContaining("veracache.redis.address-mapping: addressMapping value of 10.0.0.5:7000")
+            .hasStackTraceContaining("'nowhere'"));
+    runner.withPropertyValues("veracache.redis.uri=redis://127.0.0.1:1", "veracache.redis.invalidation-replicas=-1")
+        .run(context -> assertThat(context.getStartupFailure())
+            .hasStackTraceContaining("veracache.redis.invalidation-replicas: invalidationReplicas must be >= 0, was -1"));
+  }
 }

@@ -62,6 +62,16 @@ public class VeracacheAutoConfiguration {
     } catch (IllegalArgumentException e) {
       throw new IllegalArgumentException("veracache: " + e.getMessage(), e);
     }
+    try {
+      options.addressMapping(properties.getRedis().getAddressMapping());
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("veracache.redis.address-mapping: " + e.getMessage(), e);
+    }
+    try {
+      options.invalidationReplicas(properties.getRedis().getInvalidationReplicas());
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("veracache.redis.invalidation-replicas: " + e.getMessage(), e);
+    }
     MeterRegistry registry = meterRegistry.getIfAvailable();
     if (registry != null) {
       options.meterRegistry(registry);

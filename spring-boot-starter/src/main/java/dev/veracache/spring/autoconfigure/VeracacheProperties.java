@@ -134,6 +134,20 @@ public class VeracacheProperties {
      */
     private java.util.List<String> clusterNodes = new java.util.ArrayList<>();
 
+    /**
+     * Where to connect for an address Redis names, {@code host:port} to {@code host:port}, for cluster nodes that
+     * announce addresses this application cannot reach as such (a container network, NAT, a proxy per node). Keys
+     * keep their dots and colons only in brackets: {@code veracache.redis.address-mapping.[10.0.0.5:7000]=redis-a.example:17000}.
+     */
+    private java.util.Map<String, String> addressMapping = new java.util.LinkedHashMap<>();
+
+    /**
+     * Replicas that must acknowledge each invalidation, write-through set and invalidateAll ({@code WAIT}, half the
+     * command timeout) before it counts as taken; one not acknowledged is retried, so that a failover to a replica
+     * that never got it does not bring the old value back. 0: no wait.
+     */
+    private int invalidationReplicas;
+
     /** Names this client in Redis ({@code CLIENT SETNAME}) and tags its meters ({@code client=<name>}). */
     private String clientName = "veracache";
 
@@ -156,6 +170,22 @@ public class VeracacheProperties {
       this.clusterNodes = clusterNodes;
     }
 
+    public java.util.Map<String, String> getAddressMapping() {
+      return addressMapping;
+    }
+
+    public void setAddressMapping(java.util.Map<String, String> addressMapping) {
+      this.addressMapping = addressMapping;
+    }
+
+    public int getInvalidationReplicas() {
+      return invalidationReplicas;
+    }
+
+    public void setInvalidationReplicas(int invalidationReplicas) {
+      this.invalidationReplicas = invalidationReplicas;
+    }
+
     public String getClientName() {
       return clientName;
     }
@@ -176,7 +206,8 @@ public class VeracacheProperties {
     public String toString() {
       return "Redis[uri=" + (uri == null ? null : uri.replaceAll("//[^@/]*@", "//***@")) + ", clusterNodes="
           + clusterNodes.stream().map(node -> node.replaceAll("//[^@/]*@", "//***@")).toList() + ", clientName="
-          + clientName + ", commandTimeout=" + commandTimeout + "]";
+          + clientName + ", commandTimeout=" + commandTimeout + ", addressMapping=" + addressMapping
+          + ", invalidationReplicas=" + invalidationReplicas + "]";
     }
   }
 
