@@ -276,8 +276,9 @@ public final class BatchApplier implements DebeziumEngine.ChangeConsumer<RecordC
    * ({@code changesBefore}), or a publish attempt failed, the batch's invalidations are sent again first
    * ({@code batch}; idempotent): the Redis the sequence now goes to may have lost them since it took them (restarted
    * from a snapshot, failed over to a replica that never got them) while still holding the sequence written before
-   * them, which the check would then find intact. Sent again, they are there before the sequence. Whole-table flushes
-   * of the batch are not sent again.
+   * them, which the check would then find intact. Sent again, they are there before the sequence. A connection change
+   * during that round (the re-send or the sequence's write) makes another round. Whole-table flushes of the batch are
+   * not sent again.
    */
   private void publishProgress(long marker, List<KeyInvalidation> batch, long changesBefore)
       throws InterruptedException {
@@ -286,16 +287,24 @@ public final class BatchApplier implements DebeziumEngine.ChangeConsumer<RecordC
       boolean[] attempted = {false};
       ProgressOutcome outcome = retry.untilTaken("the progress record", false, "clients that bound their staleness "
           + "stop trusting the caches meanwhile", () -> {
-            long changes = invalidator.connectionChanges();
-            if ((attempted[0] || changes != seen[0]) && !batch.isEmpty()) {
-              invalidator.invalidate(batch);
-              invalidator.awaitDurability(options.redisReplicasToAwait(), options.redisAwaitAof(),
-                  options.redisDurabilityTimeout());
-              metrics.batchesResent.increment();
+            while (true) {
+              long changes = invalidator.connectionChanges();
+              if ((attempted[0] || changes != seen[0]) && !batch.isEmpty()) {
+                invalidator.invalidate(batch);
+                invalidator.awaitDurability(options.redisReplicasToAwait(), options.redisAwaitAof(),
+                    options.redisDurabilityTimeout());
+                metrics.batchesResent.increment();
+              }
+              seen[0] = changes;
+              attempted[0] = true;
+              ProgressOutcome published = marker == 0 ? progress.advance()
+                  : progress.publish(prover.markerLagMillis(marker));
+              if (batch.isEmpty() || invalidator.connectionChanges() == changes) {
+                return published;
+              }
+              // A connection changed while the batch was re-sent or its sequence written: the Redis that took the
+              // sequence may not hold the batch. Round again: the batch, then the sequence.
             }
-            seen[0] = changes;
-            attempted[0] = true;
-            return marker == 0 ? progress.advance() : progress.publish(prover.markerLagMillis(marker));
           });
       if (outcome != ProgressOutcome.REDIS_LOST_DATA) {
         if (marker != 0) {
