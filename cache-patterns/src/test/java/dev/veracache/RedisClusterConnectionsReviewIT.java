@@ -41,6 +41,32 @@ class RedisClusterConnectionsReviewIT extends RealServersTest {
     return CacheOptions.<Long, Product>builder(namespace + "x", ValueCodec.json(Product.class)).version(Product::version);
   }
 
+  /**
+   * A master paused (SIGSTOP: the kernel accepts the connection, nothing answers) when a client starts: the start is
+   * bounded by the client's own timeouts on every connection, the seeds' and the nodes' the topology names (it took
+   * about two minutes, Lettuce's default one-minute handshake twice), and the client serves the keys of the others.
+   */
+  @Test
+  void aClientStartedWhileAMasterIsPausedDoesNotWaitForItBeyondItsOwnTimeouts() throws Exception {
+    products.insert(1, "v1");
+    RedisServer paused = cluster.masters().get(0);
+    long id = 1;
+    while (cluster.masterOf(SlotHash.getSlot(redisKey(id))).equals(paused)) {
+      products.insert(++id, "v" + id);
+    }
+    long otherId = id;
+    paused.pause();
+    try {
+      Veracache jvm = org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(Duration.ofSeconds(30),
+          () -> newClusterInstance());
+      CacheAside<Long, Product> cache = jvm.cacheAside(productOptions().build());
+      assertThat(cache.get(otherId, loader()).name()).isEqualTo("v" + otherId);
+    } finally {
+      paused.resume();
+      cluster.awaitHealthy(Duration.ofSeconds(30));
+    }
+  }
+
   /** invalidateAll of one cache (a SCAN over every master) costs another cache no L1. */
   @Test
   void invalidateAllOfOneCacheClearsTheL1OfEveryOtherCacheOfTheClient() throws Exception {

@@ -97,6 +97,8 @@ public final class RedisLink implements AutoCloseable {
 
   private static final Logger log = LoggerFactory.getLogger(RedisLink.class);
   private static final byte[][] NO_ARGS = new byte[0][];
+  /** A connection's set-up (TCP connect, then its handshake) may take this many command timeouts. */
+  private static final int CONNECT_TIMEOUT_COMMANDS = 4;
 
   private final CircuitBreaker breaker;
   private final ClientResources resources;
@@ -139,7 +141,8 @@ public final class RedisLink implements AutoCloseable {
     }
     this.resources = resourcesBuilder.build();
     if (onCluster) {
-      RoutingAwareClusterClient clusterClient = new RoutingAwareClusterClient(resources, options.clusterSeeds());
+      RoutingAwareClusterClient clusterClient = new RoutingAwareClusterClient(resources,
+          options.clusterSeeds().stream().map(seed -> boundedHandshake(seed, options.commandTimeout())).toList());
       clusterClient.setOptions(connectionRules(ClusterClientOptions.builder(), options.commandTimeout())
           .topologyRefreshOptions(ClusterTopologyRefreshOptions.builder()
               .enablePeriodicRefresh(CLUSTER_TOPOLOGY_REFRESH)
@@ -150,7 +153,7 @@ public final class RedisLink implements AutoCloseable {
           .build());
       this.client = clusterClient;
     } else {
-      RedisClient redisClient = RedisClient.create(resources, uri);
+      RedisClient redisClient = RedisClient.create(resources, boundedHandshake(uri, options.commandTimeout()));
       redisClient.setOptions(connectionRules(ClientOptions.builder(), options.commandTimeout()).build());
       this.client = redisClient;
     }
@@ -238,12 +241,22 @@ public final class RedisLink implements AutoCloseable {
    * What every connection of a link follows, one Redis or a cluster's nodes: RESP3 (tracking pushes), reconnect by
    * itself, reject commands while disconnected (never replay them on the Redis reconnected to), the command timeout.
    */
+  /**
+   * {@code uri} with the timeout Lettuce gives a new connection's handshake (HELLO, AUTH, CLIENT SETNAME): the
+   * connect bound, not the URI's default minute. A node that accepts the connection and never answers (paused, hung)
+   * would otherwise hold a start, or a reconnection, that long; on a cluster, each node's URI inherits it from the seed.
+   */
+  private static RedisURI boundedHandshake(RedisURI uri, Duration commandTimeout) {
+    return RedisURI.builder(uri).withTimeout(commandTimeout.multipliedBy(CONNECT_TIMEOUT_COMMANDS)).build();
+  }
+
   private static <B extends ClientOptions.Builder> B connectionRules(B builder, Duration commandTimeout) {
     builder.protocolVersion(ProtocolVersion.RESP3)
         .autoReconnect(true)
         .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS)
         .timeoutOptions(TimeoutOptions.enabled(commandTimeout))
-        .socketOptions(SocketOptions.builder().connectTimeout(commandTimeout.multipliedBy(4)).build());
+        .socketOptions(SocketOptions.builder().connectTimeout(commandTimeout.multipliedBy(CONNECT_TIMEOUT_COMMANDS))
+            .build());
     return builder;
   }
 
