@@ -119,6 +119,82 @@ class InvalidationReplicasReviewIT extends RealServersTest {
     }
   }
 
+  /**
+   * HOLE: the WAIT runs on the client's one multiplexed connection (on a cluster, the master's one connection), and a
+   * client blocked in WAIT has Redis hold every later command of that connection until the WAIT returns. "Half the
+   * command timeout" (InvalidationReplicas: "the WAIT's reply must come within the command timeout") holds for one WAIT
+   * alone: with a replica missing, concurrent writes queue their WAITs, each blocking the connection for half the
+   * command timeout in turn, so the third one's reply, and every read, script and heartbeat queued behind them, comes
+   * later than the command timeout. They fail as TIMEOUT (not NOT_DURABLE), which the breaker counts; and Lettuce
+   * giving up on a WAIT does not take it out of Redis: the connection stays blocked for writers x timeout/2. One lost
+   * replica (a routine restart of it) makes every read of every key of the client time out and opens the breaker for
+   * the whole client (on a cluster, for every master: the breaker is shared), which the README promises only for "its
+   * keys' writes ... and their reads".
+   *
+   * <p>Suggested fix: never block the data connection with WAIT. Run WAITs on a dedicated connection per master, with
+   * the written offset checked instead of a per-client WAIT (e.g. read {@code master_repl_offset} right after the
+   * write, in the same script reply, and poll {@code INFO replication}/{@code WAITAOF}-like acks on a side
+   * connection), or at least serialize them through one waiter per master that batches every write so far into one
+   * WAIT, with a deadline that accounts for the queue; and classify a WAIT that timed out as NOT_DURABLE, not TIMEOUT.
+   */
+  @Test
+  void concurrentWritesWaitingForAMissingReplicaQueueTheirWaitsOnTheOneConnectionAndEveryCallBehindThemTimesOut()
+      throws Exception {
+    int writers = 16;
+    long unrelated = 100;
+    products.insert(unrelated, "v1");
+    for (long id = 1; id <= writers; id++) {
+      products.insert(id, "v1");
+    }
+    // Another client caches the unrelated key: it sits in Redis, not in the writer's L1, with nothing pending.
+    newInstance().cacheAside(productOptions().build()).get(unrelated, loader());
+    // The embedded standalone Redis has no replica, as when the one replica restarts. Production defaults otherwise.
+    Veracache jvm = newInstance(b -> b.invalidationReplicas(1)
+        .commandTimeout(VeracacheOptions.DEFAULT_COMMAND_TIMEOUT).circuitBreaker(BreakerSettings.defaults()));
+    CacheAside<Long, Product> cache = jvm.cacheAside(productOptions().build());
+    long[] v2 = new long[writers + 1];
+    for (int id = 1; id <= writers; id++) {
+      v2[id] = products.update(id, "v2").version();
+    }
+
+    java.util.concurrent.CountDownLatch start = new java.util.concurrent.CountDownLatch(1);
+    java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(writers);
+    try {
+      List<java.util.concurrent.Future<?>> done = new ArrayList<>();
+      for (int i = 1; i <= writers; i++) {
+        long id = i;
+        done.add(pool.submit(() -> {
+          start.await();
+          cache.invalidate(id, v2[(int) id]); // each: the script, then WAIT 1 for half the command timeout
+          return null;
+        }));
+      }
+      start.countDown();
+      for (java.util.concurrent.Future<?> f : done) {
+        f.get(1, java.util.concurrent.TimeUnit.MINUTES);
+      }
+    } finally {
+      pool.shutdownNow();
+    }
+    assertThat(jvm.pendingInvalidations()).as("no replica acknowledged any of them").isEqualTo(writers);
+
+    java.util.concurrent.atomic.AtomicInteger loads = new java.util.concurrent.atomic.AtomicInteger();
+    long began = System.nanoTime();
+    Product read = cache.get(unrelated, id -> {
+      loads.incrementAndGet();
+      return products.find(id);
+    });
+    long readMillis = (System.nanoTime() - began) / 1_000_000;
+    assertThat(read.name()).isEqualTo("v1");
+    assertThat(counter(jvm, "veracache.redis.errors", "reason", "timeout"))
+        .as("Redis calls of this client that timed out behind queued WAITs (not_durable: %s, circuit_open: %s; then "
+            + "a read of an unrelated key cached in Redis went to the loader %s times and took %s ms; degraded: %s)",
+            counter(jvm, "veracache.redis.errors", "reason", "not_durable"),
+            counter(jvm, "veracache.redis.errors", "reason", "circuit_open"), loads.get(), readMillis,
+            jvm.degraded())
+        .isZero();
+  }
+
   // ---- helpers ----
 
   /** Returns once {@code master}'s replica has everything the master took so far (a write of key's slot, WAIT 1). */
