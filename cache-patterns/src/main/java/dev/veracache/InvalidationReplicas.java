@@ -15,8 +15,12 @@ import java.time.Duration;
  *   <li><b>Every write of this client that can hide a newer row is waited for</b>: an invalidation (and its retries),
  *       a versioned set whatever its outcome (a set stores a value, or leaves a tombstone in place of a "not found"
  *       or of a record that proves nothing), and an {@code invalidateAll} (on every master).</li>
- *   <li><b>The wait is where the write went</b>: the key's master, or during a slot migration the node an
- *       {@code ASK} or {@code MOVED} sent it to ({@link RedisLink#awaitReplicas}).</li>
+ *   <li><b>The wait is where the write went</b>: the key's master, and during a slot migration also the node an
+ *       {@code ASK} or {@code MOVED} sent it to ({@link RedisLink#awaitReplicas}). On a cluster, a master with no
+ *       replica in the topology is not waited for: nothing older can be promoted in its place.</li>
+ *   <li><b>Waiting never holds the connection</b>: the WAITs of many writers share one short WAIT at a time per
+ *       connection, so reads and scripts behind them are not delayed past a few milliseconds while a replica is
+ *       missing (a missing replica costs the waiting writers, not the client).</li>
  *   <li><b>With 0 replicas nothing is waited for</b>: no extra round trip.</li>
  * </ul>
  */

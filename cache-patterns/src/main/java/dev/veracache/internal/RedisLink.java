@@ -121,6 +121,11 @@ public final class RedisLink implements AutoCloseable {
   private final String clientName;
   private final long commandTimeoutNanos;
   private final ConcurrentHashMap<FailureReason, Counter> errorCounters = new ConcurrentHashMap<>();
+  /**
+   * One replication waiter per connection that carried writes to wait for (by identity: Lettuce keeps one connection
+   * object per node across reconnections, so this grows with the nodes ever written to, no more).
+   */
+  private final Map<StatefulRedisConnection<String, byte[]>, ReplicationWaiter> waiters = new ConcurrentHashMap<>();
 
   public RedisLink(VeracacheOptions options) {
     this(RedisSettings.of(options));
@@ -543,67 +548,114 @@ public final class RedisLink implements AutoCloseable {
   }
 
   /**
-   * Returns once {@code replicas} replicas hold every write this link sent so far on the connection that carried
-   * {@code key}'s last write ({@code WAIT replicas timeout}). On one Redis that is the one connection. On a cluster it
-   * is the key's master's by Lettuce's topology, unless that master no longer holds the key: during a slot migration
-   * it answers {@code ASK} for a key already moved, after one {@code MOVED}, and the write went to the node it names.
-   * So an {@code EXISTS key} follows the WAIT on the same connection (pipelined: one round trip); when it is
-   * redirected, the WAIT is made again on the connection to the node it names. Guarded by the breaker.
+   * Returns once {@code replicas} replicas hold this link's last write of {@code key}. On one Redis that is a WAIT on
+   * the one connection. On a cluster, the write went to the key's master by Lettuce's topology, or, during a slot
+   * migration, to the node an {@code ASK} (or, after it, a {@code MOVED}) named, which Lettuce followed: an
+   * {@code EXISTS key} on the master's connection tells (redirected, or not), and then both the master's and that
+   * node's replicas must hold what this link sent them (a key absent from its master may also have been deleted there).
+   * On a cluster, a master that has no replica in the topology is not waited for: no replica can be promoted in its
+   * place with an older copy (one attached later copies it whole). The WAITs go through one
+   * {@link ReplicationWaiter} per connection, which never holds the connection more than a few milliseconds. Guarded
+   * by the breaker.
    *
    * @throws L2Failure reason {@code NOT_DURABLE} when fewer acknowledged within {@code timeout}
    */
   public void awaitReplicas(String key, int replicas, Duration timeout) {
-    long acknowledged = call(() -> {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    String shortOf = call(() -> {
       if (cluster == null) {
-        return connection.sync().waitForReplication(replicas, timeout.toMillis());
+        return shortOf(connection, endpoint, replicas, deadline);
       }
-      StatefulRedisConnection<String, byte[]> owner = connectionOf(key);
-      RedisFuture<Long> waited = owner.async().waitForReplication(replicas, timeout.toMillis());
-      RedisFuture<Long> stillThere = owner.async().exists(key);
-      long deadline = System.nanoTime() + timeout.toNanos() + commandTimeoutNanos;
-      long acked = await(waited, deadline, "WAIT");
-      String redirectedTo = redirectionOf(stillThere, deadline);
-      if (redirectedTo == null) {
-        return acked;
+      RedisClusterNode master = cluster.getPartitions().getMasterBySlot(SlotHash.getSlot(key));
+      if (master == null) {
+        throw new RedisException("no master serves the slot of " + key + " in the topology known now");
+      }
+      StatefulRedisConnection<String, byte[]> owner = nodeConnection(master.getUri().getHost(),
+          master.getUri().getPort());
+      String redirectedTo = redirectionOf(owner.async().exists(key), System.nanoTime() + commandTimeoutNanos);
+      String missing = hasReplicas(master) ? shortOf(owner, endpointOf(master), replicas, deadline) : null;
+      if (missing != null || redirectedTo == null) {
+        return missing;
       }
       int colon = redirectedTo.lastIndexOf(':');
-      return cluster.getConnection(redirectedTo.substring(0, colon),
-          Integer.parseInt(redirectedTo.substring(colon + 1)), ConnectionIntent.WRITE).sync()
-          .waitForReplication(replicas, timeout.toMillis());
+      String host = redirectedTo.substring(0, colon);
+      int port = Integer.parseInt(redirectedTo.substring(colon + 1));
+      RedisClusterNode target = cluster.getPartitions().getPartition(host, port);
+      return target != null && !hasReplicas(target) ? null
+          : shortOf(nodeConnection(host, port), redirectedTo, replicas, deadline);
     });
-    if (acknowledged < replicas) {
-      throw failure(FailureReason.NOT_DURABLE, "only " + acknowledged + " of " + replicas + " replicas of Redis at "
-          + endpoint + " acknowledged the write of " + key + " within " + timeout, null);
+    if (shortOf != null) {
+      throw failure(FailureReason.NOT_DURABLE, "only " + shortOf + " acknowledged the write of " + key + " within "
+          + timeout, null);
     }
   }
 
   /**
-   * Returns once {@code replicas} replicas of every live master ({@link #nodes()}) hold every write this link sent
-   * it so far: after a write that may have touched any of them ({@code invalidateAll}'s SCAN and UNLINK). The WAITs
-   * run side by side. A master whose replicas are gone fails it, whether or not this write touched it. Guarded by the
-   * breaker.
+   * Returns once {@code replicas} replicas of every live master ({@link #nodes()}) that has replicas in the topology
+   * hold every write this link sent it so far: after a write that may have touched any of them ({@code invalidateAll}'s
+   * SCAN and UNLINK). The waits run side by side. Guarded by the breaker.
    *
    * @throws L2Failure reason {@code NOT_DURABLE} naming the first master that fell short within {@code timeout}
    */
   public void awaitReplicasOnEveryMaster(int replicas, Duration timeout) {
+    long deadline = System.nanoTime() + timeout.toNanos();
     List<Node> masters = nodes();
     String shortOf = call(() -> {
-      List<RedisFuture<Long>> waits = new ArrayList<>();
+      Map<Node, ReplicationWaiter.Request> waits = new java.util.LinkedHashMap<>();
       for (Node master : masters) {
-        waits.add(master.connection().async().waitForReplication(replicas, timeout.toMillis()));
-      }
-      long deadline = System.nanoTime() + timeout.toNanos() + commandTimeoutNanos;
-      for (int i = 0; i < waits.size(); i++) {
-        long acked = await(waits.get(i), deadline, "WAIT");
-        if (acked < replicas) {
-          return acked + " of " + replicas + " replicas of Redis at " + masters.get(i).endpoint();
+        if (cluster == null || hasReplicas(master.endpoint())) {
+          waits.put(master, waiterOf(master.connection()).request(replicas));
         }
       }
-      return null;
+      String missing = null;
+      for (Map.Entry<Node, ReplicationWaiter.Request> wait : waits.entrySet()) {
+        long acknowledged = wait.getValue().await(deadline); // every one, so that each leaves its waiter
+        if (acknowledged < replicas && missing == null) {
+          missing = acknowledged + " of " + replicas + " replicas of Redis at " + wait.getKey().endpoint();
+        }
+      }
+      return missing;
     });
     if (shortOf != null) {
       throw failure(FailureReason.NOT_DURABLE, "only " + shortOf + " acknowledged within " + timeout, null);
     }
+  }
+
+  /** Null when {@code replicas} hold this link's writes on {@code connection} by the deadline; else who fell short. */
+  private String shortOf(StatefulRedisConnection<String, byte[]> on, String where, int replicas, long deadlineNanos) {
+    long acknowledged = waiterOf(on).request(replicas).await(deadlineNanos);
+    return acknowledged >= replicas ? null : acknowledged + " of " + replicas + " replicas of Redis at " + where;
+  }
+
+  private ReplicationWaiter waiterOf(StatefulRedisConnection<String, byte[]> on) {
+    return waiters.computeIfAbsent(on, ReplicationWaiter::new);
+  }
+
+  /** Whether the topology names a replica of {@code master}. */
+  private boolean hasReplicas(RedisClusterNode master) {
+    for (RedisClusterNode node : cluster.getPartitions()) {
+      if (master.getNodeId().equals(node.getSlaveOf())) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** As {@link #hasReplicas(RedisClusterNode)}, of the master at {@code host:port}; true when the topology lacks it. */
+  private boolean hasReplicas(String hostAndPort) {
+    int colon = hostAndPort.lastIndexOf(':');
+    RedisClusterNode master = cluster.getPartitions().getPartition(hostAndPort.substring(0, colon),
+        Integer.parseInt(hostAndPort.substring(colon + 1)));
+    return master == null || hasReplicas(master);
+  }
+
+  private static String endpointOf(RedisClusterNode node) {
+    return node.getUri().getHost() + ":" + node.getUri().getPort();
+  }
+
+  /** The connection Lettuce routes a node's commands to (by its host and port, as the topology names it). */
+  private StatefulRedisConnection<String, byte[]> nodeConnection(String host, int port) {
+    return cluster.getConnection(host, port, ConnectionIntent.WRITE);
   }
 
   /**
@@ -625,17 +677,6 @@ public final class RedisLink implements AutoCloseable {
     }
   }
 
-  /** The connection Lettuce routes {@code key}'s commands to. */
-  private StatefulRedisConnection<String, byte[]> connectionOf(String key) {
-    if (cluster == null) {
-      return connection;
-    }
-    RedisClusterNode master = cluster.getPartitions().getMasterBySlot(SlotHash.getSlot(key));
-    if (master == null) {
-      throw new RedisException("no master serves the slot of " + key + " in the topology known now");
-    }
-    return cluster.getConnection(master.getUri().getHost(), master.getUri().getPort(), ConnectionIntent.WRITE);
-  }
 
   /** SET key value NX PX ttlMillis: true when this call set it (the key was absent). */
   public boolean setIfAbsent(String key, byte[] value, long ttlMillis) {
