@@ -12,7 +12,8 @@ import org.slf4j.LoggerFactory;
 /**
  * The cache side of a {@link WriteBehindFlusher}: the fences it leaves after a flush or a dead letter, without a cache
  * of its own (the flusher may run in a JVM that also has the write-behind cache; every L1 hears of the change through
- * Redis's invalidation push). An invalidation Redis does not take is queued and retried, never dropped.
+ * Redis's invalidation push). An invalidation Redis does not take is queued and retried, never dropped; with
+ * {@code invalidationReplicas}, fences the replicas did not acknowledge are queued the same way.
  */
 final class FlushedKeys {
 
@@ -22,11 +23,14 @@ final class FlushedKeys {
   private final String prefix;
   private final FenceProtocol fence;
   private final PendingInvalidations pending;
+  private final InvalidationReplicas replicas;
   private final long tombstoneTtlMillis;
   private final long valueTtlMillis;
   private final long notFoundTtlMillis;
 
-  FlushedKeys(CacheOptions<?, ?> options, FenceProtocol fence, PendingInvalidations pending) {
+  FlushedKeys(CacheOptions<?, ?> options, FenceProtocol fence, PendingInvalidations pending,
+      InvalidationReplicas replicas) {
+    this.replicas = replicas;
     this.valueTtlMillis = options.ttl.toMillis();
     this.notFoundTtlMillis = options.negativeTtl.toMillis();
     this.fence = fence;
@@ -69,6 +73,7 @@ final class FlushedKeys {
     }
     try {
       fence.flushedPipelined(batch);
+      replicas.awaitEveryMaster(); // invalidationReplicas: a failover must not bring back what a fence replaced
     } catch (L2Failure e) {
       // The retry queue applies plain invalidations: a newer pending value may be dropped (served from the database
       // until its flush), never an older one kept.

@@ -14,7 +14,8 @@ import java.time.Duration;
  * <ul>
  *   <li><b>Every write of this client that can hide a newer row is waited for</b>: an invalidation (and its retries),
  *       a versioned set whatever its outcome (a set stores a value, or leaves a tombstone in place of a "not found"
- *       or of a record that proves nothing), and an {@code invalidateAll} (on every master).</li>
+ *       or of a record that proves nothing), an {@code invalidateAll} (on every master), and the fences a
+ *       write-behind flusher leaves after a flush or a dead letter.</li>
  *   <li><b>The wait is where the write went</b>: the key's master, and during a slot migration also the node an
  *       {@code ASK} or {@code MOVED} sent it to ({@link RedisLink#awaitReplicas}). On a cluster, a master with no
  *       replica in the topology is not waited for: nothing older can be promoted in its place.</li>

@@ -176,7 +176,7 @@ public final class Veracache implements AutoCloseable {
         + "needs WriteBehindOptions.Builder.keyDecoder(...) (how the log's key text becomes a key again; "
         + "Function.identity() for String keys)");
     requireKafkaClients("cache '" + writeBehindOptions.cache.namespace + "'");
-    WriteBehindFlusher<K, V> flusher = new WriteBehindFlusher<>(new FlushedKeys(writeBehindOptions.cache, fence, pending),
+    WriteBehindFlusher<K, V> flusher = new WriteBehindFlusher<>(new FlushedKeys(writeBehindOptions.cache, fence, pending, replicas),
         writeBehindOptions, flusherOptions, database, writer, writeBehindMetrics(writeBehindOptions.cache.namespace))
         .start();
     closeWithClient.add(flusher);

@@ -346,8 +346,8 @@ public final class VeracacheOptions {
 
     /**
      * How many replicas must acknowledge each write of this client that removes or replaces a cached value before it
-     * counts as taken ({@code WAIT}): an invalidation, a write-through set, and {@code invalidateAll} (on every
-     * master). The WAIT runs on the connection that carried the write: on a cluster the key's master's, or, during a
+     * counts as taken ({@code WAIT}): an invalidation, a write-through set, {@code invalidateAll} (on every
+     * master), and the fences a write-behind flusher leaves after a flush or a dead letter. The WAIT runs on the connection that carried the write: on a cluster the key's master's, or, during a
      * slot migration, the node an {@code ASK} sent it to. One not acknowledged within half the command timeout is
      * queued and retried like one Redis refused ({@code veracache.redis.errors{reason=not_durable}}); a set becomes an
      * invalidation at its version. Redis replicates asynchronously: a master that dies before its replica got such a

@@ -201,6 +201,27 @@ class WriteBehindIT extends WriteBehindTest {
     await().atMost(FLUSHED).until(() -> cache.get(30L) != null && cache.get(30L).name().equals("good-old"));
   }
 
+  /**
+   * With {@code invalidationReplicas}, the fence a dead letter leaves (a tombstone over the value the database never
+   * got) must be on the replicas too, or a failover brings that value back: on the embedded Redis, which has no
+   * replica, it stays queued in the flusher's client.
+   */
+  @Test
+  void withInvalidationReplicasADeadLetterFenceNoReplicaAcknowledgedStaysPending() throws Exception {
+    rows.insert(32, "good-old", 1);
+    Veracache producer = newInstance();
+    WriteBehindCache<Long, Product> cache = writeBehind(producer);
+    cache.put(32L, product(32, "poison")); // the table's CHECK constraint refuses it
+    Veracache flushing = newInstance(b -> b.invalidationReplicas(1));
+
+    flusher(flushing);
+    await().atMost(FLUSHED).until(() -> counter(flushing, "veracache.writebehind.dead.lettered") == 1);
+    // The fence follows the dead letter's count; then it stays queued.
+    await().atMost(FLUSHED).until(() -> flushing.pendingInvalidations() == 1);
+    assertThat(counter(flushing, "veracache.redis.errors", "reason", "not_durable")).isPositive();
+    assertThat(cache.get(32L).name()).isEqualTo("good-old");
+  }
+
   @Test
   void aFillThatReadTheRowBeforeAPutCannotCacheItOverThePut() throws Exception {
     rows.insert(40, "before", 1);
