@@ -36,9 +36,13 @@ public enum FailureReason {
   /** {@code NOPERM}: the ACL user may not run the command or touch the key. A refusal. */
   NOPERM("noperm", false),
   /**
-   * Redis took the invalidations but fewer replicas (or no append-only file) acknowledged them in time than the CDC
-   * listener's {@code redisDurability} asks for. Only in {@link CacheUnavailableException}, never a metric tag of
-   * {@code veracache.redis.errors}. A refusal.
+   * {@code NOREPLICAS}: a master configured with {@code min-replicas-to-write} refuses writes while too few replicas
+   * are connected. A refusal.
+   */
+  NOREPLICAS("noreplicas", false),
+  /**
+   * Redis took the write but fewer replicas (or no append-only file) acknowledged it in time than asked for: the
+   * client's {@code invalidationReplicas}, the CDC listener's {@code redisDurability}. A refusal.
    */
   NOT_DURABLE("not_durable", false),
   /** Any other error reply or failure. A refusal. */

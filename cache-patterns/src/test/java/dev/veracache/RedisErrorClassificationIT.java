@@ -71,6 +71,23 @@ class RedisErrorClassificationIT extends RealServersTest {
   }
 
   @Test
+  void aMasterWithoutItsMinimumReplicasIsClassifiedAsNoreplicasForPlainWritesAndForWritesInsideScripts() {
+    redisCli.configSet("min-replicas-to-write", "1"); // the embedded Redis has none
+    try {
+      L2Failure plain = failureOf(() -> link.connection().sync().set(redisKey(1), VALUE));
+      assertRefused(plain, FailureReason.NOREPLICAS);
+      assertThat(plain.getCause().getMessage()).startsWith("NOREPLICAS ");
+
+      L2Failure inScript = failureOf(() -> link.connection().sync()
+          .eval(WRITE_SCRIPT, ScriptOutputType.STATUS, new String[] {redisKey(1)}, VALUE));
+      assertRefused(inScript, FailureReason.NOREPLICAS);
+      assertScriptErrorWording(inScript, "NOREPLICAS");
+    } finally {
+      redisCli.configSet("min-replicas-to-write", "0");
+    }
+  }
+
+  @Test
   void aBusyKeyErrorIsNotTakenForABusyServer() {
     // BUSY (a script ran too long) means Redis cannot answer now and counts against the breaker; BUSYKEY only says a
     // key exists. A prefix match on "BUSY" mixed them up.

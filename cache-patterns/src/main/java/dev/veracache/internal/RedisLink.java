@@ -849,6 +849,9 @@ public final class RedisLink implements AutoCloseable {
         case "WRONGTYPE":
           return failure(FailureReason.WRONGTYPE, "Redis at " + endpoint + " holds a key of "
               + "another type: " + message, e);
+        case "NOREPLICAS":
+          return failure(FailureReason.NOREPLICAS, "Redis at " + endpoint + " refuses writes for want of "
+              + "replicas (min-replicas-to-write): " + message, e);
         case "NOPERM":
           return failure(FailureReason.NOPERM, "Redis at " + endpoint + " refuses this key or command to "
               + "our user (ACL): " + message, e);
