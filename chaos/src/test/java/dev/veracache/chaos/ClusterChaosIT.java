@@ -20,10 +20,18 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * loss on the promoted master and flushes), R1 (stale fill), R2 (deletes refused: on a cluster, the hottest key's
  * master refuses writes for want of a replica, NOREPLICAS) and R5 (an instance cut off from every node: a proxy per
  * node, reached through the client's address mapping) with the caches and the listener on the cluster. The same
- * workload, checker and verdicts as {@code ChaosScenariosIT}.
+ * workload, checker and verdicts as {@code ChaosScenariosIT}. R6 (the listener, in its own JVM, crashed between reading
+ * and applying a batch, restarted) runs without the listener staleness bound, which the cluster's clients refuse:
+ * judged on the replay and on nothing staying stale, its stale reads measured.
  */
 @ExtendWith(EmbeddedStackExtension.class)
 class ClusterChaosIT {
+
+  /**
+   * R6 off the catalogue's path (its own JVM on the cluster, or in Kafka mode) runs 4 s, not 6: a crash 1.3 s in and
+   * 2.7 s of writes for the restart to replay, a few seconds less of the suite's time (W is 200 ms without the bound).
+   */
+  static final int R6_SECONDS = 4;
 
   @TestFactory
   Stream<DynamicTest> onTheRedisCluster(EmbeddedStack stack) {
@@ -42,7 +50,8 @@ class ClusterChaosIT {
       tests.add(DynamicTest.dynamicTest(scenario.id() + " / VERACACHE_CACHE_ASIDE on the Redis Cluster / seed 42", () ->
           judge(ScenarioRunner.runOnCluster(stack, scenario, Scenario.Strategy.VERACACHE_CACHE_ASIDE, 42))));
     }
-    Scenario r6 = catalog.select(List.of("r6-listener-crash")).get(0).withoutListenerBound();
+    Scenario r6 = catalog.select(List.of("r6-listener-crash")).get(0).withoutListenerBound()
+        .withSeconds(R6_SECONDS);
     tests.add(DynamicTest.dynamicTest(r6.id() + " / VERACACHE_CDC_ONLY without the bound, its listener's own JVM on "
         + "the Redis Cluster / seed 42", () -> judgeReplayed(ScenarioRunner.runOnCluster(stack, r6,
             Scenario.Strategy.VERACACHE_CDC_ONLY, 42))));
