@@ -20,10 +20,18 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * loss on the promoted master and flushes), R1 (stale fill), R2 (deletes refused: on a cluster, the hottest key's
  * master refuses writes for want of a replica, NOREPLICAS) and R5 (an instance cut off from every node: a proxy per
  * node, reached through the client's address mapping) with the caches and the listener on the cluster. The same
- * workload, checker and verdicts as {@code ChaosScenariosIT}.
+ * workload, checker and verdicts as {@code ChaosScenariosIT}. R6 (the listener, in its own JVM, crashed between reading
+ * and applying a batch, restarted) runs without the listener staleness bound, which the cluster's clients refuse:
+ * judged on the replay and on nothing staying stale, its stale reads measured.
  */
 @ExtendWith(EmbeddedStackExtension.class)
 class ClusterChaosIT {
+
+  /**
+   * R6 off the catalogue's path (its own JVM on the cluster, or in Kafka mode) runs 4 s, not 6: a crash 1.3 s in and
+   * 2.7 s of writes for the restart to replay, a few seconds less of the suite's time (W is 200 ms without the bound).
+   */
+  static final int R6_SECONDS = 4;
 
   @TestFactory
   Stream<DynamicTest> onTheRedisCluster(EmbeddedStack stack) {
@@ -42,6 +50,11 @@ class ClusterChaosIT {
       tests.add(DynamicTest.dynamicTest(scenario.id() + " / VERACACHE_CACHE_ASIDE on the Redis Cluster / seed 42", () ->
           judge(ScenarioRunner.runOnCluster(stack, scenario, Scenario.Strategy.VERACACHE_CACHE_ASIDE, 42))));
     }
+    Scenario r6 = catalog.select(List.of("r6-listener-crash")).get(0).withoutListenerBound()
+        .withSeconds(R6_SECONDS);
+    tests.add(DynamicTest.dynamicTest(r6.id() + " / VERACACHE_CDC_ONLY without the bound, its listener's own JVM on "
+        + "the Redis Cluster / seed 42", () -> judgeReplayed(ScenarioRunner.runOnCluster(stack, r6,
+            Scenario.Strategy.VERACACHE_CDC_ONLY, 42))));
     assertThat(tests).as("the catalogue has a cluster scenario").hasSizeGreaterThan(1);
     return tests.stream();
   }
@@ -51,12 +64,23 @@ class ClusterChaosIT {
    * around the failover are measured, not asserted (with the waits, runs showed 0 and 3, about 2.2 s after their
    * commit: chaos README, "On the Redis Cluster").
    */
-  private static void judgeNoPermanentStaleness(Run run) {
+  static void judgeNoPermanentStaleness(Run run) {
     System.out.println(Run.markdown(List.of(run)));
     assertThat(run.report().writes()).as("acknowledged writes").isPositive();
     assertThat(run.report().faultMeasures().ineffective()).as("the fault took effect").isEmpty();
     assertThat(run.report().keysStaleAfterQuiescence()).as("keys stale after quiescence").isZero();
     assertThat(run.report().lostWrites()).as("lost writes").isZero();
+  }
+
+  /**
+   * R6 without the listener staleness bound (the cluster refuses it): the crashed listener, restarted in a new JVM,
+   * replayed from its stored position, and nothing stays stale; the reads served stale during the outage, which nothing
+   * bounds then, are measured, not asserted (chaos README, "On the Redis Cluster").
+   */
+  static void judgeReplayed(Run run) {
+    judgeNoPermanentStaleness(run);
+    assertThat(run.report().faultMeasures().counts().get("invalidations replayed"))
+        .as("invalidations the restarted listener replayed").isPositive();
   }
 
   private static void judge(Run run) {

@@ -30,7 +30,9 @@ import org.slf4j.LoggerFactory;
  * runs with the data-loss policy IGNORE: it notices a Redis that lost what it acknowledged, logs it, and flushes
  * nothing. A listener in this JVM reports each batch it received to the run's hooks (the R13 injection waits for
  * the batch that carries a delete to be applied). Through Kafka ({@link KafkaChangePath}) the listener is a consumer
- * group member in this JVM, started once it has read a marker row of the run's table.
+ * group member, in this JVM or its own (then a static member, so that its restart takes over at once), started once
+ * it has read a marker row of the run's table. On the Redis Cluster ({@link #onCluster}) it invalidates the cluster,
+ * in either JVM.
  */
 public final class CdcInvalidatorControl implements AutoCloseable {
 
@@ -60,11 +62,12 @@ public final class CdcInvalidatorControl implements AutoCloseable {
   public CdcInvalidatorControl(EmbeddedStack stack, String table, String namespace, boolean alternateKeys,
       long serverId, boolean separateProcess, boolean forgetful, Duration progressInterval, boolean ignoreRedisDataLoss,
       CdcHooks hooks, boolean throughKafka) {
-    if (throughKafka && (separateProcess || forgetful || ignoreRedisDataLoss || progressInterval != null)) {
-      throw new IllegalArgumentException("the Kafka path runs the listener in this JVM, with its stored position, "
-          + "without progress records or the Redis data-loss check: not for a scenario that needs its own JVM ("
-          + separateProcess + "), a forgetful listener (" + forgetful + "), the CDC_NO_LOSS_CHECK baseline ("
-          + ignoreRedisDataLoss + ") or a progress interval (" + progressInterval + ")");
+    if (throughKafka && (forgetful || ignoreRedisDataLoss || progressInterval != null)) {
+      // A forgetful member (a new group) would read every topic from its first record: it would forget nothing.
+      throw new IllegalArgumentException("the Kafka path runs the listener with its stored position (the group's "
+          + "offsets), without progress records or the Redis data-loss check: not for a forgetful listener ("
+          + forgetful + "), the CDC_NO_LOSS_CHECK baseline (" + ignoreRedisDataLoss + ") or a progress interval ("
+          + progressInterval + ")");
     }
     this.throughKafka = throughKafka;
     this.stack = stack;
@@ -83,12 +86,12 @@ public final class CdcInvalidatorControl implements AutoCloseable {
   }
 
   /**
-   * The listener invalidates the embedded Redis Cluster instead of the single Redis (in this JVM only); with
-   * {@code awaitReplica}, it acknowledges a batch only once each master's replica has it ({@code redisDurability}).
+   * The listener invalidates the embedded Redis Cluster instead of the single Redis; with {@code awaitReplica}, it
+   * acknowledges a batch only once each master's replica has it ({@code redisDurability}: in this JVM only).
    */
   public synchronized void onCluster(boolean awaitReplica) {
-    if (separateProcess) {
-      throw new IllegalStateException("a listener in a JVM of its own invalidates the single Redis only");
+    if (separateProcess && awaitReplica) {
+      throw new IllegalStateException("a listener in a JVM of its own does not wait for replicas (redisDurability)");
     }
     clusterSeeds = stack.redisCluster().seedUris();
     this.awaitReplica = awaitReplica;
@@ -106,9 +109,25 @@ public final class CdcInvalidatorControl implements AutoCloseable {
     if (separateProcess) {
       process = CdcInvalidatorProcess.start(new CdcInvalidatorProcess.Spec(db.host(), db.port(), db.user(), db.password(),
           db.databaseName(), table, namespace, keyTemplates, "version", serverId, name, stateDirectory,
-          stack.redis().uri(), firstStart(), progressInterval), LIVE_TIMEOUT);
-      return;
+          redisAddress(), firstStart(), progressInterval, throughKafka ? KafkaChangePath.source(stack, name, true)
+          : null), LIVE_TIMEOUT);
+    } else {
+      startInThisJvm(db, name);
     }
+    if (throughKafka) {
+      // Live means joined; the run's table topic is found by the next topic refresh: be sure it is read first.
+      try {
+        awaitCaughtUp(LIVE_TIMEOUT);
+      } catch (java.sql.SQLException e) {
+        throw new IllegalStateException("CDC listener " + name + " through Kafka: " + e.getMessage(), e);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IllegalStateException(e);
+      }
+    }
+  }
+
+  private void startInThisJvm(DatabaseServer db, String name) {
     CdcOptions.Builder options = CdcOptions.builder();
     if (progressInterval != null) {
       options.progressInterval(progressInterval);
@@ -117,7 +136,7 @@ public final class CdcInvalidatorControl implements AutoCloseable {
       options.redisDataLossPolicy(CdcOptions.RedisDataLossPolicy.IGNORE);
     }
     if (throughKafka) {
-      options.kafka(KafkaChangePath.source(stack, name()));
+      options.kafka(KafkaChangePath.source(stack, name, false));
     }
     if (awaitReplica) {
       options.redisDurability(1, false, REPLICA_WAIT);
@@ -139,17 +158,6 @@ public final class CdcInvalidatorControl implements AutoCloseable {
       inProcess = null;
       throw new IllegalStateException("CDC listener " + name + " did not become live"
           + (failure == null ? "" : ": " + failure.getMessage()));
-    }
-    if (throughKafka) {
-      // Live means joined; the run's table topic is found by the next topic refresh: be sure it is read first.
-      try {
-        awaitCaughtUp(LIVE_TIMEOUT);
-      } catch (java.sql.SQLException e) {
-        throw new IllegalStateException("CDC listener " + name + " through Kafka: " + e.getMessage(), e);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new IllegalStateException(e);
-      }
     }
   }
 
@@ -229,13 +237,24 @@ public final class CdcInvalidatorControl implements AutoCloseable {
     return mapping.add().build();
   }
 
-  /** R6: the separate listener halts when it receives its next batch, before applying it. */
-  synchronized void crashBeforeNextApply(Duration timeout) {
+  /**
+   * R6: the separate listener halts when it receives its next batch, before applying it.
+   *
+   * @return whether it did (exit code 137); false if no batch came within {@code timeout} and it was killed instead
+   */
+  synchronized boolean crashBeforeNextApply(Duration timeout) {
     requireProcess("crash").crashBeforeNextApply();
     if (!process.awaitExit(timeout)) {
       log.warn("listener did not receive a batch within {}: killing it instead", timeout);
       process.kill();
+      return false;
     }
+    return process.exitCode().orElse(-1) == CdcInvalidatorMain.EXIT_CRASHED;
+  }
+
+  /** The listener's own JVM as it runs now (after a restart, the new one). */
+  synchronized CdcInvalidatorProcess process() {
+    return requireProcess("look at the JVM of");
   }
 
   synchronized void pause() {

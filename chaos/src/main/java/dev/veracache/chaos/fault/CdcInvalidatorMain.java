@@ -4,7 +4,9 @@ import dev.veracache.VeracacheOptions;
 import dev.veracache.cdc.CdcInvalidator;
 import dev.veracache.cdc.CdcOptions;
 import dev.veracache.cdc.InvalidationMappings;
+import dev.veracache.cdc.KafkaSource;
 import dev.veracache.cdc.testing.CdcHooks;
+import dev.veracache.chaos.check.RedisReader;
 import dev.veracache.internal.RedisInvalidator.KeyInvalidation;
 import dev.veracache.stack.ProcessControl;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -17,6 +19,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import org.slf4j.Logger;
@@ -29,10 +32,13 @@ import org.slf4j.LoggerFactory;
  * <p>Invariants:
  * <ul>
  *   <li><b>stdout is the protocol, nothing else.</b> Before anything can log, {@code System.out} is pointed at stderr;
- *       the real stdout carries only the lines {@code LIVE}, {@code FAILED <message>} and {@code CRASHING}.</li>
+ *       the real stdout carries only the lines {@code LIVE}, {@code FAILED <message>}, {@code CRASHING} and
+ *       {@code APPLIED <n>} (after each batch Redis took: how many invalidations of the mapped table's rows it held,
+ *       the quiescence markers' not counted; not printed for none).</li>
  *   <li><b>Secrets only from the environment, never printed.</b> {@code VERACACHE_LISTENER_DB_PASSWORD} (absent =
- *       empty) and {@code VERACACHE_LISTENER_REDIS_URI} (required; may carry a password). Every message that leaves
- *       the process has both values masked.</li>
+ *       empty) and {@code VERACACHE_LISTENER_REDIS_URI} (required; may carry a password): one Redis's URI, or a Redis
+ *       Cluster's address, {@code cluster:<seed URI>,<seed URI>...} ({@link RedisReader#clusterAddress}). Every
+ *       message that leaves the process has both values masked, and each seed URI and its user info.</li>
  *   <li><b>Exit codes.</b> 2: a configuration property is missing or bad (the message names it); 1: the listener
  *       did not become live or failed later ({@code FAILED} printed first); 137: the R6 crash point; 0: stdin closed.
  *       </li>
@@ -50,7 +56,11 @@ import org.slf4j.LoggerFactory;
  * {@code name}, {@code stateDirectory}; optional: {@code versionColumn}, {@code retryInitialMillis} (10),
  * {@code retryMaxMillis} (50), {@code liveTimeoutSeconds} (120), {@code crashFile}, {@code firstStart}
  * ({@code FLUSH_NAMESPACES}, the default, or {@code ASSUME_FRESH_INSTALL}: see {@link CdcOptions.FirstStartPolicy}),
- * {@code progressIntervalMillis} (the library's default when absent).
+ * {@code progressIntervalMillis} (the library's default when absent). Kafka mode (the change stream read from Kafka,
+ * {@link CdcOptions.Builder#kafka}) when {@code kafkaBootstrapServers} is set: then {@code kafkaTopicPattern} is
+ * required, and {@code kafkaGroupId} (the listener's name when absent), {@code kafkaTopicRefreshMillis} (the library's
+ * default) and {@code kafkaGroupInstanceId} (the consumer's {@value #GROUP_INSTANCE_ID}: a static member, whose
+ * restart takes its dead predecessor's partitions at once) are optional.
  */
 public final class CdcInvalidatorMain {
 
@@ -60,6 +70,9 @@ public final class CdcInvalidatorMain {
   static final String LIVE = "LIVE";
   static final String FAILED = "FAILED";
   static final String CRASHING = "CRASHING";
+  static final String APPLIED = "APPLIED";
+  /** The one Kafka consumer setting a listener in its own JVM takes: static group membership. */
+  static final String GROUP_INSTANCE_ID = "group.instance.id";
   static final int EXIT_FAILED = 1;
   static final int EXIT_BAD_CONFIGURATION = 2;
   static final int EXIT_CRASHED = 137;
@@ -99,7 +112,7 @@ public final class CdcInvalidatorMain {
     }
     CdcInvalidator cdc;
     try {
-      cdc = CdcInvalidator.start(options, new CrashPoint(config.crashFile, protocol));
+      cdc = CdcInvalidator.start(options, new ChildHooks(config.crashFile, protocol));
     } catch (RuntimeException e) {
       fail(protocol, log, secrets, config.name, "did not start: " + e.getMessage());
       return;
@@ -184,8 +197,19 @@ public final class CdcInvalidatorMain {
     }
   }
 
-  /** R6: SIGKILLs this JVM before a batch with invalidations is applied while the crash file exists. */
-  private record CrashPoint(Path crashFile, PrintStream protocol) implements CdcHooks {
+  /**
+   * R6: SIGKILLs this JVM before a batch with invalidations is applied while the crash file exists; reports what each
+   * applied batch invalidated of the table's rows ({@code APPLIED <n>}).
+   */
+  private record ChildHooks(Path crashFile, PrintStream protocol) implements CdcHooks {
+    @Override
+    public void afterApply(List<KeyInvalidation> invalidations) {
+      long rows = invalidations.stream().filter(i -> !i.key().startsWith(ListenerCatchUp.MARKER_PREFIX)).count();
+      if (rows > 0) {
+        protocol.println(APPLIED + " " + rows);
+      }
+    }
+
     @Override
     public void beforeApply(List<KeyInvalidation> invalidations) {
       if (crashFile != null && !invalidations.isEmpty() && Files.exists(crashFile)) {
@@ -202,25 +226,39 @@ public final class CdcInvalidatorMain {
     }
   }
 
-  /** Masks the secret values (the whole Redis URI, its user info, the database password) wherever they appear. */
+  /**
+   * What of the Redis setting ({@link #REDIS_URI_ENV}) is secret: the whole value, and for a cluster each seed URI;
+   * each URI's user info. Longest first, so that a masked value leaves no part of itself.
+   */
+  static List<String> redisSecrets(String redis) {
+    if (redis == null || redis.isEmpty()) {
+      return List.of();
+    }
+    List<String> uris = RedisReader.isCluster(redis) ? RedisReader.seeds(redis) : List.of(redis);
+    List<String> secrets = new ArrayList<>(List.of(redis));
+    secrets.addAll(uris);
+    for (String uri : uris) {
+      int scheme = uri.indexOf("://");
+      int at = uri.lastIndexOf('@');
+      if (scheme >= 0 && at > scheme + 3) {
+        secrets.add(uri.substring(scheme + 3, at));
+      }
+    }
+    return secrets;
+  }
+
+  /** Masks the secret values (the Redis setting's, see {@link #redisSecrets}; the database password) everywhere. */
   private record Secrets(String dbPassword, String redisUri) {
     String mask(String text) {
       String masked = text;
-      for (String secret : new String[] {redisUri, redisUserInfo(), dbPassword}) {
+      List<String> secrets = new ArrayList<>(redisSecrets(redisUri));
+      secrets.add(dbPassword);
+      for (String secret : secrets) {
         if (secret != null && !secret.isEmpty()) {
           masked = masked.replace(secret, "***");
         }
       }
       return masked;
-    }
-
-    private String redisUserInfo() {
-      if (redisUri == null) {
-        return null;
-      }
-      int scheme = redisUri.indexOf("://");
-      int at = redisUri.lastIndexOf('@');
-      return scheme >= 0 && at > scheme + 3 ? redisUri.substring(scheme + 3, at) : null;
     }
 
     @Override
@@ -239,7 +277,8 @@ public final class CdcInvalidatorMain {
   private record Config(String dbHost, int dbPort, String dbUser, String dbPassword, String database, String table,
       String namespace, List<String> keyTemplates, String versionColumn, long serverId, String name,
       Path stateDirectory, String redisUri, Duration retryInitial, Duration retryMax, Duration liveTimeout,
-      Path crashFile, CdcOptions.FirstStartPolicy firstStart, Duration progressInterval /* nullable */) {
+      Path crashFile, CdcOptions.FirstStartPolicy firstStart, Duration progressInterval /* nullable */,
+      KafkaSource kafka /* nullable: the binlog */) {
 
     static Config fromSystemProperties(Secrets secrets) throws BadConfiguration {
       String redisUri = secrets.redisUri();
@@ -265,7 +304,33 @@ public final class CdcInvalidatorMain {
           retryInitial, retryMax, Duration.ofSeconds(positiveLong("liveTimeoutSeconds", 120)),
           crash == null || crash.isBlank() ? null : Path.of(crash), firstStartPolicy(),
           System.getProperty(PREFIX + "progressIntervalMillis") == null ? null
-              : Duration.ofMillis(positiveLong("progressIntervalMillis", -1)));
+              : Duration.ofMillis(positiveLong("progressIntervalMillis", -1)), kafkaSource());
+    }
+
+    /** The Kafka source when {@code kafkaBootstrapServers} is set, else null (the binlog). */
+    private static KafkaSource kafkaSource() throws BadConfiguration {
+      String bootstrap = System.getProperty(PREFIX + "kafkaBootstrapServers");
+      if (bootstrap == null || bootstrap.isBlank()) {
+        return null;
+      }
+      KafkaSource.Builder source = KafkaSource.builder().bootstrapServers(bootstrap.trim())
+          .topicPattern(required("kafkaTopicPattern"));
+      String group = System.getProperty(PREFIX + "kafkaGroupId");
+      if (group != null && !group.isBlank()) {
+        source.groupId(group.trim());
+      }
+      if (System.getProperty(PREFIX + "kafkaTopicRefreshMillis") != null) {
+        source.topicRefresh(Duration.ofMillis(positiveLong("kafkaTopicRefreshMillis", -1)));
+      }
+      String instance = System.getProperty(PREFIX + "kafkaGroupInstanceId");
+      if (instance != null && !instance.isBlank()) {
+        source.consumerProperty(GROUP_INSTANCE_ID, instance.trim());
+      }
+      try {
+        return source.build();
+      } catch (IllegalArgumentException e) {
+        throw new BadConfiguration("the Kafka properties are refused: " + e.getMessage());
+      }
     }
 
     private static CdcOptions.FirstStartPolicy firstStartPolicy() throws BadConfiguration {
@@ -283,7 +348,8 @@ public final class CdcInvalidatorMain {
 
     @Override
     public String toString() {
-      return "Config[" + name + " on " + dbHost + ":" + dbPort + "/" + database + "." + table + "]";
+      return "Config[" + name + " on " + dbHost + ":" + dbPort + "/" + database + "." + table
+          + (kafka == null ? "" : ", through " + kafka) + "]";
     }
 
     CdcOptions options() {
@@ -297,10 +363,14 @@ public final class CdcInvalidatorMain {
       if (progressInterval != null) {
         builder.progressInterval(progressInterval);
       }
+      if (kafka != null) {
+        builder.kafka(kafka);
+      }
       return builder
           .database(dbHost, dbPort, dbUser, dbPassword)
           .serverId(serverId).name(name)
-          .redis(VeracacheOptions.builder(redisUri).commandTimeout(Duration.ofMillis(300)).build())
+          .redis((RedisReader.isCluster(redisUri) ? VeracacheOptions.clusterBuilder(RedisReader.seeds(redisUri))
+              : VeracacheOptions.builder(redisUri)).commandTimeout(Duration.ofMillis(300)).build())
           .mappings(mapping.add().build())
           .stateDirectory(stateDirectory)
           .retryBackoff(retryInitial, retryMax)

@@ -1,6 +1,7 @@
 package dev.veracache.chaos.fault;
 
 import dev.veracache.cdc.CdcOptions;
+import dev.veracache.cdc.KafkaSource;
 import dev.veracache.stack.ClassDataArchive;
 import dev.veracache.stack.ProcessControl;
 import java.io.BufferedReader;
@@ -21,6 +22,7 @@ import java.util.OptionalInt;
 import java.util.UUID;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -71,12 +73,14 @@ public final class CdcInvalidatorProcess implements AutoCloseable {
    * What the child runs. {@code versionColumn} may be null; {@code dbPassword} and {@code redisUri} are secrets.
    * {@code firstStart} is what the listener does without a stored position (a fresh state directory): the durable
    * listener flushes its namespace (the default), the forgetful baseline declares a fresh install and flushes nothing.
-   * {@code progressInterval} is how often it publishes its progress (null: the library's default).
+   * {@code progressInterval} is how often it publishes its progress (null: the library's default). {@code redisUri}
+   * is one Redis's URI or a cluster's address ({@code RedisReader.clusterAddress} of its seeds). With {@code kafka}
+   * the listener reads the change stream from Kafka (its Kafka mode) instead of the binlog (null: the binlog).
    */
   public record Spec(String dbHost, int dbPort, String dbUser, String dbPassword, String database, String table,
       String namespace, List<String> keyTemplates, String versionColumn /* nullable */, long serverId, String name,
       Path stateDirectory, String redisUri, CdcOptions.FirstStartPolicy firstStart,
-      Duration progressInterval /* nullable */) {
+      Duration progressInterval /* nullable */, KafkaSource kafka /* nullable */) {
 
     public Spec {
       Objects.requireNonNull(dbHost, "dbHost");
@@ -89,6 +93,11 @@ public final class CdcInvalidatorProcess implements AutoCloseable {
       Objects.requireNonNull(stateDirectory, "stateDirectory");
       Objects.requireNonNull(redisUri, "redisUri");
       Objects.requireNonNull(firstStart, "firstStart");
+      if (kafka != null && !kafka.consumerProperties().keySet().stream()
+          .allMatch(CdcInvalidatorMain.GROUP_INSTANCE_ID::equals)) {
+        throw new IllegalArgumentException("listener " + name + ": its own JVM takes no Kafka consumer setting but "
+            + CdcInvalidatorMain.GROUP_INSTANCE_ID + ", was " + kafka.consumerProperties().keySet());
+      }
       if (progressInterval != null && (progressInterval.isNegative() || progressInterval.isZero())) {
         throw new IllegalArgumentException("listener " + name + ": progressInterval must be positive, was "
             + progressInterval);
@@ -101,7 +110,7 @@ public final class CdcInvalidatorProcess implements AutoCloseable {
         String namespace, List<String> keyTemplates, String versionColumn, long serverId, String name,
         Path stateDirectory, String redisUri, CdcOptions.FirstStartPolicy firstStart) {
       this(dbHost, dbPort, dbUser, dbPassword, database, table, namespace, keyTemplates, versionColumn, serverId, name,
-          stateDirectory, redisUri, firstStart, null);
+          stateDirectory, redisUri, firstStart, null, null);
     }
 
     /** A durable listener: without a stored position it flushes its namespace once live. */
@@ -115,19 +124,25 @@ public final class CdcInvalidatorProcess implements AutoCloseable {
     /** The same listener with another state directory (a fresh one forgets the position). */
     public Spec withStateDirectory(Path directory) {
       return new Spec(dbHost, dbPort, dbUser, dbPassword, database, table, namespace, keyTemplates, versionColumn,
-          serverId, name, directory, redisUri, firstStart, progressInterval);
+          serverId, name, directory, redisUri, firstStart, progressInterval, kafka);
     }
 
     /** The same listener with another first-start policy. */
     public Spec withFirstStart(CdcOptions.FirstStartPolicy policy) {
       return new Spec(dbHost, dbPort, dbUser, dbPassword, database, table, namespace, keyTemplates, versionColumn,
-          serverId, name, stateDirectory, redisUri, policy, progressInterval);
+          serverId, name, stateDirectory, redisUri, policy, progressInterval, kafka);
     }
 
     /** The same listener publishing its progress every {@code interval}. */
     public Spec withProgressInterval(Duration interval) {
       return new Spec(dbHost, dbPort, dbUser, dbPassword, database, table, namespace, keyTemplates, versionColumn,
-          serverId, name, stateDirectory, redisUri, firstStart, interval);
+          serverId, name, stateDirectory, redisUri, firstStart, interval, kafka);
+    }
+
+    /** The same listener reading the change stream from {@code source} (Kafka mode). */
+    public Spec withKafka(KafkaSource source) {
+      return new Spec(dbHost, dbPort, dbUser, dbPassword, database, table, namespace, keyTemplates, versionColumn,
+          serverId, name, stateDirectory, redisUri, firstStart, progressInterval, source);
     }
 
     /** The child's {@code -D} properties (no secrets). */
@@ -150,6 +165,18 @@ public final class CdcInvalidatorProcess implements AutoCloseable {
       if (progressInterval != null) {
         p.put("progressIntervalMillis", Long.toString(progressInterval.toMillis()));
       }
+      if (kafka != null) {
+        p.put("kafkaBootstrapServers", kafka.bootstrapServers());
+        if (kafka.groupId() != null) {
+          p.put("kafkaGroupId", kafka.groupId());
+        }
+        p.put("kafkaTopicPattern", kafka.topicPattern().pattern());
+        p.put("kafkaTopicRefreshMillis", Long.toString(kafka.topicRefresh().toMillis()));
+        String instance = kafka.consumerProperties().get(CdcInvalidatorMain.GROUP_INSTANCE_ID);
+        if (instance != null) {
+          p.put("kafkaGroupInstanceId", instance);
+        }
+      }
       return p;
     }
 
@@ -160,7 +187,9 @@ public final class CdcInvalidatorProcess implements AutoCloseable {
 
     String mask(String text) {
       String masked = text;
-      for (String secret : List.of(redisUri, dbPassword)) {
+      List<String> secrets = new ArrayList<>(CdcInvalidatorMain.redisSecrets(redisUri));
+      secrets.add(dbPassword);
+      for (String secret : secrets) {
         if (!secret.isEmpty()) {
           masked = masked.replace(secret, "***");
         }
@@ -185,6 +214,9 @@ public final class CdcInvalidatorProcess implements AutoCloseable {
   private final ClassDataArchive archive;
   private volatile boolean paused;
   private boolean closed;
+  /** Invalidations of the workload's keys this child applied (its {@code APPLIED} lines), and when the last came. */
+  private final AtomicLong applied = new AtomicLong();
+  private volatile long lastAppliedNanos;
 
   private CdcInvalidatorProcess(Spec spec, Process process, Path crashFile, ClassDataArchive archive) {
     this.spec = spec;
@@ -270,6 +302,9 @@ public final class CdcInvalidatorProcess implements AutoCloseable {
           remember(line);
           if (protocol && line.equals(CdcInvalidatorMain.LIVE)) {
             live.countDown();
+          } else if (protocol && line.startsWith(CdcInvalidatorMain.APPLIED + " ")) {
+            applied.addAndGet(Long.parseLong(line.substring(CdcInvalidatorMain.APPLIED.length() + 1)));
+            lastAppliedNanos = System.nanoTime();
           }
         }
       } catch (IOException e) {
@@ -282,7 +317,22 @@ public final class CdcInvalidatorProcess implements AutoCloseable {
   }
 
   private void remember(String line) {
-    tail.add(line);
+    if (!line.startsWith(CdcInvalidatorMain.APPLIED + " ")) {
+      tail.add(line);
+    }
+  }
+
+  /**
+   * How many invalidations of the mapped table's rows this child has applied (Redis took them), the quiescence
+   * markers' not counted. After the workload stopped every one of them is a replay of an earlier change.
+   */
+  public long invalidationsApplied() {
+    return applied.get();
+  }
+
+  /** When ({@link System#nanoTime}) this child last reported applied invalidations; 0 if never. */
+  public long lastAppliedNanos() {
+    return lastAppliedNanos;
   }
 
   private void awaitLive(Duration timeout) {

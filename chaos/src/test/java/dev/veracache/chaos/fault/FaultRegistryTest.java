@@ -75,5 +75,9 @@ class FaultRegistryTest {
     assertThat(FaultRegistry.create(FaultKind.REDIS_OLD_SNAPSHOT).provingMeasures(veracache))
         .containsExactly(RedisFaults.OldSnapshot.KEYS_RESTORED);
     assertThat(FaultRegistry.create(FaultKind.REDIS_PAUSE).provingMeasures(veracache)).isEmpty();
+    assertThat(FaultRegistry.create(FaultKind.LISTENER_CRASH).provingMeasures(Strategy.VERACACHE_CDC_ONLY))
+        .containsExactly(ListenerFaults.Crash.CRASHES, ListenerFaults.Crash.REPLAYED);
+    assertThat(FaultRegistry.create(FaultKind.LISTENER_CRASH).provingMeasures(Strategy.FORGETFUL_CDC))
+        .as("it replays nothing: its stale keys prove it").containsExactly(ListenerFaults.Crash.CRASHES);
   }
 }

@@ -38,6 +38,20 @@ class ScenarioCatalogTest {
   }
 
   @Test
+  void withoutTheBoundTheClientsWatchNoProgressAndWIsDerivedAgain() {
+    Scenario r6 = ScenarioCatalog.builtIn().select(List.of("r6-listener-crash")).get(0);
+    assertThat(r6.windowMillis()).as("2 x 200 + heartbeat + margin").isEqualTo(700);
+    Scenario unbounded = r6.withoutListenerBound();
+    assertThat(unbounded.cache().listenerStalenessBoundMillis()).isZero();
+    assertThat(unbounded.listenerProgressInterval(Scenario.Strategy.VERACACHE_CDC_ONLY)).as("the library's default")
+        .isNull();
+    assertThat(unbounded.windowMillis()).as("the listener's own invalidation + margin").isEqualTo(200);
+    assertThat(unbounded.withSeconds(4).faultMillis()).isEqualTo(1333);
+    assertThatThrownBy(() -> r6.withSeconds(4)).as("with the bound, W = 700 needs a 1.4 s fault")
+        .hasMessageContaining("more than half the fault");
+  }
+
+  @Test
   void raceInjectionsOfTheHardenedFencesNameWhatTheyNeed() {
     assertThatThrownBy(() -> parse("""
         scenarios:
