@@ -93,6 +93,16 @@ final class EmbeddedRedisCluster implements RedisCluster {
       }
       return true;
     });
+    // Attached is not synced: a replica whose first sync has not finished never had its master's data, and Redis 7
+    // refuses to fail over to it (its data is "too old"), so a master killed right after the start stayed failed.
+    await("each replica has synced with its master", Duration.ofSeconds(30), () -> {
+      for (int m = 0; m < MASTERS; m++) {
+        if (!command(nodes.get(MASTERS + m), "INFO", "replication").contains("master_link_status:up")) {
+          return false;
+        }
+      }
+      return true;
+    });
   }
 
   @Override
@@ -111,7 +121,27 @@ final class EmbeddedRedisCluster implements RedisCluster {
         }
       }
       return true;
-    });
+    }, this::describeLiveNodes);
+  }
+
+  /** What each live node says of the cluster (its state, and the nodes as it sees them), for a failure message. */
+  private String describeLiveNodes() {
+    StringBuilder state = new StringBuilder();
+    for (EmbeddedRedisServer node : live()) {
+      state.append("\nnode ").append(node.port()).append(": ");
+      try {
+        String info = command(node, "CLUSTER", "INFO");
+        state.append(info.lines().filter(l -> l.startsWith("cluster_state") || l.startsWith("cluster_slots_ok")
+            || l.startsWith("cluster_current_epoch")).map(String::trim).toList()).append("\n")
+            .append(command(node, "CLUSTER", "NODES").trim());
+        if (command(node, "ROLE").contains("slave")) {
+          state.append("\nlog of replica ").append(node.port()).append(":\n").append(node.logTail(12));
+        }
+      } catch (RuntimeException e) {
+        state.append("unreadable: ").append(e.getMessage());
+      }
+    }
+    return state.toString();
   }
 
   private List<EmbeddedRedisServer> live() {
@@ -276,6 +306,12 @@ final class EmbeddedRedisCluster implements RedisCluster {
   }
 
   private static void await(String what, Duration timeout, Condition condition) {
+    await(what, timeout, condition, () -> "");
+  }
+
+  /** As {@link #await(String, Duration, Condition)}; on timeout the message ends with {@code state}'s text. */
+  private static void await(String what, Duration timeout, Condition condition,
+      java.util.function.Supplier<String> state) {
     long deadline = System.nanoTime() + timeout.toNanos();
     RuntimeException last = null;
     while (System.nanoTime() < deadline) {
@@ -293,8 +329,14 @@ final class EmbeddedRedisCluster implements RedisCluster {
         throw new IllegalStateException(e);
       }
     }
+    String seen;
+    try {
+      seen = state.get();
+    } catch (RuntimeException e) {
+      seen = " (state unreadable: " + e.getMessage() + ")";
+    }
     throw new IllegalStateException("Redis Cluster: " + what + " not reached within " + timeout
-        + (last == null ? "" : " (last error: " + last.getMessage() + ")"), last);
+        + (last == null ? "" : " (last error: " + last.getMessage() + ")") + seen, last);
   }
 
   @Override

@@ -49,6 +49,16 @@ final class EmbeddedRedisServer extends EmbeddedServer implements RedisServer {
     this.extraArgs = List.copyOf(extraArgs);
   }
 
+  /** The last {@code lines} lines of this server's log (redis.log in its directory); empty when there is none yet. */
+  String logTail(int lines) {
+    try {
+      List<String> all = Files.readAllLines(dir.resolve("redis.log"));
+      return String.join("\n", all.subList(Math.max(0, all.size() - lines), all.size()));
+    } catch (java.io.IOException e) {
+      return "";
+    }
+  }
+
   @Override
   long startProcess() {
     try {
