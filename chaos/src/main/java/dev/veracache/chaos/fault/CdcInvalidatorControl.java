@@ -38,6 +38,8 @@ public final class CdcInvalidatorControl implements AutoCloseable {
 
   private static final Logger log = LoggerFactory.getLogger(CdcInvalidatorControl.class);
   private static final Duration LIVE_TIMEOUT = Duration.ofSeconds(60);
+  /** Through Kafka, how long the commits to the end of every partition may take at least after the marker. */
+  private static final Duration MIN_COMMIT_WAIT = Duration.ofSeconds(5);
   /** How long a batch waits for the replicas before it is retried ({@link #onCluster}). */
   private static final Duration REPLICA_WAIT = Duration.ofMillis(150);
 
@@ -168,7 +170,8 @@ public final class CdcInvalidatorControl implements AutoCloseable {
 
   /**
    * Quiescence: waits until the listener has applied every commit acknowledged before this call (it reached the
-   * binlog head), at most {@code timeout}; see {@link ListenerCatchUp}.
+   * binlog head), at most {@code timeout}; see {@link ListenerCatchUp}. Through Kafka, also until its group committed
+   * every partition of the table's topic to its end (the marker proves only its own partition).
    *
    * @return how long it took
    * @throws IllegalStateException naming the listener and how it stands if it stopped or did not get there in time
@@ -190,7 +193,14 @@ public final class CdcInvalidatorControl implements AutoCloseable {
         return CdcInvalidatorControl.this.describe();
       }
     };
-    return ListenerCatchUp.await(stack.database(), redisAddress(), table, namespace, watched, timeout);
+    long started = System.nanoTime();
+    Duration caughtUp = ListenerCatchUp.await(stack.database(), redisAddress(), table, namespace, watched, timeout);
+    if (throughKafka && !KafkaChangePath.awaitCommittedToEnd(stack, name(), stack.database().databaseName(), table,
+        timeout.minus(caughtUp).compareTo(MIN_COMMIT_WAIT) < 0 ? MIN_COMMIT_WAIT : timeout.minus(caughtUp))) {
+      throw new IllegalStateException("CDC listener " + name() + " through Kafka applied the quiescence marker but did "
+          + "not commit every partition of its table's topic to its end within " + timeout + "; " + describe());
+    }
+    return Duration.ofNanos(System.nanoTime() - started);
   }
 
   /** Why the listener is not running (never started, closed, its JVM exited, it failed), or null while it runs. */
