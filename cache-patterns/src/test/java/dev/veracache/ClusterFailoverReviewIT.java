@@ -129,6 +129,7 @@ class ClusterFailoverReviewIT extends RealServersTest {
 
     List<RedisServer> cutOff = new ArrayList<>();
     RedisServer slotHolder = owner; // who serves the slot once the test is done with it
+    RedisServer importing = target; // who imports the slot while it migrates
     try {
       ClusterSurgery.beginMigration(slot, owner, target);
       ClusterSurgery.migrateKeys(owner, target, ClusterSurgery.keysInSlot(owner, slot)); // the key, and the WAIT's
@@ -143,12 +144,19 @@ class ClusterFailoverReviewIT extends RealServersTest {
 
       cluster.failOverToCutOff(target, cutOff, HEALTHY);
       cutOff.clear();
+      // The fault took effect: the promoted replica lost the tombstone. Read while the writer's retry of the pending
+      // invalidation cannot land there (the owner still sends ASK to the old target, now a replica that answers
+      // MOVED): the promoted node imports the slot, so an ASKING read is served, and only the test reads there.
+      ClusterSurgery.command(promoted, "CLUSTER", "SETSLOT", Integer.toString(slot), "IMPORTING",
+          ClusterSurgery.myId(owner));
+      importing = promoted;
+      assertThat(recordAsking(promoted, key))
+          .as("the promoted replica of the target, before the migration completes (the writer's pending "
+              + "invalidations right after invalidate: %s)", pendingRightAfter)
+          .contains("v1");
+      assertThat(pendingRightAfter).as("the writer's pending invalidations right after invalidate").isEqualTo(1);
       completeMigration(slot, owner, promoted); // as the operator's resharding would, to the target's successor
       slotHolder = promoted;
-      assertThat(record(promoted, key))
-          .as("the promoted replica of the target (the writer's pending invalidations right after invalidate: %s)",
-              pendingRightAfter)
-          .contains("v1");
       await().atMost(WITHIN).until(() -> writerJvm.pendingInvalidations() == 0);
 
       Veracache readerJvm = newClusterInstance(cluster.seedUris(), b -> {});
@@ -160,8 +168,8 @@ class ClusterFailoverReviewIT extends RealServersTest {
     } finally {
       cutOff.forEach(RedisServer::resume);
       if (slotHolder.equals(owner)) {
-        deleteImportedKeys(target, slot);
-        ClusterSurgery.abortMigration(slot, owner, target);
+        deleteImportedKeys(importing, slot);
+        ClusterSurgery.abortMigration(slot, owner, importing);
       } else {
         ClusterSurgery.moveSlot(cluster, slot, slotHolder, owner);
       }
@@ -190,14 +198,7 @@ class ClusterFailoverReviewIT extends RealServersTest {
     }
   }
 
-  /** What {@code node} holds under {@code key}, as text; null when absent. */
-  private static String record(RedisServer node, String key) {
-    try (var client = closing(RedisClient.create(node.uri())); var connection = client.client.connect()) {
-      return connection.sync().get(key);
-    }
-  }
-
-  /** As {@link #record}, on a node importing the key's slot (ASKING first). */
+  /** What {@code node}, importing the key's slot, holds under {@code key} (ASKING first), as text; null when absent. */
   private static String recordAsking(RedisServer node, String key) {
     try (var client = closing(RedisClient.create(node.uri())); var connection = client.client.connect()) {
       connection.sync().asking();

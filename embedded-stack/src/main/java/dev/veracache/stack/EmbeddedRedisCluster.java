@@ -120,8 +120,39 @@ final class EmbeddedRedisCluster implements RedisCluster {
           return false;
         }
       }
-      return true;
+      return liveNodesAgree(live);
     }, this::describeLiveNodes);
+  }
+
+  /**
+   * Whether every live node sees every live node with the same role and none of them as failing: until gossip has
+   * spread a failover or a restart, nodes answer CLUSTER NODES differently, and a client reading the topology from
+   * them sees it change (Lettuce's refresh then reports a topology change, which costs a tracking client its L1).
+   */
+  private static boolean liveNodesAgree(List<EmbeddedRedisServer> live) {
+    java.util.Set<String> liveIds = new java.util.HashSet<>();
+    for (EmbeddedRedisServer node : live) {
+      liveIds.add(command(node, "CLUSTER", "MYID").trim());
+    }
+    java.util.Map<String, String> roleById = new java.util.HashMap<>();
+    for (EmbeddedRedisServer viewer : live) {
+      for (String line : command(viewer, "CLUSTER", "NODES").lines().toList()) {
+        String[] fields = line.trim().split(" ");
+        if (fields.length < 3 || !liveIds.contains(fields[0])) {
+          continue;
+        }
+        String flags = fields[2];
+        if (flags.contains("fail")) { // fail or fail?: a live node still suspected or marked failed by this viewer
+          return false;
+        }
+        String role = flags.contains("master") ? "master" : "replica";
+        String seen = roleById.putIfAbsent(fields[0], role);
+        if (seen != null && !seen.equals(role)) {
+          return false;
+        }
+      }
+    }
+    return true;
   }
 
   /** What each live node says of the cluster (its state, and the nodes as it sees them), for a failure message. */
