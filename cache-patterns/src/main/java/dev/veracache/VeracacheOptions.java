@@ -383,7 +383,10 @@ public final class VeracacheOptions {
       return this;
     }
 
-    /** {@code address} as {@code host:port}, checked; an IPv6 host may be bracketed ({@code [::1]:6379}). */
+    /**
+     * {@code address} as {@code host:port}, checked, with an IPv6 host bracketed ({@code ::1:6379} and
+     * {@code [::1]:6379} both give {@code [::1]:6379}, the form Lettuce parses as host and port).
+     */
     private static String hostAndPort(String address, String what) {
       String trimmed = address.trim();
       int colon = trimmed.lastIndexOf(':');
@@ -398,7 +401,8 @@ public final class VeracacheOptions {
       }
       check(!host.isEmpty() && port >= 1 && port <= 65535,
           what + " must be host:port with a port in 1..65535, was '" + address + "'");
-      return trimmed;
+      boolean unbracketedIpv6 = host.indexOf(':') >= 0 && !(host.startsWith("[") && host.endsWith("]"));
+      return unbracketedIpv6 ? "[" + host + "]:" + port : host + ":" + port;
     }
 
     /** Where metrics go. Default: Micrometer's global registry. */

@@ -66,6 +66,15 @@ class OptionsTest {
   }
 
   @Test
+  void anAddressMappingStoresIpv6HostsBracketedSoLettuceReadsTheirPort() {
+    VeracacheOptions options = VeracacheOptions.builder("redis://localhost:6379")
+        .addressMapping(java.util.Map.of("fd00::1:7000", "::ffff:127.0.0.1:17000", "10.0.0.2:7001", "[::1]:17001"))
+        .build();
+    assertThat(options.addressMapping()).containsEntry("[fd00::1]:7000", "[::ffff:127.0.0.1]:17000")
+        .containsEntry("10.0.0.2:7001", "[::1]:17001");
+  }
+
+  @Test
   void unsetClientSettingsTakeTheirDefaultConstants() {
     VeracacheOptions options = VeracacheOptions.builder("redis://localhost:6379").build();
     assertThat(options.clientName).isEqualTo(VeracacheOptions.DEFAULT_CLIENT_NAME);
