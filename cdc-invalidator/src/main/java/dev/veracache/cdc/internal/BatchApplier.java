@@ -1,5 +1,7 @@
 package dev.veracache.cdc.internal;
 
+import dev.veracache.CacheUnavailableException;
+import dev.veracache.FailureReason;
 import dev.veracache.cdc.CdcInvalidator;
 import dev.veracache.cdc.CdcOptions;
 import dev.veracache.cdc.TableMapping;
@@ -288,6 +290,10 @@ public final class BatchApplier implements DebeziumEngine.ChangeConsumer<RecordC
       ProgressOutcome outcome = retry.untilTaken("the progress record", false, "clients that bound their staleness "
           + "stop trusting the caches meanwhile", () -> {
             while (true) {
+              if (lifecycle.isClosed()) { // untilTaken turns this into the InterruptedException of a close
+                throw new CacheUnavailableException("closing while the progress record was being published",
+                    FailureReason.DISCONNECTED, null);
+              }
               long changes = invalidator.connectionChanges();
               if ((attempted[0] || changes != seen[0]) && !batch.isEmpty()) {
                 invalidator.invalidate(batch);
