@@ -153,12 +153,25 @@ final class ListenerWatch {
     }
   }
 
-  /** Reads every watched namespace's progress in one script call; on failure every namespace becomes untrusted. */
+  /**
+   * Reads every watched namespace's progress in one script call (on a cluster one call per namespace, each hash in its
+   * own slot, each compared with its own master's clock); on failure the namespaces read become untrusted.
+   */
   void poll() {
     if (signals.isEmpty()) {
       return;
     }
     List<Signal> watched = new ArrayList<>(signals.values());
+    if (fence.progressPerNamespace()) {
+      for (Signal signal : watched) {
+        poll(List.of(signal));
+      }
+    } else {
+      poll(watched);
+    }
+  }
+
+  private void poll(List<Signal> watched) {
     FenceProtocol.Progress progress;
     try {
       progress = fence.progress(watched.stream().map(s -> s.namespace).toList());

@@ -90,9 +90,6 @@ public final class Veracache implements AutoCloseable {
     notNull(cacheOptions, "cacheOptions");
     check(cacheOptions.l1Ttl.compareTo(options.maxL1Ttl) <= 0, "cache '" + cacheOptions.namespace + "': l1Ttl ("
         + cacheOptions.l1Ttl + ") exceeds the client's maxL1Ttl (" + options.maxL1Ttl + ")");
-    check(!options.isCluster() || cacheOptions.listenerStalenessBound == null, "cache '" + cacheOptions.namespace
-        + "': listenerStalenessBound is not supported on a Redis Cluster: the CDC listener publishes no progress "
-        + "record there (a record spans namespaces, thus hash slots)");
     String namespace = cacheOptions.namespace;
     L1Store l1 = cacheOptions.l1Enabled
         ? new L1Store(cacheOptions.l1MaximumSize, cacheOptions.l1Ttl, cacheOptions.negativeTtl, options.ticker,

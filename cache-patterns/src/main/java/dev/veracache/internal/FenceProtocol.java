@@ -313,10 +313,21 @@ public final class FenceProtocol {
     }
   }
 
-  /** Reads how far the CDC listeners of {@code namespaces} have applied, in one atomic call. */
+  /**
+   * Reads how far the CDC listeners of {@code namespaces} have applied, in one atomic call. On a cluster the progress
+   * hashes live in different slots: read them one at a time ({@link #progressPerNamespace}).
+   */
   public Progress progress(List<String> namespaces) {
     String[] keys = namespaces.stream().map(ns -> PROGRESS_PREFIX + ns).toArray(String[]::new);
     return decodeProgress(namespaces.size(), link.runOnKeys(FenceScript.PROGRESS, keys));
+  }
+
+  /**
+   * Whether {@link #progress} takes one namespace at a time: on a cluster, where each progress hash is in its own
+   * slot, and each answer comes with the clock of the master holding it.
+   */
+  public boolean progressPerNamespace() {
+    return link.isCluster();
   }
 
   /**
@@ -327,7 +338,11 @@ public final class FenceProtocol {
   public PublishOutcome publish(String listener, String instance, List<String> namespaces, long lastSequence,
       long sequence, long lagMillis) {
     if (link.isCluster()) {
-      return checkSequenceOnEveryMaster(listener, instance, lastSequence, sequence);
+      PublishOutcome checked = checkSequenceOnEveryMaster(listener, instance, lastSequence, sequence);
+      if (checked == PublishOutcome.PUBLISHED && lagMillis >= 0) {
+        publishProgressPerNamespace(listener, namespaces, lagMillis);
+      }
+      return checked;
     }
     String[] keys = new String[namespaces.size() + 1];
     keys[0] = SEQUENCE_PREFIX + listener + ":seq:" + instance;
@@ -345,8 +360,8 @@ public final class FenceProtocol {
    * them on that very master). Every tag written at the last publish is checked again wherever its slot is served now
    * (the key moves with its slot; a failover keeps the slot): while one of those slots has no master (a failover under
    * way), the publish fails and is retried, it never skips it. A live master's own tag not written last time is written
-   * without a check (a master new to slots holds nothing yet). Progress hashes are not published: a progress record
-   * spans namespaces, thus slots.
+   * without a check (a master new to slots holds nothing yet). Progress hashes are published afterwards, one call
+   * each ({@link #publishProgressPerNamespace}).
    */
   private PublishOutcome checkSequenceOnEveryMaster(String listener, String instance, long lastSequence,
       long sequence) {
@@ -371,6 +386,19 @@ public final class FenceProtocol {
     }
     sequenceTags.put(writer, java.util.Set.copyOf(tags));
     return outcome;
+  }
+
+  /**
+   * On a cluster, once every master's sequence was checked: each namespace's progress hash in a call of its own (each
+   * lives in its own slot), stamped by the clock of the master holding it, which is the clock its readers compare it
+   * with. Nothing is checked there: the per-master sequences just checked are what detects a loss; a progress hash lost
+   * or restored older only makes readers more careful.
+   */
+  private void publishProgressPerNamespace(String listener, List<String> namespaces, long lagMillis) {
+    for (String namespace : namespaces) {
+      link.runOnKeys(FenceScript.PUBLISH_PROGRESS, new String[] {PROGRESS_PREFIX + namespace},
+          listener.getBytes(StandardCharsets.UTF_8), ascii(lagMillis));
+    }
   }
 
   /** Per listener instance, on a cluster: the key tags its sequence was written under at its last publish. */

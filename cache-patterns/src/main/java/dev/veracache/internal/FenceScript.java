@@ -25,6 +25,8 @@ enum FenceScript {
   PROGRESS("progress.lua"),
   /** The CDC listener: how far it has applied, checked against what it wrote last (multi-key). */
   PUBLISH("publish.lua"),
+  /** The CDC listener on a cluster: one namespace's progress, after publish.lua checked every master's sequence. */
+  PUBLISH_PROGRESS("publish_progress.lua"),
   /** Write-behind: the next version of a key, fenced before its write goes to the log. */
   RESERVE("reserve.lua"),
   /** Write-behind: the fence after a flush or a dead letter (versions never restart: newer pending records stay). */
