@@ -218,10 +218,9 @@ public record Scenario(String id, String race, String title, String description,
   /**
    * The same scenario without a listener staleness bound: the Veracache clients do not watch the CDC listener's
    * progress and the listener publishes at the library's default interval ({@link #listenerProgressInterval}), W
-   * derived again without the bound. For the paths that have no progress to bound by: the Redis Cluster (the clients
-   * refuse the bound there) and the listener's Kafka mode (it publishes none). Nothing bounds the staleness of an
-   * outage then, so such a run is judged on what is still promised (no key stale after quiescence, no write lost),
-   * its stale reads measured.
+   * derived again without the bound. For the path that has no progress to bound by: the listener's Kafka mode (it
+   * publishes none). Nothing bounds the staleness of an outage then, so such a run is judged on what is still promised
+   * (no key stale after quiescence, no write lost), its stale reads measured.
    */
   public Scenario withoutListenerBound() {
     CacheSpec unbounded = new CacheSpec(cache.leaseWaitMillis(), cache.tombstoneTtlMillis(),
