@@ -27,8 +27,10 @@ class L1InvalidationIT extends RealServersTest {
     CacheAside<Long, Product> a = jvmA.cacheAside(productOptions().build());
     CacheAside<Long, Product> b = jvmB.cacheAside(productOptions().build());
     warmL1(jvmA, a, 1L, loader());
+    // The warm-up's second read may be an L1 hit already (the re-read after its own fill's push can come first).
+    double hitsBefore = counter(jvmA, "veracache.gets", "level", "l1", "result", "hit");
     a.get(1L, loader());
-    assertThat(counter(jvmA, "veracache.gets", "level", "l1", "result", "hit")).isEqualTo(1);
+    assertThat(counter(jvmA, "veracache.gets", "level", "l1", "result", "hit")).isEqualTo(hitsBefore + 1);
 
     Product v2 = products.update(1, "v2");
     b.invalidate(1L, v2.version());
