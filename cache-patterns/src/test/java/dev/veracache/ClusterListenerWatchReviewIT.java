@@ -1,0 +1,183 @@
+package dev.veracache;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.veracache.internal.FenceProtocol;
+import dev.veracache.internal.RedisInvalidator;
+import dev.veracache.internal.RedisInvalidator.KeyInvalidation;
+import dev.veracache.internal.RedisInvalidator.ProgressOutcome;
+import dev.veracache.stack.EmbeddedStack;
+import dev.veracache.stack.RedisCluster;
+import dev.veracache.stack.RedisServer;
+import io.lettuce.core.cluster.SlotHash;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Hostile review of {@code listenerStalenessBound} on a Redis Cluster (d36d1c2). A {@link RedisInvalidator} stands for
+ * the listener, called the way {@code ProgressPublisher} and {@code BatchApplier} call it.
+ */
+class ClusterListenerWatchReviewIT extends RealServersTest {
+
+  private static final Duration WITHIN = Duration.ofSeconds(15);
+  private static final Duration HEALTHY = Duration.ofSeconds(30);
+  private static final Duration BOUND = Duration.ofSeconds(30);
+
+  private RedisCluster cluster;
+  private long sequence;
+
+  @BeforeEach
+  void healthyCluster(EmbeddedStack stack) {
+    cluster = stack.redisCluster();
+    cluster.awaitHealthy(HEALTHY);
+  }
+
+  private RedisInvalidator listener() {
+    RedisInvalidator invalidator = RedisInvalidator.create(VeracacheOptions.clusterBuilder(cluster.seedUris())
+        .commandTimeout(Duration.ofSeconds(5)).build());
+    closeLater(invalidator);
+    return invalidator;
+  }
+
+  private RedisServer masterOfProgress(String ns) {
+    return cluster.masterOf(SlotHash.getSlot(FenceProtocol.PROGRESS_PREFIX + ns));
+  }
+
+  private RedisServer masterOfKey(long id) {
+    return cluster.masterOf(SlotHash.getSlot(redisKey(id)));
+  }
+
+  /**
+   * The namespaces of one publish, handed to it only when the test lets them go. On a cluster {@code publish} reads
+   * them first after it checked and advanced the sequence on every master, just before it writes the progress hashes:
+   * this holds the listener exactly there, as a GC pause, a slow network or a busy scheduler can.
+   */
+  private static final class HeldNamespaces extends java.util.AbstractList<String> {
+    final CountDownLatch reached = new CountDownLatch(1);
+    final CountDownLatch released = new CountDownLatch(1);
+    private final List<String> namespaces;
+
+    HeldNamespaces(List<String> namespaces) {
+      this.namespaces = List.copyOf(namespaces);
+    }
+
+    @Override
+    public String get(int index) {
+      reached.countDown();
+      try {
+        released.await(60, TimeUnit.SECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+      return namespaces.get(index);
+    }
+
+    @Override
+    public int size() {
+      return namespaces.size();
+    }
+  }
+
+  /**
+   * The namespace's progress hash lives on master A, one of its keys on master B. The listener checks its sequence on
+   * every master (B still holds everything), then, before it writes the progress hash on A, B fails over to a replica
+   * that never got the listener's last invalidation (nor the sequence written after it). The reader sees B's
+   * connection drop, recovers, and marks the moment the listener must reach; the listener's progress write then lands
+   * on A, stamped by A's clock at write time, past the mark: the namespace is trusted again while B serves the value
+   * the lost invalidation had removed. In the single-Redis design the check and the write are one atomic script, and a
+   * loss takes the progress hash with it; here the check is no proof about the moment the progress is stamped.
+   */
+  @Test
+  void aFailoverLosingInvalidationsBetweenTheSequenceCheckAndTheProgressWriteRestoresTrustInTheLostValues()
+      throws Exception {
+    RedisServer progressMaster = masterOfProgress(namespace);
+    long id = 1;
+    while (masterOfKey(id).equals(progressMaster)) {
+      id++;
+    }
+    long key = id;
+    RedisServer dataMaster = masterOfKey(key);
+    products.insert(key, "v1");
+    RedisInvalidator listener = listener();
+    Veracache readerJvm = newClusterInstance(cluster.seedUris(), b -> {});
+    CacheAside<Long, Product> reader = readerJvm.cacheAside(productOptions().listenerStalenessBound(BOUND).build());
+    await().atMost(WITHIN).ignoreExceptions().until(() -> publish(listener, List.of(namespace))
+        == ProgressOutcome.PUBLISHED && !readerJvm.listenerUntrusted(namespace));
+    assertThat(reader.get(key, loader()).name()).isEqualTo("v1"); // filled in Redis, on master B
+    try (var client = io.lettuce.core.RedisClient.create(dataMaster.uri()); var connection = client.connect()) {
+      connection.sync().set("{" + redisKey(key) + "}:wait", "x");
+      assertThat(connection.sync().waitForReplication(1, 5000)).as("B's replica has v1").isEqualTo(1L);
+    }
+
+    HeldNamespaces held = new HeldNamespaces(List.of(namespace));
+    CompletableFuture<ProgressOutcome> publishing = new CompletableFuture<>();
+    cluster.failOverLosing(dataMaster, () -> {
+      // A batch: the row's update is invalidated on B, then the sequence is advanced (B takes both, its replica not).
+      Product v2 = products.update(key, "v2");
+      listener.invalidate(List.of(new KeyInvalidation(namespace, String.valueOf(key), v2.version(), 60_000)));
+      assertThat(listener.advanceSequence("cdc", "i1", sequence, sequence + 1)).isEqualTo(ProgressOutcome.PUBLISHED);
+      sequence++;
+      // The next batch carries a marker: publish. Every master's sequence is checked (B still has everything).
+      long last = sequence;
+      sequence++;
+      new Thread(() -> {
+        try {
+          publishing.complete(listener.publishProgress("cdc", "i1", held, last, last + 1, 0));
+        } catch (RuntimeException e) {
+          publishing.completeExceptionally(e);
+        }
+      }, "listener").start();
+      assertThat(held.reached.await(WITHIN.toSeconds(), TimeUnit.SECONDS)).as("every master's sequence checked")
+          .isTrue();
+    }, HEALTHY);
+
+    try {
+      // The reader lost its connection to B: distrusted; once back, its first poll marks what the listener must reach.
+      // The topology settles after the failover (routing connections to the promoted replica, the old master's
+      // return): wait for two polls with no new recovery between them, so that the mark is the last one.
+      awaitSettled(readerJvm);
+      assertThat(readerJvm.listenerUntrusted(namespace)).as("waiting for the listener to pass the recovery").isTrue();
+    } finally {
+      held.released.countDown();
+    }
+    assertThat(publishing.get(WITHIN.toSeconds(), TimeUnit.SECONDS)).as("the listener's publish, checked before")
+        .isEqualTo(ProgressOutcome.PUBLISHED);
+    await().atMost(WITHIN).until(() -> !readerJvm.listenerUntrusted(namespace));
+
+    assertThat(products.find(key).name()).isEqualTo("v2");
+    assertThat(reader.get(key, loader()).name())
+        .as("trusted again by progress written after B lost the invalidation: B's restored value is served")
+        .isEqualTo("v2");
+  }
+
+  /** Waits until the client is out of degraded mode and two polls passed without another recovery in between. */
+  private void awaitSettled(Veracache jvm) {
+    await().atMost(HEALTHY).until(() -> {
+      if (jvm.degraded()) {
+        return false;
+      }
+      double recoveries = counter(jvm, "veracache.l1.invalidations", "source", "recovery");
+      for (int poll = 0; poll < 2; poll++) {
+        Optional<Duration> before = jvm.listenerStaleness(namespace);
+        await().atMost(WITHIN).until(() -> !jvm.listenerStaleness(namespace).equals(before));
+      }
+      return !jvm.degraded() && counter(jvm, "veracache.l1.invalidations", "source", "recovery") == recoveries;
+    });
+  }
+
+  private ProgressOutcome publish(RedisInvalidator listener, List<String> namespaces) {
+    long last = sequence;
+    ProgressOutcome outcome = listener.publishProgress("cdc", "i1", namespaces, last, last + 1, 0);
+    if (outcome == ProgressOutcome.PUBLISHED) {
+      sequence = last + 1;
+    }
+    return outcome;
+  }
+}
