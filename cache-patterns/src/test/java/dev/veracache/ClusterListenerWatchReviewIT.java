@@ -142,7 +142,7 @@ class ClusterListenerWatchReviewIT extends RealServersTest {
       // The reader lost its connection to B: distrusted; once back, its first poll marks what the listener must reach.
       // The topology settles after the failover (routing connections to the promoted replica, the old master's
       // return): wait for two polls with no new recovery between them, so that the mark is the last one.
-      awaitSettled(readerJvm);
+      awaitSettled(readerJvm, namespace);
       assertThat(readerJvm.listenerUntrusted(namespace)).as("waiting for the listener to pass the recovery").isTrue();
     } finally {
       held.released.countDown();
@@ -157,16 +157,69 @@ class ClusterListenerWatchReviewIT extends RealServersTest {
         .isEqualTo("v2");
   }
 
+  /**
+   * A running client watches another namespace. The listener published progress (this namespace's hash on master A,
+   * fresh), then master B, holding one of this namespace's keys, fails over to a replica that never got the listener's
+   * last invalidation. The client sees B's connection drop and recovers: its watched caches wait for the listener to
+   * pass the recovery. A cache of this namespace created now (after the recovery, before the listener published
+   * again) marks nothing: its first poll reads A's hash, untouched by B's loss and within the bound, and it trusts at
+   * once, serving B's restored value. On a single Redis the loss would have taken the hash with it (or restored one as
+   * old as the data); on a cluster it leaves a fresh hash on another master. {@code watch} logs "from the listener's
+   * first progress after now", which only holds for caches created before the client's first recovery.
+   */
+  @Test
+  void aCacheCreatedAfterARecoveryFromAFailoverLosingInvalidationsTrustsProgressPublishedBeforeTheLoss()
+      throws Exception {
+    RedisServer progressMaster = masterOfProgress(namespace);
+    long id = 1;
+    while (masterOfKey(id).equals(progressMaster)) {
+      id++;
+    }
+    long key = id;
+    RedisServer dataMaster = masterOfKey(key);
+    String other = namespace + "other";
+    products.insert(key, "v1");
+    RedisInvalidator listener = listener();
+    Veracache readerJvm = newClusterInstance(cluster.seedUris(), b -> {});
+    readerJvm.cacheAside(CacheOptions.<Long, Product>builder(other, ValueCodec.json(Product.class))
+        .version(Product::version).listenerStalenessBound(BOUND).build());
+    Veracache fillerJvm = newClusterInstance(cluster.seedUris(), b -> {});
+    assertThat(fillerJvm.cacheAside(productOptions().build()).get(key, loader()).name()).isEqualTo("v1");
+    try (var client = io.lettuce.core.RedisClient.create(dataMaster.uri()); var connection = client.connect()) {
+      connection.sync().set("{" + redisKey(key) + "}:wait", "x");
+      assertThat(connection.sync().waitForReplication(1, 5000)).as("B's replica has v1").isEqualTo(1L);
+    }
+    await().atMost(WITHIN).ignoreExceptions().until(() -> publish(listener, List.of(namespace, other))
+        == ProgressOutcome.PUBLISHED && !readerJvm.listenerUntrusted(other));
+
+    cluster.failOverLosing(dataMaster, () -> {
+      // A batch: the row's update is invalidated on B, then the sequence is advanced (B takes both, its replica not).
+      Product v2 = products.update(key, "v2");
+      listener.invalidate(List.of(new KeyInvalidation(namespace, String.valueOf(key), v2.version(), 60_000)));
+      assertThat(listener.advanceSequence("cdc", "i1", sequence, sequence + 1)).isEqualTo(ProgressOutcome.PUBLISHED);
+      sequence++;
+    }, HEALTHY);
+    awaitSettled(readerJvm, other);
+    assertThat(readerJvm.listenerUntrusted(other)).as("the running cache waits for the listener").isTrue();
+
+    // The listener has not published since (its next publish would find B's loss). A cache created now:
+    CacheAside<Long, Product> reader = readerJvm.cacheAside(productOptions().listenerStalenessBound(BOUND).build());
+    assertThat(products.find(key).name()).isEqualTo("v2");
+    assertThat(reader.get(key, loader()).name())
+        .as("a cache created after the recovery trusts progress published before B lost the invalidation")
+        .isEqualTo("v2");
+  }
+
   /** Waits until the client is out of degraded mode and two polls passed without another recovery in between. */
-  private void awaitSettled(Veracache jvm) {
+  private void awaitSettled(Veracache jvm, String ns) {
     await().atMost(HEALTHY).until(() -> {
       if (jvm.degraded()) {
         return false;
       }
       double recoveries = counter(jvm, "veracache.l1.invalidations", "source", "recovery");
       for (int poll = 0; poll < 2; poll++) {
-        Optional<Duration> before = jvm.listenerStaleness(namespace);
-        await().atMost(WITHIN).until(() -> !jvm.listenerStaleness(namespace).equals(before));
+        Optional<Duration> before = jvm.listenerStaleness(ns);
+        await().atMost(WITHIN).until(() -> !jvm.listenerStaleness(ns).equals(before));
       }
       return !jvm.degraded() && counter(jvm, "veracache.l1.invalidations", "source", "recovery") == recoveries;
     });
