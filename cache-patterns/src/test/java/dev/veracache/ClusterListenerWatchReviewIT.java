@@ -210,6 +210,101 @@ class ClusterListenerWatchReviewIT extends RealServersTest {
         .isEqualTo("v2");
   }
 
+  /**
+   * The listener's sequence key on master B is {@code ...{n}} for the smallest n whose slot B serves. A resharding
+   * moves that slot (and the key, holding the sequence written after the listener's last invalidation on B) to master
+   * C while B's replica lags; B then fails over to that replica, losing the invalidation. At the next publish the old
+   * tag is checked where its slot lives now (C: intact), and the promoted replica's own tag, new to the listener, is
+   * written without any check: nothing checks B's successor at all, the loss is never found, progress is published,
+   * and readers trust B's restored value for good. The commit relies on "a loss on any master is still found by the
+   * per-master sequences before any progress is written".
+   */
+  @Test
+  void aLossOnAMasterWhoseSequenceSlotWasReshardedAwayIsNeverFoundAndItsNamespaceIsTrusted() throws Exception {
+    RedisServer dataMaster = cluster.masterOf(SlotHash.getSlot(redisKey(1)));
+    int tagSlot = -1;
+    for (int n = 0; tagSlot < 0; n++) {
+      int slot = SlotHash.getSlot("{" + n + "}");
+      if (cluster.masterOf(slot).equals(dataMaster)) {
+        tagSlot = slot; // where the listener keeps its sequence on B
+      }
+    }
+    int sequenceSlot = tagSlot;
+    long id = 1;
+    while (!masterOfKey(id).equals(dataMaster) || SlotHash.getSlot(redisKey(id)) == sequenceSlot) {
+      id++;
+    }
+    long key = id;
+    RedisServer elsewhere = cluster.masters().stream().filter(m -> !m.equals(dataMaster)).findFirst().orElseThrow();
+    products.insert(key, "v1");
+    RedisInvalidator listener = listener();
+    Veracache readerJvm = newClusterInstance(cluster.seedUris(), b -> {});
+    CacheAside<Long, Product> reader = readerJvm.cacheAside(productOptions().listenerStalenessBound(BOUND).build());
+    await().atMost(WITHIN).ignoreExceptions().until(() -> publish(listener, List.of(namespace))
+        == ProgressOutcome.PUBLISHED && !readerJvm.listenerUntrusted(namespace));
+    assertThat(reader.get(key, loader()).name()).isEqualTo("v1"); // filled on B
+    try (var client = io.lettuce.core.RedisClient.create(dataMaster.uri()); var connection = client.connect()) {
+      connection.sync().set("{" + redisKey(key) + "}:wait", "x");
+      assertThat(connection.sync().waitForReplication(1, 5000)).as("B's replica has v1").isEqualTo(1L);
+    }
+
+    boolean moved = false;
+    try {
+      cluster.failOverLosing(dataMaster, () -> {
+        Product v2 = products.update(key, "v2");
+        listener.invalidate(List.of(new KeyInvalidation(namespace, String.valueOf(key), v2.version(), 60_000)));
+        assertThat(listener.advanceSequence("cdc", "i1", sequence, sequence + 1))
+            .isEqualTo(ProgressOutcome.PUBLISHED);
+        sequence++;
+        // A resharding moves the slot of B's sequence key, with the key, to another master.
+        moveSlotReplacing(sequenceSlot, dataMaster, elsewhere);
+      }, HEALTHY);
+      moved = true;
+      assertThat(cluster.masterOf(sequenceSlot)).as("the resharded slot stays where it went").isEqualTo(elsewhere);
+      awaitSettled(readerJvm, namespace);
+
+      ProgressOutcome outcome = await().atMost(WITHIN).ignoreExceptions().until(
+          () -> publish(listener, List.of(namespace)), java.util.Objects::nonNull);
+      if (outcome == ProgressOutcome.PUBLISHED) {
+        await().atMost(WITHIN).until(() -> !readerJvm.listenerUntrusted(namespace));
+        assertThat(reader.get(key, loader()).name())
+            .as("trusted: the promoted replica's restored value is served, the loss never found").isEqualTo("v2");
+      }
+      assertThat(outcome).as("B's successor lost the listener's last invalidation and sequence")
+          .isEqualTo(ProgressOutcome.REDIS_LOST_DATA);
+    } finally {
+      RedisServer owner = cluster.masterOf(sequenceSlot);
+      if (moved && !owner.equals(cluster.masterOf(SlotHash.getSlot(redisKey(key))))) {
+        moveSlotReplacing(sequenceSlot, owner, cluster.masterOf(SlotHash.getSlot(redisKey(key))));
+      }
+    }
+  }
+
+  /**
+   * {@code ClusterSurgery.moveSlot}, with MIGRATE ... REPLACE: clients sharing one name write the same heartbeat key,
+   * which may already be on the target.
+   */
+  private void moveSlotReplacing(int slot, RedisServer from, RedisServer to) {
+    dev.veracache.stack.ClusterSurgery.beginMigration(slot, from, to);
+    List<String> keys = dev.veracache.stack.ClusterSurgery.keysInSlot(from, slot);
+    if (!keys.isEmpty()) {
+      List<String> args = new java.util.ArrayList<>(List.of("MIGRATE", "127.0.0.1", Integer.toString(to.port()), "",
+          "0", "5000", "REPLACE", "KEYS"));
+      args.addAll(keys);
+      dev.veracache.stack.ClusterSurgery.command(from, args.toArray(String[]::new));
+    }
+    String toId = dev.veracache.stack.ClusterSurgery.myId(to);
+    dev.veracache.stack.ClusterSurgery.command(to, "CLUSTER", "SETSLOT", Integer.toString(slot), "NODE", toId);
+    dev.veracache.stack.ClusterSurgery.command(from, "CLUSTER", "SETSLOT", Integer.toString(slot), "NODE", toId);
+    for (RedisServer master : cluster.masters()) {
+      if (!master.equals(from) && !master.equals(to)) {
+        dev.veracache.stack.ClusterSurgery.command(master, "CLUSTER", "SETSLOT", Integer.toString(slot), "NODE",
+            toId);
+      }
+    }
+    await().atMost(HEALTHY).until(() -> cluster.masterOf(slot).equals(to));
+  }
+
   /** Waits until the client is out of degraded mode and two polls passed without another recovery in between. */
   private void awaitSettled(Veracache jvm, String ns) {
     await().atMost(HEALTHY).until(() -> {
