@@ -29,6 +29,10 @@ import org.slf4j.LoggerFactory;
  *       poll after the recovery: it has applied everything committed up to then, and a listener that found Redis came
  *       back with old data has flushed the namespace before publishing. This holds for a cache created in that gap
  *       too: it starts out waiting for Redis like the others ({@link #redisLost}).</li>
+ *   <li><b>On a cluster, a cache created while Redis is up waits for progress past its first poll</b> too: a loss on
+ *       one master leaves the progress hash on another fresh (see {@link #watch}). The listener stamps that hash with
+ *       its master's clock read before its sequence check, so progress never passes a mark taken after a loss the
+ *       check missed.</li>
  *   <li>Untrusted reads bypass Redis and L1 serves only entries younger than the bound (see
  *       {@code DefaultTieredCache}); every change of trust is logged.</li>
  * </ul>
@@ -80,7 +84,12 @@ final class ListenerWatch {
     this.clientName = options.clientName;
   }
 
-  /** The signal for a new cache: untrusted until the first poll says otherwise. */
+  /**
+   * The signal for a new cache: untrusted until the first poll says otherwise. On a cluster, until the listener has
+   * published progress past that first poll: a failover that lost invalidations on one master (which this client may
+   * have recovered from before the cache existed) leaves the namespace's progress hash on another master fresh, and
+   * only the listener's next check finds the loss. On one Redis such a loss takes the hash with it.
+   */
   Signal watch(String namespace, java.time.Duration bound) {
     if (bound == null) {
       return Signal.UNWATCHED;
@@ -89,11 +98,13 @@ final class ListenerWatch {
     synchronized (this) {
       if (redisLost) {
         signal.mustReachRedisMillis = UNTIL_RECOVERED;
+      } else if (fence.progressPerNamespace()) {
+        signal.markAtNextPoll = true;
       }
       signals.put(namespace, signal);
     }
-    log.info("cache '{}' trusts Redis and L1 only while its CDC listener is at most {} behind, from the listener's "
-        + "first progress after now", namespace, bound);
+    log.info("cache '{}' trusts Redis and L1 only while its CDC listener is at most {} behind{}", namespace, bound,
+        fence.progressPerNamespace() ? ", from the listener's first progress after now" : "");
     Gauge.builder("veracache.listener.staleness", signal, s -> s.stalenessMillis).tag("client", clientName)
         .tag("cache", namespace).baseUnit("milliseconds")
         .description("How far behind the CDC listener of this namespace is, by its own published progress; -1 unknown")

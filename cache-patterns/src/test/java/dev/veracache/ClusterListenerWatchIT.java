@@ -149,6 +149,31 @@ class ClusterListenerWatchIT extends RealServersTest {
         .as("the progress hash is not written after a loss").isEqualTo(published);
   }
 
+  /**
+   * The trade made for {@code ClusterListenerWatchReviewIT}'s resharding case: once the slot of a master's sequence key
+   * moved to another master, nothing written at the last publish vouches for the master it left (a failover of it
+   * since would go unseen), so the listener's next check reports a possible loss and it flushes, rather than trust.
+   */
+  @Test
+  void aMasterWhoseSequenceSlotWasReshardedAwayIsReportedAsAPossibleLoss() {
+    RedisInvalidator listener = listener();
+    assertThat(publish(listener, List.of(namespace), 0)).isEqualTo(ProgressOutcome.PUBLISHED);
+    int tagSlot = SlotHash.getSlot("{0}");
+    RedisServer from = cluster.masterOf(tagSlot);
+    RedisServer to = cluster.masters().stream().filter(m -> !m.equals(from)).findFirst().orElseThrow();
+    dev.veracache.stack.ClusterSurgery.moveSlot(cluster, tagSlot, from, to);
+    try {
+      await().atMost(WITHIN).ignoreExceptions().untilAsserted(() -> {
+        long last = sequence;
+        ProgressOutcome outcome = listener.publishProgress("cdc", "i1", List.of(namespace), last, last + 1, 0);
+        assertThat(outcome).as("the check after slot %s (tag {0}) moved from %s to %s", tagSlot, from.port(),
+            to.port()).isEqualTo(ProgressOutcome.REDIS_LOST_DATA);
+      });
+    } finally {
+      dev.veracache.stack.ClusterSurgery.moveSlot(cluster, tagSlot, to, from);
+    }
+  }
+
   private interface OnNode<T> {
     T run(StatefulRedisConnection<String, String> connection);
   }

@@ -55,14 +55,16 @@ class ClusterListenerWatchReviewIT extends RealServersTest {
   }
 
   /**
-   * The namespaces of one publish, handed to it only when the test lets them go. On a cluster {@code publish} reads
-   * them first after it checked and advanced the sequence on every master, just before it writes the progress hashes:
-   * this holds the listener exactly there, as a GC pause, a slow network or a busy scheduler can.
+   * The namespaces of one publish, their second pass handed out only when the test lets it go. On a cluster
+   * {@code publish} goes over them once to read each hash's clock before it checks the sequence on every master, and
+   * once more after the check, to write the progress hashes: this holds the listener exactly there, as a GC pause, a
+   * slow network or a busy scheduler can.
    */
   private static final class HeldNamespaces extends java.util.AbstractList<String> {
     final CountDownLatch reached = new CountDownLatch(1);
     final CountDownLatch released = new CountDownLatch(1);
     private final List<String> namespaces;
+    private int reads;
 
     HeldNamespaces(List<String> namespaces) {
       this.namespaces = List.copyOf(namespaces);
@@ -70,6 +72,9 @@ class ClusterListenerWatchReviewIT extends RealServersTest {
 
     @Override
     public String get(int index) {
+      if (++reads <= namespaces.size()) {
+        return namespaces.get(index); // the first pass: before the check
+      }
       reached.countDown();
       try {
         released.await(60, TimeUnit.SECONDS);
@@ -149,12 +154,16 @@ class ClusterListenerWatchReviewIT extends RealServersTest {
     }
     assertThat(publishing.get(WITHIN.toSeconds(), TimeUnit.SECONDS)).as("the listener's publish, checked before")
         .isEqualTo(ProgressOutcome.PUBLISHED);
-    await().atMost(WITHIN).until(() -> !readerJvm.listenerUntrusted(namespace));
+    awaitPolls(readerJvm, namespace, 2); // the reader has read the progress the held publish wrote
+    assertThat(readerJvm.listenerUntrusted(namespace))
+        .as("progress stamped before the check does not pass the mark taken after B's loss").isTrue();
 
     assertThat(products.find(key).name()).isEqualTo("v2");
     assertThat(reader.get(key, loader()).name())
-        .as("trusted again by progress written after B lost the invalidation: B's restored value is served")
+        .as("not trusted again by progress written after B lost the invalidation: B's restored value is not served")
         .isEqualTo("v2");
+    assertThat(publish(listener, List.of(namespace))).as("the listener's next check finds B's loss")
+        .isEqualTo(ProgressOutcome.REDIS_LOST_DATA);
   }
 
   /**
@@ -305,6 +314,14 @@ class ClusterListenerWatchReviewIT extends RealServersTest {
     await().atMost(HEALTHY).until(() -> cluster.masterOf(slot).equals(to));
   }
 
+  /** Returns once the client has polled the namespace's progress {@code polls} more times (its staleness changed). */
+  private static void awaitPolls(Veracache jvm, String ns, int polls) {
+    for (int poll = 0; poll < polls; poll++) {
+      Optional<Duration> before = jvm.listenerStaleness(ns);
+      await().atMost(WITHIN).until(() -> !jvm.listenerStaleness(ns).equals(before));
+    }
+  }
+
   /** Waits until the client is out of degraded mode and two polls passed without another recovery in between. */
   private void awaitSettled(Veracache jvm, String ns) {
     await().atMost(HEALTHY).until(() -> {
@@ -312,10 +329,7 @@ class ClusterListenerWatchReviewIT extends RealServersTest {
         return false;
       }
       double recoveries = counter(jvm, "veracache.l1.invalidations", "source", "recovery");
-      for (int poll = 0; poll < 2; poll++) {
-        Optional<Duration> before = jvm.listenerStaleness(ns);
-        await().atMost(WITHIN).until(() -> !jvm.listenerStaleness(ns).equals(before));
-      }
+      awaitPolls(jvm, ns, 2);
       return !jvm.degraded() && counter(jvm, "veracache.l1.invalidations", "source", "recovery") == recoveries;
     });
   }

@@ -338,9 +338,18 @@ public final class FenceProtocol {
   public PublishOutcome publish(String listener, String instance, List<String> namespaces, long lastSequence,
       long sequence, long lagMillis) {
     if (link.isCluster()) {
+      // Each hash's stamp is its master's clock read before the check: a loss the check missed (on a master already
+      // checked) happens after it, so a client that saw it and marked the moment it came back never takes this
+      // progress for "applied past the loss".
+      long[] safeThrough = new long[namespaces.size()];
+      if (lagMillis >= 0) {
+        for (int i = 0; i < safeThrough.length; i++) {
+          safeThrough[i] = progress(List.of(namespaces.get(i))).redisNowMillis() - lagMillis;
+        }
+      }
       PublishOutcome checked = checkSequenceOnEveryMaster(listener, instance, lastSequence, sequence);
       if (checked == PublishOutcome.PUBLISHED && lagMillis >= 0) {
-        publishProgressPerNamespace(listener, namespaces, lagMillis);
+        publishProgressPerNamespace(listener, namespaces, safeThrough);
       }
       return checked;
     }
@@ -360,15 +369,25 @@ public final class FenceProtocol {
    * them on that very master). Every tag written at the last publish is checked again wherever its slot is served now
    * (the key moves with its slot; a failover keeps the slot): while one of those slots has no master (a failover under
    * way), the publish fails and is retried, it never skips it. A live master's own tag not written last time is written
-   * without a check (a master new to slots holds nothing yet). Progress hashes are published afterwards, one call
-   * each ({@link #publishProgressPerNamespace}).
+   * without a check.
+   *
+   * <p>A key that a resharding moved to another master proves nothing about the master it left: so every master serving
+   * slots now must be covered by a tag written last time that lies in its slots and was then served by it or by a
+   * master it was a replica of (a failover), or must have served no slot at the last publish (all it holds came since).
+   * A master not covered so (its tag's slot moved away, or a master new to the topology) may have lost writes unseen:
+   * that is reported as a loss, and the listener flushes. This is judged by the topology as Lettuce knows it (read every
+   * 2 s, and at once after a redirect or a lost connection; a synchronous read would stall every batch on a node that
+   * does not answer): a change it has not seen yet is judged at the next publish. Without a record of the last publish
+   * in this process, nothing is judged so. Progress hashes are published afterwards, one call each
+   * ({@link #publishProgressPerNamespace}).
    */
   private PublishOutcome checkSequenceOnEveryMaster(String listener, String instance, long lastSequence,
       long sequence) {
     String writer = listener + ":seq:" + instance;
-    java.util.Set<String> writtenLast = lastSequence == 0 ? java.util.Set.of()
-        : sequenceTags.getOrDefault(writer, java.util.Set.of());
-    java.util.Set<String> tags = new java.util.TreeSet<>(writtenLast);
+    SequenceTags recorded = lastSequence == 0 ? null : sequenceTags.get(writer);
+    SequenceTags last = recorded == null ? SequenceTags.NONE : recorded;
+    List<RedisLink.Master> masters = link.masters();
+    java.util.Set<String> tags = new java.util.TreeSet<>(last.lineageByTag.keySet());
     for (RedisLink.Node node : link.nodes()) {
       if (node.keyTag() != null) { // a master serving no slot takes no key of its own
         tags.add(node.keyTag());
@@ -376,7 +395,7 @@ public final class FenceProtocol {
     }
     PublishOutcome outcome = PublishOutcome.PUBLISHED;
     for (String tag : tags) {
-      byte[] expected = writtenLast.contains(tag) ? ascii(lastSequence) : EMPTY;
+      byte[] expected = last.lineageByTag.containsKey(tag) ? ascii(lastSequence) : EMPTY;
       Object reply = link.runOnKeys(FenceScript.PUBLISH, new String[] {SEQUENCE_PREFIX + writer + tag}, expected,
           ascii(sequence), listener.getBytes(StandardCharsets.UTF_8), EMPTY);
       // A retry of a publish that failed part-way finds the new sequence on the masters it already reached: not a loss.
@@ -384,26 +403,68 @@ public final class FenceProtocol {
         outcome = PublishOutcome.SEQUENCE_LOST;
       }
     }
-    sequenceTags.put(writer, java.util.Set.copyOf(tags));
+    if (recorded != null && !everyMasterCovered(masters, recorded)) {
+      outcome = PublishOutcome.SEQUENCE_LOST;
+    }
+    java.util.Map<String, java.util.Set<String>> lineageByTag = new java.util.HashMap<>();
+    java.util.Set<String> slotless = new java.util.HashSet<>();
+    for (RedisLink.Master master : masters) {
+      if (master.slots().isEmpty()) {
+        slotless.add(master.nodeId());
+      }
+      for (String tag : tags) {
+        if (master.serves(io.lettuce.core.cluster.SlotHash.getSlot(tag))) {
+          lineageByTag.put(tag, master.lineage());
+        }
+      }
+    }
+    sequenceTags.put(writer, new SequenceTags(java.util.Map.copyOf(lineageByTag), java.util.Set.copyOf(slotless)));
     return outcome;
   }
 
   /**
-   * On a cluster, once every master's sequence was checked: each namespace's progress hash in a call of its own (each
-   * lives in its own slot), stamped by the clock of the master holding it, which is the clock its readers compare it
-   * with. Nothing is checked there: the per-master sequences just checked are what detects a loss; a progress hash lost
-   * or restored older only makes readers more careful.
+   * Whether each master serving slots now is covered by the last publish: a tag written then lies in its slots and was
+   * served then by it or by a master it replicated, or it served no slot then.
    */
-  private void publishProgressPerNamespace(String listener, List<String> namespaces, long lagMillis) {
-    for (String namespace : namespaces) {
-      link.runOnKeys(FenceScript.PUBLISH_PROGRESS, new String[] {PROGRESS_PREFIX + namespace},
-          listener.getBytes(StandardCharsets.UTF_8), ascii(lagMillis));
+  private static boolean everyMasterCovered(List<RedisLink.Master> masters, SequenceTags last) {
+    for (RedisLink.Master master : masters) {
+      if (master.slots().isEmpty() || last.slotlessMasters.contains(master.nodeId())) {
+        continue;
+      }
+      boolean covered = last.lineageByTag.entrySet().stream().anyMatch(tag -> master.serves(
+          io.lettuce.core.cluster.SlotHash.getSlot(tag.getKey())) && tag.getValue().contains(master.nodeId()));
+      if (!covered) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /**
+   * What one listener instance wrote at its last publish, on a cluster: each tag with the lineage (the master then
+   * serving its slot, and that master's replicas) and the masters that then served no slot.
+   */
+  private record SequenceTags(java.util.Map<String, java.util.Set<String>> lineageByTag,
+      java.util.Set<String> slotlessMasters) {
+    static final SequenceTags NONE = new SequenceTags(java.util.Map.of(), java.util.Set.of());
+  }
+
+  /**
+   * On a cluster, once every master's sequence was checked: each namespace's progress hash in a call of its own (each
+   * lives in its own slot), with the stamp read from the clock of the master holding it before the check, which is the
+   * clock its readers compare it with (a failover or migration of the hash's slot in between stamps it by the former
+   * master's clock). Nothing is checked there: the per-master sequences just checked are what detects a loss; a
+   * progress hash lost or restored older only makes readers more careful.
+   */
+  private void publishProgressPerNamespace(String listener, List<String> namespaces, long[] safeThroughMillis) {
+    for (int i = 0; i < safeThroughMillis.length; i++) {
+      link.runOnKeys(FenceScript.PUBLISH_PROGRESS, new String[] {PROGRESS_PREFIX + namespaces.get(i)},
+          listener.getBytes(StandardCharsets.UTF_8), ascii(safeThroughMillis[i]));
     }
   }
 
-  /** Per listener instance, on a cluster: the key tags its sequence was written under at its last publish. */
-  private final java.util.Map<String, java.util.Set<String>> sequenceTags =
-      new java.util.concurrent.ConcurrentHashMap<>();
+  /** Per listener instance, on a cluster: what its last publish wrote, and where. */
+  private final java.util.Map<String, SequenceTags> sequenceTags = new java.util.concurrent.ConcurrentHashMap<>();
 
   // ---- reply decoding: the only place that reads script reply codes (package-private for the unit tests) ----
 

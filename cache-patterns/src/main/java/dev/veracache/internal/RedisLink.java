@@ -375,6 +375,42 @@ public final class RedisLink implements AutoCloseable {
     return connections;
   }
 
+  /**
+   * On a cluster, a master of the topology as Lettuce knows it now: its node id, the ids a failover can hand its slots
+   * to (its own and its replicas'), and whether it serves a given slot.
+   */
+  public record Master(String nodeId, java.util.Set<String> lineage, java.util.BitSet slots) {
+    public boolean serves(int slot) {
+      return slots.get(slot);
+    }
+  }
+
+  /** On a cluster, every live master of the topology Lettuce knows now ({@link #nodes()}'s), with its lineage. */
+  public List<Master> masters() {
+    if (cluster == null) {
+      return List.of();
+    }
+    List<RedisClusterNode> partitions = new ArrayList<>();
+    cluster.getPartitions().forEach(partitions::add);
+    List<Master> masters = new ArrayList<>();
+    for (RedisClusterNode node : partitions) {
+      if (node.is(RedisClusterNode.NodeFlag.UPSTREAM) && !node.is(RedisClusterNode.NodeFlag.FAIL)
+          && !node.is(RedisClusterNode.NodeFlag.NOADDR) && !node.is(RedisClusterNode.NodeFlag.HANDSHAKE)) {
+        java.util.Set<String> lineage = new java.util.HashSet<>();
+        lineage.add(node.getNodeId());
+        for (RedisClusterNode other : partitions) {
+          if (node.getNodeId().equals(other.getSlaveOf())) {
+            lineage.add(other.getNodeId());
+          }
+        }
+        java.util.BitSet slots = new java.util.BitSet(SlotHash.SLOT_COUNT);
+        node.getSlots().forEach(slots::set);
+        masters.add(new Master(node.getNodeId(), java.util.Set.copyOf(lineage), slots));
+      }
+    }
+    return masters;
+  }
+
   /** A hash tag whose slot {@code node} serves: {@code {n}} for the smallest such n. */
   private static String keyTagOf(RedisClusterNode node) {
     for (int n = 0; ; n++) {
