@@ -75,7 +75,23 @@ class ClusterInvalidationIT extends ListenerFixture {
    */
   @Test
   void aPromotionThatLostTheListenersInvalidationIsFoundOnThatMasterAndTheNamespaceFlushed() throws Exception {
-    startListener(options(mappings()).redis(clusterOptions("cdc").build()).build(), CdcHooks.NONE);
+    // Once the update's batch is applied, the listener's next batches (a marker's, say) wait until the test has seen
+    // the old value back: their check would find the loss and flush it first.
+    java.util.concurrent.atomic.AtomicBoolean holding = new java.util.concurrent.atomic.AtomicBoolean();
+    java.util.concurrent.CountDownLatch released = new java.util.concurrent.CountDownLatch(1);
+    CdcHooks holdLaterBatches = new CdcHooks() {
+      @Override
+      public void beforeApply(java.util.List<dev.veracache.internal.RedisInvalidator.KeyInvalidation> invalidations) {
+        if (holding.get()) {
+          try {
+            released.await(60, java.util.concurrent.TimeUnit.SECONDS);
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+          }
+        }
+      }
+    };
+    startListener(options(mappings()).redis(clusterOptions("cdc").build()).build(), holdLaterBatches);
     Veracache instance = Veracache.create(clusterOptions("app").build());
     closeables.push(instance);
     CacheAside<Long, Product> cache = instance.cacheAside(
@@ -100,9 +116,15 @@ class ClusterInvalidationIT extends ListenerFixture {
       // The batch's sequence too: lost with it, so the check after the failover finds the loss.
       await().atMost(WITHIN).until(() -> !java.util.Objects.equals(sequenceBefore,
           sequenceOn(master, sequencePattern)));
+      holding.set(true);
     }, Duration.ofSeconds(30));
-    assertThat(rawOn(cluster.masterOf(SlotHash.getSlot(namespace + ":" + id)), namespace + ":" + id))
-        .as("the promoted replica: the old value is back").startsWith("V:1:");
+    try {
+      assertThat(rawOn(cluster.masterOf(SlotHash.getSlot(namespace + ":" + id)), namespace + ":" + id))
+          .as("the promoted replica: the old value is back").startsWith("V:1:");
+    } finally {
+      holding.set(false);
+      released.countDown();
+    }
 
     sql("INSERT INTO " + table + " VALUES (2, 'other', 1)"); // a batch after the failover: its check finds the loss
     await().atMost(WITHIN).until(() -> counter("veracache.cdc.redis.data.losses", "action", "flushed")
