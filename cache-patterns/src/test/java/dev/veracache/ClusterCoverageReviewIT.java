@@ -127,6 +127,85 @@ class ClusterCoverageReviewIT extends RealServersTest {
   }
 
   /**
+   * Coverage asks only that a tag of the last check lie in a master's slots now and that the master was then in its
+   * lineage: not that the key stayed on that lineage in between. Between two checks, a resharding moves the slot of
+   * master B's sequence key to master C (the key, holding the sequence written after the listener's last invalidation
+   * on B, goes along), B fails over to a replica that lagged (losing that invalidation), and the slot is moved back to
+   * B's successor (a rebalance, or a resharding undone). At the next check the key is where its lineage is, holding the
+   * last sequence (it spent the failover on C), so B's successor counts as covered: the loss is never found, progress
+   * is published and readers trust the restored value. The key proves C's continuity, not B's.
+   */
+  @Test
+  void aLossOnAMasterWhoseSequenceSlotMovedAwayAndBackBetweenTwoChecksIsNeverFound() throws Exception {
+    RedisServer dataMaster = cluster.masterOf(SlotHash.getSlot(redisKey(1)));
+    int tagSlot = -1;
+    for (int n = 0; tagSlot < 0; n++) {
+      int slot = SlotHash.getSlot("{" + n + "}");
+      if (cluster.masterOf(slot).equals(dataMaster)) {
+        tagSlot = slot; // where the listener keeps its sequence on B
+      }
+    }
+    int sequenceSlot = tagSlot;
+    long id = 1;
+    while (!masterOfKey(id).equals(dataMaster) || SlotHash.getSlot(redisKey(id)) == sequenceSlot) {
+      id++;
+    }
+    long key = id;
+    RedisServer elsewhere = cluster.masters().stream().filter(m -> !m.equals(dataMaster)).findFirst().orElseThrow();
+    products.insert(key, "v1");
+    RedisInvalidator listener = listener();
+    Veracache readerJvm = newClusterInstance(cluster.seedUris(), b -> {});
+    CacheAside<Long, Product> reader = readerJvm.cacheAside(productOptions().listenerStalenessBound(BOUND).build());
+    await().atMost(WITHIN).ignoreExceptions().until(() -> publish(listener, List.of(namespace))
+        == ProgressOutcome.PUBLISHED && !readerJvm.listenerUntrusted(namespace));
+    assertThat(reader.get(key, loader()).name()).isEqualTo("v1"); // filled on B
+    try (var client = io.lettuce.core.RedisClient.create(dataMaster.uri()); var connection = client.connect()) {
+      connection.sync().set("{" + redisKey(key) + "}:wait", "x");
+      assertThat(connection.sync().waitForReplication(1, 5000)).as("B's replica has v1").isEqualTo(1L);
+    }
+
+    boolean moved = false;
+    try {
+      cluster.failOverLosing(dataMaster, () -> {
+        Product v2 = products.update(key, "v2");
+        listener.invalidate(List.of(new KeyInvalidation(namespace, String.valueOf(key), v2.version(), 60_000)));
+        assertThat(listener.advanceSequence("cdc", "i1", sequence, sequence + 1))
+            .isEqualTo(ProgressOutcome.PUBLISHED);
+        sequence++;
+        moveSlotReplacing(sequenceSlot, dataMaster, elsewhere); // the slot, with the key, goes to C
+      }, HEALTHY);
+      moved = true;
+      RedisServer successor = masterOfKey(key);
+      assertThat(successor).as("B failed over").isNotEqualTo(dataMaster);
+      moveSlotReplacing(sequenceSlot, elsewhere, successor); // and comes back, to B's successor
+      refreshTopology(listener); // Lettuce has seen both moves (it reads the topology every 2 s anyway)
+      awaitSettled(readerJvm, namespace);
+
+      ProgressOutcome outcome = await().atMost(WITHIN).ignoreExceptions().until(
+          () -> publish(listener, List.of(namespace)), java.util.Objects::nonNull);
+      if (outcome == ProgressOutcome.PUBLISHED) {
+        await().atMost(WITHIN).until(() -> !readerJvm.listenerUntrusted(namespace));
+        assertThat(reader.get(key, loader()).name())
+            .as("trusted: B's successor serves the value the lost invalidation removed").isEqualTo("v2");
+      }
+      assertThat(outcome).as("B's successor lost the listener's last invalidation").isEqualTo(
+          ProgressOutcome.REDIS_LOST_DATA);
+    } finally {
+      RedisServer owner = cluster.masterOf(sequenceSlot);
+      if (moved && !owner.equals(cluster.masterOf(SlotHash.getSlot(redisKey(key))))) {
+        moveSlotReplacing(sequenceSlot, owner, cluster.masterOf(SlotHash.getSlot(redisKey(key))));
+      }
+    }
+  }
+
+  /** A synchronous topology read by the listener's Lettuce client: the precondition, not the race, of a test. */
+  private static void refreshTopology(RedisInvalidator listener) throws ReflectiveOperationException {
+    java.lang.reflect.Field link = RedisInvalidator.class.getDeclaredField("link");
+    link.setAccessible(true);
+    ((dev.veracache.internal.RedisLink) link.get(listener)).refreshTopology();
+  }
+
+  /**
    * {@code ClusterSurgery.moveSlot}, with MIGRATE ... REPLACE: clients sharing one name write the same heartbeat key,
    * which may already be on the target.
    */
