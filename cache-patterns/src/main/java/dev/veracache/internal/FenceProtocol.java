@@ -418,7 +418,12 @@ public final class FenceProtocol {
         }
       }
     }
-    sequenceTags.put(writer, new SequenceTags(java.util.Map.copyOf(lineageByTag), java.util.Set.copyOf(slotless)));
+    if (outcome == PublishOutcome.PUBLISHED) {
+      // After a loss the record of the last good publish stays: the same round sent again (the listener repeats it
+      // when a connection changed meanwhile) finds its tags already advanced, and must still see the master that
+      // nothing vouches for. The listener starts a new sequence (lastSequence 0) once it has flushed.
+      sequenceTags.put(writer, new SequenceTags(java.util.Map.copyOf(lineageByTag), java.util.Set.copyOf(slotless)));
+    }
     return outcome;
   }
 
