@@ -180,6 +180,12 @@ abstract class RealServersTest {
     return held;
   }
 
+  /** Every {@code veracache.l1.invalidations} counter of the instance, by its source tag: for failure messages. */
+  String l1InvalidationsBySource(Veracache instance) {
+    return registries.get(instance).find("veracache.l1.invalidations").counters().stream()
+        .map(c -> c.getId().getTag("source") + "=" + c.count()).sorted().toList().toString();
+  }
+
   double counter(Veracache instance, String name, String... tags) {
     var counter = registries.get(instance).find(name).tags(tags).counter();
     if (counter != null) {
