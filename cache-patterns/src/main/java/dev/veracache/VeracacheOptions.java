@@ -399,8 +399,10 @@ public final class VeracacheOptions {
           port = -1;
         }
       }
-      check(!host.isEmpty() && port >= 1 && port <= 65535,
-          what + " must be host:port with a port in 1..65535, was '" + address + "'");
+      // An unbracketed IPv6 address without a port ("fd00::1") would read as host "fd00:" and port 1: refused.
+      check(!host.isEmpty() && !host.endsWith(":") && port >= 1 && port <= 65535,
+          what + " must be host:port with a port in 1..65535 (an IPv6 host best bracketed: [::1]:6379), was '"
+              + address + "'");
       boolean unbracketedIpv6 = host.indexOf(':') >= 0 && !(host.startsWith("[") && host.endsWith("]"));
       return unbracketedIpv6 ? "[" + host + "]:" + port : host + ":" + port;
     }

@@ -72,6 +72,9 @@ class OptionsTest {
         .build();
     assertThat(options.addressMapping()).containsEntry("[fd00::1]:7000", "[::ffff:127.0.0.1]:17000")
         .containsEntry("10.0.0.2:7001", "[::1]:17001");
+    assertThatThrownBy(() -> VeracacheOptions.builder("redis://localhost:6379")
+        .addressMapping(java.util.Map.of("10.0.0.3:7002", "fd00::1")))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("'fd00::1'");
   }
 
   @Test
