@@ -64,7 +64,7 @@ class ClusterFailoverReviewIT extends RealServersTest {
         productWriter());
     writer.get(id); // v1 in Redis, on the key's master
     RedisServer master = cluster.masterOf(SlotHash.getSlot(redisKey(id)));
-    replicateEverythingSoFar(master, redisKey(id));
+    ClusterSurgery.replicateEverythingSoFar(master, redisKey(id));
 
     cluster.failOverLosing(master, () -> writer.put(id, new Product(id, "v2", 0)), HEALTHY);
     assertThat(products.find(id).name()).isEqualTo("v2");
@@ -89,7 +89,7 @@ class ClusterFailoverReviewIT extends RealServersTest {
     CacheAside<Long, Product> writer = writerJvm.cacheAside(productOptions().build());
     writer.get(id, loader()); // v1 in Redis
     RedisServer master = cluster.masterOf(SlotHash.getSlot(redisKey(id)));
-    replicateEverythingSoFar(master, redisKey(id));
+    ClusterSurgery.replicateEverythingSoFar(master, redisKey(id));
 
     cluster.failOverLosing(master, () -> {
       products.update(id, "v2");
@@ -125,7 +125,7 @@ class ClusterFailoverReviewIT extends RealServersTest {
         b -> b.invalidationReplicas(1).commandTimeout(Duration.ofSeconds(4)));
     CacheAside<Long, Product> writer = writerJvm.cacheAside(productOptions().build());
     writer.get(id, loader()); // v1 in Redis, on the owner
-    replicateEverythingSoFar(owner, key);
+    ClusterSurgery.replicateEverythingSoFar(owner, key);
 
     List<RedisServer> cutOff = new ArrayList<>();
     RedisServer slotHolder = owner; // who serves the slot once the test is done with it
@@ -179,16 +179,7 @@ class ClusterFailoverReviewIT extends RealServersTest {
 
   // ---- helpers ----
 
-  /** Returns once {@code master}'s replica has everything the master took so far (a write of key's slot, WAIT 1). */
-  private static void replicateEverythingSoFar(RedisServer master, String key) {
-    try (var client = closing(RedisClient.create(master.uri())); var connection = client.client.connect()) {
-      connection.sync().set("{" + key + "}:wait", "x");
-      assertThat(connection.sync().waitForReplication(1, 5000)).as("the replica of %s", master.port())
-          .isEqualTo(1L);
-    }
-  }
-
-  /** As {@link #replicateEverythingSoFar}, on a master importing key's slot (ASKING before the write). */
+  /** As {@link ClusterSurgery#replicateEverythingSoFar}, on a master importing key's slot (ASKING before the write). */
   private static void replicateEverythingSoFarAsking(RedisServer master, String key) {
     try (var client = closing(RedisClient.create(master.uri())); var connection = client.client.connect()) {
       connection.sync().asking();

@@ -84,7 +84,7 @@ class InvalidationReplicasReviewIT extends RealServersTest {
         b -> b.invalidationReplicas(1).commandTimeout(Duration.ofSeconds(4)));
     CacheAside<Long, Product> writer = writerJvm.cacheAside(unversioned);
     assertThat(writer.get(id, loader()).name()).isEqualTo("v1"); // v1 in Redis, on the owner
-    replicateEverythingSoFar(owner, key);
+    ClusterSurgery.replicateEverythingSoFar(owner, key);
 
     List<RedisServer> cutOff = new ArrayList<>();
     RedisServer slotHolder = owner;
@@ -253,15 +253,6 @@ class InvalidationReplicasReviewIT extends RealServersTest {
   }
 
   // ---- helpers ----
-
-  /** Returns once {@code master}'s replica has everything the master took so far (a write of key's slot, WAIT 1). */
-  private static void replicateEverythingSoFar(RedisServer master, String key) {
-    try (var client = closing(RedisClient.create(master.uri())); var connection = client.client.connect()) {
-      connection.sync().set("{" + key + "}:wait", "x");
-      assertThat(connection.sync().waitForReplication(1, 5000)).as("the replica of %s", master.port())
-          .isEqualTo(1L);
-    }
-  }
 
   /** What {@code node} holds under {@code key}, as text; null when absent. */
   private static String record(RedisServer node, String key) {

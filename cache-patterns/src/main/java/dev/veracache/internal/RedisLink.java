@@ -339,9 +339,7 @@ public final class RedisLink implements AutoCloseable {
     }
     List<Node> nodes = new ArrayList<>();
     for (RedisClusterNode node : cluster.getPartitions()) {
-      // A master only suspected (PFAIL) still serves its slots: it stays, so that WAIT and the heartbeat cover it.
-      if (node.is(RedisClusterNode.NodeFlag.UPSTREAM) && !node.is(RedisClusterNode.NodeFlag.FAIL)
-          && !node.is(RedisClusterNode.NodeFlag.NOADDR) && !node.is(RedisClusterNode.NodeFlag.HANDSHAKE)) {
+      if (isLiveMaster(node)) {
         RedisURI uri = node.getUri();
         nodes.add(new Node(uri.getHost() + ":" + uri.getPort(),
             control(() -> cluster.getConnection(uri.getHost(), uri.getPort(), ConnectionIntent.WRITE)),
@@ -394,8 +392,7 @@ public final class RedisLink implements AutoCloseable {
     cluster.getPartitions().forEach(partitions::add);
     List<Master> masters = new ArrayList<>();
     for (RedisClusterNode node : partitions) {
-      if (node.is(RedisClusterNode.NodeFlag.UPSTREAM) && !node.is(RedisClusterNode.NodeFlag.FAIL)
-          && !node.is(RedisClusterNode.NodeFlag.NOADDR) && !node.is(RedisClusterNode.NodeFlag.HANDSHAKE)) {
+      if (isLiveMaster(node)) {
         java.util.Set<String> lineage = new java.util.HashSet<>();
         lineage.add(node.getNodeId());
         for (RedisClusterNode other : partitions) {
@@ -409,6 +406,15 @@ public final class RedisLink implements AutoCloseable {
       }
     }
     return masters;
+  }
+
+  /**
+   * A master the cluster does not mark as failed, unreachable or still joining. A master only suspected (PFAIL) still
+   * serves its slots: it counts, so that WAIT and the heartbeat cover it.
+   */
+  private static boolean isLiveMaster(RedisClusterNode node) {
+    return node.is(RedisClusterNode.NodeFlag.UPSTREAM) && !node.is(RedisClusterNode.NodeFlag.FAIL)
+        && !node.is(RedisClusterNode.NodeFlag.NOADDR) && !node.is(RedisClusterNode.NodeFlag.HANDSHAKE);
   }
 
   /** A hash tag whose slot {@code node} serves: {@code {n}} for the smallest such n. */

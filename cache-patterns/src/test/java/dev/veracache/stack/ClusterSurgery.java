@@ -88,10 +88,28 @@ public final class ClusterSurgery {
     if (keys.isEmpty()) {
       return;
     }
+    // REPLACE: clients sharing one name write the same heartbeat key, which may be on the target already.
     List<String> args = new ArrayList<>(List.of("MIGRATE", "127.0.0.1", Integer.toString(to.port()), "", "0",
-        Integer.toString(TIMEOUT_MILLIS), "KEYS"));
+        Integer.toString(TIMEOUT_MILLIS), "REPLACE", "KEYS"));
     args.addAll(keys);
     command(from, args.toArray(String[]::new));
+  }
+
+  /**
+   * Returns once {@code master}'s replica has everything the master took so far (a write in {@code key}'s slot, then
+   * WAIT 1); throws naming the master otherwise.
+   */
+  public static void replicateEverythingSoFar(RedisServer master, String key) {
+    io.lettuce.core.RedisClient client = io.lettuce.core.RedisClient.create(master.uri());
+    try (var connection = client.connect()) {
+      connection.sync().set("{" + key + "}:wait", "x");
+      long acknowledged = connection.sync().waitForReplication(1, 5000);
+      if (acknowledged != 1) {
+        throw new IllegalStateException("the replica of " + master.port() + " did not acknowledge in 5 s");
+      }
+    } finally {
+      client.shutdown(Duration.ZERO, Duration.ofSeconds(1));
+    }
   }
 
   /** Every key of {@code slot} the node holds. */
